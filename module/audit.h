@@ -1,0 +1,76 @@
+/* signgate: audit records.
+ *
+ * One record per decision, written by signgate itself to the syslog
+ * socket (never openlog(), which would change the host's logging), so
+ * that a failed delivery is known and, with audit.required, the
+ * signature is refused.  Each record carries a per-process instance id,
+ * a sequence number and a hash chain over the previous record.
+ */
+#ifndef SIGNGATE_AUDIT_H
+#define SIGNGATE_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caller.h"
+#include "config.h"
+#include "ticket.h"
+
+typedef enum audit_event {
+	AUDIT_SIGN = 0,             /* signature returned / denied */
+	AUDIT_ADMIN,                /* key administration */
+	AUDIT_LOGIN,
+	AUDIT_TICKET,
+	AUDIT_CONFIG_LOAD,
+	AUDIT_CONFIG_RELOAD,
+	AUDIT_CONFIG_REFUSED,
+	AUDIT_MODULE_START,
+	AUDIT_MODULE_STOP,
+	AUDIT_BACKEND_ERROR,
+} audit_event_t;
+
+const char *audit_event_name(audit_event_t e);   /* "sign", "admin", ... */
+
+typedef struct audit_record {
+	audit_event_t event;
+	bool allowed;                 /* outcome */
+	const char *reason;           /* policy_reason_name() or free text */
+	const char *detail;
+	const char *rule;
+	const char *role;
+	const caller_t *caller;
+	const ticket_claims_t *ticket;
+	/* target */
+	const char *token_label, *token_serial;
+	const char *key_name;
+	const unsigned char *key_id; size_t key_id_len;
+	const char *key_label;
+	const unsigned char *key_fingerprint;   /* 32 bytes or NULL */
+	const char *mechanism;
+	const char *hash;
+	const unsigned char *data_sha256;       /* 32 bytes or NULL */
+	size_t data_len;
+	unsigned long ckr;
+	const char *operation;        /* "C_Sign", "C_SetAttributeValue", ... */
+	const unsigned char *config_sha256;     /* config events */
+} audit_record_t;
+
+/* Configure from cfg (may be called again on reload; keeps the chain). */
+int audit_configure(const config_audit_t *cfg);
+
+/* Format and send one record.  Returns 0 when the record was handed to
+ * the log socket, -1 when it could not be delivered (the caller denies
+ * when audit.required).  Thread-safe; bounded in time. */
+int audit_emit(const audit_record_t *rec);
+
+/* Records dropped since the last delivered one (audit.required = false). */
+uint64_t audit_dropped(void);
+
+/* Close the socket; the chain state is kept for the process. */
+void audit_shutdown(void);
+
+/* After fork in the child: new instance id, sequence from 0. */
+void audit_atfork_child(void);
+
+#endif

@@ -1,0 +1,165 @@
+/* signgate: the configuration model and its strict loader.
+ *
+ * One libconfig file holds the backend, the audit settings, the trusted
+ * validators and the policy (roles, keys, rules).  config_load() parses and
+ * validates all of it; on any error it returns NULL and fills a message of
+ * the form "FILE:LINE: setting 'PATH': what is wrong".  The loaded
+ * structure is immutable and shared read-only between threads; a reload
+ * builds a new one and swaps the pointer.
+ */
+#ifndef SIGNGATE_CONFIG_H
+#define SIGNGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "mech.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/signgate/signgate.conf"
+#define CONFIG_ERR_MAX 512
+
+/* --- backend ------------------------------------------------------------ */
+
+typedef struct config_backend {
+	char *module;        /* absolute path of the real PKCS#11 module */
+	char **tokens;       /* token labels or serials to expose; NULL/0 = all */
+	size_t n_tokens;
+	char *pin_file;      /* token user PIN, read by signgate; NULL = caller's
+	                        PIN is forwarded (compatibility mode) */
+} config_backend_t;
+
+/* --- audit -------------------------------------------------------------- */
+
+typedef enum audit_format {
+	AUDIT_FORMAT_JSON = 0,
+	AUDIT_FORMAT_CEF,
+	AUDIT_FORMAT_LOGFMT,
+} audit_format_t;
+
+typedef struct config_audit {
+	bool enabled;        /* default true */
+	bool required;       /* default true: undeliverable record => deny */
+	audit_format_t format;
+	bool cee;            /* prefix JSON with "@cee: " */
+	bool rfc5424;        /* default false: RFC 3164 framing as glibc */
+	int facility;        /* LOG_AUTHPRIV by default (already shifted, as in <syslog.h>) */
+	char *ident;         /* default "signgate" */
+	char *socket_path;   /* default "/dev/log" */
+	int timeout_ms;      /* bound on one send; default 200 */
+} config_audit_t;
+
+/* --- validators (ticket issuers) ---------------------------------------- */
+
+typedef struct config_validator {
+	char *name;
+	char *public_key_path;
+	void *pkey;          /* EVP_PKEY*, loaded at config time; algorithm is
+	                        fixed by this key, never by a ticket header */
+} config_validator_t;
+
+/* --- policy ------------------------------------------------------------- */
+
+typedef struct policy_program {
+	char *path;                 /* absolute path of the executable */
+	bool has_sha256;
+	unsigned char sha256[32];
+} policy_program_t;
+
+typedef struct policy_role {
+	char *name;
+	uid_t *uids;   size_t n_uids;      /* users resolved at load time */
+	char **user_names; size_t n_user_names; /* as written (for reports) */
+	gid_t *gids;   size_t n_gids;
+	char **group_names; size_t n_group_names;
+	policy_program_t *programs; size_t n_programs; /* none = any program */
+	char *credential;          /* salted KDF hash, "pbkdf2-sha256$ITER$SALT$HASH"; NULL = none */
+	char **unresolved; size_t n_unresolved; /* names the system does not know */
+	int line;
+} policy_role_t;
+
+typedef struct policy_key {
+	char *name;
+	char *token;               /* token label or serial */
+	unsigned char id[64]; size_t id_len; bool has_id;
+	char *label;               /* CKA_LABEL, NULL = not checked */
+	unsigned char fingerprint[32]; /* SHA-256 of the SubjectPublicKeyInfo DER */
+	char **products; size_t n_products;
+	uint64_t mech_allowed;     /* bit set over mech_id_t */
+	uint32_t hash_allowed;     /* bit set over hash_alg_t */
+	time_t not_before;         /* 0 = none */
+	time_t not_after;          /* 0 = none */
+	bool revoked;
+	char *revoked_reason;
+	int line;
+} policy_key_t;
+
+typedef enum quota_scope {
+	QUOTA_PER_RULE = 0,        /* one counter for the rule */
+	QUOTA_PER_CALLER,          /* one counter per rule and uid */
+} quota_scope_t;
+
+typedef struct policy_rule {
+	char *name;
+	size_t *roles;  size_t n_roles;    /* indexes into policy.roles */
+	size_t *keys;   size_t n_keys;     /* indexes into policy.keys, products expanded */
+	char **products; size_t n_products;/* as written */
+	bool all_keys;                     /* admin rules: every key */
+	bool sign;                         /* grants signing (default true) */
+	bool admin;                        /* grants key administration */
+	/* time window; days bit 0 = Sunday .. bit 6 = Saturday; 0x7f = every day */
+	uint8_t days;
+	int minute_from, minute_to;        /* [from, to) minutes of day; -1 = all day */
+	int tz_offset_min;                 /* fixed offset from UTC, minutes */
+	char *tz_name;                     /* as written ("UTC", "+02:00", ...) */
+	/* quota */
+	uint32_t quota_count;              /* 0 = no quota */
+	uint32_t quota_period_s;
+	quota_scope_t quota_scope;
+	/* validation */
+	char **checks; size_t n_checks;    /* checks that must be "pass" */
+	bool require_ticket;               /* true when n_checks > 0 or set */
+	uint32_t max_ticket_age_s;         /* 0 = no limit beyond exp */
+	int line;
+} policy_rule_t;
+
+typedef struct policy policy_t; /* indexes built by the loader, see policy.h */
+
+typedef struct config {
+	char *path;
+	unsigned char sha256[32];          /* of the file's bytes */
+	time_t mtime; ino_t ino; off_t size;
+
+	config_backend_t backend;
+	config_audit_t audit;
+	char *state_dir;                   /* quota and max_uses counters */
+	enum { CONFIG_MODE_IN_PROCESS = 0, CONFIG_MODE_BROKER, CONFIG_MODE_AUTO } mode;
+
+	config_validator_t *validators; size_t n_validators;
+	policy_role_t *roles; size_t n_roles;
+	policy_key_t *keys;   size_t n_keys;
+	policy_rule_t *rules; size_t n_rules;
+
+	policy_t *policy;                  /* lookup indexes over the above */
+} config_t;
+
+/* Which path to load: SIGNGATE_CONF, else init_reserved (from
+ * CK_C_INITIALIZE_ARGS.pReserved, may be NULL), else the default. */
+const char *config_path_choose(const char *init_reserved);
+
+/* Load and validate.  check_owner: refuse files that are group/world
+ * writable or owned by someone other than root or the effective user.
+ * On error returns NULL and writes "file:line: message" to err. */
+config_t *config_load(const char *path, bool check_owner, char *err, size_t errlen);
+
+/* Same, from a string (unit tests, fuzzing); name is used in messages. */
+config_t *config_load_string(const char *text, const char *name, char *err, size_t errlen);
+
+void config_free(config_t *cfg);
+
+/* True when the file at cfg->path no longer matches (mtime, inode, size). */
+bool config_changed(const config_t *cfg);
+
+#endif

@@ -1,0 +1,112 @@
+/* signgate: the policy engine.
+ *
+ * Pure: caller, key, mechanism, hash, time and ticket claims in; decision,
+ * rule and reason out.  No PKCS#11 calls, no I/O, no allocation on the
+ * decision path.  Lookups are by hash index, so a decision costs the same
+ * with 10 keys and rules as with 10,000.
+ *
+ * Quotas and ticket use counts live in the state directory (quota.h): the
+ * engine says which rule applies and what the limit is; the caller of the
+ * engine consumes the counter and denies when it is exhausted.
+ */
+#ifndef SIGNGATE_POLICY_H
+#define SIGNGATE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "caller.h"
+#include "config.h"
+#include "mech.h"
+#include "ticket.h"
+
+typedef enum policy_action {
+	POLICY_ACTION_SIGN = 0,     /* signature or raw private-key operation */
+	POLICY_ACTION_ADMIN,        /* create/destroy/copy/relabel keys, init token/PIN, SO login */
+} policy_action_t;
+
+/* Stable reason codes: the audit record carries policy_reason_name(). */
+typedef enum policy_reason {
+	REASON_ALLOWED = 0,
+	REASON_CONFIG_INVALID,      /* no valid config loaded */
+	REASON_CALLER_UNKNOWN,      /* identity could not be determined */
+	REASON_NO_ROLE,             /* caller is in no role */
+	REASON_KEY_UNGOVERNED,      /* key not under keys */
+	REASON_KEY_MISMATCH,        /* ID/label match but fingerprint does not (look-alike) */
+	REASON_KEY_REVOKED,
+	REASON_KEY_NOT_YET_VALID,
+	REASON_KEY_EXPIRED,
+	REASON_NO_RULE,             /* caller has roles, but no rule grants this key */
+	REASON_MECHANISM_FORBIDDEN,
+	REASON_HASH_FORBIDDEN,      /* SHA-1, unparseable DigestInfo, hash not listed */
+	REASON_OUTSIDE_WINDOW,
+	REASON_QUOTA_EXHAUSTED,     /* set by the quota layer */
+	REASON_NO_ADMIN_CAPABILITY,
+	REASON_TICKET_MISSING,
+	REASON_TICKET_INVALID,      /* detail in ticket_result */
+	REASON_TICKET_TOO_OLD,
+	REASON_TICKET_WRONG_PRODUCT,
+	REASON_TICKET_CHECK_FAILED,
+	REASON_TICKET_EXHAUSTED,    /* max_uses, set by the quota layer */
+	REASON_ARTIFACT_MISMATCH,
+	REASON_BAD_CREDENTIAL,
+	REASON_AUDIT_UNAVAILABLE,
+	REASON_COUNT
+} policy_reason_t;
+
+const char *policy_reason_name(policy_reason_t r);   /* "key-revoked" */
+
+/* What the module knows of the object being used. */
+typedef struct policy_key_ref {
+	const char *token_label;
+	const char *token_serial;
+	const unsigned char *id; size_t id_len;
+	const char *label;
+	bool has_fingerprint;
+	unsigned char fingerprint[32];
+} policy_key_ref_t;
+
+typedef struct policy_request {
+	policy_action_t action;
+	const caller_t *caller;
+	const policy_key_t *key;        /* from policy_key_lookup(); NULL = ungoverned */
+	mech_id_t mech;                 /* sign only */
+	hash_alg_t hash;                /* sign only; HASH_UNKNOWN when not yet known */
+	time_t now;
+	const ticket_claims_t *ticket;  /* NULL = none presented */
+} policy_request_t;
+
+typedef struct policy_decision {
+	bool allow;
+	policy_reason_t reason;
+	unsigned long ckr;              /* CK_RV to return when denied */
+	const policy_rule_t *rule;      /* the rule that allowed (or came closest) */
+	const policy_role_t *role;
+	char detail[160];               /* human text, e.g. "mechanism RSA-X-509 not allowed for key app-rsa" */
+} policy_decision_t;
+
+/* Build the lookup indexes over cfg's roles, keys and rules (called by
+ * the config loader).  Returns NULL and fills err on failure. */
+policy_t *policy_build(const config_t *cfg, char *err, size_t errlen);
+void policy_free(policy_t *p);
+
+/* Find the governed key for an object: by token and CKA_ID (then label),
+ * and confirm by fingerprint.  *reason is REASON_KEY_UNGOVERNED or
+ * REASON_KEY_MISMATCH when NULL is returned. */
+const policy_key_t *policy_key_lookup(const config_t *cfg, const policy_key_ref_t *ref,
+                                      policy_reason_t *reason);
+
+/* The decision.  Never allocates. */
+void policy_decide(const config_t *cfg, const policy_request_t *req, policy_decision_t *out);
+
+/* Verify a role credential presented at C_Login against the stored hash;
+ * returns the role or NULL. Constant-time comparison. */
+const policy_role_t *policy_credential_match(const config_t *cfg, const caller_t *caller,
+                                             const char *pin, size_t pin_len);
+
+/* Make a stored credential hash ("pbkdf2-sha256$ITER$SALTB64$HASHB64"). */
+int policy_credential_hash(const char *secret, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,85 @@
+/* signgate: the per-session state table.
+ *
+ * One entry per caller session (keyed by the real module's session
+ * handle), holding what interception needs between an *Init call and the
+ * call that finishes the operation.  Lookups are O(1) (open addressing);
+ * each entry has its own mutex so that concurrent sessions do not
+ * serialise on each other.  Entries are cleared on Final, on an error
+ * that ends an operation, on cancel, C_CloseSession, C_CloseAllSessions
+ * and C_Finalize.
+ */
+#ifndef SIGNGATE_SESSION_H
+#define SIGNGATE_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "pkcs11_3.h"
+#include "ticket.h"
+#include "mech.h"
+
+typedef enum sg_op {
+	SG_OP_NONE = 0,
+	SG_OP_SIGN,              /* C_SignInit .. C_Sign / C_SignFinal */
+	SG_OP_SIGN_RECOVER,
+	SG_OP_DECRYPT,           /* private-key operation: raw RSA = a signature */
+	SG_OP_MESSAGE_SIGN,      /* PKCS#11 3.0 C_MessageSignInit .. C_MessageSignFinal */
+	SG_OP_MESSAGE_DECRYPT,
+	SG_OP_COUNT
+} sg_op_t;
+
+struct policy_key;
+struct policy_rule;
+struct policy_role;
+
+typedef struct sg_op_state {
+	sg_op_t op;
+	CK_OBJECT_HANDLE key;
+	CK_MECHANISM_TYPE mechanism;
+	mech_id_t mech;
+	hash_alg_t hash;             /* known at init (fixed/PSS) or from the data */
+	const struct policy_key *gkey;
+	const struct policy_rule *rule;
+	const struct policy_role *role;
+	bool multipart;              /* C_SignUpdate seen */
+	bool data_checked;           /* hash/binding checked on the data */
+	EVP_MD_CTX *data_md;         /* SHA-256 of the data signed, for the audit */
+	unsigned long long data_len;
+	unsigned char data_sha256[32];
+	bool has_data_sha256;
+} sg_op_state_t;
+
+typedef struct sg_session {
+	bool used;
+	CK_SESSION_HANDLE handle;    /* the real module's handle, given to the caller as is */
+	CK_SLOT_ID slot;
+	pthread_mutex_t lock;        /* held by the thread working on this session */
+	sg_op_state_t op;            /* single-part ops: one active at a time per kind is enough */
+	bool caller_logged_in;       /* the caller's logical login (the real token stays logged in) */
+	int login_kind;              /* enforce.h: how the caller logged in */
+	bool has_ticket;
+	ticket_claims_t ticket;      /* verified claims from the caller's login or SIGNGATE_TICKET */
+	const struct policy_role *login_role; /* role proven by a credential, if any */
+} sg_session_t;
+
+int  session_table_init(void);
+void session_table_fini(void);           /* frees every entry */
+void session_table_reset_after_fork(void);
+
+/* Add a new session; returns the locked entry or NULL (CKR_HOST_MEMORY). */
+sg_session_t *session_add(CK_SESSION_HANDLE h, CK_SLOT_ID slot);
+/* Find and lock; NULL if unknown (the gate then forwards to get the real
+ * module's CKR_SESSION_HANDLE_INVALID). */
+sg_session_t *session_get(CK_SESSION_HANDLE h);
+void session_put(sg_session_t *s);       /* unlock */
+void session_remove(CK_SESSION_HANDLE h);
+/* Call fn on each session of a slot (or every slot with slot == (CK_SLOT_ID)-1). */
+void session_foreach(CK_SLOT_ID slot, void (*fn)(sg_session_t *s, void *arg), void *arg);
+
+/* Forget the active operation (frees the digest context). */
+void session_op_clear(sg_op_state_t *op);
+
+#endif
