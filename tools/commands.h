@@ -1,0 +1,13 @@
+/* signgate command: one function per subcommand, each in its own file. */
+#ifndef SIGNGATE_COMMANDS_H
+#define SIGNGATE_COMMANDS_H
+
+int cmd_check(int argc, char **argv);        /* cmd_check.c */
+int cmd_explain(int argc, char **argv);      /* cmd_explain.c */
+int cmd_ticket(int argc, char **argv);       /* cmd_ticket.c */
+int cmd_audit(int argc, char **argv);        /* cmd_audit.c */
+int cmd_who_can_sign(int argc, char **argv); /* cmd_who_can_sign.c */
+int cmd_inventory(int argc, char **argv);    /* cmd_inventory.c */
+int cmd_credential(int argc, char **argv);   /* cmd_credential.c: hash a role credential */
+
+#endif
