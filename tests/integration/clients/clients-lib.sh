@@ -1,0 +1,176 @@
+# Shared setup for the client tests (meson suite 'clients').
+#
+# Source it from a client test with the route as the first argument:
+#   direct    the tool talks to SoftHSM itself, with the token PIN: proves
+#             the recipe (command line, URI) is right for the tool;
+#   signgate  the tool talks to signgate-pkcs11.so, configured by
+#             sg_allow_policy, with a dummy PIN ("anything"): signgate logs
+#             in to the token with its PIN file, so the caller's PIN is not
+#             the token PIN.
+#
+# Exports CL_VIA CL_MODULE CL_PIN, SIGNGATE_CONF (signgate route) and the
+# helpers below.  The denied cases only exist on the signgate route.
+
+CL_VIA=${1:-signgate}
+# shellcheck source=../../lib/fixture.sh
+source "${SIGNGATE_SRCDIR:?run through meson test}/tests/lib/fixture.sh"
+
+CL_ENGINE=${CL_ENGINE:-/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so}
+CL_DUMMY_PIN=anything
+export CL_ENGINE
+
+cl_log() { echo "== [$CL_VIA] $*"; }
+
+# cl_run DESC CMD...: run a command that must succeed; show its output on
+# failure.
+cl_run() {
+	local desc=$1; shift
+	local out
+	if ! out=$("$@" 2>&1); then
+		echo "$out" >&2
+		sg_fail "$desc: command failed: $*"
+	fi
+	cl_log "ok: $desc"
+	CL_OUT=$out
+}
+
+# cl_must_fail DESC CMD...: the command must not succeed.  Any non-zero
+# status counts (openssl may die with 139 after a failed key load), but
+# its output is kept in CL_OUT for the caller to inspect.
+cl_must_fail() {
+	local desc=$1; shift
+	local rc=0
+	CL_OUT=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "$CL_OUT" >&2
+		sg_fail "$desc: command succeeded but must be refused: $*"
+	fi
+	cl_log "ok: $desc (refused, exit $rc)"
+}
+
+# A config path the denied cases overwrite; the module rereads it per
+# process.
+CL_CONF="$SG_TMP/signgate.conf"
+
+# cl_use_config POLICY-TEXT: (signgate route) write the config the next
+# tool run uses.
+cl_use_config() {
+	sg_config "$CL_CONF" "$1"
+	export SIGNGATE_CONF="$CL_CONF"
+}
+
+# cl_deny_policy KEY-NAME-ALLOWED MECHS: a policy in which the testers role
+# may use only one of the two keys (the other key is outside the role),
+# and only the given mechanisms.
+cl_policy_only() {
+	local allowed=$1 mechs=${2:-'"RSA-PKCS", "SHA256-RSA-PKCS", "ECDSA"'}
+	cat <<POLICY
+roles = ( { name = "testers"; users = [ $(id -u) ]; } );
+keys = (
+  { name = "test-rsa"; token = "$SG_TOKEN"; id = "$SG_RSA_ID"; label = "$SG_RSA_LABEL";
+    fingerprint = "sha256:$SG_RSA_FP"; products = [ "app" ];
+    mechanisms = [ $mechs ]; hashes = [ "SHA256", "SHA384", "SHA512" ]; },
+  { name = "test-ec"; token = "$SG_TOKEN"; id = "$SG_EC_ID"; label = "$SG_EC_LABEL";
+    fingerprint = "sha256:$SG_EC_FP"; products = [ "app" ];
+    mechanisms = [ $mechs ]; hashes = [ "SHA256", "SHA384", "SHA512" ]; }
+);
+rules = ( { name = "testers-sign"; roles = [ "testers" ]; keys = [ "$allowed" ]; } );
+POLICY
+}
+
+# cl_module_ready: does the built module export the PKCS#11 getter?  The
+# module is written in parallel with these tests; until gate.c lands the
+# signgate route is skipped (not failed) so that the direct route, which
+# checks the recipes, stays meaningful.
+cl_module_ready() {
+	nm -D --defined-only "$SG_MODULE" 2>/dev/null | grep -qw C_GetFunctionList
+}
+
+# --- audit (optional until tests/lib/rsyslog.sh exists) -------------------
+CL_AUDIT=0
+CL_AUDIT_LOG=
+# cl_audit_policy: audit section text for sg_config, when a private rsyslogd
+# is running; empty otherwise (fixture default: audit not required, to a
+# socket nobody reads).
+cl_audit_section() {
+	[ "$CL_AUDIT" = 1 ] || return 0
+	echo "audit = { enabled = true; required = true; format = \"json\"; socket = \"$CL_AUDIT_SOCK\"; };"
+}
+cl_audit_start() {
+	local lib="$SG_SRCDIR/tests/lib/rsyslog.sh"
+	[ "$CL_VIA" = signgate ] || return 0
+	[ -r "$lib" ] || { cl_log "audit: tests/lib/rsyslog.sh not present; audit records not asserted"; return 0; }
+	command -v rsyslogd >/dev/null || { cl_log "audit: rsyslogd missing; audit records not asserted"; return 0; }
+	# shellcheck source=/dev/null
+	source "$lib"
+	if sg_rsyslog_start; then
+		CL_AUDIT=1
+		CL_AUDIT_SOCK=${SG_RSYSLOG_SOCKET:?}
+		CL_AUDIT_LOG=${SG_RSYSLOG_LOG:?}
+	else
+		cl_log "audit: sg_rsyslog_start failed; audit records not asserted"
+	fi
+}
+
+# cl_audit_expect OUTCOME PATTERN DESC: once audit is available, the last
+# audit record with this outcome must match PATTERN (grep -E).
+cl_audit_expect() {
+	local outcome=$1 pattern=$2 desc=$3 i
+	[ "$CL_AUDIT" = 1 ] || return 0
+	for i in $(seq 1 30); do
+		if grep "\"outcome\" *: *\"$outcome\"" "$CL_AUDIT_LOG" 2>/dev/null | grep -Eq "$pattern"; then
+			cl_log "ok: audit record: $desc"
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$CL_AUDIT_LOG" >&2 || true
+	sg_fail "audit record missing: $desc (outcome $outcome, /$pattern/)"
+}
+
+case "$CL_VIA" in
+direct)
+	CL_MODULE=$SG_SOFTHSM
+	CL_PIN=$SG_USER_PIN
+	unset SIGNGATE_CONF
+	;;
+signgate)
+	cl_module_ready || sg_skip "signgate module does not export C_GetFunctionList yet"
+	CL_MODULE=$SG_MODULE
+	CL_PIN=$CL_DUMMY_PIN
+	cl_audit_start
+	cl_use_config "$(cl_audit_section)
+$(sg_allow_policy)"
+	;;
+*)
+	sg_fail "unknown route '$CL_VIA' (direct | signgate)"
+	;;
+esac
+export CL_VIA CL_MODULE CL_PIN
+
+# cl_engine_conf FILE MODULE PIN: an OPENSSL_CONF that loads the libp11
+# engine for MODULE (init = 0: the engine initialises the module on first
+# use, after the application has set its own config).
+cl_engine_conf() {
+	local f=$1 module=$2 pin=$3
+	cat > "$f" <<CONF
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $CL_ENGINE
+MODULE_PATH = $module
+PIN = $pin
+init = 0
+CONF
+}
+
+# URIs (RFC 7512) for the test keys.
+CL_URI_RSA="pkcs11:token=$SG_TOKEN;object=$SG_RSA_LABEL;type=private"
+CL_URI_EC="pkcs11:token=$SG_TOKEN;object=$SG_EC_LABEL;type=private"
+CL_URI_RSA_ID="pkcs11:token=$SG_TOKEN;id=%$SG_RSA_ID;type=private"
+CL_URI_EC_ID="pkcs11:token=$SG_TOKEN;id=%$SG_EC_ID;type=private"
+export CL_URI_RSA CL_URI_EC CL_URI_RSA_ID CL_URI_EC_ID
