@@ -50,6 +50,12 @@ typedef struct sg_op_state {
 	unsigned long long data_len;
 	unsigned char data_sha256[32];
 	bool has_data_sha256;
+	/* enforce.c bookkeeping */
+	bool hash_pending;           /* hash comes from the data (RSA-PKCS, ECDSA, raw PSS) */
+	bool quota_taken;            /* a rule quota unit was taken for this operation */
+	bool ticket_use_taken;       /* a ticket max_uses unit was taken */
+	char quota_name[96];         /* counter to give back if no signature comes */
+	uint32_t quota_period_s;
 } sg_op_state_t;
 
 typedef struct sg_session {
