@@ -17,6 +17,9 @@
 #define TICKET_MAX_CHECKS 32
 #define TICKET_MAX_DIGESTS 16
 #define TICKET_MAX_AUD 16
+/* Clock skew tolerated between the validator and the signing host, for
+ * exp, nbf and iat. */
+#define TICKET_LEEWAY_S 30
 
 typedef struct ticket_check {
 	char name[64];
@@ -59,12 +62,45 @@ struct config;
 bool ticket_looks_like(const char *s, size_t len);
 
 /* Parse and verify against cfg's validators at time now.  On TICKET_OK
- * out holds the claims. */
+ * out holds the claims; on TICKET_EXPIRED and TICKET_NOT_YET_VALID too
+ * (the signature was good, so the audit may name the ticket); otherwise
+ * out is zeroed. */
 ticket_status_t ticket_verify(const struct config *cfg, const char *token, size_t len,
                               time_t now, ticket_claims_t *out);
 
-/* Issue (tools): sign claims with a validator private key (EVP_PKEY*).
- * Returns a malloc'd compact JWS or NULL. */
+/* Same, and writes a one-line reason to detail (may be NULL) naming the
+ * claim or part that failed.  Never contains the signature. */
+ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token, size_t len,
+                                     time_t now, ticket_claims_t *out,
+                                     char *detail, size_t detail_len);
+
+/* Decode WITHOUT verifying the signature (for `signgate ticket show`):
+ * the header and payload JSON as malloc'd strings (free()), and the claims
+ * parsed by the same strict rules as ticket_verify.  Returns TICKET_OK or
+ * TICKET_MALFORMED; when only the claims are malformed, the JSON strings
+ * are still returned.  Nothing here may be trusted. */
+ticket_status_t ticket_decode_unverified(const char *token, size_t len,
+                                         char **header_json, char **payload_json,
+                                         ticket_claims_t *out,
+                                         char *detail, size_t detail_len);
+
+/* The JWS alg a validator key implies: "EdDSA" (Ed25519), "ES256" (EC
+ * P-256), NULL for any other key. */
+const char *ticket_alg_for_key(const void *pkey);
+
+/* Claim checks for the enforcement code (pure, on verified claims). */
+bool ticket_check_passed(const ticket_claims_t *c, const char *check_name);
+/* Constant-time over each digest: is d (32 bytes) among the artifacts? */
+bool ticket_has_digest(const ticket_claims_t *c, const unsigned char d[32]);
+/* No aud = any key; else aud must name key_name or one of the products. */
+bool ticket_audience_allows(const ticket_claims_t *c, const char *key_name,
+                            char *const *products, size_t n_products);
+
+/* Issue (tools): sign claims with a validator private key (EVP_PKEY*,
+ * Ed25519 or P-256; the header alg follows the key).  Claims are
+ * validated by the same rules as ticket_verify (iss, product, run, jti
+ * required; checks with an empty result are written "pass"/"fail" from
+ * .pass).  Returns a malloc'd compact JWS or NULL. */
 char *ticket_issue(void *pkey, const ticket_claims_t *claims);
 
 #endif
