@@ -73,4 +73,41 @@ void audit_shutdown(void);
 /* After fork in the child: new instance id, sequence from 0. */
 void audit_atfork_child(void);
 
+/* --- the record text, for readers and tests ------------------------------
+ *
+ * The chain covers the record's message text: B is the message after the
+ * optional "@cee: " cookie; B = P + S where S is the chain field at its
+ * very end (JSON: ',"chain":"HEX"}', CEF and logfmt: ' chain=HEX') and
+ * chain = SHA-256(P) in lowercase hex.  P holds the "prev" field (the
+ * previous record's chain), so each record commits to its predecessor.
+ * See config/AUDIT-SCHEMA.md. */
+
+#define AUDIT_MAX_RECORD 8000   /* one datagram, header included */
+
+typedef struct audit_text {
+	audit_format_t format;
+	const char *body;          /* first byte of the record (after "@cee: ") */
+	size_t body_len;           /* to the end of the line, trailing CR/LF/spaces cut */
+	size_t chained_len;        /* length of P */
+	bool has_chain;            /* S found and well formed */
+	unsigned char chain[32];   /* as written in S */
+} audit_text_t;
+
+/* Find a signgate record anywhere in one log line (a syslog file line or a
+ * raw message).  Returns 0 and fills out, or -1 if the line holds none. */
+int audit_text_find(const char *line, size_t len, audit_text_t *out);
+
+/* Recompute SHA-256 over P and compare with the chain written in S. */
+bool audit_text_chain_ok(const audit_text_t *t);
+
+/* Call fn for each field of the record with its value unescaped (numbers
+ * as their decimal text).  CEF header parts are given as "cef_event",
+ * "cef_name", "cef_severity", "cef_version".  Returns 0, or -1 when the
+ * record does not parse. */
+typedef void (*audit_field_fn)(void *ctx, const char *key, const char *val, size_t vlen);
+int audit_text_fields(const audit_text_t *t, audit_field_fn fn, void *ctx);
+
+/* "CKR_PIN_INCORRECT"; NULL for codes it does not know. */
+const char *audit_ckr_name(unsigned long ckr);
+
 #endif
