@@ -1,11 +1,705 @@
-/* Placeholder until this subcommand lands. */
+/* signgate ticket: make validator keys, issue, verify and show tickets.
+ *
+ *   signgate ticket keygen --out validator.pem [--alg EdDSA|ES256] [--pub FILE]
+ *   signgate ticket issue --key K --issuer I --product P --run R [options]
+ *   signgate ticket verify --config C [--at TIME] TICKET|-|@FILE
+ *   signgate ticket show TICKET|-|@FILE
+ *
+ * verify answers with the module's own code (config_load + ticket_verify),
+ * so "accepted" here means the module would accept the ticket's signature,
+ * issuer and times; the rules' checks, age and product are listed after it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
 #include "commands.h"
+#include "config.h"
+#include "ticket.h"
+
+#define DEFAULT_TTL_S (30 * 60)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: signgate ticket keygen --out FILE [--alg EdDSA|ES256] [--pub FILE]\n"
+	        "       signgate ticket issue --key FILE --issuer NAME --product P --run ID\n"
+	        "              [--pipeline NAME] [--check NAME=RESULT]... [--artifact FILE]...\n"
+	        "              [--digest sha256:HEX]... [--aud NAME]... [--ttl DURATION]\n"
+	        "              [--at TIME] [--nbf TIME] [--exp TIME] [--max-uses N] [--jti ID]\n"
+	        "       signgate ticket verify --config FILE [--at TIME] TICKET|-|@FILE\n"
+	        "       signgate ticket show TICKET|-|@FILE\n"
+	        "\n"
+	        "DURATION: 30s, 15m, 1h, 1d.  TIME: now, RFC 3339 (2026-11-22T10:00:00Z),\n"
+	        "@EPOCH, or relative to now (+10m, -2h).  A ticket argument '-' reads\n"
+	        "stdin, @FILE reads a file.  Exit: 0 ok/accepted, 1 refused, 2 usage or error.\n");
+}
+
+/* --- small parsers -------------------------------------------------------- */
+
+static bool parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	long long n;
+	int64_t mul;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	n = strtoll(s, &end, 10);
+	if (errno || end == s || n < 0)
+		return false;
+	if (!strcmp(end, "s")) mul = 1;
+	else if (!strcmp(end, "m")) mul = 60;
+	else if (!strcmp(end, "h")) mul = 3600;
+	else if (!strcmp(end, "d")) mul = 86400;
+	else return false;
+	if (n > 100LL * 365 * 86400 / mul)
+		return false;
+	*out = (int64_t)n * mul;
+	return true;
+}
+
+static bool parse_time(const char *s, time_t now, time_t *out)
+{
+	struct tm tm;
+	int64_t d;
+	char *end;
+	int n = 0;
+
+	if (!strcmp(s, "now")) {
+		*out = now;
+		return true;
+	}
+	if (*s == '+' || *s == '-') {
+		if (!parse_duration(s + 1, &d))
+			return false;
+		*out = *s == '+' ? now + (time_t)d : now - (time_t)d;
+		return true;
+	}
+	if (*s == '@') {
+		long long v;
+		errno = 0;
+		v = strtoll(s + 1, &end, 10);
+		if (errno || end == s + 1 || *end || v < 0)
+			return false;
+		*out = (time_t)v;
+		return true;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+		return false;
+	s += n;
+	if (*s == '.')             /* fractional seconds: ignored */
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31
+	    || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return false;
+	*out = timegm(&tm);
+	if (!strcmp(s, "Z") || !strcmp(s, "z"))
+		return true;
+	if ((s[0] == '+' || s[0] == '-') && strlen(s) == 6 && s[3] == ':') {
+		int hh, mm;
+		if (sscanf(s + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59)
+			return false;
+		*out -= (s[0] == '+' ? 1 : -1) * (time_t)(hh * 3600 + mm * 60);
+		return true;
+	}
+	return false;
+}
+
+static void format_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+static bool parse_hex_digest(const char *s, unsigned char out[32])
+{
+	if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
+		return false;
+	for (int i = 0; i < 32; i++) {
+		unsigned int v;
+		if (!strchr("0123456789abcdefABCDEF", s[7 + 2 * i]) || !s[7 + 2 * i]
+		    || !strchr("0123456789abcdefABCDEF", s[8 + 2 * i]) || !s[8 + 2 * i]
+		    || sscanf(s + 7 + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (unsigned char)v;
+	}
+	return true;
+}
+
+static bool sha256_file(const char *path, unsigned char out[32])
+{
+	unsigned char buf[65536];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	FILE *f = fopen(path, "rb");
+	bool ok = false;
+	size_t n;
+
+	if (!ctx || !f || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (EVP_DigestUpdate(ctx, buf, n) != 1)
+			goto out;
+	ok = !ferror(f) && EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+out:
+	if (f)
+		fclose(f);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+static bool copy_field(char *dst, size_t cap, const char *src, const char *what)
+{
+	if (strlen(src) >= cap || !*src) {
+		fprintf(stderr, "signgate ticket: %s must be 1..%zu bytes\n", what, cap - 1);
+		return false;
+	}
+	strcpy(dst, src);
+	return true;
+}
+
+/* TICKET, "-" (stdin) or "@FILE".  Surrounding whitespace is dropped
+ * (files end in a newline); anything else is the verifier's business. */
+static char *read_ticket_arg(const char *arg, size_t *len)
+{
+	size_t cap = TICKET_MAX_LEN + 64, n = 0, start = 0;
+	char *buf = NULL;
+	FILE *f = NULL;
+
+	if (strcmp(arg, "-") != 0 && arg[0] != '@') {
+		buf = strdup(arg);
+		n = buf ? strlen(buf) : 0;
+	} else {
+		f = strcmp(arg, "-") ? fopen(arg + 1, "rb") : stdin;
+		if (!f) {
+			fprintf(stderr, "signgate ticket: %s: %s\n", arg + 1, strerror(errno));
+			return NULL;
+		}
+		buf = malloc(cap + 1);
+		if (buf)
+			n = fread(buf, 1, cap, f);
+		if (f != stdin)
+			fclose(f);
+		if (!buf)
+			return NULL;
+		buf[n] = '\0';
+		/* Longer than any ticket: keep it so that verify says why. */
+	}
+	if (!buf)
+		return NULL;
+	while (n && strchr(" \t\r\n", buf[n - 1]))
+		buf[--n] = '\0';
+	while (start < n && strchr(" \t\r\n", buf[start]))
+		start++;
+	memmove(buf, buf + start, n - start + 1);
+	*len = n - start;
+	return buf;
+}
+
+/* --- keygen ---------------------------------------------------------------- */
+
+static bool write_pem(const char *path, mode_t mode, EVP_PKEY *pk, bool private)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	FILE *f;
+	bool ok;
+
+	if (fd < 0) {
+		fprintf(stderr, "signgate ticket keygen: %s: %s%s\n", path, strerror(errno),
+		        errno == EEXIST ? " (not overwriting a key)" : "");
+		return false;
+	}
+	/* The umask may have widened nothing, but be exact about it. */
+	if (fchmod(fd, mode) != 0 || !(f = fdopen(fd, "w"))) {
+		close(fd);
+		return false;
+	}
+	ok = private ? PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) == 1
+	             : PEM_write_PUBKEY(f, pk) == 1;
+	ok = fclose(f) == 0 && ok;
+	if (!ok) {
+		fprintf(stderr, "signgate ticket keygen: cannot write %s\n", path);
+		unlink(path);
+	}
+	return ok;
+}
+
+static int ticket_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "pub", required_argument, NULL, 'p' },
+		{ "alg", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *out = NULL, *pub = NULL, *alg = "EdDSA";
+	char pubbuf[4096];
+	EVP_PKEY *pk = NULL;
+	int c, rc = 2;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'p': pub = optarg; break;
+		case 'a': alg = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!out || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!pub) {
+		size_t n = strlen(out);
+		if (n > 4 && !strcmp(out + n - 4, ".pem"))
+			snprintf(pubbuf, sizeof(pubbuf), "%.*s.pub.pem", (int)(n - 4), out);
+		else
+			snprintf(pubbuf, sizeof(pubbuf), "%s.pub.pem", out);
+		pub = pubbuf;
+	}
+	if (!strcmp(alg, "EdDSA") || !strcasecmp(alg, "ed25519"))
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else if (!strcmp(alg, "ES256") || !strcasecmp(alg, "p-256"))
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else {
+		fprintf(stderr, "signgate ticket keygen: --alg must be EdDSA or ES256\n");
+		return 2;
+	}
+	if (!pk) {
+		fprintf(stderr, "signgate ticket keygen: key generation failed\n");
+		return 2;
+	}
+	if (!write_pem(out, 0600, pk, true))
+		goto out;
+	if (!write_pem(pub, 0644, pk, false)) {
+		unlink(out);
+		goto out;
+	}
+	printf("private key (%s, keep it on the validator, mode 0600): %s\n",
+	       ticket_alg_for_key(pk), out);
+	printf("public key (for the signgate config's validators): %s\n", pub);
+	rc = 0;
+out:
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+/* --- issue ----------------------------------------------------------------- */
+
+static EVP_PKEY *load_private_key(const char *path)
+{
+	struct stat st;
+	EVP_PKEY *pk = NULL;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, "signgate ticket issue: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr, "signgate ticket issue: warning: %s is readable by others "
+		        "(mode %03o); a validator key should be 0600\n", path,
+		        (unsigned)(st.st_mode & 0777));
+	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pk)
+		fprintf(stderr, "signgate ticket issue: %s: not a PEM private key\n", path);
+	else if (!ticket_alg_for_key(pk)) {
+		fprintf(stderr, "signgate ticket issue: %s: only Ed25519 and EC P-256 keys "
+		        "sign tickets\n", path);
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	return pk;
+}
+
+static int ticket_issue_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "issuer", required_argument, NULL, 'i' },
+		{ "product", required_argument, NULL, 'P' },
+		{ "pipeline", required_argument, NULL, 'p' },
+		{ "run", required_argument, NULL, 'r' },
+		{ "check", required_argument, NULL, 'c' },
+		{ "artifact", required_argument, NULL, 'f' },
+		{ "digest", required_argument, NULL, 'd' },
+		{ "aud", required_argument, NULL, 'A' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "at", required_argument, NULL, 'T' },
+		{ "nbf", required_argument, NULL, 'n' },
+		{ "exp", required_argument, NULL, 'e' },
+		{ "max-uses", required_argument, NULL, 'm' },
+		{ "jti", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static ticket_claims_t cl;
+	const char *keyfile = NULL, *nbf_s = NULL, *exp_s = NULL;
+	time_t now = time(NULL), at = now, t;
+	int64_t ttl = DEFAULT_TTL_S;
+	EVP_PKEY *pk = NULL;
+	char *tok = NULL;
+	int c, rc = 2;
+
+	memset(&cl, 0, sizeof(cl));
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': keyfile = optarg; break;
+		case 'i': if (!copy_field(cl.issuer, sizeof(cl.issuer), optarg, "--issuer")) return 2; break;
+		case 'P': if (!copy_field(cl.product, sizeof(cl.product), optarg, "--product")) return 2; break;
+		case 'p': if (!copy_field(cl.pipeline, sizeof(cl.pipeline), optarg, "--pipeline")) return 2; break;
+		case 'r': if (!copy_field(cl.run, sizeof(cl.run), optarg, "--run")) return 2; break;
+		case 'j': if (!copy_field(cl.jti, sizeof(cl.jti), optarg, "--jti")) return 2; break;
+		case 'c': {
+			char *eq = strchr(optarg, '=');
+			ticket_check_t *ck;
+			if (!eq || eq == optarg || !eq[1]) {
+				fprintf(stderr, "signgate ticket issue: --check wants NAME=RESULT\n");
+				return 2;
+			}
+			if (cl.n_checks == TICKET_MAX_CHECKS) {
+				fprintf(stderr, "signgate ticket issue: at most %d checks\n", TICKET_MAX_CHECKS);
+				return 2;
+			}
+			ck = &cl.checks[cl.n_checks];
+			*eq = '\0';
+			if (!copy_field(ck->name, sizeof(ck->name), optarg, "check name")
+			    || !copy_field(ck->result, sizeof(ck->result), eq + 1, "check result"))
+				return 2;
+			for (size_t i = 0; i < cl.n_checks; i++)
+				if (!strcmp(cl.checks[i].name, ck->name)) {
+					fprintf(stderr, "signgate ticket issue: check '%s' given twice\n", ck->name);
+					return 2;
+				}
+			ck->pass = !strcmp(ck->result, "pass");
+			cl.n_checks++;
+			break;
+		}
+		case 'f':
+		case 'd':
+			if (cl.n_digests == TICKET_MAX_DIGESTS) {
+				fprintf(stderr, "signgate ticket issue: at most %d artifacts\n", TICKET_MAX_DIGESTS);
+				return 2;
+			}
+			if (c == 'f' && !sha256_file(optarg, cl.digests[cl.n_digests])) {
+				fprintf(stderr, "signgate ticket issue: cannot hash %s: %s\n", optarg,
+				        strerror(errno));
+				return 2;
+			}
+			if (c == 'd' && !parse_hex_digest(optarg, cl.digests[cl.n_digests])) {
+				fprintf(stderr, "signgate ticket issue: --digest wants sha256:<64 hex>\n");
+				return 2;
+			}
+			cl.n_digests++;
+			break;
+		case 'A':
+			if (cl.n_aud == TICKET_MAX_AUD) {
+				fprintf(stderr, "signgate ticket issue: at most %d --aud\n", TICKET_MAX_AUD);
+				return 2;
+			}
+			if (!copy_field(cl.aud[cl.n_aud], sizeof(cl.aud[0]), optarg, "--aud"))
+				return 2;
+			cl.n_aud++;
+			break;
+		case 't':
+			if (!parse_duration(optarg, &ttl) || ttl == 0) {
+				fprintf(stderr, "signgate ticket issue: bad --ttl '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (!parse_time(optarg, now, &at)) {
+				fprintf(stderr, "signgate ticket issue: bad --at '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n': nbf_s = optarg; break;
+		case 'e': exp_s = optarg; break;
+		case 'm': {
+			char *end;
+			unsigned long long v;
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' || v < 1 || v > UINT32_MAX) {
+				fprintf(stderr, "signgate ticket issue: --max-uses wants 1..%u\n", UINT32_MAX);
+				return 2;
+			}
+			cl.max_uses = (uint32_t)v;
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!keyfile || !cl.issuer[0] || !cl.product[0] || !cl.run[0] || optind != argc) {
+		fprintf(stderr, "signgate ticket issue: --key, --issuer, --product and --run are required\n");
+		usage(stderr);
+		return 2;
+	}
+	cl.iat = cl.nbf = at;
+	cl.exp = at + ttl;
+	if (nbf_s) {
+		if (!parse_time(nbf_s, now, &t)) {
+			fprintf(stderr, "signgate ticket issue: bad --nbf '%s'\n", nbf_s);
+			return 2;
+		}
+		cl.nbf = t;
+		if (!exp_s)
+			cl.exp = t + ttl;
+	}
+	if (exp_s) {
+		if (!parse_time(exp_s, now, &t)) {
+			fprintf(stderr, "signgate ticket issue: bad --exp '%s'\n", exp_s);
+			return 2;
+		}
+		cl.exp = t;
+	}
+	if (cl.exp < cl.nbf || cl.exp < cl.iat) {
+		fprintf(stderr, "signgate ticket issue: exp is before nbf or iat\n");
+		return 2;
+	}
+	if (!cl.jti[0]) {
+		unsigned char r[16];
+		if (RAND_bytes(r, sizeof(r)) != 1) {
+			fprintf(stderr, "signgate ticket issue: no randomness for jti\n");
+			return 2;
+		}
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(cl.jti + 2 * i, 3, "%02x", r[i]);
+	}
+	pk = load_private_key(keyfile);
+	if (!pk)
+		goto out;
+	tok = ticket_issue(pk, &cl);
+	if (!tok) {
+		fprintf(stderr, "signgate ticket issue: cannot issue (claims refused or signing failed)\n");
+		goto out;
+	}
+	printf("%s\n", tok);
+	rc = 0;
+out:
+	free(tok);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+/* --- verify ---------------------------------------------------------------- */
+
+static void print_checks(FILE *f, const ticket_claims_t *c)
+{
+	if (!c->n_checks)
+		fputs("(none)", f);
+	for (size_t i = 0; i < c->n_checks; i++)
+		fprintf(f, "%s%s:%s", i ? "," : "", c->checks[i].name, c->checks[i].result);
+}
+
+static bool key_has_product(const policy_key_t *k, const char *product)
+{
+	for (size_t i = 0; i < k->n_products; i++)
+		if (!strcmp(k->products[i], product))
+			return true;
+	return false;
+}
+
+/* The ticket-related conditions of each rule that wants a ticket: the
+ * caller, time window and quota are not known here and not evaluated. */
+static void print_rules(const config_t *cfg, const ticket_claims_t *c, time_t now)
+{
+	bool any = false;
+
+	for (size_t r = 0; r < cfg->n_rules; r++) {
+		const policy_rule_t *rule = &cfg->rules[r];
+		size_t usable = 0;
+		char why[512] = "";
+		size_t o = 0;
+
+		if (!rule->require_ticket && !rule->n_checks)
+			continue;
+		if (!any)
+			printf("rules that want a ticket (ticket conditions only; caller, time window "
+			       "and quota not evaluated):\n");
+		any = true;
+		for (size_t i = 0; i < rule->n_checks; i++)
+			if (!ticket_check_passed(c, rule->checks[i]) && o < sizeof(why))
+				o += (size_t)snprintf(why + o, sizeof(why) - o, "%scheck '%s' not pass",
+				                      o ? "; " : "", rule->checks[i]);
+		if (rule->max_ticket_age_s && now - c->iat > (int64_t)rule->max_ticket_age_s
+		    && o < sizeof(why))
+			o += (size_t)snprintf(why + o, sizeof(why) - o, "%solder than %us",
+			                      o ? "; " : "", rule->max_ticket_age_s);
+		for (size_t k = 0; k < rule->n_keys; k++) {
+			const policy_key_t *key = &cfg->keys[rule->keys[k]];
+			if (key_has_product(key, c->product)
+			    && ticket_audience_allows(c, key->name, key->products, key->n_products))
+				usable++;
+		}
+		if (!usable && o < sizeof(why))
+			o += (size_t)snprintf(why + o, sizeof(why) - o,
+			                      "%sno key of the rule is for product '%s' and the audience",
+			                      o ? "; " : "", c->product);
+		if (o)
+			printf("  %-24s no: %s\n", rule->name, why);
+		else
+			printf("  %-24s yes (%zu of %zu keys)\n", rule->name, usable, rule->n_keys);
+	}
+	if (!any)
+		printf("no rule in the config wants a ticket\n");
+}
+
+static int ticket_verify_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "at", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *cfgpath = NULL;
+	time_t now = time(NULL), at = now;
+	char err[CONFIG_ERR_MAX], detail[256], exp_s[32];
+	ticket_claims_t cl;
+	ticket_status_t st;
+	config_t *cfg = NULL;
+	char *tok = NULL;
+	size_t len = 0;
+	int c, rc = 2;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfgpath = optarg; break;
+		case 'T':
+			if (!parse_time(optarg, now, &at)) {
+				fprintf(stderr, "signgate ticket verify: bad --at '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!cfgpath || optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	/* The same owner and mode checks as the module: a config it would
+	 * refuse gives no answer here either. */
+	cfg = config_load(cfgpath, true, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "signgate ticket verify: %s\n", err);
+		return 2;
+	}
+	tok = read_ticket_arg(argv[optind], &len);
+	if (!tok)
+		goto out;
+	st = ticket_verify_detail(cfg, tok, len, at, &cl, detail, sizeof(detail));
+	if (st != TICKET_OK) {
+		printf("refused: %s: %s\n", ticket_status_name(st), detail);
+		rc = 1;
+		goto out;
+	}
+	format_time(cl.exp, exp_s, sizeof(exp_s));
+	printf("accepted: issuer=%s product=%s run=%s checks=", cl.issuer, cl.product, cl.run);
+	print_checks(stdout, &cl);
+	printf(" exp=%s\n", exp_s);
+	printf("  jti=%s pipeline=%s iat=%lld age=%llds expires-in=%llds", cl.jti,
+	       cl.pipeline[0] ? cl.pipeline : "-", (long long)cl.iat,
+	       (long long)(at - cl.iat), (long long)(cl.exp - at));
+	if (cl.max_uses)
+		printf(" max_uses=%u", cl.max_uses);
+	printf("\n  aud=");
+	for (size_t i = 0; i < cl.n_aud; i++)
+		printf("%s%s", i ? "," : "", cl.aud[i]);
+	printf("%s artifacts=%zu\n", cl.n_aud ? "" : "(any)", cl.n_digests);
+	for (size_t i = 0; i < cl.n_digests; i++) {
+		printf("    sha256:");
+		for (int k = 0; k < 32; k++)
+			printf("%02x", cl.digests[i][k]);
+		printf("\n");
+	}
+	print_rules(cfg, &cl, at);
+	rc = 0;
+out:
+	free(tok);
+	config_free(cfg);
+	return rc;
+}
+
+/* --- show ------------------------------------------------------------------ */
+
+static int ticket_show_cmd(int argc, char **argv)
+{
+	char *tok, *hjson = NULL, *pjson = NULL, detail[256], t1[32], t2[32], t3[32];
+	ticket_claims_t cl;
+	ticket_status_t st;
+	size_t len = 0;
+
+	if (argc != 2 || !strcmp(argv[1], "--help")) {
+		usage(argc == 2 ? stdout : stderr);
+		return argc == 2 ? 0 : 2;
+	}
+	tok = read_ticket_arg(argv[1], &len);
+	if (!tok)
+		return 2;
+	st = ticket_decode_unverified(tok, len, &hjson, &pjson, &cl, detail, sizeof(detail));
+	free(tok);
+	printf("UNVERIFIED: decoded without checking the signature or the issuer; "
+	       "use 'signgate ticket verify'\n");
+	if (hjson)
+		printf("header: %s\n", hjson);
+	if (pjson)
+		printf("claims: %s\n", pjson);
+	/* The signature is never printed: it is what makes the ticket usable. */
+	printf("signature: (not shown)\n");
+	if (st == TICKET_OK) {
+		format_time(cl.iat, t1, sizeof(t1));
+		format_time(cl.nbf, t2, sizeof(t2));
+		format_time(cl.exp, t3, sizeof(t3));
+		printf("times: iat=%s nbf=%s exp=%s\n", t1, t2, t3);
+	} else {
+		printf("malformed: %s\n", detail);
+	}
+	free(hjson);
+	free(pjson);
+	return st == TICKET_OK ? 0 : 1;
+}
 
 int cmd_ticket(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "signgate: this build has no 'ticket' command yet\n");
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "keygen"))
+		return ticket_keygen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "issue"))
+		return ticket_issue_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return ticket_verify_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "show"))
+		return ticket_show_cmd(argc - 1, argv + 1);
+	fprintf(stderr, "signgate ticket: unknown subcommand '%s'\n", argv[1]);
+	usage(stderr);
 	return 2;
 }
