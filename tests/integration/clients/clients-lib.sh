@@ -25,6 +25,7 @@ cl_log() { echo "== [$CL_VIA] $*"; }
 # failure.
 cl_run() {
 	local desc=$1; shift
+	cl_audit_mark
 	local out
 	if ! out=$("$@" 2>&1); then
 		echo "$out" >&2
@@ -40,6 +41,7 @@ cl_run() {
 cl_must_fail() {
 	local desc=$1; shift
 	local rc=0
+	cl_audit_mark
 	CL_OUT=$("$@" 2>&1) || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		echo "$CL_OUT" >&2
@@ -86,12 +88,12 @@ cl_module_ready() {
 	nm -D --defined-only "$SG_MODULE" 2>/dev/null | grep -qw C_GetFunctionList
 }
 
-# --- audit (optional until tests/lib/rsyslog.sh exists) -------------------
+# --- audit (asserted when tests/lib/rsyslog.sh is in the tree) -----------
 CL_AUDIT=0
 CL_AUDIT_LOG=
-# cl_audit_policy: audit section text for sg_config, when a private rsyslogd
-# is running; empty otherwise (fixture default: audit not required, to a
-# socket nobody reads).
+# cl_audit_section: audit settings for sg_config when a private rsyslogd
+# runs (required: a signature whose record cannot be delivered is denied);
+# empty otherwise (fixture default: not required, to a socket nobody reads).
 cl_audit_section() {
 	[ "$CL_AUDIT" = 1 ] || return 0
 	echo "audit = { enabled = true; required = true; format = \"json\"; socket = \"$CL_AUDIT_SOCK\"; };"
@@ -101,31 +103,44 @@ cl_audit_start() {
 	[ "$CL_VIA" = signgate ] || return 0
 	[ -r "$lib" ] || { cl_log "audit: tests/lib/rsyslog.sh not present; audit records not asserted"; return 0; }
 	command -v rsyslogd >/dev/null || { cl_log "audit: rsyslogd missing; audit records not asserted"; return 0; }
-	# shellcheck source=/dev/null
+	# shellcheck source=../../lib/rsyslog.sh
 	source "$lib"
-	if sg_rsyslog_start; then
-		CL_AUDIT=1
-		CL_AUDIT_SOCK=${SG_RSYSLOG_SOCKET:?}
-		CL_AUDIT_LOG=${SG_RSYSLOG_LOG:?}
-	else
-		cl_log "audit: sg_rsyslog_start failed; audit records not asserted"
-	fi
+	sg_rsyslog_start
+	CL_AUDIT=1
+	CL_AUDIT_SOCK=$SG_LOG_SOCK
+	CL_AUDIT_LOG=$SG_AUDIT_LOG
 }
 
-# cl_audit_expect OUTCOME PATTERN DESC: once audit is available, the last
-# audit record with this outcome must match PATTERN (grep -E).
-cl_audit_expect() {
-	local outcome=$1 pattern=$2 desc=$3 i
+# cl_audit_mark: remember where the audit log ends, so that the next
+# cl_audit_expect looks only at records of the next command.
+CL_AUDIT_MARK=0
+cl_audit_mark() {
 	[ "$CL_AUDIT" = 1 ] || return 0
-	for i in $(seq 1 30); do
-		if grep "\"outcome\" *: *\"$outcome\"" "$CL_AUDIT_LOG" 2>/dev/null | grep -Eq "$pattern"; then
-			cl_log "ok: audit record: $desc"
-			return 0
-		fi
-		sleep 0.1
+	CL_AUDIT_MARK=$(cat "$CL_AUDIT_LOG" 2>/dev/null | wc -l)
+}
+
+# cl_audit_expect allow|deny PATTERN DESC: once audit is available, a sign
+# record of the last command with this outcome must match PATTERN (grep -E,
+# on the JSON text), and a denial must carry a reason.  Shows the reason.
+cl_audit_expect() {
+	local outcome=$1 pattern=$2 desc=$3 i rec=
+	[ "$CL_AUDIT" = 1 ] || return 0
+	for i in $(seq 1 40); do
+		rec=$(tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" 2>/dev/null |
+			grep -E '"event" *: *"sign"' |
+			grep -E "\"outcome\" *: *\"$outcome\"" | grep -E -- "$pattern" | tail -n 1 || true)
+		[ -n "$rec" ] && break
+		sleep 0.05
 	done
-	cat "$CL_AUDIT_LOG" >&2 || true
-	sg_fail "audit record missing: $desc (outcome $outcome, /$pattern/)"
+	if [ -z "$rec" ]; then
+		tail -n 5 "$CL_AUDIT_LOG" >&2 || true
+		sg_fail "audit record missing: $desc (sign, outcome $outcome, /$pattern/)"
+	fi
+	if [ "$outcome" = deny ] && ! echo "$rec" | grep -Eq '"reason" *: *"[^"]+"'; then
+		echo "$rec" >&2
+		sg_fail "audit record for '$desc' has no reason"
+	fi
+	cl_log "ok: audit record ($desc): $(echo "$rec" | grep -Eo '"(outcome|reason|key|mechanism)" *: *"[^"]*"' | tr '\n' ' ')"
 }
 
 case "$CL_VIA" in
