@@ -707,8 +707,15 @@ ticket_status_t ticket_decode_unverified(const char *token, size_t len,
 		*header_json = json_dumps(j.header, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (payload_json)
 		*payload_json = json_dumps(j.payload, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!header_format_ok(j.header, detail, dlen) || !claims_parse(j.payload, c, detail, dlen))
+	if (!header_format_ok(j.header, detail, dlen) || !claims_parse(j.payload, c, detail, dlen)) {
 		st = TICKET_MALFORMED;
+	} else {
+		const char *alg = json_string_value(json_object_get(j.header, "alg"));
+		if (!alg || (strcmp(alg, "EdDSA") != 0 && strcmp(alg, "ES256") != 0)) {
+			set_detail(detail, dlen, "header alg is neither EdDSA nor ES256");
+			st = TICKET_BAD_ALG;
+		}
+	}
 	jws_free(&j);
 	return st;
 }

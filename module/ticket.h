@@ -76,9 +76,10 @@ ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token
 
 /* Decode WITHOUT verifying the signature (for `signgate ticket show`):
  * the header and payload JSON as malloc'd strings (free()), and the claims
- * parsed by the same strict rules as ticket_verify.  Returns TICKET_OK or
- * TICKET_MALFORMED; when only the claims are malformed, the JSON strings
- * are still returned.  Nothing here may be trusted. */
+ * parsed by the same strict rules as ticket_verify.  Returns TICKET_OK,
+ * TICKET_MALFORMED, or TICKET_BAD_ALG when the header names an algorithm
+ * no validator key can have; when the parts decode, the JSON strings are
+ * returned whatever the status.  Nothing here may be trusted. */
 ticket_status_t ticket_decode_unverified(const char *token, size_t len,
                                          char **header_json, char **payload_json,
                                          ticket_claims_t *out,

@@ -678,7 +678,7 @@ static int ticket_show_cmd(int argc, char **argv)
 		format_time(cl.exp, t3, sizeof(t3));
 		printf("times: iat=%s nbf=%s exp=%s\n", t1, t2, t3);
 	} else {
-		printf("malformed: %s\n", detail);
+		printf("%s: %s\n", ticket_status_name(st), detail);
 	}
 	free(hjson);
 	free(pjson);

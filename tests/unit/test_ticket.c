@@ -842,7 +842,12 @@ static void test_decode_unverified(void **state)
 	free(p);
 	free(tok);
 
-	tok = make_token(NULL, "{\"alg\":\"none\"}", "{\"iss\":\"x\"}");
+	tok = make_token(NULL, "{\"alg\":\"none\"}", "{\"iss\":\"x\",\"sub\":\"a\",\"run\":\"1\","
+	                 "\"jti\":\"j\",\"iat\":1,\"nbf\":1,\"exp\":2}");
+	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), NULL, NULL, &out, NULL, 0),
+	                 TICKET_BAD_ALG);
+	free(tok);
+		tok = make_token(NULL, "{\"alg\":\"none\"}", "{\"iss\":\"x\"}");
 	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), &h, &p, &out, NULL, 0),
 	                 TICKET_MALFORMED);
 	assert_non_null(p);   /* JSON still shown when only the claims are bad */
