@@ -1,0 +1,117 @@
+#!/bin/bash
+# Validation tickets carried by unmodified signing tools (issue 4's client
+# cases): the ticket as pkcs11-tool --pin, as osslsigncode -pass, through
+# SIGNGATE_TICKET for openssl cms -sign through the engine, and as
+# jarsigner -storepass.  A good ticket signs (verified by the tool's own
+# verifier); no ticket, a ticket missing the required check, and a ticket
+# for another product are refused.  Only the signgate route exists:
+# SoftHSM itself knows no tickets.  Route: $1 = direct | signgate.
+source "$(dirname "$0")/clients-lib.sh" "${1:-signgate}"
+[ "$CL_VIA" = signgate ] || sg_skip "tickets exist only through signgate"
+[ -e "$CL_ENGINE" ] || sg_skip "libp11 engine missing"
+
+d=$SG_TMP/tickets
+mkdir -p "$d"
+openssl genpkey -algorithm ED25519 -out "$d/validator.pem" 2>/dev/null
+openssl pkey -in "$d/validator.pem" -pubout -out "$d/validator.pub.pem"
+
+issue() {
+	"$SG_TOOL" ticket issue --key "$d/validator.pem" --issuer ci-validator "$@"
+}
+good=$(issue --product app --run 4711 --check unit-tests=pass --check vuln-scan=pass --ttl 30m 2>"$d/issue.err") ||
+	sg_skip "signgate ticket issue not available in this build: $(head -1 "$d/issue.err")"
+[[ "$good" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || sg_fail "ticket issue printed no compact JWS: $good"
+failed_check=$(issue --product app --run 4712 --check unit-tests=pass --check vuln-scan=fail --ttl 30m)
+other_product=$(issue --product other --run 4713 --check unit-tests=pass --check vuln-scan=pass --ttl 30m)
+cl_log "issued tickets (good, vuln-scan=fail, product=other)"
+
+policy() {
+	cat <<POLICY
+$(cl_audit_section)
+validators = ( { name = "ci-validator"; public_key = "$d/validator.pub.pem"; } );
+$(sg_allow_policy | sed '/^rules/,$d')
+rules = ( { name = "release"; roles = [ "testers" ]; keys = [ "test-rsa", "test-ec" ]; products = [ "app" ];
+            checks = [ "unit-tests", "vuln-scan" ]; max_ticket_age = "1h"; require_ticket = true; } );
+POLICY
+}
+cl_use_config "$(policy)"
+
+head -c 3000 /dev/urandom > "$d/data"
+openssl dgst -sha256 -binary "$d/data" > "$d/data.sha256"
+p11() { pkcs11-tool --module "$CL_MODULE" --token-label "$SG_TOKEN" --login --pin "$1" "${@:2}"; }
+
+# --- pkcs11-tool: the ticket as --pin -------------------------------------
+cl_run "pkcs11-tool --pin TICKET signs (ECDSA)" \
+	p11 "$good" --sign --mechanism ECDSA --id "$SG_EC_ID" --signature-format openssl \
+	--input-file "$d/data.sha256" --output-file "$d/p11.sig"
+cl_run "openssl verifies it" openssl dgst -sha256 -verify "$SG_EC_PUB" -signature "$d/p11.sig" "$d/data"
+cl_audit_expect allow '"key" *: *"test-ec"' "signature with a ticket"
+cl_must_fail "pkcs11-tool without a ticket is refused" \
+	p11 "$CL_DUMMY_PIN" --sign --mechanism ECDSA --id "$SG_EC_ID" \
+	--input-file "$d/data.sha256" --output-file "$d/denied.sig"
+cl_audit_expect deny '"reason" *: *"[^"]*ticket' "no ticket"
+cl_must_fail "pkcs11-tool with a ticket whose vuln-scan failed is refused" \
+	p11 "$failed_check" --sign --mechanism ECDSA --id "$SG_EC_ID" \
+	--input-file "$d/data.sha256" --output-file "$d/denied.sig"
+cl_audit_expect deny '"reason" *: *"[^"]*check' "required check not pass"
+cl_must_fail "pkcs11-tool with a ticket for another product is refused" \
+	p11 "$other_product" --sign --mechanism ECDSA --id "$SG_EC_ID" \
+	--input-file "$d/data.sha256" --output-file "$d/denied.sig"
+cl_audit_expect deny '"reason" *: *"[^"]*product' "wrong product"
+
+# --- osslsigncode: -pass TICKET ---------------------------------------------
+if command -v osslsigncode >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null; then
+	echo 'int main(void) { return 0; }' > "$d/t.c"
+	x86_64-w64-mingw32-gcc -o "$d/t.exe" "$d/t.c"
+	ossl() {
+		osslsigncode sign -pkcs11engine "$CL_ENGINE" -pkcs11module "$CL_MODULE" -pass "$1" \
+			-key "$CL_URI_RSA" -certs "$SG_RSA_CERT" -h sha256 -in "$d/t.exe" -out "$2"
+	}
+	cl_run "osslsigncode -pass TICKET signs" ossl "$good" "$d/t-signed.exe"
+	cl_run "osslsigncode verify" osslsigncode verify -CAfile "$SG_RSA_CERT" -in "$d/t-signed.exe"
+	cl_must_fail "osslsigncode without a ticket is refused" ossl "$CL_DUMMY_PIN" "$d/t-denied.exe"
+	cl_audit_expect deny '"reason" *: *"[^"]*ticket' "osslsigncode without a ticket"
+else
+	cl_log "osslsigncode or mingw missing: osslsigncode ticket case not run"
+fi
+
+# --- openssl cms -sign through the engine, ticket in SIGNGATE_TICKET --------
+export OPENSSL_CONF="$d/openssl.cnf"
+cl_engine_conf "$OPENSSL_CONF" "$CL_MODULE" "$CL_DUMMY_PIN"
+cms() {
+	env SIGNGATE_TICKET="$1" openssl cms -sign -binary -md sha256 -engine pkcs11 -keyform engine \
+		-inkey "$CL_URI_RSA" -signer "$SG_RSA_CERT" -in "$d/data" -outform DER -out "$2"
+}
+cl_run "openssl cms -sign with SIGNGATE_TICKET=<ticket> signs" cms "$good" "$d/data.p7s"
+cl_run "openssl cms -verify" openssl cms -verify -binary -inform DER -in "$d/data.p7s" \
+	-content "$d/data" -CAfile "$SG_RSA_CERT" -purpose any -out /dev/null
+printf '%s\n' "$good" > "$d/ticket.jws"
+cl_run "openssl cms -sign with SIGNGATE_TICKET=<file> signs" cms "$d/ticket.jws" "$d/data2.p7s"
+cl_must_fail "openssl cms -sign without a ticket is refused" cms "" "$d/denied.p7s"
+cl_audit_expect deny '"reason" *: *"[^"]*ticket' "cms without a ticket"
+unset OPENSSL_CONF
+
+# --- jarsigner: -storepass TICKET ---------------------------------------------
+if command -v jarsigner >/dev/null; then
+	hex=$(pkcs11-tool --module "$CL_MODULE" -L 2>/dev/null | awk -v want="$SG_TOKEN" '
+		/^Slot [0-9]+ \(0x[0-9a-f]+\)/ { id = $3; gsub(/[():]/, "", id) }
+		/token label *:/ { sub(/.*token label *: */, ""); if ($0 == want) { print id; exit } }')
+	[ -n "$hex" ] || sg_fail "no slot for $SG_TOKEN"
+	printf 'name = signgate\nlibrary = %s\nslot = %d\n' "$CL_MODULE" "$hex" > "$d/pkcs11.cfg"
+	mkdir -p "$d/jar/x"; echo hi > "$d/jar/x/a.txt"; (cd "$d/jar" && jar cf "$d/a.jar" x)
+	js() {
+		jarsigner -keystore NONE -storetype PKCS11 -providerClass sun.security.pkcs11.SunPKCS11 \
+			-providerArg "$d/pkcs11.cfg" -storepass "$1" -sigalg SHA256withRSA \
+			-signedjar "$2" "$d/a.jar" "$SG_RSA_LABEL"
+	}
+	cl_run "jarsigner -storepass TICKET signs" js "$good" "$d/a-signed.jar"
+	keytool -importcert -noprompt -alias ca -file "$SG_RSA_CERT" -keystore "$d/trust.jks" \
+		-storepass changeit >/dev/null 2>&1
+	cl_run "jarsigner -verify -strict" jarsigner -verify -strict -keystore "$d/trust.jks" \
+		-storepass changeit "$d/a-signed.jar"
+	cl_must_fail "jarsigner without a ticket is refused" js "$CL_DUMMY_PIN" "$d/a-denied.jar"
+	cl_audit_expect deny '"reason" *: *"[^"]*ticket' "jarsigner without a ticket"
+else
+	cl_log "jarsigner missing: jarsigner ticket case not run"
+fi
+sg_pass "tickets through clients via $CL_VIA"
