@@ -1,0 +1,132 @@
+#!/bin/bash
+# Records from the real audit code through a real rsyslogd into a file:
+# `signgate audit` finds the chain intact, then detects a deleted, an
+# edited and a reordered line in copies of the file.
+# usage: chain.sh AUDIT_EMIT FORMAT   (json, json-cee, cef, logfmt, json-rfc5424, cef-rfc5424)
+set -euo pipefail
+EMIT=$1 VARIANT=$2
+. "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
+. "$SIGNGATE_SRCDIR/tests/lib/rsyslog.sh"
+
+fmt=${VARIANT%%-*}
+extra=()
+case "$VARIANT" in
+*-cee) extra+=(cee) ;;
+*-rfc5424) extra+=(rfc5424) ;;
+esac
+
+sg_rsyslog_start
+N=40
+"$EMIT" "$SG_LOG_SOCK" "$fmt" $N 4 "${extra[@]}" || sg_fail "audit-emit could not deliver"
+sg_rsyslog_wait_for 'signgate' $N || sg_fail "rsyslogd did not write $N records"
+log=$SG_AUDIT_LOG
+echo "--- first record as rsyslogd wrote it:"; head -n 1 "$log"
+
+# the fields as a SIEM would see them
+line=$(grep -m1 'signgate' "$log")
+case "$fmt" in
+json)   for f in '"event":"sign"' '"user":"user' '"uid":10' '"program":"/usr/bin/tool' \
+                 '"issuer":"ci-validator"' '"run":"run \"42\""' '"key_id":"01"' \
+                 '"mechanism":"SHA256-RSA-PKCS"' '"seq":' '"instance":"' '"prev":"' '"chain":"'; do
+		grep -qF -- "$f" <<<"$line" || sg_fail "$VARIANT: '$f' not in: $line"; done ;;
+cef)    for f in 'CEF:0|signgate|signgate|' '|sign|sign ' 'event=sign' 'user=user' \
+                 'detail=hostile "detail" \= | \\ \n end' 'seq=' 'chain='; do
+		grep -qF -- "$f" <<<"$line" || sg_fail "$VARIANT: '$f' not in: $line"; done ;;
+logfmt) for f in ' time=' 'event=sign' 'user=user' 'detail="hostile \"detail\" = | \\ \n end"' \
+                 'run="run \"42\""' 'seq=' ' chain='; do
+		grep -qF -- "$f" <<<"$line" || sg_fail "$VARIANT: '$f' not in: $line"; done ;;
+esac
+case "$VARIANT" in
+*-cee) grep -qF 'signgate[' <<<"$line" && grep -qF '@cee: {"time":"' <<<"$line" || sg_fail "no @cee cookie: $line" ;;
+esac
+
+# intact
+out=$("$SG_TOOL" audit "$log") || sg_fail "signgate audit says not intact: $out"
+echo "$out"
+grep -q 'Result: all chains intact' <<<"$out" || sg_fail "no intact result"
+grep -q "signgate audit: $N records, 1 instances" <<<"$out" || sg_fail "record count"
+grep -Eq '^  test-rsa +[0-9]+  first 20' <<<"$out" || sg_fail "no first/last use for test-rsa"
+grep -Eq '^  outside-window +[0-9]+' <<<"$out" || sg_fail "no denials by reason"
+json=$("$SG_TOOL" audit --json "$log") || sg_fail "--json not intact"
+python3 - "$N" <<PY || sg_fail "--json output wrong: $json"
+import json, sys
+o = json.loads('''$json''')
+n = int(sys.argv[1])
+assert o["records"] == n and o["intact"] is True, o
+assert o["signatures"] + o["denials"] == n
+assert len(o["instances"]) == 1 and o["instances"][0]["last_seq"] == n
+assert o["signatures_by_product"].keys() <= {"app", "lib"}
+assert "first" in o["signatures_by_key"]["test-ec"]
+PY
+# stdin works too
+"$SG_TOOL" audit < "$log" >/dev/null || sg_fail "stdin"
+
+# a deleted line: seq 5 missing
+grep -v '' /dev/null >/dev/null || true
+awk 'BEGIN{n=0} /signgate/{n++; if (n==5) next} {print}' "$log" > "$SG_TMP/deleted.log"
+set +e; out=$("$SG_TOOL" audit "$SG_TMP/deleted.log"); rc=$?; set -e
+echo "$out" | grep -E 'gap|edit|reorder|TAMPER' || true
+[ $rc = 1 ] || sg_fail "deleted line: exit $rc, want 1"
+grep -q 'gap: seq 5 missing' <<<"$out" || sg_fail "deleted line: gap not named"
+
+# an edited line: a denial turned into an allow... any byte of the message
+awk 'BEGIN{n=0} /signgate/{n++; if (n==7) sub(/user[0-9]/, "mallory")} {print}' "$log" > "$SG_TMP/edited.log"
+cmp -s "$log" "$SG_TMP/edited.log" && sg_fail "edit did not change the copy"
+set +e; out=$("$SG_TOOL" audit "$SG_TMP/edited.log"); rc=$?; set -e
+echo "$out" | grep -E 'gap|edit|reorder|TAMPER' || true
+[ $rc = 1 ] || sg_fail "edited line: exit $rc, want 1"
+grep -q 'edit: seq 7 at .*content does not match its chain' <<<"$out" || sg_fail "edited line not named"
+
+# an edit that recomputes the record's own chain still breaks the link
+python3 - "$log" "$SG_TMP/forged.log" "$fmt" <<'PY'
+import hashlib, re, sys
+src, dst, fmt = sys.argv[1:4]
+lines = open(src, encoding="utf-8", errors="surrogateescape").read().split("\n")
+n = 0
+for i, l in enumerate(lines):
+    if "signgate" not in l: continue
+    n += 1
+    if n != 9: continue
+    l = re.sub(r"user[0-9]", "mallory", l, count=1)
+    if fmt == "json":
+        m = re.search(r',"chain":"[0-9a-f]{64}"\}$', l)
+        start = l.index('{"time":"')
+        new = hashlib.sha256(l[start:m.start()].encode("utf-8", "surrogateescape")).hexdigest()
+        l = l[:m.start()] + ',"chain":"' + new + '"}'
+    else:
+        m = re.search(r' chain=[0-9a-f]{64}$', l)
+        start = l.index("CEF:0|") if fmt == "cef" else l.index(" time=") + 1
+        new = hashlib.sha256(l[start:m.start()].encode("utf-8", "surrogateescape")).hexdigest()
+        l = l[:m.start()] + ' chain=' + new
+    lines[i] = l
+open(dst, "w", encoding="utf-8", errors="surrogateescape").write("\n".join(lines))
+PY
+set +e; out=$("$SG_TOOL" audit "$SG_TMP/forged.log"); rc=$?; set -e
+echo "$out" | grep -E 'gap|edit|reorder|TAMPER' || true
+[ $rc = 1 ] || sg_fail "forged line: exit $rc, want 1"
+grep -q 'edit: seq 10 at .*prev does not match the chain of seq 9' <<<"$out" || sg_fail "forged line not caught by the link"
+
+# a reordered pair: records 10 and 11 swapped
+awk 'BEGIN{n=0} /signgate/{n++; if (n==10) {held=$0; next} if (n==11) {print; print held; next}} {print}' \
+	"$log" > "$SG_TMP/reordered.log"
+set +e; out=$("$SG_TOOL" audit "$SG_TMP/reordered.log"); rc=$?; set -e
+echo "$out" | grep -E 'gap|edit|reorder|TAMPER' || true
+[ $rc = 1 ] || sg_fail "reordered pair: exit $rc, want 1"
+grep -q 'reorder: seq 10 at .* comes after seq 11' <<<"$out" || sg_fail "reorder not named"
+grep -q 'gap:' <<<"$out" && sg_fail "reorder reported as a gap"
+
+# a duplicated (replayed) line
+awk 'BEGIN{n=0} /signgate/{n++; if (n==3) print} {print}' "$log" > "$SG_TMP/dup.log"
+set +e; out=$("$SG_TOOL" audit "$SG_TMP/dup.log"); rc=$?; set -e
+[ $rc = 1 ] || sg_fail "duplicated line: exit $rc, want 1"
+grep -q 'duplicate: seq 3' <<<"$out" || sg_fail "duplicate not named"
+
+# --since/--until filter by the record's own time
+first=$("$SG_TOOL" audit --json "$log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["first_time"])')
+"$SG_TOOL" audit --until 2000-01-01 "$log" | grep -q '^signgate audit: 0 records' || sg_fail "--until"
+"$SG_TOOL" audit --since "$first" "$log" | grep -q "^signgate audit: $N records" || sg_fail "--since"
+set +e; "$SG_TOOL" audit --since yesterday "$log" >/dev/null 2>&1; rc=$?; set -e
+[ $rc = 2 ] || sg_fail "bad --since: exit $rc, want 2"
+set +e; "$SG_TOOL" audit "$SG_TMP/no-such-file" >/dev/null 2>&1; rc=$?; set -e
+[ $rc = 2 ] || sg_fail "missing file: exit $rc, want 2"
+sg_pass "$VARIANT"
