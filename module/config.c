@@ -431,6 +431,8 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 	return true;
 }
 
+static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *root);
+
 static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
 	static const char *const allowed[] = { "backend", "state_dir", "mode", "audit",
@@ -464,7 +466,978 @@ static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 	}
 	if (!load_audit(ld, cfg, root))
 		return false;
+	return load_policy(ld, cfg, root);
+}
+
+/* ---- names: a small open-addressing map (duplicates, references) ------- */
+
+typedef struct nmap {
+	const char **names;
+	size_t *vals;
+	size_t cap;   /* power of two */
+} nmap_t;
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static bool nmap_init(loader_t *ld, nmap_t *m, size_t n)
+{
+	m->cap = 16;
+	while (m->cap < n * 2 + 1)
+		m->cap <<= 1;
+	m->names = xcalloc(ld, m->cap, sizeof *m->names);
+	m->vals = xcalloc(ld, m->cap, sizeof *m->vals);
+	return m->names && m->vals;
+}
+
+static void nmap_free(nmap_t *m)
+{
+	free(m->names);
+	free(m->vals);
+	m->names = NULL;
+	m->vals = NULL;
+}
+
+/* Insert; returns SIZE_MAX when new, else the value already stored. */
+static size_t nmap_put(nmap_t *m, const char *name, size_t val)
+{
+	size_t i = (size_t)str_hash(name) & (m->cap - 1);
+	while (m->names[i]) {
+		if (!strcmp(m->names[i], name))
+			return m->vals[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	m->names[i] = name;
+	m->vals[i] = val;
+	return SIZE_MAX;
+}
+
+static size_t nmap_get(const nmap_t *m, const char *name)
+{
+	if (!m->names)
+		return SIZE_MAX;
+	size_t i = (size_t)str_hash(name) & (m->cap - 1);
+	while (m->names[i]) {
+		if (!strcmp(m->names[i], name))
+			return m->vals[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	return SIZE_MAX;
+}
+
+/* ---- value parsers ------------------------------------------------------ */
+
+/* Names end up in audit records and ticket claims (64-byte fields). */
+static bool check_name(loader_t *ld, const config_setting_t *s, const char *v)
+{
+	size_t len = strlen(v);
+	if (len == 0 || len > 63) {
+		fail(ld, s, "must be 1 to 63 characters");
+		return false;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (!isgraph((unsigned char)v[i]) || v[i] == '"' || v[i] == '\\') {
+			fail(ld, s, "must be printable, without spaces, quotes or backslashes");
+			return false;
+		}
 	return true;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Hex, optionally with ':' between bytes ("01", "0a:1b"). */
+static bool parse_hex(const char *v, unsigned char *out, size_t max, size_t *n_out)
+{
+	size_t n = 0;
+	while (*v) {
+		int hi = hexval(v[0]), lo = hi >= 0 ? hexval(v[1]) : -1;
+		if (hi < 0 || lo < 0 || n >= max)
+			return false;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		v += 2;
+		if (*v == ':' && v[1])
+			v++;
+	}
+	*n_out = n;
+	return n > 0;
+}
+
+static bool parse_duration(const char *v, uint32_t *out)
+{
+	if (!isdigit((unsigned char)v[0]))
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || end == v || !end[0] || end[1])
+		return false;
+	unsigned long long mul;
+	switch (end[0]) {
+	case 's': mul = 1; break;
+	case 'm': mul = 60; break;
+	case 'h': mul = 3600; break;
+	case 'd': mul = 86400; break;
+	case 'w': mul = 7 * 86400; break;
+	default: return false;
+	}
+	if (n == 0 || n > 10ull * 366 * 86400 / mul)  /* at most about ten years */
+		return false;
+	*out = (uint32_t)(n * mul);
+	return true;
+}
+
+static bool parse_2d(const char *p, int *out)
+{
+	if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+		return false;
+	*out = (p[0] - '0') * 10 + (p[1] - '0');
+	return true;
+}
+
+/* RFC 3339 date-time: 2026-01-01T00:00:00Z, fractions and offsets allowed. */
+static bool parse_rfc3339(const char *v, time_t *out)
+{
+	int y1, y2, mo, d, h, mi, s;
+	if (strlen(v) < 20 || !parse_2d(v, &y1) || !parse_2d(v + 2, &y2) || v[4] != '-' ||
+	    !parse_2d(v + 5, &mo) || v[7] != '-' || !parse_2d(v + 8, &d) ||
+	    (v[10] != 'T' && v[10] != 't' && v[10] != ' ') || !parse_2d(v + 11, &h) ||
+	    v[13] != ':' || !parse_2d(v + 14, &mi) || v[16] != ':' || !parse_2d(v + 17, &s))
+		return false;
+	int year = y1 * 100 + y2;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (year < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 60)
+		return false;
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (mo == 2 && d == 29 && !leap)
+		return false;
+	const char *p = v + 19;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	long off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om;
+		if (!parse_2d(p + 1, &oh) || p[3] != ':' || !parse_2d(p + 4, &om) || oh > 23 || om > 59)
+			return false;
+		off = (oh * 60L + om) * 60L * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return false;
+	}
+	if (*p)
+		return false;
+	struct tm tm = { .tm_year = year - 1900, .tm_mon = mo - 1, .tm_mday = d,
+		         .tm_hour = h, .tm_min = mi, .tm_sec = s > 59 ? 59 : s };
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return false;
+	*out = t - off;
+	return true;
+}
+
+/* Fixed offsets only: the engine must not read zoneinfo files on the
+ * signing path, and an offset never changes under a running policy. */
+static bool parse_tz(const char *v, int *out_min)
+{
+	if (!strcmp(v, "UTC") || !strcmp(v, "Z") || !strcmp(v, "utc")) {
+		*out_min = 0;
+		return true;
+	}
+	int oh, om;
+	if ((v[0] != '+' && v[0] != '-') || !parse_2d(v + 1, &oh) || v[3] != ':' ||
+	    !parse_2d(v + 4, &om) || v[6] || oh > 14 || om > 59)
+		return false;
+	*out_min = (oh * 60 + om) * (v[0] == '-' ? -1 : 1);
+	return true;
+}
+
+/* "HH:MM-HH:MM"; to may be 24:00; from > to spans midnight. */
+static bool parse_hours(const char *v, int *from, int *to)
+{
+	int h1, m1, h2, m2;
+	if (strlen(v) != 11 || !parse_2d(v, &h1) || v[2] != ':' || !parse_2d(v + 3, &m1) ||
+	    v[5] != '-' || !parse_2d(v + 6, &h2) || v[8] != ':' || !parse_2d(v + 9, &m2))
+		return false;
+	if (h1 > 23 || m1 > 59 || m2 > 59 || h2 > 24 || (h2 == 24 && m2 != 0))
+		return false;
+	*from = h1 * 60 + m1;
+	*to = h2 * 60 + m2;
+	return *from != *to;
+}
+
+static int parse_day(const char *v)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	for (int i = 0; i < 7; i++)
+		if (!strcasecmp(v, days[i]))
+			return i;
+	return -1;
+}
+
+/* ---- validators ----------------------------------------------------------- */
+
+static bool load_pubkey(loader_t *ld, const config_setting_t *s, const char *path, void **out)
+{
+	struct stat st;
+	/* Stat first: a device or FIFO named here must not hang the loader. */
+	if (stat(path, &st) < 0) {
+		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > 65536) {
+		fail(ld, s, "public key %s is not a regular file of at most 64 KiB", path);
+		return false;
+	}
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
+		return false;
+	}
+	EVP_PKEY *pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pk) {
+		fail(ld, s, "%s is not a PEM public key (BEGIN PUBLIC KEY)", path);
+		return false;
+	}
+	bool ok = false;
+	if (EVP_PKEY_get_id(pk) == EVP_PKEY_ED25519) {
+		ok = true;
+	} else if (EVP_PKEY_get_id(pk) == EVP_PKEY_EC) {
+		char grp[64];
+		size_t glen = 0;
+		if (EVP_PKEY_get_group_name(pk, grp, sizeof grp, &glen) &&
+		    (!strcmp(grp, "prime256v1") || !strcmp(grp, "P-256")))
+			ok = true;
+	}
+	if (!ok) {
+		EVP_PKEY_free(pk);
+		fail(ld, s, "%s: only Ed25519 and EC P-256 validator keys are accepted", path);
+		return false;
+	}
+	*out = pk;
+	return true;
+}
+
+static bool load_validators(loader_t *ld, config_t *cfg, const config_setting_t *root)
+{
+	static const char *const allowed[] = { "name", "public_key", NULL };
+	config_setting_t *l = member(root, "validators"), *w;
+	if (!l)
+		return true;
+	if (!is_list_like(l)) {
+		fail(ld, l, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	size_t n = (size_t)config_setting_length(l);
+	nmap_t names = { 0 };
+	bool ok = false;
+	if (!(cfg->validators = xcalloc(ld, n, sizeof *cfg->validators)) || !nmap_init(ld, &names, n))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		config_validator_t *v = &cfg->validators[i];
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			goto out;
+		cfg->n_validators = i + 1;
+		if (!get_str_dup(ld, g, "name", true, &v->name, &w) || !check_name(ld, w, v->name))
+			goto out;
+		size_t prev = nmap_put(&names, v->name, i);
+		if (prev != SIZE_MAX) {
+			fail(ld, w, "duplicate validator name '%s' (first at line %u)", v->name,
+			     (unsigned)config_setting_source_line(config_setting_get_elem(l, (unsigned)prev)));
+			goto out;
+		}
+		if (!get_str_dup(ld, g, "public_key", true, &v->public_key_path, &w) ||
+		    !check_abs_path(ld, w, v->public_key_path) ||
+		    !load_pubkey(ld, w, v->public_key_path, &v->pkey))
+			goto out;
+	}
+	ok = true;
+out:
+	nmap_free(&names);
+	return ok;
+}
+
+/* ---- roles -------------------------------------------------------------- */
+
+static bool parse_uint_id(const char *v, unsigned long *out)
+{
+	if (!isdigit((unsigned char)v[0]))
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno || *end || n >= 0xffffffffUL)
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool add_unresolved(loader_t *ld, policy_role_t *r, const char *what, const char *name)
+{
+	char **nv = realloc(r->unresolved, (r->n_unresolved + 1) * sizeof *nv);
+	if (!nv) {
+		fail(ld, NULL, "out of memory");
+		return false;
+	}
+	r->unresolved = nv;
+	size_t len = strlen(what) + strlen(name) + 2;
+	if (!(nv[r->n_unresolved] = malloc(len))) {
+		fail(ld, NULL, "out of memory");
+		return false;
+	}
+	snprintf(nv[r->n_unresolved], len, "%s:%s", what, name);
+	r->n_unresolved++;
+	return true;
+}
+
+/* users or groups: names or numbers, in [ ] or ( ).  Names the system
+ * does not know are kept in role.unresolved (reported by the tools:
+ * offboarding lag), never an error: a removed account must not stop
+ * every signature. */
+_Static_assert(sizeof(uid_t) == sizeof(unsigned) && sizeof(gid_t) == sizeof(unsigned),
+               "uids and gids are stored through one unsigned array");
+
+static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, bool groups)
+{
+	const char *key = groups ? "groups" : "users";
+	config_setting_t *s = member(g, key);
+	if (!s)
+		return true;
+	if (!is_list_like(s)) {
+		fail(ld, s, "must be a list of names or numbers");
+		return false;
+	}
+	size_t n = (size_t)config_setting_length(s);
+	unsigned *ids = xcalloc(ld, n, sizeof(unsigned));
+	char **names = xcalloc(ld, n, sizeof(char *));
+	if (!ids || !names) {
+		free(ids);
+		free(names);
+		return false;
+	}
+	if (groups) {
+		r->gids = (gid_t *)(void *)ids;
+		r->group_names = names;
+	} else {
+		r->uids = (uid_t *)(void *)ids;
+		r->user_names = names;
+	}
+	size_t n_ids = 0, n_names = 0;
+	char buf[4096];
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		int t = config_setting_type(e);
+		char num[24];
+		const char *name;
+		unsigned long id;
+		bool have_id = false;
+		if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+			long long v = config_setting_get_int64(e);
+			if (v < 0 || v >= 0xffffffffLL) {
+				fail(ld, e, "not a valid %s", groups ? "gid" : "uid");
+				return false;
+			}
+			id = (unsigned long)v;
+			have_id = true;
+			snprintf(num, sizeof num, "%lu", id);
+			name = num;
+		} else if (t == CONFIG_TYPE_STRING) {
+			name = config_setting_get_string(e);
+			if (!name[0] || strlen(name) >= 64) {
+				fail(ld, e, "must be a %s name or number", groups ? "group" : "user");
+				return false;
+			}
+			if (parse_uint_id(name, &id)) {
+				have_id = true;
+			} else if (groups) {
+				struct group gr, *res = NULL;
+				if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res) {
+					id = res->gr_gid;
+					have_id = true;
+				}
+			} else {
+				struct passwd pw, *res = NULL;
+				if (getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res) {
+					id = res->pw_uid;
+					have_id = true;
+				}
+			}
+			if (!have_id && !add_unresolved(ld, r, groups ? "group" : "user", name))
+				return false;
+		} else {
+			fail(ld, e, "must be a %s name or number", groups ? "group" : "user");
+			return false;
+		}
+		if (!(names[n_names++] = xstrdup(ld, name)))
+			goto count;
+		if (have_id)
+			ids[n_ids++] = (unsigned)id;
+	}
+count:
+	if (groups) {
+		r->n_gids = n_ids;
+		r->n_group_names = n_names;
+	} else {
+		r->n_uids = n_ids;
+		r->n_user_names = n_names;
+	}
+	return !ld->failed;
+}
+
+static bool parse_sha256_hex(const char *v, unsigned char out[32])
+{
+	size_t n;
+	if (!strncasecmp(v, "sha256:", 7))
+		v += 7;
+	if (strlen(v) != 64 && strlen(v) != 95)  /* plain or colon-separated */
+		return false;
+	return parse_hex(v, out, 32, &n) && n == 32;
+}
+
+static bool load_programs(loader_t *ld, policy_role_t *r, const config_setting_t *g)
+{
+	static const char *const allowed[] = { "path", "sha256", NULL };
+	config_setting_t *s = member(g, "programs"), *w;
+	if (!s)
+		return true;
+	if (!is_list_like(s)) {
+		fail(ld, s, "must be a list of paths or ( { path = ...; sha256 = ...; } )");
+		return false;
+	}
+	size_t n = (size_t)config_setting_length(s);
+	if (!(r->programs = xcalloc(ld, n, sizeof *r->programs)))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		policy_program_t *p = &r->programs[i];
+		const char *path = NULL, *sha = NULL;
+		w = e;
+		if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+			path = config_setting_get_string(e);
+		} else if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
+			config_setting_t *ws;
+			if (!check_members(ld, e, allowed) || !get_str(ld, e, "path", true, &path, &w) ||
+			    !get_str(ld, e, "sha256", false, &sha, &ws))
+				return false;
+			if (sha && !parse_sha256_hex(sha, p->sha256)) {
+				fail(ld, ws, "must be 64 hex digits (SHA-256 of the executable)");
+				return false;
+			}
+			p->has_sha256 = sha != NULL;
+		} else {
+			fail(ld, e, "must be a path or { path = ...; sha256 = ...; }");
+			return false;
+		}
+		if (!check_abs_path(ld, w, path) || !(p->path = xstrdup(ld, path)))
+			return false;
+		r->n_programs = i + 1;
+	}
+	return true;
+}
+
+/* pbkdf2-sha256$ITER$SALT_B64$HASH_B64: the same check as the engine's. */
+static bool valid_credential(const char *v)
+{
+	return policy_credential_parse(v, NULL, NULL, NULL, NULL, NULL);
+}
+
+static bool load_roles(loader_t *ld, config_t *cfg, const config_setting_t *root, nmap_t *names)
+{
+	static const char *const allowed[] = { "name", "users", "groups", "programs", "credential", NULL };
+	config_setting_t *l = member(root, "roles"), *w;
+	size_t n = l ? (size_t)config_setting_length(l) : 0;
+	if (l && !is_list_like(l)) {
+		fail(ld, l, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	if (!(cfg->roles = xcalloc(ld, n, sizeof *cfg->roles)) || !nmap_init(ld, names, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		policy_role_t *r = &cfg->roles[i];
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			return false;
+		cfg->n_roles = i + 1;
+		r->line = config_setting_source_line(g);
+		if (!get_str_dup(ld, g, "name", true, &r->name, &w) || !check_name(ld, w, r->name))
+			return false;
+		size_t prev = nmap_put(names, r->name, i);
+		if (prev != SIZE_MAX) {
+			fail(ld, w, "duplicate role name '%s' (first at line %d)", r->name, cfg->roles[prev].line);
+			return false;
+		}
+		if (!load_ids(ld, r, g, false) || !load_ids(ld, r, g, true) || !load_programs(ld, r, g))
+			return false;
+		if (!get_str_dup(ld, g, "credential", false, &r->credential, &w))
+			return false;
+		if (r->credential && !valid_credential(r->credential)) {
+			fail(ld, w, "must be \"pbkdf2-sha256$ITERATIONS$SALT$HASH\" (make one with: signgate credential hash)");
+			return false;
+		}
+		r->any_identity = !member(g, "users") && !member(g, "groups");
+		if (r->any_identity && !r->n_programs && !r->credential) {
+			fail(ld, g, "role names no users, groups, programs or credential: it would match every caller");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static bool load_time(loader_t *ld, const config_setting_t *g, const char *name, time_t *out)
+{
+	const char *v;
+	config_setting_t *w;
+	*out = 0;
+	if (!get_str(ld, g, name, false, &v, &w))
+		return false;
+	if (v && !parse_rfc3339(v, out)) {
+		fail(ld, w, "must be an RFC 3339 date-time such as \"2026-01-01T00:00:00Z\"");
+		return false;
+	}
+	return true;
+}
+
+static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root, nmap_t *names)
+{
+	static const char *const allowed[] = { "name", "token", "id", "label", "fingerprint", "products",
+		                               "mechanisms", "hashes", "not_before", "not_after",
+		                               "revoked", "revoked_reason", NULL };
+	config_setting_t *l = member(root, "keys"), *w;
+	size_t n = l ? (size_t)config_setting_length(l) : 0;
+	if (l && !is_list_like(l)) {
+		fail(ld, l, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	if (!(cfg->keys = xcalloc(ld, n, sizeof *cfg->keys)) || !nmap_init(ld, names, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		policy_key_t *k = &cfg->keys[i];
+		const char *v;
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			return false;
+		cfg->n_keys = i + 1;
+		k->line = config_setting_source_line(g);
+		if (!get_str_dup(ld, g, "name", true, &k->name, &w) || !check_name(ld, w, k->name))
+			return false;
+		size_t prev = nmap_put(names, k->name, i);
+		if (prev != SIZE_MAX) {
+			fail(ld, w, "duplicate key name '%s' (first at line %d)", k->name, cfg->keys[prev].line);
+			return false;
+		}
+		if (!get_str_dup(ld, g, "token", true, &k->token, &w))
+			return false;
+		if (!k->token[0] || strlen(k->token) > 32) {
+			fail(ld, w, "token label or serial must be 1 to 32 characters");
+			return false;
+		}
+		if (!get_str(ld, g, "id", false, &v, &w))
+			return false;
+		if (v) {
+			if (!parse_hex(v, k->id, sizeof k->id, &k->id_len)) {
+				fail(ld, w, "must be the CKA_ID in hex (\"01\", \"a1b2\"), at most 64 bytes");
+				return false;
+			}
+			k->has_id = true;
+		}
+		if (!get_str_dup(ld, g, "label", false, &k->label, &w))
+			return false;
+		if (!k->has_id && !k->label) {
+			fail_missing(ld, g, "id");
+			return false;
+		}
+		if (!get_str(ld, g, "fingerprint", false, &v, &w))
+			return false;
+		if (v) {
+			if (strncasecmp(v, "sha256:", 7) || !parse_sha256_hex(v, k->fingerprint)) {
+				fail(ld, w, "must be \"sha256:\" and 64 hex digits (SHA-256 of the SubjectPublicKeyInfo DER)");
+				return false;
+			}
+			k->has_fingerprint = true;
+		}
+		if (!get_strlist(ld, g, "products", false, &k->products, &k->n_products, &w))
+			return false;
+		for (size_t j = 0; j < k->n_products; j++)
+			if (!check_name(ld, config_setting_get_elem(w, (unsigned)j), k->products[j]))
+				return false;
+
+		/* mechanisms (required) and hashes (default SHA-256/384/512) */
+		char **mv = NULL, **hv = NULL;
+		size_t mn = 0, hn = 0;
+		config_setting_t *wm, *wh;
+		bool ok = get_strlist(ld, g, "mechanisms", true, &mv, &mn, &wm) &&
+		          get_strlist(ld, g, "hashes", false, &hv, &hn, &wh);
+		for (size_t j = 0; ok && j < mn; j++) {
+			mech_id_t m = mech_from_name(mv[j]);
+			if (m == MECH_UNKNOWN) {
+				fail(ld, config_setting_get_elem(wm, (unsigned)j), "unknown mechanism '%s'", mv[j]);
+				ok = false;
+			} else {
+				k->mech_allowed |= 1ull << m;
+			}
+		}
+		if (ok && mn == 0) {
+			fail(ld, wm, "empty: list the mechanisms this key may be used with");
+			ok = false;
+		}
+		for (size_t j = 0; ok && j < hn; j++) {
+			hash_alg_t h = hash_from_name(hv[j]);
+			if (h == HASH_UNKNOWN || h == HASH_NONE) {
+				fail(ld, config_setting_get_elem(wh, (unsigned)j), "unknown hash '%s'", hv[j]);
+				ok = false;
+			} else {
+				k->hash_allowed |= 1u << h;
+			}
+		}
+		if (ok && !wh)
+			k->hash_allowed = 1u << HASH_SHA256 | 1u << HASH_SHA384 | 1u << HASH_SHA512;
+		if (ok && wh && hn == 0) {
+			fail(ld, wh, "empty: list the hashes, or omit for SHA256, SHA384, SHA512");
+			ok = false;
+		}
+		/* A listed mechanism whose own hash is not allowed could never be
+		 * used: say so now rather than deny at signing time. */
+		for (size_t j = 0; ok && j < mn; j++) {
+			hash_alg_t fh = mech_fixed_hash(mech_from_name(mv[j]));
+			if (fh != HASH_UNKNOWN && fh != HASH_NONE && !(k->hash_allowed & (1u << fh))) {
+				fail(ld, config_setting_get_elem(wm, (unsigned)j),
+				     "mechanism %s hashes with %s, which 'hashes' does not allow", mv[j], hash_name(fh));
+				ok = false;
+			}
+		}
+		strv_free(mv, mn);
+		strv_free(hv, hn);
+		if (!ok)
+			return false;
+
+		if (!load_time(ld, g, "not_before", &k->not_before) || !load_time(ld, g, "not_after", &k->not_after))
+			return false;
+		if (k->not_before && k->not_after && k->not_after <= k->not_before) {
+			fail(ld, member(g, "not_after"), "must be later than not_before");
+			return false;
+		}
+		if (!get_bool(ld, g, "revoked", false, &k->revoked) ||
+		    !get_str_dup(ld, g, "revoked_reason", false, &k->revoked_reason, &w))
+			return false;
+		if (k->revoked_reason && !k->revoked) {
+			fail(ld, w, "revoked_reason without revoked = true");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- rules -------------------------------------------------------------- */
+
+/* product -> keys, built once so that rules expand products in O(keys). */
+typedef struct product_index {
+	nmap_t map;           /* product -> slot */
+	size_t *start, *count, *keys;
+} product_index_t;
+
+static bool product_index_build(loader_t *ld, const config_t *cfg, product_index_t *pi)
+{
+	size_t total = 0, slots = 0;
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		total += cfg->keys[i].n_products;
+	if (!nmap_init(ld, &pi->map, total) ||
+	    !(pi->start = xcalloc(ld, total, sizeof(size_t))) ||
+	    !(pi->count = xcalloc(ld, total, sizeof(size_t))) ||
+	    !(pi->keys = xcalloc(ld, total, sizeof(size_t))))
+		return false;
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		for (size_t j = 0; j < cfg->keys[i].n_products; j++) {
+			size_t s = nmap_put(&pi->map, cfg->keys[i].products[j], slots);
+			if (s == SIZE_MAX)
+				s = slots++;
+			pi->count[s]++;
+		}
+	size_t off = 0;
+	for (size_t s = 0; s < slots; s++) {
+		pi->start[s] = off;
+		off += pi->count[s];
+		pi->count[s] = 0;
+	}
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		for (size_t j = 0; j < cfg->keys[i].n_products; j++) {
+			size_t s = nmap_get(&pi->map, cfg->keys[i].products[j]);
+			if (pi->count[s] && pi->keys[pi->start[s] + pi->count[s] - 1] == i)
+				continue;  /* product listed twice on one key */
+			pi->keys[pi->start[s] + pi->count[s]++] = i;
+		}
+	return true;
+}
+
+static void product_index_free(product_index_t *pi)
+{
+	nmap_free(&pi->map);
+	free(pi->start);
+	free(pi->count);
+	free(pi->keys);
+}
+
+static bool load_quota(loader_t *ld, policy_rule_t *r, const config_setting_t *g)
+{
+	static const char *const allowed[] = { "count", "period", "per", NULL };
+	config_setting_t *q = member(g, "quota"), *w;
+	if (!q)
+		return true;
+	if (!want_group(ld, q) || !check_members(ld, q, allowed))
+		return false;
+	long long n;
+	const char *v;
+	if (!member(q, "count")) {
+		fail_missing(ld, q, "count");
+		return false;
+	}
+	if (!get_int(ld, q, "count", 1, 1000000000, 0, &n, NULL))
+		return false;
+	r->quota_count = (uint32_t)n;
+	if (!get_str(ld, q, "period", true, &v, &w))
+		return false;
+	if (!parse_duration(v, &r->quota_period_s)) {
+		fail(ld, w, "must be a duration such as \"30s\", \"15m\", \"1h\", \"1d\", \"7d\"");
+		return false;
+	}
+	r->quota_scope = QUOTA_PER_CALLER;
+	if (!get_str(ld, q, "per", false, &v, &w))
+		return false;
+	if (v) {
+		if (!strcmp(v, "caller"))
+			r->quota_scope = QUOTA_PER_CALLER;
+		else if (!strcmp(v, "rule"))
+			r->quota_scope = QUOTA_PER_RULE;
+		else {
+			fail(ld, w, "must be \"caller\" or \"rule\"");
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root,
+                       const nmap_t *role_names, const nmap_t *key_names)
+{
+	static const char *const allowed[] = { "name", "roles", "keys", "products", "all_keys", "sign",
+		                               "admin", "days", "hours", "timezone", "quota", "checks",
+		                               "max_ticket_age", "require_ticket", NULL };
+	config_setting_t *l = member(root, "rules"), *w;
+	size_t n = l ? (size_t)config_setting_length(l) : 0;
+	nmap_t names = { 0 };
+	product_index_t pi = { 0 };
+	size_t *mark = NULL;
+	char **sv = NULL;
+	size_t sn = 0;
+	bool ok = false;
+	if (l && !is_list_like(l)) {
+		fail(ld, l, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	if (!(cfg->rules = xcalloc(ld, n, sizeof *cfg->rules)) || !nmap_init(ld, &names, n) ||
+	    !product_index_build(ld, cfg, &pi) || !(mark = xcalloc(ld, cfg->n_keys, sizeof *mark)))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		policy_rule_t *r = &cfg->rules[i];
+		const char *v;
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			goto out;
+		cfg->n_rules = i + 1;
+		r->line = config_setting_source_line(g);
+		if (!get_str_dup(ld, g, "name", true, &r->name, &w) || !check_name(ld, w, r->name))
+			goto out;
+		size_t prev = nmap_put(&names, r->name, i);
+		if (prev != SIZE_MAX) {
+			fail(ld, w, "duplicate rule name '%s' (first at line %d)", r->name, cfg->rules[prev].line);
+			goto out;
+		}
+
+		/* roles */
+		if (!get_strlist(ld, g, "roles", true, &sv, &sn, &w))
+			goto out;
+		if (sn == 0) {
+			fail(ld, w, "empty: name the roles this rule applies to");
+			goto out;
+		}
+		if (!(r->roles = xcalloc(ld, sn, sizeof *r->roles)))
+			goto out;
+		for (size_t j = 0; j < sn; j++) {
+			size_t ri = nmap_get(role_names, sv[j]);
+			if (ri == SIZE_MAX) {
+				fail(ld, config_setting_get_elem(w, (unsigned)j), "undefined role '%s'", sv[j]);
+				goto out;
+			}
+			bool dup = false;
+			for (size_t k = 0; k < r->n_roles; k++)
+				dup |= r->roles[k] == ri;
+			if (!dup)
+				r->roles[r->n_roles++] = ri;
+		}
+		strv_free(sv, sn);
+		sv = NULL;
+
+		/* keys, products, all_keys */
+		config_setting_t *wk, *wp;
+		if (!get_strlist(ld, g, "keys", false, &sv, &sn, &wk) ||
+		    !get_strlist(ld, g, "products", false, &r->products, &r->n_products, &wp) ||
+		    !get_bool(ld, g, "all_keys", false, &r->all_keys))
+			goto out;
+		size_t cap = sn;
+		for (size_t j = 0; j < r->n_products; j++) {
+			size_t s = nmap_get(&pi.map, r->products[j]);
+			if (s == SIZE_MAX) {
+				fail(ld, config_setting_get_elem(wp, (unsigned)j), "product '%s' has no keys",
+				     r->products[j]);
+				goto out;
+			}
+			cap += pi.count[s];
+		}
+		if (!(r->keys = xcalloc(ld, cap, sizeof *r->keys)))
+			goto out;
+		for (size_t j = 0; j < sn; j++) {
+			size_t ki = nmap_get(key_names, sv[j]);
+			if (ki == SIZE_MAX) {
+				fail(ld, config_setting_get_elem(wk, (unsigned)j), "undefined key '%s'", sv[j]);
+				goto out;
+			}
+			if (mark[ki] != i + 1) {
+				mark[ki] = i + 1;
+				r->keys[r->n_keys++] = ki;
+			}
+		}
+		for (size_t j = 0; j < r->n_products; j++) {
+			size_t s = nmap_get(&pi.map, r->products[j]);
+			for (size_t k = 0; k < pi.count[s]; k++) {
+				size_t ki = pi.keys[pi.start[s] + k];
+				if (mark[ki] != i + 1) {
+					mark[ki] = i + 1;
+					r->keys[r->n_keys++] = ki;
+				}
+			}
+		}
+		strv_free(sv, sn);
+		sv = NULL;
+		if (!r->n_keys && !r->all_keys) {
+			fail(ld, g, "rule grants no key: name keys, products or all_keys = true");
+			goto out;
+		}
+
+		/* capabilities */
+		if (!get_bool(ld, g, "sign", true, &r->sign) || !get_bool(ld, g, "admin", false, &r->admin))
+			goto out;
+		if (!r->sign && !r->admin) {
+			fail(ld, g, "rule grants nothing: sign and admin are both false");
+			goto out;
+		}
+
+		/* time window */
+		r->days = 0x7f;
+		if (!get_strlist(ld, g, "days", false, &sv, &sn, &w))
+			goto out;
+		if (w) {
+			r->days = 0;
+			for (size_t j = 0; j < sn; j++) {
+				int d = parse_day(sv[j]);
+				if (d < 0) {
+					fail(ld, config_setting_get_elem(w, (unsigned)j),
+					     "unknown day '%s' (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", sv[j]);
+					goto out;
+				}
+				r->days |= (uint8_t)(1u << d);
+			}
+			if (!r->days) {
+				fail(ld, w, "empty: the rule could never apply (omit for every day)");
+				goto out;
+			}
+		}
+		strv_free(sv, sn);
+		sv = NULL;
+		r->minute_from = r->minute_to = -1;
+		if (!get_str(ld, g, "hours", false, &v, &w))
+			goto out;
+		if (v && !parse_hours(v, &r->minute_from, &r->minute_to)) {
+			fail(ld, w, "must be \"HH:MM-HH:MM\" (24-hour clock; from before to, or across midnight)");
+			goto out;
+		}
+		if (!get_str(ld, g, "timezone", false, &v, &w))
+			goto out;
+		if (v && !parse_tz(v, &r->tz_offset_min)) {
+			fail(ld, w, "must be \"UTC\" or a fixed offset \"+HH:MM\" / \"-HH:MM\" "
+			            "(zone names such as Europe/Berlin are not supported)");
+			goto out;
+		}
+		if (!(r->tz_name = xstrdup(ld, v ? v : "UTC")))
+			goto out;
+
+		if (!load_quota(ld, r, g))
+			goto out;
+
+		/* validation tickets */
+		if (!get_strlist(ld, g, "checks", false, &r->checks, &r->n_checks, &w))
+			goto out;
+		for (size_t j = 0; j < r->n_checks; j++)
+			if (!check_name(ld, config_setting_get_elem(w, (unsigned)j), r->checks[j]))
+				goto out;
+		if (!get_str(ld, g, "max_ticket_age", false, &v, &w))
+			goto out;
+		if (v && !parse_duration(v, &r->max_ticket_age_s)) {
+			fail(ld, w, "must be a duration such as \"30s\", \"15m\", \"1h\", \"1d\"");
+			goto out;
+		}
+		bool req_set = member(g, "require_ticket") != NULL;
+		if (!get_bool(ld, g, "require_ticket", false, &r->require_ticket))
+			goto out;
+		if (req_set && !r->require_ticket && (r->n_checks || r->max_ticket_age_s)) {
+			fail(ld, member(g, "require_ticket"), "false contradicts checks / max_ticket_age, which need a ticket");
+			goto out;
+		}
+		if (r->n_checks || r->max_ticket_age_s)
+			r->require_ticket = true;
+		if (r->require_ticket && !cfg->n_validators) {
+			fail(ld, g, "rule requires a validation ticket, but no validators are configured");
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	strv_free(sv, sn);
+	nmap_free(&names);
+	product_index_free(&pi);
+	free(mark);
+	return ok;
+}
+
+static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *root)
+{
+	nmap_t roles = { 0 }, keys = { 0 };
+	bool ok = load_validators(ld, cfg, root) && load_roles(ld, cfg, root, &roles) &&
+	          load_keys(ld, cfg, root, &keys) && load_rules(ld, cfg, root, &roles, &keys);
+	nmap_free(&roles);
+	nmap_free(&keys);
+	return ok;
 }
 
 /* ---- text checks before libconfig sees it ------------------------------ */
@@ -714,6 +1687,16 @@ void config_free(config_t *cfg)
 	free(cfg->audit.socket_path);
 	free(cfg->state_dir);
 	free(cfg);
+}
+
+bool config_parse_rfc3339(const char *s, time_t *out)
+{
+	return s && out && parse_rfc3339(s, out);
+}
+
+bool config_parse_duration(const char *s, uint32_t *out_seconds)
+{
+	return s && out_seconds && parse_duration(s, out_seconds);
 }
 
 bool config_changed(const config_t *cfg)

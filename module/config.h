@@ -75,7 +75,11 @@ typedef struct policy_role {
 	gid_t *gids;   size_t n_gids;
 	char **group_names; size_t n_group_names;
 	policy_program_t *programs; size_t n_programs; /* none = any program */
-	char *credential;          /* salted KDF hash, "pbkdf2-sha256$ITER$SALT$HASH"; NULL = none */
+	char *credential;          /* salted KDF hash, "pbkdf2-sha256$ITER$SALT$HASH"; NULL = none.
+	                              When set, a caller is in the role only after proving
+	                              it at C_Login (policy_request_t.login_role). */
+	bool any_identity;         /* no users/groups written: identity not constrained
+	                              (only programs and/or credential select callers) */
 	char **unresolved; size_t n_unresolved; /* names the system does not know */
 	int line;
 } policy_role_t;
@@ -86,6 +90,7 @@ typedef struct policy_key {
 	unsigned char id[64]; size_t id_len; bool has_id;
 	char *label;               /* CKA_LABEL, NULL = not checked */
 	unsigned char fingerprint[32]; /* SHA-256 of the SubjectPublicKeyInfo DER */
+	bool has_fingerprint;      /* false: not configured (lookup by ID/label only) */
 	char **products; size_t n_products;
 	uint64_t mech_allowed;     /* bit set over mech_id_t */
 	uint32_t hash_allowed;     /* bit set over hash_alg_t */
@@ -158,6 +163,12 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 config_t *config_load_string(const char *text, const char *name, char *err, size_t errlen);
 
 void config_free(config_t *cfg);
+
+/* The value syntaxes of the config, for the tools: RFC 3339 date-time
+ * ("2026-01-01T00:00:00Z", offsets and fractions allowed) and durations
+ * ("30s", "15m", "1h", "1d", "7d", "2w"; at most about ten years). */
+bool config_parse_rfc3339(const char *s, time_t *out);
+bool config_parse_duration(const char *s, uint32_t *out_seconds);
 
 /* True when the file at cfg->path no longer matches (mtime, inode, size). */
 bool config_changed(const config_t *cfg);

@@ -1,21 +1,877 @@
-/* signgate: the policy engine (indexes and decisions). */
+/* signgate: the policy engine.
+ *
+ * policy_build() turns the loaded config into hash indexes (governed keys
+ * by token and CKA_ID, by token and label, by fingerprint; names; the
+ * rules that name each key), so that a decision looks at the rules of one
+ * key only and costs the same with 10 rules as with 10,000.
+ * policy_decide() is pure: no allocation, no I/O, no locks.
+ */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "policy.h"
 
+/* CK_RV values (pkcs11.h is not needed for three constants). */
+#define CKR_OK_ 0x00000000UL
+#define CKR_FUNCTION_FAILED_ 0x00000006UL
+#define CKR_MECHANISM_INVALID_ 0x00000070UL
+#define CKR_PIN_INCORRECT_ 0x000000A0UL
+#define CKR_FUNCTION_REJECTED_ 0x00000200UL
+
+typedef struct cred {
+	bool set;
+	uint32_t iter;
+	unsigned char salt[64];
+	size_t salt_len;
+	unsigned char hash[32];
+} cred_t;
+
+/* An open-addressing table of indexes + 1 (0 = empty slot). */
+typedef struct itab {
+	uint32_t *slot;
+	size_t mask;
+} itab_t;
+
 struct policy {
-	int unused;
+	itab_t key_by_id;      /* (token, CKA_ID) of keys with an id */
+	itab_t key_by_label;   /* (token, CKA_LABEL) of keys without an id */
+	itab_t key_by_fp;      /* fingerprint */
+	itab_t key_by_name, role_by_name, rule_by_name;
+	size_t *key_rules_start;   /* n_keys + 1 offsets into key_rules */
+	size_t *key_rules;
+	size_t *all_keys_rules;
+	size_t n_all_keys_rules;
+	cred_t *creds;             /* per role */
 };
+
+/* ---- hashing ------------------------------------------------------------ */
+
+#define FNV_OFF 1469598103934665603ull
+#define FNV_PRIME 1099511628211ull
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * FNV_PRIME;
+	return h;
+}
+
+/* PKCS#11 pads token labels and serials with spaces. */
+static size_t trimmed_len(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	while (n && s[n - 1] == ' ')
+		n--;
+	return n;
+}
+
+static uint64_t tok_bytes_hash(const char *tok, size_t toklen, const void *b, size_t n)
+{
+	uint64_t h = fnv(FNV_OFF, tok, toklen);
+	h = fnv(h, "\0", 1);
+	return fnv(h, b, n);
+}
+
+static bool itab_init(itab_t *t, size_t n)
+{
+	size_t cap = 16;
+	while (cap < n * 2 + 1)
+		cap <<= 1;
+	t->slot = calloc(cap, sizeof *t->slot);
+	t->mask = cap - 1;
+	return t->slot != NULL;
+}
+
+static void itab_free(itab_t *t)
+{
+	free(t->slot);
+	t->slot = NULL;
+}
+
+static void itab_insert(itab_t *t, uint64_t h, size_t idx)
+{
+	size_t i = (size_t)h & t->mask;
+	while (t->slot[i])
+		i = (i + 1) & t->mask;
+	t->slot[i] = (uint32_t)(idx + 1);
+}
+
+static const policy_t *pol(const config_t *cfg)
+{
+	return cfg ? cfg->policy : NULL;
+}
+
+/* ---- key identity ------------------------------------------------------- */
+
+static bool key_id_eq(const policy_key_t *k, const char *tok, size_t toklen,
+                      const unsigned char *id, size_t idlen)
+{
+	return k->has_id && k->id_len == idlen && !memcmp(k->id, id, idlen) &&
+	       strlen(k->token) == toklen && !memcmp(k->token, tok, toklen);
+}
+
+static bool key_label_eq(const policy_key_t *k, const char *tok, size_t toklen, const char *label)
+{
+	return !k->has_id && k->label && !strcmp(k->label, label) && strlen(k->token) == toklen &&
+	       !memcmp(k->token, tok, toklen);
+}
+
+static const policy_key_t *find_by_id(const config_t *cfg, const policy_t *p, const char *tok,
+                                      const unsigned char *id, size_t idlen)
+{
+	const itab_t *t = &p->key_by_id;
+	size_t toklen = trimmed_len(tok, 64);
+	size_t i = (size_t)tok_bytes_hash(tok, toklen, id, idlen) & t->mask;
+	for (; t->slot[i]; i = (i + 1) & t->mask) {
+		const policy_key_t *k = &cfg->keys[t->slot[i] - 1];
+		if (key_id_eq(k, tok, toklen, id, idlen))
+			return k;
+	}
+	return NULL;
+}
+
+static const policy_key_t *find_by_label(const config_t *cfg, const policy_t *p, const char *tok, const char *label)
+{
+	const itab_t *t = &p->key_by_label;
+	size_t toklen = trimmed_len(tok, 64);
+	size_t i = (size_t)tok_bytes_hash(tok, toklen, label, strlen(label)) & t->mask;
+	for (; t->slot[i]; i = (i + 1) & t->mask) {
+		const policy_key_t *k = &cfg->keys[t->slot[i] - 1];
+		if (key_label_eq(k, tok, toklen, label))
+			return k;
+	}
+	return NULL;
+}
+
+static const policy_key_t *find_by_fp(const config_t *cfg, const policy_t *p, const unsigned char fp[32])
+{
+	const itab_t *t = &p->key_by_fp;
+	size_t i = (size_t)fnv(FNV_OFF, fp, 32) & t->mask;
+	for (; t->slot[i]; i = (i + 1) & t->mask) {
+		const policy_key_t *k = &cfg->keys[t->slot[i] - 1];
+		if (!memcmp(k->fingerprint, fp, 32))
+			return k;
+	}
+	return NULL;
+}
+
+static size_t name_find(const itab_t *t, const char *name, const void *base, size_t stride)
+{
+	if (!t->slot || !name)
+		return SIZE_MAX;
+	size_t i = (size_t)fnv(FNV_OFF, name, strlen(name)) & t->mask;
+	for (; t->slot[i]; i = (i + 1) & t->mask) {
+		size_t idx = t->slot[i] - 1;
+		/* every named struct starts with `char *name` */
+		const char *const *nm = (const char *const *)(const void *)((const char *)base + idx * stride);
+		if (!strcmp(*nm, name))
+			return idx;
+	}
+	return SIZE_MAX;
+}
+
+/* ---- credentials -------------------------------------------------------- */
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Strict standard base64 of s[0..n), padding optional. */
+static bool b64_decode(const char *s, size_t n, unsigned char *out, size_t max, size_t *out_len)
+{
+	while (n && s[n - 1] == '=')
+		n--;
+	if (n % 4 == 1)
+		return false;
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64val((unsigned char)s[i]);
+		if (v < 0)
+			return false;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= max)
+				return false;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (bits && (acc & ((1u << bits) - 1)))
+		return false;  /* non-canonical trailing bits */
+	*out_len = o;
+	return true;
+}
+
+bool policy_credential_parse(const char *s, uint32_t *iter, unsigned char *salt,
+                             size_t *salt_len, unsigned char hash[32], size_t *hash_len)
+{
+	static const char prefix[] = "pbkdf2-sha256$";
+	unsigned char sbuf[64], hbuf[64];
+	size_t sl, hl;
+	if (!s || strncmp(s, prefix, sizeof prefix - 1))
+		return false;
+	const char *p = s + sizeof prefix - 1;
+	unsigned long long it = 0;
+	const char *d = p;
+	while (*p >= '0' && *p <= '9' && p - d < 10)
+		it = it * 10 + (unsigned)(*p++ - '0');
+	if (p == d || *p != '$' || it < 1000 || it > 100000000ull)
+		return false;
+	const char *s1 = ++p, *e1 = strchr(s1, '$');
+	if (!e1)
+		return false;
+	const char *s2 = e1 + 1;
+	if (strchr(s2, '$'))
+		return false;
+	if (!b64_decode(s1, (size_t)(e1 - s1), sbuf, sizeof sbuf, &sl) || sl < 8 ||
+	    !b64_decode(s2, strlen(s2), hbuf, sizeof hbuf, &hl) || hl != 32)
+		return false;
+	if (iter)
+		*iter = (uint32_t)it;
+	if (salt)
+		memcpy(salt, sbuf, sl);
+	if (salt_len)
+		*salt_len = sl;
+	if (hash)
+		memcpy(hash, hbuf, 32);
+	if (hash_len)
+		*hash_len = hl;
+	return true;
+}
+
+int policy_credential_hash_iter(const char *secret, uint32_t iter, char *out, size_t outlen)
+{
+	unsigned char salt[16], hash[32];
+	char s64[32], h64[48];
+	if (!secret || iter < 1000 || iter > 100000000u)
+		return -1;
+	if (RAND_bytes(salt, sizeof salt) != 1 ||
+	    !PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, sizeof salt, (int)iter, EVP_sha256(),
+	                       sizeof hash, hash))
+		return -1;
+	EVP_EncodeBlock((unsigned char *)s64, salt, sizeof salt);
+	EVP_EncodeBlock((unsigned char *)h64, hash, sizeof hash);
+	OPENSSL_cleanse(hash, sizeof hash);
+	int n = snprintf(out, outlen, "pbkdf2-sha256$%u$%s$%s", iter, s64, h64);
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+int policy_credential_hash(const char *secret, char *out, size_t outlen)
+{
+	return policy_credential_hash_iter(secret, POLICY_CREDENTIAL_ITER, out, outlen);
+}
+
+/* ---- build --------------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const config_t *cfg, int line, const char *fmt,
+                    const char *a, const char *b, int l2)
+{
+	if (!err || !errlen)
+		return;
+	char msg[300];
+	snprintf(msg, sizeof msg, fmt, a, b, l2);
+	snprintf(err, errlen, "%s:%d: %s", cfg->path ? cfg->path : "<config>", line, msg);
+}
 
 policy_t *policy_build(const config_t *cfg, char *err, size_t errlen)
 {
-	(void)cfg;
-	(void)err;
-	(void)errlen;
-	return calloc(1, sizeof(policy_t));
+	policy_t *p = calloc(1, sizeof *p);
+	if (!p)
+		goto oom;
+	size_t nk = cfg->n_keys, nr = cfg->n_rules;
+	if (!itab_init(&p->key_by_id, nk) || !itab_init(&p->key_by_label, nk) ||
+	    !itab_init(&p->key_by_fp, nk) || !itab_init(&p->key_by_name, nk) ||
+	    !itab_init(&p->role_by_name, cfg->n_roles) || !itab_init(&p->rule_by_name, nr))
+		goto oom;
+
+	for (size_t i = 0; i < nk; i++) {
+		const policy_key_t *k = &cfg->keys[i];
+		size_t toklen = trimmed_len(k->token, 64);
+		if (k->has_id) {
+			const policy_key_t *o = find_by_id(cfg, p, k->token, k->id, k->id_len);
+			if (o) {
+				set_err(err, errlen, cfg, k->line,
+				        "setting 'keys': key '%s' has the same token and id as key '%s' (line %d)",
+				        k->name, o->name, o->line);
+				goto fail;
+			}
+			itab_insert(&p->key_by_id, tok_bytes_hash(k->token, toklen, k->id, k->id_len), i);
+		} else {
+			const policy_key_t *o = find_by_label(cfg, p, k->token, k->label);
+			if (o) {
+				set_err(err, errlen, cfg, k->line,
+				        "setting 'keys': key '%s' has the same token and label as key '%s' (line %d)",
+				        k->name, o->name, o->line);
+				goto fail;
+			}
+			itab_insert(&p->key_by_label,
+			            tok_bytes_hash(k->token, toklen, k->label, strlen(k->label)), i);
+		}
+		if (k->has_fingerprint)
+			itab_insert(&p->key_by_fp, fnv(FNV_OFF, k->fingerprint, 32), i);
+		itab_insert(&p->key_by_name, fnv(FNV_OFF, k->name, strlen(k->name)), i);
+	}
+	for (size_t i = 0; i < cfg->n_roles; i++)
+		itab_insert(&p->role_by_name, fnv(FNV_OFF, cfg->roles[i].name, strlen(cfg->roles[i].name)), i);
+	for (size_t i = 0; i < nr; i++)
+		itab_insert(&p->rule_by_name, fnv(FNV_OFF, cfg->rules[i].name, strlen(cfg->rules[i].name)), i);
+
+	/* rules per key, in config order (CSR) */
+	size_t total = 0, n_all = 0;
+	if (!(p->key_rules_start = calloc(nk + 1, sizeof(size_t))))
+		goto oom;
+	for (size_t r = 0; r < nr; r++) {
+		if (cfg->rules[r].all_keys) {
+			n_all++;
+			continue;
+		}
+		total += cfg->rules[r].n_keys;
+		for (size_t j = 0; j < cfg->rules[r].n_keys; j++)
+			p->key_rules_start[cfg->rules[r].keys[j] + 1]++;
+	}
+	for (size_t i = 0; i < nk; i++)
+		p->key_rules_start[i + 1] += p->key_rules_start[i];
+	size_t *fill = calloc(nk + 1, sizeof(size_t));
+	p->key_rules = calloc(total + 1, sizeof(size_t));
+	p->all_keys_rules = calloc(n_all + 1, sizeof(size_t));
+	if (!fill || !p->key_rules || !p->all_keys_rules) {
+		free(fill);
+		goto oom;
+	}
+	for (size_t r = 0; r < nr; r++) {
+		if (cfg->rules[r].all_keys) {
+			p->all_keys_rules[p->n_all_keys_rules++] = r;
+			continue;
+		}
+		for (size_t j = 0; j < cfg->rules[r].n_keys; j++) {
+			size_t k = cfg->rules[r].keys[j];
+			p->key_rules[p->key_rules_start[k] + fill[k]++] = r;
+		}
+	}
+	free(fill);
+
+	if (!(p->creds = calloc(cfg->n_roles + 1, sizeof *p->creds)))
+		goto oom;
+	for (size_t i = 0; i < cfg->n_roles; i++) {
+		cred_t *c = &p->creds[i];
+		if (!cfg->roles[i].credential)
+			continue;
+		size_t hl;
+		if (!policy_credential_parse(cfg->roles[i].credential, &c->iter, c->salt, &c->salt_len,
+		                             c->hash, &hl)) {
+			set_err(err, errlen, cfg, cfg->roles[i].line,
+			        "setting 'roles': role '%s' has a malformed credential%s", cfg->roles[i].name, "", 0);
+			goto fail;
+		}
+		c->set = true;
+	}
+	return p;
+oom:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: out of memory", cfg->path ? cfg->path : "<config>");
+fail:
+	policy_free(p);
+	return NULL;
 }
 
 void policy_free(policy_t *p)
 {
+	if (!p)
+		return;
+	itab_free(&p->key_by_id);
+	itab_free(&p->key_by_label);
+	itab_free(&p->key_by_fp);
+	itab_free(&p->key_by_name);
+	itab_free(&p->role_by_name);
+	itab_free(&p->rule_by_name);
+	free(p->key_rules_start);
+	free(p->key_rules);
+	free(p->all_keys_rules);
+	if (p->creds)
+		OPENSSL_cleanse(p->creds, sizeof(cred_t));  /* hashes are not secrets, but cheap */
+	free(p->creds);
 	free(p);
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+const policy_key_t *policy_key_by_name(const config_t *cfg, const char *name)
+{
+	const policy_t *p = pol(cfg);
+	if (!p)
+		return NULL;
+	size_t i = name_find(&p->key_by_name, name, cfg->keys, sizeof *cfg->keys);
+	return i == SIZE_MAX ? NULL : &cfg->keys[i];
+}
+
+const policy_role_t *policy_role_by_name(const config_t *cfg, const char *name)
+{
+	const policy_t *p = pol(cfg);
+	if (!p)
+		return NULL;
+	size_t i = name_find(&p->role_by_name, name, cfg->roles, sizeof *cfg->roles);
+	return i == SIZE_MAX ? NULL : &cfg->roles[i];
+}
+
+const policy_rule_t *policy_rule_by_name(const config_t *cfg, const char *name)
+{
+	const policy_t *p = pol(cfg);
+	if (!p)
+		return NULL;
+	size_t i = name_find(&p->rule_by_name, name, cfg->rules, sizeof *cfg->rules);
+	return i == SIZE_MAX ? NULL : &cfg->rules[i];
+}
+
+const size_t *policy_rules_of_key(const config_t *cfg, const policy_key_t *k, size_t *n)
+{
+	const policy_t *p = pol(cfg);
+	*n = 0;
+	if (!p || !k || k < cfg->keys || k >= cfg->keys + cfg->n_keys)
+		return NULL;
+	size_t i = (size_t)(k - cfg->keys);
+	*n = p->key_rules_start[i + 1] - p->key_rules_start[i];
+	return p->key_rules + p->key_rules_start[i];
+}
+
+const size_t *policy_all_keys_rules(const config_t *cfg, size_t *n)
+{
+	const policy_t *p = pol(cfg);
+	*n = p ? p->n_all_keys_rules : 0;
+	return p ? p->all_keys_rules : NULL;
+}
+
+const policy_key_t *policy_key_lookup(const config_t *cfg, const policy_key_ref_t *ref,
+                                      policy_reason_t *reason)
+{
+	policy_reason_t dummy;
+	if (!reason)
+		reason = &dummy;
+	*reason = REASON_KEY_UNGOVERNED;
+	if (!pol(cfg) || !ref)
+		return NULL;
+	const char *toks[2] = { ref->token_label, ref->token_serial };
+	const policy_key_t *k = NULL;
+	for (int t = 0; t < 2 && !k; t++)
+		if (toks[t] && ref->id && ref->id_len)
+			k = find_by_id(cfg, cfg->policy, toks[t], ref->id, ref->id_len);
+	for (int t = 0; t < 2 && !k; t++)
+		if (toks[t] && ref->label)
+			k = find_by_label(cfg, cfg->policy, toks[t], ref->label);
+	if (k) {
+		if (k->has_fingerprint) {
+			/* The fingerprint decides: an object that merely carries the
+			 * governed key's ID or label is a look-alike. */
+			if (!ref->has_fingerprint || memcmp(ref->fingerprint, k->fingerprint, 32)) {
+				*reason = REASON_KEY_MISMATCH;
+				return NULL;
+			}
+		} else if (k->has_id && k->label && (!ref->label || strcmp(ref->label, k->label))) {
+			/* No fingerprint to decide: both ID and label must agree. */
+			*reason = REASON_KEY_MISMATCH;
+			return NULL;
+		}
+		*reason = REASON_ALLOWED;
+		return k;
+	}
+	/* The same key material under another ID, label or token: a copy. */
+	if (ref->has_fingerprint && find_by_fp(cfg, cfg->policy, ref->fingerprint))
+		*reason = REASON_KEY_MISMATCH;
+	return NULL;
+}
+
+/* ---- decision ------------------------------------------------------------ */
+
+static const char *const reason_names[REASON_COUNT] = {
+	[REASON_ALLOWED] = "allowed",
+	[REASON_CONFIG_INVALID] = "config-invalid",
+	[REASON_CALLER_UNKNOWN] = "caller-unknown",
+	[REASON_NO_ROLE] = "no-role",
+	[REASON_KEY_UNGOVERNED] = "key-ungoverned",
+	[REASON_KEY_MISMATCH] = "key-mismatch",
+	[REASON_KEY_REVOKED] = "key-revoked",
+	[REASON_KEY_NOT_YET_VALID] = "key-not-yet-valid",
+	[REASON_KEY_EXPIRED] = "key-expired",
+	[REASON_NO_RULE] = "no-rule",
+	[REASON_MECHANISM_FORBIDDEN] = "mechanism-forbidden",
+	[REASON_HASH_FORBIDDEN] = "hash-forbidden",
+	[REASON_OUTSIDE_WINDOW] = "outside-window",
+	[REASON_QUOTA_EXHAUSTED] = "quota-exhausted",
+	[REASON_NO_ADMIN_CAPABILITY] = "no-admin-capability",
+	[REASON_TICKET_MISSING] = "ticket-missing",
+	[REASON_TICKET_INVALID] = "ticket-invalid",
+	[REASON_TICKET_TOO_OLD] = "ticket-too-old",
+	[REASON_TICKET_WRONG_PRODUCT] = "ticket-wrong-product",
+	[REASON_TICKET_CHECK_FAILED] = "ticket-check-failed",
+	[REASON_TICKET_EXHAUSTED] = "ticket-exhausted",
+	[REASON_ARTIFACT_MISMATCH] = "artifact-mismatch",
+	[REASON_BAD_CREDENTIAL] = "bad-credential",
+	[REASON_AUDIT_UNAVAILABLE] = "audit-unavailable",
+};
+
+const char *policy_reason_name(policy_reason_t r)
+{
+	if ((unsigned)r >= REASON_COUNT || !reason_names[r])
+		return "unknown";
+	return reason_names[r];
+}
+
+unsigned long policy_reason_ckr(policy_reason_t r)
+{
+	switch (r) {
+	case REASON_ALLOWED:
+		return CKR_OK_;
+	case REASON_MECHANISM_FORBIDDEN:
+	case REASON_HASH_FORBIDDEN:
+		return CKR_MECHANISM_INVALID_;
+	case REASON_BAD_CREDENTIAL:
+	case REASON_TICKET_INVALID:
+		return CKR_PIN_INCORRECT_;
+	default:
+		return CKR_FUNCTION_REJECTED_;
+	}
+}
+
+bool policy_hash_allowed(const policy_key_t *k, mech_id_t m, hash_alg_t h)
+{
+	if (!k)
+		return false;
+	hash_alg_t fixed = mech_fixed_hash(m);
+	if (h == HASH_UNKNOWN && fixed != HASH_UNKNOWN)
+		h = fixed;
+	if (m == MECH_EDDSA)
+		return h == HASH_NONE;
+	if (h == HASH_UNKNOWN || h == HASH_NONE)
+		/* Raw RSA was listed on purpose: its input has no hash to read. */
+		return m == MECH_RSA_X_509;
+	return (k->hash_allowed >> h) & 1u;
+}
+
+static bool id_in(const unsigned *v, size_t n, unsigned x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static bool role_identity_matches(const policy_role_t *role, const caller_t *c)
+{
+	if (!role->any_identity) {
+		bool who = id_in(role->uids, role->n_uids, c->uid);
+		for (size_t i = 0; !who && c->user[0] && i < role->n_user_names; i++)
+			who = !strcmp(role->user_names[i], c->user);
+		for (size_t i = 0; !who && i < role->n_gids; i++)
+			who = role->gids[i] == c->gid || id_in(c->groups, c->n_groups, role->gids[i]);
+		if (!who)
+			return false;
+	}
+	if (role->n_programs) {
+		bool prog = false;
+		for (size_t i = 0; !prog && i < role->n_programs; i++) {
+			const policy_program_t *p = &role->programs[i];
+			if (!c->program[0] || strcmp(p->path, c->program))
+				continue;
+			prog = !p->has_sha256 ||
+			       (c->has_program_sha256 && !memcmp(p->sha256, c->program_sha256, 32));
+		}
+		if (!prog)
+			return false;
+	}
+	return true;
+}
+
+bool policy_role_matches(const policy_role_t *role, const caller_t *caller,
+                         const policy_role_t *login_role)
+{
+	if (!role || !caller || !caller->known)
+		return false;
+	if (role->credential && login_role != role)
+		return false;
+	return role_identity_matches(role, caller);
+}
+
+static const policy_role_t *rule_role(const config_t *cfg, const policy_rule_t *r,
+                                      const policy_request_t *req)
+{
+	for (size_t i = 0; i < r->n_roles; i++) {
+		const policy_role_t *role = &cfg->roles[r->roles[i]];
+		if (policy_role_matches(role, req->caller, req->login_role))
+			return role;
+	}
+	return NULL;
+}
+
+static bool in_window(const policy_rule_t *r, time_t now)
+{
+	int64_t local = (int64_t)now + (int64_t)r->tz_offset_min * 60;
+	int64_t day = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+	int minute = (int)((local - day * 86400) / 60);
+	int wday = (int)(((day + 4) % 7 + 7) % 7);  /* 1970-01-01 was a Thursday */
+	if (!((r->days >> wday) & 1u))
+		return false;
+	if (r->minute_from < 0)
+		return true;
+	if (r->minute_from < r->minute_to)
+		return minute >= r->minute_from && minute < r->minute_to;
+	return minute >= r->minute_from || minute < r->minute_to;  /* across midnight */
+}
+
+static bool name_eq64(const char *a, const char *b)
+{
+	return !strncmp(a, b, 64);
+}
+
+static bool key_has_product(const policy_key_t *k, const char *prod)
+{
+	for (size_t i = 0; i < k->n_products; i++)
+		if (name_eq64(k->products[i], prod))
+			return true;
+	return false;
+}
+
+/* Stages a rule passes, so that the denial names the rule that came
+ * closest and the first condition it failed. */
+enum { ST_ROLE = 1, ST_ACTION, ST_MECH, ST_HASH, ST_WINDOW, ST_TICKET, ST_ALLOW };
+
+static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_request_t *req,
+                     const policy_role_t **role_out, policy_reason_t *reason, char *detail, size_t dlen)
+{
+	const policy_key_t *k = req->key;
+	const policy_role_t *role = rule_role(cfg, r, req);
+	*role_out = role;
+	if (!role) {
+		*reason = REASON_NO_RULE;
+		return 0;
+	}
+	if (req->action == POLICY_ACTION_SIGN ? !r->sign : !r->admin) {
+		*reason = req->action == POLICY_ACTION_SIGN ? REASON_NO_RULE : REASON_NO_ADMIN_CAPABILITY;
+		snprintf(detail, dlen, "rule %s does not grant %s", r->name,
+		         req->action == POLICY_ACTION_SIGN ? "signing" : "key administration");
+		return ST_ROLE;
+	}
+	if (req->action == POLICY_ACTION_SIGN) {
+		if (req->mech <= MECH_UNKNOWN || req->mech >= MECH_COUNT ||
+		    !((k->mech_allowed >> req->mech) & 1u)) {
+			*reason = REASON_MECHANISM_FORBIDDEN;
+			snprintf(detail, dlen, "mechanism %s not allowed for key %s", mech_name(req->mech), k->name);
+			return ST_ACTION;
+		}
+		if (!req->hash_deferred && !policy_hash_allowed(k, req->mech, req->hash)) {
+			*reason = REASON_HASH_FORBIDDEN;
+			if (req->hash == HASH_UNKNOWN)
+				snprintf(detail, dlen, "hash not determinable (no DigestInfo or unknown length) for key %s",
+				         k->name);
+			else
+				snprintf(detail, dlen, "hash %s not allowed for key %s", hash_name(req->hash), k->name);
+			return ST_MECH;
+		}
+	}
+	if (!in_window(r, req->now)) {
+		*reason = REASON_OUTSIDE_WINDOW;
+		snprintf(detail, dlen, "outside the time window of rule %s (%s)", r->name, r->tz_name);
+		return ST_HASH;
+	}
+	if (r->require_ticket) {
+		const ticket_claims_t *t = req->ticket;
+		if (!t) {
+			*reason = REASON_TICKET_MISSING;
+			snprintf(detail, dlen, "rule %s requires a validation ticket", r->name);
+			return ST_WINDOW;
+		}
+		if (r->max_ticket_age_s && (int64_t)req->now - t->iat > (int64_t)r->max_ticket_age_s) {
+			*reason = REASON_TICKET_TOO_OLD;
+			snprintf(detail, dlen, "ticket issued %lld s ago, rule %s allows %u s",
+			         (long long)((int64_t)req->now - t->iat), r->name, r->max_ticket_age_s);
+			return ST_WINDOW;
+		}
+		if (k) {
+			if (!t->product[0] || !key_has_product(k, t->product)) {
+				*reason = REASON_TICKET_WRONG_PRODUCT;
+				snprintf(detail, dlen, "ticket product '%.63s' is not a product of key %s", t->product,
+				         k->name);
+				return ST_WINDOW;
+			}
+			if (t->n_aud) {
+				bool aud_ok = false;
+				for (size_t i = 0; !aud_ok && i < t->n_aud && i < TICKET_MAX_AUD; i++)
+					aud_ok = name_eq64(t->aud[i], k->name) || key_has_product(k, t->aud[i]);
+				if (!aud_ok) {
+					*reason = REASON_TICKET_WRONG_PRODUCT;
+					snprintf(detail, dlen, "ticket audience does not name key %s or its products", k->name);
+					return ST_WINDOW;
+				}
+			}
+		}
+		for (size_t i = 0; i < r->n_checks; i++) {
+			const ticket_check_t *found = NULL;
+			for (size_t j = 0; !found && j < t->n_checks && j < TICKET_MAX_CHECKS; j++)
+				if (name_eq64(t->checks[j].name, r->checks[i]))
+					found = &t->checks[j];
+			if (!found || !found->pass) {
+				*reason = REASON_TICKET_CHECK_FAILED;
+				if (found)
+					snprintf(detail, dlen, "check %s: result '%.15s', rule %s needs pass", r->checks[i],
+					         found->result, r->name);
+				else
+					snprintf(detail, dlen, "check %s missing from the ticket (rule %s)", r->checks[i], r->name);
+				return ST_WINDOW;
+			}
+		}
+	}
+	*reason = REASON_ALLOWED;
+	return ST_ALLOW;
+}
+
+static void deny(policy_decision_t *out, policy_reason_t r)
+{
+	out->allow = false;
+	out->reason = r;
+	out->ckr = policy_reason_ckr(r);
+}
+
+void policy_decide(const config_t *cfg, const policy_request_t *req, policy_decision_t *out)
+{
+	out->allow = false;
+	out->rule = NULL;
+	out->role = NULL;
+	out->detail[0] = '\0';
+	if (!pol(cfg) || !req) {
+		deny(out, REASON_CONFIG_INVALID);
+		snprintf(out->detail, sizeof out->detail, "no valid configuration loaded");
+		return;
+	}
+	if (!req->caller || !req->caller->known) {
+		deny(out, REASON_CALLER_UNKNOWN);
+		snprintf(out->detail, sizeof out->detail, "caller identity could not be determined");
+		return;
+	}
+	const policy_key_t *k = req->key;
+	if (req->action == POLICY_ACTION_SIGN) {
+		if (!k) {
+			deny(out, REASON_KEY_UNGOVERNED);
+			snprintf(out->detail, sizeof out->detail, "key is not governed by the policy");
+			return;
+		}
+		if (k->revoked) {
+			deny(out, REASON_KEY_REVOKED);
+			snprintf(out->detail, sizeof out->detail, "key %s is revoked%s%.100s", k->name,
+			         k->revoked_reason ? ": " : "", k->revoked_reason ? k->revoked_reason : "");
+			return;
+		}
+		if (k->not_before && req->now < k->not_before) {
+			deny(out, REASON_KEY_NOT_YET_VALID);
+			snprintf(out->detail, sizeof out->detail, "key %s is not valid before its not_before", k->name);
+			return;
+		}
+		if (k->not_after && req->now >= k->not_after) {
+			deny(out, REASON_KEY_EXPIRED);
+			snprintf(out->detail, sizeof out->detail, "key %s expired (not_after)", k->name);
+			return;
+		}
+	}
+
+	size_t n_key = 0, n_all = 0;
+	const size_t *key_rules = k ? policy_rules_of_key(cfg, k, &n_key) : NULL;
+	const size_t *all_rules = policy_all_keys_rules(cfg, &n_all);
+	int best = -1;
+	policy_reason_t best_reason = REASON_NO_RULE;
+	char detail[sizeof out->detail];
+	for (size_t pass = 0; pass < 2; pass++) {
+		const size_t *list = pass ? all_rules : key_rules;
+		size_t n = pass ? n_all : n_key;
+		for (size_t i = 0; i < n; i++) {
+			const policy_rule_t *r = &cfg->rules[list[i]];
+			const policy_role_t *role;
+			policy_reason_t reason;
+			detail[0] = '\0';
+			int st = eval_rule(cfg, r, req, &role, &reason, detail, sizeof detail);
+			if (st == ST_ALLOW) {
+				out->allow = true;
+				out->reason = REASON_ALLOWED;
+				out->ckr = CKR_OK_;
+				out->rule = r;
+				out->role = role;
+				snprintf(out->detail, sizeof out->detail, "allowed by rule %s for role %s", r->name,
+				         role->name);
+				return;
+			}
+			if (st > best) {
+				best = st;
+				best_reason = reason;
+				out->rule = st ? r : NULL;
+				out->role = role;
+				memcpy(out->detail, detail, sizeof detail);
+			}
+		}
+	}
+	if (best > 0) {
+		deny(out, best_reason);
+		return;
+	}
+	/* No rule of this key names a role of the caller.  Is the caller in
+	 * any role at all?  (Only on the denial path: O(roles).) */
+	bool in_some_role = false;
+	for (size_t i = 0; !in_some_role && i < cfg->n_roles; i++)
+		in_some_role = policy_role_matches(&cfg->roles[i], req->caller, req->login_role);
+	if (!in_some_role) {
+		deny(out, REASON_NO_ROLE);
+		snprintf(out->detail, sizeof out->detail, "caller uid %u (%.40s) is in no role",
+		         (unsigned)req->caller->uid, req->caller->user);
+		return;
+	}
+	if (req->action == POLICY_ACTION_ADMIN) {
+		deny(out, REASON_NO_ADMIN_CAPABILITY);
+		snprintf(out->detail, sizeof out->detail, "no rule grants key administration %s%.63s to the caller's roles",
+		         k ? "of key " : "without a key (all_keys)", k ? k->name : "");
+		return;
+	}
+	deny(out, REASON_NO_RULE);
+	snprintf(out->detail, sizeof out->detail, "no rule grants key %s to the caller's roles", k->name);
+}
+
+/* ---- credentials at login ------------------------------------------------- */
+
+const policy_role_t *policy_credential_match(const config_t *cfg, const caller_t *caller,
+                                             const char *pin, size_t pin_len)
+{
+	const policy_t *p = pol(cfg);
+	const policy_role_t *found = NULL;
+	if (!p || !pin || pin_len == 0 || pin_len > 4096)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_roles && !found; i++) {
+		const cred_t *c = &p->creds[i];
+		const policy_role_t *role = &cfg->roles[i];
+		if (!c->set)
+			continue;
+		if (caller && (!caller->known || !role_identity_matches(role, caller)))
+			continue;
+		unsigned char h[32];
+		if (!PKCS5_PBKDF2_HMAC(pin, (int)pin_len, c->salt, (int)c->salt_len, (int)c->iter,
+		                       EVP_sha256(), sizeof h, h))
+			continue;
+		if (CRYPTO_memcmp(h, c->hash, sizeof h) == 0)
+			found = role;
+		OPENSSL_cleanse(h, sizeof h);
+	}
+	return found;
 }

@@ -76,6 +76,15 @@ typedef struct policy_request {
 	hash_alg_t hash;                /* sign only; HASH_UNKNOWN when not yet known */
 	time_t now;
 	const ticket_claims_t *ticket;  /* NULL = none presented */
+	/* Set at *Init for mechanisms where the caller supplies the hash
+	 * (RSA-PKCS, PSS without params, ECDSA) before the data is seen: the
+	 * hash check is skipped and must be made again when the data arrives
+	 * (policy_hash_allowed() or policy_decide() with hash filled in).
+	 * When false, HASH_UNKNOWN means "unparseable" and is refused. */
+	bool hash_deferred;
+	/* Role proven by a credential at C_Login (NULL = none): roles with
+	 * a credential match only the caller who proved them. */
+	const policy_role_t *login_role;
 } policy_request_t;
 
 typedef struct policy_decision {
@@ -106,7 +115,40 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 const policy_role_t *policy_credential_match(const config_t *cfg, const caller_t *caller,
                                              const char *pin, size_t pin_len);
 
+/* Parse a stored credential; any output pointer may be NULL.  Returns
+ * false when the string is not "pbkdf2-sha256$ITER$SALT_B64$HASH_B64"
+ * with 1000 <= ITER <= 100000000, 8..64 salt bytes and a 32-byte hash. */
+bool policy_credential_parse(const char *s, uint32_t *iter, unsigned char *salt,
+                             size_t *salt_len, unsigned char hash[32], size_t *hash_len);
+
+/* Default PBKDF2 iterations for policy_credential_hash(). */
+#define POLICY_CREDENTIAL_ITER 100000
+int policy_credential_hash_iter(const char *secret, uint32_t iter, char *out, size_t outlen);
+
 /* Make a stored credential hash ("pbkdf2-sha256$ITER$SALTB64$HASHB64"). */
 int policy_credential_hash(const char *secret, char *out, size_t outlen);
+
+/* The CK_RV for a denial reason (documented in config/REFERENCE.md):
+ * CKR_FUNCTION_REJECTED for policy, CKR_MECHANISM_INVALID for a
+ * forbidden mechanism or hash, CKR_PIN_INCORRECT for a bad credential
+ * or an invalid ticket presented at login; CKR_OK for REASON_ALLOWED. */
+unsigned long policy_reason_ckr(policy_reason_t r);
+
+/* Is hash h allowed for mechanism m on key k (the data-time check)? */
+bool policy_hash_allowed(const policy_key_t *k, mech_id_t m, hash_alg_t h);
+
+/* Does the caller belong to the role (identity, program, credential)? */
+bool policy_role_matches(const policy_role_t *role, const caller_t *caller,
+                         const policy_role_t *login_role);
+
+/* By name, O(1); NULL when not defined. */
+const policy_key_t *policy_key_by_name(const config_t *cfg, const char *name);
+const policy_role_t *policy_role_by_name(const config_t *cfg, const char *name);
+const policy_rule_t *policy_rule_by_name(const config_t *cfg, const char *name);
+
+/* The rules that name key k (explicitly or through a product), in config
+ * order; rules with all_keys are separate (policy_all_keys_rules). */
+const size_t *policy_rules_of_key(const config_t *cfg, const policy_key_t *k, size_t *n);
+const size_t *policy_all_keys_rules(const config_t *cfg, size_t *n);
 
 #endif
