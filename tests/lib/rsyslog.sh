@@ -6,7 +6,9 @@
 # socket is left alone), every message written with RSYSLOG_FileFormat
 # ("RFC3339-TIME HOST TAG MSG") to $SG_TMP/audit.log.  Stopped on exit.
 #
-#   sg_rsyslog_start            start it, wait until the socket exists
+#   sg_rsyslog_start [rfc5424]  start it, wait until the socket exists;
+#                               rfc5424: parse RFC 5424 on the socket (imuxsock's
+#                               default special parser only knows glibc's format)
 #   sg_rsyslog_stop             stop it (also runs on exit)
 #   sg_rsyslog_wait_for PATTERN [COUNT] [SECONDS]
 #                               wait until audit.log has COUNT (default 1)
@@ -21,14 +23,15 @@ SG_RSYSLOG_PID=""
 export SG_LOG_SOCK SG_AUDIT_LOG
 
 sg_rsyslog_start() {
-	local rsyslogd
+	local rsyslogd parser=""
+	[ "${1:-}" = rfc5424 ] && parser=' UseSpecialParser="off" ParseHostname="on"'
 	rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 	[ -x "$rsyslogd" ] || sg_skip "rsyslogd not installed"
 	mkdir -p "$SG_RSYSLOG_DIR"
 	cat > "$SG_RSYSLOG_DIR/rsyslog.conf" <<CONF
 global(workDirectory="$SG_RSYSLOG_DIR" maxMessageSize="8k")
 module(load="imuxsock" SysSock.Use="off")
-input(type="imuxsock" Socket="$SG_LOG_SOCK" CreatePath="on" RateLimit.Interval="0")
+input(type="imuxsock" Socket="$SG_LOG_SOCK" CreatePath="on" RateLimit.Interval="0"$parser)
 *.* action(type="omfile" file="$SG_AUDIT_LOG" template="RSYSLOG_FileFormat")
 CONF
 	"$rsyslogd" -N1 -f "$SG_RSYSLOG_DIR/rsyslog.conf" >"$SG_RSYSLOG_DIR/check.out" 2>&1 ||

@@ -15,7 +15,10 @@ case "$VARIANT" in
 *-rfc5424) extra+=(rfc5424) ;;
 esac
 
-sg_rsyslog_start
+case "$VARIANT" in
+*-rfc5424) sg_rsyslog_start rfc5424 ;;
+*) sg_rsyslog_start ;;
+esac
 N=40
 "$EMIT" "$SG_LOG_SOCK" "$fmt" $N 4 "${extra[@]}" || sg_fail "audit-emit could not deliver"
 sg_rsyslog_wait_for 'signgate' $N || sg_fail "rsyslogd did not write $N records"
@@ -38,6 +41,8 @@ logfmt) for f in ' time=' 'event=sign' 'user=user' 'detail="hostile \"detail\" =
 esac
 case "$VARIANT" in
 *-cee) grep -qF 'signgate[' <<<"$line" && grep -qF '@cee: {"time":"' <<<"$line" || sg_fail "no @cee cookie: $line" ;;
+# the daemon parsed the RFC 5424 header: tag from APP-NAME and PROCID
+*-rfc5424) grep -Eq '^[0-9T:.+-]+ [^ ]+ signgate\[[0-9]+\]:? (\{"time"|CEF:0)' <<<"$line" || sg_fail "RFC 5424 header not parsed: $line" ;;
 esac
 
 # intact
