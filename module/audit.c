@@ -242,6 +242,23 @@ static void put_escaped(writer_t *w, const char *s, size_t cap)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t n = strlen(s), start = w->b->len;
 	for (size_t i = 0; i < n;) {
+		/* fast path: a run of printable ASCII that needs no escape */
+		size_t run = i;
+		while (run < n && u[run] >= 0x20 && u[run] < 0x7f && u[run] != '\\' &&
+		       u[run] != '"' && u[run] != '=')
+			run++;
+		if (run > i) {
+			size_t m = run - i;
+			if (w->b->len - start + m > cap - 3) {
+				m = cap - 3 - (w->b->len - start);
+				sb_put(w->b, s + i, m);
+				sb_put(w->b, "...", 3);
+				return;
+			}
+			sb_put(w->b, s + i, m);
+			i = run;
+			continue;
+		}
 		char esc[8];
 		const char *out = esc;
 		size_t olen, step = 1;
@@ -380,7 +397,17 @@ static void rfc3339_utc(char out[48], const struct timespec *ts)
 		strftime(tls_utc, sizeof(tls_utc), "%Y-%m-%dT%H:%M:%S", &tm);
 		tls_utc_sec = ts->tv_sec;
 	}
-	snprintf(out, 48, "%s.%06ldZ", tls_utc, (long)(ts->tv_nsec / 1000));
+	/* by hand: snprintf costs more than the rest of the record's time */
+	size_t l = strlen(tls_utc);
+	long us = ts->tv_nsec / 1000;
+	memcpy(out, tls_utc, l);
+	out[l] = '.';
+	for (int i = 6; i >= 1; i--) {
+		out[l + (size_t)i] = (char)('0' + us % 10);
+		us /= 10;
+	}
+	out[l + 7] = 'Z';
+	out[l + 8] = '\0';
 }
 
 static const char *rfc3164_local(const struct timespec *ts)
@@ -606,7 +633,14 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
 	}
 	if (rec->operation || rec->ckr) {
 		char ckr[24];
-		snprintf(ckr, sizeof(ckr), "0x%08lx", rec->ckr);
+		static const char hexd[] = "0123456789abcdef";
+		unsigned long v = rec->ckr;
+		int nd = 8;
+		while (nd < 16 && (v >> (4 * nd))) nd++;
+		ckr[0] = '0'; ckr[1] = 'x';
+		for (int i = 0; i < nd; i++)
+			ckr[2 + i] = hexd[(v >> (4 * (nd - 1 - i))) & 15];
+		ckr[2 + nd] = '\0';
 		field_plain(w, "ckr", ckr);
 		const char *n = audit_ckr_name(rec->ckr);
 		if (n) field_plain(w, "ckr_name", n);
