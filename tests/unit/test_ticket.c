@@ -496,7 +496,11 @@ static void test_malformed_structure(void **state)
 	/* Padding. */
 	snprintf(buf, TICKET_MAX_LEN, "%s=", tok);
 	expect_malformed(buf);
-	snprintf(buf, TICKET_MAX_LEN, "%.*s=%s", (int)(strchr(tok, '.') - tok), tok, strchr(tok, '.'));
+	{
+		const char *dot1 = strchr(tok, '.');
+		assert_non_null(dot1);
+		snprintf(buf, TICKET_MAX_LEN, "%.*s=%s", (int)(dot1 - tok), tok, dot1);
+	}
 	expect_malformed(buf);
 	/* Standard base64 characters instead of url-safe ones, whitespace. */
 	strcpy(buf, tok);
