@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -69,6 +70,11 @@ typedef struct sg_session {
 	bool has_ticket;
 	ticket_claims_t ticket;      /* verified claims from the caller's login or SIGNGATE_TICKET */
 	const struct policy_role *login_role; /* role proven by a credential, if any */
+	/* gate.c: a single-part call answered CKR_BUFFER_TOO_SMALL after its
+	 * data went through enforce_sign_data; the retry with the same data
+	 * (same SHA-256) is not checked twice, other data is checked afresh. */
+	bool data_pending;
+	unsigned char data_pending_sha256[32];
 } sg_session_t;
 
 int  session_table_init(void);
@@ -77,15 +83,34 @@ void session_table_reset_after_fork(void);
 
 /* Add a new session; returns the locked entry or NULL (CKR_HOST_MEMORY). */
 sg_session_t *session_add(CK_SESSION_HANDLE h, CK_SLOT_ID slot);
-/* Find and lock; NULL if unknown (the gate then forwards to get the real
- * module's CKR_SESSION_HANDLE_INVALID). */
+/* Find and lock; NULL if unknown.  The gate then forwards to get the real
+ * module's CKR_SESSION_HANDLE_INVALID, unless the handle is poisoned. */
 sg_session_t *session_get(CK_SESSION_HANDLE h);
 void session_put(sg_session_t *s);       /* unlock */
 void session_remove(CK_SESSION_HANDLE h);
+/* Remove an entry the caller holds locked (from session_get); unlocks it. */
+void session_remove_locked(sg_session_t *s);
+/* Handles of the sessions of a slot ((CK_SLOT_ID)-1 = all); *out is
+ * malloc'ed (free it).  Returns the count, 0 with *out == NULL if none. */
+size_t session_list(CK_SLOT_ID slot, CK_SESSION_HANDLE **out);
+
+/* Real-module sessions a caller must never reach: signgate's own login
+ * sessions and, in a forked child, the parent's sessions (still valid in
+ * the real module's copied memory).  The gate answers
+ * CKR_SESSION_HANDLE_INVALID for them without forwarding.  A handle is
+ * unpoisoned when the real module hands it out again (C_OpenSession). */
+void session_poison(CK_SESSION_HANDLE h);
+void session_unpoison(CK_SESSION_HANDLE h);
+bool session_is_poisoned(CK_SESSION_HANDLE h);
 /* Call fn on each session of a slot (or every slot with slot == (CK_SLOT_ID)-1). */
 void session_foreach(CK_SLOT_ID slot, void (*fn)(sg_session_t *s, void *arg), void *arg);
 
 /* Forget the active operation (frees the digest context). */
 void session_op_clear(sg_op_state_t *op);
+/* Forget what was learnt from the data only (digest, length, data checks),
+ * keeping the key, mechanism, rule and quota bookkeeping: used when a
+ * single-part call is retried with other data after CKR_BUFFER_TOO_SMALL,
+ * and between messages of a PKCS#11 3.0 message-signing operation. */
+void session_op_data_reset(sg_op_state_t *op);
 
 #endif
