@@ -102,8 +102,10 @@ static void fail_missing(loader_t *ld, const config_setting_t *group, const char
 		return;
 	char path[200];
 	path_of(group, path, sizeof path);
+	/* the root group has no line of its own: name the first */
+	unsigned line = config_setting_source_line(group);
 	snprintf(ld->err, ld->errlen, "%s:%u: setting '%s%s%s': required setting missing",
-	         ld->name, (unsigned)config_setting_source_line(group), path,
+	         ld->name, line ? line : 1, path,
 	         path[0] ? "." : "", member);
 }
 
@@ -475,6 +477,7 @@ typedef struct nmap {
 	const char **names;
 	size_t *vals;
 	size_t cap;   /* power of two */
+	size_t count;
 } nmap_t;
 
 static uint64_t str_hash(const char *s)
@@ -503,17 +506,43 @@ static void nmap_free(nmap_t *m)
 	m->vals = NULL;
 }
 
+static size_t nmap_put(nmap_t *m, const char *name, size_t val);
+
+/* Double the table (only the resolver cache grows; the others are sized
+ * for their lists up front).  On allocation failure the old table stays. */
+static void nmap_grow(nmap_t *m)
+{
+	nmap_t n = { .cap = m->cap * 2 };
+	n.names = calloc(n.cap, sizeof *n.names);
+	n.vals = calloc(n.cap, sizeof *n.vals);
+	if (!n.names || !n.vals) {
+		free(n.names);
+		free(n.vals);
+		return;
+	}
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->names[i])
+			nmap_put(&n, m->names[i], m->vals[i]);
+	nmap_free(m);
+	*m = n;
+}
+
 /* Insert; returns SIZE_MAX when new, else the value already stored. */
 static size_t nmap_put(nmap_t *m, const char *name, size_t val)
 {
+	if ((m->count + 1) * 2 > m->cap)
+		nmap_grow(m);
 	size_t i = (size_t)str_hash(name) & (m->cap - 1);
 	while (m->names[i]) {
 		if (!strcmp(m->names[i], name))
 			return m->vals[i];
 		i = (i + 1) & (m->cap - 1);
 	}
+	if ((m->count + 1) * 4 > m->cap * 3)
+		return SIZE_MAX - 1;  /* full: treated as "not stored" by callers */
 	m->names[i] = name;
 	m->vals[i] = val;
+	m->count++;
 	return SIZE_MAX;
 }
 
@@ -818,7 +847,10 @@ static bool add_unresolved(loader_t *ld, policy_role_t *r, const char *what, con
 _Static_assert(sizeof(uid_t) == sizeof(unsigned) && sizeof(gid_t) == sizeof(unsigned),
                "uids and gids are stored through one unsigned array");
 
-static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, bool groups)
+#define ID_UNRESOLVED (SIZE_MAX - 1)
+
+static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, bool groups,
+                     nmap_t *cache)
 {
 	const char *key = groups ? "groups" : "users";
 	config_setting_t *s = member(g, key);
@@ -868,8 +900,13 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 				fail(ld, e, "must be a %s name or number", groups ? "group" : "user");
 				return false;
 			}
+			size_t cached = nmap_get(cache, name);
 			if (parse_uint_id(name, &id)) {
 				have_id = true;
+			} else if (cached != SIZE_MAX) {
+				/* the user database is slow (NSS): one lookup per name */
+				have_id = cached != ID_UNRESOLVED;
+				id = have_id ? (unsigned long)cached : 0;
 			} else if (groups) {
 				struct group gr, *res = NULL;
 				if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res) {
@@ -883,6 +920,8 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 					have_id = true;
 				}
 			}
+			if (cached == SIZE_MAX && !parse_uint_id(name, &id))
+				nmap_put(cache, config_setting_get_string(e), have_id ? (size_t)id : ID_UNRESOLVED);
 			if (!have_id && !add_unresolved(ld, r, groups ? "group" : "user", name))
 				return false;
 		} else {
@@ -971,37 +1010,45 @@ static bool load_roles(loader_t *ld, config_t *cfg, const config_setting_t *root
 		fail(ld, l, "must be a list ( { ... }, ... )");
 		return false;
 	}
-	if (!(cfg->roles = xcalloc(ld, n, sizeof *cfg->roles)) || !nmap_init(ld, names, n))
-		return false;
+	nmap_t user_cache = { 0 }, group_cache = { 0 };
+	bool ok = false;
+	if (!(cfg->roles = xcalloc(ld, n, sizeof *cfg->roles)) || !nmap_init(ld, names, n) ||
+	    !nmap_init(ld, &user_cache, 16) || !nmap_init(ld, &group_cache, 16))
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
 		policy_role_t *r = &cfg->roles[i];
 		if (!want_group(ld, g) || !check_members(ld, g, allowed))
-			return false;
+			goto out;
 		cfg->n_roles = i + 1;
 		r->line = config_setting_source_line(g);
 		if (!get_str_dup(ld, g, "name", true, &r->name, &w) || !check_name(ld, w, r->name))
-			return false;
+			goto out;
 		size_t prev = nmap_put(names, r->name, i);
 		if (prev != SIZE_MAX) {
 			fail(ld, w, "duplicate role name '%s' (first at line %d)", r->name, cfg->roles[prev].line);
-			return false;
+			goto out;
 		}
-		if (!load_ids(ld, r, g, false) || !load_ids(ld, r, g, true) || !load_programs(ld, r, g))
-			return false;
+		if (!load_ids(ld, r, g, false, &user_cache) || !load_ids(ld, r, g, true, &group_cache) ||
+		    !load_programs(ld, r, g))
+			goto out;
 		if (!get_str_dup(ld, g, "credential", false, &r->credential, &w))
-			return false;
+			goto out;
 		if (r->credential && !valid_credential(r->credential)) {
 			fail(ld, w, "must be \"pbkdf2-sha256$ITERATIONS$SALT$HASH\" (make one with: signgate credential hash)");
-			return false;
+			goto out;
 		}
 		r->any_identity = !member(g, "users") && !member(g, "groups");
 		if (r->any_identity && !r->n_programs && !r->credential) {
 			fail(ld, g, "role names no users, groups, programs or credential: it would match every caller");
-			return false;
+			goto out;
 		}
 	}
-	return true;
+	ok = true;
+out:
+	nmap_free(&user_cache);
+	nmap_free(&group_cache);
+	return ok;
 }
 
 /* ---- keys --------------------------------------------------------------- */
@@ -1475,6 +1522,48 @@ static bool prescan(loader_t *ld, const char *text, size_t len)
 	return true;
 }
 
+/* libconfig says only "duplicate setting name": find which one.  The
+ * duplicate is an identifier on that line, assigned with '=' or ':',
+ * that was already assigned earlier in the text. */
+static bool is_ident_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '*';
+}
+
+static size_t assignment_at(const char *text, size_t i, size_t len)
+{
+	if (!(isalpha((unsigned char)text[i]) || text[i] == '*') ||
+	    (i > 0 && is_ident_char((unsigned char)text[i - 1])))
+		return 0;
+	size_t e = i;
+	while (e < len && is_ident_char((unsigned char)text[e]))
+		e++;
+	size_t j = e;
+	while (j < len && (text[j] == ' ' || text[j] == '\t'))
+		j++;
+	return j < len && (text[j] == '=' || text[j] == ':') ? e - i : 0;
+}
+
+static void duplicate_name(const char *text, size_t len, int line, char *out, size_t outlen)
+{
+	size_t start = 0;
+	out[0] = '\0';
+	for (int l = 1; l < line && start < len; start++)
+		if (text[start] == '\n')
+			l++;
+	for (size_t i = start; i < len && text[i] != '\n'; i++) {
+		size_t n = assignment_at(text, i, len);
+		if (!n)
+			continue;
+		for (size_t k = 0; k < i; k++)
+			if (assignment_at(text, k, i) == n && !memcmp(text + k, text + i, n)) {
+				snprintf(out, outlen, "%.*s", (int)n, text + i);
+				return;
+			}
+		i += n - 1;
+	}
+}
+
 static config_t *load_text(const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
 	loader_t ld = { .name = name, .err = err, .errlen = errlen };
@@ -1497,9 +1586,16 @@ static config_t *load_text(const char *text, size_t len, const char *name, char 
 	config_set_options(&lc, 0);  /* no auto-conversion between types */
 	config_t *cfg = NULL;
 	if (config_read_string(&lc, copy) != CONFIG_TRUE) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s:%d: %s", name, config_error_line(&lc),
-			         config_error_text(&lc) ? config_error_text(&lc) : "syntax error");
+		const char *msg = config_error_text(&lc) ? config_error_text(&lc) : "syntax error";
+		char dup[64];
+		if (!strcmp(msg, "duplicate setting name") &&
+		    (duplicate_name(copy, len, config_error_line(&lc), dup, sizeof dup), dup[0])) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s:%d: setting '%s': duplicate setting", name,
+				         config_error_line(&lc), dup);
+		} else if (err && errlen) {
+			snprintf(err, errlen, "%s:%d: %s", name, config_error_line(&lc), msg);
+		}
 		goto out;
 	}
 	cfg = calloc(1, sizeof *cfg);

@@ -1,0 +1,455 @@
+/* Unit tests for module/config.c: the strict loader.  Every refusal must
+ * name the file, the line and the setting. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "config.h"
+#include "policy.h"
+
+#define BACKEND "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
+
+static char tmpdir[64];
+static char ed_pub[128], rsa_pub[128];
+
+static void write_pub(const char *path, EVP_PKEY *pk)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PUBKEY(f, pk), 1);
+	fclose(f);
+	EVP_PKEY_free(pk);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/sg-test-config.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(ed_pub, sizeof ed_pub, "%s/ed.pub", tmpdir);
+	snprintf(rsa_pub, sizeof rsa_pub, "%s/rsa.pub", tmpdir);
+	write_pub(ed_pub, EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
+	write_pub(rsa_pub, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static config_t *load(const char *text, char *err)
+{
+	return config_load_string(text, "t.conf", err, CONFIG_ERR_MAX);
+}
+
+/* ---- good configs ------------------------------------------------------ */
+
+static void test_minimal_defaults(void **state)
+{
+	(void)state;
+	char err[CONFIG_ERR_MAX];
+	config_t *c = load(BACKEND, err);
+	assert_non_null(c);
+	assert_string_equal(c->backend.module, "/usr/lib/softhsm/libsofthsm2.so");
+	assert_null(c->backend.tokens);
+	assert_null(c->backend.pin_file);
+	assert_true(c->audit.enabled);
+	assert_true(c->audit.required);
+	assert_int_equal(c->audit.format, AUDIT_FORMAT_JSON);
+	assert_false(c->audit.cee);
+	assert_false(c->audit.rfc5424);
+	assert_int_equal(c->audit.facility, 10 << 3); /* LOG_AUTHPRIV */
+	assert_string_equal(c->audit.ident, "signgate");
+	assert_string_equal(c->audit.socket_path, "/dev/log");
+	assert_int_equal(c->audit.timeout_ms, 200);
+	assert_int_equal(c->mode, CONFIG_MODE_IN_PROCESS);
+	assert_string_equal(c->state_dir, "/var/lib/signgate");
+	assert_int_equal(c->n_roles + c->n_keys + c->n_rules + c->n_validators, 0);
+	assert_non_null(c->policy);
+	config_free(c);
+}
+
+static void test_full(void **state)
+{
+	(void)state;
+	char text[8192], err[CONFIG_ERR_MAX];
+	snprintf(text, sizeof text,
+	         "backend = { module = \"/m.so\"; tokens = [ \"t1\", \"t2\" ]; pin_file = \"/p\"; };\n"
+	         "state_dir = \"/s\"; mode = \"broker\";\n"
+	         "audit = { enabled = false; required = false; format = \"logfmt\"; rfc5424 = true;\n"
+	         "  facility = \"local3\"; ident = \"sg\"; socket = \"/run/log\"; timeout_ms = 50; };\n"
+	         "validators = ( { name = \"ci\"; public_key = \"%s\"; } );\n"
+	         "roles = ( { name = \"rel\"; users = ( \"root\", 1001, \"no-such-user-xyz\" );\n"
+	         "            groups = [ \"0\", \"no-such-group-xyz\" ];\n"
+	         "            programs = ( \"/usr/bin/a\", { path = \"/usr/bin/b\"; sha256 = \"%064d\"; } ); } );\n"
+	         "keys = ( { name = \"k1\"; token = \"t1\"; id = \"0a:1B\"; label = \"l\";\n"
+	         "  fingerprint = \"sha256:%064d\"; products = [ \"app\" ];\n"
+	         "  mechanisms = [ \"SHA256-RSA-PKCS\", \"rsa_pkcs\", \"ECDSA\" ]; hashes = [ \"SHA384\", \"sha-256\" ];\n"
+	         "  not_before = \"2026-01-01T00:00:00Z\"; not_after = \"2027-01-01T01:00:00+01:00\";\n"
+	         "  revoked = true; revoked_reason = \"leaked\"; },\n"
+	         "  { name = \"k2\"; token = \"t1\"; label = \"only-label\"; products = [ \"app\", \"lib\" ]; mechanisms = [ \"EDDSA\" ]; } );\n"
+	         "rules = ( { name = \"r1\"; roles = [ \"rel\" ]; products = [ \"app\" ]; keys = [ \"k1\" ];\n"
+	         "  days = [ \"Mon\", \"fri\" ]; hours = \"22:00-06:00\"; timezone = \"-05:30\";\n"
+	         "  quota = { count = 5; period = \"2w\"; per = \"rule\"; };\n"
+	         "  checks = [ \"tests\" ]; max_ticket_age = \"15m\"; },\n"
+	         "  { name = \"r2\"; roles = [ \"rel\" ]; all_keys = true; sign = false; admin = true; } );\n",
+	         ed_pub, 0, 1);
+	config_t *c = load(text, err);
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->backend.n_tokens, 2);
+	assert_string_equal(c->backend.pin_file, "/p");
+	assert_int_equal(c->mode, CONFIG_MODE_BROKER);
+	assert_false(c->audit.enabled);
+	assert_int_equal(c->audit.format, AUDIT_FORMAT_LOGFMT);
+	assert_int_equal(c->audit.facility, 19 << 3);
+	assert_int_equal(c->audit.timeout_ms, 50);
+	assert_int_equal(c->n_validators, 1);
+	assert_non_null(c->validators[0].pkey);
+
+	const policy_role_t *r = &c->roles[0];
+	assert_int_equal(r->n_uids, 2);           /* root, 1001 */
+	assert_int_equal(r->uids[0], 0);
+	assert_int_equal(r->uids[1], 1001);
+	assert_int_equal(r->n_user_names, 3);
+	assert_int_equal(r->n_gids, 1);
+	assert_int_equal(r->n_unresolved, 2);
+	assert_string_equal(r->unresolved[0], "user:no-such-user-xyz");
+	assert_string_equal(r->unresolved[1], "group:no-such-group-xyz");
+	assert_int_equal(r->n_programs, 2);
+	assert_false(r->programs[0].has_sha256);
+	assert_true(r->programs[1].has_sha256);
+	assert_int_equal(r->line, 6);
+
+	const policy_key_t *k = &c->keys[0];
+	assert_int_equal(k->id_len, 2);
+	assert_int_equal(k->id[0], 0x0a);
+	assert_int_equal(k->id[1], 0x1b);
+	assert_true(k->has_fingerprint);
+	assert_int_equal(k->fingerprint[31], 0x01);
+	assert_true(k->mech_allowed & (1ull << MECH_RSA_PKCS));
+	assert_false(k->mech_allowed & (1ull << MECH_RSA_X_509));
+	assert_int_equal(k->hash_allowed, (1u << HASH_SHA256) | (1u << HASH_SHA384));
+	assert_int_equal(k->not_before, 1767225600);
+	assert_int_equal(k->not_after, 1798761600);
+	assert_true(k->revoked);
+	assert_string_equal(k->revoked_reason, "leaked");
+	assert_false(c->keys[1].has_id);
+	assert_false(c->keys[1].has_fingerprint);
+
+	const policy_rule_t *ru = &c->rules[0];
+	assert_int_equal(ru->n_keys, 2);           /* k1 once, k2 through "app" */
+	assert_int_equal(ru->days, (1 << 1) | (1 << 5));
+	assert_int_equal(ru->minute_from, 22 * 60);
+	assert_int_equal(ru->minute_to, 6 * 60);
+	assert_int_equal(ru->tz_offset_min, -330);
+	assert_int_equal(ru->quota_count, 5);
+	assert_int_equal(ru->quota_period_s, 14 * 86400);
+	assert_int_equal(ru->quota_scope, QUOTA_PER_RULE);
+	assert_true(ru->require_ticket);
+	assert_int_equal(ru->max_ticket_age_s, 900);
+	assert_true(ru->sign);
+	assert_false(ru->admin);
+	assert_true(c->rules[1].all_keys);
+	assert_true(c->rules[1].admin);
+	assert_false(c->rules[1].sign);
+	assert_int_equal(c->rules[1].days, 0x7f);
+	assert_int_equal(c->rules[1].minute_from, -1);
+	assert_int_equal(c->rules[1].quota_scope, QUOTA_PER_RULE);  /* no quota */
+	assert_int_equal(c->rules[1].quota_count, 0);
+
+	assert_ptr_equal(policy_key_by_name(c, "k2"), &c->keys[1]);
+	assert_ptr_equal(policy_role_by_name(c, "rel"), &c->roles[0]);
+	assert_ptr_equal(policy_rule_by_name(c, "r2"), &c->rules[1]);
+	assert_null(policy_key_by_name(c, "nope"));
+	config_free(c);
+}
+
+/* ---- refusals: each message names file, line and setting -------------- */
+
+typedef struct bad {
+	const char *what;
+	const char *text;      /* after BACKEND unless it starts with '!' */
+	const char *expect;    /* substring of the message */
+} bad_t;
+
+#define ROLE "roles = ( { name = \"r\"; users = [ 0 ]; } );\n"
+#define KEY(extra) "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; " extra " } );\n"
+#define RULE(extra) "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; " extra " } );\n"
+
+static const bad_t bads[] = {
+	{ "unknown top", "foo = 1;\n", "t.conf:2: setting 'foo': unknown setting" },
+	{ "unknown backend", "!backend = { module = \"/m\"; modul = \"/x\"; };\n", "t.conf:1: setting 'backend.modul': unknown setting" },
+	{ "missing backend", "!state_dir = \"/x\";\n", "t.conf:1: setting 'backend': required setting missing" },
+	{ "missing module", "!backend = {\n tokens = [ \"a\" ]; };\n", "t.conf:1: setting 'backend.module': required setting missing" },
+	{ "relative module", "!backend = { module = \"lib.so\"; };\n", "t.conf:1: setting 'backend.module': must be an absolute path" },
+	{ "module type", "!backend = { module = 5; };\n", "t.conf:1: setting 'backend.module': must be a string" },
+	{ "empty tokens", "!backend = { module = \"/m\"; tokens = [ ]; };\n", "setting 'backend.tokens': empty list" },
+	{ "duplicate", "!backend = { module = \"/m\";\n module = \"/n\"; };\n", "t.conf:2: setting 'module': duplicate setting" },
+	{ "duplicate top", "state_dir = \"/a\";\nstate_dir = \"/b\";\n", "t.conf:3: setting 'state_dir': duplicate setting" },
+	{ "include", "\n  @include \"other.conf\"\n", "t.conf:3: @include is not allowed" },
+	{ "syntax", "roles = ( \n{ name = ; } );\n", "t.conf:3: syntax error" },
+	{ "mode", "mode = \"daemon\";\n", "t.conf:2: setting 'mode': must be" },
+	{ "state_dir", "state_dir = \"var\";\n", "t.conf:2: setting 'state_dir': must be an absolute path" },
+	{ "audit type", "audit = { enabled = 1; };\n", "t.conf:2: setting 'audit.enabled': must be true or false" },
+	{ "audit format", "audit = { format = \"xml\"; };\n", "setting 'audit.format': must be" },
+	{ "audit facility", "audit = { facility = \"kern\"; };\n", "setting 'audit.facility': unknown facility" },
+	{ "audit timeout", "audit = { timeout_ms = 0; };\n", "setting 'audit.timeout_ms': must be between 1 and 60000" },
+	{ "audit ident", "audit = { ident = \"a b\"; };\n", "setting 'audit.ident'" },
+	{ "audit cee", "audit = { format = \"cef\"; cee = true; };\n", "setting 'audit.cee'" },
+	{ "audit unknown", "audit = { level = 1; };\n", "setting 'audit.level': unknown setting" },
+	{ "audit group", "audit = 1;\n", "setting 'audit': must be a group" },
+	{ "roles not list", "roles = { name = \"r\"; };\n", "setting 'roles': must be a list" },
+	{ "role unknown", "roles = ( { name = \"r\"; user = [ 0 ]; } );\n", "t.conf:2: setting 'roles[0].user': unknown setting" },
+	{ "role no name", "roles = ( { users = [ 0 ]; } );\n", "setting 'roles[0].name': required setting missing" },
+	{ "role dup", "roles = ( { name = \"r\"; users = [ 0 ]; },\n { name = \"r\"; users = [ 1 ]; } );\n",
+	  "t.conf:3: setting 'roles[1].name': duplicate role name 'r' (first at line 2)" },
+	{ "role matches all", "roles = ( { name = \"r\"; } );\n", "setting 'roles[0]': role names no users" },
+	{ "role bad uid", "roles = ( { name = \"r\"; users = ( -1 ); } );\n", "setting 'roles[0].users[0]': not a valid uid" },
+	{ "role program rel", "roles = ( { name = \"r\"; programs = [ \"bin/x\" ]; } );\n", "setting 'roles[0].programs[0]': must be an absolute path" },
+	{ "role program sha", "roles = ( { name = \"r\"; programs = ( { path = \"/x\"; sha256 = \"abc\"; } ); } );\n",
+	  "setting 'roles[0].programs[0].sha256': must be 64 hex digits" },
+	{ "role credential", "roles = ( { name = \"r\"; users = [ 0 ]; credential = \"plain\"; } );\n",
+	  "setting 'roles[0].credential': must be \"pbkdf2-sha256" },
+	{ "role name", "roles = ( { name = \"a b\"; users = [ 0 ]; } );\n", "setting 'roles[0].name': must be printable" },
+	{ "key dup", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
+	  "  { name = \"k\"; token = \"t\"; id = \"02\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+	  "t.conf:4: setting 'keys[1].name': duplicate key name 'k' (first at line 3)" },
+	{ "key same id", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
+	  "  { name = \"j\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+	  "t.conf:4: setting 'keys': key 'j' has the same token and id as key 'k' (line 3)" },
+	{ "key no id", "keys = ( { name = \"k\"; token = \"t\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].id': required setting missing" },
+	{ "key no token", "keys = ( { name = \"k\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].token': required setting missing" },
+	{ "key no mechs", "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; } );\n", "setting 'keys[0].mechanisms': required setting missing" },
+	{ "key bad id", "keys = ( { name = \"k\"; token = \"t\"; id = \"0g\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].id': must be the CKA_ID in hex" },
+	{ "key odd id", "keys = ( { name = \"k\"; token = \"t\"; id = \"012\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].id': must be the CKA_ID in hex" },
+	{ "key bad fp", KEY("fingerprint = \"sha256:abcd\";"), "setting 'keys[0].fingerprint': must be \"sha256:\"" },
+	{ "key fp no prefix", KEY("fingerprint = \"0000000000000000000000000000000000000000000000000000000000000000\";"), "setting 'keys[0].fingerprint'" },
+	{ "key unknown mech", "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\", \"RSA-FOO\" ]; } );\n",
+	  "t.conf:2: setting 'keys[0].mechanisms[1]': unknown mechanism 'RSA-FOO'" },
+	{ "key unknown hash", KEY("hashes = [ \"MD5\" ];"), "setting 'keys[0].hashes[0]': unknown hash 'MD5'" },
+	{ "key mech hash", "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"SHA1-RSA-PKCS\" ]; } );\n",
+	  "setting 'keys[0].mechanisms[0]': mechanism SHA1-RSA-PKCS hashes with SHA1" },
+	{ "key bad date", KEY("not_after = \"2027-02-30T00:00:00Z\";"), "setting 'keys[0].not_after': must be an RFC 3339 date-time" },
+	{ "key date no zone", KEY("not_after = \"2027-01-01T00:00:00\";"), "setting 'keys[0].not_after': must be an RFC 3339" },
+	{ "key date order", KEY("not_before = \"2027-01-01T00:00:00Z\"; not_after = \"2026-01-01T00:00:00Z\";"), "setting 'keys[0].not_after': must be later" },
+	{ "key revoked type", KEY("revoked = \"yes\";"), "setting 'keys[0].revoked': must be true or false" },
+	{ "key reason alone", KEY("revoked_reason = \"x\";"), "setting 'keys[0].revoked_reason'" },
+	{ "rule undefined role", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\", \"ghost\" ]; keys = [ \"k\" ]; } );\n",
+	  "t.conf:4: setting 'rules[0].roles[1]': undefined role 'ghost'" },
+	{ "rule undefined key", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"nokey\" ]; } );\n",
+	  "t.conf:4: setting 'rules[0].keys[0]': undefined key 'nokey'" },
+	{ "rule product no keys", ROLE KEY("products = [ \"app\" ];") "rules = ( { name = \"x\"; roles = [ \"r\" ]; products = [ \"lib\" ]; } );\n",
+	  "setting 'rules[0].products[0]': product 'lib' has no keys" },
+	{ "rule dup", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; },\n { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; } );\n",
+	  "t.conf:5: setting 'rules[1].name': duplicate rule name 'x' (first at line 4)" },
+	{ "rule no key", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; } );\n", "setting 'rules[0]': rule grants no key" },
+	{ "rule no roles", ROLE KEY("") "rules = ( { name = \"x\"; keys = [ \"k\" ]; } );\n", "setting 'rules[0].roles': required setting missing" },
+	{ "rule nothing", ROLE KEY("") RULE("sign = false;"), "setting 'rules[0]': rule grants nothing" },
+	{ "rule day", ROLE KEY("") RULE("days = [ \"Mon\", \"Funday\" ];"), "setting 'rules[0].days[1]': unknown day 'Funday'" },
+	{ "rule hours", ROLE KEY("") RULE("hours = \"9-17\";"), "setting 'rules[0].hours': must be \"HH:MM-HH:MM\"" },
+	{ "rule hours equal", ROLE KEY("") RULE("hours = \"09:00-09:00\";"), "setting 'rules[0].hours'" },
+	{ "rule tz", ROLE KEY("") RULE("timezone = \"Europe/Berlin\";"), "setting 'rules[0].timezone': must be \"UTC\" or a fixed offset" },
+	{ "rule quota count", ROLE KEY("") RULE("quota = { count = 0; period = \"1d\"; };"), "setting 'rules[0].quota.count': must be between" },
+	{ "rule quota period", ROLE KEY("") RULE("quota = { count = 1; period = \"1 day\"; };"), "setting 'rules[0].quota.period': must be a duration" },
+	{ "rule quota per", ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; per = \"user\"; };"), "setting 'rules[0].quota.per'" },
+	{ "rule quota missing", ROLE KEY("") RULE("quota = { period = \"1d\"; };"), "setting 'rules[0].quota.count': required setting missing" },
+	{ "rule quota unknown", ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; burst = 2; };"), "setting 'rules[0].quota.burst': unknown setting" },
+	{ "rule age", ROLE KEY("") RULE("max_ticket_age = \"0s\";"), "setting 'rules[0].max_ticket_age': must be a duration" },
+	{ "rule ticket contradiction", ROLE KEY("") RULE("checks = [ \"a\" ]; require_ticket = false;"), "setting 'rules[0].require_ticket'" },
+	{ "rule ticket no validators", ROLE KEY("") RULE("checks = [ \"a\" ];"), "setting 'rules[0]': rule requires a validation ticket, but no validators" },
+	{ "rule unknown", ROLE KEY("") RULE("weekday = 1;"), "setting 'rules[0].weekday': unknown setting" },
+	{ "nul byte", "state_dir = \"/a\";\n", NULL },  /* handled in its own test */
+};
+
+static void run_bad(const bad_t *b)
+{
+	char text[4096], err[CONFIG_ERR_MAX];
+	if (b->text[0] == '!')
+		snprintf(text, sizeof text, "%s", b->text + 1);
+	else
+		snprintf(text, sizeof text, BACKEND "%s", b->text);
+	config_t *c = load(text, err);
+	if (c) {
+		config_free(c);
+		fail_msg("%s: accepted", b->what);
+	}
+	if (!strstr(err, b->expect))
+		fail_msg("%s: message \"%s\" lacks \"%s\"", b->what, err, b->expect);
+	assert_true(!strncmp(err, "t.conf:", 7));
+}
+
+static void test_bad_configs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
+		if (bads[i].expect)
+			run_bad(&bads[i]);
+}
+
+static void test_validators(void **state)
+{
+	(void)state;
+	char text[1024], err[CONFIG_ERR_MAX];
+	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n", rsa_pub);
+	assert_null(load(text, err));
+	assert_non_null(strstr(err, "t.conf:2: setting 'validators[0].public_key'"));
+	assert_non_null(strstr(err, "only Ed25519 and EC P-256"));
+
+	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s/none.pem\"; } );\n", tmpdir);
+	assert_null(load(text, err));
+	assert_non_null(strstr(err, "t.conf:2: setting 'validators[0].public_key': cannot read"));
+
+	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"/dev/zero\"; } );\n");
+	assert_null(load(text, err));
+	assert_non_null(strstr(err, "not a regular file"));
+
+	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; },\n"
+	         "{ name = \"v\"; public_key = \"%s\"; } );\n", ed_pub, ed_pub);
+	assert_null(load(text, err));
+	assert_non_null(strstr(err, "t.conf:3: setting 'validators[1].name': duplicate validator name 'v'"));
+
+	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n"
+	         "roles = ( { name = \"r\"; users = [ 0 ]; } );\n" KEY("")
+	         RULE("checks = [ \"unit\" ];"), ed_pub);
+	config_t *c = load(text, err);
+	if (!c)
+		fail_msg("%s", err);
+	assert_true(c->rules[0].require_ticket);
+	config_free(c);
+}
+
+static void test_nul_byte(void **state)
+{
+	(void)state;
+	char path[128], err[CONFIG_ERR_MAX];
+	snprintf(path, sizeof path, "%s/nul.conf", tmpdir);
+	FILE *f = fopen(path, "w");
+	fwrite(BACKEND "\n\0x", 1, sizeof(BACKEND) + 2, f);
+	fclose(f);
+	chmod(path, 0600);
+	assert_null(config_load(path, true, err, sizeof err));
+	assert_non_null(strstr(err, "nul.conf:3: NUL byte"));
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_file_checks(void **state)
+{
+	(void)state;
+	char path[128], err[CONFIG_ERR_MAX];
+	snprintf(path, sizeof path, "%s/a.conf", tmpdir);
+	write_file(path, BACKEND, 0600);
+	config_t *c = config_load(path, true, err, sizeof err);
+	if (!c)
+		fail_msg("%s", err);
+	assert_string_equal(c->path, path);
+	/* sha256 of the bytes */
+	unsigned char md[32];
+	unsigned int mdlen;
+	EVP_Digest(BACKEND, strlen(BACKEND), md, &mdlen, EVP_sha256(), NULL);
+	assert_memory_equal(c->sha256, md, 32);
+	assert_false(config_changed(c));
+	write_file(path, BACKEND "mode = \"auto\";\n", 0600);
+	assert_true(config_changed(c));
+	config_free(c);
+
+	write_file(path, BACKEND, 0620);
+	assert_null(config_load(path, true, err, sizeof err));
+	assert_non_null(strstr(err, "a.conf: insecure permissions"));
+	write_file(path, BACKEND, 0602);
+	assert_null(config_load(path, true, err, sizeof err));
+	assert_non_null(strstr(err, "insecure permissions"));
+	/* without the owner check the same file loads (signgate check) */
+	c = config_load(path, false, err, sizeof err);
+	assert_non_null(c);
+	config_free(c);
+
+	if (geteuid() == 0) {
+		write_file(path, BACKEND, 0600);
+		assert_int_equal(chown(path, 4242, 4242), 0);
+		assert_null(config_load(path, true, err, sizeof err));
+		assert_non_null(strstr(err, "insecure permissions: owned by uid 4242"));
+	}
+	assert_null(config_load(tmpdir, true, err, sizeof err));
+	assert_non_null(strstr(err, "not a regular file"));
+	snprintf(path, sizeof path, "%s/missing.conf", tmpdir);
+	assert_null(config_load(path, true, err, sizeof err));
+	assert_non_null(strstr(err, "missing.conf: cannot open"));
+}
+
+static void test_path_choose(void **state)
+{
+	(void)state;
+	unsetenv("SIGNGATE_CONF");
+	assert_string_equal(config_path_choose(NULL), CONFIG_DEFAULT_PATH);
+	assert_string_equal(config_path_choose(""), CONFIG_DEFAULT_PATH);
+	assert_string_equal(config_path_choose("/r.conf"), "/r.conf");
+	setenv("SIGNGATE_CONF", "/e.conf", 1);
+	assert_string_equal(config_path_choose("/r.conf"), "/e.conf");
+	setenv("SIGNGATE_CONF", "", 1);
+	assert_string_equal(config_path_choose("/r.conf"), "/r.conf");
+	unsetenv("SIGNGATE_CONF");
+}
+
+static void test_parsers(void **state)
+{
+	(void)state;
+	time_t t;
+	uint32_t d;
+	assert_true(config_parse_rfc3339("1970-01-01T00:00:00Z", &t));
+	assert_int_equal(t, 0);
+	assert_true(config_parse_rfc3339("2024-02-29T12:00:00.123+02:00", &t));
+	assert_int_equal(t, 1709200800);
+	assert_false(config_parse_rfc3339("2023-02-29T12:00:00Z", &t));
+	assert_false(config_parse_rfc3339("2023-01-01", &t));
+	assert_false(config_parse_rfc3339("2023-01-01T24:00:00Z", &t));
+	assert_false(config_parse_rfc3339("2023-01-01T00:00:00Zx", &t));
+	assert_true(config_parse_duration("30s", &d) && d == 30);
+	assert_true(config_parse_duration("15m", &d) && d == 900);
+	assert_true(config_parse_duration("1h", &d) && d == 3600);
+	assert_true(config_parse_duration("7d", &d) && d == 7 * 86400);
+	assert_false(config_parse_duration("0s", &d));
+	assert_false(config_parse_duration("1", &d));
+	assert_false(config_parse_duration("h", &d));
+	assert_false(config_parse_duration("-1h", &d));
+	assert_false(config_parse_duration("99999999999d", &d));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_file_checks),
+		cmocka_unit_test(test_path_choose),
+		cmocka_unit_test(test_parsers),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
