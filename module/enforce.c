@@ -1,0 +1,1273 @@
+/* signgate: enforcement glue between the PKCS#11 layer and the policy.
+ *
+ * gate.c forwards calls; every call that could yield a signature, a raw
+ * private-key operation or a key change asks here first.  This file owns
+ * the config in force (and its reload), the caller's identity, the
+ * application's login state (tickets, role credentials), the per-slot
+ * view of tokens, quotas and the audit records of decisions.  The
+ * decisions themselves are policy_decide()'s.
+ */
+#include "enforce.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "audit.h"
+#include "caller.h"
+#include "keycache.h"
+#include "mech.h"
+#include "policy.h"
+#include "quota.h"
+#include "ticket.h"
+
+#define ENF_MAX_SLOTS 64
+
+typedef struct enf_slot {
+	CK_SLOT_ID id;
+	char label[33];
+	char serial[17];
+	bool exposed;
+	CK_SESSION_HANDLE lookup;    /* signgate's own session for searches */
+} enf_slot_t;
+
+/* Configs are never freed while the module is initialised: operations
+ * keep pointers to keys and rules of the config they were allowed by, and
+ * a reload must not pull them away.  Reloads are rare; fini frees all. */
+typedef struct enf_retired {
+	struct enf_retired *next;
+	config_t *cfg;
+} enf_retired_t;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;   /* state below */
+static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static config_t *g_cfg;              /* in force; NULL = invalid file: deny all */
+static enf_retired_t *g_retired;
+static char g_path[PATH_MAX];
+static struct stat g_seen;           /* the file as last looked at */
+static time_t g_last_check;
+static caller_t g_caller;
+static CK_FUNCTION_LIST_PTR g_real;
+static enf_slot_t g_slots[ENF_MAX_SLOTS];
+static size_t g_nslots;
+
+/* PKCS#11 login state is the application's, not a session's. */
+static bool g_logged_in;
+static bool g_has_ticket;
+static ticket_claims_t g_ticket;
+static char g_login_role[128];       /* role proven by a credential, "" none */
+
+/* SIGNGATE_TICKET, verified once at first use. */
+static bool g_env_ticket_done;
+static ticket_status_t g_env_ticket_status;
+static bool g_env_ticket_present;
+static ticket_claims_t g_env_ticket;
+
+static const config_t *cfg_get(void)
+{
+	return __atomic_load_n(&g_cfg, __ATOMIC_ACQUIRE);
+}
+
+static void cfg_retire_locked(config_t *cfg)
+{
+	enf_retired_t *r;
+	if (!cfg)
+		return;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return; /* leak rather than free memory an operation may hold */
+	r->cfg = cfg;
+	r->next = g_retired;
+	g_retired = r;
+}
+
+static bool stat_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid;
+}
+
+static void audit_config_event(audit_event_t ev, bool ok, const char *reason, const char *detail,
+                               const unsigned char *sha)
+{
+	audit_record_t r = {
+		.event = ev,
+		.allowed = ok,
+		.reason = reason,
+		.detail = detail,
+		.caller = &g_caller,
+		.config_sha256 = sha,
+		.operation = ev == AUDIT_MODULE_START ? "C_Initialize" :
+		             ev == AUDIT_MODULE_STOP  ? "C_Finalize" : "config",
+	};
+	audit_emit(&r);
+}
+
+/* Look at the file at most once a second (the signing path pays one
+ * time() and one compare otherwise); swap in a valid new config, or deny
+ * everything while the file is invalid. */
+static void cfg_maybe_reload(void)
+{
+	struct stat st;
+	char err[CONFIG_ERR_MAX];
+	config_t *fresh;
+	bool changed;
+
+	if (stat(g_path, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&g_lock);
+	changed = !stat_same(&st, &g_seen);
+	if (changed)
+		g_seen = st;
+	pthread_mutex_unlock(&g_lock);
+	if (!changed)
+		return;
+
+	fresh = config_load(g_path, true, err, sizeof(err));
+	pthread_mutex_lock(&g_lock);
+	cfg_retire_locked(g_cfg);
+	__atomic_store_n(&g_cfg, fresh, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_lock);
+
+	if (fresh) {
+		audit_configure(&fresh->audit);
+		audit_config_event(AUDIT_CONFIG_RELOAD, true, "config-reloaded", fresh->path,
+		                   fresh->sha256);
+	} else {
+		fprintf(stderr, "signgate: config refused, denying everything until it is fixed: %s\n",
+		        err);
+		audit_config_event(AUDIT_CONFIG_REFUSED, false, "config-invalid", err, NULL);
+	}
+}
+
+const config_t *enforce_config(void)
+{
+	time_t now = time(NULL);
+	if (__atomic_load_n(&g_last_check, __ATOMIC_RELAXED) != now &&
+	    pthread_mutex_trylock(&g_reload_lock) == 0) {
+		__atomic_store_n(&g_last_check, now, __ATOMIC_RELAXED);
+		if (g_path[0])
+			cfg_maybe_reload();
+		pthread_mutex_unlock(&g_reload_lock);
+	}
+	return cfg_get();
+}
+
+/* In broker mode (behind p11-kit server) the connection is on standard
+ * input; the caller is its peer, never this process. */
+static void caller_setup(const config_t *cfg)
+{
+	struct stat st;
+	bool broker = cfg->mode == CONFIG_MODE_BROKER;
+
+	if (cfg->mode == CONFIG_MODE_AUTO && fstat(0, &st) == 0 && S_ISSOCK(st.st_mode))
+		broker = true;
+	memset(&g_caller, 0, sizeof(g_caller));
+	if (broker) {
+		if (caller_identify_peer(0, &g_caller, true) != 0)
+			g_caller.known = false;
+	} else if (caller_identify_self(&g_caller, true) != 0) {
+		g_caller.known = false;
+	}
+}
+
+CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
+{
+	char err[CONFIG_ERR_MAX];
+	const char *path = config_path_choose(init_reserved);
+	config_t *cfg;
+
+	if (!path || strlen(path) >= sizeof(g_path)) {
+		fprintf(stderr, "signgate: no usable config path\n");
+		return CKR_FUNCTION_FAILED;
+	}
+	cfg = config_load(path, true, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "signgate: %s\n", err);
+		return CKR_FUNCTION_FAILED;
+	}
+
+	pthread_mutex_lock(&g_lock);
+	snprintf(g_path, sizeof(g_path), "%s", path);
+	if (stat(path, &g_seen) != 0)
+		memset(&g_seen, 0, sizeof(g_seen));
+	g_last_check = time(NULL);
+	g_logged_in = false;
+	g_has_ticket = false;
+	g_login_role[0] = '\0';
+	g_env_ticket_done = false;
+	g_nslots = 0;
+	g_real = NULL;
+	__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_lock);
+
+	caller_setup(cfg);
+	audit_configure(&cfg->audit);
+	audit_config_event(AUDIT_MODULE_START, true, "module-start", NULL, NULL);
+	audit_config_event(AUDIT_CONFIG_LOAD, true, "config-loaded", cfg->path, cfg->sha256);
+	*backend = &cfg->backend;
+	return CKR_OK;
+}
+
+static void trim_copy(char *dst, size_t dstlen, const CK_UTF8CHAR *src, size_t srclen)
+{
+	size_t n = srclen;
+	while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\0'))
+		n--;
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static bool token_exposed(const config_t *cfg, const char *label, const char *serial)
+{
+	if (!cfg)
+		return false;
+	if (cfg->backend.n_tokens == 0)
+		return true;
+	for (size_t i = 0; i < cfg->backend.n_tokens; i++)
+		if (!strcmp(cfg->backend.tokens[i], label) || !strcmp(cfg->backend.tokens[i], serial))
+			return true;
+	return false;
+}
+
+/* Learn a slot's token (label, serial, exposure) once. */
+static enf_slot_t *slot_learn_locked(CK_SLOT_ID id)
+{
+	CK_TOKEN_INFO ti;
+	enf_slot_t *sl;
+
+	for (size_t i = 0; i < g_nslots; i++)
+		if (g_slots[i].id == id)
+			return &g_slots[i];
+	if (!g_real || g_nslots >= ENF_MAX_SLOTS)
+		return NULL;
+	if (g_real->C_GetTokenInfo(id, &ti) != CKR_OK)
+		return NULL;
+	sl = &g_slots[g_nslots++];
+	memset(sl, 0, sizeof(*sl));
+	sl->id = id;
+	sl->lookup = CK_INVALID_HANDLE;
+	trim_copy(sl->label, sizeof(sl->label), ti.label, sizeof(ti.label));
+	trim_copy(sl->serial, sizeof(sl->serial), ti.serialNumber, sizeof(ti.serialNumber));
+	sl->exposed = token_exposed(cfg_get(), sl->label, sl->serial);
+	return sl;
+}
+
+static CK_SESSION_HANDLE lookup_session(CK_SLOT_ID id)
+{
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	enf_slot_t *sl;
+
+	pthread_mutex_lock(&g_lock);
+	sl = slot_learn_locked(id);
+	if (sl && sl->exposed) {
+		if (sl->lookup == CK_INVALID_HANDLE &&
+		    g_real->C_OpenSession(id, CKF_SERIAL_SESSION, NULL, NULL, &sl->lookup) != CKR_OK)
+			sl->lookup = CK_INVALID_HANDLE;
+		h = sl->lookup;
+	}
+	pthread_mutex_unlock(&g_lock);
+	return h;
+}
+
+void enforce_backend_ready(CK_FUNCTION_LIST_PTR real)
+{
+	pthread_mutex_lock(&g_lock);
+	g_real = real;
+	pthread_mutex_unlock(&g_lock);
+	keycache_init(real, lookup_session);
+}
+
+bool enforce_slot_exposed(CK_SLOT_ID slot)
+{
+	enf_slot_t *sl;
+	bool exposed;
+
+	pthread_mutex_lock(&g_lock);
+	sl = slot_learn_locked(slot);
+	exposed = sl && sl->exposed;
+	pthread_mutex_unlock(&g_lock);
+	return exposed;
+}
+
+/* Token label and serial of a slot for policy and audit. */
+static void slot_names(CK_SLOT_ID slot, char label[33], char serial[17])
+{
+	enf_slot_t *sl;
+
+	pthread_mutex_lock(&g_lock);
+	sl = slot_learn_locked(slot);
+	if (sl) {
+		memcpy(label, sl->label, 33);
+		memcpy(serial, sl->serial, 17);
+	} else {
+		label[0] = serial[0] = '\0';
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
+void enforce_fini(void)
+{
+	enf_retired_t *r;
+
+	audit_config_event(AUDIT_MODULE_STOP, true, "module-stop", NULL, NULL);
+	keycache_fini();
+	pthread_mutex_lock(&g_lock);
+	/* The backend closes signgate's lookup sessions in its C_Finalize. */
+	g_real = NULL;
+	g_nslots = 0;
+	config_free(g_cfg);
+	__atomic_store_n(&g_cfg, NULL, __ATOMIC_RELEASE);
+	while ((r = g_retired)) {
+		g_retired = r->next;
+		config_free(r->cfg);
+		free(r);
+	}
+	g_path[0] = '\0';
+	g_logged_in = false;
+	g_has_ticket = false;
+	OPENSSL_cleanse(&g_ticket, sizeof(g_ticket));
+	OPENSSL_cleanse(&g_env_ticket, sizeof(g_env_ticket));
+	g_env_ticket_done = false;
+	pthread_mutex_unlock(&g_lock);
+	audit_shutdown();
+}
+
+void enforce_atfork_child(void)
+{
+	/* The child owns nothing of the parent's token state: it has to
+	 * C_Initialize again, which reloads the config and the caller.
+	 * Locks may have been held by other parent threads: make new ones.
+	 * Configs are leaked on purpose: another thread may have been using
+	 * them at fork time. */
+	pthread_mutex_init(&g_lock, NULL);
+	pthread_mutex_init(&g_reload_lock, NULL);
+	g_real = NULL;
+	g_nslots = 0;
+	g_cfg = NULL;
+	g_retired = NULL;
+	g_path[0] = '\0';
+	g_logged_in = false;
+	g_has_ticket = false;
+	g_env_ticket_done = false;
+	keycache_clear();
+	audit_atfork_child();
+}
+
+/* --- helpers for decisions ---------------------------------------------- */
+
+static const char *op_name(sg_op_t op)
+{
+	switch (op) {
+	case SG_OP_SIGN: return "C_Sign";
+	case SG_OP_SIGN_RECOVER: return "C_SignRecover";
+	case SG_OP_DECRYPT: return "C_Decrypt";
+	case SG_OP_MESSAGE_SIGN: return "C_SignMessage";
+	case SG_OP_MESSAGE_DECRYPT: return "C_DecryptMessage";
+	default: return "none";
+	}
+}
+
+static const char *use_name(enforce_use_t use)
+{
+	switch (use) {
+	case USE_SIGN: return "C_SignInit";
+	case USE_SIGN_RECOVER: return "C_SignRecoverInit";
+	case USE_DECRYPT: return "C_DecryptInit";
+	case USE_UNWRAP: return "C_UnwrapKey";
+	case USE_DERIVE: return "C_DeriveKey";
+	case USE_WRAP: return "C_WrapKey";
+	case USE_OPERATION_STATE: return "C_OperationState";
+	}
+	return "?";
+}
+
+static const char *admin_name(enforce_admin_t what)
+{
+	switch (what) {
+	case ADMIN_CREATE_OBJECT: return "C_CreateObject";
+	case ADMIN_COPY_OBJECT: return "C_CopyObject";
+	case ADMIN_SET_ATTRIBUTE: return "C_SetAttributeValue";
+	case ADMIN_DESTROY_OBJECT: return "C_DestroyObject";
+	case ADMIN_GENERATE_KEY: return "C_GenerateKey";
+	case ADMIN_UNWRAP_KEY: return "C_UnwrapKey";
+	case ADMIN_DERIVE_KEY: return "C_DeriveKey";
+	case ADMIN_INIT_TOKEN: return "C_InitToken";
+	case ADMIN_INIT_PIN: return "C_InitPIN";
+	case ADMIN_SET_PIN: return "C_SetPIN";
+	case ADMIN_SO_LOGIN: return "C_Login(SO)";
+	}
+	return "?";
+}
+
+/* Everything an audit record says about the target of a decision. */
+typedef struct target {
+	char token[33], serial[17];
+	key_attrs_t ka;
+	bool have_ka;
+	const policy_key_t *gkey;
+} target_t;
+
+static void target_fill(target_t *t, CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj)
+{
+	memset(t, 0, sizeof(*t));
+	slot_names(slot, t->token, t->serial);
+	if (obj != CK_INVALID_HANDLE && keycache_get(slot, sess, obj, &t->ka) == CKR_OK)
+		t->have_ka = true;
+}
+
+static void emit(audit_event_t ev, bool allowed, const char *reason, const char *detail,
+                 const policy_decision_t *d, const ticket_claims_t *tk, const target_t *t,
+                 const char *mechanism, const char *hash, const unsigned char *data_sha,
+                 size_t data_len, CK_RV ckr, const char *operation, int *delivered)
+{
+	audit_record_t r = {
+		.event = ev,
+		.allowed = allowed,
+		.reason = reason,
+		.detail = detail && detail[0] ? detail : NULL,
+		.rule = d && d->rule ? d->rule->name : NULL,
+		.role = d && d->role ? d->role->name : NULL,
+		.caller = &g_caller,
+		.ticket = tk,
+		.mechanism = mechanism,
+		.hash = hash,
+		.data_sha256 = data_sha,
+		.data_len = data_len,
+		.ckr = ckr,
+		.operation = operation,
+	};
+	if (t) {
+		r.token_label = t->token[0] ? t->token : NULL;
+		r.token_serial = t->serial[0] ? t->serial : NULL;
+		r.key_name = t->gkey ? t->gkey->name : NULL;
+		if (t->have_ka) {
+			r.key_id = t->ka.id;
+			r.key_id_len = t->ka.id_len;
+			r.key_label = t->ka.label;
+			r.key_fingerprint = t->ka.has_fp ? t->ka.fp : NULL;
+		}
+	}
+	int rc = audit_emit(&r);
+	if (delivered)
+		*delivered = rc == 0;
+}
+
+/* SIGNGATE_TICKET holds the ticket or names a file holding it. */
+static void env_ticket_load(const config_t *cfg)
+{
+	const char *v = getenv("SIGNGATE_TICKET");
+	char buf[TICKET_MAX_LEN + 2];
+	size_t n = 0;
+
+	g_env_ticket_done = true;
+	g_env_ticket_present = false;
+	if (!v || !v[0])
+		return;
+	g_env_ticket_present = true;
+	if (ticket_looks_like(v, strlen(v))) {
+		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
+	} else {
+		int fd = open(v, O_RDONLY | O_CLOEXEC);
+		ssize_t r = -1;
+		if (fd >= 0) {
+			r = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		if (r <= 0 || (size_t)r > TICKET_MAX_LEN) {
+			g_env_ticket_status = TICKET_MALFORMED;
+			return;
+		}
+		n = (size_t)r;
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+			n--;
+		buf[n] = '\0';
+		g_env_ticket_status = ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
+		OPENSSL_cleanse(buf, sizeof(buf));
+	}
+	audit_record_t r = {
+		.event = AUDIT_TICKET,
+		.allowed = g_env_ticket_status == TICKET_OK,
+		.reason = g_env_ticket_status == TICKET_OK ? "ticket-accepted" :
+		                                              ticket_status_name(g_env_ticket_status),
+		.detail = "SIGNGATE_TICKET",
+		.caller = &g_caller,
+		.ticket = g_env_ticket_status == TICKET_OK ? &g_env_ticket : NULL,
+		.operation = "ticket",
+	};
+	audit_emit(&r);
+}
+
+/* The ticket that applies now: the one given at C_Login, else the
+ * environment's.  *status tells why none applies when one was presented. */
+static const ticket_claims_t *ticket_current(const config_t *cfg, ticket_claims_t *copy,
+                                             ticket_status_t *status, bool *presented)
+{
+	time_t now = time(NULL);
+	const ticket_claims_t *t = NULL;
+
+	*status = TICKET_OK;
+	*presented = false;
+	pthread_mutex_lock(&g_lock);
+	if (g_has_ticket) {
+		*copy = g_ticket;
+		t = copy;
+		*presented = true;
+	} else {
+		if (!g_env_ticket_done)
+			env_ticket_load(cfg);
+		if (g_env_ticket_present) {
+			*presented = true;
+			if (g_env_ticket_status == TICKET_OK) {
+				*copy = g_env_ticket;
+				t = copy;
+			} else {
+				*status = g_env_ticket_status;
+			}
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+	/* Verified once, but valid only for its window: check it at every use. */
+	if (t && t->exp && now > t->exp + TICKET_LEEWAY_S) {
+		*status = TICKET_EXPIRED;
+		return NULL;
+	}
+	if (t && t->nbf && now + TICKET_LEEWAY_S < t->nbf) {
+		*status = TICKET_NOT_YET_VALID;
+		return NULL;
+	}
+	return t;
+}
+
+static const policy_role_t *login_role(const config_t *cfg)
+{
+	const policy_role_t *r = NULL;
+	pthread_mutex_lock(&g_lock);
+	if (g_login_role[0]) {
+		for (size_t i = 0; i < cfg->n_roles; i++)
+			if (!strcmp(cfg->roles[i].name, g_login_role)) {
+				r = &cfg->roles[i];
+				break;
+			}
+	}
+	pthread_mutex_unlock(&g_lock);
+	return r;
+}
+
+static bool mech_is_pss(mech_id_t m)
+{
+	return m == MECH_RSA_PKCS_PSS || (m >= MECH_SHA1_RSA_PKCS_PSS && m <= MECH_SHA512_RSA_PKCS_PSS);
+}
+
+/* Where the hash is supplied with the data rather than fixed. */
+static bool mech_hash_from_data(mech_id_t m)
+{
+	return m == MECH_RSA_PKCS || m == MECH_ECDSA;
+}
+
+/* Decide a key use.  Fills d; the ticket pointer, if any, is returned
+ * through tk so that the audit can name it. */
+static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t action,
+                       const target_t *t, mech_id_t m, hash_alg_t h, bool deferred, policy_decision_t *d,
+                       ticket_claims_t *tk_copy, const ticket_claims_t **tk)
+{
+	ticket_status_t ts;
+	bool presented;
+	policy_request_t req = { 0 };
+
+	memset(d, 0, sizeof(*d));
+	*tk = NULL;
+	if (!cfg) {
+		d->reason = REASON_CONFIG_INVALID;
+		d->ckr = CKR_FUNCTION_REJECTED;
+		snprintf(d->detail, sizeof(d->detail), "no valid config in force");
+		return;
+	}
+	(void)s;
+	*tk = ticket_current(cfg, tk_copy, &ts, &presented);
+
+	req.action = action;
+	req.caller = &g_caller;
+	req.key = t->gkey;
+	req.mech = m;
+	req.hash = h;
+	req.hash_deferred = deferred;
+	req.now = time(NULL);
+	req.ticket = *tk;
+	req.login_role = login_role(cfg);
+	policy_decide(cfg, &req, d);
+	/* A ticket was presented but did not verify: say so rather than
+	 * "missing". */
+	if (!d->allow && d->reason == REASON_TICKET_MISSING && presented && ts != TICKET_OK) {
+		d->reason = REASON_TICKET_INVALID;
+		snprintf(d->detail, sizeof(d->detail), "%s", ticket_status_name(ts));
+	}
+}
+
+/* Find the governed key behind the target's attributes. */
+static void target_govern(const config_t *cfg, target_t *t, policy_reason_t *why)
+{
+	policy_key_ref_t ref = {
+		.token_label = t->token,
+		.token_serial = t->serial,
+		.id = t->ka.id,
+		.id_len = t->ka.id_len,
+		.label = t->ka.label,
+		.has_fingerprint = t->ka.has_fp,
+	};
+	*why = REASON_KEY_UNGOVERNED;
+	t->gkey = NULL;
+	if (!cfg || !t->have_ka)
+		return;
+	if (t->ka.has_fp)
+		memcpy(ref.fingerprint, t->ka.fp, 32);
+	t->gkey = policy_key_lookup(cfg, &ref, why);
+}
+
+/* End an operation in the real module without handing anything out:
+ * PKCS#11 2.40 has no cancel, so finish it on harmless input into a
+ * scratch buffer that is wiped.  A denied operation must not stay
+ * active, or the next data call would be signed unchecked. */
+static void real_op_terminate(sg_session_t *s)
+{
+	unsigned char in[32] = { 0 }, out[1024];
+	CK_ULONG out_len = sizeof(out);
+	CK_FUNCTION_LIST_PTR f = g_real;
+
+	if (!f)
+		return;
+	switch (s->op.op) {
+	case SG_OP_SIGN:
+	case SG_OP_MESSAGE_SIGN:
+		if (s->op.multipart)
+			f->C_SignFinal(s->handle, out, &out_len);
+		else
+			f->C_Sign(s->handle, in, s->op.mech == MECH_RSA_X_509 ? 0 : 1, out, &out_len);
+		break;
+	case SG_OP_SIGN_RECOVER:
+		f->C_SignRecover(s->handle, in, 1, out, &out_len);
+		break;
+	case SG_OP_DECRYPT:
+	case SG_OP_MESSAGE_DECRYPT:
+		f->C_Decrypt(s->handle, in, 1, out, &out_len);
+		break;
+	default:
+		break;
+	}
+	OPENSSL_cleanse(out, sizeof(out));
+}
+
+static sg_op_t op_for_use(enforce_use_t use)
+{
+	switch (use) {
+	case USE_SIGN: return SG_OP_SIGN;
+	case USE_SIGN_RECOVER: return SG_OP_SIGN_RECOVER;
+	case USE_DECRYPT: return SG_OP_DECRYPT;
+	default: return SG_OP_NONE;
+	}
+}
+
+/* --- key use ---------------------------------------------------------- */
+
+CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
+{
+	const config_t *cfg = enforce_config();
+	policy_decision_t d;
+	policy_reason_t why;
+	ticket_claims_t tkc;
+	const ticket_claims_t *tk = NULL;
+	target_t t;
+	mech_id_t m = MECH_UNKNOWN;
+	hash_alg_t h = HASH_UNKNOWN;
+	bool pending = false;
+	CK_RV rv;
+	const char *mname;
+
+	if (use == USE_OPERATION_STATE) {
+		/* Saving or restoring the state of a governed operation would let
+		 * it be finished elsewhere, unchecked. */
+		if (s->op.op == SG_OP_NONE && key == CK_INVALID_HANDLE)
+			return CKR_OK;
+		target_fill(&t, s->slot, s->handle, s->op.key);
+		emit(AUDIT_SIGN, false, "operation-state", "operation state of a governed operation",
+		     NULL, NULL, &t, NULL, NULL, NULL, 0, CKR_FUNCTION_REJECTED, use_name(use), NULL);
+		return CKR_FUNCTION_REJECTED;
+	}
+
+	target_fill(&t, s->slot, s->handle, key);
+	if (!t.have_ka) {
+		/* What the real module would say about a bad handle. */
+		key_attrs_t ka;
+		rv = keycache_get(s->slot, s->handle, key, &ka);
+		return rv == CKR_OK ? CKR_KEY_HANDLE_INVALID : rv;
+	}
+	target_govern(cfg, &t, &why);
+
+	/* Secret and public keys are not signing keys of this policy unless
+	 * used to sign (HMAC): decrypting, unwrapping or deriving with them
+	 * yields no signature. */
+	if (!t.gkey && t.ka.cls != CKO_PRIVATE_KEY && use != USE_SIGN && use != USE_SIGN_RECOVER)
+		return CKR_OK;
+
+	if (use == USE_WRAP) {
+		/* Exporting a governed key is key administration; an ungoverned
+		 * private key may be wrapped as the token allows. */
+		if (!t.gkey && why != REASON_KEY_MISMATCH)
+			return CKR_OK;
+		decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
+		if (!t.gkey && !d.allow)
+			d.reason = why;
+		emit(AUDIT_ADMIN, d.allow, policy_reason_name(d.reason), d.detail, &d, tk, &t,
+		     mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0,
+		     d.allow ? CKR_OK : d.ckr, use_name(use), NULL);
+		return d.allow ? CKR_OK : d.ckr;
+	}
+
+	if (mech) {
+		m = mech_from_ckm(mech->mechanism);
+		h = mech_fixed_hash(m);
+		if (mech_is_pss(m)) {
+			/* The caller's parameters are read only when they are the
+			 * size the mechanism needs; otherwise the real module's own
+			 * answer is the right one, and nothing is signed. */
+			if (!mech->pParameter || mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
+				return CKR_MECHANISM_PARAM_INVALID;
+			const CK_RSA_PKCS_PSS_PARAMS *pp = mech->pParameter;
+			hash_alg_t ph = mech_hash_from_ckm_digest(pp->hashAlg);
+			if (h != HASH_UNKNOWN && ph != h)
+				return CKR_MECHANISM_PARAM_INVALID;
+			h = ph;
+		} else if (mech_hash_from_data(m) && (use == USE_SIGN || use == USE_SIGN_RECOVER)) {
+			pending = true;
+		}
+	}
+	mname = mech ? mech_ckm_name(mech->mechanism) : NULL;
+
+	/* Raw RSA, decryption, unwrap and derive carry no hash to judge: the
+	 * mechanism itself must be allowed for the key. */
+	decide_use(cfg, s, POLICY_ACTION_SIGN, &t, m, h, h == HASH_UNKNOWN, &d, &tkc, &tk);
+	if (!t.gkey && !d.allow && (d.reason == REASON_KEY_UNGOVERNED || d.reason == REASON_NO_ROLE))
+		d.reason = why;
+	if (!d.allow) {
+		emit(AUDIT_SIGN, false, policy_reason_name(d.reason), d.detail, &d, tk, &t, mname,
+		     pending ? NULL : hash_name(h), NULL, 0, d.ckr, use_name(use), NULL);
+		return d.ckr;
+	}
+
+	sg_op_t op = op_for_use(use);
+	if (op == SG_OP_NONE) {
+		/* unwrap/derive with a governed key: allowed, audited now, as
+		 * there is no later result to record. */
+		emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mname, NULL, NULL, 0, CKR_OK,
+		     use_name(use), NULL);
+		return CKR_OK;
+	}
+	session_op_clear(&s->op);
+	s->op.op = op;
+	s->op.key = key;
+	s->op.mechanism = mech ? mech->mechanism : 0;
+	s->op.mech = m;
+	s->op.hash = pending ? HASH_UNKNOWN : h;
+	s->op.hash_pending = pending;
+	s->op.gkey = t.gkey;
+	s->op.rule = d.rule;
+	s->op.role = d.role;
+	return CKR_OK;
+}
+
+/* --- data ------------------------------------------------------------- */
+
+/* CMS signed attributes sent whole (Java, or cms -sign without the
+ * engine's hashing): a DER SET OF Attribute; find messageDigest. */
+static bool cms_message_digest(const unsigned char *p, size_t n, const unsigned char **dig, size_t *dlen)
+{
+	static const unsigned char oid_md[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+		                                0x0d, 0x01, 0x09, 0x04 };
+	size_t i, len, hl;
+
+	if (n < 2 || p[0] != 0x31)
+		return false;
+	if (p[1] < 0x80) {
+		len = p[1];
+		hl = 2;
+	} else if (p[1] == 0x81 && n > 2) {
+		len = p[2];
+		hl = 3;
+	} else if (p[1] == 0x82 && n > 3) {
+		len = ((size_t)p[2] << 8) | p[3];
+		hl = 4;
+	} else {
+		return false;
+	}
+	if (hl + len != n)
+		return false;
+	/* The attribute: SEQUENCE { OID messageDigest, SET { OCTET STRING } } */
+	for (i = hl; i + sizeof(oid_md) + 6 <= n; i++) {
+		if (memcmp(p + i, oid_md, sizeof(oid_md)) != 0)
+			continue;
+		size_t j = i + sizeof(oid_md);
+		if (p[j] != 0x31 || p[j + 2] != 0x04)
+			return false;
+		size_t ol = p[j + 3];
+		if (ol > 64 || j + 4 + ol > n)
+			return false;
+		*dig = p + j + 4;
+		*dlen = ol;
+		return true;
+	}
+	return false;
+}
+
+static bool ticket_binds(const ticket_claims_t *tk, const unsigned char *dig, size_t dlen)
+{
+	if (!tk || tk->n_digests == 0)
+		return true;
+	if (dlen != 32)
+		return false;
+	for (size_t i = 0; i < tk->n_digests; i++)
+		if (CRYPTO_memcmp(tk->digests[i], dig, 32) == 0)
+			return true;
+	return false;
+}
+
+static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_claims_t *tk,
+                      policy_reason_t reason, const char *detail, CK_RV ckr)
+{
+	target_t t;
+	const config_t *cfg = cfg_get();
+	policy_reason_t why;
+
+	target_fill(&t, s->slot, s->handle, s->op.key);
+	target_govern(cfg, &t, &why);
+	emit(AUDIT_SIGN, false, policy_reason_name(reason), detail, d, tk, &t,
+	     mech_ckm_name(s->op.mechanism), s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
+	     NULL, 0, ckr, op_name(s->op.op), NULL);
+	if (s->op.quota_taken && cfg)
+		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+	real_op_terminate(s);
+	session_op_clear(&s->op);
+}
+
+CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
+{
+	const config_t *cfg = enforce_config();
+	policy_decision_t d = { 0 };
+	ticket_claims_t tkc;
+	const ticket_claims_t *tk = NULL;
+	ticket_status_t ts;
+	bool presented;
+	const unsigned char *dig = NULL;
+	size_t dlen = 0;
+	bool is_digest = false;
+
+	if (s->op.op == SG_OP_NONE)
+		return CKR_OK;
+	if (!cfg) {
+		d.reason = REASON_CONFIG_INVALID;
+		data_deny(s, &d, NULL, REASON_CONFIG_INVALID, "no valid config in force", CKR_FUNCTION_REJECTED);
+		return CKR_FUNCTION_REJECTED;
+	}
+	tk = ticket_current(cfg, &tkc, &ts, &presented);
+
+	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER) {
+		/* The hash a bare-digest signature is made over. */
+		if (s->op.mech == MECH_RSA_PKCS) {
+			hash_alg_t h = mech_digestinfo_parse(data, len, &dig);
+			dlen = h != HASH_UNKNOWN ? hash_len(h) : 0;
+			is_digest = true;
+			if (s->op.hash_pending || s->op.hash != h)
+				s->op.hash = h;
+		} else if (s->op.mech == MECH_ECDSA ||
+		           (mech_is_pss(s->op.mech) && mech_fixed_hash(s->op.mech) == HASH_UNKNOWN)) {
+			hash_alg_t h = mech_hash_by_length(len);
+			dig = data;
+			dlen = len;
+			is_digest = true;
+			if (s->op.mech == MECH_ECDSA)
+				s->op.hash = h;
+			else if (h != s->op.hash)
+				s->op.hash = HASH_UNKNOWN; /* PSS: input must be the hash named in the params */
+		} else if (!s->op.multipart && mech_fixed_hash(s->op.mech) != HASH_UNKNOWN) {
+			(void)cms_message_digest(data, len, &dig, &dlen);
+		}
+
+		if (s->op.hash_pending || is_digest) {
+			target_t t;
+			policy_reason_t why;
+			target_fill(&t, s->slot, s->handle, s->op.key);
+			target_govern(cfg, &t, &why);
+			if (s->op.hash == HASH_UNKNOWN) {
+				d.reason = REASON_HASH_FORBIDDEN;
+				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN,
+				          s->op.mech == MECH_RSA_PKCS ? "data is not a DigestInfo signgate accepts"
+				                                      : "input length is no known hash",
+				          policy_reason_ckr(REASON_HASH_FORBIDDEN));
+				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
+			}
+			decide_use(cfg, s, POLICY_ACTION_SIGN, &t, s->op.mech, s->op.hash, false, &d, &tkc, &tk);
+			if (!d.allow) {
+				data_deny(s, &d, tk, d.reason, d.detail, d.ckr);
+				return d.ckr;
+			}
+			s->op.rule = d.rule;
+			s->op.role = d.role;
+			s->op.gkey = t.gkey;
+			s->op.hash_pending = false;
+		}
+		if (dig && !ticket_binds(tk, dig, dlen)) {
+			d.rule = s->op.rule;
+			d.role = s->op.role;
+			data_deny(s, &d, tk, REASON_ARTIFACT_MISMATCH,
+			          "the data signed is not over an artifact the ticket lists", CKR_FUNCTION_REJECTED);
+			return CKR_FUNCTION_REJECTED;
+		}
+	}
+
+	/* Quotas and ticket uses are taken before the token signs, and given
+	 * back if no signature comes of it. */
+	if (!s->op.quota_taken && s->op.rule && s->op.rule->quota_count) {
+		const policy_rule_t *r = s->op.rule;
+		time_t now = time(NULL);
+		if (r->quota_scope == QUOTA_PER_CALLER)
+			snprintf(s->op.quota_name, sizeof(s->op.quota_name), "rule:%s:uid:%lu", r->name,
+			         (unsigned long)g_caller.uid);
+		else
+			snprintf(s->op.quota_name, sizeof(s->op.quota_name), "rule:%s", r->name);
+		s->op.quota_period_s = r->quota_period_s;
+		int q = quota_take(cfg->state_dir, s->op.quota_name, r->quota_count, r->quota_period_s, now);
+		if (q != 1) {
+			d.rule = r;
+			d.role = s->op.role;
+			data_deny(s, &d, tk, REASON_QUOTA_EXHAUSTED,
+			          q == 0 ? "signature quota used up for this period"
+			                 : "state directory unusable: quota cannot be counted",
+			          CKR_FUNCTION_REJECTED);
+			return CKR_FUNCTION_REJECTED;
+		}
+		s->op.quota_taken = true;
+	}
+	if (!s->op.ticket_use_taken && tk && tk->max_uses) {
+		char name[96];
+		snprintf(name, sizeof(name), "ticket:%s", tk->jti);
+		int q = quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL));
+		if (q != 1) {
+			d.rule = s->op.rule;
+			d.role = s->op.role;
+			data_deny(s, &d, tk, REASON_TICKET_EXHAUSTED,
+			          q == 0 ? "ticket used max_uses times" : "state directory unusable",
+			          CKR_FUNCTION_REJECTED);
+			return CKR_FUNCTION_REJECTED;
+		}
+		s->op.ticket_use_taken = true;
+	}
+
+	/* The SHA-256 of exactly what is signed, for the audit record. */
+	if (cfg->audit.enabled && data) {
+		if (!s->op.multipart) {
+			SHA256(data, len, s->op.data_sha256);
+			s->op.has_data_sha256 = true;
+			s->op.data_len = len;
+		} else {
+			if (!s->op.data_md) {
+				s->op.data_md = EVP_MD_CTX_new();
+				if (s->op.data_md && !EVP_DigestInit_ex(s->op.data_md, EVP_sha256(), NULL)) {
+					EVP_MD_CTX_free(s->op.data_md);
+					s->op.data_md = NULL;
+				}
+			}
+			if (s->op.data_md)
+				EVP_DigestUpdate(s->op.data_md, data, len);
+			s->op.data_len += len;
+		}
+	}
+	s->op.data_checked = true;
+	return CKR_OK;
+}
+
+CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	const config_t *cfg = cfg_get();
+	policy_decision_t d = { 0 };
+	ticket_claims_t tkc;
+	const ticket_claims_t *tk;
+	ticket_status_t ts;
+	bool presented;
+	target_t t;
+	policy_reason_t why;
+	int delivered = 0;
+
+	if (s->op.op == SG_OP_NONE)
+		return rv;
+	/* A length query is not a signature: the operation goes on. */
+	if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && !produced))
+		return rv;
+
+	if (rv != CKR_OK) {
+		/* The real module ended the operation without a result. */
+		if (s->op.quota_taken && cfg)
+			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+		session_op_clear(&s->op);
+		return rv;
+	}
+
+	if (s->op.data_md) {
+		unsigned int l = 0;
+		if (EVP_DigestFinal_ex(s->op.data_md, s->op.data_sha256, &l))
+			s->op.has_data_sha256 = true;
+	}
+	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+	d.rule = s->op.rule;
+	d.role = s->op.role;
+	target_fill(&t, s->slot, s->handle, s->op.key);
+	target_govern(cfg, &t, &why);
+	if (!t.gkey)
+		t.gkey = s->op.gkey;
+	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mech_ckm_name(s->op.mechanism),
+	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
+	     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, CKR_OK,
+	     op_name(s->op.op), &delivered);
+
+	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
+		/* The signature exists but its record does not: it is not
+		 * handed out. */
+		if (out && out_len)
+			OPENSSL_cleanse(out, *out_len);
+		if (out_len)
+			*out_len = 0;
+		if (s->op.quota_taken)
+			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+		session_op_clear(&s->op);
+		return CKR_FUNCTION_REJECTED;
+	}
+	session_op_clear(&s->op);
+	return CKR_OK;
+}
+
+/* --- key administration ------------------------------------------------- */
+
+static bool attr_find(CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ATTRIBUTE **out)
+{
+	for (CK_ULONG i = 0; tmpl && i < n; i++)
+		if (tmpl[i].type == type && tmpl[i].pValue && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION) {
+			*out = &tmpl[i];
+			return true;
+		}
+	return false;
+}
+
+/* A governed key on this token with this ID or label: creating or
+ * renaming an object to look like it is administration of that key.
+ * Admin calls are rare; a scan is fine here. */
+static const policy_key_t *governed_lookalike(const config_t *cfg, const char *token, const char *serial,
+                                              const unsigned char *id, size_t id_len, const char *label,
+                                              size_t label_len)
+{
+	for (size_t i = 0; cfg && i < cfg->n_keys; i++) {
+		const policy_key_t *k = &cfg->keys[i];
+		if (k->token && strcmp(k->token, token) && strcmp(k->token, serial))
+			continue;
+		if (id && k->has_id && k->id_len == id_len && !memcmp(k->id, id, id_len))
+			return k;
+		if (label && k->label && strlen(k->label) == label_len && !memcmp(k->label, label, label_len))
+			return k;
+	}
+	return NULL;
+}
+
+CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_OBJECT_HANDLE obj,
+                    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
+{
+	const config_t *cfg = enforce_config();
+	policy_decision_t d;
+	ticket_claims_t tkc;
+	const ticket_claims_t *tk = NULL;
+	target_t t;
+	policy_reason_t why;
+	bool needs_admin = false;
+	CK_ATTRIBUTE *a;
+	const policy_key_t *look = NULL;
+
+	if (s)
+		slot = s->slot;
+	if (tmpl == NULL && n > 0)
+		return CKR_OK; /* the real module answers CKR_ARGUMENTS_BAD */
+	target_fill(&t, slot, s ? s->handle : CK_INVALID_HANDLE, obj);
+	if (cfg && obj != CK_INVALID_HANDLE && t.have_ka) {
+		target_govern(cfg, &t, &why);
+		if (!t.gkey)
+			t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len, t.ka.label,
+			                            strlen(t.ka.label));
+	}
+
+	switch (what) {
+	case ADMIN_INIT_TOKEN:
+	case ADMIN_INIT_PIN:
+	case ADMIN_SET_PIN:
+	case ADMIN_SO_LOGIN:
+	case ADMIN_GENERATE_KEY:
+		needs_admin = true;
+		break;
+	case ADMIN_SET_ATTRIBUTE:
+	case ADMIN_COPY_OBJECT:
+	case ADMIN_DESTROY_OBJECT:
+		needs_admin = t.gkey != NULL;
+		break;
+	case ADMIN_CREATE_OBJECT:
+	case ADMIN_UNWRAP_KEY:
+	case ADMIN_DERIVE_KEY:
+		break;
+	}
+	/* New keys, and any object dressed as a governed key. */
+	if (what == ADMIN_CREATE_OBJECT && attr_find(tmpl, n, CKA_CLASS, &a) &&
+	    a->ulValueLen == sizeof(CK_OBJECT_CLASS)) {
+		CK_OBJECT_CLASS c = *(CK_OBJECT_CLASS *)a->pValue;
+		if (c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY)
+			needs_admin = true;
+	}
+	if (what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY)
+		needs_admin = true;
+	if (tmpl && n) {
+		CK_ATTRIBUTE *ida = NULL, *la = NULL;
+		bool hid = attr_find(tmpl, n, CKA_ID, &ida), hl = attr_find(tmpl, n, CKA_LABEL, &la);
+		if (hid || hl)
+			look = governed_lookalike(cfg, t.token, t.serial, hid ? ida->pValue : NULL,
+			                          hid ? ida->ulValueLen : 0, hl ? la->pValue : NULL,
+			                          hl ? la->ulValueLen : 0);
+		if (look) {
+			needs_admin = true;
+			if (!t.gkey)
+				t.gkey = look;
+		}
+	}
+	if (!needs_admin)
+		return CKR_OK;
+
+	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
+	emit(AUDIT_ADMIN, d.allow, d.allow ? "allowed" : policy_reason_name(d.reason), d.detail, &d, tk,
+	     &t, NULL, NULL, NULL, 0, d.allow ? CKR_OK : d.ckr, admin_name(what), NULL);
+	return d.allow ? CKR_OK : d.ckr;
+}
+
+void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
+{
+	(void)s;
+	if (rv != CKR_OK)
+		return;
+	switch (what) {
+	case ADMIN_SET_ATTRIBUTE:
+	case ADMIN_DESTROY_OBJECT:
+		keycache_invalidate(obj);
+		break;
+	case ADMIN_INIT_TOKEN:
+		keycache_clear();
+		break;
+	default:
+		break;
+	}
+}
+
+/* --- login ------------------------------------------------------------ */
+
+CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
+{
+	const config_t *cfg = enforce_config();
+	ticket_claims_t claims;
+	ticket_status_t st;
+	const policy_role_t *role;
+	target_t t;
+
+	(void)s;
+	memset(&t, 0, sizeof(t));
+	if (s)
+		slot_names(s->slot, t.token, t.serial);
+	if (!cfg) {
+		emit(AUDIT_LOGIN, false, "config-invalid", "no valid config in force", NULL, NULL, &t, NULL,
+		     NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		return CKR_PIN_INCORRECT;
+	}
+	/* Without a PIN file signgate holds no login of its own: the caller's
+	 * PIN goes to the token (compatibility mode, said in the audit). SO
+	 * and context-specific logins always need the caller's own PIN. */
+	if (!cfg->backend.pin_file || user != CKU_USER) {
+		emit(AUDIT_LOGIN, true, cfg->backend.pin_file ? "forwarded" : "compat-mode-forwarded",
+		     user == CKU_SO ? "SO login" : user == CKU_USER ? "user login" : "context-specific login",
+		     NULL, NULL, &t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
+		return ENFORCE_FORWARD_LOGIN;
+	}
+	if (pin == NULL && pin_len > 0)
+		return CKR_ARGUMENTS_BAD;
+
+	if (pin && ticket_looks_like((const char *)pin, pin_len)) {
+		st = ticket_verify(cfg, (const char *)pin, pin_len, time(NULL), &claims);
+		if (st != TICKET_OK) {
+			emit(AUDIT_TICKET, false, ticket_status_name(st), "ticket given as PIN", NULL, NULL, &t,
+			     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+			return CKR_PIN_INCORRECT;
+		}
+		pthread_mutex_lock(&g_lock);
+		g_ticket = claims;
+		g_has_ticket = true;
+		g_logged_in = true;
+		pthread_mutex_unlock(&g_lock);
+		emit(AUDIT_TICKET, true, "ticket-accepted", "ticket given as PIN", NULL, &claims, &t, NULL,
+		     NULL, NULL, 0, CKR_OK, "C_Login", NULL);
+		return CKR_OK;
+	}
+
+	role = pin ? policy_credential_match(cfg, &g_caller, (const char *)pin, pin_len) : NULL;
+	if (role) {
+		pthread_mutex_lock(&g_lock);
+		snprintf(g_login_role, sizeof(g_login_role), "%s", role->name);
+		g_logged_in = true;
+		pthread_mutex_unlock(&g_lock);
+		policy_decision_t d = { .role = role };
+		emit(AUDIT_LOGIN, true, "credential-accepted", NULL, &d, NULL, &t, NULL, NULL, NULL, 0, CKR_OK,
+		     "C_Login", NULL);
+		return CKR_OK;
+	}
+	/* No credential matched.  Where the policy names credentials, a PIN
+	 * that is none of them is wrong; where it names none, the caller's
+	 * OS identity is what policy checks and the PIN carries nothing. */
+	bool any_cred = false;
+	for (size_t i = 0; i < cfg->n_roles; i++)
+		if (cfg->roles[i].credential)
+			any_cred = true;
+	if (any_cred) {
+		emit(AUDIT_LOGIN, false, "bad-credential", "PIN matches no role credential", NULL, NULL, &t,
+		     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		return CKR_PIN_INCORRECT;
+	}
+	pthread_mutex_lock(&g_lock);
+	g_logged_in = true;
+	pthread_mutex_unlock(&g_lock);
+	emit(AUDIT_LOGIN, true, "os-identity", "no credentials configured; PIN not checked", NULL, NULL, &t,
+	     NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
+	return CKR_OK;
+}
+
+void enforce_logout(sg_session_t *s)
+{
+	(void)s;
+	pthread_mutex_lock(&g_lock);
+	g_logged_in = false;
+	g_has_ticket = false;
+	OPENSSL_cleanse(&g_ticket, sizeof(g_ticket));
+	g_login_role[0] = '\0';
+	pthread_mutex_unlock(&g_lock);
+}
