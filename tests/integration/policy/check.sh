@@ -1,0 +1,95 @@
+#!/bin/bash
+# signgate check: a good config passes; each kind of bad config is refused
+# with exit status 1 and "FILE:LINE: setting 'PATH': message".
+. "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
+
+C=$SG_TMP/signgate.conf
+n=0
+
+# expect_bad NAME LINE PATTERN EXTRA: config = fixture backend + EXTRA
+expect_bad() {
+	local name=$1 line=$2 pattern=$3 extra=$4 out rc
+	sg_config "$C" "$extra"
+	set +e
+	out=$("$SG_TOOL" check "$C" 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] || sg_fail "$name: exit $rc, expected 1 (output: $out)"
+	case "$out" in
+	"$C:$line: "*"$pattern"*) ;;
+	*) sg_fail "$name: got '$out', expected '$C:$line: ...$pattern...'" ;;
+	esac
+	echo "ok: $name -> $out"
+	n=$((n + 1))
+}
+
+# line numbers: sg_config writes 7 lines (backend 5, state_dir, audit) then EXTRA
+POLICY=$(sg_allow_policy)
+sg_config "$C" "$POLICY"
+out=$("$SG_TOOL" check "$C") || sg_fail "good config refused: $out"
+[ "$out" = "$C: OK (1 roles, 2 keys, 1 rules)" ] || sg_fail "unexpected: $out"
+echo "ok: good config -> $out"
+
+ROLE='roles = ( { name = "testers"; users = [ 0 ]; } );'
+KEY="keys = ( { name = \"k\"; token = \"$SG_TOKEN\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );"
+
+expect_bad "undefined role" 11 "setting 'rules[0].roles[0]': undefined role 'ghosts'" "$ROLE
+$KEY
+rules = ( { name = \"r\";
+  roles = [ \"ghosts\" ]; keys = [ \"k\" ]; } );"
+
+expect_bad "undefined key" 10 "setting 'rules[0].keys[0]': undefined key 'nokey'" "$ROLE
+$KEY
+rules = ( { name = \"r\"; roles = [ \"testers\" ]; keys = [ \"nokey\" ]; } );"
+
+expect_bad "duplicate role" 9 "setting 'roles[1].name': duplicate role name 'testers' (first at line 8)" "roles = ( { name = \"testers\"; users = [ 0 ]; },
+  { name = \"testers\"; users = [ 1 ]; } );"
+
+expect_bad "duplicate key" 10 "setting 'keys[1].name': duplicate key name 'k'" "$ROLE
+keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },
+  { name = \"k\"; token = \"t\"; id = \"02\"; mechanisms = [ \"ECDSA\" ]; } );"
+
+expect_bad "duplicate rule" 11 "setting 'rules[1].name': duplicate rule name 'r'" "$ROLE
+$KEY
+rules = ( { name = \"r\"; roles = [ \"testers\" ]; keys = [ \"k\" ]; },
+  { name = \"r\"; roles = [ \"testers\" ]; keys = [ \"k\" ]; } );"
+
+expect_bad "duplicate setting" 9 "setting 'name': duplicate setting" "roles = ( { name = \"a\"; users = [ 0 ];
+  name = \"b\"; } );"
+
+expect_bad "bad date" 10 "setting 'keys[0].not_after': must be an RFC 3339 date-time" "$ROLE
+keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ];
+  not_after = \"2027-13-01T00:00:00Z\"; } );"
+
+expect_bad "unknown mechanism" 9 "setting 'keys[0].mechanisms[1]': unknown mechanism 'SHA256-RSA-PKCS-PSSS'" "$ROLE
+keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS-PSSS\" ]; } );"
+
+expect_bad "not a list" 8 "setting 'rules': must be a list" "rules = { };"
+expect_bad "unknown top-level setting" 8 "setting 'polcy': unknown setting" "polcy = ( );"
+expect_bad "unknown key setting" 9 "setting 'keys[0].fingerprnt': unknown setting" "$ROLE
+keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; fingerprnt = \"x\"; } );"
+
+expect_bad "duplicate top-level setting" 8 "setting 'state_dir': duplicate setting" "state_dir = 5;"
+
+expect_bad "wrong type" 8 "setting 'mode': must be a string" "mode = 1;"
+expect_bad "include" 8 "@include is not allowed" "@include \"/etc/passwd\""
+
+# --strict applies the module's ownership and permission checks
+sg_config "$C" "$POLICY"
+chmod 0664 "$C"
+"$SG_TOOL" check "$C" >/dev/null || sg_fail "non-strict check refused a group-writable file"
+set +e
+out=$("$SG_TOOL" check --strict "$C" 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] || sg_fail "--strict accepted a group-writable config"
+case "$out" in "$C: insecure permissions"*) ;; *) sg_fail "--strict: $out" ;; esac
+echo "ok: --strict -> $out"
+
+# missing file
+set +e
+out=$("$SG_TOOL" check "$SG_TMP/none.conf" 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] || sg_fail "missing file: exit $rc"
+echo "ok: missing -> $out"
+
+sg_pass "$n bad configs refused with file:line"
