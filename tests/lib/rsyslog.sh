@@ -14,7 +14,8 @@
 #                               wait until audit.log has COUNT (default 1)
 #                               lines matching the ERE PATTERN
 #
-# Exports SG_LOG_SOCK and SG_AUDIT_LOG.
+# Exports SG_LOG_SOCK and SG_AUDIT_LOG.  SG_RSYSLOG_TEMPLATE picks another
+# file template (e.g. RSYSLOG_TraditionalFileFormat: "Mmm dd hh:mm:ss").
 
 SG_LOG_SOCK="$SG_TMP/log.sock"
 SG_AUDIT_LOG="$SG_TMP/audit.log"
@@ -32,7 +33,7 @@ sg_rsyslog_start() {
 global(workDirectory="$SG_RSYSLOG_DIR" maxMessageSize="8k")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="$SG_LOG_SOCK" CreatePath="on" RateLimit.Interval="0"$parser)
-*.* action(type="omfile" file="$SG_AUDIT_LOG" template="RSYSLOG_FileFormat")
+*.* action(type="omfile" file="$SG_AUDIT_LOG" template="${SG_RSYSLOG_TEMPLATE:-RSYSLOG_FileFormat}")
 CONF
 	"$rsyslogd" -N1 -f "$SG_RSYSLOG_DIR/rsyslog.conf" >"$SG_RSYSLOG_DIR/check.out" 2>&1 ||
 		sg_fail "rsyslogd refuses the test config: $(cat "$SG_RSYSLOG_DIR/check.out")"

@@ -16,9 +16,36 @@ case "$VARIANT" in
 esac
 
 case "$VARIANT" in
+*-traditional) export SG_RSYSLOG_TEMPLATE=RSYSLOG_TraditionalFileFormat ;;
+esac
+case "$VARIANT" in
 *-rfc5424) sg_rsyslog_start rfc5424 ;;
 *) sg_rsyslog_start ;;
 esac
+
+if [ "$VARIANT" = mixed ]; then
+	# three processes (instances), one per format, and other programs'
+	# lines in between, some of them looking a bit like records
+	logger -u "$SG_LOG_SOCK" -t sshd 'Accepted publickey for bob time=now' || sg_fail "logger"
+	"$EMIT" "$SG_LOG_SOCK" json 30 3 || sg_fail "emit json"
+	logger -u "$SG_LOG_SOCK" -t app '{"time":"2026-01-01T00:00:00Z","msg":"not ours"}'
+	"$EMIT" "$SG_LOG_SOCK" cef 30 2 || sg_fail "emit cef"
+	logger -u "$SG_LOG_SOCK" -t app 'CEF:0|other|thing|1|x|y|3|a=b'
+	"$EMIT" "$SG_LOG_SOCK" logfmt 30 1 || sg_fail "emit logfmt"
+	sg_rsyslog_wait_for 'chain' 90 || sg_fail "rsyslogd did not write the records"
+	sg_rsyslog_wait_for 'CEF:0\|other' 1 || sg_fail "noise missing"
+	out=$("$SG_TOOL" audit "$SG_AUDIT_LOG") || sg_fail "mixed: not intact: $out"
+	echo "$out"
+	grep -q 'signgate audit: 90 records, 3 instances' <<<"$out" || sg_fail "mixed: wrong counts"
+	[ "$(grep -c 'records  intact$' <<<"$out")" = 3 ] || sg_fail "mixed: not 3 intact instances"
+	# a line deleted in one instance leaves the others intact
+	awk '/CEF:0\|signgate/{n++; if (n==12) next} {print}' "$SG_AUDIT_LOG" > "$SG_TMP/deleted.log"
+	set +e; out=$("$SG_TOOL" audit "$SG_TMP/deleted.log"); rc=$?; set -e
+	[ $rc = 1 ] || sg_fail "mixed deleted: exit $rc"
+	[ "$(grep -c 'records  intact$' <<<"$out")" = 2 ] || sg_fail "mixed deleted: want 2 intact: $out"
+	grep -q 'gap: seq 12 missing' <<<"$out" || sg_fail "mixed deleted: gap not named: $out"
+	sg_pass mixed
+fi
 N=40
 "$EMIT" "$SG_LOG_SOCK" "$fmt" $N 4 "${extra[@]}" || sg_fail "audit-emit could not deliver"
 sg_rsyslog_wait_for 'signgate' $N || sg_fail "rsyslogd did not write $N records"
@@ -41,6 +68,7 @@ logfmt) for f in ' time=' 'event=sign' 'user=user' 'detail="hostile \"detail\" =
 esac
 case "$VARIANT" in
 *-cee) grep -qF 'signgate[' <<<"$line" && grep -qF '@cee: {"time":"' <<<"$line" || sg_fail "no @cee cookie: $line" ;;
+*-traditional) grep -Eq '^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ signgate\[[0-9]+\]: time=' <<<"$line" || sg_fail "not the traditional layout: $line" ;;
 # the daemon parsed the RFC 5424 header: tag from APP-NAME and PROCID
 *-rfc5424) grep -Eq '^[0-9T:.+-]+ [^ ]+ signgate\[[0-9]+\]:? (\{"time"|CEF:0)' <<<"$line" || sg_fail "RFC 5424 header not parsed: $line" ;;
 esac
