@@ -38,7 +38,6 @@ typedef struct rec {
 	char *time;
 	int64_t time_us;
 	uint64_t dropped;
-	char *text;                   /* chained part, for duplicate checks */
 } rec_t;
 
 typedef struct parse_ctx {
@@ -234,7 +233,6 @@ static void rec_free(rec_t *r)
 {
 	free(r->instance); free(r->prev); free(r->event); free(r->outcome); free(r->reason);
 	free(r->key); free(r->product); free(r->user); free(r->program); free(r->time);
-	free(r->text);
 }
 
 typedef struct input {
@@ -271,7 +269,6 @@ static int read_stream(input_t *in, FILE *f, const char *name)
 			}
 			r.chain_ok = audit_text_chain_ok(&tx);
 		}
-		r.text = dupn(tx.body, tx.has_chain ? tx.chained_len : tx.body_len);
 		if (r.time && parse_time(r.time, &r.time_us) != 0) r.time_us = NO_TIME;
 		if ((in->since != NO_TIME && (r.time_us == NO_TIME || r.time_us < in->since)) ||
 		    (in->until != NO_TIME && (r.time_us == NO_TIME || r.time_us > in->until))) {
@@ -369,8 +366,10 @@ static void verify_instance(rec_t **recs, size_t n, instance_report_t *ir)
 		if (i == 0) continue;
 		const rec_t *p = recs[i - 1];
 		if (r->seq == p->seq) {
-			/* the same record twice is a replay; two different ones a forgery */
-			add_problem(ir, (problem_t){ .type = strcmp(r->text, p->text) ? P_EDIT : P_DUPLICATE,
+			/* the same record twice is a replay; two different ones a forgery
+			 * (equal valid chains mean equal text) */
+			bool same = r->chain_ok && p->chain_ok && !strcmp(r->chain, p->chain);
+			add_problem(ir, (problem_t){ .type = same ? P_DUPLICATE : P_EDIT,
 			                             .seq = r->seq, .at = r, .other = p });
 		} else if (r->seq > p->seq + 1) {
 			add_problem(ir, (problem_t){ .type = P_GAP, .seq = p->seq + 1, .seq_to = r->seq - 1,
