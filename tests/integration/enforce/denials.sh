@@ -65,7 +65,15 @@ expect_denied() {
 	if sign "$@"; then
 		sg_fail "$case_name: signing was allowed, expected $ckr"
 	fi
-	grep -q "$ckr" "$SG_TMP/out" || sg_fail "$case_name: expected $ckr, tool said: $(cat "$SG_TMP/out")"
+	# opensc 0.23 names some codes only by number
+	local hex
+	case "$ckr" in
+	CKR_FUNCTION_REJECTED) hex=0x200 ;;
+	CKR_MECHANISM_INVALID) hex=0x70 ;;
+	CKR_PIN_INCORRECT) hex=0xa0 ;;
+	*) hex=$ckr ;;
+	esac
+	grep -qE "$ckr|\($hex\)" "$SG_TMP/out" || sg_fail "$case_name: expected $ckr, tool said: $(cat "$SG_TMP/out")"
 	[ ! -s "$SG_TMP/sig" ] || sg_fail "$case_name: a signature was written"
 	sg_rsyslog_wait_for "\"outcome\":\"deny\",\"reason\":\"$reason\"" 1 5 ||
 		sg_fail "$case_name: no deny record with reason $reason in: $(grep -o '"outcome.*' "$SG_AUDIT_LOG" | cut -c1-200)"
@@ -173,7 +181,7 @@ credential)
 	hash=$(printf 's3cret' | "$SG_TOOL" credential hash) || sg_fail "signgate credential hash failed"
 	policy "users = [ $me ]; credential = \"$hash\";" "$(rsa_key)" 'keys = [ "test-rsa" ];'
 	if sign SHA256-RSA-PKCS "$SG_RSA_ID" wrong; then sg_fail "wrong credential accepted"; fi
-	grep -q CKR_PIN_INCORRECT "$SG_TMP/out" || sg_fail "expected CKR_PIN_INCORRECT: $(cat "$SG_TMP/out")"
+	grep -qE 'CKR_PIN_INCORRECT|\(0xa0\)' "$SG_TMP/out" || sg_fail "expected CKR_PIN_INCORRECT: $(cat "$SG_TMP/out")"
 	sg_rsyslog_wait_for '"outcome":"deny","reason":"bad-credential"' 1 5 || sg_fail "no bad-credential record"
 	expect_allowed SHA256-RSA-PKCS "$SG_RSA_ID" s3cret
 	;;

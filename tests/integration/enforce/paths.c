@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pkcs11_3.h"
 
@@ -42,19 +43,23 @@ static CK_FUNCTION_LIST_PTR load(const char *path, bool want30)
 	CK_FUNCTION_LIST_PTR l = NULL;
 	if (!h)
 		fail("dlopen %s: %s", path, dlerror());
+	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
+	if (!gfl || gfl(&l) != CKR_OK)
+		fail("C_GetFunctionList in %s", path);
 	if (want30) {
+		/* signgate offers 3.0 only once it knows its backend has it. */
 		CK_C_GetInterface gi = (CK_C_GetInterface)dlsym(h, "C_GetInterface");
 		CK_INTERFACE_PTR iface = NULL;
 		CK_VERSION v = { 3, 0 };
 		if (!gi)
 			fail("no C_GetInterface in %s", path);
+		CHECK_RV(l->C_Initialize(NULL), CKR_OK);
 		CHECK_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v, &iface, 0), CKR_OK);
 		f3 = iface->pFunctionList;
+		if (f3->version.major != 3)
+			fail("interface version %d.%d", f3->version.major, f3->version.minor);
 		return (CK_FUNCTION_LIST_PTR)f3;
 	}
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&l) != CKR_OK)
-		fail("C_GetFunctionList in %s", path);
 	return l;
 }
 
@@ -149,7 +154,8 @@ int main(int argc, char **argv)
 	}
 
 	f = load(mod, want30);
-	CHECK_RV(f->C_Initialize(NULL), CKR_OK);
+	if (!want30)
+		CHECK_RV(f->C_Initialize(NULL), CKR_OK);
 	CK_SLOT_ID slot = token_slot(f);
 	CK_SESSION_HANDLE s = open_login(f, slot, "not-the-token-pin");
 	CK_OBJECT_HANDLE rsa = find(f, s, CKO_PRIVATE_KEY, 0x01);
@@ -249,6 +255,31 @@ int main(int argc, char **argv)
 	} else if (!strcmp(case_name, "message-decrypt")) {
 		CK_MECHANISM m = { CKM_RSA_X_509, NULL, 0 };
 		CHECK_RV(f3->C_MessageDecryptInit(s, &m, rsa), CKR_MECHANISM_INVALID);
+	} else if (!strcmp(case_name, "reload")) {
+		/* paths.sh left three configs beside SIGNGATE_CONF: .deny (valid,
+		 * RSA key out of the rule), .bad (invalid), .allow (the first). */
+		const char *conf = getenv("SIGNGATE_CONF");
+		char from[4096];
+		CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+		static const char *const steps[] = { "deny", "bad", "allow" };
+		static const CK_RV want[] = { CKR_FUNCTION_REJECTED, CKR_FUNCTION_REJECTED, CKR_OK };
+		sign_ok(f, s, rsa);
+		for (int i = 0; i < 3; i++) {
+			snprintf(from, sizeof(from), "%s.%s", conf, steps[i]);
+			if (rename(from, conf) != 0)
+				fail("rename %s", from);
+			/* The file is looked at most once a second. */
+			struct timespec ts = { 1, 200000000 };
+			nanosleep(&ts, NULL);
+			CK_RV rv = f->C_SignInit(s, &m, rsa);
+			if (rv != want[i])
+				fail("after the %s config: C_SignInit = 0x%lx, expected 0x%lx", steps[i], rv, want[i]);
+			if (rv == CKR_OK) {
+				unsigned char sig[512];
+				CK_ULONG sl = sizeof(sig);
+				CHECK_RV(f->C_Sign(s, (CK_BYTE_PTR) "data", 4, sig, &sl), CKR_OK);
+			}
+		}
 	} else if (!strcmp(case_name, "admin-granted")) {
 		/* Control: with key administration granted the same change goes
 		 * through, so the denials above are the policy's. */

@@ -17,4 +17,11 @@ rules = ( { name = \"testers-sign\"; roles = [ \"testers\" ]; $keys }$admin );"
 if [ -n "$backend30" ]; then
 	sed -i "s|module = \"$SG_SOFTHSM\"|module = \"$backend30\"|" "$conf"
 fi
+if [ "$case_name" = reload ]; then
+	cp -p "$conf" "$conf.allow"
+	sed 's/"test-rsa", "test-ec" \]; }/"test-ec" ]; }/' "$conf" > "$conf.deny"
+	grep -q '"test-ec" \]; }' "$conf.deny" || sg_fail "could not make the deny config"
+	{ cat "$conf"; echo 'bogus_setting = 1;'; } > "$conf.bad"
+	chmod 0600 "$conf".*
+fi
 exec "$paths" "$case_name"
