@@ -569,7 +569,7 @@ int cmd_audit(int argc, char **argv)
 		if (allow && r->event && !strcmp(r->event, "sign")) {
 			n_sign++;
 			table_add(&by_key, r->key ? r->key : "(unknown)", r->time, r->time_us);
-			table_add(&by_product, r->product ? r->product : "(none)", NULL, NO_TIME);
+			table_add(&by_product, r->product ? r->product : "(no ticket)", NULL, NO_TIME);
 			table_add(&by_user, r->user ? r->user : "(unknown)", NULL, NO_TIME);
 			table_add(&by_program, r->program ? r->program : "(unknown)", NULL, NO_TIME);
 		}
