@@ -116,31 +116,36 @@ cl_audit_start() {
 CL_AUDIT_MARK=0
 cl_audit_mark() {
 	[ "$CL_AUDIT" = 1 ] || return 0
-	CL_AUDIT_MARK=$(cat "$CL_AUDIT_LOG" 2>/dev/null | wc -l)
+	CL_AUDIT_MARK=0
+	if [ -e "$CL_AUDIT_LOG" ]; then CL_AUDIT_MARK=$(wc -l < "$CL_AUDIT_LOG"); fi
 }
 
-# cl_audit_expect allow|deny PATTERN DESC: once audit is available, a sign
-# record of the last command with this outcome must match PATTERN (grep -E,
-# on the JSON text), and a denial must carry a reason.  Shows the reason.
+# cl_audit_expect allow|deny DESC FIELD=VALUE...: once audit is available,
+# a sign record of the last command with this outcome must have each JSON
+# field with exactly that value (VALUE may be an ERE), and a denial must
+# carry a reason.  Shows the reason.
 cl_audit_expect() {
-	local outcome=$1 pattern=$2 desc=$3 i rec=
+	local outcome=$1 desc=$2 i rec= fv lines; shift 2
 	[ "$CL_AUDIT" = 1 ] || return 0
 	for i in $(seq 1 40); do
-		rec=$(tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" 2>/dev/null |
-			grep -E '"event" *: *"sign"' |
-			grep -E "\"outcome\" *: *\"$outcome\"" | grep -E -- "$pattern" | tail -n 1 || true)
+		lines=$(tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" 2>/dev/null |
+			grep -E '"event":"sign"' | grep -E "\"outcome\":\"$outcome\"" || true)
+		for fv in "$@"; do
+			lines=$(echo "$lines" | grep -E "\"${fv%%=*}\":\"(${fv#*=})\"" || true)
+		done
+		rec=$(echo "$lines" | tail -n 1)
 		[ -n "$rec" ] && break
 		sleep 0.05
 	done
 	if [ -z "$rec" ]; then
-		tail -n 5 "$CL_AUDIT_LOG" >&2 || true
-		sg_fail "audit record missing: $desc (sign, outcome $outcome, /$pattern/)"
+		tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" | grep '"event":"sign"' >&2 || true
+		sg_fail "audit record missing: $desc (sign, outcome $outcome, $*)"
 	fi
-	if [ "$outcome" = deny ] && ! echo "$rec" | grep -Eq '"reason" *: *"[^"]+"'; then
+	if [ "$outcome" = deny ] && ! echo "$rec" | grep -Eq '"reason":"[^"]+"'; then
 		echo "$rec" >&2
 		sg_fail "audit record for '$desc' has no reason"
 	fi
-	cl_log "ok: audit record ($desc): $(echo "$rec" | grep -Eo '"(outcome|reason|key|mechanism)" *: *"[^"]*"' | tr '\n' ' ')"
+	cl_log "ok: audit record ($desc): $(echo "$rec" | grep -Eo '"(outcome|reason|key|mechanism|hash)":"[^"]*"' | tr '\n' ' ')"
 }
 
 case "$CL_VIA" in

@@ -52,10 +52,10 @@ $(cl_policy_only test-rsa)"
 		certtool --provider "$CL_MODULE" --p7-detached-sign --hash SHA256 \
 		--load-privkey "$CL_URI_EC" --load-certificate "$SG_EC_CERT" --infile "$d/data" --outfile "$d/denied.p7"
 	echo "$CL_OUT" | tail -2
-	cl_audit_expect deny '"key" *: *"test-ec"' "EC signature denied"
+	cl_audit_expect deny "EC signature denied" key=test-ec reason=no-rule
 	cl_must_fail "p11tool --test-sign RSA-PSS (mechanism not allowed) is refused" \
 		p11t --login --test-sign --sign-params RSA-PSS "pkcs11:token=$SG_TOKEN;id=%01"
-	cl_audit_expect deny '"mechanism" *: *"RSA-PKCS-PSS"' "RSA-PSS denied"
+	cl_audit_expect deny "RSA-PSS denied" key=test-rsa reason=mechanism-forbidden mechanism=CKM_RSA_PKCS_PSS
 	cl_run "p11tool --test-sign RSA (allowed under the narrower policy)" \
 		p11t --login --test-sign "pkcs11:token=$SG_TOKEN;object=$SG_RSA_LABEL"
 fi

@@ -22,6 +22,8 @@ sign_verify() {
 	cl_run "pkcs11-tool --sign -m $mech --id $id ${extra[*]}" \
 		p11 --sign --mechanism "$mech" --id "$id" "${extra[@]}" \
 		--input-file "$in" --output-file "$d/sig"
+	local key=test-rsa; [ "$id" = "$SG_EC_ID" ] && key=test-ec
+	cl_audit_expect allow "$mech signature" key="$key"
 	cl_run "openssl verifies $mech signature" "$@"
 }
 
@@ -52,19 +54,19 @@ $(cl_policy_only test-rsa)"
 		p11 --sign --mechanism ECDSA --id "$SG_EC_ID" \
 		--input-file "$d/data.sha256" --output-file "$d/sig.denied"
 	[ ! -s "$d/sig.denied" ] || sg_fail "a signature was written although refused"
-	cl_audit_expect deny '"key" *: *"test-ec"' "EC signature denied"
+	cl_audit_expect deny "EC signature denied" key=test-ec reason=no-rule
 	# DENIED 2: mechanism not allowed for the key.
 	cl_use_config "$(cl_audit_section)
 $(cl_policy_only test-rsa '"RSA-PKCS"')"
 	cl_must_fail "SHA384-RSA-PKCS (not in the key's mechanisms) is refused" \
 		p11 --sign --mechanism SHA384-RSA-PKCS --id "$SG_RSA_ID" \
 		--input-file "$d/data" --output-file "$d/sig.denied"
-	cl_audit_expect deny '"mechanism" *: *"SHA384-RSA-PKCS"' "mechanism denied"
+	cl_audit_expect deny "mechanism denied" key=test-rsa reason=mechanism-forbidden mechanism=CKM_SHA384_RSA_PKCS
 	# DENIED 3: SHA-1 inside a DigestInfo when only SHA-2 hashes are allowed.
 	{ printf '\x30\x21\x30\x09\x06\x05\x2b\x0e\x03\x02\x1a\x05\x00\x04\x14'; openssl dgst -sha1 -binary "$d/data"; } > "$d/data.di1"
 	cl_must_fail "RSA-PKCS over a SHA-1 DigestInfo is refused" \
 		p11 --sign --mechanism RSA-PKCS --id "$SG_RSA_ID" \
 		--input-file "$d/data.di1" --output-file "$d/sig.denied"
-	cl_audit_expect deny '"hash" *: *"SHA1"' "SHA-1 denied"
+	cl_audit_expect deny "SHA-1 denied" key=test-rsa reason=hash-forbidden hash=SHA1
 fi
 sg_pass "pkcs11-tool via $CL_VIA"
