@@ -92,4 +92,11 @@ set -e
 [ $rc -eq 1 ] || sg_fail "missing file: exit $rc"
 echo "ok: missing -> $out"
 
+# the documented example loads (its validator key path replaced by a real key)
+openssl genpkey -algorithm ed25519 -out "$SG_TMP/ci.key" 2>/dev/null
+openssl pkey -in "$SG_TMP/ci.key" -pubout -out "$SG_TMP/ci.pub.pem"
+sed "s#/etc/signgate/ci.pub.pem#$SG_TMP/ci.pub.pem#" "$SG_SRCDIR/config/signgate.conf.example" > "$SG_TMP/example.conf"
+out=$("$SG_TOOL" check --quiet "$SG_TMP/example.conf") || sg_fail "example config: $out"
+echo "ok: config/signgate.conf.example -> $out"
+
 sg_pass "$n bad configs refused with file:line"
