@@ -58,7 +58,9 @@ typedef enum policy_reason {
 
 const char *policy_reason_name(policy_reason_t r);   /* "key-revoked" */
 
-/* What the module knows of the object being used. */
+/* What the module knows of the object being used.  Strings are
+ * NUL-terminated; trailing spaces of token label and serial (PKCS#11
+ * padding) are ignored. */
 typedef struct policy_key_ref {
 	const char *token_label;
 	const char *token_serial;
