@@ -1,0 +1,2015 @@
+/* signgate: the PKCS#11 ABI layer.
+ *
+ * Callers get signgate's own function tables (2.40, and 3.0 when the real
+ * module has it); every entry forwards to the real module exactly (same
+ * CK_RV, same outputs, length queries and bad arguments included) except
+ * where a key meets a mechanism, data is signed or a key is changed: there
+ * enforce.h is asked first.  Only the three getters are exported.
+ *
+ * Interfaces before C_Initialize: the backend is chosen by the config,
+ * which may come from C_Initialize's pReserved, so before initialisation
+ * only the 2.40 interface is offered; after it, the 3.0 interface too if
+ * (and only if) the real module offers it.  We never advertise more than
+ * the backend supports, and never load anything outside C_Initialize.
+ *
+ * Locking: init_lock serialises C_Initialize/C_Finalize.  A call on a
+ * session holds that session's entry lock for its duration (which also
+ * keeps several threads from sharing one real session at the same time).
+ * The application's mutex callbacks are validated (all four or none) but
+ * signgate always uses the OS primitives (pthreads), which the real
+ * module is told to use as well (CKF_OS_LOCKING_OK).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "backend.h"
+#include "enforce.h"
+#include "session.h"
+
+#define EXPORTED __attribute__((visibility("default")))
+#define PIN_MAX 256
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool initialized;
+static atomic_bool offer_3_0;          /* the backend in use has the 3.0 interface */
+static backend_t backend;
+static bool pin_mode;                  /* signgate holds the real login (pin_file) */
+static CK_SESSION_HANDLE *login_sessions;
+static size_t n_login_sessions;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static CK_FUNCTION_LIST list_2_40;
+static CK_FUNCTION_LIST_3_0 list_3_0;
+static CK_INTERFACE iface_3_0 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_3_0, 0 };
+static CK_INTERFACE iface_2_40 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_2_40, 0 };
+
+#define NEED_INIT() do { \
+	if (!atomic_load_explicit(&initialized, memory_order_acquire)) \
+		return CKR_CRYPTOKI_NOT_INITIALIZED; \
+} while (0)
+
+/* A real module may leave entries NULL: answer as a module without them. */
+#define REAL(fn, ...) (backend.list->fn ? backend.list->fn(__VA_ARGS__) : CKR_FUNCTION_NOT_SUPPORTED)
+#define REAL3(fn, ...) (backend.list3 && backend.list3->fn ? backend.list3->fn(__VA_ARGS__) \
+                                                            : CKR_FUNCTION_NOT_SUPPORTED)
+
+/* ---------------------------------------------------------------------- */
+/* sessions                                                                */
+
+/* A call on a session that needs no interception: lock the entry for the
+ * call.  Unknown handles go to the real module for its own answer, except
+ * the poisoned ones (signgate's login sessions, a fork parent's sessions). */
+#define FORWARD_SESSION(h, call) do { \
+	NEED_INIT(); \
+	sg_session_t *s_ = session_get(h); \
+	if (!s_ && session_is_poisoned(h)) \
+		return CKR_SESSION_HANDLE_INVALID; \
+	CK_RV rv_ = (call); \
+	session_put(s_); \
+	return rv_; \
+} while (0)
+
+/* Interception points do not forward unknown handles at all: a real
+ * session signgate does not know is one a caller must not sign through. */
+static sg_session_t *session_strict(CK_SESSION_HANDLE h)
+{
+	return session_get(h);
+}
+
+/* The caller's login, per slot, as PKCS#11 defines it: one login per
+ * token for the whole application, ended by C_Logout or by closing the
+ * token's last session.  With a PIN file the real token stays logged in
+ * by signgate, so the caller's login is kept here. */
+#define LOGIN_SLOTS_MAX 64
+static pthread_mutex_t login_lock = PTHREAD_MUTEX_INITIALIZER;
+static CK_SLOT_ID login_slots[LOGIN_SLOTS_MAX];
+static size_t n_login_slots;
+
+static bool caller_logged_in(CK_SLOT_ID slot)
+{
+	bool found = false;
+	pthread_mutex_lock(&login_lock);
+	for (size_t i = 0; i < n_login_slots && !found; i++)
+		found = login_slots[i] == slot;
+	pthread_mutex_unlock(&login_lock);
+	return found;
+}
+
+static void caller_login_set(CK_SLOT_ID slot, bool in)
+{
+	pthread_mutex_lock(&login_lock);
+	size_t i;
+	for (i = 0; i < n_login_slots && login_slots[i] != slot; i++)
+		;
+	if (in && i == n_login_slots && n_login_slots < LOGIN_SLOTS_MAX)
+		login_slots[n_login_slots++] = slot;
+	else if (!in && i < n_login_slots)
+		login_slots[i] = login_slots[--n_login_slots];
+	pthread_mutex_unlock(&login_lock);
+}
+
+/* s is about to be closed: if it is the slot's last session, the
+ * caller's login on that token ends with it. */
+static void login_end_if_last(sg_session_t *s)
+{
+	CK_SESSION_HANDLE *handles;
+	size_t n = session_list(s->slot, &handles);
+	free(handles);
+	if (n <= 1 && caller_logged_in(s->slot)) {
+		enforce_logout(s);
+		caller_login_set(s->slot, false);
+	}
+}
+
+static bool sha256(const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int n = 0;
+	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+}
+
+/* The op state's kind for an operation that is being intercepted. */
+static CK_FLAGS op_cancel_flag(sg_op_t op)
+{
+	switch (op) {
+	case SG_OP_SIGN: return CKF_SIGN;
+	case SG_OP_SIGN_RECOVER: return CKF_SIGN_RECOVER;
+	case SG_OP_DECRYPT: return CKF_DECRYPT;
+	case SG_OP_MESSAGE_SIGN: return CKF_MESSAGE_SIGN;
+	case SG_OP_MESSAGE_DECRYPT: return CKF_MESSAGE_DECRYPT;
+	default: return 0;
+	}
+}
+
+/* The operation ends without a result (error, close, cancel): let
+ * enforce give back what it took for it, then forget it. */
+static void op_end(sg_session_t *s, CK_RV rv)
+{
+	if (s->op.op != SG_OP_NONE && rv != CKR_OK) {
+		CK_ULONG zero = 0;
+		enforce_sign_result(s, rv, false, NULL, &zero);
+	}
+	session_op_clear(&s->op);
+	s->data_pending = false;
+}
+
+/* enforce refused the data.  It ends the real operation when it can
+ * (enforce.c finishes a 2.40 operation into a wiped buffer) and forgets
+ * it; a message-based operation (3.0) is ended here.  If the operation is
+ * still known active, ask the real module to end it (C_SessionCancel, or
+ * the 3.0 rule that an Init with a NULL mechanism ends it); if that fails
+ * too our state stays active, so that nothing reaches the real operation
+ * unchecked (a new Init gets CKR_OPERATION_ACTIVE, as from the module). */
+static void op_abort(sg_session_t *s, sg_op_t kind)
+{
+	CK_RV rv = CKR_FUNCTION_NOT_SUPPORTED;
+	CK_SESSION_HANDLE h = s->handle;
+
+	if (kind == SG_OP_MESSAGE_SIGN || kind == SG_OP_MESSAGE_DECRYPT) {
+		rv = REAL3(C_SessionCancel, h, op_cancel_flag(kind));
+		if (rv != CKR_OK)
+			rv = kind == SG_OP_MESSAGE_SIGN ? REAL3(C_MessageSignFinal, h)
+			                                : REAL3(C_MessageDecryptFinal, h);
+		if (rv == CKR_OK || s->op.op == SG_OP_NONE) {
+			op_end(s, CKR_FUNCTION_CANCELED);
+			return;
+		}
+		/* still active in the real module: keep it ours */
+		s->op.op = kind;
+		return;
+	}
+	if (s->op.op == SG_OP_NONE)
+		return;
+	rv = REAL3(C_SessionCancel, h, op_cancel_flag(s->op.op));
+	if (rv != CKR_OK) {
+		switch (s->op.op) {
+		case SG_OP_SIGN: rv = REAL(C_SignInit, h, NULL, CK_INVALID_HANDLE); break;
+		case SG_OP_SIGN_RECOVER: rv = REAL(C_SignRecoverInit, h, NULL, CK_INVALID_HANDLE); break;
+		case SG_OP_DECRYPT: rv = REAL(C_DecryptInit, h, NULL, CK_INVALID_HANDLE); break;
+		default: break;
+		}
+	}
+	if (rv == CKR_OK)
+		op_end(s, CKR_FUNCTION_CANCELED);
+}
+
+/* enforce forgets an operation once it produced its result; a 3.0
+ * message-based operation goes on in the real module for the next
+ * message, so it is kept, without what belonged to the last message. */
+static void op_keep_for_next_message(sg_session_t *s, const sg_op_state_t *before)
+{
+	if (s->op.op != SG_OP_NONE)
+		return;
+	s->op = *before;
+	s->op.data_md = NULL;           /* freed with the message */
+	s->op.data_len = 0;
+	s->op.has_data_sha256 = false;
+	s->op.data_checked = false;
+	s->op.quota_taken = false;      /* the next message takes its own */
+	s->op.ticket_use_taken = false;
+}
+
+/* Data about to reach the real operation.  After a CKR_BUFFER_TOO_SMALL
+ * the caller retries with the same data: enforce has seen it already.
+ * Other data on the retry of a single-part call is checked afresh. */
+static CK_RV data_check(sg_session_t *s, const CK_BYTE *in, CK_ULONG len, bool single)
+{
+	if (s->data_pending) {
+		unsigned char md[32];
+		s->data_pending = false;
+		if (sha256(in, len, md) && CRYPTO_memcmp(md, s->data_pending_sha256, 32) == 0)
+			return CKR_OK;
+		if (single)
+			session_op_data_reset(&s->op);
+	}
+	return enforce_sign_data(s, in, len);
+}
+
+typedef enum ends { ENDS_NOTHING, ENDS_MESSAGE, ENDS_OP } ends_t;
+
+/* One call on an intercepted operation: its data, its output, and what
+ * it ends in the real module. */
+typedef struct data_call {
+	sg_op_t kind;                /* the operation the call belongs to */
+	bool has_in;                 /* the call takes data */
+	const CK_BYTE *in;
+	CK_ULONG in_len;
+	bool has_out;                /* the call returns output (pointer + length) */
+	CK_BYTE_PTR out;
+	CK_ULONG_PTR out_len;
+	bool out_is_result;          /* the output is a signature or raw private-key output */
+	ends_t on_success, on_error;
+	bool multipart;              /* C_SignUpdate: the data is a message in parts */
+	/* filled by data_pre */
+	bool tracked, raw, length_query, checked;
+} data_call_t;
+
+/* Before the real call.  Returns true when the call is to be forwarded
+ * (then data_post must follow, with *sp locked or NULL); false when *rv
+ * is the answer. */
+static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK_RV *rv)
+{
+	sg_session_t *s = session_strict(h);
+
+	*sp = s;
+	if (!s) {
+		*rv = CKR_SESSION_HANDLE_INVALID;
+		return false;
+	}
+	if (s->op.op == SG_OP_NONE)
+		return true;            /* the real module answers CKR_OPERATION_NOT_INITIALIZED */
+	if (s->op.op != dc->kind) {
+		/* another intercepted operation is active: a module with one
+		 * operation per session answers the same */
+		*rv = CKR_OPERATION_NOT_INITIALIZED;
+		session_put(s);
+		*sp = NULL;
+		return false;
+	}
+	dc->tracked = true;
+	/* set before the data check: enforce then knows the data is a
+	 * message in parts, not a complete digest */
+	if (dc->multipart)
+		s->op.multipart = true;
+	/* Pointers the real module rejects: forward for its own answer. */
+	if ((dc->has_out && !dc->out_len) || (dc->has_in && !dc->in)) {
+		dc->raw = true;
+		return true;
+	}
+	dc->length_query = dc->has_out && !dc->out;
+	if (dc->has_in && !dc->length_query) {
+		*rv = data_check(s, dc->in, dc->in_len, dc->on_success != ENDS_NOTHING);
+		if (*rv != CKR_OK) {
+			op_abort(s, dc->kind);
+			session_put(s);
+			*sp = NULL;
+			return false;
+		}
+		dc->checked = true;
+	}
+	return true;
+}
+
+static void op_finish(sg_session_t *s, ends_t what, CK_RV rv)
+{
+	if (what == ENDS_OP) {
+		op_end(s, rv);
+	} else if (what == ENDS_MESSAGE) {
+		session_op_data_reset(&s->op);
+		s->data_pending = false;
+	}
+}
+
+static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
+{
+	sg_op_state_t before;
+
+	if (!s)
+		return rv;
+	if (!dc->tracked)
+		goto out;
+	if (dc->raw) {
+		/* NULL data the real module nevertheless signed (an empty
+		 * message): the result must still pass the policy. */
+		if (rv == CKR_OK && dc->has_in && !dc->in && dc->out_is_result && dc->out && dc->out_len) {
+			CK_RV deny = enforce_sign_data(s, (const CK_BYTE *)"", 0);
+			if (deny != CKR_OK) {
+				OPENSSL_cleanse(dc->out, *dc->out_len);
+				rv = deny;
+			} else {
+				rv = enforce_sign_result(s, rv, true, dc->out, dc->out_len);
+			}
+			op_finish(s, dc->on_success, CKR_OK);
+		}
+		/* otherwise the real module refused the arguments; SoftHSM
+		 * keeps the operation active then, and so do we */
+		goto out;
+	}
+	if (dc->has_out && rv == CKR_BUFFER_TOO_SMALL) {
+		if (dc->checked) {
+			s->data_pending = sha256(dc->in, dc->in_len, s->data_pending_sha256);
+			if (!s->data_pending)
+				session_op_data_reset(&s->op);
+		}
+		if (dc->out_is_result)
+			rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
+		goto out;
+	}
+	if (dc->length_query && rv == CKR_OK) {
+		if (dc->out_is_result)
+			rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
+		goto out;
+	}
+	s->data_pending = false;
+	if (rv == CKR_ARGUMENTS_BAD)
+		goto out;               /* the operation stays active in SoftHSM */
+	before = s->op;
+	if (rv != CKR_OK) {
+		if (dc->on_error == ENDS_OP) {
+			op_end(s, rv);
+		} else {
+			if (dc->out_is_result)
+				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
+			if (dc->on_error == ENDS_MESSAGE)
+				op_keep_for_next_message(s, &before);
+			op_finish(s, dc->on_error, rv);
+		}
+		goto out;
+	}
+	/* Output of an update (multi-part decryption) is not the end of the
+	 * operation: enforce records the result when the operation ends. */
+	if (dc->out_is_result)
+		rv = enforce_sign_result(s, rv, dc->on_success != ENDS_NOTHING && dc->out != NULL,
+		                         dc->out, dc->out_len);
+	if (dc->on_success == ENDS_MESSAGE)
+		op_keep_for_next_message(s, &before);
+	op_finish(s, dc->on_success, CKR_OK);
+out:
+	session_put(s);
+	return rv;
+}
+
+/* *Init where a key meets a mechanism for a signature or a raw
+ * private-key operation. */
+typedef CK_RV (*init_fn)(CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE);
+
+static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key,
+                     enforce_use_t use, sg_op_t kind, init_fn real)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	if (!real)
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	sg_session_t *s = session_strict(h);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (!mech) {
+		/* PKCS#11 3.0: a NULL mechanism ends the active operation */
+		rv = real(h, mech, key);
+		if (rv == CKR_OK && s->op.op == kind)
+			op_end(s, CKR_FUNCTION_CANCELED);
+		goto out;
+	}
+	if (s->op.op != SG_OP_NONE) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	s->data_pending = false;
+	rv = enforce_key_use(s, use, mech, key);
+	if (rv != CKR_OK) {
+		session_op_clear(&s->op);
+		goto out;
+	}
+	/* Signing is always followed; a decryption only if enforce chose to
+	 * (a governed key).  The kind tells data calls which op this is. */
+	if (s->op.op != SG_OP_NONE || kind == SG_OP_SIGN || kind == SG_OP_SIGN_RECOVER ||
+	    kind == SG_OP_MESSAGE_SIGN) {
+		s->op.op = kind;
+		s->op.key = key;
+		s->op.mechanism = mech->mechanism;
+	}
+	rv = real(h, mech, key);
+	if (rv != CKR_OK)
+		op_end(s, rv);
+out:
+	session_put(s);
+	return rv;
+}
+
+/* ---------------------------------------------------------------------- */
+/* initialisation                                                          */
+
+static void atfork_child(void)
+{
+	/* Only this thread survives; nothing here calls the real module. */
+	pthread_mutex_init(&init_lock, NULL);
+	pthread_mutex_init(&login_lock, NULL);
+	n_login_slots = 0;
+	if (!atomic_load(&initialized) && !backend.dl)
+		return;
+	atomic_store(&initialized, false);
+	atomic_store(&offer_3_0, false);
+	session_table_reset_after_fork();
+	free(login_sessions);
+	login_sessions = NULL;
+	n_login_sessions = 0;
+	enforce_atfork_child();
+	backend_forget_after_fork(&backend);
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+static CK_RV pin_read(const char *path, CK_UTF8CHAR *pin, size_t cap, CK_ULONG *len)
+{
+	CK_RV rv = CKR_FUNCTION_FAILED;
+	struct stat st;
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		fprintf(stderr, "signgate: %s: cannot open pin_file: %s\n", path, strerror(errno));
+		return CKR_FUNCTION_FAILED;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "signgate: %s: pin_file is not a regular file\n", path);
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
+		fprintf(stderr, "signgate: %s: pin_file is group-writable or accessible "
+		        "by others (mode %04o); chmod 0600 it\n", path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, pin + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "signgate: %s: cannot read pin_file: %s\n", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) {
+			fprintf(stderr, "signgate: %s: pin_file is longer than %zu bytes\n", path, cap - 1);
+			goto out;
+		}
+	}
+	while (n && (pin[n - 1] == '\n' || pin[n - 1] == '\r'))
+		n--;
+	if (!n) {
+		fprintf(stderr, "signgate: %s: pin_file is empty\n", path);
+		goto out;
+	}
+	*len = n;
+	rv = CKR_OK;
+out:
+	if (rv != CKR_OK)
+		OPENSSL_cleanse(pin, cap);
+	close(fd);
+	return rv;
+}
+
+/* A blank-padded PKCS#11 string field equals s. */
+static bool field_is(const CK_UTF8CHAR *field, size_t size, const char *s)
+{
+	size_t n = size;
+	while (n && field[n - 1] == ' ')
+		n--;
+	return strlen(s) == n && memcmp(field, s, n) == 0;
+}
+
+static bool token_configured(const config_backend_t *b, const CK_TOKEN_INFO *ti)
+{
+	if (!b->n_tokens)
+		return true;
+	for (size_t i = 0; i < b->n_tokens; i++)
+		if (field_is(ti->label, sizeof(ti->label), b->tokens[i]) ||
+		    field_is(ti->serialNumber, sizeof(ti->serialNumber), b->tokens[i]))
+			return true;
+	return false;
+}
+
+/* The real module's slot list (malloc'ed). */
+static CK_RV real_slot_list(CK_BBOOL present, CK_SLOT_ID **out, CK_ULONG *n)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		CK_ULONG count = 0;
+		CK_RV rv = REAL(C_GetSlotList, present, NULL, &count);
+		if (rv != CKR_OK)
+			return rv;
+		CK_SLOT_ID *buf = calloc(count ? count : 1, sizeof(*buf));
+		if (!buf)
+			return CKR_HOST_MEMORY;
+		rv = REAL(C_GetSlotList, present, buf, &count);
+		if (rv == CKR_BUFFER_TOO_SMALL) {
+			free(buf);
+			continue;       /* a token appeared in between */
+		}
+		if (rv != CKR_OK) {
+			free(buf);
+			return rv;
+		}
+		*out = buf;
+		*n = count;
+		return CKR_OK;
+	}
+	return CKR_GENERAL_ERROR;
+}
+
+static void login_sessions_close(void)
+{
+	for (size_t i = 0; i < n_login_sessions; i++)
+		REAL(C_CloseSession, login_sessions[i]);
+	free(login_sessions);
+	login_sessions = NULL;
+	n_login_sessions = 0;
+}
+
+/* Log in to every configured token with the PIN file, each through a
+ * session of signgate's own that stays open (so the login stays) and that
+ * no caller can reach. */
+static CK_RV login_tokens(const config_backend_t *b)
+{
+	CK_UTF8CHAR pin[PIN_MAX + 1];
+	CK_ULONG pin_len = 0;
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG n = 0;
+	CK_RV rv;
+
+	rv = pin_read(b->pin_file, pin, sizeof(pin), &pin_len);
+	if (rv != CKR_OK)
+		return rv;
+	rv = real_slot_list(CK_TRUE, &slots, &n);
+	if (rv != CKR_OK)
+		goto out;
+	login_sessions = calloc(n ? n : 1, sizeof(*login_sessions));
+	if (!login_sessions) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_TOKEN_INFO ti;
+		CK_SESSION_HANDLE h;
+		if (REAL(C_GetTokenInfo, slots[i], &ti) != CKR_OK ||
+		    !(ti.flags & CKF_TOKEN_INITIALIZED) || !token_configured(b, &ti))
+			continue;
+		rv = REAL(C_OpenSession, slots[i], CKF_SERIAL_SESSION, NULL, NULL, &h);
+		if (rv != CKR_OK) {
+			fprintf(stderr, "signgate: cannot open a session on token '%.32s': CKR 0x%lx\n",
+			        (const char *)ti.label, (unsigned long)rv);
+			goto out;
+		}
+		login_sessions[n_login_sessions++] = h;
+		session_poison(h);
+		rv = REAL(C_Login, h, CKU_USER, pin, pin_len);
+		if (rv == CKR_USER_ALREADY_LOGGED_IN)
+			rv = CKR_OK;    /* e.g. a forked child: the login was inherited */
+		if (rv != CKR_OK) {
+			fprintf(stderr, "signgate: %s: login to token '%.32s' failed: CKR 0x%lx\n",
+			        b->pin_file, (const char *)ti.label, (unsigned long)rv);
+			goto out;
+		}
+	}
+	rv = CKR_OK;
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	free(slots);
+	return rv;
+}
+
+static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
+{
+	CK_C_INITIALIZE_ARGS_PTR args = pInitArgs;
+	CK_C_INITIALIZE_ARGS real_args;
+	const config_backend_t *bcfg = NULL;
+	const char *reserved = NULL;
+	CK_FLAGS flags = 0;
+	bool inherited = false;
+	char err[512];
+	CK_RV rv;
+
+	pthread_once(&atfork_once, atfork_register);
+	pthread_mutex_lock(&init_lock);
+	if (atomic_load(&initialized)) {
+		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+		goto out;
+	}
+	if (args) {
+		int n = !!args->CreateMutex + !!args->DestroyMutex + !!args->LockMutex +
+		        !!args->UnlockMutex;
+		if (n != 0 && n != 4) {
+			rv = CKR_ARGUMENTS_BAD;
+			goto out;
+		}
+		/* p11-kit's x-init-reserved: the config path.  Never passed down. */
+		reserved = args->pReserved;
+		flags = args->flags;
+	}
+
+	rv = enforce_init(reserved, &bcfg);
+	if (rv != CKR_OK)
+		goto out;
+	if (!bcfg || !bcfg->module) {
+		fprintf(stderr, "signgate: no backend module configured\n");
+		rv = CKR_GENERAL_ERROR;
+		goto fail_enforce;
+	}
+	if (backend.dl && backend.inherited && backend_is(&backend, bcfg->module)) {
+		inherited = true;
+	} else {
+		if (backend.dl)
+			backend_unload(&backend);
+		rv = backend_load(&backend, bcfg->module, err, sizeof(err));
+		if (rv != CKR_OK) {
+			fprintf(stderr, "signgate: %s\n", err);
+			goto fail_enforce;
+		}
+	}
+
+	memset(&real_args, 0, sizeof(real_args));
+	real_args.flags = CKF_OS_LOCKING_OK | (flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS);
+	rv = backend.list->C_Initialize(&real_args);
+	/* In a forked child the real module's memory, initialised by the
+	 * parent, was copied: SoftHSM then says it is initialised already. */
+	if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && inherited)
+		rv = CKR_OK;
+	if (rv != CKR_OK) {
+		fprintf(stderr, "signgate: backend %s: C_Initialize failed: CKR 0x%lx\n",
+		        bcfg->module, (unsigned long)rv);
+		goto fail_backend;
+	}
+	backend.inherited = false;
+	if (session_table_init() != 0) {
+		rv = CKR_HOST_MEMORY;
+		goto fail_real;
+	}
+	pin_mode = bcfg->pin_file != NULL;
+	if (pin_mode) {
+		rv = login_tokens(bcfg);
+		if (rv != CKR_OK)
+			goto fail_sessions;
+	}
+	enforce_backend_ready(backend.list);
+	atomic_store(&offer_3_0, backend.list3 != NULL);
+	atomic_store_explicit(&initialized, true, memory_order_release);
+	goto out;
+
+fail_sessions:
+	login_sessions_close();
+	session_table_fini();
+fail_real:
+	backend.list->C_Finalize(NULL);
+fail_backend:
+	backend_unload(&backend);
+fail_enforce:
+	enforce_fini();
+out:
+	pthread_mutex_unlock(&init_lock);
+	return rv;
+}
+
+static CK_RV gate_Finalize(CK_VOID_PTR pReserved)
+{
+	CK_RV rv = CKR_OK;
+
+	if (pReserved)
+		return CKR_ARGUMENTS_BAD;
+	pthread_mutex_lock(&init_lock);
+	if (!atomic_load(&initialized)) {
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+		goto out;
+	}
+	atomic_store(&initialized, false);
+	atomic_store(&offer_3_0, false);
+	enforce_fini();
+	session_table_fini();
+	login_sessions_close();
+	n_login_slots = 0;
+	rv = backend.list->C_Finalize(NULL);
+	backend_unload(&backend);
+out:
+	pthread_mutex_unlock(&init_lock);
+	return rv;
+}
+
+static CK_RV gate_GetInfo(CK_INFO_PTR pInfo)
+{
+	static const char desc[] = "signgate policy gate";
+
+	NEED_INIT();
+	CK_RV rv = REAL(C_GetInfo, pInfo);
+	if (rv == CKR_OK && pInfo) {
+		memset(pInfo->libraryDescription, ' ', sizeof(pInfo->libraryDescription));
+		memcpy(pInfo->libraryDescription, desc, sizeof(desc) - 1);
+	}
+	return rv;
+}
+
+/* ---------------------------------------------------------------------- */
+/* getters                                                                 */
+
+EXPORTED CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
+{
+	if (!ppFunctionList)
+		return CKR_ARGUMENTS_BAD;
+	*ppFunctionList = &list_2_40;
+	return CKR_OK;
+}
+
+EXPORTED CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
+{
+	bool v3 = atomic_load(&offer_3_0);
+	CK_ULONG n = v3 ? 2 : 1, i = 0;
+
+	if (!pulCount)
+		return CKR_ARGUMENTS_BAD;
+	if (!pInterfacesList) {
+		*pulCount = n;
+		return CKR_OK;
+	}
+	if (*pulCount < n) {
+		*pulCount = n;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	if (v3)
+		pInterfacesList[i++] = iface_3_0;
+	pInterfacesList[i++] = iface_2_40;
+	*pulCount = n;
+	return CKR_OK;
+}
+
+EXPORTED CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+                              CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags)
+{
+	CK_INTERFACE *candidates[2];
+	size_t n = 0;
+
+	if (!ppInterface)
+		return CKR_ARGUMENTS_BAD;
+	if (atomic_load(&offer_3_0))
+		candidates[n++] = &iface_3_0;
+	candidates[n++] = &iface_2_40;
+	for (size_t i = 0; i < n; i++) {
+		CK_INTERFACE *c = candidates[i];
+		const CK_VERSION *v = c->pFunctionList;   /* every list starts with its version */
+		if (pInterfaceName && strcmp((const char *)pInterfaceName, "PKCS 11") != 0)
+			continue;
+		if (pVersion && (pVersion->major != v->major || pVersion->minor != v->minor))
+			continue;
+		if ((c->flags & flags) != flags)
+			continue;
+		*ppInterface = c;
+		return CKR_OK;
+	}
+	*ppInterface = NULL;
+	return CKR_ARGUMENTS_BAD;
+}
+
+/* ---------------------------------------------------------------------- */
+/* slots and tokens                                                        */
+
+#define NEED_SLOT(slot) do { \
+	if (!enforce_slot_exposed(slot)) \
+		return CKR_SLOT_ID_INVALID; \
+} while (0)
+
+static CK_RV gate_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+	CK_SLOT_ID *all = NULL;
+	CK_ULONG n = 0, m = 0;
+	CK_RV rv;
+
+	NEED_INIT();
+	if (!pulCount)
+		return REAL(C_GetSlotList, tokenPresent, pSlotList, pulCount);
+	rv = real_slot_list(tokenPresent, &all, &n);
+	if (rv != CKR_OK)
+		return rv;
+	for (CK_ULONG i = 0; i < n; i++)
+		if (enforce_slot_exposed(all[i]))
+			all[m++] = all[i];
+	if (!pSlotList) {
+		rv = CKR_OK;
+	} else if (*pulCount < m) {
+		rv = CKR_BUFFER_TOO_SMALL;
+	} else {
+		memcpy(pSlotList, all, m * sizeof(*all));
+		rv = CKR_OK;
+	}
+	*pulCount = m;
+	free(all);
+	return rv;
+}
+
+static CK_RV gate_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+	NEED_INIT();
+	NEED_SLOT(slotID);
+	return REAL(C_GetSlotInfo, slotID, pInfo);
+}
+
+static CK_RV gate_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+	NEED_INIT();
+	NEED_SLOT(slotID);
+	return REAL(C_GetTokenInfo, slotID, pInfo);
+}
+
+static CK_RV gate_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+                                   CK_ULONG_PTR pulCount)
+{
+	NEED_INIT();
+	NEED_SLOT(slotID);
+	return REAL(C_GetMechanismList, slotID, pMechanismList, pulCount);
+}
+
+static CK_RV gate_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+                                   CK_MECHANISM_INFO_PTR pInfo)
+{
+	NEED_INIT();
+	NEED_SLOT(slotID);
+	return REAL(C_GetMechanismInfo, slotID, type, pInfo);
+}
+
+static CK_RV gate_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
+{
+	NEED_INIT();
+	for (;;) {
+		CK_RV rv = REAL(C_WaitForSlotEvent, flags, pSlot, pReserved);
+		if (rv != CKR_OK || !pSlot || enforce_slot_exposed(*pSlot))
+			return rv;
+		/* an event on a slot the caller does not see */
+		if (flags & CKF_DONT_BLOCK)
+			return CKR_NO_EVENT;
+	}
+}
+
+static CK_RV gate_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+                            CK_UTF8CHAR_PTR pLabel)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	NEED_SLOT(slotID);
+	if (!pLabel)
+		return REAL(C_InitToken, slotID, pPin, ulPinLen, pLabel);
+	rv = enforce_admin(NULL, slotID, ADMIN_INIT_TOKEN, CK_INVALID_HANDLE, NULL, 0);
+	if (rv != CKR_OK)
+		return rv;
+	rv = REAL(C_InitToken, slotID, pPin, ulPinLen, pLabel);
+	enforce_admin_done(NULL, ADMIN_INIT_TOKEN, CK_INVALID_HANDLE, rv);
+	return rv;
+}
+
+/* ---------------------------------------------------------------------- */
+/* sessions and login                                                      */
+
+static CK_RV gate_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+                              CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	NEED_SLOT(slotID);
+	rv = REAL(C_OpenSession, slotID, flags, pApplication, Notify, phSession);
+	if (rv != CKR_OK || !phSession)
+		return rv;
+	session_unpoison(*phSession);
+	sg_session_t *s = session_add(*phSession, slotID);
+	if (!s) {
+		REAL(C_CloseSession, *phSession);
+		*phSession = CK_INVALID_HANDLE;
+		return CKR_HOST_MEMORY;
+	}
+	session_put(s);
+	return CKR_OK;
+}
+
+static CK_RV gate_CloseSession(CK_SESSION_HANDLE hSession)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_get(hSession);
+	if (!s) {
+		if (session_is_poisoned(hSession))
+			return CKR_SESSION_HANDLE_INVALID;
+		return REAL(C_CloseSession, hSession);
+	}
+	rv = REAL(C_CloseSession, hSession);
+	if (rv == CKR_OK || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {
+		op_end(s, CKR_SESSION_CLOSED);
+		login_end_if_last(s);
+		session_remove_locked(s);
+	} else {
+		session_put(s);
+	}
+	return rv;
+}
+
+/* Not forwarded as such: the real C_CloseAllSessions would also close
+ * signgate's own login session.  The caller's sessions of the slot are
+ * closed one by one. */
+static CK_RV gate_CloseAllSessions(CK_SLOT_ID slotID)
+{
+	CK_SESSION_HANDLE *handles;
+	size_t n;
+
+	NEED_INIT();
+	NEED_SLOT(slotID);
+	n = session_list(slotID, &handles);
+	for (size_t i = 0; i < n; i++) {
+		sg_session_t *s = session_get(handles[i]);
+		if (!s)
+			continue;
+		REAL(C_CloseSession, handles[i]);
+		op_end(s, CKR_SESSION_CLOSED);
+		login_end_if_last(s);
+		session_remove_locked(s);
+	}
+	free(handles);
+	return CKR_OK;
+}
+
+static CK_RV gate_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+{
+	FORWARD_SESSION(hSession, REAL(C_GetSessionInfo, hSession, pInfo));
+}
+
+typedef CK_RV (*login_fn)(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len,
+                          CK_UTF8CHAR_PTR name, CK_ULONG name_len);
+
+static CK_RV real_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len,
+                        CK_UTF8CHAR_PTR name, CK_ULONG name_len)
+{
+	(void)name;
+	(void)name_len;
+	return REAL(C_Login, s->handle, user, pin, len);
+}
+
+static CK_RV real_login_user(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len,
+                             CK_UTF8CHAR_PTR name, CK_ULONG name_len)
+{
+	return REAL3(C_LoginUser, s->handle, user, pin, len, name, name_len);
+}
+
+static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len,
+                          CK_UTF8CHAR_PTR name, CK_ULONG name_len, login_fn real)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(h);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (!pin) {
+		/* no PIN to check (or a PIN pad): the real module answers */
+		rv = real(s, user, pin, len, name, name_len);
+		goto out;
+	}
+	if (pin_mode && user == CKU_USER && caller_logged_in(s->slot)) {
+		rv = CKR_USER_ALREADY_LOGGED_IN;
+		goto out;
+	}
+	if (user == CKU_SO || user == CKU_CONTEXT_SPECIFIC) {
+		rv = enforce_admin(s, s->slot, ADMIN_SO_LOGIN, CK_INVALID_HANDLE, NULL, 0);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	rv = enforce_login(s, user, pin, len);
+	if (rv == ENFORCE_FORWARD_LOGIN)
+		rv = real(s, user, pin, len, name, name_len);
+	if (rv == CKR_OK && user != CKU_CONTEXT_SPECIFIC)
+		caller_login_set(s->slot, true);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+                        CK_ULONG ulPinLen)
+{
+	return login_common(hSession, userType, pPin, ulPinLen, NULL, 0, real_login);
+}
+
+static CK_RV gate_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+                            CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
+{
+	NEED_INIT();
+	if (!backend.list3)
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	return login_common(hSession, userType, pPin, ulPinLen, pUsername, ulUsernameLen,
+	                    real_login_user);
+}
+
+static CK_RV gate_Logout(CK_SESSION_HANDLE hSession)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (pin_mode) {
+		/* the real login is signgate's: not forwarded */
+		rv = caller_logged_in(s->slot) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+	} else {
+		rv = REAL(C_Logout, hSession);
+	}
+	if (rv == CKR_OK) {
+		enforce_logout(s);
+		caller_login_set(s->slot, false);
+	}
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (!pPin && ulPinLen) {
+		rv = REAL(C_InitPIN, hSession, pPin, ulPinLen);
+		goto out;
+	}
+	rv = enforce_admin(s, s->slot, ADMIN_INIT_PIN, CK_INVALID_HANDLE, NULL, 0);
+	if (rv != CKR_OK)
+		goto out;
+	rv = REAL(C_InitPIN, hSession, pPin, ulPinLen);
+	enforce_admin_done(s, ADMIN_INIT_PIN, CK_INVALID_HANDLE, rv);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
+                         CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if ((!pOldPin && ulOldLen) || (!pNewPin && ulNewLen)) {
+		rv = REAL(C_SetPIN, hSession, pOldPin, ulOldLen, pNewPin, ulNewLen);
+		goto out;
+	}
+	rv = enforce_admin(s, s->slot, ADMIN_SET_PIN, CK_INVALID_HANDLE, NULL, 0);
+	if (rv != CKR_OK)
+		goto out;
+	rv = REAL(C_SetPIN, hSession, pOldPin, ulOldLen, pNewPin, ulNewLen);
+	enforce_admin_done(s, ADMIN_SET_PIN, CK_INVALID_HANDLE, rv);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
+                                    CK_ULONG_PTR pulOperationStateLen)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (pulOperationStateLen) {
+		rv = enforce_key_use(s, USE_OPERATION_STATE, NULL, s->op.key);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	rv = REAL(C_GetOperationState, hSession, pOperationState, pulOperationStateLen);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
+                                    CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
+                                    CK_OBJECT_HANDLE hAuthenticationKey)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (pOperationState) {
+		rv = enforce_key_use(s, USE_OPERATION_STATE, NULL,
+		                     hAuthenticationKey ? hAuthenticationKey : hEncryptionKey);
+		if (rv == CKR_OK && hAuthenticationKey && hEncryptionKey)
+			rv = enforce_key_use(s, USE_OPERATION_STATE, NULL, hEncryptionKey);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	rv = REAL(C_SetOperationState, hSession, pOperationState, ulOperationStateLen,
+	          hEncryptionKey, hAuthenticationKey);
+out:
+	session_put(s);
+	return rv;
+}
+
+/* ---------------------------------------------------------------------- */
+/* objects                                                                 */
+
+/* Key administration: ask, forward, report.  bad = an argument the real
+ * module rejects; then it is forwarded unchecked for the real answer. */
+#define ADMIN_CALL(h, bad, what, obj, tmpl, n, call, new_obj) do { \
+	CK_RV rv_; \
+	NEED_INIT(); \
+	sg_session_t *s_ = session_strict(h); \
+	if (!s_) \
+		return CKR_SESSION_HANDLE_INVALID; \
+	if (bad) { \
+		rv_ = (call); \
+	} else { \
+		rv_ = enforce_admin(s_, s_->slot, what, obj, tmpl, n); \
+		if (rv_ == CKR_OK) { \
+			rv_ = (call); \
+			enforce_admin_done(s_, what, rv_ == CKR_OK ? (new_obj) : CK_INVALID_HANDLE, rv_); \
+		} \
+	} \
+	session_put(s_); \
+	return rv_; \
+} while (0)
+
+static CK_RV gate_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+                               CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
+{
+	ADMIN_CALL(hSession, (!pTemplate && ulCount) || !phObject, ADMIN_CREATE_OBJECT,
+	           CK_INVALID_HANDLE, pTemplate, ulCount,
+	           REAL(C_CreateObject, hSession, pTemplate, ulCount, phObject), *phObject);
+}
+
+static CK_RV gate_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                             CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+                             CK_OBJECT_HANDLE_PTR phNewObject)
+{
+	ADMIN_CALL(hSession, (!pTemplate && ulCount) || !phNewObject, ADMIN_COPY_OBJECT,
+	           hObject, pTemplate, ulCount,
+	           REAL(C_CopyObject, hSession, hObject, pTemplate, ulCount, phNewObject),
+	           *phNewObject);
+}
+
+static CK_RV gate_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
+{
+	ADMIN_CALL(hSession, false, ADMIN_DESTROY_OBJECT, hObject, NULL, 0,
+	           REAL(C_DestroyObject, hSession, hObject), hObject);
+}
+
+static CK_RV gate_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	ADMIN_CALL(hSession, !pTemplate && ulCount, ADMIN_SET_ATTRIBUTE, hObject, pTemplate, ulCount,
+	           REAL(C_SetAttributeValue, hSession, hObject, pTemplate, ulCount), hObject);
+}
+
+static CK_RV gate_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                CK_ULONG_PTR pulSize)
+{
+	FORWARD_SESSION(hSession, REAL(C_GetObjectSize, hSession, hObject, pulSize));
+}
+
+static CK_RV gate_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	FORWARD_SESSION(hSession, REAL(C_GetAttributeValue, hSession, hObject, pTemplate, ulCount));
+}
+
+static CK_RV gate_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+                                  CK_ULONG ulCount)
+{
+	FORWARD_SESSION(hSession, REAL(C_FindObjectsInit, hSession, pTemplate, ulCount));
+}
+
+static CK_RV gate_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+                              CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
+{
+	FORWARD_SESSION(hSession, REAL(C_FindObjects, hSession, phObject, ulMaxObjectCount,
+	                               pulObjectCount));
+}
+
+static CK_RV gate_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+{
+	FORWARD_SESSION(hSession, REAL(C_FindObjectsFinal, hSession));
+}
+
+/* ---------------------------------------------------------------------- */
+/* encryption, digests, verification: forwarded                            */
+
+static CK_RV gate_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                              CK_OBJECT_HANDLE hKey)
+{
+	FORWARD_SESSION(hSession, REAL(C_EncryptInit, hSession, pMechanism, hKey));
+}
+
+static CK_RV gate_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                          CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_Encrypt, hSession, pData, ulDataLen, pEncryptedData,
+	                               pulEncryptedDataLen));
+}
+
+static CK_RV gate_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
+                                CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_EncryptUpdate, hSession, pPart, ulPartLen, pEncryptedPart,
+	                               pulEncryptedPartLen));
+}
+
+static CK_RV gate_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
+                               CK_ULONG_PTR pulLastEncryptedPartLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_EncryptFinal, hSession, pLastEncryptedPart,
+	                               pulLastEncryptedPartLen));
+}
+
+static CK_RV gate_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
+{
+	FORWARD_SESSION(hSession, REAL(C_DigestInit, hSession, pMechanism));
+}
+
+static CK_RV gate_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                         CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_Digest, hSession, pData, ulDataLen, pDigest, pulDigestLen));
+}
+
+static CK_RV gate_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_DigestUpdate, hSession, pPart, ulPartLen));
+}
+
+static CK_RV gate_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
+{
+	FORWARD_SESSION(hSession, REAL(C_DigestKey, hSession, hKey));
+}
+
+static CK_RV gate_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
+                              CK_ULONG_PTR pulDigestLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_DigestFinal, hSession, pDigest, pulDigestLen));
+}
+
+static CK_RV gate_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                             CK_OBJECT_HANDLE hKey)
+{
+	FORWARD_SESSION(hSession, REAL(C_VerifyInit, hSession, pMechanism, hKey));
+}
+
+static CK_RV gate_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                         CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_Verify, hSession, pData, ulDataLen, pSignature,
+	                               ulSignatureLen));
+}
+
+static CK_RV gate_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_VerifyUpdate, hSession, pPart, ulPartLen));
+}
+
+static CK_RV gate_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+                              CK_ULONG ulSignatureLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_VerifyFinal, hSession, pSignature, ulSignatureLen));
+}
+
+static CK_RV gate_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                    CK_OBJECT_HANDLE hKey)
+{
+	FORWARD_SESSION(hSession, REAL(C_VerifyRecoverInit, hSession, pMechanism, hKey));
+}
+
+static CK_RV gate_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+                                CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_VerifyRecover, hSession, pSignature, ulSignatureLen, pData,
+	                               pulDataLen));
+}
+
+static CK_RV gate_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+                                      CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
+                                      CK_ULONG_PTR pulEncryptedPartLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_DigestEncryptUpdate, hSession, pPart, ulPartLen,
+	                               pEncryptedPart, pulEncryptedPartLen));
+}
+
+static CK_RV gate_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_SeedRandom, hSession, pSeed, ulSeedLen));
+}
+
+static CK_RV gate_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData,
+                                 CK_ULONG ulRandomLen)
+{
+	FORWARD_SESSION(hSession, REAL(C_GenerateRandom, hSession, RandomData, ulRandomLen));
+}
+
+static CK_RV gate_GetFunctionStatus(CK_SESSION_HANDLE hSession)
+{
+	FORWARD_SESSION(hSession, REAL(C_GetFunctionStatus, hSession));
+}
+
+static CK_RV gate_CancelFunction(CK_SESSION_HANDLE hSession)
+{
+	FORWARD_SESSION(hSession, REAL(C_CancelFunction, hSession));
+}
+
+/* ---------------------------------------------------------------------- */
+/* signing and raw private-key operations: intercepted                     */
+
+static CK_RV gate_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                           CK_OBJECT_HANDLE hKey)
+{
+	NEED_INIT();
+	return op_init(hSession, pMechanism, hKey, USE_SIGN, SG_OP_SIGN, backend.list->C_SignInit);
+}
+
+static CK_RV gate_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                  CK_OBJECT_HANDLE hKey)
+{
+	NEED_INIT();
+	return op_init(hSession, pMechanism, hKey, USE_SIGN_RECOVER, SG_OP_SIGN_RECOVER,
+	               backend.list->C_SignRecoverInit);
+}
+
+static CK_RV gate_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                              CK_OBJECT_HANDLE hKey)
+{
+	NEED_INIT();
+	return op_init(hSession, pMechanism, hKey, USE_DECRYPT, SG_OP_DECRYPT,
+	               backend.list->C_DecryptInit);
+}
+
+/* The call shapes (see data_call_t). */
+#define SINGLE(k, i, il, o, ol) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
+	.has_out = true, .out = (o), .out_len = (ol), .out_is_result = true, \
+	.on_success = ENDS_OP, .on_error = ENDS_OP }
+#define UPDATE(k, i, il) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
+	.on_success = ENDS_NOTHING, .on_error = ENDS_OP }
+#define UPDATE_OUT(k, i, il, o, ol, result) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
+	.has_out = true, .out = (o), .out_len = (ol), .out_is_result = (result), \
+	.on_success = ENDS_NOTHING, .on_error = ENDS_OP }
+#define FINAL(k, o, ol) { .kind = (k), .has_out = true, .out = (o), .out_len = (ol), \
+	.out_is_result = true, .on_success = ENDS_OP, .on_error = ENDS_OP }
+
+#define DATA_CALL(h, init, call) do { \
+	data_call_t dc_ = init; \
+	sg_session_t *s_; \
+	CK_RV rv_; \
+	NEED_INIT(); \
+	if (!data_pre(h, &dc_, &s_, &rv_)) \
+		return rv_; \
+	return data_post(s_, &dc_, (call)); \
+} while (0)
+
+static CK_RV gate_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                       CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	DATA_CALL(hSession, SINGLE(SG_OP_SIGN, pData, ulDataLen, pSignature, pulSignatureLen),
+	          REAL(C_Sign, hSession, pData, ulDataLen, pSignature, pulSignatureLen));
+}
+
+static CK_RV gate_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	data_call_t dc = UPDATE(SG_OP_SIGN, pPart, ulPartLen);
+	sg_session_t *s;
+	CK_RV rv;
+
+	NEED_INIT();
+	dc.multipart = true;
+	if (!data_pre(hSession, &dc, &s, &rv))
+		return rv;
+	return data_post(s, &dc, REAL(C_SignUpdate, hSession, pPart, ulPartLen));
+}
+
+static CK_RV gate_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+                            CK_ULONG_PTR pulSignatureLen)
+{
+	DATA_CALL(hSession, FINAL(SG_OP_SIGN, pSignature, pulSignatureLen),
+	          REAL(C_SignFinal, hSession, pSignature, pulSignatureLen));
+}
+
+static CK_RV gate_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                              CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	DATA_CALL(hSession, SINGLE(SG_OP_SIGN_RECOVER, pData, ulDataLen, pSignature, pulSignatureLen),
+	          REAL(C_SignRecover, hSession, pData, ulDataLen, pSignature, pulSignatureLen));
+}
+
+static CK_RV gate_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
+                          CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+{
+	DATA_CALL(hSession, SINGLE(SG_OP_DECRYPT, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen),
+	          REAL(C_Decrypt, hSession, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen));
+}
+
+static CK_RV gate_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+                                CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
+                                CK_ULONG_PTR pulPartLen)
+{
+	DATA_CALL(hSession, UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
+	                               pulPartLen, true),
+	          REAL(C_DecryptUpdate, hSession, pEncryptedPart, ulEncryptedPartLen, pPart,
+	               pulPartLen));
+}
+
+static CK_RV gate_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
+                               CK_ULONG_PTR pulLastPartLen)
+{
+	DATA_CALL(hSession, FINAL(SG_OP_DECRYPT, pLastPart, pulLastPartLen),
+	          REAL(C_DecryptFinal, hSession, pLastPart, pulLastPartLen));
+}
+
+/* Dual-function calls continue a signing or decrypting operation. */
+static CK_RV gate_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+                                    CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
+                                    CK_ULONG_PTR pulEncryptedPartLen)
+{
+	DATA_CALL(hSession, UPDATE_OUT(SG_OP_SIGN, pPart, ulPartLen, pEncryptedPart,
+	                               pulEncryptedPartLen, false),
+	          REAL(C_SignEncryptUpdate, hSession, pPart, ulPartLen, pEncryptedPart,
+	               pulEncryptedPartLen));
+}
+
+static CK_RV gate_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+                                      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
+                                      CK_ULONG_PTR pulPartLen)
+{
+	DATA_CALL(hSession, UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
+	                               pulPartLen, true),
+	          REAL(C_DecryptDigestUpdate, hSession, pEncryptedPart, ulEncryptedPartLen, pPart,
+	               pulPartLen));
+}
+
+static CK_RV gate_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+                                      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
+                                      CK_ULONG_PTR pulPartLen)
+{
+	DATA_CALL(hSession, UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
+	                               pulPartLen, true),
+	          REAL(C_DecryptVerifyUpdate, hSession, pEncryptedPart, ulEncryptedPartLen, pPart,
+	               pulPartLen));
+}
+
+/* ---------------------------------------------------------------------- */
+/* key management                                                          */
+
+static CK_RV gate_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                              CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+                              CK_OBJECT_HANDLE_PTR phKey)
+{
+	ADMIN_CALL(hSession, !pMechanism || (!pTemplate && ulCount) || !phKey, ADMIN_GENERATE_KEY,
+	           CK_INVALID_HANDLE, pTemplate, ulCount,
+	           REAL(C_GenerateKey, hSession, pMechanism, pTemplate, ulCount, phKey), *phKey);
+}
+
+static CK_RV gate_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                  CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+                                  CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
+                                  CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (!pMechanism || (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
+	    (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount) || !phPublicKey || !phPrivateKey) {
+		rv = REAL(C_GenerateKeyPair, hSession, pMechanism, pPublicKeyTemplate,
+		          ulPublicKeyAttributeCount, pPrivateKeyTemplate, ulPrivateKeyAttributeCount,
+		          phPublicKey, phPrivateKey);
+		goto out;
+	}
+	rv = enforce_admin(s, s->slot, ADMIN_GENERATE_KEY, CK_INVALID_HANDLE, pPublicKeyTemplate,
+	                   ulPublicKeyAttributeCount);
+	if (rv == CKR_OK)
+		rv = enforce_admin(s, s->slot, ADMIN_GENERATE_KEY, CK_INVALID_HANDLE,
+		                   pPrivateKeyTemplate, ulPrivateKeyAttributeCount);
+	if (rv != CKR_OK)
+		goto out;
+	rv = REAL(C_GenerateKeyPair, hSession, pMechanism, pPublicKeyTemplate,
+	          ulPublicKeyAttributeCount, pPrivateKeyTemplate, ulPrivateKeyAttributeCount,
+	          phPublicKey, phPrivateKey);
+	enforce_admin_done(s, ADMIN_GENERATE_KEY, rv == CKR_OK ? *phPublicKey : CK_INVALID_HANDLE, rv);
+	enforce_admin_done(s, ADMIN_GENERATE_KEY, rv == CKR_OK ? *phPrivateKey : CK_INVALID_HANDLE, rv);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                          CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
+                          CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (pMechanism && pulWrappedKeyLen) {
+		rv = enforce_key_use(s, USE_WRAP, pMechanism, hKey);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	rv = REAL(C_WrapKey, hSession, pMechanism, hWrappingKey, hKey, pWrappedKey, pulWrappedKeyLen);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                            CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+                            CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate,
+                            CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (!pMechanism || !pWrappedKey || (!pTemplate && ulAttributeCount) || !phKey) {
+		rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey,
+		          ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
+		goto out;
+	}
+	rv = enforce_key_use(s, USE_UNWRAP, pMechanism, hUnwrappingKey);
+	if (rv == CKR_OK)
+		rv = enforce_admin(s, s->slot, ADMIN_UNWRAP_KEY, CK_INVALID_HANDLE, pTemplate,
+		                   ulAttributeCount);
+	if (rv != CKR_OK)
+		goto out;
+	rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey, ulWrappedKeyLen,
+	          pTemplate, ulAttributeCount, phKey);
+	enforce_admin_done(s, ADMIN_UNWRAP_KEY, rv == CKR_OK ? *phKey : CK_INVALID_HANDLE, rv);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                            CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
+                            CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
+{
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (!pMechanism || (!pTemplate && ulAttributeCount)) {
+		rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
+		goto out;
+	}
+	rv = enforce_key_use(s, USE_DERIVE, pMechanism, hBaseKey);
+	if (rv == CKR_OK)
+		rv = enforce_admin(s, s->slot, ADMIN_DERIVE_KEY, CK_INVALID_HANDLE, pTemplate,
+		                   ulAttributeCount);
+	if (rv != CKR_OK)
+		goto out;
+	rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
+	enforce_admin_done(s, ADMIN_DERIVE_KEY,
+	                   rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE, rv);
+out:
+	session_put(s);
+	return rv;
+}
+
+/* ---------------------------------------------------------------------- */
+/* PKCS#11 3.0                                                             */
+
+#define NEED_3_0() do { \
+	NEED_INIT(); \
+	if (!backend.list3) \
+		return CKR_FUNCTION_NOT_SUPPORTED; \
+} while (0)
+
+static CK_RV gate_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
+{
+	CK_RV rv;
+
+	NEED_3_0();
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	rv = REAL3(C_SessionCancel, hSession, flags);
+	if (rv == CKR_OK && s->op.op != SG_OP_NONE && (flags & op_cancel_flag(s->op.op)))
+		op_end(s, CKR_FUNCTION_CANCELED);
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_MessageEncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                     CK_OBJECT_HANDLE hKey)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_MessageEncryptInit, hSession, pMechanism, hKey));
+}
+
+static CK_RV gate_EncryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                 CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
+                                 CK_ULONG ulAssociatedDataLen, CK_BYTE_PTR pPlaintext,
+                                 CK_ULONG ulPlaintextLen, CK_BYTE_PTR pCiphertext,
+                                 CK_ULONG_PTR pulCiphertextLen)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_EncryptMessage, hSession, pParameter, ulParameterLen,
+	                                pAssociatedData, ulAssociatedDataLen, pPlaintext,
+	                                ulPlaintextLen, pCiphertext, pulCiphertextLen));
+}
+
+static CK_RV gate_EncryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                      CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
+                                      CK_ULONG ulAssociatedDataLen)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_EncryptMessageBegin, hSession, pParameter, ulParameterLen,
+	                                pAssociatedData, ulAssociatedDataLen));
+}
+
+static CK_RV gate_EncryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                     CK_ULONG ulParameterLen, CK_BYTE_PTR pPlaintextPart,
+                                     CK_ULONG ulPlaintextPartLen, CK_BYTE_PTR pCiphertextPart,
+                                     CK_ULONG_PTR pulCiphertextPartLen, CK_FLAGS flags)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_EncryptMessageNext, hSession, pParameter, ulParameterLen,
+	                                pPlaintextPart, ulPlaintextPartLen, pCiphertextPart,
+	                                pulCiphertextPartLen, flags));
+}
+
+static CK_RV gate_MessageEncryptFinal(CK_SESSION_HANDLE hSession)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_MessageEncryptFinal, hSession));
+}
+
+static CK_RV gate_MessageDecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                     CK_OBJECT_HANDLE hKey)
+{
+	NEED_3_0();
+	return op_init(hSession, pMechanism, hKey, USE_DECRYPT, SG_OP_MESSAGE_DECRYPT,
+	               backend.list3->C_MessageDecryptInit);
+}
+
+#define MESSAGE_SINGLE(k, i, il, o, ol) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
+	.has_out = true, .out = (o), .out_len = (ol), .out_is_result = true, \
+	.on_success = ENDS_MESSAGE, .on_error = ENDS_MESSAGE }
+
+static CK_RV gate_DecryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                 CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
+                                 CK_ULONG ulAssociatedDataLen, CK_BYTE_PTR pCiphertext,
+                                 CK_ULONG ulCiphertextLen, CK_BYTE_PTR pPlaintext,
+                                 CK_ULONG_PTR pulPlaintextLen)
+{
+	NEED_3_0();
+	DATA_CALL(hSession, MESSAGE_SINGLE(SG_OP_MESSAGE_DECRYPT, pCiphertext, ulCiphertextLen,
+	                                   pPlaintext, pulPlaintextLen),
+	          REAL3(C_DecryptMessage, hSession, pParameter, ulParameterLen, pAssociatedData,
+	                ulAssociatedDataLen, pCiphertext, ulCiphertextLen, pPlaintext,
+	                pulPlaintextLen));
+}
+
+/* A message begins: forget the previous message's data. */
+static CK_RV message_begin(CK_SESSION_HANDLE h, sg_op_t kind, CK_RV (*call)(void *), void *arg)
+{
+	CK_RV rv;
+	sg_session_t *s = session_strict(h);
+
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (s->op.op != SG_OP_NONE && s->op.op != kind) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	rv = call(arg);
+	if (rv == CKR_OK && s->op.op == kind) {
+		session_op_data_reset(&s->op);
+		s->data_pending = false;
+	}
+out:
+	session_put(s);
+	return rv;
+}
+
+struct begin_args {
+	CK_SESSION_HANDLE h;
+	CK_VOID_PTR param;
+	CK_ULONG param_len;
+	CK_BYTE_PTR aad;
+	CK_ULONG aad_len;
+};
+
+static CK_RV call_decrypt_begin(void *p)
+{
+	struct begin_args *a = p;
+	return REAL3(C_DecryptMessageBegin, a->h, a->param, a->param_len, a->aad, a->aad_len);
+}
+
+static CK_RV call_sign_begin(void *p)
+{
+	struct begin_args *a = p;
+	return REAL3(C_SignMessageBegin, a->h, a->param, a->param_len);
+}
+
+static CK_RV gate_DecryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                      CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
+                                      CK_ULONG ulAssociatedDataLen)
+{
+	struct begin_args a = { hSession, pParameter, ulParameterLen, pAssociatedData,
+	                        ulAssociatedDataLen };
+	NEED_3_0();
+	return message_begin(hSession, SG_OP_MESSAGE_DECRYPT, call_decrypt_begin, &a);
+}
+
+static CK_RV gate_DecryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                     CK_ULONG ulParameterLen, CK_BYTE_PTR pCiphertextPart,
+                                     CK_ULONG ulCiphertextPartLen, CK_BYTE_PTR pPlaintextPart,
+                                     CK_ULONG_PTR pulPlaintextPartLen, CK_FLAGS flags)
+{
+	NEED_3_0();
+	data_call_t dc = UPDATE_OUT(SG_OP_MESSAGE_DECRYPT, pCiphertextPart, ulCiphertextPartLen,
+	                            pPlaintextPart, pulPlaintextPartLen, true);
+	dc.on_success = (flags & CKF_END_OF_MESSAGE) ? ENDS_MESSAGE : ENDS_NOTHING;
+	dc.on_error = ENDS_MESSAGE;
+	sg_session_t *s;
+	CK_RV rv;
+	if (!data_pre(hSession, &dc, &s, &rv))
+		return rv;
+	return data_post(s, &dc, REAL3(C_DecryptMessageNext, hSession, pParameter, ulParameterLen,
+	                               pCiphertextPart, ulCiphertextPartLen, pPlaintextPart,
+	                               pulPlaintextPartLen, flags));
+}
+
+/* The end of a message-based operation. */
+static CK_RV message_final(CK_SESSION_HANDLE h, sg_op_t kind,
+                           CK_RV (*real)(CK_SESSION_HANDLE))
+{
+	CK_RV rv;
+	sg_session_t *s = session_strict(h);
+
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (s->op.op != SG_OP_NONE && s->op.op != kind) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	rv = real ? real(h) : CKR_FUNCTION_NOT_SUPPORTED;
+	if (s->op.op == kind && rv != CKR_ARGUMENTS_BAD)
+		op_end(s, rv);
+out:
+	session_put(s);
+	return rv;
+}
+
+static CK_RV gate_MessageDecryptFinal(CK_SESSION_HANDLE hSession)
+{
+	NEED_3_0();
+	return message_final(hSession, SG_OP_MESSAGE_DECRYPT, backend.list3->C_MessageDecryptFinal);
+}
+
+static CK_RV gate_MessageSignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                  CK_OBJECT_HANDLE hKey)
+{
+	NEED_3_0();
+	return op_init(hSession, pMechanism, hKey, USE_SIGN, SG_OP_MESSAGE_SIGN,
+	               backend.list3->C_MessageSignInit);
+}
+
+static CK_RV gate_SignMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                              CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                              CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	NEED_3_0();
+	DATA_CALL(hSession, MESSAGE_SINGLE(SG_OP_MESSAGE_SIGN, pData, ulDataLen, pSignature,
+	                                   pulSignatureLen),
+	          REAL3(C_SignMessage, hSession, pParameter, ulParameterLen, pData, ulDataLen,
+	                pSignature, pulSignatureLen));
+}
+
+static CK_RV gate_SignMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                   CK_ULONG ulParameterLen)
+{
+	struct begin_args a = { hSession, pParameter, ulParameterLen, NULL, 0 };
+	NEED_3_0();
+	return message_begin(hSession, SG_OP_MESSAGE_SIGN, call_sign_begin, &a);
+}
+
+static CK_RV gate_SignMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                  CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                                  CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	NEED_3_0();
+	data_call_t dc;
+	if (pulSignatureLen) {
+		/* the last part: the signature comes back */
+		data_call_t last = MESSAGE_SINGLE(SG_OP_MESSAGE_SIGN, pData, ulDataLen, pSignature,
+		                                  pulSignatureLen);
+		dc = last;
+	} else {
+		data_call_t part = UPDATE(SG_OP_MESSAGE_SIGN, pData, ulDataLen);
+		part.on_error = ENDS_MESSAGE;
+		dc = part;
+	}
+	sg_session_t *s;
+	CK_RV rv;
+	if (!data_pre(hSession, &dc, &s, &rv))
+		return rv;
+	return data_post(s, &dc, REAL3(C_SignMessageNext, hSession, pParameter, ulParameterLen,
+	                               pData, ulDataLen, pSignature, pulSignatureLen));
+}
+
+static CK_RV gate_MessageSignFinal(CK_SESSION_HANDLE hSession)
+{
+	NEED_3_0();
+	return message_final(hSession, SG_OP_MESSAGE_SIGN, backend.list3->C_MessageSignFinal);
+}
+
+static CK_RV gate_MessageVerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                    CK_OBJECT_HANDLE hKey)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_MessageVerifyInit, hSession, pMechanism, hKey));
+}
+
+static CK_RV gate_VerifyMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                                CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_VerifyMessage, hSession, pParameter, ulParameterLen, pData,
+	                                ulDataLen, pSignature, ulSignatureLen));
+}
+
+static CK_RV gate_VerifyMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                     CK_ULONG ulParameterLen)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_VerifyMessageBegin, hSession, pParameter, ulParameterLen));
+}
+
+static CK_RV gate_VerifyMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                    CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                                    CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_VerifyMessageNext, hSession, pParameter, ulParameterLen,
+	                                pData, ulDataLen, pSignature, ulSignatureLen));
+}
+
+static CK_RV gate_MessageVerifyFinal(CK_SESSION_HANDLE hSession)
+{
+	NEED_3_0();
+	FORWARD_SESSION(hSession, REAL3(C_MessageVerifyFinal, hSession));
+}
+
+/* ---------------------------------------------------------------------- */
+/* the tables                                                              */
+
+#define LIST_2_40_ENTRIES \
+	.C_Initialize = gate_Initialize, \
+	.C_Finalize = gate_Finalize, \
+	.C_GetInfo = gate_GetInfo, \
+	.C_GetFunctionList = C_GetFunctionList, \
+	.C_GetSlotList = gate_GetSlotList, \
+	.C_GetSlotInfo = gate_GetSlotInfo, \
+	.C_GetTokenInfo = gate_GetTokenInfo, \
+	.C_GetMechanismList = gate_GetMechanismList, \
+	.C_GetMechanismInfo = gate_GetMechanismInfo, \
+	.C_InitToken = gate_InitToken, \
+	.C_InitPIN = gate_InitPIN, \
+	.C_SetPIN = gate_SetPIN, \
+	.C_OpenSession = gate_OpenSession, \
+	.C_CloseSession = gate_CloseSession, \
+	.C_CloseAllSessions = gate_CloseAllSessions, \
+	.C_GetSessionInfo = gate_GetSessionInfo, \
+	.C_GetOperationState = gate_GetOperationState, \
+	.C_SetOperationState = gate_SetOperationState, \
+	.C_Login = gate_Login, \
+	.C_Logout = gate_Logout, \
+	.C_CreateObject = gate_CreateObject, \
+	.C_CopyObject = gate_CopyObject, \
+	.C_DestroyObject = gate_DestroyObject, \
+	.C_GetObjectSize = gate_GetObjectSize, \
+	.C_GetAttributeValue = gate_GetAttributeValue, \
+	.C_SetAttributeValue = gate_SetAttributeValue, \
+	.C_FindObjectsInit = gate_FindObjectsInit, \
+	.C_FindObjects = gate_FindObjects, \
+	.C_FindObjectsFinal = gate_FindObjectsFinal, \
+	.C_EncryptInit = gate_EncryptInit, \
+	.C_Encrypt = gate_Encrypt, \
+	.C_EncryptUpdate = gate_EncryptUpdate, \
+	.C_EncryptFinal = gate_EncryptFinal, \
+	.C_DecryptInit = gate_DecryptInit, \
+	.C_Decrypt = gate_Decrypt, \
+	.C_DecryptUpdate = gate_DecryptUpdate, \
+	.C_DecryptFinal = gate_DecryptFinal, \
+	.C_DigestInit = gate_DigestInit, \
+	.C_Digest = gate_Digest, \
+	.C_DigestUpdate = gate_DigestUpdate, \
+	.C_DigestKey = gate_DigestKey, \
+	.C_DigestFinal = gate_DigestFinal, \
+	.C_SignInit = gate_SignInit, \
+	.C_Sign = gate_Sign, \
+	.C_SignUpdate = gate_SignUpdate, \
+	.C_SignFinal = gate_SignFinal, \
+	.C_SignRecoverInit = gate_SignRecoverInit, \
+	.C_SignRecover = gate_SignRecover, \
+	.C_VerifyInit = gate_VerifyInit, \
+	.C_Verify = gate_Verify, \
+	.C_VerifyUpdate = gate_VerifyUpdate, \
+	.C_VerifyFinal = gate_VerifyFinal, \
+	.C_VerifyRecoverInit = gate_VerifyRecoverInit, \
+	.C_VerifyRecover = gate_VerifyRecover, \
+	.C_DigestEncryptUpdate = gate_DigestEncryptUpdate, \
+	.C_DecryptDigestUpdate = gate_DecryptDigestUpdate, \
+	.C_SignEncryptUpdate = gate_SignEncryptUpdate, \
+	.C_DecryptVerifyUpdate = gate_DecryptVerifyUpdate, \
+	.C_GenerateKey = gate_GenerateKey, \
+	.C_GenerateKeyPair = gate_GenerateKeyPair, \
+	.C_WrapKey = gate_WrapKey, \
+	.C_UnwrapKey = gate_UnwrapKey, \
+	.C_DeriveKey = gate_DeriveKey, \
+	.C_SeedRandom = gate_SeedRandom, \
+	.C_GenerateRandom = gate_GenerateRandom, \
+	.C_GetFunctionStatus = gate_GetFunctionStatus, \
+	.C_CancelFunction = gate_CancelFunction, \
+	.C_WaitForSlotEvent = gate_WaitForSlotEvent
+
+static CK_FUNCTION_LIST list_2_40 = {
+	.version = { 2, 40 },
+	LIST_2_40_ENTRIES,
+};
+
+static CK_FUNCTION_LIST_3_0 list_3_0 = {
+	.version = { 3, 0 },
+	LIST_2_40_ENTRIES,
+	.C_GetInterfaceList = C_GetInterfaceList,
+	.C_GetInterface = C_GetInterface,
+	.C_LoginUser = gate_LoginUser,
+	.C_SessionCancel = gate_SessionCancel,
+	.C_MessageEncryptInit = gate_MessageEncryptInit,
+	.C_EncryptMessage = gate_EncryptMessage,
+	.C_EncryptMessageBegin = gate_EncryptMessageBegin,
+	.C_EncryptMessageNext = gate_EncryptMessageNext,
+	.C_MessageEncryptFinal = gate_MessageEncryptFinal,
+	.C_MessageDecryptInit = gate_MessageDecryptInit,
+	.C_DecryptMessage = gate_DecryptMessage,
+	.C_DecryptMessageBegin = gate_DecryptMessageBegin,
+	.C_DecryptMessageNext = gate_DecryptMessageNext,
+	.C_MessageDecryptFinal = gate_MessageDecryptFinal,
+	.C_MessageSignInit = gate_MessageSignInit,
+	.C_SignMessage = gate_SignMessage,
+	.C_SignMessageBegin = gate_SignMessageBegin,
+	.C_SignMessageNext = gate_SignMessageNext,
+	.C_MessageSignFinal = gate_MessageSignFinal,
+	.C_MessageVerifyInit = gate_MessageVerifyInit,
+	.C_VerifyMessage = gate_VerifyMessage,
+	.C_VerifyMessageBegin = gate_VerifyMessageBegin,
+	.C_VerifyMessageNext = gate_VerifyMessageNext,
+	.C_MessageVerifyFinal = gate_MessageVerifyFinal,
+};

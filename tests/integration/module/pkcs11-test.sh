@@ -1,0 +1,42 @@
+#!/bin/bash
+# pkcs11-tool --test --login: the same outcome through signgate as directly.
+#
+# One known difference: SoftHSM 2.6 refuses RSA-PKCS-OAEP with a label
+# (C_DecryptInit: CKR_ARGUMENTS_BAD) and pkcs11-tool aborts there, while
+# signgate's policy refuses OAEP decryption with a governed key before it
+# reaches the token (not a mechanism the policy can allow), which
+# pkcs11-tool reports as "Mechanism not supported" and goes on.  Up to
+# that point the two runs must be identical; after it, signgate's run
+# must finish without errors.
+. "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
+sg_config "$SG_TMP/signgate.conf" "$(sg_allow_policy all)"
+export SIGNGATE_CONF=$SG_TMP/signgate.conf
+
+set +e
+direct=$(pkcs11-tool --module "$SG_SOFTHSM" --token-label "$SG_TOKEN" --test --login \
+	--pin "$SG_USER_PIN" 2>"$SG_TMP/direct.err")
+drc=$?
+gate=$(pkcs11-tool --module "$SG_MODULE" --token-label "$SG_TOKEN" --test --login \
+	--pin "$SG_USER_PIN" 2>"$SG_TMP/gate.err")
+grc=$?
+set -e
+direct_err=$(cat "$SG_TMP/direct.err")
+gate_err=$(cat "$SG_TMP/gate.err")
+echo "--- direct (exit $drc)"; echo "$direct"; echo "$direct_err"
+echo "--- signgate (exit $grc)"; echo "$gate"; echo "$gate_err"
+
+norm() { sed -E 's/slot [0-9]+/slot N/; s/0x[0-9a-f]{6,}/0xID/g'; }
+before_oaep() { sed '/RSA-PKCS-OAEP/,$d' | norm; }
+if ! diff <(before_oaep <<<"$direct") <(before_oaep <<<"$gate") >&2; then
+	sg_fail "pkcs11-tool --test output differs before the OAEP decryption test"
+fi
+if [ "$grc" = "$drc" ]; then
+	diff <(norm <<<"$direct") <(norm <<<"$gate") >&2 || sg_fail "pkcs11-tool --test output differs"
+	diff <(norm <<<"$direct_err") <(norm <<<"$gate_err") >&2 || sg_fail "pkcs11-tool --test errors differ"
+	sg_pass "pkcs11-tool --test --login: exit $grc both ways, same output"
+fi
+grep -q 'C_DecryptInit failed: rv = CKR_ARGUMENTS_BAD' <<<"$direct_err" ||
+	sg_fail "exit status: signgate $grc, direct $drc, not the known OAEP difference"
+[ "$grc" = 0 ] && grep -q '^No errors' <<<"$gate" ||
+	sg_fail "signgate's run did not finish without errors (exit $grc)"
+sg_pass "pkcs11-tool --test --login: identical up to OAEP (direct: SoftHSM aborts on the OAEP label; signgate: policy refuses OAEP, no errors)"
