@@ -193,14 +193,35 @@ static void groups_from_db(caller_t *c, const char *user, gid_t primary)
 		add_group(c, list[i]);
 }
 
-/* The running program's SHA-256, computed once per process: hashing a
- * large binary on every session would cost more than the signature. */
+/* What cannot change without exec (the program and its hash) is read
+ * once per process; the user name is cached per thread and keyed by uid.
+ * Both because the enforcement path asks on every signing operation:
+ * a user database lookup and a readlink cost ~12 us, an ECDSA signature
+ * ~80 us.  Per-thread rather than mutex-guarded so that a fork() while
+ * another thread holds a lock cannot leave the child stuck; glibc's
+ * pthread_once copes with fork.  A user renamed in /etc/passwd while a
+ * process runs keeps its old name in that process. */
+static pthread_once_t self_program_once = PTHREAD_ONCE_INIT;
+static char self_program[PATH_MAX];
+
 static pthread_once_t self_sha_once = PTHREAD_ONCE_INIT;
 static bool self_sha_ok;
 static unsigned char self_sha[32];
 
+static __thread struct {
+	bool valid;
+	uid_t uid;
+	char user[CALLER_NAME_MAX];
+} self_user;
+
+static void self_program_read(void)
+{
+	read_link("/proc/self/exe", self_program, sizeof(self_program));
+}
+
 static void self_sha_compute(void)
 {
+	/* /proc/self/exe is the inode that runs, even if the path was replaced */
 	self_sha_ok = sha256_path("/proc/self/exe", self_sha) == 0;
 }
 
@@ -214,22 +235,37 @@ int caller_identify_self(caller_t *out, bool want_sha256)
 	out->pid = getpid();
 	out->ppid = getppid();
 
-	if (lookup_user(NULL, out->uid, NULL, NULL, out->user, sizeof(out->user)) != 1)
-		out->user[0] = '\0';
+	if (!self_user.valid || self_user.uid != out->uid) {
+		int found = lookup_user(NULL, out->uid, NULL, NULL, self_user.user,
+		                        sizeof(self_user.user));
+		if (found != 1)
+			self_user.user[0] = '\0';
+		/* a transient lookup error is retried next time */
+		self_user.valid = found >= 0;
+		self_user.uid = out->uid;
+	}
+	memcpy(out->user, self_user.user, sizeof(out->user));
 
 	add_group(out, out->gid);
-	int n = getgroups(0, NULL);
-	if (n > 0) {
-		gid_t *list = calloc((size_t)n, sizeof(gid_t));
-		if (list == NULL)
+	gid_t list[CALLER_MAX_GROUPS];
+	int n = getgroups(CALLER_MAX_GROUPS, list);
+	if (n < 0 && errno == EINVAL) {
+		/* more supplementary groups than we keep: take the first ones */
+		int all = getgroups(0, NULL);
+		gid_t *big = all > 0 ? calloc((size_t)all, sizeof(gid_t)) : NULL;
+		if (big == NULL)
 			return -1;
-		n = getgroups(n, list);
+		n = getgroups(all, big);
+		for (int i = 0; i < n; i++)
+			add_group(out, big[i]);
+		free(big);
+	} else {
 		for (int i = 0; i < n; i++)
 			add_group(out, list[i]);
-		free(list);
 	}
 
-	read_link("/proc/self/exe", out->program, sizeof(out->program));
+	pthread_once(&self_program_once, self_program_read);
+	strcpy(out->program, self_program);   /* same size, NUL-terminated */
 	if (want_sha256 && out->program[0]) {
 		pthread_once(&self_sha_once, self_sha_compute);
 		if (self_sha_ok) {

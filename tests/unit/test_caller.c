@@ -10,11 +10,14 @@
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -123,6 +126,40 @@ static void test_self_threads(void **state)
 	free(cs);
 }
 
+/* The per-process caches follow fork() and a change of uid. */
+static void test_self_after_fork_and_setuid(void **state)
+{
+	(void)state;
+	caller_t parent;
+	assert_int_equal(caller_identify_self(&parent, true), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		caller_t c;
+		if (caller_identify_self(&c, true) != 0 || c.pid != getpid() ||
+		    c.ppid != parent.pid || strcmp(c.program, parent.program) != 0 ||
+		    memcmp(c.program_sha256, parent.program_sha256, 32) != 0)
+			_exit(1);
+		if (geteuid() == 0) {
+			struct passwd *pw = getpwnam("nobody");
+			if (pw == NULL)
+				_exit(0);
+			uid_t nuid = pw->pw_uid;
+			gid_t ngid = pw->pw_gid;
+			if (setgroups(0, NULL) != 0 || setgid(ngid) != 0 || setuid(nuid) != 0)
+				_exit(2);
+			if (caller_identify_self(&c, false) != 0 || c.uid != nuid || c.gid != ngid ||
+			    strcmp(c.user, "nobody") != 0 || caller_in_group(&c, 0))
+				_exit(3);
+		}
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_peer_socketpair_self(void **state)
 {
 	(void)state;
@@ -147,21 +184,33 @@ static void test_peer_socketpair_self(void **state)
 }
 
 /* A child connects to our listening socket: the peer is the child, not us. */
-static void test_peer_forked_child(void **state)
+/* No test may hang on a peer that failed: accept() gives up after 10 s. */
+static void accept_timeout(int ls)
 {
-	(void)state;
+	struct timeval tv = { .tv_sec = 10 };
+	(void)setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static void peer_child_case(uid_t as_uid, gid_t as_gid)
+{
 	char dir[] = "/tmp/sg-caller-XXXXXX";
 	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
 	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(ls >= 0);
 	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(ls, 1), 0);
+	assert_int_equal(chmod(sa.sun_path, 0777), 0);
+	accept_timeout(ls);
 
 	pid_t child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
+		if (as_uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) != 0 || setgid(as_gid) != 0 || setuid(as_uid) != 0))
+			_exit(3);
 		int s = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 			_exit(2);
@@ -172,7 +221,11 @@ static void test_peer_forked_child(void **state)
 		_exit(0);
 	}
 	int cs = accept(ls, NULL, NULL);
-	assert_true(cs >= 0);
+	if (cs < 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		fail_msg("child did not connect");
+	}
 	caller_t c;
 	int rc = caller_identify_peer(cs, &c, true);
 	char b = 'x';
@@ -184,15 +237,106 @@ static void test_peer_forked_child(void **state)
 	assert_true(c.known);
 	assert_int_equal(c.pid, child);
 	assert_int_not_equal(c.pid, getpid());
-	assert_int_equal(c.uid, getuid());
-	/* the child runs the same executable */
+	assert_int_equal(c.uid, as_uid == (uid_t)-1 ? getuid() : as_uid);
+	if (as_uid != (uid_t)-1) {
+		/* groups come from the user database, never from the broker */
+		struct passwd *pw = getpwuid(as_uid);
+		assert_non_null(pw);
+		assert_string_equal(c.user, pw->pw_name);
+		assert_int_equal(c.gid, as_gid);
+		assert_true(caller_in_group(&c, as_gid));
+		assert_false(caller_in_group(&c, getgid()) && getgid() != as_gid);
+	}
+	/* the child runs the same executable (root may read any /proc/PID/exe) */
 	char exe[PATH_MAX];
 	self_exe(exe, sizeof(exe));
 	assert_string_equal(c.program, exe);
+	assert_true(c.has_program_sha256);
 	close(cs);
 	close(ls);
 	unlink(sa.sun_path);
 	rmdir(dir);
+}
+
+static void test_peer_forked_child(void **state)
+{
+	(void)state;
+	peer_child_case((uid_t)-1, (gid_t)-1);
+}
+
+/* The broker's situation: the peer is another user. */
+static void test_peer_other_user(void **state)
+{
+	(void)state;
+	struct passwd *pw = getpwnam("nobody");
+	if (geteuid() != 0 || pw == NULL)
+		skip();
+	peer_child_case(pw->pw_uid, pw->pw_gid);
+}
+
+/* A broker that may not read the peer's /proc/PID/exe still knows the
+ * peer's uid and pid, with the program left empty (never its own). */
+static void test_peer_program_unreadable(void **state)
+{
+	(void)state;
+	struct passwd *pw = getpwnam("nobody");
+	if (geteuid() != 0 || pw == NULL)
+		skip();
+	uid_t nuid = pw->pw_uid;
+	gid_t ngid = pw->pw_gid;
+	char dir[] = "/tmp/sg-caller-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chown(dir, nuid, ngid), 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+
+	pid_t broker = fork();
+	assert_true(broker >= 0);
+	if (broker == 0) {
+		/* the broker: an unprivileged user serving the socket */
+		close(ready[0]);
+		if (setgroups(0, NULL) != 0 || setgid(ngid) != 0 || setuid(nuid) != 0)
+			_exit(10);
+		int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(ls, 1) != 0)
+			_exit(11);
+		accept_timeout(ls);
+		char b = 'r';
+		if (write(ready[1], &b, 1) != 1)
+			_exit(12);
+		int cs = accept(ls, NULL, NULL);
+		if (cs < 0)
+			_exit(13);
+		caller_t c;
+		if (caller_identify_peer(cs, &c, true) != 0 || !c.known)
+			_exit(14);
+		if (c.uid != 0 || c.pid != getppid())
+			_exit(15);
+		if (c.program[0] != '\0' || c.has_program_sha256)
+			_exit(16);
+		_exit(0);
+	}
+	close(ready[1]);   /* a broker that fails must not leave us waiting */
+	char b;
+	if (read(ready[0], &b, 1) != 1) {
+		int st;
+		waitpid(broker, &st, 0);
+		rmdir(dir);
+		fail_msg("broker failed to start: %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int status;
+	assert_int_equal(waitpid(broker, &status, 0), broker);
+	close(s);
+	close(ready[0]);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void expect_unknown_peer(int fd)
@@ -344,8 +488,11 @@ int main(void)
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_self_sha256),
 		cmocka_unit_test(test_self_threads),
+		cmocka_unit_test(test_self_after_fork_and_setuid),
 		cmocka_unit_test(test_peer_socketpair_self),
 		cmocka_unit_test(test_peer_forked_child),
+		cmocka_unit_test(test_peer_other_user),
+		cmocka_unit_test(test_peer_program_unreadable),
 		cmocka_unit_test(test_peer_not_a_socket),
 		cmocka_unit_test(test_peer_wrong_sockets),
 		cmocka_unit_test(test_from_names_current_user),
