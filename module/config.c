@@ -888,7 +888,7 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 			long long v = config_setting_get_int64(e);
 			if (v < 0 || v >= 0xffffffffLL) {
 				fail(ld, e, "not a valid %s", groups ? "gid" : "uid");
-				return false;
+				goto count;  /* counts first: config_free frees what was made */
 			}
 			id = (unsigned long)v;
 			have_id = true;
@@ -898,7 +898,7 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 			name = config_setting_get_string(e);
 			if (!name[0] || strlen(name) >= 64) {
 				fail(ld, e, "must be a %s name or number", groups ? "group" : "user");
-				return false;
+				goto count;  /* counts first: config_free frees what was made */
 			}
 			size_t cached = nmap_get(cache, name);
 			if (parse_uint_id(name, &id)) {
@@ -923,10 +923,10 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 			if (cached == SIZE_MAX && !parse_uint_id(name, &id))
 				nmap_put(cache, config_setting_get_string(e), have_id ? (size_t)id : ID_UNRESOLVED);
 			if (!have_id && !add_unresolved(ld, r, groups ? "group" : "user", name))
-				return false;
+				goto count;  /* counts first: config_free frees what was made */
 		} else {
 			fail(ld, e, "must be a %s name or number", groups ? "group" : "user");
-			return false;
+			goto count;  /* counts first: config_free frees what was made */
 		}
 		if (!(names[n_names++] = xstrdup(ld, name)))
 			goto count;
