@@ -24,14 +24,14 @@
 
 /* Open the state directory and refuse one another user could write to:
  * a counter file swapped or reset by someone else would lift the quota. */
-static int open_state_dir(const char *state_dir)
+static int open_state_dir(const char *state_dir, uid_t euid)
 {
 	struct stat st;
 	int dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -1;
 	if (fstat(dfd, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    (st.st_uid != euid && st.st_uid != 0) ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		close(dfd);
 		return -1;
@@ -65,7 +65,8 @@ static int open_counter(const char *state_dir, const char *name, bool create)
 	char fname[67];
 	struct stat st;
 	int fd = -1;
-	int dfd = open_state_dir(state_dir);
+	uid_t euid = geteuid();
+	int dfd = open_state_dir(state_dir, euid);
 
 	if (dfd < 0)
 		return -1;
@@ -79,7 +80,7 @@ static int open_counter(const char *state_dir, const char *name, bool create)
 			fd = -2;
 		goto out;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != euid ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		close(fd);
 		fd = -1;
