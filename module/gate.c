@@ -924,12 +924,11 @@ static CK_RV gate_CloseSession(CK_SESSION_HANDLE hSession)
 	CK_RV rv;
 
 	NEED_INIT();
-	sg_session_t *s = session_get(hSession);
-	if (!s) {
-		if (session_is_poisoned(hSession))
-			return CKR_SESSION_HANDLE_INVALID;
-		return REAL(C_CloseSession, hSession);
-	}
+	/* A real session the caller did not open through us (signgate's or
+	 * enforce's own) is not the caller's to close. */
+	sg_session_t *s = session_strict(hSession);
+	if (!s)
+		return CKR_SESSION_HANDLE_INVALID;
 	rv = REAL(C_CloseSession, hSession);
 	if (rv == CKR_OK || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {
 		op_end(s, CKR_SESSION_CLOSED);

@@ -1,7 +1,9 @@
 #!/bin/bash
 # pkcs11-tool --test --login: the same outcome through signgate as directly.
 #
-# One known difference: SoftHSM 2.6 refuses RSA-PKCS-OAEP with a label
+# Mechanisms the policy has no name for (MD5-RSA-PKCS) are refused by
+# signgate at C_SignInit; pkcs11-tool skips those silently, so their lines
+# are left out of the comparison.  One more known difference: SoftHSM 2.6 refuses RSA-PKCS-OAEP with a label
 # (C_DecryptInit: CKR_ARGUMENTS_BAD) and pkcs11-tool aborts there, while
 # signgate's policy refuses OAEP decryption with a governed key before it
 # reaches the token (not a mechanism the policy can allow), which
@@ -25,7 +27,7 @@ gate_err=$(cat "$SG_TMP/gate.err")
 echo "--- direct (exit $drc)"; echo "$direct"; echo "$direct_err"
 echo "--- signgate (exit $grc)"; echo "$gate"; echo "$gate_err"
 
-norm() { sed -E 's/slot [0-9]+/slot N/; s/0x[0-9a-f]{6,}/0xID/g'; }
+norm() { sed -E '/^ +MD5-RSA-PKCS: /d; s/slot [0-9]+/slot N/; s/0x[0-9a-f]{6,}/0xID/g'; }
 before_oaep() { sed '/RSA-PKCS-OAEP/,$d' | norm; }
 if ! diff <(before_oaep <<<"$direct") <(before_oaep <<<"$gate") >&2; then
 	sg_fail "pkcs11-tool --test output differs before the OAEP decryption test"
