@@ -1,0 +1,1 @@
+source "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"; sg_skip "todo"
