@@ -1716,7 +1716,11 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 		fail(&ld, NULL, "cannot hash the config");
 		goto out;
 	}
-	cfg->mtime = st.st_mtime;
+	cfg->mtime = st.st_mtim.tv_sec;
+	cfg->mtime_ns = st.st_mtim.tv_nsec;
+	cfg->ctime = st.st_ctim.tv_sec;
+	cfg->ctime_ns = st.st_ctim.tv_nsec;
+	cfg->dev = st.st_dev;
 	cfg->ino = st.st_ino;
 	cfg->size = st.st_size;
 out:
@@ -1800,5 +1804,7 @@ bool config_changed(const config_t *cfg)
 	struct stat st;
 	if (!cfg || !cfg->path || stat(cfg->path, &st) < 0)
 		return true;
-	return st.st_mtime != cfg->mtime || st.st_ino != cfg->ino || st.st_size != cfg->size;
+	return st.st_mtim.tv_sec != cfg->mtime || st.st_mtim.tv_nsec != cfg->mtime_ns ||
+	       st.st_ctim.tv_sec != cfg->ctime || st.st_ctim.tv_nsec != cfg->ctime_ns ||
+	       st.st_dev != cfg->dev || st.st_ino != cfg->ino || st.st_size != cfg->size;
 }

@@ -136,6 +136,10 @@ typedef struct config {
 	char *path;
 	unsigned char sha256[32];          /* of the file's bytes */
 	time_t mtime; ino_t ino; off_t size;
+	long mtime_ns;                     /* sub-second part: a rewrite within the same
+	                                      second, same size, is still seen */
+	time_t ctime; long ctime_ns;       /* chmod/chown/rename over it */
+	dev_t dev;
 
 	config_backend_t backend;
 	config_audit_t audit;
@@ -170,7 +174,8 @@ void config_free(config_t *cfg);
 bool config_parse_rfc3339(const char *s, time_t *out);
 bool config_parse_duration(const char *s, uint32_t *out_seconds);
 
-/* True when the file at cfg->path no longer matches (mtime, inode, size). */
+/* True when the file at cfg->path no longer matches (mtime, ctime with
+ * nanoseconds, device, inode, size), or cannot be stat'ed. */
 bool config_changed(const config_t *cfg);
 
 #endif

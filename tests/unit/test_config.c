@@ -380,6 +380,20 @@ static void test_file_checks(void **state)
 	write_file(path, BACKEND "mode = \"auto\";\n", 0600);
 	assert_true(config_changed(c));
 	config_free(c);
+	/* same size, same second: still a change */
+	write_file(path, BACKEND "state_dir = \"/aaaa\";\n", 0600);
+	c = config_load(path, true, err, sizeof err);
+	assert_non_null(c);
+	assert_false(config_changed(c));
+	write_file(path, BACKEND "state_dir = \"/bbbb\";\n", 0600);
+	assert_true(config_changed(c));
+	config_free(c);
+	/* a permission change alone is seen too (the file may now be insecure) */
+	c = config_load(path, true, err, sizeof err);
+	assert_non_null(c);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_true(config_changed(c));
+	config_free(c);
 
 	write_file(path, BACKEND, 0620);
 	assert_null(config_load(path, true, err, sizeof err));
