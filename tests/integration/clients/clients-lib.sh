@@ -127,7 +127,9 @@ cl_audit_mark() {
 cl_audit_expect() {
 	local outcome=$1 desc=$2 i rec= fv lines; shift 2
 	[ "$CL_AUDIT" = 1 ] || return 0
-	for i in $(seq 1 40); do
+	# rsyslogd writes asynchronously; under load (parallel tests, JVMs)
+	# that has taken over 2 s
+	for i in $(seq 1 200); do
 		lines=$(tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" 2>/dev/null |
 			grep -E '"event":"sign"' | grep -E "\"outcome\":\"$outcome\"" || true)
 		for fv in "$@"; do
@@ -146,6 +148,27 @@ cl_audit_expect() {
 		sg_fail "audit record for '$desc' has no reason"
 	fi
 	cl_log "ok: audit record ($desc): $(echo "$rec" | grep -Eo '"(outcome|reason|key|mechanism|hash)":"[^"]*"' | tr '\n' ' ')"
+}
+
+# cl_audit_count allow|deny N DESC: exactly N sign records with this
+# outcome since the last command started (a length query is no signature).
+cl_audit_count() {
+	local outcome=$1 want=$2 desc=$3 n i
+	[ "$CL_AUDIT" = 1 ] || return 0
+	count() {
+		tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" 2>/dev/null |
+			grep -E '"event":"sign"' | grep -cE "\"outcome\":\"$outcome\"" || true
+	}
+	for i in $(seq 1 200); do
+		n=$(count)
+		[ "${n:-0}" -ge "$want" ] && break
+		sleep 0.05
+	done
+	# and no extra record behind it
+	sleep 0.3
+	n=$(count)
+	[ "${n:-0}" = "$want" ] || sg_fail "$desc: $n sign records with outcome $outcome, want $want"
+	cl_log "ok: $desc: $want sign record(s) ($outcome)"
 }
 
 case "$CL_VIA" in

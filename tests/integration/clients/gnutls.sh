@@ -34,6 +34,8 @@ for k in rsa ec; do
 	cl_run "certtool --p7-detached-sign ($k, $uri)" \
 		certtool --provider "$CL_MODULE" --p7-detached-sign --hash SHA256 \
 		--load-privkey "$uri" --load-certificate "$cert" --infile "$d/data" --outfile "$d/$k.p7"
+	# GnuTLS asks for the length first (C_Sign with NULL): still one signature
+	cl_audit_count allow 1 "certtool ($k): length query + signature audited once"
 	cl_run "certtool --p7-verify ($k)" \
 		certtool --p7-verify --infile "$d/$k.p7" --load-data "$d/data" --load-ca-certificate "$cert"
 	cl_run "openssl cms -verify of the certtool signature ($k)" \

@@ -46,6 +46,13 @@ for k in rsa ec; do
 	else alias=$SG_EC_LABEL alg=SHA256withECDSA cert=$SG_EC_CERT; fi
 	cl_run "jarsigner -sigalg $alg ($alias)" \
 		jarsigner "${ks[@]}" -sigalg "$alg" -signedjar "$d/app-$k.jar" "$d/app.jar" "$alias"
+	# Java signs RSA in parts (C_SignUpdate/C_SignFinal): one record
+	if [ $k = rsa ]; then
+		cl_audit_expect allow "jarsigner RSA in parts" key=test-rsa mechanism=CKM_SHA256_RSA_PKCS
+	else
+		cl_audit_expect allow "jarsigner EC" key=test-ec mechanism=CKM_ECDSA
+	fi
+	cl_audit_count allow 1 "jarsigner ($k) audited once"
 	# -strict: the self-signed test cert is not a trusted CA, so trust it
 	# through a throwaway truststore.
 	rm -f "$d/trust-$k.jks"
