@@ -11,6 +11,7 @@
  *
  * Usage: test_gate all          the whole suite (env from fixture.sh)
  *        test_gate init         C_Initialize(NULL) and print the CK_RV
+ *        test_gate iface30      interfaces over a 3.0 backend (backend30.c)
  * Env: SIGNGATE_MODULE SG_SOFTHSM SG_TOKEN SG_USER_PIN SIGNGATE_CONF;
  * SG_SPY_LOG: the pkcs11-spy log when the config's backend is the spy.
  */
@@ -600,6 +601,72 @@ static void test_threads(module_t *gate)
 	CHECK_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 }
 
+/* Over a 3.0 backend: 3.0 is offered once the backend is known (after
+ * C_Initialize) and not after C_Finalize; the 3.0 table is ours, its
+ * getters are ours; C_SessionCancel ends our view of the operation. */
+static void test_iface30(module_t *gate)
+{
+	get_interface_list_t gil;
+	get_interface_t gi;
+	test_interface_t ifs[4], *iface = NULL;
+	CK_ULONG n = 4;
+	CK_VERSION v30 = { 3, 0 }, v240 = { 2, 40 };
+	CK_FUNCTION_LIST_PTR l = NULL;
+
+	*(void **)&gil = dlsym(gate->dl, "C_GetInterfaceList");
+	*(void **)&gi = dlsym(gate->dl, "C_GetInterface");
+	CHECK_RV(gil(ifs, &n), CKR_OK, "C_GetInterfaceList before init");
+	CHECK(n == 1, "before C_Initialize only 2.40 is offered, got %lu", (unsigned long)n);
+	CHECK_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_ARGUMENTS_BAD,
+	         "3.0 before the backend is known");
+
+	CHECK_RV(init_os_locking(gate->f), CKR_OK, "C_Initialize");
+	n = 4;
+	CHECK_RV(gil(ifs, &n), CKR_OK, "C_GetInterfaceList");
+	CHECK(n == 2, "a 3.0 backend: two interfaces expected, got %lu", (unsigned long)n);
+	CK_FUNCTION_LIST_PTR first = ifs[0].pFunctionList, second = ifs[1].pFunctionList;
+	CHECK(first->version.major == 3 && first->version.minor == 0, "first interface is not 3.0");
+	CHECK(second == gate->f, "second interface is not our 2.40 table");
+	CHECK_RV(gi(NULL, NULL, &iface, 0), CKR_OK, "C_GetInterface default");
+	CHECK(iface && iface->pFunctionList == first, "default interface is not 3.0");
+	CHECK_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v240, &iface, 0), CKR_OK, "C_GetInterface 2.40");
+	CHECK(iface && iface->pFunctionList == gate->f, "2.40 interface is not our table");
+	CHECK_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_OK, "C_GetInterface 3.0");
+	CHECK_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 1 /* CKF_INTERFACE_FORK_SAFE */),
+	         CKR_ARGUMENTS_BAD, "fork-safe is not promised");
+
+	/* our table: its getters are ours.  The 3.0 functions follow the
+	 * 2.40 ones: C_GetInterfaceList, C_GetInterface, C_LoginUser,
+	 * C_SessionCancel, ... */
+	void **part3 = (void **)((char *)first + sizeof(CK_FUNCTION_LIST));
+	CHECK((void *)first->C_GetFunctionList == dlsym(gate->dl, "C_GetFunctionList"),
+	      "3.0 C_GetFunctionList is not ours");
+	CHECK(part3[0] == *(void **)&gil && part3[1] == *(void **)&gi,
+	      "3.0 interface getters are not ours");
+	CHECK(first->C_GetFunctionList(&l) == CKR_OK && l == gate->f, "getter in the 3.0 table");
+	CHECK(first->C_Sign == gate->f->C_Sign, "3.0 and 2.40 tables disagree");
+
+	/* C_SessionCancel ends the operation, for us as for the backend */
+	typedef CK_RV (*cancel_t)(CK_SESSION_HANDLE, CK_FLAGS);
+	cancel_t cancel;
+	*(void **)&cancel = part3[3];
+	CK_SLOT_ID slot = find_slot(first);
+	CK_SESSION_HANDLE h = open_login(first, slot);
+	CK_OBJECT_HANDLE k = find_key(first, h, CKO_PRIVATE_KEY, 0x02);
+	CK_MECHANISM ec = { CKM_ECDSA, NULL, 0 };
+	CK_BYTE hash[32] = { 1 }, sig[128];
+	CK_ULONG len = sizeof(sig);
+	CHECK_RV(first->C_SignInit(h, &ec, k), CKR_OK, "C_SignInit");
+	CHECK_RV(first->C_SignInit(h, &ec, k), CKR_OPERATION_ACTIVE, "C_SignInit while active");
+	CHECK_RV(cancel(h, CKF_SIGN), CKR_OK, "C_SessionCancel");
+	CHECK_RV(first->C_SignInit(h, &ec, k), CKR_OK, "C_SignInit after C_SessionCancel");
+	CHECK_RV(first->C_Sign(h, hash, sizeof(hash), sig, &len), CKR_OK, "C_Sign after C_SessionCancel");
+	CHECK_RV(gate->f->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	n = 4;
+	CHECK_RV(gil(ifs, &n), CKR_OK, "C_GetInterfaceList after C_Finalize");
+	CHECK(n == 1, "after C_Finalize only 2.40 is offered, got %lu", (unsigned long)n);
+}
+
 int main(int argc, char **argv)
 {
 	const char *gate_path = getenv("SIGNGATE_MODULE");
@@ -619,6 +686,15 @@ int main(int argc, char **argv)
 		printf("0x%lx\n", (unsigned long)rv);
 		if (rv == CKR_OK)
 			gate.f->C_Finalize(NULL);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "iface30") == 0) {
+		test_iface30(&gate);
+		if (failures) {
+			fprintf(stderr, "%d check(s) failed\n", failures);
+			return 1;
+		}
+		printf("PASS\n");
 		return 0;
 	}
 	module_load(&direct, softhsm, "direct");
