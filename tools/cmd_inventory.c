@@ -1349,7 +1349,8 @@ int cmd_inventory(int argc, char **argv)
 	analyse_keys(&iv);
 	analyse_identities(&iv);
 	analyse_rules(&iv);
-	qsort(iv.f, iv.n_f, sizeof *iv.f, cmp_finding);
+	if (iv.n_f)
+		qsort(iv.f, iv.n_f, sizeof *iv.f, cmp_finding);
 
 	int worst = -1;
 	for (size_t i = 0; i < iv.n_f; i++)
