@@ -7,10 +7,9 @@
  * still belongs to that handle.  Entries are never freed before
  * session_table_fini (removed ones go to a free list), so a pointer
  * found under the read lock stays valid memory after the lock is
- * dropped.  Lock order: an entry mutex may be held while taking the
- * table lock (removal); under the table lock an entry is only locked
- * when it is in the free list (no holder waits for the table then) or
- * with trylock.
+ * dropped.  Lock order: entry mutex, then table lock (adding, removing,
+ * listing while a session is held); under the table lock an entry is
+ * only ever taken with trylock.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -192,11 +191,24 @@ static sg_session_t *entry_new(void)
 
 sg_session_t *session_add(CK_SESSION_HANDLE h, CK_SLOT_ID slot)
 {
-	sg_session_t *s = NULL;
+	sg_session_t *s;
 
 	pthread_rwlock_wrlock(&table_lock);
-	if (!table_make_room())
-		goto out;
+	s = entry_new();
+	pthread_rwlock_unlock(&table_lock);
+	if (!s)
+		return NULL;
+	/* Entry first, then the table, as in removal.  A reader may still
+	 * be validating this recycled entry: it lets go at once. */
+	pthread_mutex_lock(&s->lock);
+	entry_wipe(s);
+	pthread_rwlock_wrlock(&table_lock);
+	if (!table_make_room()) {
+		free_list[n_free++] = s;
+		pthread_rwlock_unlock(&table_lock);
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
 	/* The real module handed h out again: whatever we knew under that
 	 * handle is stale. */
 	size_t old = probe_find(h);
@@ -206,26 +218,18 @@ sg_session_t *session_add(CK_SESSION_HANDLE h, CK_SLOT_ID slot)
 		n_live--;
 		n_tomb++;
 		/* If a thread still holds it (closing that old session), it
-		 * recycles the entry itself in session_remove_locked; waiting
-		 * for it here would invert the lock order. */
+		 * recycles the entry itself in session_remove_locked. */
 		if (pthread_mutex_trylock(&e->lock) == 0) {
 			entry_wipe(e);
 			free_list[n_free++] = e;
 			pthread_mutex_unlock(&e->lock);
 		}
 	}
-	s = entry_new();
-	if (!s)
-		goto out;
-	/* A reader may still be validating this recycled entry. */
-	pthread_mutex_lock(&s->lock);
-	entry_wipe(s);
 	s->used = true;
 	s->handle = h;
 	s->slot = slot;
 	insert_slot(slots, n_slots, s);
 	n_live++;
-out:
 	pthread_rwlock_unlock(&table_lock);
 	return s;
 }
