@@ -73,3 +73,7 @@ sg_rsyslog_wait_for() {
 # Stop the daemon before the fixture removes $SG_TMP.
 sg_rsyslog_prev_trap=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
 trap "sg_rsyslog_stop; $sg_rsyslog_prev_trap" EXIT
+# A test killed by its timeout must not leave the daemon behind: make
+# TERM and INT run the EXIT trap.
+trap 'exit 143' TERM
+trap 'exit 130' INT

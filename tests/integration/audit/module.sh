@@ -4,7 +4,8 @@
 # audit.required with the log socket missing or full denies the
 # signature; with required = false signing goes on and the dropped count
 # shows up in a later record of the same process.
-# usage: module.sh CASE   (records | missing-required | full-required | dropped)
+# usage: module.sh CASE [P11-SIGNER]
+#        (records | missing-required | full-required | dropped)
 set -euo pipefail
 CASE=${1:?case}
 source "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
@@ -121,45 +122,29 @@ $(sg_allow_policy)"
 	;;
 dropped)
 	# one process signs while the daemon is down, then after it is back:
-	# the later record reports what was dropped
+	# the later record reports what was dropped, and no gap shows
+	signer=${2:?p11-signer path}
 	sg_rsyslog_start
 	sg_config "$conf" "audit = { socket = \"$SG_LOG_SOCK\"; required = false; };
 $(sg_allow_policy)"
-	command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import PyKCS11' 2>/dev/null ||
-		sg_skip "python3-pykcs11 missing"
-	mkfifo "$SG_TMP/go"
-	/usr/bin/python3 - "$SG_MODULE" "$SG_TOKEN" "$SG_TMP/go" "$SG_TMP/phase" <<'PY' &
-import sys, PyKCS11
-mod, label, go, phase = sys.argv[1:5]
-lib = PyKCS11.PyKCS11Lib(); lib.load(mod)
-slot = [s for s in lib.getSlotList(tokenPresent=True) if lib.getTokenInfo(s).label.strip() == label][0]
-s = lib.openSession(slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION)
-s.login("0000")
-key = s.findObjects([(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY), (PyKCS11.CKA_ID, (1,))])[0]
-mech = PyKCS11.Mechanism(PyKCS11.CKM_SHA256_RSA_PKCS, None)
-def sign(n):
-    for i in range(n): s.sign(key, b"data %d" % i, mech)
-sign(1); open(phase, "w").write("1")
-open(go).read()        # daemon stopped
-sign(3); open(phase, "w").write("2")
-open(go).read()        # daemon back
-sign(1); open(phase, "w").write("3")
-s.logout(); s.closeSession()
-PY
-	py=$!
-	wait_phase() { for i in $(seq 1 200); do [ "$(cat "$SG_TMP/phase" 2>/dev/null)" = "$1" ] && return 0; sleep 0.05; done; sg_fail "signer stuck before phase $1"; }
-	wait_phase 1
+	mkfifo "$SG_TMP/go" "$SG_TMP/done"
+	"$signer" "$SG_MODULE" "$SG_TOKEN" "$SG_RSA_ID" 0000 1 3 1 <"$SG_TMP/go" >"$SG_TMP/done" 2>"$SG_TMP/signer.err" &
+	signer_pid=$!
+	exec 7>"$SG_TMP/go" 8<"$SG_TMP/done"
+	read -r -t 30 line <&8 || sg_fail "signer stuck in phase 1: $(cat "$SG_TMP/signer.err")"
 	sg_rsyslog_wait_for '"event":"sign","outcome":"allow"' 1 || sg_fail "no first record"
 	sg_rsyslog_stop
 	rm -f "$SG_LOG_SOCK"
-	echo > "$SG_TMP/go"
-	wait_phase 2
+	echo go >&7
+	read -r -t 30 line <&8 || sg_fail "signer stuck in phase 2 (daemon down): $(cat "$SG_TMP/signer.err")"
 	sg_rsyslog_start
-	echo > "$SG_TMP/go"
-	wait_phase 3
-	wait $py || sg_fail "signing process failed with required = false"
+	echo go >&7
+	read -r -t 30 line <&8 || sg_fail "signer stuck in phase 3: $(cat "$SG_TMP/signer.err")"
+	exec 7>&- 8<&-
+	wait $signer_pid || sg_fail "signing failed with required = false: $(cat "$SG_TMP/signer.err")"
 	sg_rsyslog_wait_for '"dropped":[1-9]' 1 || sg_fail "no record reports the dropped ones: $(cat "$SG_AUDIT_LOG")"
-	grep -o '"event":"sign".*"dropped":[0-9]*' "$SG_AUDIT_LOG" | sed 's/.*"dropped"/dropped/'
+	grep -o '"event":"[a-z-]*".*"dropped":[0-9]*' "$SG_AUDIT_LOG" |
+		sed -E 's/^"event":"([a-z-]*)".*"dropped":([0-9]+)$/the next \1 record says dropped=\2/'
 	n=$(grep -c '"event":"sign","outcome":"allow"' "$SG_AUDIT_LOG")
 	[ "$n" -eq 2 ] || sg_fail "expected 2 delivered signature records, got $n"
 	"$SG_TOOL" audit "$SG_AUDIT_LOG" | tee "$SG_TMP/summary" | grep -q 'Result: all chains intact' ||
