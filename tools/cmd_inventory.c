@@ -1077,7 +1077,7 @@ static void print_dot(const inv_t *iv, const char *when)
 	char id[128], id2[128], label[512], idh[130];
 
 	printf("digraph signgate {\n  rankdir=LR; nodesep=0.25; ranksep=0.9;\n");
-	printf("  node [fontname=\"Helvetica\", fontsize=10]; edge [fontname=\"Helvetica\", fontsize=9];\n");
+	printf("  graph [fontname=\"Helvetica\"]; node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
 	printf("  labelloc=t; label=");
 	snprintf(label, sizeof label, "signgate: who can sign what (%s, %s)", iv->conf_path, when);
 	dot_str(label);

@@ -311,8 +311,7 @@ int report_model_build(const config_t *cfg, report_model_t *m)
 				if (rule->all_keys) {
 					for (size_t k = 0; k < cfg->n_keys; k++)
 						grant_add(&b, mb->ident, r, ri, k, mb->via);
-					if (rule->admin || !cfg->n_keys)
-						grant_add(&b, mb->ident, r, ri, REPORT_NO_KEY, mb->via);
+					grant_add(&b, mb->ident, r, ri, REPORT_NO_KEY, mb->via);
 				} else {
 					for (size_t k = 0; k < rule->n_keys; k++)
 						grant_add(&b, mb->ident, r, ri, rule->keys[k], mb->via);
@@ -515,28 +514,10 @@ static void hex_format(const unsigned char *p, size_t n, char *out, size_t outle
 	out[j] = '\0';
 }
 
-static void print_grant(const view_t *v, const report_grant_t *g)
+/* The rule's and role's conditions, common to a key grant and an all-keys grant. */
+static void print_conditions(const policy_rule_t *r, const policy_role_t *ro)
 {
-	const config_t *cfg = v->cfg;
-	const policy_rule_t *r = &cfg->rules[g->rule];
-	const policy_role_t *ro = &cfg->roles[g->role];
-	char buf[1024], buf2[256], caps[16];
-	caps_format(r, caps, sizeof caps);
-	if (g->key == REPORT_NO_KEY) {
-		printf("  %-16s %-11s rule %s, role %s (%s)\n", "(all keys)", caps, r->name, ro->name, g->via);
-		printf("      %-11s generate, import, destroy, change any key; init token and PINs\n", "admin:");
-		return;
-	}
-	const policy_key_t *k = &cfg->keys[g->key];
-	printf("  %-16s %-11s rule %s, role %s (%s)\n", k->name, caps, r->name, ro->name, g->via);
-	strlist_join(k->products, k->n_products, ", ", buf, sizeof buf);
-	printf("      %-11s %s   (token %s)\n", "products:", k->n_products ? buf : "(none)", k->token);
-	if (r->sign) {
-		mechs_join(k, buf, sizeof buf);
-		printf("      %-11s %s\n", "mechanisms:", buf);
-		hashes_join(k, buf, sizeof buf);
-		printf("      %-11s %s\n", "hashes:", buf);
-	}
+	char buf[1024], buf2[256];
 	report_days_format(r->days, buf, sizeof buf);
 	report_hours_format(r, buf2, sizeof buf2);
 	printf("      %-11s %s, %s (%s)\n", "window:", buf, buf2, r->tz_name);
@@ -556,15 +537,6 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 	} else {
 		printf("      %-11s not required\n", "ticket:");
 	}
-	char nb[32] = "-", na[32] = "-";
-	if (k->not_before)
-		report_time_format(k->not_before, nb, sizeof nb);
-	if (k->not_after)
-		report_time_format(k->not_after, na, sizeof na);
-	printf("      %-11s %s .. %s, now %s", "valid:", nb, na, key_state(k, v->now));
-	if (k->revoked && k->revoked_reason && k->revoked_reason[0])
-		printf(" (%s)", k->revoked_reason);
-	printf("\n");
 	for (size_t i = 0; i < ro->n_programs; i++) {
 		char fp[72] = "";
 		if (ro->programs[i].has_sha256)
@@ -574,6 +546,47 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 	}
 	if (ro->credential)
 		printf("      %-11s the role's credential, presented at login\n", "credential:");
+}
+
+static void print_grant(const view_t *v, const report_grant_t *g)
+{
+	const config_t *cfg = v->cfg;
+	const policy_rule_t *r = &cfg->rules[g->rule];
+	const policy_role_t *ro = &cfg->roles[g->role];
+	char buf[1024], caps[16];
+	caps_format(r, caps, sizeof caps);
+	if (g->key == REPORT_NO_KEY) {
+		printf("  %-16s %-11s rule %s, role %s (%s)\n", "(all keys)", caps, r->name, ro->name, g->via);
+		if (r->admin)
+			printf("      %-11s generate, import, destroy, change any key; init token and PINs\n", "admin:");
+		if (r->sign)
+			printf("      %-11s every governed key, with its own mechanisms and hashes\n", "sign:");
+		print_conditions(r, ro);
+		return;
+	}
+	const policy_key_t *k = &cfg->keys[g->key];
+	printf("  %-16s %-11s rule %s, role %s (%s)\n", k->name, caps, r->name, ro->name, g->via);
+	strlist_join(k->products, k->n_products, ", ", buf, sizeof buf);
+	printf("      %-11s %s   (token %s)\n", "products:", k->n_products ? buf : "(none)", k->token);
+	if (r->sign) {
+		mechs_join(k, buf, sizeof buf);
+		printf("      %-11s %s\n", "mechanisms:", buf);
+		hashes_join(k, buf, sizeof buf);
+		printf("      %-11s %s\n", "hashes:", buf);
+	}
+	print_conditions(r, ro);
+	char nb[32] = "-", na[32] = "-";
+	if (k->not_before)
+		report_time_format(k->not_before, nb, sizeof nb);
+	if (k->not_after)
+		report_time_format(k->not_after, na, sizeof na);
+	if (k->not_before || k->not_after)
+		printf("      %-11s %s .. %s, now %s", "valid:", nb, na, key_state(k, v->now));
+	else
+		printf("      %-11s no dates, now %s", "valid:", key_state(k, v->now));
+	if (k->revoked && k->revoked_reason && k->revoked_reason[0])
+		printf(" (%s)", k->revoked_reason);
+	printf("\n");
 }
 
 static json_t *json_strv(char *const *v, size_t n)
@@ -880,6 +893,8 @@ int cmd_who_can_sign(int argc, char **argv)
 				else
 					printf("\nany caller (the role selects by program or credential only)\n");
 			}
+			if (cfg->rules[sel[i].rule].all_keys && sel[i].key != REPORT_NO_KEY && !v.key_sel && !v.product)
+				continue;  /* shown once as "(all keys)"; --key or --json lists each */
 			print_grant(&v, &sel[i]);
 		}
 		if (!n_sel_g)
