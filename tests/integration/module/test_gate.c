@@ -528,6 +528,12 @@ static void test_fork(module_t *gate)
 			fprintf(stderr, "FAIL: child C_Initialize: CKR 0x%lx\n", (unsigned long)rv);
 			_exit(1);
 		}
+		/* the spy writes each call out at once: else the checks above
+		 * would prove nothing */
+		if (spy && file_size(spy) == before) {
+			fprintf(stderr, "FAIL: the spy log did not grow after C_Initialize\n");
+			bad++;
+		}
 		CK_SESSION_INFO si;
 		if (f->C_GetSessionInfo(h, &si) != CKR_SESSION_HANDLE_INVALID) {
 			fprintf(stderr, "FAIL: the parent's session is reachable in the child\n");
