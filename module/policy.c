@@ -705,7 +705,13 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 			return ST_WINDOW;
 		}
 		if (k) {
-			if (!t->product[0] || !key_has_product(k, t->product)) {
+			/* A key without products can only be named by the audience. */
+			if (!k->n_products && !t->n_aud) {
+				*reason = REASON_TICKET_WRONG_PRODUCT;
+				snprintf(detail, dlen, "key %s has no products: the ticket's audience must name it", k->name);
+				return ST_WINDOW;
+			}
+			if (k->n_products && (!t->product[0] || !key_has_product(k, t->product))) {
 				*reason = REASON_TICKET_WRONG_PRODUCT;
 				snprintf(detail, dlen, "ticket product '%.63s' is not a product of key %s", t->product,
 				         k->name);

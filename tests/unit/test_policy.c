@@ -75,6 +75,7 @@ static int setup(void **state)
 	  " { name = \"r-prog\"; roles = [ \"prog\" ]; keys = [ \"rsa\" ]; },\n"
 	  " { name = \"r-cred\"; roles = [ \"cred\" ]; keys = [ \"ec\" ]; },\n"
 	  " { name = \"r-tick\"; roles = [ \"tick\" ]; keys = [ \"rsa\" ]; checks = [ \"unit\", \"scan\" ]; max_ticket_age = \"1h\"; },\n"
+	  " { name = \"r-tick-nofp\"; roles = [ \"tick\" ]; keys = [ \"nofp\" ]; require_ticket = true; },\n"
 	  " { name = \"r-adm-ec\"; roles = [ \"rel\" ]; keys = [ \"ec\" ]; sign = false; admin = true; },\n"
 	  " { name = \"r-admin\"; roles = [ \"adm\" ]; all_keys = true; sign = false; admin = true; }\n"
 	  ");\n", pub, cred);
@@ -115,7 +116,7 @@ static caller_t mk_caller(uid_t uid, gid_t gid, const char *program, bool prog_s
 
 /* ---- the decision table ------------------------------------------------- */
 
-enum tk { TK_NONE = 0, TK_GOOD, TK_OLD, TK_WRONG_PRODUCT, TK_WRONG_AUD, TK_AUD_KEY, TK_CHECK_FAIL, TK_CHECK_MISSING };
+enum tk { TK_NONE = 0, TK_GOOD, TK_OLD, TK_WRONG_PRODUCT, TK_WRONG_AUD, TK_AUD_KEY, TK_AUD_NOFP, TK_CHECK_FAIL, TK_CHECK_MISSING };
 
 typedef struct row {
 	const char *what;
@@ -184,6 +185,9 @@ static const row_t rows[] = {
 	{ "ticket wrong audience", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_WRONG_AUD, REASON_TICKET_WRONG_PRODUCT, "r-tick" },
 	{ "ticket check failed", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_CHECK_FAIL, REASON_TICKET_CHECK_FAILED, "r-tick" },
 	{ "ticket check missing", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_CHECK_MISSING, REASON_TICKET_CHECK_FAILED, "r-tick" },
+	{ "ticket for key without products, no aud", 1004, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, TK_GOOD, REASON_TICKET_WRONG_PRODUCT, "r-tick-nofp" },
+	{ "ticket for key without products, aud other", 1004, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, TK_WRONG_AUD, REASON_TICKET_WRONG_PRODUCT, "r-tick-nofp" },
+	{ "ticket for key without products, aud names it", 1004, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, TK_AUD_NOFP, REASON_ALLOWED, "r-tick-nofp" },
 	{ "ticket ignored when not required", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_WRONG_PRODUCT, REASON_ALLOWED, "r-rel" },
 	{ "admin of key", 1001, 0, NULL, 0, NULL, "ec", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-adm-ec" },
 	{ "admin not granted", 1001, 0, NULL, 0, NULL, "rsa", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ADMIN_CAPABILITY, "r-rel" },
@@ -208,9 +212,10 @@ static void fill_ticket(ticket_claims_t *t, enum tk kind, time_t now)
 	snprintf(t->checks[1].name, sizeof t->checks[1].name, "scan");
 	snprintf(t->checks[1].result, sizeof t->checks[1].result, kind == TK_CHECK_FAIL ? "fail" : "pass");
 	t->checks[1].pass = kind != TK_CHECK_FAIL;
-	if (kind == TK_WRONG_AUD || kind == TK_AUD_KEY) {
+	if (kind == TK_WRONG_AUD || kind == TK_AUD_KEY || kind == TK_AUD_NOFP) {
 		t->n_aud = 1;
-		snprintf(t->aud[0], sizeof t->aud[0], "%s", kind == TK_AUD_KEY ? "rsa" : "ec");
+		snprintf(t->aud[0], sizeof t->aud[0], "%s",
+		         kind == TK_AUD_KEY ? "rsa" : kind == TK_AUD_NOFP ? "nofp" : "ec");
 	}
 }
 
