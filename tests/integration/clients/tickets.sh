@@ -5,8 +5,11 @@
 # jarsigner -storepass.  A good ticket signs (verified by the tool's own
 # verifier); no ticket, a ticket missing the required check, and a ticket
 # for another product are refused.  Only the signgate route exists:
-# SoftHSM itself knows no tickets.  Route: $1 = direct | signgate.
+# SoftHSM itself knows no tickets.  Route: $1 = direct | signgate;
+# $2 = which tool (pkcs11-tool | osslsigncode | openssl | jarsigner | all).
+CL_TICKET_TOOL=${2:-all}
 source "$(dirname "$0")/clients-lib.sh" "${1:-signgate}"
+want() { [ "$CL_TICKET_TOOL" = all ] || [ "$CL_TICKET_TOOL" = "$1" ]; }
 [ "$CL_VIA" = signgate ] || sg_skip "tickets exist only through signgate"
 [ -e "$CL_ENGINE" ] || sg_skip "libp11 engine missing"
 
@@ -41,6 +44,7 @@ openssl dgst -sha256 -binary "$d/data" > "$d/data.sha256"
 p11() { pkcs11-tool --module "$CL_MODULE" --token-label "$SG_TOKEN" --login --pin "$1" "${@:2}"; }
 
 # --- pkcs11-tool: the ticket as --pin -------------------------------------
+if want pkcs11-tool; then
 cl_run "pkcs11-tool --pin TICKET signs (ECDSA)" \
 	p11 "$good" --sign --mechanism ECDSA --id "$SG_EC_ID" --signature-format openssl \
 	--input-file "$d/data.sha256" --output-file "$d/p11.sig"
@@ -58,9 +62,11 @@ cl_must_fail "pkcs11-tool with a ticket for another product is refused" \
 	p11 "$other_product" --sign --mechanism ECDSA --id "$SG_EC_ID" \
 	--input-file "$d/data.sha256" --output-file "$d/denied.sig"
 cl_audit_expect deny "wrong product" 'reason=[^"]*product[^"]*'
+fi
 
 # --- osslsigncode: -pass TICKET ---------------------------------------------
-if command -v osslsigncode >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null; then
+if ! want osslsigncode; then :
+elif command -v osslsigncode >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null; then
 	echo 'int main(void) { return 0; }' > "$d/t.c"
 	x86_64-w64-mingw32-gcc -o "$d/t.exe" "$d/t.c"
 	ossl() {
@@ -76,6 +82,7 @@ else
 fi
 
 # --- openssl cms -sign through the engine, ticket in SIGNGATE_TICKET --------
+if want openssl; then
 export OPENSSL_CONF="$d/openssl.cnf"
 cl_engine_conf "$OPENSSL_CONF" "$CL_MODULE" "$CL_DUMMY_PIN"
 cms() {
@@ -90,9 +97,11 @@ cl_run "openssl cms -sign with SIGNGATE_TICKET=<file> signs" cms "$d/ticket.jws"
 cl_must_fail "openssl cms -sign without a ticket is refused" cms "" "$d/denied.p7s"
 cl_audit_expect deny "cms without a ticket" 'reason=[^"]*ticket[^"]*'
 unset OPENSSL_CONF
+fi
 
 # --- jarsigner: -storepass TICKET ---------------------------------------------
-if command -v jarsigner >/dev/null; then
+if ! want jarsigner; then :
+elif command -v jarsigner >/dev/null; then
 	hex=$(pkcs11-tool --module "$CL_MODULE" -L 2>/dev/null | awk -v want="$SG_TOKEN" '
 		/^Slot [0-9]+ \(0x[0-9a-f]+\)/ { id = $3; gsub(/[():]/, "", id) }
 		/token label *:/ { sub(/.*token label *: */, ""); if ($0 == want) { print id; exit } }')
@@ -114,4 +123,4 @@ if command -v jarsigner >/dev/null; then
 else
 	cl_log "jarsigner missing: jarsigner ticket case not run"
 fi
-sg_pass "tickets through clients via $CL_VIA"
+sg_pass "tickets through $CL_TICKET_TOOL via $CL_VIA"
