@@ -169,7 +169,9 @@ static void op_end(sg_session_t *s, CK_RV rv)
  * the 3.0 rule that an Init with a NULL mechanism ends it); if that fails
  * too our state stays active, so that nothing reaches the real operation
  * unchecked (a new Init gets CKR_OPERATION_ACTIVE, as from the module). */
-static void op_abort(sg_session_t *s, sg_op_t kind)
+static void op_keep_for_next_message(sg_session_t *s, const sg_op_state_t *before);
+
+static void op_abort(sg_session_t *s, sg_op_t kind, const sg_op_state_t *before)
 {
 	CK_RV rv = CKR_FUNCTION_NOT_SUPPORTED;
 	CK_SESSION_HANDLE h = s->handle;
@@ -179,12 +181,13 @@ static void op_abort(sg_session_t *s, sg_op_t kind)
 		if (rv != CKR_OK)
 			rv = kind == SG_OP_MESSAGE_SIGN ? REAL3(C_MessageSignFinal, h)
 			                                : REAL3(C_MessageDecryptFinal, h);
-		if (rv == CKR_OK || s->op.op == SG_OP_NONE) {
+		if (rv == CKR_OK) {
 			op_end(s, CKR_FUNCTION_CANCELED);
 			return;
 		}
-		/* still active in the real module: keep it ours */
-		s->op.op = kind;
+		/* still active in the real module: it stays ours, and the
+		 * next message is checked like this one was */
+		op_keep_for_next_message(s, before);
 		return;
 	}
 	if (s->op.op == SG_OP_NONE)
@@ -287,9 +290,10 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 	}
 	dc->length_query = dc->has_out && !dc->out;
 	if (dc->has_in && !dc->length_query) {
+		sg_op_state_t before = s->op;
 		*rv = data_check(s, dc->in, dc->in_len, dc->on_success != ENDS_NOTHING);
 		if (*rv != CKR_OK) {
-			op_abort(s, dc->kind);
+			op_abort(s, dc->kind, &before);
 			session_put(s);
 			*sp = NULL;
 			return false;
