@@ -61,7 +61,10 @@ static _Atomic(settings_t *) g_settings;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_fd = -1;
 static char g_fd_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static pid_t g_pid;                 /* process the instance belongs to */
+/* The process the instance belongs to.  Kept current by a fork handler,
+ * so the signing path never pays a getpid() system call. */
+static _Atomic pid_t g_pid;
+static bool g_atfork_registered;
 static char g_instance[33];
 static uint64_t g_seq;              /* last delivered */
 static char g_prev[65];             /* chain of the last delivered record */
@@ -304,33 +307,32 @@ static bool logfmt_needs_quotes(const char *s)
 	return false;
 }
 
-static void put_key(writer_t *w, const char *key)
+/* Keys are literals: their length is known at compile time (KEY()). */
+#define KEY(k) k, sizeof(k) - 1
+
+static void put_key(writer_t *w, const char *key, size_t klen)
 {
 	switch (w->fmt) {
 	case AUDIT_FORMAT_JSON:
-		sb_str(w->b, w->first ? "{\"" : ",\"");
-		sb_str(w->b, key);
-		sb_str(w->b, "\":");
+		sb_put(w->b, w->first ? "{\"" : ",\"", 2);
+		sb_put(w->b, key, klen);
+		sb_put(w->b, "\":", 2);
 		break;
 	case AUDIT_FORMAT_CEF:
 		/* the CEF header ends in '|', so the first key follows directly */
-		if (!w->first) sb_chr(w->b, ' ');
-		sb_str(w->b, key);
-		sb_chr(w->b, '=');
-		break;
 	case AUDIT_FORMAT_LOGFMT:
 		if (!w->first) sb_chr(w->b, ' ');
-		sb_str(w->b, key);
+		sb_put(w->b, key, klen);
 		sb_chr(w->b, '=');
 		break;
 	}
 	w->first = false;
 }
 
-static void field_str_cap(writer_t *w, const char *key, const char *val, size_t cap)
+static void field_str_cap(writer_t *w, const char *key, size_t klen, const char *val, size_t cap)
 {
 	if (!val || !*val) return;   /* absent fields are left out */
-	put_key(w, key);
+	put_key(w, key, klen);
 	bool q = w->fmt == AUDIT_FORMAT_JSON ||
 	         (w->fmt == AUDIT_FORMAT_LOGFMT && logfmt_needs_quotes(val));
 	if (q) sb_chr(w->b, '"');
@@ -338,49 +340,49 @@ static void field_str_cap(writer_t *w, const char *key, const char *val, size_t 
 	if (q) sb_chr(w->b, '"');
 }
 
-static void field_bounded(writer_t *w, const char *key, const char *val, size_t size,
+static void field_bounded(writer_t *w, const char *key, size_t klen, const char *val, size_t size,
                           size_t cap)
 {
 	if (strnlen(val, size) < size) {
-		field_str_cap(w, key, val, cap);
+		field_str_cap(w, key, klen, val, cap);
 	} else {
 		char tmp[PATH_MAX + 1];
 		if (size > PATH_MAX) size = PATH_MAX;
 		memcpy(tmp, val, size);
 		tmp[size] = '\0';
-		field_str_cap(w, key, tmp, cap);
+		field_str_cap(w, key, klen, tmp, cap);
 	}
 }
 
 /* Plain ASCII that needs no escaping in any format (hex, times, names we make). */
-static void field_plain(writer_t *w, const char *key, const char *val)
+static void field_plain(writer_t *w, const char *key, size_t klen, const char *val)
 {
-	put_key(w, key);
+	put_key(w, key, klen);
 	bool q = w->fmt == AUDIT_FORMAT_JSON;
 	if (q) sb_chr(w->b, '"');
 	sb_str(w->b, val);
 	if (q) sb_chr(w->b, '"');
 }
 
-static void field_u64(writer_t *w, const char *key, uint64_t v)
+static void field_u64(writer_t *w, const char *key, size_t klen, uint64_t v)
 {
-	put_key(w, key);
+	put_key(w, key, klen);
 	sb_u64(w->b, v);
 }
 
-static void field_i64(writer_t *w, const char *key, int64_t v)
+static void field_i64(writer_t *w, const char *key, size_t klen, int64_t v)
 {
-	put_key(w, key);
+	put_key(w, key, klen);
 	sb_i64(w->b, v);
 }
 
-static void field_hex(writer_t *w, const char *key, const unsigned char *v, size_t n)
+static void field_hex(writer_t *w, const char *key, size_t klen, const unsigned char *v, size_t n)
 {
 	char hex[2 * 64 + 1];
 	if (!v || n == 0) return;
 	if (n > 64) n = 64;
 	hex_encode(hex, v, n);
-	field_plain(w, key, hex);
+	field_plain(w, key, klen, hex);
 }
 
 /* --- time -------------------------------------------------------------- */
@@ -447,7 +449,7 @@ static void instance_new_locked(void)
 	hex_encode(g_instance, rnd, sizeof(rnd));
 	g_seq = 0;
 	memcpy(g_prev, ZERO_CHAIN, sizeof(g_prev));
-	g_pid = getpid();
+	atomic_store(&g_pid, getpid());
 	g_stalled_until = 0;
 	atomic_store(&g_dropped, 0);
 }
@@ -496,8 +498,13 @@ int audit_configure(const config_audit_t *cfg)
 			return -1;
 		}
 	}
-	if (!g_instance[0] || g_pid != getpid())
+	if (!g_instance[0] || atomic_load(&g_pid) != getpid())
 		instance_new_locked();
+	if (!g_atfork_registered) {
+		/* the module calls audit_atfork_child too; twice is harmless */
+		pthread_atfork(NULL, NULL, audit_atfork_child);
+		g_atfork_registered = true;
+	}
 	if (g_fd >= 0 && strcmp(g_fd_path, s->socket_path) != 0)
 		close_fd_locked();
 	s->older = atomic_load(&g_settings);
@@ -590,46 +597,46 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
                           const char *time_str, size_t cap, size_t cap_long)
 {
 	const char *ev = audit_event_name(rec->event);
-	field_plain(w, "time", time_str);
-	field_str_cap(w, "host", s->host, cap);
-	field_plain(w, "event", ev);
-	field_plain(w, "outcome", rec->allowed ? "allow" : "deny");
-	field_str_cap(w, "reason", rec->reason, cap);
-	field_str_cap(w, "detail", rec->detail, cap_long);
-	field_str_cap(w, "rule", rec->rule, cap);
-	field_str_cap(w, "role", rec->role, cap);
+	field_plain(w, KEY("time"), time_str);
+	field_str_cap(w, KEY("host"), s->host, cap);
+	field_plain(w, KEY("event"), ev);
+	field_plain(w, KEY("outcome"), rec->allowed ? "allow" : "deny");
+	field_str_cap(w, KEY("reason"), rec->reason, cap);
+	field_str_cap(w, KEY("detail"), rec->detail, cap_long);
+	field_str_cap(w, KEY("rule"), rec->rule, cap);
+	field_str_cap(w, KEY("role"), rec->role, cap);
 	const caller_t *c = rec->caller;
 	if (c && c->known) {
 		/* fixed-size arrays: a missing terminator is cut, never overread */
-		field_bounded(w, "user", c->user, sizeof(c->user), cap);
-		field_u64(w, "uid", (uint64_t)c->uid);
-		field_u64(w, "gid", (uint64_t)c->gid);
-		field_i64(w, "pid", (int64_t)c->pid);
-		field_i64(w, "ppid", (int64_t)c->ppid);
-		field_bounded(w, "program", c->program, sizeof(c->program), cap_long);
+		field_bounded(w, KEY("user"), c->user, sizeof(c->user), cap);
+		field_u64(w, KEY("uid"), (uint64_t)c->uid);
+		field_u64(w, KEY("gid"), (uint64_t)c->gid);
+		field_i64(w, KEY("pid"), (int64_t)c->pid);
+		field_i64(w, KEY("ppid"), (int64_t)c->ppid);
+		field_bounded(w, KEY("program"), c->program, sizeof(c->program), cap_long);
 		if (c->has_program_sha256)
-			field_hex(w, "program_sha256", c->program_sha256, 32);
-		if (c->from_peer) field_plain(w, "caller", "peer");
+			field_hex(w, KEY("program_sha256"), c->program_sha256, 32);
+		if (c->from_peer) field_plain(w, KEY("caller"), "peer");
 	}
 	const ticket_claims_t *t = rec->ticket;
 	if (t) {
-		field_bounded(w, "issuer", t->issuer, sizeof(t->issuer), cap);
-		field_bounded(w, "product", t->product, sizeof(t->product), cap);
-		field_bounded(w, "pipeline", t->pipeline, sizeof(t->pipeline), cap);
-		field_bounded(w, "run", t->run, sizeof(t->run), cap);
-		field_bounded(w, "jti", t->jti, sizeof(t->jti), cap);
+		field_bounded(w, KEY("issuer"), t->issuer, sizeof(t->issuer), cap);
+		field_bounded(w, KEY("product"), t->product, sizeof(t->product), cap);
+		field_bounded(w, KEY("pipeline"), t->pipeline, sizeof(t->pipeline), cap);
+		field_bounded(w, KEY("run"), t->run, sizeof(t->run), cap);
+		field_bounded(w, KEY("jti"), t->jti, sizeof(t->jti), cap);
 	}
-	field_str_cap(w, "token", rec->token_label, cap);
-	field_str_cap(w, "token_serial", rec->token_serial, cap);
-	field_str_cap(w, "key", rec->key_name, cap);
-	field_hex(w, "key_id", rec->key_id, rec->key_id_len);
-	field_str_cap(w, "key_label", rec->key_label, cap);
-	field_hex(w, "key_fp", rec->key_fingerprint, 32);
-	field_str_cap(w, "mechanism", rec->mechanism, cap);
-	field_str_cap(w, "hash", rec->hash, cap);
+	field_str_cap(w, KEY("token"), rec->token_label, cap);
+	field_str_cap(w, KEY("token_serial"), rec->token_serial, cap);
+	field_str_cap(w, KEY("key"), rec->key_name, cap);
+	field_hex(w, KEY("key_id"), rec->key_id, rec->key_id_len);
+	field_str_cap(w, KEY("key_label"), rec->key_label, cap);
+	field_hex(w, KEY("key_fp"), rec->key_fingerprint, 32);
+	field_str_cap(w, KEY("mechanism"), rec->mechanism, cap);
+	field_str_cap(w, KEY("hash"), rec->hash, cap);
 	if (rec->data_sha256) {
-		field_hex(w, "data_sha256", rec->data_sha256, 32);
-		field_u64(w, "data_len", rec->data_len);
+		field_hex(w, KEY("data_sha256"), rec->data_sha256, 32);
+		field_u64(w, KEY("data_len"), rec->data_len);
 	}
 	if (rec->operation || rec->ckr) {
 		char ckr[24];
@@ -641,13 +648,13 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
 		for (int i = 0; i < nd; i++)
 			ckr[2 + i] = hexd[(v >> (4 * (nd - 1 - i))) & 15];
 		ckr[2 + nd] = '\0';
-		field_plain(w, "ckr", ckr);
+		field_plain(w, KEY("ckr"), ckr);
 		const char *n = audit_ckr_name(rec->ckr);
-		if (n) field_plain(w, "ckr_name", n);
+		if (n) field_plain(w, KEY("ckr_name"), n);
 	}
-	field_str_cap(w, "op", rec->operation, cap);
-	field_hex(w, "config_sha256", rec->config_sha256, 32);
-	field_plain(w, "version", SIGNGATE_VERSION);
+	field_str_cap(w, KEY("op"), rec->operation, cap);
+	field_hex(w, KEY("config_sha256"), rec->config_sha256, 32);
+	field_plain(w, KEY("version"), SIGNGATE_VERSION);
 }
 
 /* Syslog framing and the unchained part of the record; returns the
@@ -672,14 +679,14 @@ static size_t format_unlocked(sbuf_t *b, const audit_record_t *rec, const settin
 		sb_chr(b, ' ');
 		sb_str(b, s->ident);
 		sb_chr(b, ' ');
-		sb_i64(b, (int64_t)getpid());
+		sb_i64(b, (int64_t)atomic_load_explicit(&g_pid, memory_order_relaxed));
 		sb_str(b, " - - ");
 	} else {
 		sb_str(b, rfc3164_local(&ts));
 		sb_chr(b, ' ');
 		sb_str(b, s->ident);
 		sb_chr(b, '[');
-		sb_i64(b, (int64_t)getpid());
+		sb_i64(b, (int64_t)atomic_load_explicit(&g_pid, memory_order_relaxed));
 		sb_str(b, "]: ");
 	}
 	if (s->format == AUDIT_FORMAT_JSON && s->cee)
@@ -730,15 +737,13 @@ int audit_emit(const audit_record_t *rec)
 		atomic_fetch_add(&g_dropped, 1);
 		return -1;
 	}
-	if (g_pid != getpid())           /* forked without audit_atfork_child */
-		instance_new_locked();
 
 	uint64_t dropped = atomic_load(&g_dropped);
 	uint64_t seq = g_seq + 1;
-	field_plain(&w, "instance", g_instance);
-	field_u64(&w, "seq", seq);
-	if (dropped) field_u64(&w, "dropped", dropped);
-	field_plain(&w, "prev", g_prev);
+	field_plain(&w, KEY("instance"), g_instance);
+	field_u64(&w, KEY("seq"), seq);
+	if (dropped) field_u64(&w, KEY("dropped"), dropped);
+	field_plain(&w, KEY("prev"), g_prev);
 
 	int rc = -1;
 	unsigned char md[32];

@@ -414,6 +414,22 @@ static void test_fork_new_instance(void **state)
 	assert_memory_not_equal(i1, i2, 12 + 32);
 	assert_non_null(strstr(buf2, ",\"seq\":1,"));
 	assert_non_null(strstr(buf2, "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
+	/* the fork handler audit registers does it without being asked */
+	pid = fork();
+	if (pid == 0)
+		_exit(audit_emit(&r) == 0 ? 0 : 1);
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char buf3[AUDIT_MAX_RECORD + 1];
+	recv_one(fd, buf3, sizeof(buf3));
+	char *i3 = strstr(buf3, "\"instance\":\"");
+	assert_non_null(i3);
+	assert_memory_not_equal(i1, i3, 12 + 32);
+	assert_memory_not_equal(i2, i3, 12 + 32);
+	assert_non_null(strstr(buf3, ",\"seq\":1,"));
+	char want_pid[32];
+	snprintf(want_pid, sizeof(want_pid), "signgate[%d]: ", (int)pid);
+	assert_non_null(strstr(buf3, want_pid));
 	close(fd);
 }
 
