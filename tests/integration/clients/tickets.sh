@@ -6,7 +6,8 @@
 # verifier); no ticket, a ticket missing the required check, and a ticket
 # for another product are refused.  Only the signgate route exists:
 # SoftHSM itself knows no tickets.  Route: $1 = direct | signgate;
-# $2 = which tool (pkcs11-tool | osslsigncode | openssl | jarsigner | all).
+# $2 = which tool (pkcs11-tool | osslsigncode | openssl | gnutls |
+# jarsigner | all).
 CL_TICKET_TOOL=${2:-all}
 source "$(dirname "$0")/clients-lib.sh" "${1:-signgate}"
 want() { [ "$CL_TICKET_TOOL" = all ] || [ "$CL_TICKET_TOOL" = "$1" ]; }
@@ -97,6 +98,24 @@ cl_run "openssl cms -sign with SIGNGATE_TICKET=<file> signs" cms "$d/ticket.jws"
 cl_must_fail "openssl cms -sign without a ticket is refused" cms "" "$d/denied.p7s"
 cl_audit_expect deny "cms without a ticket" 'reason=[^"]*ticket[^"]*'
 unset OPENSSL_CONF
+fi
+
+# --- GnuTLS: GNUTLS_PIN=TICKET ------------------------------------------------
+if ! want gnutls; then :
+elif command -v certtool >/dev/null; then
+	ct() {
+		GNUTLS_PIN="$1" certtool --provider "$CL_MODULE" --p7-detached-sign --hash SHA256 \
+			--load-privkey "$CL_URI_EC" --load-certificate "$SG_EC_CERT" \
+			--infile "$d/data" --outfile "$2"
+	}
+	cl_run "certtool with GNUTLS_PIN=TICKET signs" ct "$good" "$d/gnutls.p7"
+	cl_audit_expect allow "certtool with a ticket" key=test-ec run=4711
+	cl_run "certtool --p7-verify" certtool --p7-verify --infile "$d/gnutls.p7" \
+		--load-data "$d/data" --load-ca-certificate "$SG_EC_CERT"
+	cl_must_fail "certtool without a ticket is refused" ct "$CL_DUMMY_PIN" "$d/gnutls-denied.p7"
+	cl_audit_expect deny "certtool without a ticket" 'reason=[^"]*ticket[^"]*'
+else
+	cl_log "certtool missing: GnuTLS ticket case not run"
 fi
 
 # --- jarsigner: -storepass TICKET ---------------------------------------------
