@@ -84,6 +84,7 @@ typedef struct tkey {
 	unsigned char fp[32];
 	char desc[24];               /* "RSA-2048", "EC-P256" */
 	const policy_key_t *gov;     /* governed key this is, by fingerprint and token */
+	bool copy;                   /* ... or a copy of its material (another ID/label/token) */
 } tkey_t;
 
 typedef struct inv {
@@ -551,6 +552,8 @@ static void tkey_subject(const inv_t *iv, const tkey_t *t, char *out, size_t out
 	         t->label);
 }
 
+static void analyse_sharing(inv_t *iv);
+
 static void analyse_keys(inv_t *iv)
 {
 	const config_t *cfg = iv->cfg;
@@ -572,7 +575,6 @@ static void analyse_keys(inv_t *iv)
 			    "governed by ID/label only: a relabelled look-alike is caught only when both ID and "
 			    "label are checked; add fingerprint = \"sha256:...\"");
 		tkey_t *match = NULL;
-		size_t n_cand = 0;
 		bool public_only = false;
 		for (size_t i = 0; i < iv->n_keys; i++) {
 			tkey_t *t = &iv->keys[i];
@@ -586,7 +588,6 @@ static void analyse_keys(inv_t *iv)
 				public_only = true;
 				continue;
 			}
-			n_cand++;
 			if (!match || (!id_label_match(k, match) && id_label_match(k, t)))
 				match = t;
 		}
@@ -635,6 +636,7 @@ static void analyse_keys(inv_t *iv)
 			    memcmp(t->fp, k->fingerprint, 32))
 				continue;
 			t->gov = k;
+			t->copy = true;
 			tkey_node(iv, t, node, sizeof node);
 			tkey_subject(iv, t, subj, sizeof subj);
 			add(iv, SEV_HIGH, "key-copy", node, subj,
@@ -642,7 +644,6 @@ static void analyse_keys(inv_t *iv)
 			    "it outlives rotation and revocation of the original", k->name);
 			snprintf(node, sizeof node, "key:%s", k->name);
 		}
-		(void)n_cand;
 		if (k->revoked)
 			add(iv, SEV_HIGH, "revoked-key-present", node, k->name,
 			    "revoked%s%s, still on token %s: destroy it", k->revoked_reason ? ": " : "",
@@ -689,6 +690,7 @@ static void analyse_keys(inv_t *iv)
 				    cfg->keys[g].name);
 				copy = true;
 				t->gov = &cfg->keys[g];
+				t->copy = true;
 				break;
 			}
 		if (copy)
@@ -703,51 +705,62 @@ static void analyse_keys(inv_t *iv)
 			    "%s %s: no policy governs it (signgate refuses it; direct token users do not)", t->desc, fps);
 	}
 
-	/* blast radius: products per key material */
+	/* blast radius: products per key material (entries with the same
+	 * fingerprint are one key, whatever their names) */
+	analyse_sharing(iv);
+}
+
+/* Has product p been seen in the keys grouped with key gi before (gj, q)? */
+static bool product_seen(const config_t *cfg, const bool *group, size_t gj, size_t q)
+{
+	const char *p = cfg->keys[gj].products[q];
+	for (size_t g = 0; g <= gj; g++) {
+		if (!group[g])
+			continue;
+		size_t lim = g == gj ? q : cfg->keys[g].n_products;
+		for (size_t i = 0; i < lim; i++)
+			if (!strcmp(cfg->keys[g].products[i], p))
+				return true;
+	}
+	return false;
+}
+
+static void analyse_sharing(inv_t *iv)
+{
+	const config_t *cfg = iv->cfg;
 	bool *done = calloc(cfg->n_keys + 1, sizeof *done);
-	for (size_t gi = 0; done && gi < cfg->n_keys; gi++) {
+	bool *group = calloc(cfg->n_keys + 1, sizeof *group);
+	char node[96], prods[384], names[256];
+	for (size_t gi = 0; done && group && gi < cfg->n_keys; gi++) {
 		if (done[gi])
 			continue;
 		const policy_key_t *k = &cfg->keys[gi];
-		char prods[384] = "", names[256] = "";
-		size_t n_prod = 0, n_names = 0;
+		size_t n_prod = 0, n_names = 0, lp = 0, ln = 0;
+		prods[0] = names[0] = '\0';
+		memset(group, 0, cfg->n_keys * sizeof *group);
 		for (size_t gj = gi; gj < cfg->n_keys; gj++) {
 			const policy_key_t *o = &cfg->keys[gj];
-			if (gj != gi && !(k->has_fingerprint && o->has_fingerprint && !memcmp(k->fingerprint, o->fingerprint, 32)))
+			group[gj] = gj == gi ||
+			            (k->has_fingerprint && o->has_fingerprint && !memcmp(k->fingerprint, o->fingerprint, 32));
+			if (!group[gj])
 				continue;
 			done[gj] = true;
-			size_t l = strlen(names);
-			snprintf(names + l, sizeof names - l, "%s%s", n_names++ ? ", " : "", o->name);
-			for (size_t p = 0; p < o->n_products; p++) {
-				/* count each product once */
-				char needle[80];
-				snprintf(needle, sizeof needle, "%s,", o->products[p]);
-				char hay[400];
-				snprintf(hay, sizeof hay, "%s,", prods);
-				bool seen = false;
-				for (char *q = hay; (q = strstr(q, needle)); q++)
-					if (q == hay || q[-1] == ' ') {
-						seen = true;
-						break;
-					}
-				if (seen)
-					continue;
-				l = strlen(prods);
-				snprintf(prods + l, sizeof prods - l, "%s%s", n_prod++ ? ", " : "", o->products[p]);
-			}
+			appendf(names, sizeof names, &ln, "%s%s", n_names++ ? ", " : "", o->name);
+			for (size_t q = 0; q < o->n_products; q++)
+				if (!product_seen(cfg, group, gj, q))
+					appendf(prods, sizeof prods, &lp, "%s%s", n_prod++ ? ", " : "", o->products[q]);
 		}
-		if (n_prod > 1) {
-			snprintf(node, sizeof node, "key:%s", k->name);
+		snprintf(node, sizeof node, "key:%s", k->name);
+		if (n_prod > 1)
 			add(iv, SEV_MEDIUM, "shared-key", node, names,
 			    "one key signs for %zu products (%s): a compromise or revocation hits all of them", n_prod,
 			    prods);
-		} else if (n_names > 1) {
-			snprintf(node, sizeof node, "key:%s", k->name);
-			add(iv, SEV_MEDIUM, "shared-key", node, names,
-			    "one key material governed under %zu names", n_names);
-		}
+		else if (n_names > 1)
+			add(iv, SEV_MEDIUM, "shared-key", node, names, "one key material governed under %zu names",
+			    n_names);
 	}
 	free(done);
+	free(group);
 }
 
 static size_t role_uid_members(const inv_t *iv, size_t ri)
@@ -922,10 +935,14 @@ static void print_table(const inv_t *iv, const char *when)
 			} else {
 				snprintf(fps, sizeof fps, "-");
 			}
+			char as[96];
+			if (k->copy)
+				snprintf(as, sizeof as, "-  (copy of %s)", k->gov->name);
+			else
+				snprintf(as, sizeof as, "%s", k->gov ? k->gov->name : k->has_private ? "-  (ungoverned)" : "-");
 			printf("  %-8s %-9s %-6s %-18s %-26s %s\n",
 			       k->has_private ? (k->has_public ? "priv+pub" : "private") : "public", k->desc,
-			       idh[0] ? idh : "-", k->label[0] ? k->label : "-", fps,
-			       k->gov ? k->gov->name : k->has_private ? "-  (ungoverned)" : "-");
+			       idh[0] ? idh : "-", k->label[0] ? k->label : "-", fps, as);
 		}
 	}
 	size_t n_missing = 0;
@@ -967,11 +984,12 @@ static json_t *json_report(const inv_t *iv, const char *when, int fail_on, int s
 			hex(k->id, k->id_len, idh, sizeof idh);
 			if (k->has_fp)
 				spki_fp_format(k->fp, fps, sizeof fps);
-			json_array_append_new(keys, json_pack("{s:b,s:b,s:s,s:s,s:s,s:o,s:o}", "private", k->has_private,
+			json_array_append_new(keys, json_pack("{s:b,s:b,s:s,s:s,s:s,s:o,s:o,s:o}", "private", k->has_private,
 			                                      "public", k->has_public, "type", k->desc, "id", idh, "label",
 			                                      k->label, "fingerprint",
 			                                      k->has_fp ? json_string(fps) : json_null(), "governed_as",
-			                                      k->gov ? json_string(k->gov->name) : json_null()));
+			                                      k->gov && !k->copy ? json_string(k->gov->name) : json_null(),
+			                                      "copy_of", k->copy ? json_string(k->gov->name) : json_null()));
 		}
 		json_array_append_new(toks, json_pack("{s:s,s:s,s:o}", "label", iv->tokens[t].label, "serial",
 		                                      iv->tokens[t].serial, "keys", keys));
@@ -1168,8 +1186,11 @@ static void print_dot(const inv_t *iv, const char *when)
 	printf("  }\n");
 	for (size_t i = 0; i < iv->n_keys; i++) {
 		const tkey_t *t = &iv->keys[i];
-		if (!t->gov || !t->has_private || node_sev(iv, (tkey_node(iv, t, id, sizeof id), id)) < 0)
-			continue;  /* a copy of a governed key: drawn next to it */
+		if (!t->gov || !t->has_private)
+			continue;
+		tkey_node(iv, t, id, sizeof id);
+		if (node_sev(iv, id) < 0)
+			continue;  /* the governed key itself; a copy (with a finding) is drawn next to it */
 		hex(t->id, t->id_len, idh, sizeof idh);
 		snprintf(label, sizeof label, "copy of %s\n%s id %s label %s", t->gov->name, iv->tokens[t->tok].label,
 		         idh[0] ? idh : "-", t->label);

@@ -35,6 +35,9 @@ import_key() { # NAME ID
 	openssl dgst -sha256 -r "$K/$1.pub.der" | cut -d' ' -f1
 }
 OLD_FP=$(import_key old-release 03)
+# a copy of the governed RSA key's material under another ID and label
+sg_p11 --write-object "$SG_KEYS/rsa.p8" --type privkey --id 0e --label rsa-copy >/dev/null 2>&1 ||
+	sg_fail "import of the copy failed"
 EXP_FP=$(import_key expired-release 04)
 # a key that is on no token: its fingerprint is what 'ghost-key' claims
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$K/ghost.pem" 2>/dev/null
@@ -118,6 +121,7 @@ expect low      rotation-due            test-rsa                   "rotate"
 expect medium   rule-never-fires        leavers-sign               "role leavers matches no existing user"
 expect medium   rule-never-fires        ghost-sign                 "its key is not on the token"
 expect medium   rule-never-fires        legacy-sign                "all its keys are revoked or expired"
+expect high     key-copy                "id 0e label 'rsa-copy'"   "copy of governed key test-rsa"
 expect medium   unknown-identity        "user sg-nosuch-user"      "role leavers"
 expect medium   admin-capability        "user $(id -un)"           "key-admin"
 expect critical pin-file-permissions    "$SG_PIN_FILE"             "readable by everyone"
@@ -131,6 +135,8 @@ assert keys["rsa-release"]["governed_as"] == "test-rsa", keys["rsa-release"]
 assert keys["ec-release"]["governed_as"] == "test-ec", keys["ec-release"]
 assert keys["stray-key"]["governed_as"] is None
 assert keys["stray-key"]["fingerprint"].startswith("sha256:")
+assert keys["rsa-copy"]["governed_as"] is None and keys["rsa-copy"]["copy_of"] == "test-rsa", keys["rsa-copy"]
+assert keys["rsa-copy"]["fingerprint"] == keys["rsa-release"]["fingerprint"]
 gov = {g["name"]: g["present"] for g in r["governed_keys"]}
 assert gov == {"test-rsa": True, "test-ec": True, "old-key": True, "expired-key": True,
                "ghost-key": False}, gov
@@ -165,9 +171,22 @@ chmod 0620 "$CONF"
 expect critical policy-file-permissions "$CONF" "writable by the group"
 chmod 0600 "$CONF"
 
+# --- --expiry-days and --token ---------------------------------------------------------
+"$SG_TOOL" inventory --config "$CONF" --expiry-days 5 --json > "$OUT"
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert not any(f["code"]=="rotation-due" for f in r["findings"])' "$OUT" ||
+	sg_fail "--expiry-days 5 still reports a key expiring in 10 days"
+"$SG_TOOL" inventory --config "$CONF" --expiry-days 0 --json > "$OUT"
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert not any(f["code"]=="rotation-due" for f in r["findings"])' "$OUT" ||
+	sg_fail "--expiry-days 0 reports rotation"
+"$SG_TOOL" inventory --config "$CONF" --token "$SG_TOKEN" --json > "$OUT" || sg_fail "--token $SG_TOKEN failed"
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert [t["label"] for t in r["tokens"]] == [sys.argv[2]]' "$OUT" "$SG_TOKEN" ||
+	sg_fail "--token $SG_TOKEN did not report exactly that token"
+echo "ok: --expiry-days 5 and 0 quiet for a key expiring in 10 days; --token selects the token"
+
 # --- the table and the picture ----------------------------------------------------
 "$SG_TOOL" inventory --config "$CONF" > "$SG_TMP/inv.txt" || sg_fail "table run failed"
 grep -q 'stray-key .*(ungoverned)' "$SG_TMP/inv.txt" || sg_fail "table lacks the ungoverned key"
+grep -q 'rsa-copy .*(copy of test-rsa)' "$SG_TMP/inv.txt" || sg_fail "table lacks the copy"
 grep -q '^  high .*revoked-key-present *old-key' "$SG_TMP/inv.txt" || sg_fail "table lacks the revoked key"
 "$SG_TOOL" inventory --config "$CONF" --dot > "$SG_TMP/inv.dot" || sg_fail "--dot failed"
 grep -q '"key:old-key" \[.*fillcolor="#ff7b7b"' "$SG_TMP/inv.dot" || sg_fail "revoked key not red in the graph"
