@@ -74,6 +74,9 @@ elif command -v osslsigncode >/dev/null && command -v x86_64-w64-mingw32-gcc >/d
 		osslsigncode sign -pkcs11engine "$CL_ENGINE" -pkcs11module "$CL_MODULE" -pass "$1" \
 			-key "$CL_URI_RSA" -certs "$SG_RSA_CERT" -h sha256 -in "$d/t.exe" -out "$2"
 	}
+	# the environment route first, then the PIN route the issue asks for
+	ossl_env() { SIGNGATE_TICKET=$1 ossl "$CL_DUMMY_PIN" "$2"; }
+	cl_run "osslsigncode with SIGNGATE_TICKET signs" ossl_env "$good" "$d/t-env.exe"
 	cl_run "osslsigncode -pass TICKET signs" ossl "$good" "$d/t-signed.exe"
 	cl_run "osslsigncode verify" osslsigncode verify -CAfile "$SG_RSA_CERT" -in "$d/t-signed.exe"
 	cl_must_fail "osslsigncode without a ticket is refused" ossl "$CL_DUMMY_PIN" "$d/t-denied.exe"
@@ -108,6 +111,8 @@ elif command -v certtool >/dev/null; then
 			--load-privkey "$CL_URI_EC" --load-certificate "$SG_EC_CERT" \
 			--infile "$d/data" --outfile "$2"
 	}
+	ct_env() { SIGNGATE_TICKET=$1 ct "$CL_DUMMY_PIN" "$2"; }
+	cl_run "certtool with SIGNGATE_TICKET signs" ct_env "$good" "$d/gnutls-env.p7"
 	cl_run "certtool with GNUTLS_PIN=TICKET signs" ct "$good" "$d/gnutls.p7"
 	cl_audit_expect allow "certtool with a ticket" key=test-ec run=4711
 	cl_run "certtool --p7-verify" certtool --p7-verify --infile "$d/gnutls.p7" \
@@ -132,6 +137,8 @@ elif command -v jarsigner >/dev/null; then
 			-providerArg "$d/pkcs11.cfg" -storepass "$1" -sigalg SHA256withRSA \
 			-signedjar "$2" "$d/a.jar" "$SG_RSA_LABEL"
 	}
+	js_env() { SIGNGATE_TICKET=$1 js "$CL_DUMMY_PIN" "$2"; }
+	cl_run "jarsigner with SIGNGATE_TICKET signs" js_env "$good" "$d/a-env.jar"
 	cl_run "jarsigner -storepass TICKET signs" js "$good" "$d/a-signed.jar"
 	keytool -importcert -noprompt -alias ca -file "$SG_RSA_CERT" -keystore "$d/trust.jks" \
 		-storepass changeit >/dev/null 2>&1
