@@ -47,6 +47,18 @@ struct policy {
 	size_t *all_keys_rules;
 	size_t n_all_keys_rules;
 	cred_t *creds;             /* per role */
+	/* roles by identity, to tell "in no role" from "no rule" without
+	 * scanning every role: sorted (key, role) pairs; names by hash (a
+	 * collision only adds a candidate, every candidate is checked). */
+	struct role_ref *by_uid, *by_gid, *by_name;
+	size_t n_by_uid, n_by_gid, n_by_name;
+	size_t *any_identity_roles;
+	size_t n_any_identity;
+};
+
+struct role_ref {
+	uint64_t key;
+	size_t role;
 };
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -293,6 +305,50 @@ static void set_err(char *err, size_t errlen, const config_t *cfg, int line, con
 	snprintf(err, errlen, "%s:%d: %s", cfg->path ? cfg->path : "<config>", line, msg);
 }
 
+static int role_ref_cmp(const void *a, const void *b)
+{
+	const struct role_ref *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->role < y->role ? -1 : x->role > y->role;
+}
+
+static uint64_t name_key(const char *name)
+{
+	return fnv(FNV_OFF, name, strlen(name));
+}
+
+static bool build_role_index(const config_t *cfg, policy_t *p)
+{
+	size_t nu = 0, ng = 0, nn = 0;
+	for (size_t i = 0; i < cfg->n_roles; i++) {
+		nu += cfg->roles[i].n_uids;
+		ng += cfg->roles[i].n_gids;
+		nn += cfg->roles[i].n_user_names;
+	}
+	p->by_uid = calloc(nu + 1, sizeof *p->by_uid);
+	p->by_gid = calloc(ng + 1, sizeof *p->by_gid);
+	p->by_name = calloc(nn + 1, sizeof *p->by_name);
+	p->any_identity_roles = calloc(cfg->n_roles + 1, sizeof(size_t));
+	if (!p->by_uid || !p->by_gid || !p->by_name || !p->any_identity_roles)
+		return false;
+	for (size_t i = 0; i < cfg->n_roles; i++) {
+		const policy_role_t *r = &cfg->roles[i];
+		for (size_t j = 0; j < r->n_uids; j++)
+			p->by_uid[p->n_by_uid++] = (struct role_ref){ r->uids[j], i };
+		for (size_t j = 0; j < r->n_gids; j++)
+			p->by_gid[p->n_by_gid++] = (struct role_ref){ r->gids[j], i };
+		for (size_t j = 0; j < r->n_user_names; j++)
+			p->by_name[p->n_by_name++] = (struct role_ref){ name_key(r->user_names[j]), i };
+		if (r->any_identity)
+			p->any_identity_roles[p->n_any_identity++] = i;
+	}
+	qsort(p->by_uid, p->n_by_uid, sizeof *p->by_uid, role_ref_cmp);
+	qsort(p->by_gid, p->n_by_gid, sizeof *p->by_gid, role_ref_cmp);
+	qsort(p->by_name, p->n_by_name, sizeof *p->by_name, role_ref_cmp);
+	return true;
+}
+
 policy_t *policy_build(const config_t *cfg, char *err, size_t errlen)
 {
 	policy_t *p = calloc(1, sizeof *p);
@@ -370,6 +426,8 @@ policy_t *policy_build(const config_t *cfg, char *err, size_t errlen)
 	}
 	free(fill);
 
+	if (!build_role_index(cfg, p))
+		goto oom;
 	if (!(p->creds = calloc(cfg->n_roles + 1, sizeof *p->creds)))
 		goto oom;
 	for (size_t i = 0; i < cfg->n_roles; i++) {
@@ -407,6 +465,10 @@ void policy_free(policy_t *p)
 	free(p->key_rules_start);
 	free(p->key_rules);
 	free(p->all_keys_rules);
+	free(p->by_uid);
+	free(p->by_gid);
+	free(p->by_name);
+	free(p->any_identity_roles);
 	if (p->creds)
 		OPENSSL_cleanse(p->creds, sizeof(cred_t));  /* hashes are not secrets, but cheap */
 	free(p->creds);
@@ -748,6 +810,43 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 	return ST_ALLOW;
 }
 
+/* Any role among the entries with this key that the caller is in? */
+static bool some_role_with_key(const config_t *cfg, const struct role_ref *v, size_t n, uint64_t key,
+                               const policy_request_t *req)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {  /* first entry with v[i].key >= key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && v[lo].key == key; lo++)
+		if (policy_role_matches(&cfg->roles[v[lo].role], req->caller, req->login_role))
+			return true;
+	return false;
+}
+
+/* Is the caller in any role?  Only on the denial path; through the
+ * identity indexes, so it does not grow with the number of roles. */
+static bool in_some_role(const config_t *cfg, const policy_request_t *req)
+{
+	const policy_t *p = cfg->policy;
+	const caller_t *c = req->caller;
+	if (some_role_with_key(cfg, p->by_uid, p->n_by_uid, c->uid, req) ||
+	    (c->user[0] && some_role_with_key(cfg, p->by_name, p->n_by_name, name_key(c->user), req)) ||
+	    some_role_with_key(cfg, p->by_gid, p->n_by_gid, c->gid, req))
+		return true;
+	for (size_t i = 0; i < c->n_groups && i < CALLER_MAX_GROUPS; i++)
+		if (some_role_with_key(cfg, p->by_gid, p->n_by_gid, c->groups[i], req))
+			return true;
+	for (size_t i = 0; i < p->n_any_identity; i++)
+		if (policy_role_matches(&cfg->roles[p->any_identity_roles[i]], c, req->login_role))
+			return true;
+	return false;
+}
+
 static void deny(policy_decision_t *out, policy_reason_t r)
 {
 	out->allow = false;
@@ -835,11 +934,8 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 		return;
 	}
 	/* No rule of this key names a role of the caller.  Is the caller in
-	 * any role at all?  (Only on the denial path: O(roles).) */
-	bool in_some_role = false;
-	for (size_t i = 0; !in_some_role && i < cfg->n_roles; i++)
-		in_some_role = policy_role_matches(&cfg->roles[i], req->caller, req->login_role);
-	if (!in_some_role) {
+	 * any role at all? */
+	if (!in_some_role(cfg, req)) {
 		deny(out, REASON_NO_ROLE);
 		snprintf(out->detail, sizeof out->detail, "caller uid %u (%.40s) is in no role",
 		         (unsigned)req->caller->uid, req->caller->user);

@@ -51,7 +51,8 @@ static int setup(void **state)
 	  " { name = \"cred\"; users = [ 1003 ]; credential = \"%s\"; },\n"
 	  " { name = \"tick\"; users = [ 1004 ]; },\n"
 	  " { name = \"other\"; users = [ 1005 ]; },\n"
-	  " { name = \"adm\"; users = [ 0 ]; }\n"
+	  " { name = \"adm\"; users = [ 0 ]; },\n"
+	  " { name = \"named\"; users = [ \"u1006\" ]; }\n"
 	  ");\n"
 	  "keys = (\n"
 	  " { name = \"rsa\"; token = \"tok\"; id = \"01\"; label = \"rsa-l\"; fingerprint = \"" FP("aa") "\";\n"
@@ -77,7 +78,8 @@ static int setup(void **state)
 	  " { name = \"r-tick\"; roles = [ \"tick\" ]; keys = [ \"rsa\" ]; checks = [ \"unit\", \"scan\" ]; max_ticket_age = \"1h\"; },\n"
 	  " { name = \"r-tick-nofp\"; roles = [ \"tick\" ]; keys = [ \"nofp\" ]; require_ticket = true; },\n"
 	  " { name = \"r-adm-ec\"; roles = [ \"rel\" ]; keys = [ \"ec\" ]; sign = false; admin = true; },\n"
-	  " { name = \"r-admin\"; roles = [ \"adm\" ]; all_keys = true; sign = false; admin = true; }\n"
+	  " { name = \"r-admin\"; roles = [ \"adm\" ]; all_keys = true; sign = false; admin = true; },\n"
+	  " { name = \"r-named\"; roles = [ \"named\" ]; keys = [ \"bylabel\" ]; }\n"
 	  ");\n", pub, cred);
 	cfg = config_load_string(text, "p.conf", err, sizeof err);
 	if (!cfg) {
@@ -161,6 +163,10 @@ static const row_t rows[] = {
 	{ "ungoverned", 1001, 0, NULL, 0, NULL, NULL, SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_KEY_UNGOVERNED, NULL },
 	{ "no role", 4242, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
 	{ "role but no rule for key", 1005, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "by name (unresolved at load)", 1006, 0, NULL, 0, NULL, "bylabel", SIGN, MECH_EDDSA, HASH_NONE, 0, T0, 0, REASON_ALLOWED, "r-named" },
+	{ "in a role by name, no rule", 1006, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "in a role by group, no rule", 3000, 2000, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "in a role by program, no rule", 4242, 0, "/usr/bin/signer", 1, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_NO_RULE, NULL },
 	{ "rule grants admin only", 1001, 0, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_NO_RULE, "r-adm-ec" },
 	{ "group in window", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-grp" },
 	{ "group evening", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0 + 7 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-grp" },
