@@ -99,4 +99,13 @@ sed "s#/etc/signgate/ci.pub.pem#$SG_TMP/ci.pub.pem#" "$SG_SRCDIR/config/signgate
 out=$("$SG_TOOL" check --quiet "$SG_TMP/example.conf") || sg_fail "example config: $out"
 echo "ok: config/signgate.conf.example -> $out"
 
+# signgate credential: the hash it prints is a valid role credential
+h=$(printf 's3cret\n' | "$SG_TOOL" credential hash --iterations 1000)
+case "$h" in pbkdf2-sha256\$1000\$*) ;; *) sg_fail "credential hash: $h" ;; esac
+printf 's3cret\n' | "$SG_TOOL" credential verify "$h" >/dev/null || sg_fail "credential verify refused the secret"
+if printf 'wrong\n' | "$SG_TOOL" credential verify "$h" >/dev/null; then sg_fail "credential verify took a wrong secret"; fi
+sg_config "$C" "roles = ( { name = \"signer\"; users = [ 0 ]; credential = \"$h\"; } );"
+"$SG_TOOL" check "$C" >/dev/null || sg_fail "config with a credential refused"
+echo "ok: credential hash / verify / check"
+
 sg_pass "$n bad configs refused with file:line"
