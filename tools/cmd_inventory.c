@@ -607,11 +607,21 @@ static void analyse_keys(inv_t *iv)
 				add(iv, SEV_INFO, "key-missing", node, k->name,
 				    "%s key is gone from token %s: the policy entry can be removed",
 				    k->revoked ? "revoked" : "expired", k->token);
-			else
+			else {
+				/* An EC private key whose public key object is gone has no
+				 * readable fingerprint: the module cannot confirm it either. */
+				bool unverifiable = false;
+				for (size_t i = 0; i < iv->n_keys && !unverifiable; i++)
+					unverifiable = iv->keys[i].has_private && !iv->keys[i].has_fp &&
+					               key_on_token(k, &iv->tokens[iv->keys[i].tok]) &&
+					               id_label_match(k, &iv->keys[i]);
 				add(iv, SEV_HIGH, "key-missing", node, k->name,
-				    "no private key with its fingerprint on token %s%s%s%s", k->token,
+				    "no private key with its fingerprint on token %s%s%s%s%s", k->token,
 				    public_only ? " (only the public key is there)" : "",
+				    unverifiable ? " (a private key with its ID/label is there, but without a public key "
+				                   "object its fingerprint cannot be read)" : "",
 				    elsewhere ? "; the material is on token " : "", elsewhere ? elsewhere : "");
+			}
 			continue;
 		}
 		iv->gov_present[gi] = true;
@@ -698,8 +708,8 @@ static void analyse_keys(inv_t *iv)
 		const policy_key_t *which = NULL;
 		if (tok_key_has_governed_name(iv, t, &which))
 			add(iv, SEV_HIGH, "lookalike-key", node, subj,
-			    "%s %s carries the ID or label of governed key %s but is other key material", t->desc, fps,
-			    which->name);
+			    "%s %s carries the ID or label of governed key %s but %s", t->desc, fps, which->name,
+			    t->has_fp ? "is other key material" : "cannot be confirmed as it");
 		else
 			add(iv, SEV_MEDIUM, "ungoverned-key", node, subj,
 			    "%s %s: no policy governs it (signgate refuses it; direct token users do not)", t->desc, fps);
