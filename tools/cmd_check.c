@@ -17,7 +17,36 @@ static void usage(FILE *f)
 	           "  Validate CONFIG; print \"CONFIG: OK (N roles, N keys, N rules)\" or\n"
 	           "  \"FILE:LINE: setting 'PATH': message\" and exit 1.\n"
 	           "  --strict  also refuse insecure ownership/permissions, as the module does\n"
-	           "  --quiet   no warnings (names the system does not know)\n");
+	           "  --quiet   no warnings (unknown users/groups, keys without fingerprint,\n"
+	           "            roles any user can enter)\n");
+}
+
+/* Things that load but are probably not what the administrator meant. */
+static void warnings(const config_t *cfg, const char *path)
+{
+	for (size_t i = 0; i < cfg->n_roles; i++) {
+		const policy_role_t *r = &cfg->roles[i];
+		for (size_t j = 0; j < r->n_unresolved; j++) {
+			const char *u = r->unresolved[j];
+			const char *colon = strchr(u, ':');
+			fprintf(stderr, "%s:%d: warning: role '%s': %.*s '%s' does not exist on this system\n",
+			        path, r->line, r->name, (int)(colon ? colon - u : 0), u, colon ? colon + 1 : u);
+		}
+		if (!r->any_identity && !r->n_uids && !r->n_gids && r->n_user_names == r->n_unresolved)
+			fprintf(stderr, "%s:%d: warning: role '%s' has no member that exists on this system\n",
+			        path, r->line, r->name);
+		if (r->any_identity && !r->credential)
+			for (size_t j = 0; j < r->n_programs; j++)
+				if (!r->programs[j].has_sha256)
+					fprintf(stderr, "%s:%d: warning: role '%s' admits any user running %s; "
+					        "add users/groups or the program's sha256\n",
+					        path, r->line, r->name, r->programs[j].path);
+	}
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		if (!cfg->keys[i].has_fingerprint)
+			fprintf(stderr, "%s:%d: warning: key '%s' has no fingerprint: an object with its %s "
+			        "would be taken for it\n", path, cfg->keys[i].line, cfg->keys[i].name,
+			        cfg->keys[i].has_id ? "token and ID (and label)" : "token and label");
 }
 
 int cmd_check(int argc, char **argv)
@@ -54,14 +83,7 @@ int cmd_check(int argc, char **argv)
 		return 1;
 	}
 	if (!quiet)
-		for (size_t i = 0; i < cfg->n_roles; i++)
-			for (size_t j = 0; j < cfg->roles[i].n_unresolved; j++) {
-				const char *u = cfg->roles[i].unresolved[j];
-				const char *colon = strchr(u, ':');
-				fprintf(stderr, "%s:%d: warning: role '%s': %.*s '%s' does not exist on this system\n",
-				        path, cfg->roles[i].line, cfg->roles[i].name, (int)(colon ? colon - u : 0), u,
-				        colon ? colon + 1 : u);
-			}
+		warnings(cfg, path);
 	printf("%s: OK (%zu roles, %zu keys, %zu rules)\n", path, cfg->n_roles, cfg->n_keys, cfg->n_rules);
 	config_free(cfg);
 	return 0;
