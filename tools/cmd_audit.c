@@ -197,10 +197,37 @@ static char *dupn(const char *s, size_t n)
 	return d;
 }
 
+/* Length of the valid UTF-8 sequence at s, 0 if none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80) return 1;
+	size_t len = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3 :
+	             s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+	if (!len || len > n) return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80) return 0;
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+		return 0;
+	return len;
+}
+
+/* Values go to the terminal and to --json: keep them valid UTF-8 and
+ * free of control characters (a damaged log may hold anything). */
 static void set_str(char **dst, const char *v, size_t n)
 {
 	free(*dst);
 	*dst = dupn(v, n);
+	if (!*dst) return;
+	unsigned char *u = (unsigned char *)*dst;
+	for (size_t i = 0; i < n;) {
+		size_t l = u[i] ? utf8_len(u + i, n - i) : 0;
+		if (l == 0 || (l == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+			u[i++] = '?';
+			continue;
+		}
+		i += l;
+	}
 }
 
 static void on_field(void *vctx, const char *k, const char *v, size_t n)

@@ -57,6 +57,34 @@ if [ "$VARIANT" = mixed ]; then
 	grep -q 'gap: seq 12 missing' <<<"$out" || sg_fail "mixed deleted: gap not named: $out"
 	sg_pass mixed
 fi
+if [ "$VARIANT" = garbage ]; then
+	# the reader on damaged input: records of all formats cut, spliced and
+	# sprinkled with escapes and NULs must give 0 or 1, never a crash
+	for f in json cef logfmt; do "$EMIT" "$SG_LOG_SOCK" $f 20 2 || sg_fail "emit $f"; done
+	sg_rsyslog_wait_for 'chain' 60 || sg_fail "rsyslogd did not write the records"
+	python3 - "$SG_AUDIT_LOG" "$SG_TMP/garbage.log" <<'PY'
+import random, sys
+random.seed(5)
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+out = open(sys.argv[2], "wb")
+for k in range(6000):
+    l = bytearray(random.choice(lines))
+    for _ in range(random.randint(1, 8)):
+        if not l: break
+        i = random.randrange(len(l)); op = random.random()
+        if op < 0.4: l[i] = random.randrange(256)
+        elif op < 0.7: del l[i:i + random.randint(1, 60)]
+        else: l[i:i] = bytes(random.choice(b'\\"=| {}\x00:u') for _ in range(random.randint(1, 6)))
+    out.write(bytes(l).replace(b"\n", b" ") + b"\n")
+PY
+	set +e; "$SG_TOOL" audit "$SG_TMP/garbage.log" >/dev/null; rc=$?
+	"$SG_TOOL" audit --json "$SG_TMP/garbage.log" > "$SG_TMP/garbage.json"
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$SG_TMP/garbage.json"; jrc=$?; set -e
+	[ $rc = 0 ] || [ $rc = 1 ] || sg_fail "garbage: exit $rc"
+	[ $jrc = 0 ] || sg_fail "garbage: --json output is not JSON"
+	sg_pass "garbage (exit $rc)"
+fi
+
 N=40
 "$EMIT" "$SG_LOG_SOCK" "$fmt" $N 4 "${extra[@]}" || sg_fail "audit-emit could not deliver"
 sg_rsyslog_wait_for 'signgate' $N || sg_fail "rsyslogd did not write $N records"
