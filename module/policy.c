@@ -615,7 +615,7 @@ unsigned long policy_reason_ckr(policy_reason_t r)
 
 bool policy_hash_allowed(const policy_key_t *k, mech_id_t m, hash_alg_t h)
 {
-	if (!k)
+	if (!k || (unsigned)h >= HASH_COUNT || (unsigned)m >= MECH_COUNT)
 		return false;
 	hash_alg_t fixed = mech_fixed_hash(m);
 	if (h == HASH_UNKNOWN && fixed != HASH_UNKNOWN)

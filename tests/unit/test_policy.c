@@ -296,6 +296,23 @@ static void test_detail_and_ckr(void **state)
 	policy_decide(cfg, &req, &d);
 	assert_int_equal(d.reason, REASON_CALLER_UNKNOWN);
 
+	/* out-of-range values from a confused caller are refused, not shifted */
+	const policy_key_t *k = policy_key_by_name(cfg, "rsa");
+	assert_false(policy_hash_allowed(k, MECH_RSA_PKCS, (hash_alg_t)40));
+	assert_false(policy_hash_allowed(k, (mech_id_t)99, HASH_SHA256));
+	assert_false(policy_hash_allowed(NULL, MECH_RSA_PKCS, HASH_SHA256));
+	assert_true(policy_hash_allowed(k, MECH_RSA_PKCS, HASH_SHA256));
+	assert_true(policy_hash_allowed(k, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN));  /* fixed by the mechanism */
+	req.caller = &c;
+	req.key = k;
+	req.mech = (mech_id_t)99;
+	policy_decide(cfg, &req, &d);
+	assert_int_equal(d.reason, REASON_MECHANISM_FORBIDDEN);
+	req.mech = MECH_RSA_PKCS;
+	req.hash = (hash_alg_t)77;
+	policy_decide(cfg, &req, &d);
+	assert_int_equal(d.reason, REASON_HASH_FORBIDDEN);
+
 	assert_int_equal(policy_reason_ckr(REASON_BAD_CREDENTIAL), 0xA0);
 	assert_int_equal(policy_reason_ckr(REASON_HASH_FORBIDDEN), 0x70);
 	assert_int_equal(policy_reason_ckr(REASON_QUOTA_EXHAUSTED), 0x200);
