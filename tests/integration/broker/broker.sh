@@ -169,4 +169,29 @@ if [ "${BR_SKIP_PTRACE:-0}" != 1 ]; then
 	br_write_config
 fi
 
+# --- started as the service account itself (as systemd's User= does) ------------
+# The directory exists (systemd: RuntimeDirectory=); the script must not
+# need root then.
+br_server_stop
+BR_SERVER_PID=""
+setpriv --reuid="$BR_SVC" --regid="$BR_SVC" --init-groups -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	"$BR_BROKER" run --user "$BR_SVC" --group "$BR_GROUP" --socket "$BR_SOCK" \
+	--token "$SG_TOKEN" --config "$BR_CONF" --softhsm-conf "$BR_SVC_DIR/softhsm2.conf" \
+	--module "$SG_MODULE" $(for w in ${SIGNGATE_SANITIZER_ENV:-}; do printf -- '--env %s ' "$w"; done) \
+	> "$SG_TMP/server.log" 2>&1 &
+BR_SERVER_PID=$!
+for _ in $(seq 1 100); do
+	grep -q "serving pkcs11:token" "$SG_TMP/server.log" 2>/dev/null && break
+	kill -0 "$BR_SERVER_PID" 2>/dev/null || break
+	sleep 0.05
+done
+[ -S "$BR_SOCK" ] || { cat "$SG_TMP/server.log"; sg_fail "signgate-broker run as the service account did not start"; }
+[ "$(stat -c '%a %G' "$BR_SOCK")" = "660 $BR_GROUP" ] || sg_fail "socket is $(stat -c '%a %U:%G' "$BR_SOCK"), want 660 group $BR_GROUP"
+br_must "alice signs through the broker started as the service account" \
+	br_p11 alice --token-label "$SG_TOKEN" --login --pin "$BR_DUMMY_PIN" \
+	--sign --mechanism ECDSA --id "$SG_EC_ID" \
+	--input-file "$BR_DATA.sha256" --output-file "$SG_TMP/$BR_ALICE/svc.sig"
+br_audit_expect allow "broker started as the service" caller=peer uid="$BR_ALICE_UID"
+br_server_stop
+
 sg_pass "broker: peer identity, policy and file boundary through p11-kit server"
