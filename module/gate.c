@@ -968,9 +968,34 @@ static CK_RV gate_CloseAllSessions(CK_SLOT_ID slotID)
 	return CKR_OK;
 }
 
+/* With a PIN file the real token is logged in by signgate, but until the
+ * caller logs in it sees what a logged-out application sees: a public
+ * session state and no private objects.  Tools (the libp11 engine,
+ * GnuTLS, SunPKCS11) decide from these whether to call C_Login, and the
+ * caller's PIN (a role credential or a ticket) reaches signgate only
+ * through C_Login. */
+static bool caller_view_logged_out(const sg_session_t *s)
+{
+	return pin_mode && s && !caller_logged_in(s->slot);
+}
+
 static CK_RV gate_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
-	FORWARD_SESSION(hSession, REAL(C_GetSessionInfo, hSession, pInfo));
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_get(hSession);
+	if (!s && session_is_poisoned(hSession))
+		return CKR_SESSION_HANDLE_INVALID;
+	rv = REAL(C_GetSessionInfo, hSession, pInfo);
+	if (rv == CKR_OK && pInfo && caller_view_logged_out(s)) {
+		if (pInfo->state == CKS_RO_USER_FUNCTIONS)
+			pInfo->state = CKS_RO_PUBLIC_SESSION;
+		else if (pInfo->state == CKS_RW_USER_FUNCTIONS)
+			pInfo->state = CKS_RW_PUBLIC_SESSION;
+	}
+	session_put(s);
+	return rv;
 }
 
 typedef CK_RV (*login_fn)(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len,
@@ -1218,10 +1243,42 @@ static CK_RV gate_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
 	FORWARD_SESSION(hSession, REAL(C_GetAttributeValue, hSession, hObject, pTemplate, ulCount));
 }
 
+/* A logged-out caller finds public objects only (see GetSessionInfo):
+ * the search gets CKA_PRIVATE = FALSE added, which the real token
+ * applies as it would for a logged-out session. */
 static CK_RV gate_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                                   CK_ULONG ulCount)
 {
-	FORWARD_SESSION(hSession, REAL(C_FindObjectsInit, hSession, pTemplate, ulCount));
+	static CK_BBOOL no = CK_FALSE;
+	CK_ATTRIBUTE local[16], *t = local;
+	CK_RV rv;
+
+	NEED_INIT();
+	sg_session_t *s = session_get(hSession);
+	if (!s && session_is_poisoned(hSession))
+		return CKR_SESSION_HANDLE_INVALID;
+	if (!caller_view_logged_out(s) || (!pTemplate && ulCount)) {
+		rv = REAL(C_FindObjectsInit, hSession, pTemplate, ulCount);
+		goto out;
+	}
+	if (ulCount >= sizeof(local) / sizeof(local[0])) {
+		t = calloc(ulCount + 1, sizeof(*t));
+		if (!t) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+	}
+	if (ulCount)
+		memcpy(t, pTemplate, ulCount * sizeof(*t));
+	t[ulCount].type = CKA_PRIVATE;
+	t[ulCount].pValue = &no;
+	t[ulCount].ulValueLen = sizeof(no);
+	rv = REAL(C_FindObjectsInit, hSession, t, ulCount + 1);
+	if (t != local)
+		free(t);
+out:
+	session_put(s);
+	return rv;
 }
 
 static CK_RV gate_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,

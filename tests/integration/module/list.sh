@@ -34,9 +34,13 @@ for login in "" "--login --pin $SG_USER_PIN"; do
 		sg_fail "signgate --list-objects failed"
 	d=$(sed -E 's/^Using slot [0-9]+ with/Using slot N with/' <<<"$d" | sort)
 	g=$(sed -E 's/^Using slot [0-9]+ with/Using slot N with/' <<<"$g" | sort)
-	if [ -n "$login" ]; then
-		[ "$d" = "$g" ] || { diff <(echo "$d") <(echo "$g") >&2; sg_fail "--list-objects $login differs"; }
-	fi
+	# without --login signgate shows a logged-out view: no private keys
+	[ "$d" = "$g" ] || { diff <(echo "$d") <(echo "$g") >&2; sg_fail "--list-objects ${login:-without login} differs"; }
 	grep -q "Certificate Object" <<<"$g" || sg_fail "no certificate listed through signgate"
+	if [ -n "$login" ]; then
+		grep -q "Private Key Object" <<<"$g" || sg_fail "no private key listed after login"
+	else
+		! grep -q "Private Key Object" <<<"$g" || sg_fail "private key listed before login"
+	fi
 done
 sg_pass "-L and --list-objects match direct SoftHSM"

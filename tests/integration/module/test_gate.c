@@ -446,7 +446,9 @@ static void test_length_queries(module_t *gate, module_t *direct)
 }
 
 /* Signgate's own login session survives C_CloseAllSessions; slots not
- * configured are invisible. */
+ * configured are invisible.  With a PIN file, the caller sees a logged-out
+ * session (state, private objects) until it logs in, and again after
+ * C_Logout or closing the token's last session. */
 static void test_sessions(module_t *gate)
 {
 	CK_FUNCTION_LIST_PTR f = gate->f;
@@ -457,11 +459,32 @@ static void test_sessions(module_t *gate)
 
 	CHECK_RV(init_os_locking(f), CKR_OK, "C_Initialize");
 	CK_SLOT_ID slot = find_slot(f);
+	CK_SESSION_HANDLE p;
+	CHECK_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &p), CKR_OK, "C_OpenSession");
+	CHECK(f->C_GetSessionInfo(p, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
+	      "state before login: %lu", (unsigned long)si.state);
+	CHECK(find_key(f, p, CKO_PRIVATE_KEY, 0x02) == CK_INVALID_HANDLE, "private key found before login");
+	CHECK(find_key(f, p, CKO_PUBLIC_KEY, 0x02) != CK_INVALID_HANDLE, "public key not found before login");
+	CHECK_RV(f->C_Logout(p), CKR_USER_NOT_LOGGED_IN, "C_Logout before login");
+	CHECK_RV(f->C_Login(p, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)), CKR_OK, "C_Login");
+	CHECK_RV(f->C_Login(p, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)),
+	         CKR_USER_ALREADY_LOGGED_IN, "second C_Login");
+	CHECK(f->C_GetSessionInfo(p, &si) == CKR_OK && si.state == CKS_RO_USER_FUNCTIONS,
+	      "state after login: %lu", (unsigned long)si.state);
+	CHECK(find_key(f, p, CKO_PRIVATE_KEY, 0x02) != CK_INVALID_HANDLE, "private key not found after login");
+	CHECK_RV(f->C_Logout(p), CKR_OK, "C_Logout");
+	CHECK(f->C_GetSessionInfo(p, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
+	      "state after logout: %lu", (unsigned long)si.state);
+	CHECK_RV(f->C_CloseSession(p), CKR_OK, "C_CloseSession");
 	CK_SESSION_HANDLE a = open_login(f, slot), b = open_login(f, slot);
 	CHECK_RV(f->C_CloseAllSessions(slot), CKR_OK, "C_CloseAllSessions");
 	CHECK_RV(f->C_GetSessionInfo(a, &si), CKR_SESSION_HANDLE_INVALID, "closed session a");
 	CHECK_RV(f->C_GetSessionInfo(b, &si), CKR_SESSION_HANDLE_INVALID, "closed session b");
-	CK_SESSION_HANDLE c = open_login(f, slot);
+	CK_SESSION_HANDLE c;
+	CHECK_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &c), CKR_OK, "C_OpenSession");
+	CHECK(f->C_GetSessionInfo(c, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
+	      "closing the last session did not end the caller's login (state %lu)", (unsigned long)si.state);
+	CHECK_RV(f->C_Login(c, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)), CKR_OK, "C_Login");
 	CK_OBJECT_HANDLE k = find_key(f, c, CKO_PRIVATE_KEY, 0x02);
 	CHECK(k != CK_INVALID_HANDLE, "private key not found after C_CloseAllSessions");
 	CHECK_RV(f->C_SignInit(c, &ec, k), CKR_OK, "C_SignInit after C_CloseAllSessions");
