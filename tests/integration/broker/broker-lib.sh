@@ -59,7 +59,8 @@ br_cleanup() {
 	for u in "${BR_MADE[@]}"; do
 		case "$u" in
 		group:*) groupdel "${u#group:}" 2>/dev/null || true ;;
-		*) userdel "$u" 2>/dev/null || true ;;
+		# -f: a process of the account may still be exiting
+		*) userdel "$u" 2>/dev/null || userdel -f "$u" 2>/dev/null || true ;;
 		esac
 	done
 	[ "${SG_KEEP:-0}" = 1 ] || rm -rf "$SG_TMP"
