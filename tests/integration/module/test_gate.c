@@ -601,6 +601,15 @@ static void *worker_run(void *p)
 	for (int i = 0; i < w->rounds; i++) {
 		CK_ULONG len = sizeof(sig);
 		bool use_rsa = i % 10 == 0;
+		/* churn: sessions opened and closed while others sign, so the
+		 * session table grows, rebuilds and recycles entries meanwhile */
+		if (i % 4 == 0) {
+			CK_SESSION_HANDLE x[3];
+			for (int j = 0; j < 3; j++)
+				w->f->C_OpenSession(w->slot, CKF_SERIAL_SESSION, NULL, NULL, &x[j]);
+			for (int j = 0; j < 3; j++)
+				w->f->C_CloseSession(x[j]);
+		}
 		if (w->f->C_SignInit(h, use_rsa ? &rsa : &ec, use_rsa ? rk : ek) != CKR_OK)
 			continue;
 		if (w->f->C_Sign(h, hash, sizeof(hash), sig, &len) == CKR_OK)
