@@ -157,6 +157,47 @@ echo
 echo "| mechanism | A | B | C | D | B-A | C-A | D-A |"
 echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${cpu_table[@]}"
+# --- exact instruction counts (callgrind), optional -----------------------------
+# BROKER_COST_CALLGRIND=1: each side's server once more under
+# valgrind --tool=callgrind --trace-children=yes; the p11-kit-remote
+# profiles give the instructions one connection costs, noise-free.
+if [ "${BROKER_COST_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
+	cg_side() { # NAME PROVIDER CONF same|svc
+		local d=$SG_TMP/cg-$1 sock=$SG_TMP/cg-$1.sock pre=("${as_svc[@]}") p f n=0 sum=0 v
+		[ "$4" = same ] && pre=()
+		mkdir -p "$d"; chmod 0777 "$d"
+		"${pre[@]}" env ${3:+SIGNGATE_CONF=$3} valgrind --tool=callgrind --trace-children=yes \
+			--callgrind-out-file="$d/cg.%p" p11-kit server -f --provider "$2" -n "$sock" \
+			"pkcs11:token=$SG_TOKEN" > "$d/server.log" 2>&1 &
+		p=$!
+		for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.1; done
+		for _ in 1 2; do
+			P11_KIT_SERVER_ADDRESS=unix:path=$sock pkcs11-tool --module "$CLIENT" --token-label "$SG_TOKEN" \
+				--login --pin "$(pin_of "$1")" --sign --mechanism ECDSA --id "$SG_EC_ID" \
+				--input-file "$SG_TMP/in.sha256" --output-file "$SG_TMP/out.sig" >/dev/null 2>&1 ||
+				echo "callgrind side $1: signature failed" >&2
+		done
+		sleep 1
+		kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+		for f in "$d"/cg.*; do
+			grep -q '^cmd: .*p11-kit-remote' "$f" || continue
+			v=$(sed -n 's/^summary: //p' "$f"); sum=$((sum + v)); n=$((n + 1))
+		done
+		[ "$n" -gt 0 ] && echo $((sum / n)) || echo 0
+	}
+	ia=$(cg_side plain "$SG_SOFTHSM" "" svc)
+	ib=$(cg_side off "$SG_MODULE" "$SG_TMP/off.conf" svc)
+	id_=$(cg_side same "$SG_MODULE" "$SG_TMP/same.conf" same)
+	echo "RESULT callgrind instructions_per_connection plain=$ia signgate_off=$ib signgate_off_program_hashed=$id_"
+	echo
+	echo "Instructions per connection (callgrind, p11-kit-remote, one ECDSA signature):"
+	echo
+	echo "| A plain | B signgate, audit off | D as B, program hashed | B-A | D-A |"
+	echo "|---|---|---|---|---|"
+	awk -v a="$ia" -v b="$ib" -v d="$id_" 'BEGIN{printf "| %.1f M | %.1f M | %.1f M | %+.1f M (%+.0f%%) | %+.1f M (%+.0f%%) |\n",
+		a/1e6, b/1e6, d/1e6, (b-a)/1e6, (b-a)*100/a, (d-a)/1e6, (d-a)*100/a}'
+fi
+
 echo
 echo "Audit records per connection (audit on): $((n1 - n0))"
 sg_pass "connection cost measured"
