@@ -150,6 +150,15 @@ cl_run "pkcs11-tool --sign ECDSA through p11-kit server" \
 cl_run "openssl verifies the server ECDSA signature" \
 	openssl dgst -sha256 -verify "$SG_EC_PUB" -signature "$d/server-ec.sig" "$d/data"
 
+if [ -e "$CL_ENGINE" ]; then
+	cl_engine_conf "$d/openssl-client.cnf" "$CLIENT" "$SERVER_PIN"
+	cl_run "openssl dgst -sign $CL_URI_EC_ID through p11-kit-client" \
+		env OPENSSL_CONF="$d/openssl-client.cnf" openssl dgst -sha256 -engine pkcs11 -keyform engine \
+		-sign "$CL_URI_EC_ID" -out "$d/client-openssl.sig" "$d/data"
+	cl_run "openssl verifies it" \
+		openssl dgst -sha256 -verify "$SG_EC_PUB" -signature "$d/client-openssl.sig" "$d/data"
+fi
+
 if [ "$CL_VIA" = signgate ]; then
 	# DENIED through the server: the EC key is outside the role (the
 	# module rereads its config per connection).
