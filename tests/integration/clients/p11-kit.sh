@@ -80,6 +80,9 @@ cl_run "pkcs11-tool --sign ECDSA through p11-kit-proxy" \
 	proxy pkcs11-tool --module "$PROXY" --token-label "$SG_TOKEN" --login --pin "$PROXY_PIN" \
 	--sign --mechanism ECDSA --id "$SG_EC_ID" --signature-format openssl \
 	--input-file "$d/data.sha256" --output-file "$d/proxy-ec.sig"
+# the caller signgate saw is the proxy's user, program pkcs11-tool
+cl_audit_expect allow "signature through the proxy" key=test-ec user="$(id -un "$run_uid")" \
+	program='.*/pkcs11-tool'
 cl_run "openssl verifies the proxy ECDSA signature" \
 	openssl dgst -sha256 -verify "$SG_EC_PUB" -signature "$d/proxy-ec.sig" "$d/data"
 cl_run "pkcs11-tool --sign SHA256-RSA-PKCS through p11-kit-proxy" \
