@@ -4,7 +4,8 @@
 # SIGNGATE_TICKET for openssl cms -sign through the engine, and as
 # jarsigner -storepass.  A good ticket signs (verified by the tool's own
 # verifier); no ticket, a ticket missing the required check, and a ticket
-# for another product are refused.  Only the signgate route exists:
+# for another product are refused; a ticket bound to an artifact's digest
+# signs that artifact's hash and not another one's.  Only the signgate route exists:
 # SoftHSM itself knows no tickets.  Route: $1 = direct | signgate;
 # $2 = which tool (pkcs11-tool | osslsigncode | openssl | gnutls |
 # jarsigner | all).
@@ -63,6 +64,20 @@ cl_must_fail "pkcs11-tool with a ticket for another product is refused" \
 	p11 "$other_product" --sign --mechanism ECDSA --id "$SG_EC_ID" \
 	--input-file "$d/data.sha256" --output-file "$d/denied.sig"
 cl_audit_expect deny "wrong product" 'reason=[^"]*product[^"]*'
+# digest binding: a ticket naming the artifact; a bare-hash signature
+# (ECDSA over the SHA-256) of that artifact passes, of another one not
+bound=$(issue --product app --run 4714 --check unit-tests=pass --check vuln-scan=pass \
+	--artifact "$d/data" --ttl 30m)
+head -c 100 /dev/urandom > "$d/other"
+openssl dgst -sha256 -binary "$d/other" > "$d/other.sha256"
+cl_run "pkcs11-tool with a ticket bound to the artifact signs its hash" \
+	p11 "$bound" --sign --mechanism ECDSA --id "$SG_EC_ID" --signature-format openssl \
+	--input-file "$d/data.sha256" --output-file "$d/bound.sig"
+cl_run "openssl verifies it" openssl dgst -sha256 -verify "$SG_EC_PUB" -signature "$d/bound.sig" "$d/data"
+cl_must_fail "pkcs11-tool with a ticket bound to another artifact is refused" \
+	p11 "$bound" --sign --mechanism ECDSA --id "$SG_EC_ID" \
+	--input-file "$d/other.sha256" --output-file "$d/denied.sig"
+cl_audit_expect deny "artifact digest mismatch" 'reason=[^"]*(digest|artifact)[^"]*'
 fi
 
 # --- osslsigncode: -pass TICKET ---------------------------------------------
@@ -100,6 +115,21 @@ printf '%s\n' "$good" > "$d/ticket.jws"
 cl_run "openssl cms -sign with SIGNGATE_TICKET=<file> signs" cms "$d/ticket.jws" "$d/data2.p7s"
 cl_must_fail "openssl cms -sign without a ticket is refused" cms "" "$d/denied.p7s"
 cl_audit_expect deny "cms without a ticket" 'reason=[^"]*ticket[^"]*'
+# digest binding with openssl pkeyutl -sign of the artifact's hash (the
+# engine sends CKM_RSA_PKCS over a DigestInfo)
+bound=$(issue --product app --run 4715 --check unit-tests=pass --check vuln-scan=pass \
+	--artifact "$d/data" --ttl 30m)
+head -c 100 /dev/urandom > "$d/other"
+openssl dgst -sha256 -binary "$d/other" > "$d/other.sha256"
+pk() {
+	SIGNGATE_TICKET=$1 openssl pkeyutl -sign -engine pkcs11 -keyform engine -inkey "$CL_URI_RSA" \
+		-pkeyopt digest:sha256 -in "$2" -out "$3"
+}
+cl_run "openssl pkeyutl -sign of the bound artifact's hash signs" pk "$bound" "$d/data.sha256" "$d/pk.sig"
+cl_run "openssl pkeyutl -verify" openssl pkeyutl -verify -pubin -inkey "$SG_RSA_PUB" \
+	-pkeyopt digest:sha256 -in "$d/data.sha256" -sigfile "$d/pk.sig"
+cl_must_fail "openssl pkeyutl -sign of another artifact's hash is refused" pk "$bound" "$d/other.sha256" "$d/pk-denied.sig"
+cl_audit_expect deny "pkeyutl artifact digest mismatch" 'reason=[^"]*(digest|artifact)[^"]*'
 unset OPENSSL_CONF
 fi
 
