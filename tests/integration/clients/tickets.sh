@@ -146,10 +146,16 @@ elif command -v certtool >/dev/null; then
 	}
 	ct_env() { SIGNGATE_TICKET=$1 ct "$CL_DUMMY_PIN" "$2"; }
 	cl_run "certtool with SIGNGATE_TICKET signs" ct_env "$good" "$d/gnutls-env.p7"
-	cl_run "certtool with GNUTLS_PIN=TICKET signs" ct "$good" "$d/gnutls.p7"
 	cl_audit_expect allow "certtool with a ticket" key=test-ec run=4711
-	cl_run "certtool --p7-verify" certtool --p7-verify --infile "$d/gnutls.p7" \
+	cl_run "certtool --p7-verify" certtool --p7-verify --infile "$d/gnutls-env.p7" \
 		--load-data "$d/data" --load-ca-certificate "$SG_EC_CERT"
+	# GnuTLS takes PINs of at most 255 bytes ("No PIN given" beyond); a
+	# ticket is longer, so with GnuTLS the ticket goes in SIGNGATE_TICKET.
+	if [ "${#good}" -le 255 ]; then
+		cl_run "certtool with GNUTLS_PIN=TICKET signs" ct "$good" "$d/gnutls.p7"
+	else
+		cl_log "ticket is ${#good} bytes: too long for GNUTLS_PIN (max 255), not tried as PIN"
+	fi
 	cl_must_fail "certtool without a ticket is refused" ct "$CL_DUMMY_PIN" "$d/gnutls-denied.p7"
 	cl_audit_expect deny "certtool without a ticket" 'reason=[^"]*ticket[^"]*'
 else
