@@ -277,9 +277,12 @@ static CK_SESSION_HANDLE lookup_session(CK_SLOT_ID id)
 	pthread_mutex_lock(&g_lock);
 	sl = slot_learn_locked(id);
 	if (sl && sl->exposed) {
-		if (sl->lookup == CK_INVALID_HANDLE &&
-		    g_real->C_OpenSession(id, CKF_SERIAL_SESSION, NULL, NULL, &sl->lookup) != CKR_OK)
-			sl->lookup = CK_INVALID_HANDLE;
+		if (sl->lookup == CK_INVALID_HANDLE) {
+			if (g_real->C_OpenSession(id, CKF_SERIAL_SESSION, NULL, NULL, &sl->lookup) == CKR_OK)
+				session_poison(sl->lookup); /* never reachable by callers */
+			else
+				sl->lookup = CK_INVALID_HANDLE;
+		}
 		h = sl->lookup;
 	}
 	pthread_mutex_unlock(&g_lock);
@@ -652,9 +655,10 @@ static void real_op_terminate(sg_session_t *s)
 
 	if (!f)
 		return;
+	/* 3.0 message operations are ended by gate.c (C_SessionCancel or
+	 * the message Final), which knows the message calls. */
 	switch (s->op.op) {
 	case SG_OP_SIGN:
-	case SG_OP_MESSAGE_SIGN:
 		if (s->op.multipart)
 			f->C_SignFinal(s->handle, out, &out_len);
 		else
@@ -664,7 +668,6 @@ static void real_op_terminate(sg_session_t *s)
 		f->C_SignRecover(s->handle, in, 1, out, &out_len);
 		break;
 	case SG_OP_DECRYPT:
-	case SG_OP_MESSAGE_DECRYPT:
 		f->C_Decrypt(s->handle, in, 1, out, &out_len);
 		break;
 	default:
@@ -885,7 +888,7 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 	}
 	tk = ticket_current(cfg, &tkc, &ts, &presented);
 
-	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER) {
+	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER || s->op.op == SG_OP_MESSAGE_SIGN) {
 		/* The hash a bare-digest signature is made over. */
 		if (s->op.mech == MECH_RSA_PKCS) {
 			hash_alg_t h = mech_digestinfo_parse(data, len, &dig);

@@ -35,6 +35,7 @@
 #include "backend.h"
 #include "enforce.h"
 #include "session.h"
+#include "ticket.h"
 
 #define EXPORTED __attribute__((visibility("default")))
 #define PIN_MAX 256
@@ -848,9 +849,18 @@ static CK_RV gate_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 
 static CK_RV gate_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
+	CK_RV rv;
+
 	NEED_INIT();
 	NEED_SLOT(slotID);
-	return REAL(C_GetTokenInfo, slotID, pInfo);
+	rv = REAL(C_GetTokenInfo, slotID, pInfo);
+	/* In PIN-file mode what a caller gives C_Login is a role credential
+	 * or a validation ticket, not the token's PIN: say that it may be as
+	 * long as a ticket, or clients that check the length (GnuTLS) refuse
+	 * it before signgate sees it. */
+	if (rv == CKR_OK && pin_mode && pInfo && pInfo->ulMaxPinLen < TICKET_MAX_LEN)
+		pInfo->ulMaxPinLen = TICKET_MAX_LEN;
+	return rv;
 }
 
 static CK_RV gate_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
