@@ -1,8 +1,11 @@
-/* A test-only PKCS#11 3.0 backend: SoftHSM (2.40) plus the 3.0 message
- * signing and decryption functions, built on SoftHSM's own C_SignInit /
- * C_Sign and C_DecryptInit / C_Decrypt.  SoftHSM lacks these paths, and
- * signgate must still govern them when a real 3.0 token offers them;
- * this module lets the tests take those paths for real. */
+/* A test-only PKCS#11 3.0 backend: SoftHSM (2.40) behind a
+ * C_GetInterface that offers "PKCS 11" 3.0, with the message signing and
+ * decryption functions built on SoftHSM's own C_SignInit / C_Sign and
+ * C_DecryptInit / C_Decrypt, C_LoginUser, and a C_SessionCancel that ends
+ * a signing operation by finishing it into a scratch buffer (SoftHSM has
+ * no cancel).  SoftHSM lacks these paths; signgate must still govern them
+ * when a real 3.0 token offers them, and offer 3.0 only when its backend
+ * does.  SG_SOFTHSM names SoftHSM. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,28 @@ static CK_INTERFACE iface30 = { (CK_UTF8CHAR_PTR) "PKCS 11", &list30, 0 };
 static CK_RV unsupported(void)
 {
 	return CKR_FUNCTION_NOT_SUPPORTED;
+}
+
+static CK_RV t_LoginUser(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len,
+                         CK_UTF8CHAR_PTR name, CK_ULONG name_len)
+{
+	(void)name;
+	(void)name_len;
+	return hsm->C_Login(h, user, pin, len);
+}
+
+static CK_RV t_SessionCancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
+{
+	CK_BYTE data[32] = { 0 }, out[1024];
+	CK_ULONG len = sizeof(out);
+
+	if (flags & (CKF_SIGN | CKF_MESSAGE_SIGN))
+		hsm->C_Sign(h, data, sizeof(data), out, &len);
+	if (flags & (CKF_DECRYPT | CKF_MESSAGE_DECRYPT)) {
+		len = sizeof(out);
+		hsm->C_Decrypt(h, data, sizeof(data), out, &len);
+	}
+	return CKR_OK;
 }
 
 static CK_RV t_MessageSignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
@@ -89,8 +114,8 @@ static int load(void)
 	list30.version.minor = 0;
 	list30.C_GetInterfaceList = t_GetInterfaceList;
 	list30.C_GetInterface = t_GetInterface;
-	list30.C_LoginUser = (CK_C_LoginUser)(void (*)(void))unsupported;
-	list30.C_SessionCancel = (CK_C_SessionCancel)(void (*)(void))unsupported;
+	list30.C_LoginUser = t_LoginUser;
+	list30.C_SessionCancel = t_SessionCancel;
 	list30.C_MessageEncryptInit = (CK_C_MessageEncryptInit)(void (*)(void))unsupported;
 	list30.C_EncryptMessage = (CK_C_EncryptMessage)(void (*)(void))unsupported;
 	list30.C_EncryptMessageBegin = (CK_C_EncryptMessageBegin)(void (*)(void))unsupported;
