@@ -79,7 +79,7 @@ ssh_pid=$!
 stop_ssh() {
 	kill "$ssh_pid" 2>/dev/null || true
 	wait "$ssh_pid" 2>/dev/null || true
-	for _ in $(seq 1 40); do pgrep -u "$BR_ALICE" >/dev/null || break; sleep 0.05; done
+	for _ in $(seq 1 40); do env -u LD_PRELOAD pgrep -u "$BR_ALICE" >/dev/null || break; sleep 0.05; done
 }
 trap 'stop_ssh; stop_sshd; br_cleanup' EXIT
 for _ in $(seq 1 100); do
@@ -119,5 +119,5 @@ fi
 br_log "ok: the SSH account cannot run commands (ForceCommand nologin)"
 
 stop_ssh
-pgrep -u "$BR_ALICE" >/dev/null && sg_fail "sshd's session as $BR_ALICE outlived the client"
+env -u LD_PRELOAD pgrep -u "$BR_ALICE" >/dev/null && sg_fail "sshd's session as $BR_ALICE outlived the client"
 sg_pass "SSH-forwarded signing: the caller is the SSH account on the signing host"
