@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared setup for the client tests (meson suite 'clients').
 #
 # Source it from a client test with the route as the first argument:
@@ -125,11 +126,11 @@ cl_audit_mark() {
 # field with exactly that value (VALUE may be an ERE), and a denial must
 # carry a reason.  Shows the reason.
 cl_audit_expect() {
-	local outcome=$1 desc=$2 i rec= fv lines; shift 2
+	local outcome=$1 desc=$2 rec='' fv lines; shift 2
 	[ "$CL_AUDIT" = 1 ] || return 0
 	# rsyslogd writes asynchronously; under load (parallel tests, JVMs)
 	# that has taken over 2 s
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		lines=$(tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" 2>/dev/null |
 			grep -E '"event":"sign"' | grep -E "\"outcome\":\"$outcome\"" || true)
 		for fv in "$@"; do
@@ -153,13 +154,13 @@ cl_audit_expect() {
 # cl_audit_count allow|deny N DESC: exactly N sign records with this
 # outcome since the last command started (a length query is no signature).
 cl_audit_count() {
-	local outcome=$1 want=$2 desc=$3 n i
+	local outcome=$1 want=$2 desc=$3 n
 	[ "$CL_AUDIT" = 1 ] || return 0
 	count() {
 		tail -n "+$((CL_AUDIT_MARK + 1))" "$CL_AUDIT_LOG" 2>/dev/null |
 			grep -E '"event":"sign"' | grep -cE "\"outcome\":\"$outcome\"" || true
 	}
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		n=$(count)
 		[ "${n:-0}" -ge "$want" ] && break
 		sleep 0.05
