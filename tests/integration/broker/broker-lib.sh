@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared setup for the broker tests (meson suite 'broker').
 #
 # Source it from a broker test.  On top of tests/lib/fixture.sh it builds
@@ -39,7 +40,8 @@ done
 BR_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 [ -e "$BR_CLIENT" ] || sg_skip "$BR_CLIENT missing"
 BR_ENGINE=${BR_ENGINE:-/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so}
-BR_DUMMY_PIN=anything
+BR_DUMMY_PIN=anything   # signgate logs in with the PIN file
+export BR_DUMMY_PIN
 
 br_log() { echo "== [broker] $*"; }
 

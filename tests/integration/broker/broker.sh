@@ -27,7 +27,7 @@ br_check "openssl verifies alice's RSA signature" \
 # without CAP_SYS_PTRACE: another uid's exe link needs ptrace access).
 br_audit_expect allow "alice's RSA signature" caller=peer user="$BR_ALICE" \
 	uid="$BR_ALICE_UID" pid="$alice_pid" key=test-rsa
-echo "$BR_REC" | grep -q "\"uid\":$BR_SVC_UID[,}]" && sg_fail "record carries the service's uid"
+echo "$BR_REC" | grep -q "\"uid\":${BR_SVC_UID}[,}]" && sg_fail "record carries the service's uid"
 srv_prog=$(echo "$BR_REC" | grep -Eo '"program":"[^"]*"' || true)
 case "$srv_prog" in
 *p11-kit*) sg_fail "record names the server's program: $srv_prog" ;;
@@ -174,10 +174,12 @@ fi
 # need root then.
 br_server_stop
 BR_SERVER_PID=""
+san=()
+for w in ${SIGNGATE_SANITIZER_ENV:-}; do san+=(--env "$w"); done
 setpriv --reuid="$BR_SVC" --regid="$BR_SVC" --init-groups -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	"$BR_BROKER" run --user "$BR_SVC" --group "$BR_GROUP" --socket "$BR_SOCK" \
 	--token "$SG_TOKEN" --config "$BR_CONF" --softhsm-conf "$BR_SVC_DIR/softhsm2.conf" \
-	--module "$SG_MODULE" $(for w in ${SIGNGATE_SANITIZER_ENV:-}; do printf -- '--env %s ' "$w"; done) \
+	--module "$SG_MODULE" "${san[@]}" \
 	> "$SG_TMP/server.log" 2>&1 &
 BR_SERVER_PID=$!
 for _ in $(seq 1 100); do

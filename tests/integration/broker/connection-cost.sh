@@ -114,7 +114,7 @@ for mech in ECDSA SHA256-RSA-PKCS; do
 	for side in plain off syslog same; do one "$side" "$mech" >/dev/null || sg_fail "warm-up $side $mech failed: $(tail -n 3 "$SG_TMP/client.err")"; done
 	sleep 0.2   # let the server reap the warm-up children
 	for side in plain off syslog same; do ticks[$side]=$(child_ticks "${spid[$side]}"); done
-	for i in $(seq 1 "$runs"); do
+	for _ in $(seq 1 "$runs"); do
 		v=$(one plain "$mech") || sg_fail "plain $mech failed"; a+=("$v")
 		v=$(one off "$mech") || sg_fail "signgate(off) $mech failed: $(tail -n 3 "$SG_TMP/client.err")"; b+=("$v")
 		v=$(one syslog "$mech") || sg_fail "signgate(syslog) $mech failed: $(tail -n 3 "$SG_TMP/client.err")"; c+=("$v")
@@ -163,12 +163,12 @@ printf '%s\n' "${cpu_table[@]}"
 # profiles give the instructions one connection costs, noise-free.
 if [ "${BROKER_COST_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
 	cg_side() { # NAME PROVIDER CONF same|svc
-		local d=$SG_TMP/cg-$1 sock=$SG_TMP/cg-$1.sock pre=("${as_svc[@]}") p f n=0 sum=0 v
+		local cgdir=$SG_TMP/cg-$1 sock=$SG_TMP/cg-$1.sock pre=("${as_svc[@]}") p f n=0 sum=0 v
 		[ "$4" = same ] && pre=()
-		mkdir -p "$d"; chmod 0777 "$d"
+		mkdir -p "$cgdir"; chmod 0777 "$cgdir"
 		"${pre[@]}" env ${3:+SIGNGATE_CONF=$3} valgrind --tool=callgrind --trace-children=yes \
-			--callgrind-out-file="$d/cg.%p" p11-kit server -f --provider "$2" -n "$sock" \
-			"pkcs11:token=$SG_TOKEN" > "$d/server.log" 2>&1 &
+			--callgrind-out-file="$cgdir/cg.%p" p11-kit server -f --provider "$2" -n "$sock" \
+			"pkcs11:token=$SG_TOKEN" > "$cgdir/server.log" 2>&1 &
 		p=$!
 		for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.1; done
 		for _ in 1 2; do
@@ -179,7 +179,7 @@ if [ "${BROKER_COST_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
 		done
 		sleep 1
 		kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
-		for f in "$d"/cg.*; do
+		for f in "$cgdir"/cg.*; do
 			grep -q '^cmd: .*p11-kit-remote' "$f" || continue
 			v=$(sed -n 's/^summary: //p' "$f"); sum=$((sum + v)); n=$((n + 1))
 		done

@@ -26,8 +26,8 @@ sign() {
 }
 mark=0
 expect() {   # expect allow|deny ERE-on-the-record
-	local outcome=$1 pat=$2 i rec=
-	for i in $(seq 1 200); do
+	local outcome=$1 pat=$2 rec=
+	for _ in $(seq 1 200); do
 		rec=$(tail -n "+$((mark + 1))" "$SG_AUDIT_LOG" | grep '"event":"sign"' |
 			grep "\"outcome\":\"$outcome\"" | grep -E -- "$pat" | tail -n 1 || true)
 		[ -n "$rec" ] && break
