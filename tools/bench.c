@@ -41,9 +41,9 @@
 #include <p11-kit/pkcs11.h>
 
 #define MAX_THREADS 64
-#define MAX_ROUNDS 100
-#define MAX_ENV 16
-#define SIG_MAX 1024
+#define MAX_ROUNDS  100
+#define MAX_ENV	    16
+#define SIG_MAX	    1024
 /* Upper bound on signatures per second per thread we keep latencies
  * for; beyond it signatures are still counted, only not sampled. */
 #define SAMPLES_PER_SECOND 200000
@@ -57,17 +57,17 @@ typedef enum bench_mech {
 static const char *const mech_names[] = { "ecdsa", "sha256-rsa", "rsa-pkcs" };
 
 /* DER prefix of a SHA-256 DigestInfo (RFC 8017, 9.2 note 1). */
-static const unsigned char sha256_digestinfo_prefix[19] = {
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
-};
+static const unsigned char sha256_digestinfo_prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06,
+							    0x09, 0x60, 0x86, 0x48, 0x01,
+							    0x65, 0x03, 0x04, 0x02, 0x01,
+							    0x05, 0x00, 0x04, 0x20 };
 
 typedef struct bench_side {
 	const char *name;
 	const char *module;
-	const char *conf;          /* SIGNGATE_CONF for this side; NULL = unset */
+	const char *conf; /* SIGNGATE_CONF for this side; NULL = unset */
 	const char *pin;
-	const char *env[MAX_ENV];  /* extra KEY=VALUE for this side's child */
+	const char *env[MAX_ENV]; /* extra KEY=VALUE for this side's child */
 	size_t n_env;
 } bench_side_t;
 
@@ -82,8 +82,8 @@ typedef struct bench_opts {
 	double warmup;
 	int rounds;
 	const char *pubkey_path;
-	const char *tag;           /* free text copied to the RESULT line */
-	uint64_t count;            /* signatures per thread; 0 = sign for `seconds` */
+	const char *tag; /* free text copied to the RESULT line */
+	uint64_t count;	 /* signatures per thread; 0 = sign for `seconds` */
 	bool login;
 } bench_opts_t;
 
@@ -92,11 +92,11 @@ typedef struct side_result {
 	bool ok;
 	char error[160];
 	uint64_t count;
-	double rate;               /* signatures per second, all threads */
+	double rate; /* signatures per second, all threads */
 	double p1_us, p50_us, p99_us;
-	double init_ms;            /* dlopen .. first signature of thread 0 */
-	double cpu_us;             /* process CPU time per signature, timed part */
-	int verified;              /* 1 ok, 0 failed, -1 not checked */
+	double init_ms; /* dlopen .. first signature of thread 0 */
+	double cpu_us;	/* process CPU time per signature, timed part */
+	int verified;	/* 1 ok, 0 failed, -1 not checked */
 	long maxrss_kb;
 } side_result_t;
 
@@ -105,8 +105,8 @@ typedef struct thread_ctx {
 	const bench_side_t *side;
 	CK_FUNCTION_LIST_PTR fl;
 	CK_SLOT_ID slot;
-	pthread_barrier_t *barrier;     /* all set up and warm: start timing */
-	pthread_barrier_t *done;        /* all finished: stop the CPU clock */
+	pthread_barrier_t *barrier; /* all set up and warm: start timing */
+	pthread_barrier_t *done;    /* all finished: stop the CPU clock */
 	int index;
 	/* out */
 	CK_RV rv;
@@ -120,7 +120,7 @@ typedef struct thread_ctx {
 	unsigned char sig[SIG_MAX];
 	CK_ULONG sig_len;
 	struct timespec first_sig;
-	double cpu_s;                   /* thread 0: process CPU time, timed part */
+	double cpu_s; /* thread 0: process CPU time, timed part */
 } thread_ctx_t;
 
 static double ts_diff(const struct timespec *a, const struct timespec *b)
@@ -132,18 +132,17 @@ static void die_usage(const char *msg)
 {
 	if (msg)
 		fprintf(stderr, "signgate-bench: %s\n", msg);
-	fprintf(stderr,
-	        "usage: signgate-bench --module A.so [--module-b B.so] [--conf-b PATH]\n"
-	        "         --token LABEL --pin PIN [--pin-b PIN] --id HEX\n"
-	        "         --mech ecdsa|sha256-rsa|rsa-pkcs [--threads T] [--seconds S]\n"
-	        "         [--rounds R] [--warmup S] [--pubkey PEM] [--no-login]\n"
-	        "         [--name-a NAME] [--name-b NAME] [--env-a K=V] [--env-b K=V]\n"
-	        "         [--tag TEXT] [--count N]\n"
-	        "Alternates A and B for R rounds (A B A B ...), each round in a fresh\n"
-	        "process, and prints signatures/s, the ratio B/A and p50/p99 latency.\n"
-	        "Without --module-b, B is A again (a noise check: expect ~1.0).\n"
-	        "--count N signs exactly N times per thread instead of for S seconds\n"
-	        "(for valgrind --tool=callgrind --toggle-collect=sign_loop).\n");
+	fprintf(stderr, "usage: signgate-bench --module A.so [--module-b B.so] [--conf-b PATH]\n"
+			"         --token LABEL --pin PIN [--pin-b PIN] --id HEX\n"
+			"         --mech ecdsa|sha256-rsa|rsa-pkcs [--threads T] [--seconds S]\n"
+			"         [--rounds R] [--warmup S] [--pubkey PEM] [--no-login]\n"
+			"         [--name-a NAME] [--name-b NAME] [--env-a K=V] [--env-b K=V]\n"
+			"         [--tag TEXT] [--count N]\n"
+			"Alternates A and B for R rounds (A B A B ...), each round in a fresh\n"
+			"process, and prints signatures/s, the ratio B/A and p50/p99 latency.\n"
+			"Without --module-b, B is A again (a noise check: expect ~1.0).\n"
+			"--count N signs exactly N times per thread instead of for S seconds\n"
+			"(for valgrind --tool=callgrind --toggle-collect=sign_loop).\n");
 	exit(2);
 }
 
@@ -164,33 +163,44 @@ static int parse_hex(const char *hex, unsigned char *out, size_t cap, size_t *le
 
 static void parse_args(int argc, char **argv, bench_opts_t *o)
 {
-	enum { O_MODULE_B = 256, O_CONF_B, O_PIN_B, O_NAME_A, O_NAME_B, O_ENV_A, O_ENV_B,
-	       O_PUBKEY, O_NO_LOGIN, O_WARMUP, O_TAG, O_CONF_A, O_COUNT };
-	static const struct option lopts[] = {
-		{ "module", required_argument, NULL, 'm' },
-		{ "module-b", required_argument, NULL, O_MODULE_B },
-		{ "conf-a", required_argument, NULL, O_CONF_A },
-		{ "conf-b", required_argument, NULL, O_CONF_B },
-		{ "token", required_argument, NULL, 't' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ "pin-b", required_argument, NULL, O_PIN_B },
-		{ "mech", required_argument, NULL, 'M' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "threads", required_argument, NULL, 'T' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "warmup", required_argument, NULL, O_WARMUP },
-		{ "pubkey", required_argument, NULL, O_PUBKEY },
-		{ "name-a", required_argument, NULL, O_NAME_A },
-		{ "name-b", required_argument, NULL, O_NAME_B },
-		{ "env-a", required_argument, NULL, O_ENV_A },
-		{ "env-b", required_argument, NULL, O_ENV_B },
-		{ "no-login", no_argument, NULL, O_NO_LOGIN },
-		{ "tag", required_argument, NULL, O_TAG },
-		{ "count", required_argument, NULL, O_COUNT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	enum {
+		O_MODULE_B = 256,
+		O_CONF_B,
+		O_PIN_B,
+		O_NAME_A,
+		O_NAME_B,
+		O_ENV_A,
+		O_ENV_B,
+		O_PUBKEY,
+		O_NO_LOGIN,
+		O_WARMUP,
+		O_TAG,
+		O_CONF_A,
+		O_COUNT
 	};
+	static const struct option lopts[] = { { "module", required_argument, NULL, 'm' },
+					       { "module-b", required_argument, NULL, O_MODULE_B },
+					       { "conf-a", required_argument, NULL, O_CONF_A },
+					       { "conf-b", required_argument, NULL, O_CONF_B },
+					       { "token", required_argument, NULL, 't' },
+					       { "pin", required_argument, NULL, 'p' },
+					       { "pin-b", required_argument, NULL, O_PIN_B },
+					       { "mech", required_argument, NULL, 'M' },
+					       { "id", required_argument, NULL, 'i' },
+					       { "threads", required_argument, NULL, 'T' },
+					       { "seconds", required_argument, NULL, 's' },
+					       { "rounds", required_argument, NULL, 'r' },
+					       { "warmup", required_argument, NULL, O_WARMUP },
+					       { "pubkey", required_argument, NULL, O_PUBKEY },
+					       { "name-a", required_argument, NULL, O_NAME_A },
+					       { "name-b", required_argument, NULL, O_NAME_B },
+					       { "env-a", required_argument, NULL, O_ENV_A },
+					       { "env-b", required_argument, NULL, O_ENV_B },
+					       { "no-login", no_argument, NULL, O_NO_LOGIN },
+					       { "tag", required_argument, NULL, O_TAG },
+					       { "count", required_argument, NULL, O_COUNT },
+					       { "help", no_argument, NULL, 'h' },
+					       { NULL, 0, NULL, 0 } };
 	const char *pin_b = NULL, *id_hex = NULL, *mech = NULL;
 	int c;
 
@@ -205,22 +215,54 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
 
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o->side[0].module = optarg; break;
-		case O_MODULE_B: o->side[1].module = optarg; break;
-		case O_CONF_A: o->side[0].conf = optarg; break;
-		case O_CONF_B: o->side[1].conf = optarg; break;
-		case 't': o->token = optarg; break;
-		case 'p': o->side[0].pin = optarg; break;
-		case O_PIN_B: pin_b = optarg; break;
-		case 'M': mech = optarg; break;
-		case 'i': id_hex = optarg; break;
-		case 'T': o->threads = atoi(optarg); break;
-		case 's': o->seconds = strtod(optarg, NULL); break;
-		case 'r': o->rounds = atoi(optarg); break;
-		case O_WARMUP: o->warmup = strtod(optarg, NULL); break;
-		case O_PUBKEY: o->pubkey_path = optarg; break;
-		case O_NAME_A: o->side[0].name = optarg; break;
-		case O_NAME_B: o->side[1].name = optarg; break;
+		case 'm':
+			o->side[0].module = optarg;
+			break;
+		case O_MODULE_B:
+			o->side[1].module = optarg;
+			break;
+		case O_CONF_A:
+			o->side[0].conf = optarg;
+			break;
+		case O_CONF_B:
+			o->side[1].conf = optarg;
+			break;
+		case 't':
+			o->token = optarg;
+			break;
+		case 'p':
+			o->side[0].pin = optarg;
+			break;
+		case O_PIN_B:
+			pin_b = optarg;
+			break;
+		case 'M':
+			mech = optarg;
+			break;
+		case 'i':
+			id_hex = optarg;
+			break;
+		case 'T':
+			o->threads = atoi(optarg);
+			break;
+		case 's':
+			o->seconds = strtod(optarg, NULL);
+			break;
+		case 'r':
+			o->rounds = atoi(optarg);
+			break;
+		case O_WARMUP:
+			o->warmup = strtod(optarg, NULL);
+			break;
+		case O_PUBKEY:
+			o->pubkey_path = optarg;
+			break;
+		case O_NAME_A:
+			o->side[0].name = optarg;
+			break;
+		case O_NAME_B:
+			o->side[1].name = optarg;
+			break;
 		case O_ENV_A:
 		case O_ENV_B: {
 			bench_side_t *s = &o->side[c == O_ENV_A ? 0 : 1];
@@ -229,11 +271,20 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
 			s->env[s->n_env++] = optarg;
 			break;
 		}
-		case O_NO_LOGIN: o->login = false; break;
-		case O_TAG: o->tag = optarg; break;
-		case O_COUNT: o->count = strtoull(optarg, NULL, 10); break;
-		case 'h': die_usage(NULL); break;
-		default: die_usage(NULL);
+		case O_NO_LOGIN:
+			o->login = false;
+			break;
+		case O_TAG:
+			o->tag = optarg;
+			break;
+		case O_COUNT:
+			o->count = strtoull(optarg, NULL, 10);
+			break;
+		case 'h':
+			die_usage(NULL);
+			break;
+		default:
+			die_usage(NULL);
 		}
 	}
 	if (optind != argc)
@@ -285,9 +336,12 @@ static void make_input(const bench_opts_t *o, thread_ctx_t *t, uint64_t n)
 static CK_MECHANISM_TYPE mech_type(bench_mech_t m)
 {
 	switch (m) {
-	case BENCH_ECDSA: return CKM_ECDSA;
-	case BENCH_SHA256_RSA: return CKM_SHA256_RSA_PKCS;
-	case BENCH_RSA_PKCS: return CKM_RSA_PKCS;
+	case BENCH_ECDSA:
+		return CKM_ECDSA;
+	case BENCH_SHA256_RSA:
+		return CKM_SHA256_RSA_PKCS;
+	case BENCH_RSA_PKCS:
+		return CKM_RSA_PKCS;
 	}
 	return CKM_VENDOR_DEFINED;
 }
@@ -296,9 +350,9 @@ static CK_MECHANISM_TYPE mech_type(bench_mech_t m)
  * (--toggle-collect=sign_loop): instructions per signature are the one
  * measure a busy machine cannot disturb. */
 static __attribute__((noinline)) CK_RV sign_loop(const bench_opts_t *o, thread_ctx_t *t,
-                                                 CK_SESSION_HANDLE s, CK_MECHANISM *mech,
-                                                 CK_OBJECT_HANDLE key, uint64_t n,
-                                                 struct timespec *start, struct timespec *end)
+						 CK_SESSION_HANDLE s, CK_MECHANISM *mech,
+						 CK_OBJECT_HANDLE key, uint64_t n,
+						 struct timespec *start, struct timespec *end)
 {
 	struct timespec a, b;
 	CK_RV rv;
@@ -317,7 +371,8 @@ static __attribute__((noinline)) CK_RV sign_loop(const bench_opts_t *o, thread_c
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		t->count++;
 		if (t->lat_n < t->lat_cap) {
-			int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+			int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000LL +
+				     (b.tv_nsec - a.tv_nsec);
 			t->lat_ns[t->lat_n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 		}
 		if (o->count ? t->count >= o->count : ts_diff(start, &b) >= o->seconds)
@@ -328,8 +383,12 @@ static __attribute__((noinline)) CK_RV sign_loop(const bench_opts_t *o, thread_c
 	return CKR_OK;
 }
 
-#define FAIL_AT(t, what, r) do { (t)->rv = (r); \
-	snprintf((t)->where, sizeof((t)->where), "%s", (what)); goto out; } while (0)
+#define FAIL_AT(t, what, r)                                             \
+	do {                                                            \
+		(t)->rv = (r);                                          \
+		snprintf((t)->where, sizeof((t)->where), "%s", (what)); \
+		goto out;                                               \
+	} while (0)
 
 static void *sign_thread(void *arg)
 {
@@ -485,7 +544,7 @@ static int verify_signature(const bench_opts_t *o, const thread_ctx_t *t)
 		    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) <= 0)
 			goto out;
 		rc = EVP_PKEY_verify(ctx, t->sig, t->sig_len,
-		                     t->data + sizeof(sha256_digestinfo_prefix), 32) == 1;
+				     t->data + sizeof(sha256_digestinfo_prefix), 32) == 1;
 		break;
 	}
 out:
@@ -548,8 +607,8 @@ static void run_side(const bench_opts_t *o, const bench_side_t *side, side_resul
 		return;
 	}
 	for (int i = 0; i < o->threads; i++) {
-		t[i].lat_cap = o->count ? (size_t)o->count + 1 :
-		               (size_t)(o->seconds * SAMPLES_PER_SECOND) + 1024;
+		t[i].lat_cap = o->count ? (size_t)o->count + 1
+					: (size_t)(o->seconds * SAMPLES_PER_SECOND) + 1024;
 		t[i].lat_ns = malloc(t[i].lat_cap * sizeof(uint32_t));
 		if (!t[i].lat_ns) {
 			snprintf(r->error, sizeof(r->error), "out of memory");
@@ -709,10 +768,11 @@ static int run_side_forked(const bench_opts_t *o, const bench_side_t *side, side
 	if ((size_t)got != sizeof(*r)) {
 		r->ok = false;
 		if (WIFSIGNALED(status))
-			snprintf(r->error, sizeof(r->error), "child killed by signal %d", WTERMSIG(status));
+			snprintf(r->error, sizeof(r->error), "child killed by signal %d",
+				 WTERMSIG(status));
 		else
 			snprintf(r->error, sizeof(r->error), "child exited with status %d",
-			         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	return r->ok ? 0 : -1;
 }
@@ -740,7 +800,6 @@ static void describe_side(const bench_side_t *s)
 		printf(" %s", s->env[i]);
 	printf("\n");
 }
-
 
 typedef struct ratio_stats {
 	double min, med, max;
@@ -774,18 +833,18 @@ int main(int argc, char **argv)
 	       mech_names[o.mech], o.threads, o.seconds, o.rounds, o.token);
 	describe_side(&o.side[0]);
 	describe_side(&o.side[1]);
-	printf("%-6s %10s %10s %7s | %17s %17s | %15s | %s\n", "round",
-	       "A sig/s", "B sig/s", "B/A", "A p50/p99 us", "B p50/p99 us",
-	       "CPU us/sig A/B", "verify");
+	printf("%-6s %10s %10s %7s | %17s %17s | %15s | %s\n", "round", "A sig/s", "B sig/s", "B/A",
+	       "A p50/p99 us", "B p50/p99 us", "CPU us/sig A/B", "verify");
 
 	for (int round = 0; round < o.rounds; round++) {
 		for (int s = 0; s < 2; s++) {
 			side_result_t *r = &res[round][s];
 			if (run_side_forked(&o, &o.side[s], r) != 0) {
 				fprintf(stderr, "signgate-bench: round %d, side %s (%s): %s\n",
-				        round + 1, o.side[s].name, o.side[s].module, r->error);
-				printf("RESULT status=error side=%s error=\"%s\"%s%s\n", o.side[s].name,
-				       r->error, o.tag ? " tag=" : "", o.tag ? o.tag : "");
+					round + 1, o.side[s].name, o.side[s].module, r->error);
+				printf("RESULT status=error side=%s error=\"%s\"%s%s\n",
+				       o.side[s].name, r->error, o.tag ? " tag=" : "",
+				       o.tag ? o.tag : "");
 				return 1;
 			}
 			rate[s][round] = r->rate;
@@ -806,11 +865,13 @@ int main(int argc, char **argv)
 		r_cpu[round] = cpu[1][round] > 0 ? cpu[0][round] / cpu[1][round] : 0;
 		r_p1[round] = p1[1][round] > 0 ? p1[0][round] / p1[1][round] : 0;
 		printf("%-6d %10.1f %10.1f %7.4f | %7.1f/%-9.1f %7.1f/%-9.1f | %7.2f/%-7.2f | %s\n",
-		       round + 1, rate[0][round], rate[1][round], r_rate[round],
-		       p50[0][round], p99[0][round], p50[1][round], p99[1][round],
-		       cpu[0][round], cpu[1][round],
-		       res[round][0].verified < 0 ? "-" :
-		       (res[round][0].verified == 1 && res[round][1].verified == 1 ? "ok" : "FAILED"));
+		       round + 1, rate[0][round], rate[1][round], r_rate[round], p50[0][round],
+		       p99[0][round], p50[1][round], p99[1][round], cpu[0][round], cpu[1][round],
+		       res[round][0].verified < 0
+			       ? "-"
+			       : (res[round][0].verified == 1 && res[round][1].verified == 1
+					  ? "ok"
+					  : "FAILED"));
 	}
 
 	double a_rate = median_of(rate[0], o.rounds), b_rate = median_of(rate[1], o.rounds);
@@ -832,10 +893,10 @@ int main(int argc, char **argv)
 	printf("  CPU per signature A/B    %.4f / %.4f / %.4f\n", sc.min, sc.med, sc.max);
 	printf("  p1 latency A/B           %.4f / %.4f / %.4f   (the undisturbed fast path)\n",
 	       s1.min, s1.med, s1.max);
-	printf("  B - A per signature: p1 %+.2f us, p50 %+.2f us, CPU %+.2f us\n",
-	       b_p1 - a_p1, b_p50 - a_p50, b_cpu - a_cpu);
-	printf("  start-up, dlopen to first signature (median): A %.2f ms, B %.2f ms\n",
-	       a_init, b_init);
+	printf("  B - A per signature: p1 %+.2f us, p50 %+.2f us, CPU %+.2f us\n", b_p1 - a_p1,
+	       b_p50 - a_p50, b_cpu - a_cpu);
+	printf("  start-up, dlopen to first signature (median): A %.2f ms, B %.2f ms\n", a_init,
+	       b_init);
 	printf("RESULT status=%s mech=%s threads=%d seconds=%g count=%llu rounds=%d "
 	       "a_rate=%.1f b_rate=%.1f ratio_min=%.4f ratio_med=%.4f ratio_max=%.4f "
 	       "p50ratio_min=%.4f p50ratio_med=%.4f p50ratio_max=%.4f "
@@ -843,11 +904,13 @@ int main(int argc, char **argv)
 	       "p1ratio_min=%.4f p1ratio_med=%.4f p1ratio_max=%.4f a_p1_us=%.1f b_p1_us=%.1f "
 	       "a_p50_us=%.1f a_p99_us=%.1f b_p50_us=%.1f b_p99_us=%.1f "
 	       "a_cpu_us=%.2f b_cpu_us=%.2f a_init_ms=%.2f b_init_ms=%.2f verify=%s%s%s\n",
-	       verify_failed ? "verify-failed" : "ok", mech_names[o.mech], o.threads,
-	       o.seconds, (unsigned long long)o.count, o.rounds, a_rate, b_rate, sr.min, sr.med, sr.max,
+	       verify_failed ? "verify-failed" : "ok", mech_names[o.mech], o.threads, o.seconds,
+	       (unsigned long long)o.count, o.rounds, a_rate, b_rate, sr.min, sr.med, sr.max,
 	       sp.min, sp.med, sp.max, sc.min, sc.med, sc.max, s1.min, s1.med, s1.max, a_p1, b_p1,
 	       a_p50, a_p99, b_p50, b_p99, a_cpu, b_cpu, a_init, b_init,
-	       !verify_checked ? "skipped" : verify_failed ? "failed" : "ok",
+	       !verify_checked ? "skipped"
+	       : verify_failed ? "failed"
+			       : "ok",
 	       o.tag ? " tag=" : "", o.tag ? o.tag : "");
 	return verify_failed ? 1 : 0;
 }

@@ -97,7 +97,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--batch-size") && i + 1 < argc)
 			batch = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: signgate-bench-audit [--records N] [--batch-size K]\n");
+			fprintf(stderr,
+				"usage: signgate-bench-audit [--records N] [--batch-size K]\n");
 			return 2;
 		}
 	}
@@ -108,7 +109,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/log.sock", dir);
-	g_last_len = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	g_last_len =
+		mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g_last_len == MAP_FAILED) {
 		perror("mmap");
 		return 1;
@@ -130,13 +132,25 @@ int main(int argc, char **argv)
 	memset(fp, 0x5a, sizeof(fp));
 	memset(data_sha, 0xa5, sizeof(data_sha));
 	audit_record_t rec = {
-		.event = AUDIT_SIGN, .allowed = true, .reason = "allowed",
+		.event = AUDIT_SIGN,
+		.allowed = true,
+		.reason = "allowed",
 		.detail = "allowed by rule release-signing for role release",
-		.rule = "release-signing", .role = "release", .caller = &me,
-		.token_label = "signgate-test", .token_serial = "1a2b3c4d5e6f7a8b",
-		.key_name = "app-ec", .key_id = id, .key_id_len = sizeof(id),
-		.key_label = "ec-release", .key_fingerprint = fp, .mechanism = "ECDSA",
-		.hash = "SHA256", .data_sha256 = data_sha, .data_len = 32, .ckr = 0,
+		.rule = "release-signing",
+		.role = "release",
+		.caller = &me,
+		.token_label = "signgate-test",
+		.token_serial = "1a2b3c4d5e6f7a8b",
+		.key_name = "app-ec",
+		.key_id = id,
+		.key_id_len = sizeof(id),
+		.key_label = "ec-release",
+		.key_fingerprint = fp,
+		.mechanism = "ECDSA",
+		.hash = "SHA256",
+		.data_sha256 = data_sha,
+		.data_len = 32,
+		.ckr = 0,
 		.operation = "C_Sign",
 	};
 
@@ -167,8 +181,12 @@ int main(int argc, char **argv)
 
 	for (int f = 0; f < 3; f++) {
 		config_audit_t ac = {
-			.enabled = true, .required = true, .format = (audit_format_t)f,
-			.facility = LOG_AUTHPRIV, .ident = "signgate", .socket_path = path,
+			.enabled = true,
+			.required = true,
+			.format = (audit_format_t)f,
+			.facility = LOG_AUTHPRIV,
+			.ident = "signgate",
+			.socket_path = path,
 			.timeout_ms = 200,
 		};
 		if (audit_configure(&ac) != 0) {
@@ -202,11 +220,12 @@ int main(int argc, char **argv)
 		}
 		stat2_t e = summarise(t_emit, n_batches), sd = summarise(t_send, n_batches);
 		stat2_t d = summarise(t_diff, n_batches);
-		printf("%-8s %6zu %10.0f %10.0f %10.0f %10.0f %14.0f\n", fmt_names[f], len, e.p50, e.p99,
-		       sd.p50, sd.p99, d.p50);
+		printf("%-8s %6zu %10.0f %10.0f %10.0f %10.0f %14.0f\n", fmt_names[f], len, e.p50,
+		       e.p99, sd.p50, sd.p99, d.p50);
 		printf("RESULT status=%s tag=audit format=%s bytes=%zu emit_p50_ns=%.0f emit_p99_ns=%.0f "
 		       "send_p50_ns=%.0f send_p99_ns=%.0f own_cost_p50_ns=%.0f\n",
-		       failed ? "error" : "ok", fmt_names[f], len, e.p50, e.p99, sd.p50, sd.p99, d.p50);
+		       failed ? "error" : "ok", fmt_names[f], len, e.p50, e.p99, sd.p50, sd.p99,
+		       d.p50);
 	}
 	audit_shutdown();
 	close(fd);

@@ -93,27 +93,36 @@ static char *make_config(size_t n, size_t mine, const char *state_dir)
 	text_t t = { NULL, 0, 0 };
 	unsigned char fp[32];
 
-	text_printf(&t, "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; "
-	                "tokens = [ \"bench\" ]; };\nstate_dir = \"%s\";\n"
-	                "audit = { enabled = false; };\nroles = (\n", state_dir);
+	text_printf(&t,
+		    "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; "
+		    "tokens = [ \"bench\" ]; };\nstate_dir = \"%s\";\n"
+		    "audit = { enabled = false; };\nroles = (\n",
+		    state_dir);
 	for (size_t i = 0; i < n; i++)
 		text_printf(&t, "  { name = \"role%05zu\"; users = [ %lu ]; }%s\n", i,
-		            i == mine ? (unsigned long)getuid() : (unsigned long)(200000 + i), i + 1 < n ? "," : "");
+			    i == mine ? (unsigned long)getuid() : (unsigned long)(200000 + i),
+			    i + 1 < n ? "," : "");
 	text_printf(&t, ");\nkeys = (\n");
 	for (size_t i = 0; i < n; i++) {
 		fake_fingerprint(i, fp);
-		text_printf(&t, "  { name = \"key%05zu\"; token = \"bench\"; id = \"%08zx\"; "
-		                "label = \"label-%zu\"; fingerprint = \"sha256:", i, i, i);
+		text_printf(&t,
+			    "  { name = \"key%05zu\"; token = \"bench\"; id = \"%08zx\"; "
+			    "label = \"label-%zu\"; fingerprint = \"sha256:",
+			    i, i, i);
 		for (int b = 0; b < 32; b++)
 			text_printf(&t, "%02x", fp[b]);
-		text_printf(&t, "\"; products = [ \"prod%zu\" ]; "
-		                "mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\", \"RSA-PKCS\" ]; "
-		                "hashes = [ \"SHA256\" ]; }%s\n", i, i + 1 < n ? "," : "");
+		text_printf(&t,
+			    "\"; products = [ \"prod%zu\" ]; "
+			    "mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\", \"RSA-PKCS\" ]; "
+			    "hashes = [ \"SHA256\" ]; }%s\n",
+			    i, i + 1 < n ? "," : "");
 	}
 	text_printf(&t, ");\nrules = (\n");
 	for (size_t i = 0; i < n; i++)
-		text_printf(&t, "  { name = \"rule%05zu\"; roles = [ \"role%05zu\" ]; keys = [ \"key%05zu\" ]; }%s\n",
-		            i, i, i, i + 1 < n ? "," : "");
+		text_printf(
+			&t,
+			"  { name = \"rule%05zu\"; roles = [ \"role%05zu\" ]; keys = [ \"key%05zu\" ]; }%s\n",
+			i, i, i, i + 1 < n ? "," : "");
 	text_printf(&t, ");\n");
 	return t.buf;
 }
@@ -129,7 +138,7 @@ typedef struct bench_cfg {
 typedef enum { OP_LOOKUP, OP_DECIDE } op_t;
 
 static stats_t time_op(const bench_cfg_t *bc, op_t op, const config_t *cfg,
-                       const policy_key_ref_t *ref, const policy_request_t *req)
+		       const policy_key_ref_t *ref, const policy_request_t *req)
 {
 	double *per_call = malloc((size_t)bc->batches * sizeof(*per_call));
 	policy_decision_t d;
@@ -203,27 +212,34 @@ static int run_size(const bench_cfg_t *bc, size_t n)
 	}
 
 	unsigned char id[4] = { (unsigned char)(mine >> 24), (unsigned char)(mine >> 16),
-	                        (unsigned char)(mine >> 8), (unsigned char)mine };
+				(unsigned char)(mine >> 8), (unsigned char)mine };
 	char label[32];
 	snprintf(label, sizeof(label), "label-%zu", mine);
-	policy_key_ref_t ref = { .token_label = "bench", .id = id, .id_len = sizeof(id),
-	                         .label = label, .has_fingerprint = true };
+	policy_key_ref_t ref = { .token_label = "bench",
+				 .id = id,
+				 .id_len = sizeof(id),
+				 .label = label,
+				 .has_fingerprint = true };
 	fake_fingerprint(mine, ref.fingerprint);
 	policy_reason_t reason;
 	const policy_key_t *key = policy_key_lookup(cfg, &ref, &reason);
 	if (!key) {
 		fprintf(stderr, "signgate-bench-policy: N=%zu: key lookup failed (%s)\n", n,
-		        policy_reason_name(reason));
+			policy_reason_name(reason));
 		goto out;
 	}
 
-	policy_request_t allow = { .action = POLICY_ACTION_SIGN, .caller = &me, .key = key,
-	                           .mech = MECH_ECDSA, .hash = HASH_SHA256, .now = time(NULL) };
+	policy_request_t allow = { .action = POLICY_ACTION_SIGN,
+				   .caller = &me,
+				   .key = key,
+				   .mech = MECH_ECDSA,
+				   .hash = HASH_SHA256,
+				   .now = time(NULL) };
 	policy_decision_t d;
 	policy_decide(cfg, &allow, &d);
 	if (!d.allow) {
 		fprintf(stderr, "signgate-bench-policy: N=%zu: expected allow, got %s (%s)\n", n,
-		        policy_reason_name(d.reason), d.detail);
+			policy_reason_name(d.reason), d.detail);
 		goto out;
 	}
 	/* Denied: a key of another role (the caller has a role, no rule for it). */
@@ -242,13 +258,14 @@ static int run_size(const bench_cfg_t *bc, size_t n)
 	long rss_kb = ru1.ru_maxrss - ru0.ru_maxrss;
 
 	printf("%7zu %9.1f %10.2f %10.2f %9.1f %9.1f/%-7.1f %9.1f/%-7.1f %9.1f/%-7.1f  %s\n", n,
-	       (double)strlen(text) / 1024, load_ms[loads / 2], parse_ms[loads / 2], (double)rss_kb / 1024,
-	       lk.p50_ns, lk.p99_ns, al.p50_ns, al.p99_ns, dn.p50_ns, dn.p99_ns, deny_reason);
+	       (double)strlen(text) / 1024, load_ms[loads / 2], parse_ms[loads / 2],
+	       (double)rss_kb / 1024, lk.p50_ns, lk.p99_ns, al.p50_ns, al.p99_ns, dn.p50_ns,
+	       dn.p99_ns, deny_reason);
 	printf("RESULT status=ok tag=policy n=%zu config_kib=%.1f load_ms=%.2f libconfig_parse_ms=%.2f rss_growth_kib=%ld "
 	       "peak_rss_kib=%ld lookup_p50_ns=%.1f lookup_p99_ns=%.1f decide_allow_p50_ns=%.1f "
 	       "decide_allow_p99_ns=%.1f decide_deny_p50_ns=%.1f decide_deny_p99_ns=%.1f\n",
-	       n, (double)strlen(text) / 1024, load_ms[loads / 2], parse_ms[loads / 2], rss_kb, ru1.ru_maxrss,
-	       lk.p50_ns, lk.p99_ns, al.p50_ns, al.p99_ns, dn.p50_ns, dn.p99_ns);
+	       n, (double)strlen(text) / 1024, load_ms[loads / 2], parse_ms[loads / 2], rss_kb,
+	       ru1.ru_maxrss, lk.p50_ns, lk.p99_ns, al.p50_ns, al.p99_ns, dn.p50_ns, dn.p99_ns);
 	rc = 0;
 out:
 	config_free(cfg);
@@ -283,7 +300,7 @@ int main(int argc, char **argv)
 			bc.batch_size = atoi(argv[++i]);
 		} else {
 			fprintf(stderr, "usage: signgate-bench-policy [--sizes 10,10000] "
-			                "[--batches B] [--batch-size K]\n");
+					"[--batches B] [--batch-size K]\n");
 			return 2;
 		}
 	}
@@ -292,9 +309,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("policy micro-benchmark: N keys, N roles, N rules; times per call are medians/p99 "
-	       "of %d batches of %d calls\n", bc.batches, bc.batch_size);
-	printf("%7s %9s %10s %10s %9s %17s %17s %17s  %s\n", "N", "conf KiB", "load ms", "libconfig", "RSS+ MiB",
-	       "lookup ns p50/p99", "allow ns p50/p99", "deny ns p50/p99", "deny reason");
+	       "of %d batches of %d calls\n",
+	       bc.batches, bc.batch_size);
+	printf("%7s %9s %10s %10s %9s %17s %17s %17s  %s\n", "N", "conf KiB", "load ms",
+	       "libconfig", "RSS+ MiB", "lookup ns p50/p99", "allow ns p50/p99", "deny ns p50/p99",
+	       "deny reason");
 	for (int i = 0; i < n_sizes; i++) {
 		pid_t pid;
 		int status;
