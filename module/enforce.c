@@ -69,6 +69,11 @@ static bool g_has_ticket;
 static ticket_claims_t g_ticket;
 static char g_login_role[128];       /* role proven by a credential, "" none */
 
+/* Fast paths for the common case of no ticket and no credential login:
+ * read without the lock on every decision. */
+static bool g_ticket_any;            /* a login ticket or SIGNGATE_TICKET exists */
+static bool g_role_any;              /* g_login_role is set */
+
 /* SIGNGATE_TICKET, verified once at first use. */
 static bool g_env_ticket_done;
 static ticket_status_t g_env_ticket_status;
@@ -210,6 +215,9 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 	g_has_ticket = false;
 	g_login_role[0] = '\0';
 	g_env_ticket_done = false;
+	g_env_ticket_present = false;
+	g_ticket_any = false;
+	g_role_any = false;
 	g_nslots = 0;
 	g_real = NULL;
 	__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
@@ -348,6 +356,9 @@ void enforce_fini(void)
 	OPENSSL_cleanse(&g_ticket, sizeof(g_ticket));
 	OPENSSL_cleanse(&g_env_ticket, sizeof(g_env_ticket));
 	g_env_ticket_done = false;
+	g_env_ticket_present = false;
+	g_ticket_any = false;
+	g_role_any = false;
 	pthread_mutex_unlock(&g_lock);
 	audit_shutdown();
 }
@@ -369,6 +380,9 @@ void enforce_atfork_child(void)
 	g_logged_in = false;
 	g_has_ticket = false;
 	g_env_ticket_done = false;
+	g_env_ticket_present = false;
+	g_ticket_any = false;
+	g_role_any = false;
 	keycache_clear();
 	audit_atfork_child();
 }
@@ -479,11 +493,14 @@ static void env_ticket_load(const config_t *cfg)
 	char buf[TICKET_MAX_LEN + 2];
 	size_t n = 0;
 
-	g_env_ticket_done = true;
 	g_env_ticket_present = false;
-	if (!v || !v[0])
+	if (!v || !v[0]) {
+		__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 		return;
+	}
 	g_env_ticket_present = true;
+	__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 	if (ticket_looks_like(v, strlen(v))) {
 		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
 	} else {
@@ -527,6 +544,9 @@ static const ticket_claims_t *ticket_current(const config_t *cfg, ticket_claims_
 
 	*status = TICKET_OK;
 	*presented = false;
+	if (__atomic_load_n(&g_env_ticket_done, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&g_ticket_any, __ATOMIC_ACQUIRE))
+		return NULL;
 	pthread_mutex_lock(&g_lock);
 	if (g_has_ticket) {
 		*copy = g_ticket;
@@ -561,6 +581,8 @@ static const ticket_claims_t *ticket_current(const config_t *cfg, ticket_claims_
 static const policy_role_t *login_role(const config_t *cfg)
 {
 	const policy_role_t *r = NULL;
+	if (!__atomic_load_n(&g_role_any, __ATOMIC_ACQUIRE))
+		return NULL;
 	pthread_mutex_lock(&g_lock);
 	if (g_login_role[0]) {
 		for (size_t i = 0; i < cfg->n_roles; i++)
@@ -621,6 +643,16 @@ static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t act
 		d->reason = REASON_TICKET_INVALID;
 		snprintf(d->detail, sizeof(d->detail), "%s", ticket_status_name(ts));
 	}
+}
+
+/* The target of the operation in progress, as filled at *Init. */
+static void target_from_op(const sg_session_t *s, target_t *t)
+{
+	memcpy(t->token, s->op.token_label, sizeof(t->token));
+	memcpy(t->serial, s->op.token_serial, sizeof(t->serial));
+	t->ka = s->op.key_attrs;
+	t->have_ka = true;
+	t->gkey = s->op.gkey;
 }
 
 /* Find the governed key behind the target's attributes. */
@@ -791,6 +823,9 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	s->op.gkey = t.gkey;
 	s->op.rule = d.rule;
 	s->op.role = d.role;
+	s->op.key_attrs = t.ka;
+	memcpy(s->op.token_label, t.token, sizeof(s->op.token_label));
+	memcpy(s->op.token_serial, t.serial, sizeof(s->op.token_serial));
 	return CKR_OK;
 }
 
@@ -854,10 +889,8 @@ static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_
 {
 	target_t t;
 	const config_t *cfg = cfg_get();
-	policy_reason_t why;
 
-	target_fill(&t, s->slot, s->handle, s->op.key);
-	target_govern(cfg, &t, &why);
+	target_from_op(s, &t);
 	emit(AUDIT_SIGN, false, policy_reason_name(reason), detail, d, tk, &t,
 	     mech_ckm_name(s->op.mechanism), s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
 	     NULL, 0, ckr, op_name(s->op.op), NULL);
@@ -911,10 +944,6 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		}
 
 		if (s->op.hash_pending || is_digest) {
-			target_t t;
-			policy_reason_t why;
-			target_fill(&t, s->slot, s->handle, s->op.key);
-			target_govern(cfg, &t, &why);
 			if (s->op.hash == HASH_UNKNOWN) {
 				d.reason = REASON_HASH_FORBIDDEN;
 				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN,
@@ -923,14 +952,17 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 				          policy_reason_ckr(REASON_HASH_FORBIDDEN));
 				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
 			}
-			decide_use(cfg, s, POLICY_ACTION_SIGN, &t, s->op.mech, s->op.hash, false, &d, &tkc, &tk);
-			if (!d.allow) {
-				data_deny(s, &d, tk, d.reason, d.detail, d.ckr);
-				return d.ckr;
+			/* Everything but the hash was decided at *Init, moments
+			 * ago; the data only tells the hash. */
+			if (!policy_hash_allowed(s->op.gkey, s->op.mech, s->op.hash)) {
+				char why[160];
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				snprintf(why, sizeof(why), "hash %s not allowed for key %s", hash_name(s->op.hash),
+				         s->op.gkey ? s->op.gkey->name : "?");
+				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN, why, policy_reason_ckr(REASON_HASH_FORBIDDEN));
+				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
 			}
-			s->op.rule = d.rule;
-			s->op.role = d.role;
-			s->op.gkey = t.gkey;
 			s->op.hash_pending = false;
 		}
 		if (dig && !ticket_binds(tk, dig, dlen)) {
@@ -1012,7 +1044,6 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	ticket_status_t ts;
 	bool presented;
 	target_t t;
-	policy_reason_t why;
 	int delivered = 0;
 
 	if (s->op.op == SG_OP_NONE)
@@ -1037,10 +1068,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
 	d.rule = s->op.rule;
 	d.role = s->op.role;
-	target_fill(&t, s->slot, s->handle, s->op.key);
-	target_govern(cfg, &t, &why);
-	if (!t.gkey)
-		t.gkey = s->op.gkey;
+	target_from_op(s, &t);
 	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mech_ckm_name(s->op.mechanism),
 	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
 	     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, CKR_OK,
@@ -1227,6 +1255,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		g_ticket = claims;
 		g_has_ticket = true;
 		g_logged_in = true;
+		__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		emit(AUDIT_TICKET, true, "ticket-accepted", "ticket given as PIN", NULL, &claims, &t, NULL,
 		     NULL, NULL, 0, CKR_OK, "C_Login", NULL);
@@ -1238,6 +1267,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		pthread_mutex_lock(&g_lock);
 		snprintf(g_login_role, sizeof(g_login_role), "%s", role->name);
 		g_logged_in = true;
+		__atomic_store_n(&g_role_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		policy_decision_t d = { .role = role };
 		emit(AUDIT_LOGIN, true, "credential-accepted", NULL, &d, NULL, &t, NULL, NULL, NULL, 0, CKR_OK,
@@ -1272,5 +1302,7 @@ void enforce_logout(sg_session_t *s)
 	g_has_ticket = false;
 	OPENSSL_cleanse(&g_ticket, sizeof(g_ticket));
 	g_login_role[0] = '\0';
+	__atomic_store_n(&g_role_any, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&g_ticket_any, g_env_ticket_present, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&g_lock);
 }

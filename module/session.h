@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "keycache.h"
 #include "pkcs11_3.h"
 #include "ticket.h"
 #include "mech.h"
@@ -57,6 +58,11 @@ typedef struct sg_op_state {
 	bool ticket_use_taken;       /* a ticket max_uses unit was taken */
 	char quota_name[96];         /* counter to give back if no signature comes */
 	uint32_t quota_period_s;
+	/* The key as the audit names it, read once at *Init so that data and
+	 * result calls need no lookup. */
+	key_attrs_t key_attrs;
+	char token_label[33];
+	char token_serial[17];
 } sg_op_state_t;
 
 typedef struct sg_session {

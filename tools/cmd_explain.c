@@ -186,7 +186,11 @@ int cmd_explain(int argc, char **argv)
 	printf("\n");
 	printf("rule:      %s\n", d.rule ? d.rule->name : "-");
 	printf("role:      %s\n", d.role ? d.role->name : "-");
-	printf("detail:    %s\n", d.detail);
+	if (d.allow)
+		printf("detail:    allowed by rule %s for role %s\n", d.rule ? d.rule->name : "?",
+		       d.role ? d.role->name : "?");
+	else
+		printf("detail:    %s\n", d.detail);
 	printf("caller:    uid %u (%s), gid %u, %zu groups, program %s\n", (unsigned)caller.uid,
 	       caller.user[0] ? caller.user : "?", (unsigned)caller.gid, caller.n_groups,
 	       caller.program[0] ? caller.program : "(any)");
