@@ -47,6 +47,12 @@ static backend_t backend;
 static bool pin_mode;                  /* signgate holds the real login (pin_file) */
 static CK_SESSION_HANDLE *login_sessions;
 static size_t n_login_sessions;
+/* PIN-file login done?  It is deferred to the caller's first C_Login:
+ * p11-kit server's per-connection p11-kit-remote initialises the module
+ * once just to find the token and finalises it again, and a SoftHSM
+ * login (PBKDF2 over the PIN) is most of what a connection costs. */
+static pthread_mutex_t token_login_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool tokens_logged_in;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static CK_FUNCTION_LIST list_2_40;
@@ -439,6 +445,8 @@ static void atfork_child(void)
 	/* Only this thread survives; nothing here calls the real module. */
 	pthread_mutex_init(&init_lock, NULL);
 	pthread_mutex_init(&login_lock, NULL);
+	pthread_mutex_init(&token_login_lock, NULL);
+	tokens_logged_in = false;
 	n_login_slots = 0;
 	if (!atomic_load(&initialized) && !backend.dl)
 		return;
@@ -683,8 +691,13 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 		goto fail_real;
 	}
 	pin_mode = bcfg->pin_file != NULL;
+	tokens_logged_in = false;
 	if (pin_mode) {
-		rv = login_tokens(bcfg);
+		/* a missing or loose PIN file fails here, not at first use */
+		CK_UTF8CHAR pin[PIN_MAX + 1];
+		CK_ULONG pin_len = 0;
+		rv = pin_read(bcfg->pin_file, pin, sizeof(pin), &pin_len);
+		OPENSSL_cleanse(pin, sizeof(pin));
 		if (rv != CKR_OK)
 			goto fail_sessions;
 	}
@@ -694,7 +707,6 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	goto out;
 
 fail_sessions:
-	login_sessions_close();
 	session_table_fini();
 fail_real:
 	backend.list->C_Finalize(NULL);
@@ -722,7 +734,10 @@ static CK_RV gate_Finalize(CK_VOID_PTR pReserved)
 	atomic_store(&offer_3_0, false);
 	enforce_fini();
 	session_table_fini();
+	pthread_mutex_lock(&token_login_lock);
 	login_sessions_close();
+	tokens_logged_in = false;
+	pthread_mutex_unlock(&token_login_lock);
 	n_login_slots = 0;
 	rv = backend.list->C_Finalize(NULL);
 	backend_unload(&backend);
@@ -1025,6 +1040,31 @@ static CK_RV real_login_user(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR
 	return REAL3(C_LoginUser, s->handle, user, pin, len, name, name_len);
 }
 
+/* Log the tokens in with the PIN file once, at the caller's first user
+ * login (the caller sees a logged-out token until then anyway). */
+static CK_RV tokens_login_once(void)
+{
+	const config_t *cfg;
+	CK_RV rv = CKR_OK;
+
+	pthread_mutex_lock(&token_login_lock);
+	if (tokens_logged_in)
+		goto out;
+	cfg = enforce_config();
+	if (!cfg || !cfg->backend.pin_file) {
+		rv = CKR_GENERAL_ERROR;   /* config now invalid: deny */
+		goto out;
+	}
+	rv = login_tokens(&cfg->backend);
+	if (rv == CKR_OK)
+		tokens_logged_in = true;
+	else
+		login_sessions_close();
+out:
+	pthread_mutex_unlock(&token_login_lock);
+	return rv;
+}
+
 static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len,
                           CK_UTF8CHAR_PTR name, CK_ULONG name_len, login_fn real)
 {
@@ -1045,6 +1085,12 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
 	}
 	if (user == CKU_SO || user == CKU_CONTEXT_SPECIFIC) {
 		rv = enforce_admin(s, s->slot, ADMIN_SO_LOGIN, CK_INVALID_HANDLE, NULL, 0);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	if (pin_mode && user == CKU_USER) {
+		/* the real login first: a failure leaves no caller login state */
+		rv = tokens_login_once();
 		if (rv != CKR_OK)
 			goto out;
 	}

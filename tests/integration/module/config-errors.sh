@@ -53,10 +53,22 @@ chmod 0600 "$SG_TMP/loose.conf"
 cp "$SG_PIN_FILE" "$SG_TMP/loose.pin"; chmod 0644 "$SG_TMP/loose.pin"
 expect loose-pin "$SG_TMP/loose.conf" 0x6 "$SG_TMP/loose.pin"
 
-# a wrong PIN in the PIN file: the token's answer, CKR_PIN_INCORRECT
+# a wrong PIN in the PIN file: signgate logs in to the token at the
+# caller's first C_Login (p11-kit server initialises the module once per
+# connection just to look at the token), so C_Initialize succeeds and the
+# caller's C_Login gets the token's answer, CKR_PIN_INCORRECT, with a
+# message naming the PIN file.
 echo 9999 > "$SG_TMP/wrong.pin"; chmod 0600 "$SG_TMP/wrong.pin"
 sed "s#pin_file = \".*\";#pin_file = \"$SG_TMP/wrong.pin\";#" "$SG_TMP/good.conf" > "$SG_TMP/wrong.conf"
 chmod 0600 "$SG_TMP/wrong.conf"
-expect wrong-pin "$SG_TMP/wrong.conf" 0xa0 "$SG_TMP/wrong.pin"
+expect wrong-pin-init "$SG_TMP/wrong.conf" 0x0 '^$|.'
+set +e
+SIGNGATE_CONF="$SG_TMP/wrong.conf" pkcs11-tool --module "$SG_MODULE" --token-label "$SG_TOKEN" \
+	--login --pin anything --sign --id "$SG_EC_ID" -m ECDSA -i "$SG_EC_PUB" -o "$SG_TMP/sig" >"$SG_TMP/wrong.out" 2>&1
+rc=$?
+set -e
+[ "$rc" != 0 ] || sg_fail "wrong-pin: signed with a wrong token PIN"
+grep -qE 'C_Login.*(CKR_PIN_INCORRECT|0xa0)' "$SG_TMP/wrong.out" || sg_fail "wrong-pin: $(cat "$SG_TMP/wrong.out")"
+grep -q "$SG_TMP/wrong.pin" "$SG_TMP/wrong.out" || sg_fail "wrong-pin: no message naming the PIN file"
 
 sg_pass "config errors are refused with the documented codes and messages"
