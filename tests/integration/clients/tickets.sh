@@ -135,9 +135,6 @@ fi
 
 # --- GnuTLS: GNUTLS_PIN=TICKET ------------------------------------------------
 if ! want gnutls; then :
-elif [ -n "${SIGNGATE_SANITIZER:-}" ]; then
-	[ "$CL_TICKET_TOOL" != gnutls ] || sg_skip "GnuTLS tools deadlock at exit under preloaded libasan (see gnutls.sh)"
-	cl_log "GnuTLS ticket case not run under preloaded libasan"
 elif command -v certtool >/dev/null; then
 	ct() {
 		GNUTLS_PIN="$1" certtool --provider "$CL_MODULE" --p7-detached-sign --hash SHA256 \
