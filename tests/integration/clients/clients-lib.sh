@@ -192,12 +192,15 @@ $(sg_allow_policy)"
 esac
 export CL_VIA CL_MODULE CL_PIN
 
-# cl_engine_conf FILE MODULE PIN: an OPENSSL_CONF that loads the libp11
+# cl_engine_conf FILE [MODULE [PIN]]: an OPENSSL_CONF that loads the libp11
 # engine for MODULE (init = 0: the engine initialises the module on first
-# use, after the application has set its own config).
+# use, after the application has set its own config).  Without MODULE the
+# engine takes PKCS11_MODULE_PATH, else its default (p11-kit-proxy);
+# without PIN it takes the one in the key's URI.
 cl_engine_conf() {
-	local f=$1 module=$2 pin=$3
-	cat > "$f" <<CONF
+	local f=$1 module=${2:-} pin=${3:-}
+	{
+		cat <<CONF
 openssl_conf = openssl_init
 [openssl_init]
 engines = engine_section
@@ -206,10 +209,11 @@ pkcs11 = pkcs11_section
 [pkcs11_section]
 engine_id = pkcs11
 dynamic_path = $CL_ENGINE
-MODULE_PATH = $module
-PIN = $pin
-init = 0
 CONF
+		[ -z "$module" ] || echo "MODULE_PATH = $module"
+		[ -z "$pin" ] || echo "PIN = $pin"
+		echo "init = 0"
+	} > "$f"
 }
 
 # URIs (RFC 7512) for the test keys.

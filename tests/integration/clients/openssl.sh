@@ -62,17 +62,7 @@ cl_must_fail "openssl cms -verify of tampered content fails" \
 
 # PKCS11_MODULE_PATH instead of MODULE_PATH in the config (engine default
 # module otherwise is p11-kit-proxy)
-cat > "$d/openssl-env.cnf" <<CONF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $CL_ENGINE
-init = 0
-CONF
+cl_engine_conf "$d/openssl-env.cnf"
 cl_run "openssl dgst -sign with PKCS11_MODULE_PATH and PIN in the URI" \
 	env OPENSSL_CONF="$d/openssl-env.cnf" PKCS11_MODULE_PATH="$CL_MODULE" \
 	openssl dgst -sha256 "${eng[@]}" -sign "$CL_URI_RSA;pin-value=$CL_PIN" -out "$d/env.sig" "$d/data"

@@ -93,19 +93,7 @@ cl_run "openssl verifies the proxy RSA signature" \
 	openssl dgst -sha256 -verify "$SG_RSA_PUB" -signature "$d/proxy-rsa.sig" "$d/data"
 if [ -e "$CL_ENGINE" ]; then
 	# openssl through the engine's default module (p11-kit-proxy), URI only
-	cat > "$d/openssl.cnf" <<CONF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $CL_ENGINE
-MODULE_PATH = $PROXY
-PIN = $PROXY_PIN
-init = 0
-CONF
+	cl_engine_conf "$d/openssl.cnf" "$PROXY" "$PROXY_PIN"
 	[ "${#as_user[@]}" -eq 0 ] || chown "$run_uid" "$d/openssl.cnf"
 	cl_run "openssl dgst -sign $CL_URI_RSA through p11-kit-proxy" \
 		proxy env OPENSSL_CONF="$d/openssl.cnf" openssl dgst -sha256 -engine pkcs11 -keyform engine \
