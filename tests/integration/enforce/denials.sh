@@ -86,7 +86,9 @@ if [ "$hour" -le 20 ]; then
 else
 	win_out="01:00-02:00"
 fi
-win_in=$(printf '%02d:00-%02d:59' "$hour" "$hour")
+# The allowed window reaches an hour either side of now, so that a test
+# run across the full hour still falls inside it.
+win_in=$(printf '%02d:00-%02d:59' $((hour > 0 ? hour - 1 : 0)) $((hour < 23 ? hour + 1 : 23)))
 today=$(date -u +%a)
 
 case "$case_name" in
