@@ -261,6 +261,7 @@ typedef struct data_call {
 	bool multipart;              /* C_SignUpdate: the data is a message in parts */
 	/* filled by data_pre */
 	bool tracked, raw, length_query, checked;
+	CK_ULONG out_cap;            /* the caller's buffer size, when it gave one */
 } data_call_t;
 
 /* Before the real call.  Returns true when the call is to be forwarded
@@ -275,8 +276,27 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		*rv = CKR_SESSION_HANDLE_INVALID;
 		return false;
 	}
-	if (s->op.op == SG_OP_NONE)
-		return true;            /* the real module answers CKR_OPERATION_NOT_INITIALIZED */
+	if (dc->has_out && dc->out && dc->out_len)
+		dc->out_cap = *dc->out_len;
+	if (s->op.op == SG_OP_NONE) {
+		/* Allowed at *Init without tracking (ungoverned decryption):
+		 * the real module's business.  Any other operation signgate
+		 * does not track is not forwarded: the state may have been
+		 * lost (a token that did not end it), and data must never
+		 * reach a real operation unchecked. */
+		if (dc->kind != SG_OP_NONE && s->passthrough == dc->kind)
+			return true;
+		*rv = enforce_op_untracked(s, dc->kind);
+		session_put(s);
+		*sp = NULL;
+		return false;
+	}
+	if (s->op.blocked) {
+		*rv = enforce_op_blocked(s, false);
+		session_put(s);
+		*sp = NULL;
+		return false;
+	}
 	if (s->op.op != dc->kind) {
 		/* another intercepted operation is active: a module with one
 		 * operation per session answers the same */
@@ -284,6 +304,18 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		session_put(s);
 		*sp = NULL;
 		return false;
+	}
+	/* The login the operation was decided under must still hold. */
+	if (s->op.login_gen != enforce_login_generation()) {
+		sg_op_state_t before = s->op;
+		*rv = enforce_op_check(s);
+		if (*rv != CKR_OK) {
+			if (dc->kind == SG_OP_MESSAGE_SIGN || dc->kind == SG_OP_MESSAGE_DECRYPT)
+				op_abort(s, dc->kind, &before);
+			session_put(s);
+			*sp = NULL;
+			return false;
+		}
 	}
 	dc->tracked = true;
 	/* set before the data check: enforce then knows the data is a
@@ -326,6 +358,27 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 
 	if (!s)
 		return rv;
+	/* A failed call hands nothing out, whatever the module left in the
+	 * buffer (a signature made before a late error). */
+	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL && dc->out_is_result && dc->out && dc->out_cap)
+		OPENSSL_cleanse(dc->out, dc->out_cap);
+	if (rv == CKR_OK && dc->has_out && dc->out && dc->out_len && *dc->out_len > dc->out_cap) {
+		/* The module claims more output than the caller's buffer holds:
+		 * the caller would read past it.  Nothing is handed out. */
+		OPENSSL_cleanse(dc->out, dc->out_cap);
+		*dc->out_len = 0;
+		rv = CKR_DEVICE_ERROR;
+		if (dc->tracked) {
+			before = s->op;
+			rv = enforce_op_fault(s, "the token claimed an output longer than the buffer",
+			                      dc->on_success == ENDS_OP);
+			if (dc->on_success != ENDS_OP &&
+			    (dc->kind == SG_OP_MESSAGE_SIGN || dc->kind == SG_OP_MESSAGE_DECRYPT))
+				op_abort(s, dc->kind, &before);
+			s->data_pending = false;
+		}
+		goto out;
+	}
 	if (!dc->tracked)
 		goto out;
 	if (dc->raw) {
@@ -366,7 +419,10 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	before = s->op;
 	if (rv != CKR_OK) {
 		if (dc->on_error == ENDS_OP) {
-			op_end(s, rv);
+			/* PKCS#11 says the error ended it; if the token kept it
+			 * active, it is ended now or stays blocked. */
+			if (enforce_op_after_error(s, rv))
+				op_end(s, rv);
 		} else {
 			if (dc->out_is_result)
 				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
@@ -409,12 +465,30 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		rv = real(h, mech, key);
 		if (rv == CKR_OK && s->op.op == kind)
 			op_end(s, CKR_FUNCTION_CANCELED);
+		if (rv == CKR_OK && s->passthrough == kind)
+			s->passthrough = SG_OP_NONE;
 		goto out;
 	}
 	if (s->op.op != SG_OP_NONE) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
+		/* A blocked operation: try again to end it.  One decided under
+		 * a login that has changed since is ended (audited). */
+		if (s->op.blocked) {
+			rv = enforce_op_blocked(s, true);
+		} else if (s->op.login_gen != enforce_login_generation()) {
+			sg_op_state_t before = s->op;
+			sg_op_t stale = s->op.op;
+			(void)enforce_op_check(s);
+			if (stale == SG_OP_MESSAGE_SIGN || stale == SG_OP_MESSAGE_DECRYPT)
+				op_abort(s, stale, &before);
+			rv = s->op.op == SG_OP_NONE ? CKR_OK : CKR_OPERATION_ACTIVE;
+		} else {
+			rv = CKR_OPERATION_ACTIVE;
+		}
+		if (rv != CKR_OK)
+			goto out;
 	}
+	if (s->passthrough == kind)
+		s->passthrough = SG_OP_NONE;
 	s->data_pending = false;
 	rv = enforce_key_use(s, use, mech, key);
 	if (rv != CKR_OK) {
@@ -432,6 +506,8 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 	rv = real(h, mech, key);
 	if (rv != CKR_OK)
 		op_end(s, rv);
+	else if (s->op.op == SG_OP_NONE)
+		s->passthrough = kind;  /* allowed by policy without tracking */
 out:
 	session_put(s);
 	return rv;
