@@ -1161,8 +1161,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		d.rule = s->op.rule;
 		d.role = s->op.role;
 		data_deny(s, &d, &s->op.ticket, REASON_TICKET_INVALID, ticket_status_name(ts),
-		          policy_reason_ckr(REASON_TICKET_INVALID));
-		return policy_reason_ckr(REASON_TICKET_INVALID);
+		          CKR_FUNCTION_REJECTED);
+		return CKR_FUNCTION_REJECTED;
 	}
 
 	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER || s->op.op == SG_OP_MESSAGE_SIGN) {

@@ -360,7 +360,7 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 		return rv;
 	/* A failed call hands nothing out, whatever the module left in the
 	 * buffer (a signature made before a late error). */
-	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL && dc->out_is_result && dc->out && dc->out_cap)
+	if (rv != CKR_OK && dc->out_is_result && dc->out && dc->out_cap)
 		OPENSSL_cleanse(dc->out, dc->out_cap);
 	if (rv == CKR_OK && dc->has_out && dc->out && dc->out_len && *dc->out_len > dc->out_cap) {
 		/* The module claims more output than the caller's buffer holds:
@@ -487,6 +487,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		if (rv != CKR_OK)
 			goto out;
 	}
+	sg_op_t old_passthrough = s->passthrough;
 	if (s->passthrough == kind)
 		s->passthrough = SG_OP_NONE;
 	s->data_pending = false;
@@ -504,9 +505,16 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		s->op.mechanism = mech->mechanism;
 	}
 	rv = real(h, mech, key);
-	if (rv != CKR_OK)
-		op_end(s, rv);
-	else if (s->op.op == SG_OP_NONE)
+	/* A failed *Init starts nothing, unless the token started it all
+	 * the same: then it is ended now, or stays blocked.  Not asked when
+	 * the token says an operation is active that the caller may have
+	 * through us untracked (allowed at its *Init): not ours to end. */
+	if (rv != CKR_OK) {
+		s->passthrough = old_passthrough;
+		if ((rv == CKR_OPERATION_ACTIVE && old_passthrough != SG_OP_NONE) ||
+		    enforce_op_after_error(s, rv))
+			op_end(s, rv);
+	} else if (s->op.op == SG_OP_NONE)
 		s->passthrough = kind;  /* allowed by policy without tracking */
 out:
 	session_put(s);

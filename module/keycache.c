@@ -179,7 +179,7 @@ static CK_RV kc_read(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_SESSION_HANDLE 
 		return CKR_OK;
 
 	if (k->type == CKK_RSA) {
-		unsigned char n[1024], e[16];
+		unsigned char n[2048], e[16];
 		CK_ULONG nl = sizeof(n), el = sizeof(e);
 		if (get_attr(f, s, o, CKA_MODULUS, n, &nl) &&
 		    get_attr(f, s, o, CKA_PUBLIC_EXPONENT, e, &el) &&
