@@ -856,16 +856,12 @@ CK_RV enforce_op_check(sg_session_t *s)
 CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
 {
 	if (real_op_terminate(s)) {
+		if (!at_init)
+			op_emit_deny(s, "operation-blocked",
+			             "the blocked operation is now ended; this call is refused",
+			             CKR_FUNCTION_REJECTED);
 		session_op_clear(&s->op);
-		if (at_init)
-			return CKR_OK;
-		target_t t;
-		memset(&t, 0, sizeof(t));
-		slot_names(s->slot, t.token, t.serial);
-		emit(AUDIT_SIGN, false, "operation-blocked",
-		     "the blocked operation is now ended; this call is refused", NULL, NULL, &t, NULL, NULL,
-		     NULL, 0, CKR_FUNCTION_REJECTED, "C_Sign", NULL);
-		return CKR_FUNCTION_REJECTED;
+		return at_init ? CKR_OK : CKR_FUNCTION_REJECTED;
 	}
 	if (at_init)
 		return CKR_OPERATION_ACTIVE;

@@ -13,6 +13,7 @@
  *                   and in another session
  *   big-retry       a refused C_Sign retried, on RSA 2048/4096/9216 and
  *                   EC P-256/384/521: never forwarded
+ *   passthrough     decryption with an ungoverned secret key still works
  *   fault-matrix    every error code from each signing call of a faulty
  *                   backend (SG_FAULT, tests/lib/faultbackend.c)
  *   fault-blocked   a refused operation the backend does not let end
@@ -633,6 +634,56 @@ static void case_fault_close(void)
 	CHECK_RV(f->C_CloseSession(s0), CKR_OK);
 }
 
+/* Decryption with an ungoverned secret key is allowed without being
+ * tracked: its data calls still reach the token (single and multi-part),
+ * and only while that operation is the session's. */
+static void case_passthrough(void)
+{
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	unsigned char id = 0x20;
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
+	CK_OBJECT_HANDLE aes;
+	CK_ULONG n = 0;
+	CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
+	unsigned char plain[32], ct[64], out[64];
+	CK_ULONG ctl = sizeof(ct), ol;
+
+	memset(plain, 0x61, sizeof(plain));
+	login(s, env("SG_USER_PIN"));
+	CHECK_RV(f->C_FindObjectsInit(s, t, 2), CKR_OK);
+	CHECK_RV(f->C_FindObjects(s, &aes, 1, &n), CKR_OK);
+	CHECK_RV(f->C_FindObjectsFinal(s), CKR_OK);
+	if (n != 1)
+		fail("AES key not found");
+	CHECK_RV(f->C_EncryptInit(s, &ecb, aes), CKR_OK);
+	CHECK_RV(f->C_Encrypt(s, plain, sizeof(plain), ct, &ctl), CKR_OK);
+	/* single-part, with a length query */
+	CHECK_RV(f->C_DecryptInit(s, &ecb, aes), CKR_OK);
+	CHECK_RV(f->C_Decrypt(s, ct, ctl, NULL, &ol), CKR_OK);
+	ol = sizeof(out);
+	CHECK_RV(f->C_Decrypt(s, ct, ctl, out, &ol), CKR_OK);
+	if (ol != sizeof(plain) || memcmp(out, plain, ol))
+		fail("decryption differs");
+	/* ended: the token says so */
+	CHECK_RV(f->C_Decrypt(s, ct, ctl, out, &ol), CKR_OPERATION_NOT_INITIALIZED);
+	/* multi-part */
+	CHECK_RV(f->C_DecryptInit(s, &ecb, aes), CKR_OK);
+	ol = sizeof(out);
+	CHECK_RV(f->C_DecryptUpdate(s, ct, ctl, out, &ol), CKR_OK);
+	CK_ULONG fl = sizeof(out) - ol;
+	CHECK_RV(f->C_DecryptFinal(s, out + ol, &fl), CKR_OK);
+	if (ol + fl != sizeof(plain) || memcmp(out, plain, sizeof(plain)))
+		fail("multi-part decryption differs");
+	/* a signing call is not let through on the decryption's account */
+	unsigned char hash[32] = { 0 };
+	CHECK_RV(f->C_DecryptInit(s, &ecb, aes), CKR_OK);
+	CHECK_RV(sign_once(s, hash, sizeof(hash), NULL), CKR_OPERATION_NOT_INITIALIZED);
+	ol = sizeof(out);
+	CHECK_RV(f->C_Decrypt(s, ct, ctl, out, &ol), CKR_OK);
+	CHECK_RV(f->C_CloseSession(s), CKR_OK);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -648,6 +699,8 @@ int main(int argc, char **argv)
 		case_relogin_ticket();
 	else if (!strcmp(case_name, "big-retry"))
 		case_big_retry();
+	else if (!strcmp(case_name, "passthrough"))
+		case_passthrough();
 	else if (!strcmp(case_name, "fault-matrix"))
 		case_fault_matrix();
 	else if (!strcmp(case_name, "fault-blocked"))

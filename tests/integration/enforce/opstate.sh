@@ -32,6 +32,10 @@ big-*)
 		export "SG_${k}_ID"
 	done
 	;;
+passthrough)
+	sg_p11 --keygen --key-type AES:32 --id 20 --label aes-ungoverned >/dev/null 2>&1 ||
+		sg_fail "cannot make the AES key"
+	;;
 *-ticket)
 	"$SG_TOOL" ticket keygen --out "$v" >/dev/null 2>&1 || sg_fail "ticket keygen"
 	validators="validators = ( { name = \"ci-validator\"; public_key = \"$SG_TMP/validator.pub.pem\"; } );"
@@ -113,6 +117,9 @@ big-retry)
 fault-blocked)
 	at_least 3 "$(deny operation-blocked)" operation-blocked
 	expect 3 "$(deny hash-forbidden)" hash-forbidden
+	;;
+passthrough)
+	expect 1 "$(deny operation-not-initialized)" operation-not-initialized
 	;;
 fault-length)
 	expect 2 "$(deny backend-fault)" backend-fault
