@@ -101,6 +101,12 @@ static sg_session_t *session_strict(CK_SESSION_HANDLE h)
 static pthread_mutex_t login_lock = PTHREAD_MUTEX_INITIALIZER;
 static CK_SLOT_ID login_slots[LOGIN_SLOTS_MAX];
 static size_t n_login_slots;
+/* The caller's user login and logout, one at a time: two threads logging
+ * in at once must not both succeed (the second gets
+ * CKR_USER_ALREADY_LOGGED_IN), since every accepted login ends the
+ * operations started before it.  Taken with a session held, before
+ * login_lock and enforce's locks. */
+static pthread_mutex_t caller_login_serial = PTHREAD_MUTEX_INITIALIZER;
 
 static bool caller_logged_in(CK_SLOT_ID slot)
 {
@@ -494,6 +500,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 	rv = enforce_key_use(s, use, mech, key);
 	if (rv != CKR_OK) {
 		session_op_clear(&s->op);
+		s->passthrough = old_passthrough;   /* nothing reached the token */
 		goto out;
 	}
 	/* Signing is always followed; a decryption only if enforce chose to
@@ -529,6 +536,7 @@ static void atfork_child(void)
 	/* Only this thread survives; nothing here calls the real module. */
 	pthread_mutex_init(&init_lock, NULL);
 	pthread_mutex_init(&login_lock, NULL);
+	pthread_mutex_init(&caller_login_serial, NULL);
 	pthread_mutex_init(&token_login_lock, NULL);
 	tokens_logged_in = false;
 	n_login_slots = 0;
@@ -1153,6 +1161,7 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
                           CK_UTF8CHAR_PTR name, CK_ULONG name_len, login_fn real)
 {
 	CK_RV rv;
+	bool serial = false;
 
 	NEED_INIT();
 	sg_session_t *s = session_strict(h);
@@ -1162,6 +1171,10 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
 		/* no PIN to check (or a PIN pad): the real module answers */
 		rv = real(s, user, pin, len, name, name_len);
 		goto out;
+	}
+	if (pin_mode && user == CKU_USER) {
+		pthread_mutex_lock(&caller_login_serial);
+		serial = true;
 	}
 	if (pin_mode && user == CKU_USER && caller_logged_in(s->slot)) {
 		rv = CKR_USER_ALREADY_LOGGED_IN;
@@ -1184,6 +1197,8 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
 	if (rv == CKR_OK && user != CKU_CONTEXT_SPECIFIC)
 		caller_login_set(s->slot, true);
 out:
+	if (serial)
+		pthread_mutex_unlock(&caller_login_serial);
 	session_put(s);
 	return rv;
 }
@@ -1212,6 +1227,7 @@ static CK_RV gate_Logout(CK_SESSION_HANDLE hSession)
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	pthread_mutex_lock(&caller_login_serial);
 	if (pin_mode) {
 		/* the real login is signgate's: not forwarded */
 		rv = caller_logged_in(s->slot) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
@@ -1222,6 +1238,7 @@ static CK_RV gate_Logout(CK_SESSION_HANDLE hSession)
 		enforce_logout(s);
 		caller_login_set(s->slot, false);
 	}
+	pthread_mutex_unlock(&caller_login_serial);
 	session_put(s);
 	return rv;
 }
