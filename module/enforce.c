@@ -694,14 +694,16 @@ static bool real_op_active(sg_session_t *s)
 		return false;
 	switch (s->op.op) {
 	case SG_OP_SIGN:
-		rv = f->C_SignInit ? f->C_SignInit(s->handle, &m, CK_INVALID_HANDLE) : CKR_GENERAL_ERROR;
+		rv = f->C_SignInit ? f->C_SignInit(s->handle, &m, CK_INVALID_HANDLE)
+		                   : CKR_GENERAL_ERROR;
 		break;
 	case SG_OP_SIGN_RECOVER:
 		rv = f->C_SignRecoverInit ? f->C_SignRecoverInit(s->handle, &m, CK_INVALID_HANDLE)
 		                          : CKR_GENERAL_ERROR;
 		break;
 	case SG_OP_DECRYPT:
-		rv = f->C_DecryptInit ? f->C_DecryptInit(s->handle, &m, CK_INVALID_HANDLE) : CKR_GENERAL_ERROR;
+		rv = f->C_DecryptInit ? f->C_DecryptInit(s->handle, &m, CK_INVALID_HANDLE)
+		                      : CKR_GENERAL_ERROR;
 		break;
 	default:
 		return false;   /* 3.0 message operations: gate.c ends them */
@@ -722,8 +724,8 @@ static CK_RV real_op_finish_call(sg_session_t *s, CK_BYTE_PTR out, CK_ULONG_PTR 
 	case SG_OP_SIGN:
 		if (s->op.multipart)
 			return f->C_SignFinal(s->handle, out, out_len);
-		return f->C_Sign(s->handle, (CK_BYTE_PTR)in, s->op.mech == MECH_RSA_X_509 ? 0 : 1, out,
-		                 out_len);
+		return f->C_Sign(s->handle, (CK_BYTE_PTR)in, s->op.mech == MECH_RSA_X_509 ? 0 : 1,
+		                 out, out_len);
 	case SG_OP_SIGN_RECOVER:
 		return f->C_SignRecover(s->handle, (CK_BYTE_PTR)in, 1, out, out_len);
 	case SG_OP_DECRYPT:
@@ -803,8 +805,9 @@ static void op_emit_deny(sg_session_t *s, const char *reason, const char *detail
 	d.role = s->op.role;
 	target_from_op(s, &t);
 	emit(AUDIT_SIGN, false, reason, detail, &d, s->op.has_ticket ? &s->op.ticket : NULL, &t,
-	     mech_ckm_name(s->op.mechanism), s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
-	     NULL, 0, ckr, op_name(s->op.op), NULL);
+	     mech_ckm_name(s->op.mechanism),
+	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, ckr,
+	     op_name(s->op.op), NULL);
 }
 
 /* End the refused operation in the real module; if it cannot be ended,
@@ -817,7 +820,7 @@ static void op_terminate_or_block(sg_session_t *s)
 	}
 	op_block(s);
 	op_emit_deny(s, "operation-blocked",
-	             "the token did not end the refused operation; it stays blocked until it can be ended",
+	             "the token did not end the refused operation; blocked until it can be ended",
 	             CKR_FUNCTION_REJECTED);
 }
 
@@ -866,7 +869,8 @@ CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
 	if (at_init)
 		return CKR_OPERATION_ACTIVE;
 	op_emit_deny(s, "operation-blocked",
-	             "the token has not ended a refused operation; nothing reaches it", CKR_FUNCTION_REJECTED);
+	             "the token has not ended a refused operation; nothing reaches it",
+	             CKR_FUNCTION_REJECTED);
 	return CKR_FUNCTION_REJECTED;
 }
 

@@ -376,7 +376,7 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 		rv = CKR_DEVICE_ERROR;
 		if (dc->tracked) {
 			before = s->op;
-			rv = enforce_op_fault(s, "the token claimed an output longer than the buffer",
+			rv = enforce_op_fault(s, "the token claimed more output than the buffer",
 			                      dc->on_success == ENDS_OP);
 			if (dc->on_success != ENDS_OP &&
 			    (dc->kind == SG_OP_MESSAGE_SIGN || dc->kind == SG_OP_MESSAGE_DECRYPT))

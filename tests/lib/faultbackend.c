@@ -28,11 +28,20 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-enum fn { F_SIGN_INIT, F_SIGN, F_SIGN_UPDATE, F_SIGN_FINAL, F_DECRYPT_INIT, F_DECRYPT,
-          F_GET_ATTR, F_FIND, F_COUNT };
+enum fn {
+	F_SIGN_INIT,
+	F_SIGN,
+	F_SIGN_UPDATE,
+	F_SIGN_FINAL,
+	F_DECRYPT_INIT,
+	F_DECRYPT,
+	F_GET_ATTR,
+	F_FIND,
+	F_COUNT
+};
 static const char *const fn_names[F_COUNT] = {
-	"C_SignInit", "C_Sign", "C_SignUpdate", "C_SignFinal", "C_DecryptInit", "C_Decrypt",
-	"C_GetAttributeValue", "C_FindObjects",
+	"C_SignInit",	 "C_Sign",    "C_SignUpdate",	     "C_SignFinal",
+	"C_DecryptInit", "C_Decrypt", "C_GetAttributeValue", "C_FindObjects",
 };
 
 enum action { A_NONE, A_RETURN, A_AFTER, A_CLOSE, A_LEN, A_SLEEP };
@@ -40,8 +49,8 @@ enum action { A_NONE, A_RETURN, A_AFTER, A_CLOSE, A_LEN, A_SLEEP };
 typedef struct fault {
 	enum fn fn;
 	enum action action;
-	long value;                  /* code, length change or milliseconds */
-	unsigned long when;          /* 0 = every call */
+	long value;	    /* code, length change or milliseconds */
+	unsigned long when; /* 0 = every call */
 	bool and_later;
 } fault_t;
 
@@ -169,14 +178,15 @@ static CK_RV fault_post(const fault_t *f, CK_RV rv, CK_ULONG_PTR len)
 	return rv;
 }
 
-#define WRAP(fnid, h, lenp, call) do { \
-	const fault_t *f_ = fault_for(fnid); \
-	CK_RV rv_; \
-	if (fault_pre(f_, (h), &rv_)) \
-		return rv_; \
-	rv_ = (call); \
-	return fault_post(f_, rv_, (lenp)); \
-} while (0)
+#define WRAP(fnid, h, lenp, call)                    \
+	do {                                         \
+		const fault_t *f_ = fault_for(fnid); \
+		CK_RV rv_;                           \
+		if (fault_pre(f_, (h), &rv_))        \
+			return rv_;                  \
+		rv_ = (call);                        \
+		return fault_post(f_, rv_, (lenp));  \
+	} while (0)
 
 static CK_RV w_SignInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 {
@@ -203,17 +213,20 @@ static CK_RV w_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HA
 	WRAP(F_DECRYPT_INIT, h, NULL, hsm->C_DecryptInit(h, m, k));
 }
 
-static CK_RV w_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol)
+static CK_RV w_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o,
+		       CK_ULONG_PTR ol)
 {
 	WRAP(F_DECRYPT, h, ol, hsm->C_Decrypt(h, d, dl, o, ol));
 }
 
-static CK_RV w_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n)
+static CK_RV w_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t,
+				 CK_ULONG n)
 {
 	WRAP(F_GET_ATTR, h, NULL, hsm->C_GetAttributeValue(h, o, t, n));
 }
 
-static CK_RV w_FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR o, CK_ULONG max, CK_ULONG_PTR n)
+static CK_RV w_FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR o, CK_ULONG max,
+			   CK_ULONG_PTR n)
 {
 	WRAP(F_FIND, h, NULL, hsm->C_FindObjects(h, o, max, n));
 }
@@ -225,8 +238,9 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 	if (!hsm) {
 		const char *path = getenv("SG_SOFTHSM");
 		void *h = dlopen(path && path[0] ? path : "/usr/lib/softhsm/libsofthsm2.so",
-		                 RTLD_NOW | RTLD_LOCAL);
-		CK_C_GetFunctionList gfl = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
+				 RTLD_NOW | RTLD_LOCAL);
+		CK_C_GetFunctionList gfl =
+			h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
 		if (!gfl || gfl(&hsm) != CKR_OK)
 			return CKR_GENERAL_ERROR;
 		list = *hsm;

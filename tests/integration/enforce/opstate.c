@@ -32,7 +32,7 @@
 
 static CK_FUNCTION_LIST_PTR f;
 static const char *case_name;
-static unsigned long signatures;    /* signatures handed to this program */
+static unsigned long signatures; /* signatures handed to this program */
 static CK_SLOT_ID slot;
 
 static void fail(const char *fmt, ...)
@@ -46,12 +46,12 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
-#define CHECK_RV(call, want)                                                                 \
-	do {                                                                                 \
-		CK_RV rv_ = (call);                                                          \
-		if (rv_ != (CK_RV)(want))                                                    \
-			fail("line %d: %s = 0x%lx, expected 0x%lx (%s)", __LINE__, #call, rv_,   \
-			     (CK_RV)(want), #want);                                          \
+#define CHECK_RV(call, want)                                                                   \
+	do {                                                                                   \
+		CK_RV rv_ = (call);                                                            \
+		if (rv_ != (CK_RV)(want))                                                      \
+			fail("line %d: %s = 0x%lx, expected 0x%lx (%s)", __LINE__, #call, rv_, \
+			     (CK_RV)(want), #want);                                            \
 	} while (0)
 
 static const char *env(const char *name)
@@ -83,7 +83,8 @@ static CK_SLOT_ID token_slot(void)
 		CK_TOKEN_INFO ti;
 		if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
 			continue;
-		if (!strncmp((char *)ti.label, label, strlen(label)) && ti.label[strlen(label)] == ' ')
+		size_t n = strlen(label);
+		if (!strncmp((char *)ti.label, label, n) && ti.label[n] == ' ')
 			return slots[i];
 	}
 	fail("token %s not found", label);
@@ -93,7 +94,8 @@ static CK_SLOT_ID token_slot(void)
 static CK_SESSION_HANDLE open_session(void)
 {
 	CK_SESSION_HANDLE s;
-	CHECK_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
+	CK_FLAGS fl = CKF_SERIAL_SESSION | CKF_RW_SESSION;
+	CHECK_RV(f->C_OpenSession(slot, fl, NULL, NULL, &s), CKR_OK);
 	return s;
 }
 
@@ -144,10 +146,11 @@ static CK_MECHANISM mech_sha256_rsa = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 /* A SHA-256 (or SHA-1) DigestInfo over a fixed value. */
 static size_t digest_info(bool sha1, unsigned char *out)
 {
-	static const unsigned char p256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-		                              0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+	static const unsigned char p256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+					      0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+					      0x01, 0x05, 0x00, 0x04, 0x20 };
 	static const unsigned char p1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
-		                            0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
+					    0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
 	if (sha1) {
 		memcpy(out, p1, sizeof(p1));
 		memset(out + sizeof(p1), 0x5a, 20);
@@ -248,15 +251,15 @@ static void case_relogin_ticket(void)
 struct key_case {
 	const char *id_env;
 	bool rsa;
-	CK_ULONG sig_len;            /* RSA: exact; EC: r||s */
+	CK_ULONG sig_len; /* RSA: exact; EC: r||s */
 };
 
 static void case_big_retry(void)
 {
 	static const struct key_case keys[] = {
-		{ "SG_RSA_ID", true, 256 },     { "SG_RSA4096_ID", true, 512 },
+		{ "SG_RSA_ID", true, 256 },	 { "SG_RSA4096_ID", true, 512 },
 		{ "SG_RSA9216_ID", true, 1152 }, { "SG_EC_ID", false, 64 },
-		{ "SG_EC384_ID", false, 96 },    { "SG_EC521_ID", false, 132 },
+		{ "SG_EC384_ID", false, 96 },	 { "SG_EC521_ID", false, 132 },
 	};
 	unsigned char bad[64], good[64], hash1[20], hash256[32];
 	size_t bad_len = digest_info(true, bad), good_len = digest_info(false, good);
@@ -270,7 +273,8 @@ static void case_big_retry(void)
 		CK_OBJECT_HANDLE key = find_key(s, env(k->id_env));
 		CK_MECHANISM *m = k->rsa ? &mech_rsa_pkcs : &mech_ecdsa;
 		const unsigned char *b = k->rsa ? bad : hash1, *g = k->rsa ? good : hash256;
-		CK_ULONG bl = k->rsa ? bad_len : sizeof(hash1), gl = k->rsa ? good_len : sizeof(hash256);
+		CK_ULONG bl = k->rsa ? bad_len : sizeof(hash1),
+			 gl = k->rsa ? good_len : sizeof(hash256);
 		CK_ULONG sl;
 
 		printf("%s\n", k->id_env);
@@ -317,11 +321,12 @@ static CK_RV flow(CK_SESSION_HANDLE s, bool multipart, CK_OBJECT_HANDLE key, CK_
 	CK_RV rv;
 
 	memset(hash, 0x33, sizeof(hash));
-#define SEEN(rv_) do { \
-		if ((rv_) != CKR_OK && (rv_) != injected && (rv_) != CKR_BUFFER_TOO_SMALL && \
-		    !signgate_code(rv_) && !session_gone(rv_)) \
+#define SEEN(rv_)                                                                                 \
+	do {                                                                                      \
+		if ((rv_) != CKR_OK && (rv_) != injected && (rv_) != CKR_BUFFER_TOO_SMALL &&      \
+		    !signgate_code(rv_) && !session_gone(rv_))                                    \
 			fail("line %d: code 0x%lx is neither the token's (0x%lx) nor signgate's", \
-			     __LINE__, (CK_RV)(rv_), injected); \
+			     __LINE__, (CK_RV)(rv_), injected);                                   \
 	} while (0)
 	rv = f->C_SignInit(s, multipart ? &mech_sha256_rsa : &mech_ecdsa, key);
 	SEEN(rv);
@@ -335,7 +340,8 @@ static CK_RV flow(CK_SESSION_HANDLE s, bool multipart, CK_OBJECT_HANDLE key, CK_
 	}
 	for (int tries = 0; tries < 3; tries++) {
 		sl = 0;
-		rv = multipart ? f->C_SignFinal(s, NULL, &sl) : f->C_Sign(s, hash, sizeof(hash), NULL, &sl);
+		rv = multipart ? f->C_SignFinal(s, NULL, &sl)
+			       : f->C_Sign(s, hash, sizeof(hash), NULL, &sl);
 		SEEN(rv);
 		if (rv != CKR_OK)
 			return rv;
@@ -343,11 +349,13 @@ static CK_RV flow(CK_SESSION_HANDLE s, bool multipart, CK_OBJECT_HANDLE key, CK_
 			sl = sizeof(sig);
 		CK_ULONG cap = sl;
 		memset(sig, 0, sizeof(sig));
-		rv = multipart ? f->C_SignFinal(s, sig, &sl) : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
+		rv = multipart ? f->C_SignFinal(s, sig, &sl)
+			       : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
 		SEEN(rv);
 		if (rv == CKR_OK) {
 			if (sl == 0 || sl > cap || all_zero(sig, sl))
-				fail("signature handed out with length %lu (buffer %lu) or zero", sl, cap);
+				fail("signature handed out with length %lu (buffer %lu) or zero",
+				     sl, cap);
 			signatures++;
 			return rv;
 		}
@@ -376,7 +384,8 @@ static void recover(CK_SESSION_HANDLE *sp, bool multipart, CK_OBJECT_HANDLE key,
 		 * question or BUFFER_TOO_SMALL left it so): finish it */
 		unsigned char sig[2048];
 		CK_ULONG sl = sizeof(sig);
-		rv = multipart ? f->C_SignFinal(s, sig, &sl) : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
+		rv = multipart ? f->C_SignFinal(s, sig, &sl)
+			       : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
 		if (rv == CKR_OK)
 			signatures++;
 		else if (!signgate_code(rv))
@@ -395,23 +404,50 @@ static void recover(CK_SESSION_HANDLE *sp, bool multipart, CK_OBJECT_HANDLE key,
 }
 
 static const CK_RV fault_codes[] = {
-	CKR_CANCEL, CKR_HOST_MEMORY, CKR_SLOT_ID_INVALID, CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED,
-	CKR_ARGUMENTS_BAD, CKR_DATA_INVALID, CKR_DATA_LEN_RANGE, CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY,
-	CKR_DEVICE_REMOVED, CKR_FUNCTION_CANCELED, CKR_FUNCTION_NOT_SUPPORTED, CKR_KEY_HANDLE_INVALID,
-	CKR_KEY_SIZE_RANGE, CKR_KEY_TYPE_INCONSISTENT, CKR_KEY_FUNCTION_NOT_PERMITTED,
-	CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_OBJECT_HANDLE_INVALID,
-	CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_PIN_EXPIRED, CKR_SESSION_CLOSED,
-	CKR_SESSION_HANDLE_INVALID, CKR_TOKEN_NOT_PRESENT, CKR_TOKEN_NOT_RECOGNIZED,
-	CKR_USER_NOT_LOGGED_IN, CKR_BUFFER_TOO_SMALL, CKR_CRYPTOKI_NOT_INITIALIZED,
-	CKR_FUNCTION_REJECTED, CKR_VENDOR_DEFINED | 1,
+	CKR_CANCEL,
+	CKR_HOST_MEMORY,
+	CKR_SLOT_ID_INVALID,
+	CKR_GENERAL_ERROR,
+	CKR_FUNCTION_FAILED,
+	CKR_ARGUMENTS_BAD,
+	CKR_DATA_INVALID,
+	CKR_DATA_LEN_RANGE,
+	CKR_DEVICE_ERROR,
+	CKR_DEVICE_MEMORY,
+	CKR_DEVICE_REMOVED,
+	CKR_FUNCTION_CANCELED,
+	CKR_FUNCTION_NOT_SUPPORTED,
+	CKR_KEY_HANDLE_INVALID,
+	CKR_KEY_SIZE_RANGE,
+	CKR_KEY_TYPE_INCONSISTENT,
+	CKR_KEY_FUNCTION_NOT_PERMITTED,
+	CKR_MECHANISM_INVALID,
+	CKR_MECHANISM_PARAM_INVALID,
+	CKR_OBJECT_HANDLE_INVALID,
+	CKR_OPERATION_ACTIVE,
+	CKR_OPERATION_NOT_INITIALIZED,
+	CKR_PIN_EXPIRED,
+	CKR_SESSION_CLOSED,
+	CKR_SESSION_HANDLE_INVALID,
+	CKR_TOKEN_NOT_PRESENT,
+	CKR_TOKEN_NOT_RECOGNIZED,
+	CKR_USER_NOT_LOGGED_IN,
+	CKR_BUFFER_TOO_SMALL,
+	CKR_CRYPTOKI_NOT_INITIALIZED,
+	CKR_FUNCTION_REJECTED,
+	CKR_VENDOR_DEFINED | 1,
 };
 
 static void case_fault_matrix(void)
 {
 	const char *rsa_id = env("SG_RSA_ID"), *ec_id = env("SG_EC_ID");
-	static const struct { const char *fn; bool multipart; int whens; } calls[] = {
-		{ "C_SignInit", false, 1 }, { "C_Sign", false, 2 },
-		{ "C_SignInit", true, 1 },  { "C_SignUpdate", true, 1 }, { "C_SignFinal", true, 2 },
+	static const struct {
+		const char *fn;
+		bool multipart;
+		int whens;
+	} calls[] = {
+		{ "C_SignInit", false, 1 },  { "C_Sign", false, 2 },	 { "C_SignInit", true, 1 },
+		{ "C_SignUpdate", true, 1 }, { "C_SignFinal", true, 2 },
 	};
 	CK_SESSION_HANDLE s0 = open_session(), s;
 	unsigned long runs = 0;
@@ -427,9 +463,9 @@ static void case_fault_matrix(void)
 					char spec[96], what[128];
 					CK_OBJECT_HANDLE key = calls[c].multipart ? rsa : ec;
 					snprintf(spec, sizeof(spec), "%s:%s0x%lx:%d", calls[c].fn,
-					         after ? "after=" : "", fault_codes[i], when);
+						 after ? "after=" : "", fault_codes[i], when);
 					snprintf(what, sizeof(what), "%s (%s)", spec,
-					         calls[c].multipart ? "multi-part" : "single-part");
+						 calls[c].multipart ? "multi-part" : "single-part");
 					fault_set(spec);
 					(void)flow(s, calls[c].multipart, key, fault_codes[i]);
 					recover(&s, calls[c].multipart, key, what);
