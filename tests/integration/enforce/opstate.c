@@ -11,6 +11,8 @@
  *   relogin-ticket  logout and login with another ticket (SG_TICKET_B,
  *                   SG_ART_B) in the middle of an operation, in the same
  *                   and in another session
+ *   logout-multipart C_Logout between C_SignUpdate and C_SignFinal
+ *   message-logout  the same for a PKCS#11 3.0 message-signing operation
  *   big-retry       a refused C_Sign retried, on RSA 2048/4096/9216 and
  *                   EC P-256/384/521: never forwarded
  *   passthrough     decryption with an ungoverned secret key still works
@@ -18,6 +20,7 @@
  *                   backend (SG_FAULT, tests/lib/faultbackend.c)
  *   fault-blocked   a refused operation the backend does not let end
  *   fault-length    lengths that change, too long, too short; a slow call
+ *   fault-keyread   the key's attributes cannot be read at its first use
  *   fault-close     the session closed or the device removed mid-operation
  * Exit 0 pass, 1 fail, 77 skip. */
 #include <dlfcn.h>
@@ -31,6 +34,8 @@
 #include "pkcs11_3.h"
 
 static CK_FUNCTION_LIST_PTR f;
+static CK_FUNCTION_LIST_3_0_PTR f3;
+static void *module_dl;
 static const char *case_name;
 static unsigned long signatures; /* signatures handed to this program */
 static CK_SLOT_ID slot;
@@ -65,6 +70,7 @@ static const char *env(const char *name)
 static void load(void)
 {
 	void *h = dlopen(env("SIGNGATE_MODULE"), RTLD_NOW | RTLD_LOCAL);
+	module_dl = h;
 	if (!h)
 		fail("dlopen: %s", dlerror());
 	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
@@ -244,6 +250,42 @@ static void case_relogin_ticket(void)
 	CHECK_RV(sign_once(s1, art_a, sizeof(art_a), NULL), CKR_OK);
 	CHECK_RV(f->C_CloseSession(s2), CKR_OK);
 	CHECK_RV(f->C_CloseSession(s1), CKR_OK);
+}
+
+/* Multi-part: data given before the logout, the signature asked after. */
+static void case_logout_multipart(void)
+{
+	unsigned char sig[512];
+	CK_ULONG sl = sizeof(sig);
+	CK_SESSION_HANDLE s = open_session(), s2;
+
+	login(s, env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE rsa = find_key(s, env("SG_RSA_ID"));
+	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
+	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "data", 4), CKR_OK);
+	CHECK_RV(f->C_Logout(s), CKR_OK);
+	memset(sig, 0, sizeof(sig));
+	CHECK_RV(f->C_SignFinal(s, sig, &sl), CKR_USER_NOT_LOGGED_IN);
+	if (!all_zero(sig, sizeof(sig)))
+		fail("output after a refused C_SignFinal");
+	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "more", 4), CKR_OPERATION_NOT_INITIALIZED);
+	/* the real operation was ended: a new one starts */
+	login(s, env("SG_USER_PIN"));
+	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
+	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "data", 4), CKR_OK);
+	/* a logout and login in another session: logged in anew */
+	s2 = open_session();
+	CHECK_RV(f->C_Logout(s2), CKR_OK);
+	login(s2, env("SG_USER_PIN"));
+	sl = 0;
+	CHECK_RV(f->C_SignFinal(s, NULL, &sl), CKR_FUNCTION_REJECTED);
+	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
+	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "data", 4), CKR_OK);
+	sl = sizeof(sig);
+	CHECK_RV(f->C_SignFinal(s, sig, &sl), CKR_OK);
+	signatures++;
+	CHECK_RV(f->C_CloseSession(s2), CKR_OK);
+	CHECK_RV(f->C_CloseSession(s), CKR_OK);
 }
 
 /* --- defect 6 --------------------------------------------------------- */
@@ -627,6 +669,48 @@ static void case_fault_length(void)
 	CHECK_RV(f->C_CloseSession(s), CKR_OK);
 }
 
+/* The token fails to tell a key's attributes at its first use: the
+ * operation is refused (never decided on a key signgate could not
+ * identify), and the key signs once the token answers again. */
+static void case_fault_keyread(void)
+{
+	unsigned char hash[32];
+	unsigned refused = 0;
+
+	memset(hash, 0x22, sizeof(hash));
+	for (size_t i = 0; i < sizeof(fault_codes) / sizeof(fault_codes[0]); i++) {
+		char spec[64];
+		if (fault_codes[i] == CKR_BUFFER_TOO_SMALL)
+			continue; /* a size question's normal answer */
+		/* a fresh start each time: nothing known about the key yet */
+		CHECK_RV(f->C_Finalize(NULL), CKR_OK);
+		CHECK_RV(f->C_Initialize(NULL), CKR_OK);
+		slot = token_slot();
+		CK_SESSION_HANDLE s = open_session();
+		login(s, env("SG_USER_PIN"));
+		CK_OBJECT_HANDLE ec = find_key(s, env("SG_EC_ID"));
+		snprintf(spec, sizeof(spec), "C_GetAttributeValue:0x%lx:*", fault_codes[i]);
+		fault_set(spec);
+		CK_RV rv = f->C_SignInit(s, &mech_ecdsa, ec);
+		fault_set("");
+		if (rv == CKR_OK) {
+			/* identified before the fault (while searching): then it
+			 * must be the normal, checked operation */
+			CHECK_RV(sign_once(s, hash, sizeof(hash), NULL), CKR_OK);
+		} else {
+			refused++;
+			CHECK_RV(sign_once(s, hash, sizeof(hash), NULL),
+				 CKR_OPERATION_NOT_INITIALIZED);
+			CHECK_RV(f->C_SignInit(s, &mech_ecdsa, ec), CKR_OK);
+			CHECK_RV(sign_once(s, hash, sizeof(hash), NULL), CKR_OK);
+		}
+		CHECK_RV(f->C_CloseSession(s), CKR_OK);
+	}
+	printf("%u of the key reads refused at C_SignInit\n", refused);
+	if (refused == 0)
+		fail("no key read failed at C_SignInit: the case tests nothing");
+}
+
 static void case_fault_close(void)
 {
 	unsigned char hash[32];
@@ -720,6 +804,46 @@ static void case_passthrough(void)
 	CHECK_RV(f->C_CloseSession(s), CKR_OK);
 }
 
+/* PKCS#11 3.0 message signing (over tests/lib/backend30.c): a logout
+ * between C_MessageSignInit and C_SignMessage ends the operation, and
+ * signgate ends it in the token (C_SessionCancel). */
+static void case_message_logout(void)
+{
+	CK_C_GetInterface gi = (CK_C_GetInterface)dlsym(module_dl, "C_GetInterface");
+	CK_INTERFACE_PTR iface = NULL;
+	CK_VERSION v = { 3, 0 };
+	unsigned char hash[32], sig[256];
+	CK_ULONG sl;
+
+	if (!gi)
+		fail("no C_GetInterface");
+	CHECK_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v, &iface, 0), CKR_OK);
+	f3 = iface->pFunctionList;
+	memset(hash, 0x22, sizeof(hash));
+	CK_SESSION_HANDLE s = open_session();
+	login(s, env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE ec = find_key(s, env("SG_EC_ID"));
+	CHECK_RV(f3->C_MessageSignInit(s, &mech_ecdsa, ec), CKR_OK);
+	CHECK_RV(f3->C_Logout(s), CKR_OK);
+	memset(sig, 0, sizeof(sig));
+	sl = sizeof(sig);
+	CHECK_RV(f3->C_SignMessage(s, NULL, 0, hash, sizeof(hash), sig, &sl),
+		 CKR_USER_NOT_LOGGED_IN);
+	if (!all_zero(sig, sizeof(sig)))
+		fail("output after a refused C_SignMessage");
+	sl = sizeof(sig);
+	CHECK_RV(f3->C_SignMessage(s, NULL, 0, hash, sizeof(hash), sig, &sl),
+		 CKR_OPERATION_NOT_INITIALIZED);
+	/* ended in the token too: a new operation starts and signs */
+	login(s, env("SG_USER_PIN"));
+	CHECK_RV(f3->C_MessageSignInit(s, &mech_ecdsa, ec), CKR_OK);
+	sl = sizeof(sig);
+	CHECK_RV(f3->C_SignMessage(s, NULL, 0, hash, sizeof(hash), sig, &sl), CKR_OK);
+	signatures++;
+	CHECK_RV(f3->C_MessageSignFinal(s), CKR_OK);
+	CHECK_RV(f->C_CloseSession(s), CKR_OK);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -733,6 +857,10 @@ int main(int argc, char **argv)
 		case_logout_ticket();
 	else if (!strcmp(case_name, "relogin-ticket"))
 		case_relogin_ticket();
+	else if (!strcmp(case_name, "logout-multipart"))
+		case_logout_multipart();
+	else if (!strcmp(case_name, "message-logout"))
+		case_message_logout();
 	else if (!strcmp(case_name, "big-retry"))
 		case_big_retry();
 	else if (!strcmp(case_name, "passthrough"))
@@ -743,6 +871,8 @@ int main(int argc, char **argv)
 		case_fault_blocked();
 	else if (!strcmp(case_name, "fault-length"))
 		case_fault_length();
+	else if (!strcmp(case_name, "fault-keyread"))
+		case_fault_keyread();
 	else if (!strcmp(case_name, "fault-close"))
 		case_fault_close();
 	else

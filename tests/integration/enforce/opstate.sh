@@ -3,10 +3,11 @@
 # module on a real SoftHSM token, with a real rsyslogd for the audit, and
 # checks the audit records: each refusal with its reason, and exactly one
 # "allow" record per signature the program was handed.
-# Usage: opstate.sh OPSTATE_BINARY CASE [FAULT_BACKEND]
+# Usage: opstate.sh OPSTATE_BINARY CASE [BACKEND]  (a test backend module:
+# tests/lib/faultbackend.c or tests/lib/backend30.c)
 source "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
 source "$SIGNGATE_SRCDIR/tests/lib/rsyslog.sh"
-opstate=${1:?opstate binary} case_name=${2:?case} faultbackend=${3:-}
+opstate=${1:?opstate binary} case_name=${2:?case} backend=${3:-}
 sg_rsyslog_start
 conf="$SG_TMP/signgate.conf"
 export SIGNGATE_CONF="$conf" SG_TOKEN SG_USER_PIN SG_RSA_ID SG_EC_ID SG_SOFTHSM
@@ -47,8 +48,8 @@ $validators
 roles = ( { name = \"release\"; users = [ $(id -u) ]; } );
 keys = ( $keys );
 rules = ( { name = \"release\"; roles = [ \"release\" ]; keys = [ $names ]; $checks } );"
-if [ -n "$faultbackend" ]; then
-	sed -i "s|module = \"$SG_SOFTHSM\"|module = \"$faultbackend\"|" "$conf"
+if [ -n "$backend" ]; then
+	sed -i "s|module = \"$SG_SOFTHSM\"|module = \"$backend\"|" "$conf"
 fi
 
 issue() { # issue ARTIFACT RUN [ARGS...]
@@ -102,6 +103,14 @@ logout-ticket)
 	grep -E "$(deny login-changed)" "$SG_AUDIT_LOG" | grep -qv '"run":"4711"' &&
 		sg_fail "a login-changed record does not name the run"
 	grep -E "$ALLOW" "$SG_AUDIT_LOG" | grep -q '"run":"4711"' || sg_fail "the signature's record does not name the run"
+	;;
+message-logout)
+	[ "$sigs" = 1 ] || sg_fail "expected 1 signature, got $sigs"
+	expect 1 "$(deny login-changed)" login-changed
+	;;
+logout-multipart)
+	[ "$sigs" = 1 ] || sg_fail "expected 1 signature, got $sigs"
+	expect 2 "$(deny login-changed)" login-changed
 	;;
 relogin-ticket)
 	[ "$sigs" = 1 ] || sg_fail "expected 1 signature, got $sigs"
