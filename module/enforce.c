@@ -720,16 +720,22 @@ static CK_RV real_op_finish_call(sg_session_t *s, CK_BYTE_PTR out, CK_ULONG_PTR 
 	static const CK_BYTE in[32] = { 0 };
 	CK_FUNCTION_LIST_PTR f = g_real;
 
+	/* A module may leave entries NULL: then nothing can end it. */
 	switch (s->op.op) {
 	case SG_OP_SIGN:
 		if (s->op.multipart)
-			return f->C_SignFinal(s->handle, out, out_len);
+			return f->C_SignFinal ? f->C_SignFinal(s->handle, out, out_len)
+			                      : CKR_FUNCTION_NOT_SUPPORTED;
+		if (!f->C_Sign)
+			return CKR_FUNCTION_NOT_SUPPORTED;
 		return f->C_Sign(s->handle, (CK_BYTE_PTR)in, s->op.mech == MECH_RSA_X_509 ? 0 : 1,
 		                 out, out_len);
 	case SG_OP_SIGN_RECOVER:
-		return f->C_SignRecover(s->handle, (CK_BYTE_PTR)in, 1, out, out_len);
+		return f->C_SignRecover ? f->C_SignRecover(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
+		                        : CKR_FUNCTION_NOT_SUPPORTED;
 	case SG_OP_DECRYPT:
-		return f->C_Decrypt(s->handle, (CK_BYTE_PTR)in, 1, out, out_len);
+		return f->C_Decrypt ? f->C_Decrypt(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
+		                    : CKR_FUNCTION_NOT_SUPPORTED;
 	default:
 		return CKR_OK;
 	}
