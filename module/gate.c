@@ -679,6 +679,8 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 
 	memset(&real_args, 0, sizeof(real_args));
 	real_args.flags = CKF_OS_LOCKING_OK | (flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS);
+	/* The backend's own pReserved (backend.init_args), never the caller's. */
+	real_args.pReserved = bcfg->init_args;
 	rv = backend.list->C_Initialize(&real_args);
 	/* In a forked child the real module's memory, initialised by the
 	 * parent, was copied: SoftHSM then says it is initialised already. */
