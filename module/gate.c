@@ -520,6 +520,15 @@ out:
 	return rv;
 }
 
+/* The length of a blank-padded PKCS#11 string field without its padding
+ * (for messages: "token 'release'", not "token 'release      ...'"). */
+static int field_len(const CK_UTF8CHAR *field, size_t size)
+{
+	while (size && field[size - 1] == ' ')
+		size--;
+	return (int)size;
+}
+
 /* A blank-padded PKCS#11 string field equals s. */
 static bool field_is(const CK_UTF8CHAR *field, size_t size, const char *s)
 {
@@ -606,8 +615,9 @@ static CK_RV login_tokens(const config_backend_t *b)
 			continue;
 		rv = REAL(C_OpenSession, slots[i], CKF_SERIAL_SESSION, NULL, NULL, &h);
 		if (rv != CKR_OK) {
-			fprintf(stderr, "signgate: cannot open a session on token '%.32s': CKR 0x%lx\n",
-			        (const char *)ti.label, (unsigned long)rv);
+			fprintf(stderr, "signgate: cannot open a session on token '%.*s': CKR 0x%lx\n",
+			        field_len(ti.label, sizeof(ti.label)), (const char *)ti.label,
+			        (unsigned long)rv);
 			goto out;
 		}
 		login_sessions[n_login_sessions++] = h;
@@ -616,8 +626,9 @@ static CK_RV login_tokens(const config_backend_t *b)
 		if (rv == CKR_USER_ALREADY_LOGGED_IN)
 			rv = CKR_OK;    /* e.g. a forked child: the login was inherited */
 		if (rv != CKR_OK) {
-			fprintf(stderr, "signgate: %s: login to token '%.32s' failed: CKR 0x%lx\n",
-			        b->pin_file, (const char *)ti.label, (unsigned long)rv);
+			fprintf(stderr, "signgate: %s: login to token '%.*s' failed: CKR 0x%lx\n",
+			        b->pin_file, field_len(ti.label, sizeof(ti.label)), (const char *)ti.label,
+			        (unsigned long)rv);
 			goto out;
 		}
 	}
