@@ -300,7 +300,7 @@ static bool check_abs_path(loader_t *ld, const config_setting_t *s, const char *
 
 static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "module", "tokens", "pin_file", NULL };
+	static const char *const allowed[] = { "module", "tokens", "pin_file", "init_args", NULL };
 	config_setting_t *g = member(root, "backend"), *w;
 	if (!g) {
 		fail_missing(ld, root, "backend");
@@ -327,6 +327,22 @@ static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *ro
 		return false;
 	if (cfg->backend.pin_file && !check_abs_path(ld, w, cfg->backend.pin_file))
 		return false;
+	/* Some modules take their own settings in pReserved (NSS softokn: its
+	 * database directory): passed to the real C_Initialize as a string. */
+	if (!get_str_dup(ld, g, "init_args", false, &cfg->backend.init_args, &w))
+		return false;
+	if (cfg->backend.init_args) {
+		size_t n = strlen(cfg->backend.init_args);
+		if (n == 0 || n > 4096) {
+			fail(ld, w, "must be 1 to 4096 characters");
+			return false;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)cfg->backend.init_args[i] < 0x20) {
+				fail(ld, w, "control character in init_args");
+				return false;
+			}
+	}
 	return true;
 }
 
@@ -1783,6 +1799,7 @@ void config_free(config_t *cfg)
 	free(cfg->backend.module);
 	strv_free(cfg->backend.tokens, cfg->backend.n_tokens);
 	free(cfg->backend.pin_file);
+	free(cfg->backend.init_args);
 	free(cfg->audit.ident);
 	free(cfg->audit.socket_path);
 	free(cfg->state_dir);

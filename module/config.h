@@ -29,6 +29,8 @@ typedef struct config_backend {
 	size_t n_tokens;
 	char *pin_file;      /* token user PIN, read by signgate; NULL = caller's
 	                        PIN is forwarded (compatibility mode) */
+	char *init_args;     /* CK_C_INITIALIZE_ARGS.pReserved for the real module
+	                        (NSS softokn's parameter string); NULL = none */
 } config_backend_t;
 
 /* --- audit -------------------------------------------------------------- */
