@@ -822,11 +822,15 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 	d.rule = g_pending.rule;
 	d.role = g_pending.role;
 	if (rv != CKR_OK) {
-		/* Recorded with the token's answer; the quota stays taken. */
+		/* Recorded with the token's answer; the quota stays taken.
+		 * Unrecorded, the answer is not passed on (see the decrypt case
+		 * in enforce_sign_result). */
 		emit(AUDIT_SIGN, false,
 		     policy_reason_name(use == USE_UNWRAP ? REASON_UNWRAP_FAILED : REASON_DERIVE_FAILED),
 		     "the token refused the operation", &d, tk, &g_pending.t,
-		     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, rv, use_name(use), NULL);
+		     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, rv, use_name(use), &delivered);
+		if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required)
+			return CKR_FUNCTION_REJECTED;
 		return rv;
 	}
 	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &g_pending.t, mech_ckm_name(g_pending.mechanism),
@@ -1120,6 +1124,13 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 
 	/* Quotas and ticket uses are taken before the token signs, and given
 	 * back if no signature comes of it. */
+	if (op_is_decrypt(s->op.op) && !s->op.data_checked) {
+		/* Other ciphertext on the same decryption (after a length query
+		 * or CKR_BUFFER_TOO_SMALL with different data, or a new message)
+		 * is a new attempt at the token: counted again. */
+		s->op.quota_taken = false;
+		s->op.ticket_use_taken = false;
+	}
 	if (!s->op.quota_taken && s->op.rule && s->op.rule->quota_count) {
 		const policy_rule_t *r = s->op.rule;
 		time_t now = time(NULL);
@@ -1212,8 +1223,13 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		emit(AUDIT_SIGN, false, policy_reason_name(REASON_DECRYPT_FAILED),
 		     "the token returned no plaintext", &d, tk, &t, mech_ckm_name(s->op.mechanism), NULL,
 		     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, rv,
-		     op_name(s->op.op), NULL);
+		     op_name(s->op.op), &delivered);
 		session_op_clear(&s->op);
+		/* Unrecorded, the token's answer is not passed on either: with
+		 * a success refused for its record, it would tell good padding
+		 * from bad. */
+		if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required)
+			return CKR_FUNCTION_REJECTED;
 		return rv;
 	}
 	if (rv != CKR_OK) {
@@ -1245,7 +1261,9 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 			OPENSSL_cleanse(out, *out_len);
 		if (out_len)
 			*out_len = 0;
-		if (s->op.quota_taken)
+		/* A decryption happened all the same (and answered whether the
+		 * ciphertext was good): its quota stays taken. */
+		if (s->op.quota_taken && !op_is_decrypt(s->op.op))
 			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
 		session_op_clear(&s->op);
 		return CKR_FUNCTION_REJECTED;

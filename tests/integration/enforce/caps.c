@@ -252,7 +252,7 @@ int main(int argc, char **argv)
 			fail("OAEP plaintext differs");
 		sign_ok(s, rsa);
 	} else if (!strcmp(case_name, "decrypt-quota")) {
-		/* decrypt granted (RSA-PKCS), quota 3 per rule. */
+		/* decrypt granted (RSA-PKCS), quota 5 per rule. */
 		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
 		/* 1: a good decryption, with a length query and a buffer too
 		 * small first: one attempt, counted once */
@@ -265,7 +265,19 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_OK);
 		if (pl != sizeof(secret) || memcmp(pt, secret, pl))
 			fail("plaintext differs");
-		/* 2: bad padding */
+		/* 2 and 3: a length query with one ciphertext, then the real
+		 * call with another: two ciphertexts reached the token, two
+		 * attempts */
+		unsigned char other[256];
+		garbage(other);
+		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
+		pl = 0;
+		CHECK_RV(f->C_Decrypt(s, other, sizeof(other), NULL, &pl), CKR_OK);
+		pl = sizeof(pt);
+		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_OK);
+		if (pl != sizeof(secret) || memcmp(pt, secret, pl))
+			fail("plaintext differs");
+		/* 4: bad padding */
 		garbage(ct);
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
 		pl = sizeof(pt);
@@ -275,14 +287,14 @@ int main(int argc, char **argv)
 		printf("ckr bad-padding 0x%08lx\n", rv);
 		/* and the operation is over */
 		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_OPERATION_NOT_INITIALIZED);
-		/* 3: a ciphertext of the wrong length */
+		/* 5: a ciphertext of the wrong length */
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
 		pl = sizeof(pt);
 		rv = f->C_Decrypt(s, ct, 100, pt, &pl);
 		if (rv == CKR_OK)
 			fail("short ciphertext decrypted");
 		printf("ckr bad-length 0x%08lx\n", rv);
-		/* 4: the quota is used up by the two failures: refused before
+		/* 6: the quota (5) is used up, the failures included: refused before
 		 * the token sees the data, whatever it is */
 		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);

@@ -71,9 +71,9 @@ decrypt-mechanism)
 	;;
 decrypt-quota)
 	policy 'decrypt = { mechanisms = [ "RSA-PKCS" ]; };' "" \
-		'decrypt = true; quota = { count = 3; period = "1d"; per = "rule"; };'
+		'decrypt = true; quota = { count = 5; period = "1d"; per = "rule"; };'
 	run
-	records "$(allow CKM_RSA_PKCS C_Decrypt)" 1
+	records "$(allow CKM_RSA_PKCS C_Decrypt)" 2
 	# each failure with the code the token gave (SoftHSM: the same for both)
 	pad=$(ckr_of bad-padding) len=$(ckr_of bad-length)
 	if [ "$pad" = "$len" ]; then
