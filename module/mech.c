@@ -12,14 +12,11 @@ static const struct mech_entry {
 	unsigned long ckm;
 	const char *name;
 	hash_alg_t fixed_hash;
-	unsigned uses;          /* MECH_USE_* (0: sign only, the common case) */
 } mech_table[MECH_COUNT] = {
 	[MECH_UNKNOWN]             = { CK_UNAVAILABLE_INFORMATION, "UNKNOWN", HASH_UNKNOWN },
-	[MECH_RSA_PKCS]            = { CKM_RSA_PKCS, "RSA-PKCS", HASH_UNKNOWN,
-	                               MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP },
+	[MECH_RSA_PKCS]            = { CKM_RSA_PKCS, "RSA-PKCS", HASH_UNKNOWN },
 	[MECH_RSA_PKCS_PSS]        = { CKM_RSA_PKCS_PSS, "RSA-PKCS-PSS", HASH_UNKNOWN },
-	[MECH_RSA_X_509]           = { CKM_RSA_X_509, "RSA-X-509", HASH_UNKNOWN,
-	                               MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP },
+	[MECH_RSA_X_509]           = { CKM_RSA_X_509, "RSA-X-509", HASH_UNKNOWN },
 	[MECH_SHA1_RSA_PKCS]       = { CKM_SHA1_RSA_PKCS, "SHA1-RSA-PKCS", HASH_SHA1 },
 	[MECH_SHA224_RSA_PKCS]     = { CKM_SHA224_RSA_PKCS, "SHA224-RSA-PKCS", HASH_SHA224 },
 	[MECH_SHA256_RSA_PKCS]     = { CKM_SHA256_RSA_PKCS, "SHA256-RSA-PKCS", HASH_SHA256 },
@@ -38,11 +35,10 @@ static const struct mech_entry {
 	[MECH_ECDSA_SHA512]        = { CKM_ECDSA_SHA512, "ECDSA-SHA512", HASH_SHA512 },
 	/* EdDSA signs the message itself (pure Ed25519/Ed448). */
 	[MECH_EDDSA]               = { CKM_EDDSA, "EDDSA", HASH_NONE },
-	[MECH_RSA_PKCS_OAEP]       = { CKM_RSA_PKCS_OAEP, "RSA-PKCS-OAEP", HASH_UNKNOWN,
-	                               MECH_USE_DECRYPT | MECH_USE_UNWRAP },
-	[MECH_ECDH1_DERIVE]        = { CKM_ECDH1_DERIVE, "ECDH1-DERIVE", HASH_UNKNOWN, MECH_USE_DERIVE },
-	[MECH_ECDH1_COFACTOR_DERIVE] = { CKM_ECDH1_COFACTOR_DERIVE, "ECDH1-COFACTOR-DERIVE", HASH_UNKNOWN,
-	                                 MECH_USE_DERIVE },
+	/* Not signing mechanisms (mech_uses()). */
+	[MECH_RSA_PKCS_OAEP]       = { CKM_RSA_PKCS_OAEP, "RSA-PKCS-OAEP", HASH_UNKNOWN },
+	[MECH_ECDH1_DERIVE]        = { CKM_ECDH1_DERIVE, "ECDH1-DERIVE", HASH_UNKNOWN },
+	[MECH_ECDH1_COFACTOR_DERIVE] = { CKM_ECDH1_COFACTOR_DERIVE, "ECDH1-COFACTOR-DERIVE", HASH_UNKNOWN },
 };
 
 static const struct hash_entry {
@@ -256,9 +252,18 @@ size_t hash_len(hash_alg_t h)
 
 unsigned mech_uses(mech_id_t id)
 {
-	if ((unsigned)id >= MECH_COUNT || id == MECH_UNKNOWN)
-		return 0;
-	return mech_table[id].uses ? mech_table[id].uses : MECH_USE_SIGN;
+	switch (id) {
+	case MECH_RSA_PKCS:
+	case MECH_RSA_X_509:
+		return MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP;
+	case MECH_RSA_PKCS_OAEP:
+		return MECH_USE_DECRYPT | MECH_USE_UNWRAP;
+	case MECH_ECDH1_DERIVE:
+	case MECH_ECDH1_COFACTOR_DERIVE:
+		return MECH_USE_DERIVE;
+	default:
+		return id > MECH_UNKNOWN && id < MECH_COUNT ? MECH_USE_SIGN : 0;
+	}
 }
 
 hash_alg_t mech_fixed_hash(mech_id_t id)
