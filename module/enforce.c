@@ -1224,6 +1224,14 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		     "the token returned no plaintext", &d, tk, &t, mech_ckm_name(s->op.mechanism), NULL,
 		     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, rv,
 		     op_name(s->op.op), &delivered);
+		/* A token may keep the operation after a failed call (SoftHSM
+		 * after C_DecryptUpdate with RSA: CKR_FUNCTION_NOT_SUPPORTED, and
+		 * a C_Decrypt that follows decrypts).  Forgotten here, it would
+		 * take the next ciphertext unchecked and uncounted: end it. */
+		if (rv != CKR_FUNCTION_CANCELED && rv != CKR_SESSION_CLOSED &&
+		    rv != CKR_SESSION_HANDLE_INVALID && rv != CKR_DEVICE_REMOVED &&
+		    rv != CKR_TOKEN_NOT_PRESENT && s->op.op == SG_OP_DECRYPT)
+			real_op_terminate(s);
 		session_op_clear(&s->op);
 		/* Unrecorded, the token's answer is not passed on either: with
 		 * a success refused for its record, it would tell good padding

@@ -305,6 +305,30 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
 		pl = 0;
 		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), NULL, &pl), CKR_FUNCTION_REJECTED);
+	} else if (!strcmp(case_name, "decrypt-multipart")) {
+		/* decrypt granted (RSA-PKCS), quota 1: a multi-part decryption is
+		 * an attempt like a single-part one, whatever the token says */
+		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
+		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
+		pl = sizeof(pt);
+		CK_RV rv = f->C_DecryptUpdate(s, ct, sizeof(ct), pt, &pl);
+		if (rv == CKR_OK) {
+			CK_ULONG fl = sizeof(pt) - pl;
+			rv = f->C_DecryptFinal(s, pt + pl, &fl);
+		}
+		printf("ckr multipart 0x%08lx\n", rv);
+		/* The operation is over either way, in signgate and in the
+		 * token: SoftHSM keeps it after its CKR_FUNCTION_NOT_SUPPORTED
+		 * for a multi-part RSA decryption, and a C_Decrypt would then
+		 * decrypt unchecked and uncounted. */
+		pl = sizeof(pt);
+		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_OPERATION_NOT_INITIALIZED);
+		pl = sizeof(pt);
+		CHECK_RV(f->C_DecryptUpdate(s, ct, sizeof(ct), pt, &pl), CKR_OPERATION_NOT_INITIALIZED);
+		/* and the quota of 1 was used by that attempt */
+		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
+		pl = sizeof(pt);
+		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "message-decrypt")) {
 		/* PKCS#11 3.0 message decryption: granted, and a failed message
 		 * is recorded like a failed C_Decrypt. */

@@ -87,6 +87,17 @@ decrypt-quota)
 	# are refused
 	records "$(deny quota-exhausted CKM_RSA_PKCS $rejected C_Decrypt)" 2
 	;;
+decrypt-multipart)
+	policy 'decrypt = { mechanisms = [ "RSA-PKCS" ]; };' "" \
+		'decrypt = true; quota = { count = 1; period = "1d"; per = "rule"; };'
+	run
+	if [ "$(ckr_of multipart)" = 0x00000000 ]; then
+		records "$(allow CKM_RSA_PKCS C_Decrypt)" 1
+	else
+		records "$(deny decrypt-failed CKM_RSA_PKCS "$(ckr_of multipart)" C_Decrypt)" 1
+	fi
+	records "$(deny quota-exhausted CKM_RSA_PKCS $rejected C_Decrypt)" 1
+	;;
 message-decrypt)
 	policy 'decrypt = { mechanisms = [ "RSA-PKCS" ]; };' "" "decrypt = true;"
 	run
