@@ -375,6 +375,10 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	before = s->op;
 	if (rv != CKR_OK) {
 		if (dc->on_error == ENDS_OP) {
+			/* enforce records a failed decryption and may answer for it
+			 * (audit.required and no record: not the token's verdict) */
+			if (dc->out_is_result)
+				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
 			op_end(s, rv);
 		} else {
 			if (dc->out_is_result)

@@ -329,6 +329,21 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
 		pl = sizeof(pt);
 		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_FUNCTION_REJECTED);
+	} else if (!strcmp(case_name, "decrypt-audit-down")) {
+		/* decrypt granted, audit.required, no log daemon: neither a
+		 * plaintext nor the token's verdict on a ciphertext leaves
+		 * without its record, so good and bad padding look the same */
+		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
+		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
+		memset(pt, 0, sizeof(pt));
+		pl = sizeof(pt);
+		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_FUNCTION_REJECTED);
+		if (!memcmp(pt, secret, sizeof(secret)))
+			fail("the plaintext was handed out without its record");
+		garbage(ct);
+		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
+		pl = sizeof(pt);
+		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "message-decrypt")) {
 		/* PKCS#11 3.0 message decryption: granted, and a failed message
 		 * is recorded like a failed C_Decrypt. */

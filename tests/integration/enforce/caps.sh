@@ -98,6 +98,12 @@ decrypt-multipart)
 	fi
 	records "$(deny quota-exhausted CKM_RSA_PKCS $rejected C_Decrypt)" 1
 	;;
+decrypt-audit-down)
+	policy 'decrypt = { mechanisms = [ "RSA-PKCS" ]; };' "" "decrypt = true;"
+	sg_rsyslog_stop
+	rm -f "$SG_LOG_SOCK"
+	run
+	;;
 message-decrypt)
 	policy 'decrypt = { mechanisms = [ "RSA-PKCS" ]; };' "" "decrypt = true;"
 	run
