@@ -344,6 +344,17 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
 		pl = sizeof(pt);
 		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_FUNCTION_REJECTED);
+		/* the same for unwrapping: the new key does not survive */
+		CK_OBJECT_HANDLE nk;
+		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
+		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk), CKR_FUNCTION_REJECTED);
+		if (nk != CK_INVALID_HANDLE) {
+			CK_OBJECT_CLASS cls;
+			CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+			CHECK_RV(f->C_GetAttributeValue(s, nk, &a, 1), CKR_OBJECT_HANDLE_INVALID);
+		}
+		garbage(ct);
+		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk), CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "message-decrypt")) {
 		/* PKCS#11 3.0 message decryption: granted, and a failed message
 		 * is recorded like a failed C_Decrypt. */

@@ -99,7 +99,8 @@ decrypt-multipart)
 	records "$(deny quota-exhausted CKM_RSA_PKCS $rejected C_Decrypt)" 1
 	;;
 decrypt-audit-down)
-	policy 'decrypt = { mechanisms = [ "RSA-PKCS" ]; };' "" "decrypt = true;"
+	policy 'decrypt = { mechanisms = [ "RSA-PKCS" ]; }; unwrap = { mechanisms = [ "RSA-PKCS" ]; };' "" \
+		"decrypt = true; unwrap = true;"
 	sg_rsyslog_stop
 	rm -f "$SG_LOG_SOCK"
 	run
