@@ -296,7 +296,11 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		return true;
 	}
 	dc->length_query = dc->has_out && !dc->out;
-	if (dc->has_in && !dc->length_query) {
+	/* A decryption's length query carries the ciphertext to the token,
+	 * which may decrypt to learn the length: it is checked and counted
+	 * like the real call (once: the real call is its retry). */
+	if (dc->has_in && (!dc->length_query || dc->kind == SG_OP_DECRYPT ||
+	                   dc->kind == SG_OP_MESSAGE_DECRYPT)) {
 		sg_op_state_t before = s->op;
 		*rv = data_check(s, dc->in, dc->in_len, dc->on_success != ENDS_NOTHING);
 		if (*rv != CKR_OK) {
@@ -356,6 +360,11 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 		goto out;
 	}
 	if (dc->length_query && rv == CKR_OK) {
+		if (dc->checked) {
+			s->data_pending = sha256(dc->in, dc->in_len, s->data_pending_sha256);
+			if (!s->data_pending)
+				session_op_data_reset(&s->op);
+		}
 		if (dc->out_is_result)
 			rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
 		goto out;
@@ -366,6 +375,10 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	before = s->op;
 	if (rv != CKR_OK) {
 		if (dc->on_error == ENDS_OP) {
+			/* enforce records a failed decryption and may answer for it
+			 * (audit.required and no record: not the token's verdict) */
+			if (dc->out_is_result)
+				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
 			op_end(s, rv);
 		} else {
 			if (dc->out_is_result)
@@ -1848,6 +1861,7 @@ static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 		goto out;
 	rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey, ulWrappedKeyLen,
 	          pTemplate, ulAttributeCount, phKey);
+	rv = enforce_key_use_done(s, USE_UNWRAP, rv, rv == CKR_OK ? *phKey : CK_INVALID_HANDLE);
 	enforce_admin_done(s, ADMIN_UNWRAP_KEY, rv == CKR_OK ? *phKey : CK_INVALID_HANDLE, rv);
 out:
 	session_put(s);
@@ -1875,6 +1889,7 @@ static CK_RV gate_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	if (rv != CKR_OK)
 		goto out;
 	rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
+	rv = enforce_key_use_done(s, USE_DERIVE, rv, rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE);
 	enforce_admin_done(s, ADMIN_DERIVE_KEY,
 	                   rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE, rv);
 out:
