@@ -31,6 +31,7 @@
 #include "mech.h"
 #include "policy.h"
 #include "quota.h"
+#include "state.h"
 #include "ticket.h"
 
 #define ENF_MAX_SLOTS 64
@@ -805,6 +806,22 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return d.ckr;
 	}
 
+	/* The kill switch (signgate revoke), shared by every host through the
+	 * state store; read at most STATE_REVOCATION_CACHE_MS ago.  A store
+	 * that cannot answer refuses: a revocation may be what it holds. */
+	if (t.gkey) {
+		char rwhy[STATE_REASON_MAX + 1], detail[STATE_REASON_MAX + 40];
+		int r = state_key_revoked(cfg->state_dir, t.gkey->name, rwhy, sizeof rwhy);
+		if (r != 0) {
+			policy_reason_t rr = r > 0 ? REASON_KEY_REVOKED : REASON_STATE_UNAVAILABLE;
+			snprintf(detail, sizeof detail, "revoked (signgate revoke): %s", rwhy);
+			emit(AUDIT_SIGN, false, policy_reason_name(rr), r > 0 ? detail : state_error(), &d, tk,
+			     &t, mname, pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
+			     use_name(use), NULL);
+			return policy_reason_ckr(rr);
+		}
+	}
+
 	sg_op_t op = op_for_use(use);
 	if (op == SG_OP_NONE) {
 		/* unwrap/derive with a governed key: allowed, audited now, as
@@ -989,9 +1006,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = r;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_QUOTA_EXHAUSTED,
-			          q == 0 ? "signature quota used up for this period"
-			                 : "state directory unusable: quota cannot be counted",
+			data_deny(s, &d, tk, q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "signature quota used up for this period" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}
@@ -1004,8 +1020,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = s->op.rule;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_TICKET_EXHAUSTED,
-			          q == 0 ? "ticket used max_uses times" : "state directory unusable",
+			data_deny(s, &d, tk, q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "ticket used max_uses times" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}

@@ -588,6 +588,7 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_ARTIFACT_MISMATCH] = "artifact-mismatch",
 	[REASON_BAD_CREDENTIAL] = "bad-credential",
 	[REASON_AUDIT_UNAVAILABLE] = "audit-unavailable",
+	[REASON_STATE_UNAVAILABLE] = "state-unavailable",
 };
 
 const char *policy_reason_name(policy_reason_t r)

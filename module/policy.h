@@ -53,6 +53,7 @@ typedef enum policy_reason {
 	REASON_ARTIFACT_MISMATCH,
 	REASON_BAD_CREDENTIAL,
 	REASON_AUDIT_UNAVAILABLE,
+	REASON_STATE_UNAVAILABLE,   /* the state store could not answer (state.h) */
 	REASON_COUNT
 } policy_reason_t;
 
