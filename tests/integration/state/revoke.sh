@@ -53,7 +53,7 @@ first_no=$(awk -v t="$t_done" '$1 > t && $2 != "ok" { print $1; exit }' "$SG_TMP
 [ -n "$first_no" ] || sg_fail "host b's running signer never refused: $(cat "$SG_TMP/loop.out")"
 awk -v t="$first_no" '$1 > t && $2 == "ok" { found = 1 } END { exit !found }' "$SG_TMP/loop.out" &&
 	sg_fail "host b signed again after refusing"
-last_ok=$(awk -v t="$t_revoke" '$1 > t && $2 == "ok" { l = $1 } END { print l + 0 }' "$SG_TMP/loop.out")
+last_ok=$(awk -v t="$t_revoke" '$1 > t && $2 == "ok" { l = $1 } END { printf "%.0f\n", l }' "$SG_TMP/loop.out")
 lag_ms=$(( (first_no - t_done) / 1000000 ))
 st_log "host b's running signer: first refusal ${lag_ms} ms after revoke returned; last signature $(( last_ok > 0 ? (last_ok - t_done) / 1000000 : 0 )) ms"
 # bound: the 1 s cache + one statement + the loop's 100 ms step
