@@ -36,6 +36,7 @@
 static pthread_mutex_t pg_lock = PTHREAD_MUTEX_INITIALIZER;
 static PGconn *pg_conn;            /* NULL = not connected */
 static pid_t pg_pid;               /* the process that made pg_conn */
+static unsigned pg_prepared;       /* statements prepared on pg_conn, a bit each */
 static char pg_locator[PATH_MAX + 32];
 static int64_t pg_retry_at;        /* monotonic ns: no new connect before */
 static char pg_last_error[256];    /* why the store is down (for fast failures) */
@@ -137,11 +138,11 @@ static int wait_socket(PGconn *c, short events, int64_t deadline)
 
 /* Send a statement and read its last result, all before the deadline.
  * *sent tells whether the server may have seen it. */
+static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent);
+
 static PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params, int64_t deadline,
                         bool *sent)
 {
-	PGresult *last = NULL;
-
 	*sent = false;
 	/* Without parameters the simple protocol: it takes several
 	 * statements in one string (the schema). */
@@ -149,6 +150,14 @@ static PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *pa
 		state_set_error("postgresql: %s", PQerrorMessage(c));
 		return NULL;
 	}
+	return pg_finish(c, deadline, sent);
+}
+
+/* Flush what was sent and read the last result before the deadline. */
+static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent)
+{
+	PGresult *last = NULL;
+
 	*sent = true;
 	for (;;) {
 		int f = PQflush(c);
@@ -196,6 +205,7 @@ static void drop_locked(void)
 {
 	if (pg_conn && pg_pid == getpid())
 		PQfinish(pg_conn);
+	pg_prepared = 0;
 	/* In a forked child the parent's connection is the parent's: its
 	 * socket is left alone (closing it would end the parent's session). */
 	pg_conn = NULL;
@@ -321,7 +331,7 @@ static PGconn *conn_get_locked(const char *locator, int *timeout_ms)
 		return NULL;
 	}
 	if (pg_conn && pg_pid != getpid())
-		pg_conn = NULL;      /* forked: a connection of our own (see drop_locked) */
+		drop_locked();       /* forked: a connection of our own (see drop_locked) */
 	if (pg_conn && strcmp(pg_locator, locator) != 0)
 		drop_locked();       /* config reloaded with another database */
 	if (pg_conn && PQstatus(pg_conn) != CONNECTION_OK)
@@ -351,17 +361,78 @@ static PGconn *conn_get_locked(const char *locator, int *timeout_ms)
 	return pg_conn;
 }
 
+/* The module's statements, prepared once per connection: a counted
+ * decision is then one Bind/Execute round trip, without parse and plan. */
+enum { ST_TAKE_TICKET, ST_TAKE_QUOTA, ST_BACK_TICKET, ST_BACK_QUOTA, ST_REVOCATIONS, ST_REVOKE,
+       ST_UNREVOKE, ST_COUNT };
+
+static const char *const stmt_names[ST_COUNT] = { "sg_take_ticket", "sg_take_quota",
+	                                          "sg_back_ticket", "sg_back_quota",
+	                                          "sg_revocations", "sg_revoke", "sg_unrevoke" };
+
+/* Send Prepare (first use on this connection) and read its result. */
+static bool prepare_locked(PGconn *c, int id, const char *sql, int n, int64_t deadline)
+{
+	if (pg_prepared & (1u << id))
+		return true;
+	if (!PQsendPrepare(c, stmt_names[id], sql, n, NULL)) {
+		pg_error_from("prepare", PQerrorMessage(c));
+		return false;
+	}
+	PGresult *last = NULL;
+	for (;;) {
+		int f = PQflush(c);
+		if (f == 0)
+			break;
+		if (f < 0 || wait_socket(c, POLLOUT | POLLIN, deadline) <= 0 || !PQconsumeInput(c)) {
+			state_set_error("postgresql: prepare: %s", f < 0 ? PQerrorMessage(c) : "timed out");
+			return false;
+		}
+	}
+	for (;;) {
+		while (!PQisBusy(c)) {
+			PGresult *r = PQgetResult(c);
+			if (!r) {
+				bool ok = last && PQresultStatus(last) == PGRES_COMMAND_OK;
+				if (!ok && last)
+					pg_error_from("prepare", PQresultErrorMessage(last));
+				else if (!ok)
+					state_set_error("postgresql: prepare: no result");
+				PQclear(last);
+				if (ok)
+					pg_prepared |= 1u << id;
+				return ok;
+			}
+			PQclear(last);
+			last = r;
+		}
+		if (wait_socket(c, POLLIN, deadline) <= 0 || !PQconsumeInput(c)) {
+			state_set_error("postgresql: prepare: no answer within timeout_ms");
+			PQclear(last);
+			return false;
+		}
+	}
+}
+
 /* Run one statement on the module's connection.  Returns the result
  * (PGRES_TUPLES_OK or PGRES_COMMAND_OK) or NULL (error set, connection
  * dropped when its state is unknown). */
-static PGresult *exec_locked(const char *locator, const char *sql, int n, const char *const *params)
+static PGresult *exec_locked(const char *locator, int id, const char *sql, int n,
+                             const char *const *params)
 {
 	int timeout_ms;
-	bool sent;
+	bool sent = false;
 	PGconn *c = conn_get_locked(locator, &timeout_ms);
 	if (!c)
 		return NULL;
-	PGresult *r = pg_run(c, sql, n, params, mono_ms() + timeout_ms, &sent);
+	int64_t deadline = mono_ms() + timeout_ms;
+	PGresult *r = NULL;
+	if (prepare_locked(c, id, sql, n, deadline)) {
+		if (!PQsendQueryPrepared(c, stmt_names[id], n, params, NULL, NULL, 0))
+			pg_error_from("statement", PQerrorMessage(c));
+		else
+			r = pg_finish(c, deadline, &sent);
+	}
 	if (r && (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
 		return r;
 	if (r) {
@@ -427,7 +498,7 @@ int state_pg_take(const char *locator, const char *name, uint32_t limit, uint32_
 	pthread_mutex_lock(&pg_lock);
 	if (k.ticket) {
 		const char *const p[] = { k.subject, lim };
-		r = exec_locked(locator,
+		r = exec_locked(locator, ST_TAKE_TICKET,
 		                "INSERT INTO signgate_ticket_use AS t (jti, uses) VALUES ($1, 1) "
 		                "ON CONFLICT (jti) DO UPDATE SET uses = t.uses + 1, last_used = now() "
 		                "WHERE t.uses < $2::bigint RETURNING t.uses",
@@ -437,7 +508,7 @@ int state_pg_take(const char *locator, const char *name, uint32_t limit, uint32_
 		 * stored one (this host's clock behind another's) takes nothing:
 		 * clock skew may refuse, it never grants more. */
 		const char *const p[] = { k.subject, k.caller, ps, lim, per };
-		r = exec_locked(locator,
+		r = exec_locked(locator, ST_TAKE_QUOTA,
 		                "INSERT INTO signgate_quota AS q (rule, caller, period_s, period_start, count) "
 		                "VALUES ($1, $2, $5::bigint, $3::bigint, 1) "
 		                "ON CONFLICT (rule, caller) DO UPDATE SET "
@@ -473,12 +544,12 @@ int state_pg_give_back(const char *locator, const char *name, int64_t period_sta
 	pthread_mutex_lock(&pg_lock);
 	if (k.ticket) {
 		const char *const p[] = { k.subject };
-		r = exec_locked(locator,
+		r = exec_locked(locator, ST_BACK_TICKET,
 		                "UPDATE signgate_ticket_use SET uses = uses - 1 WHERE jti = $1 AND uses > 0",
 		                1, p);
 	} else {
 		const char *const p[] = { k.subject, k.caller, ps };
-		r = exec_locked(locator,
+		r = exec_locked(locator, ST_BACK_QUOTA,
 		                "UPDATE signgate_quota SET count = count - 1 WHERE rule = $1 AND caller = $2 "
 		                "AND period_start = $3::bigint AND count > 0",
 		                3, p);
@@ -492,7 +563,8 @@ int state_pg_revocations(const char *locator,
                          void (*fn)(void *ctx, const char *key, const char *reason), void *ctx)
 {
 	pthread_mutex_lock(&pg_lock);
-	PGresult *r = exec_locked(locator, "SELECT key, reason FROM signgate_revocation", 0, NULL);
+	PGresult *r = exec_locked(locator, ST_REVOCATIONS, "SELECT key, reason FROM signgate_revocation",
+	                          0, NULL);
 	if (r)
 		for (int i = 0; i < PQntuples(r); i++)
 			fn(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
@@ -505,7 +577,7 @@ int state_pg_revoke(const char *locator, const char *key, const char *reason, co
 {
 	const char *const p[] = { key, reason, by };
 	pthread_mutex_lock(&pg_lock);
-	PGresult *r = exec_locked(locator,
+	PGresult *r = exec_locked(locator, ST_REVOKE,
 	                          "INSERT INTO signgate_revocation (key, reason, revoked_by) "
 	                          "VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET "
 	                          "reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by, "
@@ -520,7 +592,8 @@ int state_pg_unrevoke(const char *locator, const char *key, bool *was_revoked)
 {
 	const char *const p[] = { key };
 	pthread_mutex_lock(&pg_lock);
-	PGresult *r = exec_locked(locator, "DELETE FROM signgate_revocation WHERE key = $1", 1, p);
+	PGresult *r = exec_locked(locator, ST_UNREVOKE, "DELETE FROM signgate_revocation WHERE key = $1",
+	                          1, p);
 	if (r && was_revoked)
 		*was_revoked = atoi(PQcmdTuples(r)) > 0;
 	PQclear(r);

@@ -27,7 +27,7 @@ sed -i '/^state_dir/d' "$SG_TMP/init.conf"
 echo "== counted decision, file store ($SG_TMP/state)"
 "$micro" "$SG_TMP/state" 5000 || sg_fail "micro bench (files)"
 echo "== counted decision, PostgreSQL $(psql --version | awk '{print $3}') on this machine (unix socket)"
-"$micro" "postgresql:2000:$SG_TMP/state.conninfo" 5000 || sg_fail "micro bench (postgresql)"
+"$micro" "postgresql:2000:$SG_TMP/state.conninfo" 5000 "$SG_PG_CONNINFO" || sg_fail "micro bench (postgresql)"
 
 conf() { # NAME STATE RULE_EXTRA
 	sg_config "$SG_TMP/$1.conf" "$2
@@ -48,5 +48,5 @@ run() { # A B
 }
 run pg-none pg-quota
 run files-quota pg-quota
-echo "rows in signgate_quota: $(sg_psql 'SELECT count FROM signgate_quota')"
+echo "counters in signgate_quota: $(sg_psql "SELECT string_agg(count::text, ' ') FROM signgate_quota")"
 sg_pass "measured"

@@ -5,14 +5,17 @@
  * statement timeout, schema check, then the statement), which is what
  * broker mode pays once per client connection.
  *
- * usage: signgate-bench-state LOCATOR [N]
+ * usage: signgate-bench-state LOCATOR [N [CONNINFO]]
  *   LOCATOR  a state directory, or postgresql:TIMEOUT_MS:CONNINFO_FILE
+ *   CONNINFO the same database: also time a bare SELECT 1 round trip
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <libpq-fe.h>
 
 #include "quota.h"
 #include "state.h"
@@ -63,6 +66,24 @@ int main(int argc, char **argv)
 			v[i] = now_ns() - t;
 		}
 		report("first decision of a process (connect+take)", v, k);
+		/* The floor: one bare round trip on a connection of our own. */
+		if (argc > 3) {
+			PGconn *c = PQconnectdb(argv[3]);
+			if (PQstatus(c) != CONNECTION_OK) {
+				fprintf(stderr, "connect: %s", PQerrorMessage(c));
+				return 1;
+			}
+			for (size_t i = 0; i < n; i++) {
+				int64_t t = now_ns();
+				PGresult *r = PQexecParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
+				if (PQresultStatus(r) != PGRES_TUPLES_OK)
+					return 1;
+				PQclear(r);
+				v[i] = now_ns() - t;
+			}
+			report("bare round trip (SELECT 1), for scale", v, n);
+			PQfinish(c);
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = now_ns();
