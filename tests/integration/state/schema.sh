@@ -26,9 +26,10 @@ st_tool a state init > "$SG_TMP/i.out" || sg_fail "state init: $(cat "$SG_TMP/i.
 grep -q 'schema version 1' "$SG_TMP/i.out" || sg_fail "init said: $(cat "$SG_TMP/i.out")"
 st_tool a state init > /dev/null || sg_fail "state init a second time"
 [ "$(sg_psql 'SELECT count(*) FROM signgate_schema')" = 1 ] || sg_fail "two version rows"
-st_tool a state status | grep -q 'schema version 1, current' || sg_fail "status"
-"$SG_TOOL" check --quiet "$SG_TMP/hosta/signgate.conf" | grep -q 'state store: postgresql, schema version 1' ||
-	sg_fail "check does not report the store"
+out=$(st_tool a state status) || sg_fail "status: $out"
+grep -q 'schema version 1, current' <<<"$out" || sg_fail "status: $out"
+out=$("$SG_TOOL" check --quiet "$SG_TMP/hosta/signgate.conf") || sg_fail "check: $out"
+grep -q 'state store: postgresql, schema version 1' <<<"$out" || sg_fail "check does not report the store: $out"
 st_sign a "$SG_TMP/ok" || sg_fail "cannot sign with schema 1: $(cat "$SG_TMP/ok.out")"
 
 sg_psql "UPDATE signgate_schema SET version = 99"
@@ -38,7 +39,8 @@ grep -q 'schema version 99' "$SG_TMP/c.out" || sg_fail "check: $(cat "$SG_TMP/c.
 st_tool a state migrate > "$SG_TMP/m.out" 2>&1 && sg_fail "migrate accepted a newer schema"
 grep -q 'newer than this signgate' "$SG_TMP/m.out" || sg_fail "migrate: $(cat "$SG_TMP/m.out")"
 sg_psql "UPDATE signgate_schema SET version = 1"
-st_tool a state migrate | grep -q 'schema version 1' || sg_fail "migrate on a current schema"
+out=$(st_tool a state migrate) || sg_fail "migrate on a current schema: $out"
+grep -q 'schema version 1' <<<"$out" || sg_fail "migrate on a current schema: $out"
 st_sign a "$SG_TMP/ok2" || sg_fail "cannot sign with schema 1 again"
 
 chmod 0644 "$SG_TMP/hosta/state.conninfo"
