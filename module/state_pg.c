@@ -31,16 +31,16 @@
 #include <openssl/crypto.h>
 
 #define PG_CONNINFO_MAX 4096
-#define PG_RETRY_MS 1000          /* after a failed connect, fail fast this long */
+#define PG_RETRY_MS	1000 /* after a failed connect, fail fast this long */
 
 static pthread_mutex_t pg_lock = PTHREAD_MUTEX_INITIALIZER;
-static PGconn *pg_conn;            /* NULL = not connected */
-static pid_t pg_pid;               /* the process that made pg_conn */
-static unsigned pg_prepared;       /* statements prepared on pg_conn, a bit each */
+static PGconn *pg_conn;	     /* NULL = not connected */
+static pid_t pg_pid;	     /* the process that made pg_conn */
+static unsigned pg_prepared; /* statements prepared on pg_conn, a bit each */
 static char pg_locator[PATH_MAX + 32];
-static int64_t pg_retry_at;        /* monotonic ns: no new connect before */
-static char pg_last_error[256];    /* why the store is down (for fast failures) */
-static bool pg_down_reported;      /* one stderr line per outage */
+static int64_t pg_retry_at;	/* monotonic ms: no new connect before */
+static char pg_last_error[256]; /* why the store is down (for fast failures) */
+static bool pg_down_reported;	/* one stderr line per outage */
 static bool pg_atexit_done;
 
 static int64_t mono_ms(void)
@@ -84,8 +84,10 @@ static int conninfo_read(const char *path, char *buf, size_t cap)
 		goto out;
 	}
 	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
-		state_set_error("conninfo_file %s: group-writable or accessible by others (mode %04o); "
-		                "chmod 0600 it", path, (unsigned)(st.st_mode & 07777));
+		state_set_error(
+			"conninfo_file %s: group-writable or accessible by others (mode %04o); "
+			"chmod 0600 it",
+			path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	for (;;) {
@@ -140,13 +142,14 @@ static int wait_socket(PGconn *c, short events, int64_t deadline)
  * *sent tells whether the server may have seen it. */
 static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent);
 
-static PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params, int64_t deadline,
-                        bool *sent)
+static PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params,
+			int64_t deadline, bool *sent)
 {
 	*sent = false;
 	/* Without parameters the simple protocol: it takes several
 	 * statements in one string (the schema). */
-	if (!(n == 0 ? PQsendQuery(c, sql) : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0))) {
+	if (!(n == 0 ? PQsendQuery(c, sql)
+		     : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0))) {
 		state_set_error("postgresql: %s", PQerrorMessage(c));
 		return NULL;
 	}
@@ -164,7 +167,8 @@ static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent)
 		if (f == 0)
 			break;
 		if (f < 0 || wait_socket(c, POLLOUT | POLLIN, deadline) <= 0) {
-			state_set_error("postgresql: %s", f < 0 ? PQerrorMessage(c) : "timed out sending");
+			state_set_error("postgresql: %s",
+					f < 0 ? PQerrorMessage(c) : "timed out sending");
 			return NULL;
 		}
 		if (!PQconsumeInput(c)) {
@@ -182,7 +186,8 @@ static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent)
 		}
 		int w = wait_socket(c, POLLIN, deadline);
 		if (w <= 0) {
-			state_set_error("postgresql: %s", w == 0 ? "no answer within timeout_ms" : strerror(errno));
+			state_set_error("postgresql: %s",
+					w == 0 ? "no answer within timeout_ms" : strerror(errno));
 			PQclear(last);
 			return NULL;
 		}
@@ -222,8 +227,10 @@ static void report_down_locked(void)
 {
 	snprintf(pg_last_error, sizeof pg_last_error, "%s", state_error());
 	if (!pg_down_reported) {
-		fprintf(stderr, "signgate: state store unavailable, refusing decisions that need it "
-		        "(state-unavailable): %s\n", pg_last_error);
+		fprintf(stderr,
+			"signgate: state store unavailable, refusing decisions that need it "
+			"(state-unavailable): %s\n",
+			pg_last_error);
 		pg_down_reported = true;
 	}
 }
@@ -263,7 +270,8 @@ static PGconn *connect_now(const char *file, int timeout_ms, bool check_schema, 
 		}
 		int w = wait_socket(c, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
 		if (w <= 0) {
-			state_set_error("postgresql: connect: no answer within timeout_ms (%d ms)", timeout_ms);
+			state_set_error("postgresql: connect: no answer within timeout_ms (%d ms)",
+					timeout_ms);
 			PQfinish(c);
 			return NULL;
 		}
@@ -278,9 +286,9 @@ static PGconn *connect_now(const char *file, int timeout_ms, bool check_schema, 
 	snprintf(tmo, sizeof tmo, "%d", timeout_ms);
 	const char *const p[] = { tmo };
 	PGresult *r = pg_run(c,
-	                     "SELECT set_config('statement_timeout', $1, false), "
-	                     "to_regclass('signgate_schema') IS NOT NULL",
-	                     1, p, deadline, &sent);
+			     "SELECT set_config('statement_timeout', $1, false), "
+			     "to_regclass('signgate_schema') IS NOT NULL",
+			     1, p, deadline, &sent);
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		if (r)
 			pg_error_from("setup", PQresultErrorMessage(r));
@@ -305,14 +313,16 @@ static PGconn *connect_now(const char *file, int timeout_ms, bool check_schema, 
 	if (check_schema && *version != STATE_SCHEMA_VERSION) {
 		if (*version == 0)
 			state_set_error("postgresql: no signgate schema in the database: "
-			                "run `signgate state init`");
+					"run `signgate state init`");
 		else if (*version < STATE_SCHEMA_VERSION)
-			state_set_error("postgresql: schema version %d is older than this signgate's (%d): "
-			                "run `signgate state migrate`", *version, STATE_SCHEMA_VERSION);
+			state_set_error(
+				"postgresql: schema version %d is older than this signgate's (%d): "
+				"run `signgate state migrate`",
+				*version, STATE_SCHEMA_VERSION);
 		else
 			state_set_error("postgresql: schema version %d is unknown to this signgate "
-			                "(it knows %d): upgrade signgate on this host", *version,
-			                STATE_SCHEMA_VERSION);
+					"(it knows %d): upgrade signgate on this host",
+					*version, STATE_SCHEMA_VERSION);
 		PQfinish(c);
 		return NULL;
 	}
@@ -331,9 +341,9 @@ static PGconn *conn_get_locked(const char *locator, int *timeout_ms)
 		return NULL;
 	}
 	if (pg_conn && pg_pid != getpid())
-		drop_locked();       /* forked: a connection of our own (see drop_locked) */
+		drop_locked(); /* forked: a connection of our own (see drop_locked) */
 	if (pg_conn && strcmp(pg_locator, locator) != 0)
-		drop_locked();       /* config reloaded with another database */
+		drop_locked(); /* config reloaded with another database */
 	if (pg_conn && PQstatus(pg_conn) != CONNECTION_OK)
 		drop_locked();
 	if (pg_conn)
@@ -363,12 +373,21 @@ static PGconn *conn_get_locked(const char *locator, int *timeout_ms)
 
 /* The module's statements, prepared once per connection: a counted
  * decision is then one Bind/Execute round trip, without parse and plan. */
-enum { ST_TAKE_TICKET, ST_TAKE_QUOTA, ST_BACK_TICKET, ST_BACK_QUOTA, ST_REVOCATIONS, ST_REVOKE,
-       ST_UNREVOKE, ST_COUNT };
+enum {
+	ST_TAKE_TICKET,
+	ST_TAKE_QUOTA,
+	ST_BACK_TICKET,
+	ST_BACK_QUOTA,
+	ST_REVOCATIONS,
+	ST_REVOKE,
+	ST_UNREVOKE,
+	ST_COUNT
+};
 
 static const char *const stmt_names[ST_COUNT] = { "sg_take_ticket", "sg_take_quota",
-	                                          "sg_back_ticket", "sg_back_quota",
-	                                          "sg_revocations", "sg_revoke", "sg_unrevoke" };
+						  "sg_back_ticket", "sg_back_quota",
+						  "sg_revocations", "sg_revoke",
+						  "sg_unrevoke" };
 
 /* Send Prepare (first use on this connection) and read its result. */
 static bool prepare_locked(PGconn *c, int id, const char *sql, int n, int64_t deadline)
@@ -384,8 +403,10 @@ static bool prepare_locked(PGconn *c, int id, const char *sql, int n, int64_t de
 		int f = PQflush(c);
 		if (f == 0)
 			break;
-		if (f < 0 || wait_socket(c, POLLOUT | POLLIN, deadline) <= 0 || !PQconsumeInput(c)) {
-			state_set_error("postgresql: prepare: %s", f < 0 ? PQerrorMessage(c) : "timed out");
+		if (f < 0 || wait_socket(c, POLLOUT | POLLIN, deadline) <= 0 ||
+		    !PQconsumeInput(c)) {
+			state_set_error("postgresql: prepare: %s",
+					f < 0 ? PQerrorMessage(c) : "timed out");
 			return false;
 		}
 	}
@@ -418,7 +439,7 @@ static bool prepare_locked(PGconn *c, int id, const char *sql, int n, int64_t de
  * (PGRES_TUPLES_OK or PGRES_COMMAND_OK) or NULL (error set, connection
  * dropped when its state is unknown). */
 static PGresult *exec_locked(const char *locator, int id, const char *sql, int n,
-                             const char *const *params)
+			     const char *const *params)
 {
 	int timeout_ms;
 	bool sent = false;
@@ -451,8 +472,8 @@ static PGresult *exec_locked(const char *locator, int id, const char *sql, int n
  * (per rule), "ticket:JTI"; anything else is counted as a rule. */
 typedef struct counter_key {
 	bool ticket;
-	char subject[512];          /* rule name or jti */
-	char caller[64];            /* "uid:N" or "" */
+	char subject[512]; /* rule name or jti */
+	char caller[64];   /* "uid:N" or "" */
 } counter_key_t;
 
 static bool counter_key(const char *name, counter_key_t *k)
@@ -460,7 +481,8 @@ static bool counter_key(const char *name, counter_key_t *k)
 	memset(k, 0, sizeof *k);
 	if (!strncmp(name, "ticket:", 7)) {
 		k->ticket = true;
-		return (size_t)snprintf(k->subject, sizeof k->subject, "%s", name + 7) < sizeof k->subject;
+		return (size_t)snprintf(k->subject, sizeof k->subject, "%s", name + 7) <
+		       sizeof k->subject;
 	}
 	const char *rule = !strncmp(name, "rule:", 5) ? name + 5 : name;
 	const char *u = strstr(rule, ":uid:");
@@ -472,13 +494,14 @@ static bool counter_key(const char *name, counter_key_t *k)
 	if (last && last[5] && strspn(last + 5, "0123456789") == strlen(last + 5)) {
 		snprintf(k->caller, sizeof k->caller, "%s", last + 1);
 		return (size_t)(last - rule) < sizeof k->subject &&
-		       snprintf(k->subject, sizeof k->subject, "%.*s", (int)(last - rule), rule) >= 0;
+		       snprintf(k->subject, sizeof k->subject, "%.*s", (int)(last - rule), rule) >=
+			       0;
 	}
 	return (size_t)snprintf(k->subject, sizeof k->subject, "%s", rule) < sizeof k->subject;
 }
 
 int state_pg_take(const char *locator, const char *name, uint32_t limit, uint32_t period_s,
-                  int64_t period_start)
+		  int64_t period_start)
 {
 	counter_key_t k;
 	char lim[16], ps[24], per[16];
@@ -498,27 +521,29 @@ int state_pg_take(const char *locator, const char *name, uint32_t limit, uint32_
 	pthread_mutex_lock(&pg_lock);
 	if (k.ticket) {
 		const char *const p[] = { k.subject, lim };
-		r = exec_locked(locator, ST_TAKE_TICKET,
-		                "INSERT INTO signgate_ticket_use AS t (jti, uses) VALUES ($1, 1) "
-		                "ON CONFLICT (jti) DO UPDATE SET uses = t.uses + 1, last_used = now() "
-		                "WHERE t.uses < $2::bigint RETURNING t.uses",
-		                2, p);
+		r = exec_locked(
+			locator, ST_TAKE_TICKET,
+			"INSERT INTO signgate_ticket_use AS t (jti, uses) VALUES ($1, 1) "
+			"ON CONFLICT (jti) DO UPDATE SET uses = t.uses + 1, last_used = now() "
+			"WHERE t.uses < $2::bigint RETURNING t.uses",
+			2, p);
 	} else {
 		/* A newer period restarts the count; a period older than the
 		 * stored one (this host's clock behind another's) takes nothing:
 		 * clock skew may refuse, it never grants more. */
 		const char *const p[] = { k.subject, k.caller, ps, lim, per };
-		r = exec_locked(locator, ST_TAKE_QUOTA,
-		                "INSERT INTO signgate_quota AS q (rule, caller, period_s, period_start, count) "
-		                "VALUES ($1, $2, $5::bigint, $3::bigint, 1) "
-		                "ON CONFLICT (rule, caller) DO UPDATE SET "
-		                "count = CASE WHEN q.period_start = EXCLUDED.period_start "
-		                "THEN q.count + 1 ELSE 1 END, "
-		                "period_start = EXCLUDED.period_start, period_s = EXCLUDED.period_s "
-		                "WHERE EXCLUDED.period_start > q.period_start "
-		                "OR (EXCLUDED.period_start = q.period_start AND q.count < $4::bigint) "
-		                "RETURNING q.count",
-		                5, p);
+		r = exec_locked(
+			locator, ST_TAKE_QUOTA,
+			"INSERT INTO signgate_quota AS q (rule, caller, period_s, period_start, count) "
+			"VALUES ($1, $2, $5::bigint, $3::bigint, 1) "
+			"ON CONFLICT (rule, caller) DO UPDATE SET "
+			"count = CASE WHEN q.period_start = EXCLUDED.period_start "
+			"THEN q.count + 1 ELSE 1 END, "
+			"period_start = EXCLUDED.period_start, period_s = EXCLUDED.period_s "
+			"WHERE EXCLUDED.period_start > q.period_start "
+			"OR (EXCLUDED.period_start = q.period_start AND q.count < $4::bigint) "
+			"RETURNING q.count",
+			5, p);
 	}
 	if (!r) {
 		rc = -1;
@@ -544,15 +569,17 @@ int state_pg_give_back(const char *locator, const char *name, int64_t period_sta
 	pthread_mutex_lock(&pg_lock);
 	if (k.ticket) {
 		const char *const p[] = { k.subject };
-		r = exec_locked(locator, ST_BACK_TICKET,
-		                "UPDATE signgate_ticket_use SET uses = uses - 1 WHERE jti = $1 AND uses > 0",
-		                1, p);
+		r = exec_locked(
+			locator, ST_BACK_TICKET,
+			"UPDATE signgate_ticket_use SET uses = uses - 1 WHERE jti = $1 AND uses > 0",
+			1, p);
 	} else {
 		const char *const p[] = { k.subject, k.caller, ps };
-		r = exec_locked(locator, ST_BACK_QUOTA,
-		                "UPDATE signgate_quota SET count = count - 1 WHERE rule = $1 AND caller = $2 "
-		                "AND period_start = $3::bigint AND count > 0",
-		                3, p);
+		r = exec_locked(
+			locator, ST_BACK_QUOTA,
+			"UPDATE signgate_quota SET count = count - 1 WHERE rule = $1 AND caller = $2 "
+			"AND period_start = $3::bigint AND count > 0",
+			3, p);
 	}
 	PQclear(r);
 	pthread_mutex_unlock(&pg_lock);
@@ -560,11 +587,11 @@ int state_pg_give_back(const char *locator, const char *name, int64_t period_sta
 }
 
 int state_pg_revocations(const char *locator,
-                         void (*fn)(void *ctx, const char *key, const char *reason), void *ctx)
+			 void (*fn)(void *ctx, const char *key, const char *reason), void *ctx)
 {
 	pthread_mutex_lock(&pg_lock);
-	PGresult *r = exec_locked(locator, ST_REVOCATIONS, "SELECT key, reason FROM signgate_revocation",
-	                          0, NULL);
+	PGresult *r = exec_locked(locator, ST_REVOCATIONS,
+				  "SELECT key, reason FROM signgate_revocation", 0, NULL);
 	if (r)
 		for (int i = 0; i < PQntuples(r); i++)
 			fn(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
@@ -578,11 +605,11 @@ int state_pg_revoke(const char *locator, const char *key, const char *reason, co
 	const char *const p[] = { key, reason, by };
 	pthread_mutex_lock(&pg_lock);
 	PGresult *r = exec_locked(locator, ST_REVOKE,
-	                          "INSERT INTO signgate_revocation (key, reason, revoked_by) "
-	                          "VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET "
-	                          "reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by, "
-	                          "revoked_at = now()",
-	                          3, p);
+				  "INSERT INTO signgate_revocation (key, reason, revoked_by) "
+				  "VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET "
+				  "reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by, "
+				  "revoked_at = now()",
+				  3, p);
 	PQclear(r);
 	pthread_mutex_unlock(&pg_lock);
 	return r ? 0 : -1;
@@ -592,8 +619,8 @@ int state_pg_unrevoke(const char *locator, const char *key, bool *was_revoked)
 {
 	const char *const p[] = { key };
 	pthread_mutex_lock(&pg_lock);
-	PGresult *r = exec_locked(locator, ST_UNREVOKE, "DELETE FROM signgate_revocation WHERE key = $1",
-	                          1, p);
+	PGresult *r = exec_locked(locator, ST_UNREVOKE,
+				  "DELETE FROM signgate_revocation WHERE key = $1", 1, p);
 	if (r && was_revoked)
 		*was_revoked = atoi(PQcmdTuples(r)) > 0;
 	PQclear(r);
@@ -641,8 +668,9 @@ int state_pg_admin(const char *locator, state_admin_op_t op, int *version)
 		goto out;
 	}
 	if (*version > STATE_SCHEMA_VERSION) {
-		state_set_error("schema version %d is newer than this signgate's (%d): nothing done",
-		                *version, STATE_SCHEMA_VERSION);
+		state_set_error(
+			"schema version %d is newer than this signgate's (%d): nothing done",
+			*version, STATE_SCHEMA_VERSION);
 		goto out;
 	}
 	if (*version == STATE_SCHEMA_VERSION) {

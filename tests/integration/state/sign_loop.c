@@ -83,8 +83,9 @@ int main(int argc, char **argv)
 	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_ID, id, idlen } };
 	CK_OBJECT_HANDLE key;
 	CK_ULONG nfound = 0;
-	if (f->C_FindObjectsInit(s, tmpl, 2) != CKR_OK || f->C_FindObjects(s, &key, 1, &nfound) != CKR_OK ||
-	    f->C_FindObjectsFinal(s) != CKR_OK || nfound != 1)
+	if (f->C_FindObjectsInit(s, tmpl, 2) != CKR_OK ||
+	    f->C_FindObjects(s, &key, 1, &nfound) != CKR_OK || f->C_FindObjectsFinal(s) != CKR_OK ||
+	    nfound != 1)
 		return die("key not found", 0);
 
 	unsigned char hash[64];
