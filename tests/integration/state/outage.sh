@@ -8,7 +8,8 @@
 #    timeout_ms, not hung.
 #  - Started again: signing resumes on both hosts, and the counter equals
 #    the signatures made: none lost, none counted twice.
-#  - Stopped and started under load (4 signers per host): never more
+#  - Stopped and started under load (4 signers per host, running before,
+#    during and after): never more
 #    signatures than the counter holds; the counter exceeds them at most by
 #    the refusals whose outcome was unknown (counted as used).
 source "$(dirname "$0")/state-lib.sh"
@@ -72,14 +73,18 @@ st_log "after restart: counter $c = signatures $made"
 pids=()
 for h in a b; do
 	for p in 1 2 3 4; do
-		( for i in $(seq 1 12); do st_sign "$h" "$SG_TMP/l-$h-$p-$i" && echo ok || echo no; sleep 0.05; done > "$SG_TMP/lres-$h-$p" ) &
+		( i=0; while [ ! -e "$SG_TMP/stop-load" ]; do i=$((i + 1)); st_sign "$h" "$SG_TMP/l-$h-$p-$i" && echo ok || echo no; sleep 0.05; done > "$SG_TMP/lres-$h-$p" ) &
 		pids+=($!)
 	done
 done
+# Signers run until told to stop: before, during and after the outage,
+# however fast this machine is.
 sleep 1.5
 sg_pg_stop
 sleep 1.5
 sg_pg_start
+sleep 1.5
+touch "$SG_TMP/stop-load"
 for p in "${pids[@]}"; do wait "$p"; done
 ok=$(cat "$SG_TMP"/lres-* | grep -c '^ok$' || true)
 no=$(cat "$SG_TMP"/lres-* | grep -c '^no$' || true)
