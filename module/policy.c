@@ -594,6 +594,7 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_DECRYPT_FAILED] = "decrypt-failed",
 	[REASON_UNWRAP_FAILED] = "unwrap-failed",
 	[REASON_DERIVE_FAILED] = "derive-failed",
+	[REASON_STATE_UNAVAILABLE] = "state-unavailable",
 };
 
 static const char *const action_names[POLICY_ACTION_COUNT] = {

@@ -73,6 +73,7 @@ typedef enum policy_reason {
 	REASON_DECRYPT_FAILED,
 	REASON_UNWRAP_FAILED,
 	REASON_DERIVE_FAILED,
+	REASON_STATE_UNAVAILABLE,   /* the state store could not answer (state.h) */
 	REASON_COUNT
 } policy_reason_t;
 
