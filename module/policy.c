@@ -588,6 +588,9 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_ARTIFACT_MISMATCH] = "artifact-mismatch",
 	[REASON_BAD_CREDENTIAL] = "bad-credential",
 	[REASON_AUDIT_UNAVAILABLE] = "audit-unavailable",
+	[REASON_KEY_UNKNOWN] = "key-unknown",
+	[REASON_KEY_OTHER_TOKEN] = "key-other-token",
+	[REASON_TEMPLATE_DUPLICATE] = "template-duplicate",
 };
 
 const char *policy_reason_name(policy_reason_t r)

@@ -53,6 +53,9 @@ typedef enum policy_reason {
 	REASON_ARTIFACT_MISMATCH,
 	REASON_BAD_CREDENTIAL,
 	REASON_AUDIT_UNAVAILABLE,
+	REASON_KEY_UNKNOWN,         /* object's identity could not be established: governed, unknown */
+	REASON_KEY_OTHER_TOKEN,     /* handle not found on the session's token */
+	REASON_TEMPLATE_DUPLICATE,  /* a template repeats an attribute type */
 	REASON_COUNT
 } policy_reason_t;
 
