@@ -193,7 +193,7 @@ static CK_RV get_attr(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HAN
  * session objects on it), whatever the backend.  1 found, 0 not found,
  * -1 could not search (treated as unknown). */
 static int kc_on_token(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_OBJECT_HANDLE o,
-                       const key_attrs_t *k, bool has_id)
+                       const key_attrs_t *k, bool has_cls, bool has_id)
 {
 	CK_OBJECT_CLASS cls = k->cls;
 	CK_ATTRIBUTE tmpl[] = {
@@ -210,10 +210,12 @@ static int kc_on_token(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_OBJECT_HANDLE
 	s = kc_ops.lookup_session(slot);
 	if (s == CK_INVALID_HANDLE)
 		return -1;
+	/* Narrow the search by what could be read; with nothing readable,
+	 * list the whole token. */
 	pthread_mutex_lock(&kc_search_lock);
-	if (f->C_FindObjectsInit(s, tmpl, has_id ? 2 : 1) == CKR_OK) {
+	if (f->C_FindObjectsInit(s, tmpl, !has_cls ? 0 : has_id ? 2 : 1) == CKR_OK) {
 		on = 0;
-		while (!on) {
+		while (on == 0) {
 			if (f->C_FindObjects(s, found, 64, &n) != CKR_OK) {
 				on = -1;
 				break;
@@ -439,7 +441,7 @@ static CK_RV kc_read(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_SESSION_HANDLE 
 	CK_BBOOL token = CK_FALSE;
 	CK_RV rv;
 	CK_ULONG len;
-	bool has_id = false;
+	bool has_cls, has_id = false, readable;
 
 	memset(k, 0, sizeof(*k));
 	*cacheable = false;
@@ -447,32 +449,35 @@ static CK_RV kc_read(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_SESSION_HANDLE 
 	rv = get_attr(f, s, o, CKA_CLASS, &k->cls, &len);
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		return rv;
-	/* From here on every failure leaves the identity unknown: a read
-	 * that comes back empty is never "not governed". */
-	if (rv != CKR_OK || len != sizeof(k->cls))
-		return CKR_OK;
+	/* Every other failure leaves the identity unknown (a read that comes
+	 * back empty is never "not governed"); but first: is the object this
+	 * token's at all?  That is decided by a search, not by what its
+	 * attributes read as through this session. */
+	has_cls = rv == CKR_OK && len == sizeof(k->cls);
 	len = sizeof(token);
-	if (get_attr(f, s, o, CKA_TOKEN, &token, &len) != CKR_OK || len != sizeof(token))
-		return CKR_OK;
+	readable = has_cls && get_attr(f, s, o, CKA_TOKEN, &token, &len) == CKR_OK &&
+	           len == sizeof(token);
 	k->is_token = token != CK_FALSE;
-	len = sizeof(k->id);
-	rv = get_attr(f, s, o, CKA_ID, k->id, &len);
-	if (rv == CKR_OK) {
-		k->id_len = len;
-		has_id = true;
-	} else if (rv != CKR_ATTRIBUTE_TYPE_INVALID) {
-		return CKR_OK; /* an ID too long to hold, or unreadable */
+	if (has_cls) {
+		len = sizeof(k->id);
+		rv = get_attr(f, s, o, CKA_ID, k->id, &len);
+		if (rv == CKR_OK) {
+			k->id_len = len;
+			has_id = true;
+		} else if (rv != CKR_ATTRIBUTE_TYPE_INVALID) {
+			readable = false; /* an ID too long to hold, or unreadable */
+		}
+		len = sizeof(k->label) - 1;
+		rv = get_attr(f, s, o, CKA_LABEL, k->label, &len);
+		if (rv == CKR_OK)
+			k->label[len] = '\0';
+		else if (rv == CKR_BUFFER_TOO_SMALL)
+			k->label_long = true;
+		else if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
+			readable = false;
 	}
-	len = sizeof(k->label) - 1;
-	rv = get_attr(f, s, o, CKA_LABEL, k->label, &len);
-	if (rv == CKR_OK)
-		k->label[len] = '\0';
-	else if (rv == CKR_BUFFER_TOO_SMALL)
-		k->label_long = true;
-	else if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
-		return CKR_OK;
 
-	switch (kc_on_token(f, slot, o, k, has_id)) {
+	switch (kc_on_token(f, slot, o, k, has_cls, has_id)) {
 	case 1:
 		break;
 	case 0:
@@ -481,6 +486,8 @@ static CK_RV kc_read(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_SESSION_HANDLE 
 	default:
 		return CKR_OK;
 	}
+	if (!readable)
+		return CKR_OK;
 	k->standing = KEY_KNOWN;
 	*cacheable = true;
 
