@@ -309,6 +309,16 @@ static bool fingerprint_named(const unsigned char fp[32])
 	return false;
 }
 
+/* The sessions keycache opens for an identity proof are signgate's:
+ * poisoned while open, forgotten when closed (the list stays short). */
+static void proof_session_hide(CK_SESSION_HANDLE h, bool hide)
+{
+	if (hide)
+		session_poison(h);
+	else
+		session_unpoison(h);
+}
+
 void enforce_backend_ready(CK_FUNCTION_LIST_PTR real)
 {
 	pthread_mutex_lock(&g_lock);
@@ -318,7 +328,7 @@ void enforce_backend_ready(CK_FUNCTION_LIST_PTR real)
 		.real = real,
 		.lookup_session = lookup_session,
 		.fp_named = fingerprint_named,
-		.session_hide = session_poison,
+		.session_hide = proof_session_hide,
 	};
 	keycache_init(&ops);
 }
@@ -1138,9 +1148,10 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 
 /* --- key administration ------------------------------------------------- */
 
-/* Attributes whose change alters what key an object is (or claims to
- * be): setting or copying them is key administration whatever the
- * object, since identity is established from them. */
+/* Attributes whose change alters what key a private key object is (or
+ * claims to be): setting or copying them is key administration whatever
+ * the key, since identity is established from them.  (Public key objects
+ * only ever serve as candidates a proof must confirm.) */
 static bool template_sets_identity(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
 	static const CK_ATTRIBUTE_TYPE identity[] = {
@@ -1234,7 +1245,8 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		break;
 	case ADMIN_SET_ATTRIBUTE:
 	case ADMIN_COPY_OBJECT:
-		needs_admin = t.gkey != NULL || unknown || template_sets_identity(tmpl, n);
+		needs_admin = t.gkey != NULL || unknown ||
+		              (t.ka.cls == CKO_PRIVATE_KEY && template_sets_identity(tmpl, n));
 		break;
 	case ADMIN_DESTROY_OBJECT:
 		needs_admin = t.gkey != NULL || unknown;

@@ -319,12 +319,14 @@ static int kc_prove(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_OBJECT_HANDLE pr
 		goto out;
 	}
 	if (kc_ops.session_hide)
-		kc_ops.session_hide(ps);
+		kc_ops.session_hide(ps, true);
 	rv = f->C_SignInit(ps, &m, priv);
 	if (rv == CKR_OK)
 		rv = f->C_Sign(ps, chal, sizeof(chal), sig, &sl);
 	/* Closing the session ends whatever operation a failure left. */
 	f->C_CloseSession(ps);
+	if (kc_ops.session_hide)
+		kc_ops.session_hide(ps, false);
 	if (rv != CKR_OK || sl == 0 || sl > sizeof(sig)) {
 		verdict = -1;
 		goto out;

@@ -70,8 +70,9 @@ typedef struct keycache_ops {
 	/* Does the policy in force name this SPKI fingerprint?  Only such
 	 * candidates are worth a proof. */
 	bool (*fp_named)(const unsigned char fp[32]);
-	/* Keep a proof session away from callers while it is open (may be NULL). */
-	void (*session_hide)(CK_SESSION_HANDLE h);
+	/* Keep a proof session away from callers while it is open (hide =
+	 * true), and forget it once closed (hide = false).  May be NULL. */
+	void (*session_hide)(CK_SESSION_HANDLE h, bool hide);
 } keycache_ops_t;
 
 void keycache_init(const keycache_ops_t *ops);

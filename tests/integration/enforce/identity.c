@@ -260,6 +260,40 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_DestroyObject(sb, ec), CKR_OBJECT_HANDLE_INVALID);
 		CHECK_RV(ecdsa(sb, ec), CKR_KEY_HANDLE_INVALID);
 		CHECK_RV(ecdsa(s, ec), CKR_OK);
+	} else if (!strcmp(case_name, "set-pki")) {
+		/* SoftHSM lets CKA_PUBLIC_KEY_INFO be set on an EC private key:
+		 * through signgate that is key administration ... */
+		unsigned char spki[512];
+		FILE *fp = fopen(getenv("SG_EC_PUB_DER"), "rb");
+		if (!fp)
+			fail("cannot read SG_EC_PUB_DER");
+		size_t sl = fread(spki, 1, sizeof(spki), fp);
+		fclose(fp);
+		CK_ATTRIBUTE pki = { CKA_PUBLIC_KEY_INFO, spki, sl };
+		CK_ATTRIBUTE idt = { CKA_ID, &gid, 1 };
+		CHECK_RV(f->C_SetAttributeValue(s, loose, &pki, 1), CKR_FUNCTION_REJECTED);
+		CHECK_RV(f->C_Finalize(NULL), CKR_OK);
+		/* ... and when it is done on the token directly (another
+		 * application holding the PIN), together with the governed ID,
+		 * the key still does not pass for the governed one. */
+		CK_FUNCTION_LIST_PTR d = load(getenv("SG_SOFTHSM"));
+		CHECK_RV(d->C_Initialize(NULL), CKR_OK);
+		CK_FUNCTION_LIST_PTR sg = f;
+		f = d;
+		CK_SESSION_HANDLE ds;
+		CHECK_RV(d->C_OpenSession(token_slot(tok), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &ds), CKR_OK);
+		const char *pin = getenv("SG_USER_PIN");
+		CHECK_RV(d->C_Login(ds, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)), CKR_OK);
+		CK_OBJECT_HANDLE dl = find1(ds, CKO_PRIVATE_KEY, 0x33, "loose");
+		CHECK_RV(d->C_SetAttributeValue(ds, dl, &pki, 1), CKR_OK);
+		CHECK_RV(d->C_SetAttributeValue(ds, dl, &idt, 1), CKR_OK);
+		CHECK_RV(d->C_Finalize(NULL), CKR_OK);
+		f = sg;
+		CHECK_RV(f->C_Initialize(NULL), CKR_OK);
+		s = open_login(slot);
+		loose = find1(s, CKO_PRIVATE_KEY, gid, "loose");
+		CHECK_RV(ecdsa(s, loose), CKR_FUNCTION_REJECTED);
+		CHECK_RV(ecdsa(s, find1(s, CKO_PRIVATE_KEY, gid, "ec-release")), CKR_OK);
 	} else if (!strcmp(case_name, "proof-cost")) {
 		/* Not a pass/fail measure: the extra time of a handle's first
 		 * use (identity proof) against later ones, for REFERENCE.md. */

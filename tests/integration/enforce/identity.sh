@@ -7,7 +7,8 @@ source "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
 source "$SIGNGATE_SRCDIR/tests/lib/rsyslog.sh"
 prog=${1:?identity binary} case_name=${2:?case}
 conf="$SG_TMP/signgate.conf"
-export SIGNGATE_CONF="$conf" SG_TOKEN
+export SIGNGATE_CONF="$conf" SG_TOKEN SG_SOFTHSM SG_USER_PIN
+export SG_EC_PUB_DER="$SG_KEYS/ec.pub.der"
 sg_rsyslog_start
 
 direct() { pkcs11-tool --module "$SG_SOFTHSM" --token-label "${TOK:-$SG_TOKEN}" --login --pin "$SG_USER_PIN" "$@"; }
@@ -93,6 +94,12 @@ other-token)
 	grep -q 'label: *moved' <<<"$out" && sg_fail "an object was relabelled"
 	out_b=$(TOK=$SG_TOKEN_B direct --list-objects 2>/dev/null)
 	grep -q 'Object' <<<"$out_b" && sg_fail "an object appeared on token B: $out_b"
+	;;
+set-pki)
+	expect_record deny no-admin-capability C_SetAttributeValue
+	expect_record deny key-mismatch C_SignInit
+	sg_rsyslog_wait_for '"outcome":"allow".*"key":"test-ec".*"op":"C_Sign"' 1 5 ||
+		sg_fail "the governed key did not sign"
 	;;
 proof-cost)
 	;;
