@@ -1184,7 +1184,7 @@ static const policy_key_t *governed_lookalike(const config_t *cfg, const char *t
 }
 
 /* Longest CKA_ID / CKA_LABEL value read from a caller's template; a
- * longer one matches no governed key but is still passed to the token. */
+ * longer one is refused (CKR_ATTRIBUTE_VALUE_INVALID) rather than read. */
 #define ADMIN_VALUE_MAX (1u << 20)
 
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_OBJECT_HANDLE obj,
