@@ -1235,9 +1235,13 @@ int cmd_audit(int argc, char **argv)
 		free(js);
 		json_decref(o);
 	} else {
-		printf("signgate audit: %zu records, %zu journals, %zu instances; %llu signatures, "
-		       "%llu denials\n", n_counted, n_jr, n_ir, (unsigned long long)n_sign,
-		       (unsigned long long)n_deny);
+		if (n_jr)
+			printf("signgate audit: %zu records, %zu journals, %zu instances; %llu signatures, "
+			       "%llu denials\n", n_counted, n_jr, n_ir, (unsigned long long)n_sign,
+			       (unsigned long long)n_deny);
+		else
+			printf("signgate audit: %zu records, %zu instances; %llu signatures, %llu denials\n",
+			       n_counted, n_ir, (unsigned long long)n_sign, (unsigned long long)n_deny);
 		print_table("Events", &events, false);
 		print_table("Signatures by key (first and last use)", &by_key, true);
 		print_table("Signatures by product", &by_product, false);
