@@ -603,9 +603,16 @@ uint64_t audit_syslog_missed(void)
 	return atomic_load(&g_syslog_missed);
 }
 
+static bool backlog_flush_locked(const settings_t *s, long long deadline);
+static void backlog_drop_locked(void);
+
 void audit_shutdown(void)
 {
+	settings_t *s = atomic_load(&g_settings);
 	pthread_mutex_lock(&g_lock);
+	if (s && s->journal_on)
+		backlog_flush_locked(s, mono_ns() + (long long)s->timeout_ms * 1000000LL);
+	backlog_drop_locked();
 	close_fd_locked();
 	close_journal_locked();
 	pthread_mutex_unlock(&g_lock);
@@ -620,6 +627,8 @@ void audit_atfork_child(void)
 	/* The state file's flock belongs to the open file description the
 	 * parent shares: the child takes its own. */
 	close_journal_locked();
+	backlog_drop_locked();   /* the parent's to send */
+	atomic_store(&g_syslog_missed, 0);
 	g_sock_said = false;
 	g_jerr_said = 0;
 	if (g_sha256) instance_new_locked();
@@ -1129,11 +1138,60 @@ static size_t format_unlocked(sbuf_t *b, const audit_record_t *rec, const settin
                               writer_t *w);
 static int send_locked(const settings_t *s, const char *msg, size_t len, long long deadline);
 
+/* Syslog copies the socket did not take (daemon slow, restarting or
+ * gone): kept in order and sent before the next record, so a busy daemon
+ * costs the signer nothing and still gets every record.  Bounded; what
+ * does not fit is counted (and found by `signgate audit JOURNAL SYSLOG`). */
+#define BACKLOG_MAX 1024
+static char *g_backlog[BACKLOG_MAX];
+static size_t g_backlog_len[BACKLOG_MAX];
+static size_t g_bl_head, g_bl_n;
+
+static void backlog_push_locked(const char *msg, size_t len)
+{
+	char *c = g_bl_n < BACKLOG_MAX ? malloc(len) : NULL;
+	if (!c) {
+		atomic_fetch_add(&g_syslog_missed, 1);
+		return;
+	}
+	memcpy(c, msg, len);
+	size_t i = (g_bl_head + g_bl_n) % BACKLOG_MAX;
+	g_backlog[i] = c;
+	g_backlog_len[i] = len;
+	g_bl_n++;
+}
+
+static bool backlog_flush_locked(const settings_t *s, long long deadline)
+{
+	while (g_bl_n) {
+		if (send_locked(s, g_backlog[g_bl_head], g_backlog_len[g_bl_head], deadline) != 0)
+			return false;
+		free(g_backlog[g_bl_head]);
+		g_backlog[g_bl_head] = NULL;
+		g_bl_head = (g_bl_head + 1) % BACKLOG_MAX;
+		g_bl_n--;
+	}
+	return true;
+}
+
+static void backlog_drop_locked(void)
+{
+	while (g_bl_n) {
+		free(g_backlog[g_bl_head]);
+		g_backlog[g_bl_head] = NULL;
+		g_bl_head = (g_bl_head + 1) % BACKLOG_MAX;
+		g_bl_n--;
+		atomic_fetch_add(&g_syslog_missed, 1);
+	}
+}
+
 static int syslog_copy_locked(const settings_t *s, const char *msg, size_t len, long long deadline)
 {
 	/* The journal holds the record: syslog waits only when required. */
-	if (send_locked(s, msg, len, s->syslog_required ? deadline : 0) == 0) return 0;
-	atomic_fetch_add(&g_syslog_missed, 1);
+	long long dl = s->syslog_required ? deadline : 0;
+	if ((g_bl_n == 0 || backlog_flush_locked(s, 0)) && send_locked(s, msg, len, dl) == 0)
+		return 0;
+	backlog_push_locked(msg, len);
 	return -1;
 }
 

@@ -646,7 +646,9 @@ static void verify_journal(input_t *in, rec_t **recs, size_t n, jreport_t *jr,
 			if (recs[k]->seq > last_journal) last_journal = recs[k]->seq;
 		} else {
 			jr->n_syslog++;
-			if (recs[k]->seq > last_syslog) last_syslog = recs[k]->seq;
+			/* a forged copy says nothing about where the journal ends */
+			if (recs[k]->seq > last_syslog && (!in->have_mac || recs[k]->mac_ok))
+				last_syslog = recs[k]->seq;
 		}
 	}
 	/* one record per seq: a copy whose MAC holds, the journal's first */

@@ -164,7 +164,7 @@ for seq in (1, 2):
     r = dict(sign); [r.pop(k) for k in ("journal", "chain")]
     r.update(user="alice", program="/usr/bin/osslsigncode", instance="feedface" * 4, seq=seq, prev=prev)
     body = json.dumps(r, separators=(",", ":"))
-    chain = hashlib.sha256(body.encode()).hexdigest()
+    chain = hashlib.sha256(body[:-1].encode()).hexdigest()   # P: the text before the chain field
     out.append(body[:-1] + ',"chain":"%s"}' % chain)
     prev = chain
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
@@ -180,6 +180,7 @@ PY
 	sg_rsyslog_wait_for 'feedface.*"seq":2' 1 10 || sg_fail "forged records did not reach the log"
 	expect_tamper "forged" 'forged: seq [0-9]+ at .*bad MAC: not written by signgate \(event sign, user alice' "$J" "$SG_AUDIT_LOG"
 	grep -q 'forged: seq 1 at .*without a keyed journal chain' "$SG_TMP/verify.out" || sg_fail "unkeyed fake instance not named"
+	grep -q 'edit: seq 1 at .*audit.log' "$SG_TMP/verify.out" && sg_fail "test bug: the fake instance is not correctly chained"
 	grep -q '1 signatures' "$SG_TMP/verify.out" || sg_fail "forged signatures counted: $(head -1 "$SG_TMP/verify.out")"
 	grep -Eq '^  alice ' "$SG_TMP/verify.out" && sg_fail "alice's forged signature is in the summary"
 	expect_intact "$J"    # the journal itself is untouched
