@@ -82,6 +82,9 @@ static _Atomic(settings_t *) g_settings;
 /* --- chain state (under g_lock) ----------------------------------------- */
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The socket, its stall state and the syslog backlog.  Taken after g_lock
+ * (never the other way round), or alone for a journal record's copy. */
+static pthread_mutex_t g_send_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_fd = -1;
 static char g_fd_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 /* The process the instance belongs to.  Kept current by a fork handler,
@@ -101,7 +104,8 @@ static int g_jfd = -1, g_sfd = -1;
 static dev_t g_jdev;
 static ino_t g_jino;
 static char g_jopen_path[PATH_MAX];
-static bool g_tail_checked;         /* the journal's last line was compared with the state */
+static bool g_tail_checked;
+static long long g_jlooked;         /* last rotation check, monotonic ns */         /* the journal's last line was compared with the state */
 static int g_jerr_said;             /* errno last reported on stderr, 0 = none */
 static EVP_MAC *g_hmac;
 static EVP_MAC_CTX *g_mac_ctx;
@@ -583,8 +587,10 @@ int audit_configure(const config_audit_t *cfg)
 		pthread_atfork(NULL, NULL, audit_atfork_child);
 		g_atfork_registered = true;
 	}
+	pthread_mutex_lock(&g_send_lock);
 	if (g_fd >= 0 && strcmp(g_fd_path, s->socket_path) != 0)
 		close_fd_locked();
+	pthread_mutex_unlock(&g_send_lock);
 	if (g_jopen_path[0] && (!s->journal_on || strcmp(g_jopen_path, s->journal) != 0))
 		close_journal_locked();
 	s->older = atomic_load(&g_settings);
@@ -605,15 +611,18 @@ uint64_t audit_syslog_missed(void)
 
 static bool backlog_flush_locked(const settings_t *s, long long deadline);
 static void backlog_drop_locked(void);
+static size_t g_bl_head, g_bl_n;
 
 void audit_shutdown(void)
 {
 	settings_t *s = atomic_load(&g_settings);
 	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&g_send_lock);
 	if (s && s->journal_on)
 		backlog_flush_locked(s, mono_ns() + (long long)s->timeout_ms * 1000000LL);
 	backlog_drop_locked();
 	close_fd_locked();
+	pthread_mutex_unlock(&g_send_lock);
 	close_journal_locked();
 	pthread_mutex_unlock(&g_lock);
 }
@@ -623,11 +632,14 @@ void audit_atfork_child(void)
 	/* The lock may have been held by a thread that does not exist here. */
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	memcpy(&g_lock, &fresh, sizeof(fresh));
+	memcpy(&g_send_lock, &fresh, sizeof(fresh));
 	close_fd_locked();
 	/* The state file's flock belongs to the open file description the
 	 * parent shares: the child takes its own. */
 	close_journal_locked();
-	backlog_drop_locked();   /* the parent's to send */
+	/* the parent's to send; another parent thread may have been changing
+	 * the queue at fork time, so it is forgotten, not freed */
+	g_bl_n = g_bl_head = 0;
 	atomic_store(&g_syslog_missed, 0);
 	g_sock_said = false;
 	g_jerr_said = 0;
@@ -961,8 +973,15 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 		strcpy(g_jopen_path, s->journal);
 	}
 	if (journal_flock(deadline) != 0) return -1;
+	/* A moved or removed journal is noticed within 100 ms (one stat() per
+	 * record would be a system call on every signature); until then
+	 * records go on in the moved file, in the same sequence. */
 	struct stat st;
-	if (g_jfd < 0 || stat(s->journal, &st) != 0 || st.st_ino != g_jino || st.st_dev != g_jdev) {
+	long long now = mono_ns();
+	bool look = g_jfd < 0 || now - g_jlooked >= 100000000LL;
+	if (look) g_jlooked = now;
+	if (look && (g_jfd < 0 || stat(s->journal, &st) != 0 || st.st_ino != g_jino ||
+	             st.st_dev != g_jdev)) {
 		if (g_jfd >= 0) close(g_jfd);
 		g_jfd = open(s->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
 		             0600);
@@ -1145,7 +1164,6 @@ static int send_locked(const settings_t *s, const char *msg, size_t len, long lo
 #define BACKLOG_MAX 1024
 static char *g_backlog[BACKLOG_MAX];
 static size_t g_backlog_len[BACKLOG_MAX];
-static size_t g_bl_head, g_bl_n;
 
 static void backlog_push_locked(const char *msg, size_t len)
 {
@@ -1195,19 +1213,20 @@ static int syslog_copy_locked(const settings_t *s, const char *msg, size_t len, 
 	return -1;
 }
 
-/* Journal mode.  Called with g_lock held; b holds the formatted record. */
+/* Journal mode, the journal part.  Called with g_lock held; b holds the
+ * formatted record.  Returns 0 when the record is in the journal; then b
+ * (and cb when *ckpt) hold the sealed texts for syslog.  On failure b holds
+ * the record marked journal_error (sent when *send_failed_copy). */
 static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, sbuf_t *b,
-                               writer_t *w, size_t body, long long deadline)
+                               writer_t *w, size_t body, long long deadline, sbuf_t *cb,
+                               bool *ckpt, bool *send_failed_copy)
 {
 	audit_journal_head_t h;
 	size_t pre_tail = b->len;
 	bool first = w->first;
 	int rc = -1, e = 0;
-	bool ckpt = false;
-	char cbuf[2048];
-	sbuf_t cb = { .p = cbuf, .cap = sizeof(cbuf) };
-	size_t cbody = 0;
 
+	*ckpt = *send_failed_copy = false;
 	if (journal_ready_locked(s, deadline, &h) != 0) {
 		e = errno;
 	} else {
@@ -1217,9 +1236,9 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 			audit_record_t c = { .event = AUDIT_CHECKPOINT, .allowed = true,
 				             .reason = "checkpoint" };
 			writer_t cw;
-			cbody = format_unlocked(&cb, &c, s, &cw);
-			ckpt = journal_seal_append_locked(s, &cb, &cw, cbody, &h, true) == 0;
-			if (!ckpt)
+			size_t cbody = format_unlocked(cb, &c, s, &cw);
+			*ckpt = journal_seal_append_locked(s, cb, &cw, cbody, &h, true) == 0;
+			if (!*ckpt)
 				fprintf(stderr, "signgate: audit journal %s: checkpoint not written: %s\n",
 				        s->journal, strerror(errno));
 		}
@@ -1227,9 +1246,7 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 	}
 	if (rc == 0) {
 		g_jerr_said = 0;
-		if (syslog_copy_locked(s, b->p, b->len, deadline) != 0 && s->syslog_required) rc = -1;
-		if (ckpt) syslog_copy_locked(s, cb.p, cb.len, deadline);
-		return rc;
+		return 0;
 	}
 	journal_error_say_locked(s, e);
 	/* Not in the journal: syslog still hears of it, marked as such (no
@@ -1246,7 +1263,7 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 	if (!s->key_error[0] && mac_locked(s, b->p + body, b->len - body, md) == 0) {
 		hex_encode(chain, md, 32);
 		put_chain(b, s->format, chain);
-		if (!b->overflow) syslog_copy_locked(s, b->p, b->len, deadline);
+		*send_failed_copy = !b->overflow;
 	}
 	return -1;
 }
@@ -1271,8 +1288,23 @@ int audit_emit(const audit_record_t *rec)
 	}
 
 	if (s->journal_on) {
-		int jrc = emit_journal_locked(s, rec, &b, &w, body, deadline);
+		char cbuf[2048];
+		sbuf_t cb = { .p = cbuf, .cap = sizeof(cbuf) };
+		bool ckpt, send_failed;
+		int jrc = emit_journal_locked(s, rec, &b, &w, body, deadline, &cb, &ckpt, &send_failed);
+		/* The host's order is fixed by the journal: the syslog copy is
+		 * sent outside the journal lock, so one thread's send overlaps
+		 * the next one's append. */
 		pthread_mutex_unlock(&g_lock);
+		pthread_mutex_lock(&g_send_lock);
+		if (jrc == 0) {
+			if (syslog_copy_locked(s, b.p, b.len, deadline) != 0 && s->syslog_required)
+				jrc = -1;
+			if (ckpt) syslog_copy_locked(s, cb.p, cb.len, deadline);
+		} else if (send_failed) {
+			syslog_copy_locked(s, b.p, b.len, deadline);
+		}
+		pthread_mutex_unlock(&g_send_lock);
 		return jrc;
 	}
 
@@ -1302,7 +1334,10 @@ int audit_emit(const audit_record_t *rec)
 		sb_put(&b, chain, 64);
 	}
 	if (b.overflow) goto out;
-	if (send_locked(s, buf, b.len, deadline) != 0) goto out;
+	pthread_mutex_lock(&g_send_lock);
+	int sent = send_locked(s, buf, b.len, deadline);
+	pthread_mutex_unlock(&g_send_lock);
+	if (sent != 0) goto out;
 	g_seq = seq;
 	memcpy(g_prev, chain, sizeof(g_prev));
 	if (dropped) atomic_fetch_sub(&g_dropped, dropped);
