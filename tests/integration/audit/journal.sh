@@ -268,8 +268,8 @@ journal-missing)
 	grep -Eq 'CKR_FUNCTION_REJECTED|\(0x200\)' "$SG_TMP/out" || sg_fail "want CKR_FUNCTION_REJECTED: $(cat "$SG_TMP/out")"
 	grep -E "signgate: audit journal .*/nodir/audit.journal: No such file or directory \(signatures are refused" "$SG_TMP/out" ||
 		sg_fail "no clear stderr line: $(cat "$SG_TMP/out")"
-	sg_rsyslog_wait_for '"reason":"audit-undelivered"' 1 10 || sg_fail "no audit reason in syslog"
-	grep '"reason":"audit-undelivered"' "$SG_AUDIT_LOG" | grep -q '"journal_error":"No such file or directory"' ||
+	sg_rsyslog_wait_for '"reason":"audit-unavailable"' 1 10 || sg_fail "no audit reason in syslog"
+	grep '"reason":"audit-unavailable"' "$SG_AUDIT_LOG" | grep -q '"journal_error":"No such file or directory"' ||
 		sg_fail "syslog record does not say why"
 	# unwritable: the journal's name is taken by a directory
 	mkdir -p "$SG_TMP/j2/audit.journal"
