@@ -1143,7 +1143,7 @@ int cmd_audit(int argc, char **argv)
 	/* statistics: one copy of each record, trusted ones only */
 	table_t by_key = { 0 }, by_product = { 0 }, by_user = { 0 }, by_program = { 0 },
 	        denials = { 0 }, events = { 0 };
-	uint64_t n_sign = 0, n_deny = 0;
+	uint64_t n_sign = 0, n_deny = 0, n_withdrawn = 0;
 	size_t n_counted = 0;
 	for (size_t i = 0; i < in.n; i++) {
 		const rec_t *r = &in.v[i];
@@ -1156,6 +1156,11 @@ int cmd_audit(int argc, char **argv)
 		if (!allow) {
 			n_deny++;
 			table_add(&denials, r->reason ? r->reason : "(no reason)", NULL, NO_TIME);
+			/* journaled, then withdrawn (syslog_required, fdatasync failed):
+			 * its allow record is in the journal too */
+			if (r->journal && r->event && !strcmp(r->event, "sign") && r->reason &&
+			    !strcmp(r->reason, "audit-unavailable"))
+				n_withdrawn++;
 		}
 		if (allow && r->event && !strcmp(r->event, "sign")) {
 			n_sign++;
@@ -1166,9 +1171,11 @@ int cmd_audit(int argc, char **argv)
 		}
 	}
 
+	n_sign -= n_withdrawn < n_sign ? n_withdrawn : n_sign;
 	if (as_json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "records", json_integer((json_int_t)n_counted));
+		json_object_set_new(o, "withdrawn", json_integer((json_int_t)n_withdrawn));
 		json_object_set_new(o, "signatures", json_integer((json_int_t)n_sign));
 		json_object_set_new(o, "denials", json_integer((json_int_t)n_deny));
 		json_object_set_new(o, "events", json_table(&events, false));
@@ -1244,6 +1251,9 @@ int cmd_audit(int argc, char **argv)
 		else
 			printf("signgate audit: %zu records, %zu instances; %llu signatures, %llu denials\n",
 			       n_counted, n_ir, (unsigned long long)n_sign, (unsigned long long)n_deny);
+		if (n_withdrawn)
+			printf("  (%llu journaled signatures were withdrawn before being returned: "
+			       "not counted above)\n", (unsigned long long)n_withdrawn);
 		print_table("Events", &events, false);
 		print_table("Signatures by key (first and last use)", &by_key, true);
 		print_table("Signatures by product", &by_product, false);

@@ -297,6 +297,11 @@ socket-missing)
 	fi
 	[ "$(grep -c "no-daemon.sock" "$SG_TMP/err")" -eq 1 ] || sg_fail "syslog_required: $(cat "$SG_TMP/err")"
 	grep -q 'sign (phase 1): 0x200' "$SG_TMP/err" || sg_fail "want CKR_FUNCTION_REJECTED: $(cat "$SG_TMP/err")"
+	[ "$(jcount 'r["event"]=="sign" and r["outcome"]=="deny" and r["reason"]=="audit-unavailable"')" -eq 1 ] ||
+		sg_fail "the withdrawn signature is not recorded in the journal"
+	expect_intact "$J"
+	grep -q '^signgate audit: .* 3 signatures' "$SG_TMP/verify.out" && grep -q '1 journaled signatures were withdrawn' "$SG_TMP/verify.out" ||
+		sg_fail "withdrawn signature counted as returned: $(head -3 "$SG_TMP/verify.out")"
 	# without a journal (syslog only, required): the refusal is no longer silent
 	sg_config "$conf" "audit = { socket = \"$SG_TMP/no-daemon.sock\"; required = true; };
 $(sg_allow_policy)"
