@@ -619,6 +619,7 @@ static bool instance_in_journal(rec_t **recs, size_t n, const char *inst)
 static void verify_journal(input_t *in, rec_t **recs, size_t n, jreport_t *jr,
                            char **head_paths, size_t n_heads)
 {
+	bool filtered = in->since != NO_TIME || in->until != NO_TIME;
 	memset(jr, 0, sizeof(*jr));
 	jr->id = recs[0]->journal;
 	for (size_t k = 0; k < n_heads; k++) {
@@ -731,7 +732,9 @@ static void verify_journal(input_t *in, rec_t **recs, size_t n, jreport_t *jr,
 			continue;
 		}
 		const rec_t *pr = canon[k - 1];
-		if (r->seq > pr->seq + 1) {
+		if (r->seq > pr->seq + 1 && filtered) {
+			/* --since/--until leave holes of their own */
+		} else if (r->seq > pr->seq + 1) {
 			char rb[96];
 			jproblem_t *p = jadd(jr, "gap", true, pr->seq + 1, r->seq - 1, r);
 			if (p)
@@ -749,7 +752,7 @@ static void verify_journal(input_t *in, rec_t **recs, size_t n, jreport_t *jr,
 	}
 
 	/* journal against syslog: runs of seqs present in one only */
-	if (any_journal && jr->n_syslog) {
+	if (any_journal && jr->n_syslog && !filtered) {
 		for (size_t k = 0; k < m;) {
 			bool jhas = kinds[k] & 1, shas = kinds[k] & 2;
 			if (jhas && shas) { k++; continue; }
@@ -783,7 +786,12 @@ static void verify_journal(input_t *in, rec_t **recs, size_t n, jreport_t *jr,
 	}
 
 	/* the tail: judged against the head file, syslog copies and checkpoints */
-	if (any_journal) {
+	if (filtered) {
+		jproblem_t *p = jadd(jr, "filtered", false, 0, 0, NULL);
+		if (p)
+			snprintf(p->msg, sizeof(p->msg), "--since/--until select part of the journal: "
+			         "gaps and the tail are not judged");
+	} else if (any_journal) {
 		uint64_t head = 0;
 		const char *by = NULL;
 		if (jr->have_head && jr->head.seq > head) { head = jr->head.seq; by = "the journal head file"; }
