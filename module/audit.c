@@ -111,6 +111,7 @@ static EVP_MAC *g_hmac;
 static EVP_MAC_CTX *g_mac_ctx;
 static const settings_t *g_mac_for;
 static _Atomic uint64_t g_syslog_missed;
+static _Atomic bool g_sync_said;    /* an fdatasync failure was reported */
 
 static const char ZERO_CHAIN[65] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
@@ -1121,7 +1122,6 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 		h->checkpoint_seq = seq;
 		h->checkpoint_time = (int64_t)time(NULL);
 	}
-	if (s->fdatasync_on && fdatasync(g_jfd) != 0) rc = -1;
 	char hb[HEAD_LEN + 1];
 	head_format(hb, h);
 	int e = errno;
@@ -1130,7 +1130,8 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 		 * to open it reads it; this one keeps h */
 		g_tail_checked = false;
 	}
-	if (s->fdatasync_on) fdatasync(g_sfd);
+	/* The head is not flushed: after a power loss a lagging head is
+	 * corrected from the journal's last line when the journal is opened. */
 	errno = e;
 	return rc;
 }
@@ -1219,7 +1220,7 @@ static int syslog_copy_locked(const settings_t *s, const char *msg, size_t len, 
  * the record marked journal_error (sent when *send_failed_copy). */
 static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, sbuf_t *b,
                                writer_t *w, size_t body, long long deadline, sbuf_t *cb,
-                               bool *ckpt, bool *send_failed_copy)
+                               bool *ckpt, bool *send_failed_copy, int *sync_fd)
 {
 	audit_journal_head_t h;
 	size_t pre_tail = b->len;
@@ -1246,6 +1247,12 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 	}
 	if (rc == 0) {
 		g_jerr_said = 0;
+		/* fdatasync() after the locks are released: the next record (of
+		 * any process) is appended meanwhile, and one flush covers both */
+		if (s->fdatasync_on && (*sync_fd = fcntl(g_jfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			journal_error_say_locked(s, errno);
+			return -1;
+		}
 		return 0;
 	}
 	journal_error_say_locked(s, e);
@@ -1291,11 +1298,26 @@ int audit_emit(const audit_record_t *rec)
 		char cbuf[2048];
 		sbuf_t cb = { .p = cbuf, .cap = sizeof(cbuf) };
 		bool ckpt, send_failed;
-		int jrc = emit_journal_locked(s, rec, &b, &w, body, deadline, &cb, &ckpt, &send_failed);
+		int sync_fd = -1;
+		int jrc = emit_journal_locked(s, rec, &b, &w, body, deadline, &cb, &ckpt, &send_failed,
+		                              &sync_fd);
 		/* The host's order is fixed by the journal: the syslog copy is
 		 * sent outside the journal lock, so one thread's send overlaps
 		 * the next one's append. */
 		pthread_mutex_unlock(&g_lock);
+		if (sync_fd >= 0) {
+			if (fdatasync(sync_fd) != 0) {
+				int e = errno;
+				if (!atomic_exchange(&g_sync_said, true))
+					fprintf(stderr, "signgate: audit journal %s: fdatasync: %s (%s)\n",
+					        s->journal, strerror(e), s->required ?
+					        "signatures are refused until it works" : "records may be lost");
+				jrc = -1;
+			} else {
+				atomic_store(&g_sync_said, false);
+			}
+			close(sync_fd);
+		}
 		pthread_mutex_lock(&g_send_lock);
 		if (jrc == 0) {
 			if (syslog_copy_locked(s, b.p, b.len, deadline) != 0 && s->syslog_required)

@@ -127,7 +127,8 @@ formats)
 	sg_rsyslog_start
 	for fmt in cef logfmt; do
 		rm -f "$J" "$J.state"
-		jconf "format = \"$fmt\";"
+		# logfmt also with sync = "fdatasync"
+		jconf "format = \"$fmt\"; $([ $fmt = logfmt ] && echo 'sync = "fdatasync";')"
 		sign_rsa || sg_fail "$fmt: signing refused: $(cat "$SG_TMP/out")"
 		case $fmt in
 		cef) grep -q '^CEF:0|signgate|signgate|.*|sign|sign allowed|3|.* journal=[0-9a-f]\{32\} instance=.* seq=[0-9]* prev=[0-9a-f]\{64\} chain=[0-9a-f]\{64\}$' "$J" || sg_fail "cef journal line: $(head -3 "$J")" ;;
