@@ -101,8 +101,8 @@ static _Atomic uint64_t g_dropped;
 static bool g_sock_said;            /* the missing-socket line was printed */
 /* journal (under g_lock) */
 static int g_jfd = -1, g_sfd = -1;
-static dev_t g_jdev;
-static ino_t g_jino;
+static dev_t g_jdev, g_sdev;
+static ino_t g_jino, g_sino;
 static char g_jopen_path[PATH_MAX];
 static bool g_tail_checked;
 static long long g_jlooked;         /* last rotation check, monotonic ns */         /* the journal's last line was compared with the state */
@@ -967,20 +967,32 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 		errno = ENOKEY;
 		return -1;
 	}
-	if (g_sfd < 0) {
-		close_journal_locked();
-		g_sfd = open(s->state_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-		if (g_sfd < 0) return -1;
-		strcpy(g_jopen_path, s->journal);
-	}
-	if (journal_flock(deadline) != 0) return -1;
 	/* A moved or removed journal is noticed within 100 ms (one stat() per
 	 * record would be a system call on every signature); until then
-	 * records go on in the moved file, in the same sequence. */
+	 * records go on in the moved file, in the same sequence.  A removed or
+	 * replaced head file too: every process must lock the same one. */
 	struct stat st;
 	long long now = mono_ns();
 	bool look = g_jfd < 0 || now - g_jlooked >= 100000000LL;
 	if (look) g_jlooked = now;
+	if (look && g_sfd >= 0 &&
+	    (stat(s->state_path, &st) != 0 || st.st_ino != g_sino || st.st_dev != g_sdev))
+		close_journal_locked();
+	if (g_sfd < 0) {
+		close_journal_locked();
+		g_sfd = open(s->state_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		if (g_sfd < 0) return -1;
+		if (fstat(g_sfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close_journal_locked();
+			errno = EINVAL;
+			return -1;
+		}
+		g_sino = st.st_ino;
+		g_sdev = st.st_dev;
+		strcpy(g_jopen_path, s->journal);
+		look = true;
+	}
+	if (journal_flock(deadline) != 0) return -1;
 	if (look && (g_jfd < 0 || stat(s->journal, &st) != 0 || st.st_ino != g_jino ||
 	             st.st_dev != g_jdev)) {
 		if (g_jfd >= 0) close(g_jfd);

@@ -236,17 +236,23 @@ rotation)
 	# moved away) and a `copytruncate`; other processes sign in between
 	SOCK="$SG_TMP/nolog.sock" jconf
 	mkfifo "$SG_TMP/go" "$SG_TMP/done"
-	"$P11_SIGNER" "$SG_MODULE" "$SG_TOKEN" "$SG_RSA_ID" 0000 1 1 1 <"$SG_TMP/go" >"$SG_TMP/done" 2>"$SG_TMP/signer.err" &
+	"$P11_SIGNER" "$SG_MODULE" "$SG_TOKEN" "$SG_RSA_ID" 0000 1 1 1 1 <"$SG_TMP/go" >"$SG_TMP/done" 2>"$SG_TMP/signer.err" &
 	pid=$!
 	exec 7>"$SG_TMP/go" 8<"$SG_TMP/done"
-	read -r -t 30 line <&8 || sg_fail "signer stuck: $(cat "$SG_TMP/signer.err")"
+	phase() {
+		[ -z "${1:-}" ] || echo go >&7
+		read -r -t 30 line <&8 || sg_fail "signer stuck: $(cat "$SG_TMP/signer.err")"
+	}
+	phase
 	mv "$J" "$J.1"                                  # logrotate create
 	sign_rsa || sg_fail "signing after the move refused: $(cat "$SG_TMP/out")"
-	echo go >&7
-	read -r -t 30 line <&8 || sg_fail "signer stuck after the move: $(cat "$SG_TMP/signer.err")"
+	phase go
+	rm "$J.state"                                   # the head file removed: a new one is taken
+	sign_rsa || sg_fail "signing after removing the head refused: $(cat "$SG_TMP/out")"
+	sleep 0.2                                       # up from the journal's last line, and the
+	phase go                                        # long-lived process follows it
 	cp "$J" "$J.2"; : > "$J"                        # logrotate copytruncate
-	echo go >&7
-	read -r -t 30 line <&8 || sg_fail "signer stuck after copytruncate: $(cat "$SG_TMP/signer.err")"
+	phase go
 	exec 7>&- 8<&-
 	wait $pid || sg_fail "signer failed: $(cat "$SG_TMP/signer.err")"
 	sign_rsa || sg_fail "signing refused: $(cat "$SG_TMP/out")"
@@ -256,7 +262,7 @@ rotation)
 	done
 	cat "$SG_TMP/signer.err" >&2
 	expect_intact --head "$J.state" "$J.1" "$J.2" "$J"
-	grep -q '5 signatures' "$SG_TMP/verify.out" || sg_fail "want 5 signatures: $(head -1 "$SG_TMP/verify.out")"
+	grep -q '7 signatures' "$SG_TMP/verify.out" || sg_fail "want 7 signatures: $(head -1 "$SG_TMP/verify.out")"
 	;;
 journal-missing)
 	sg_rsyslog_start
