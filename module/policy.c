@@ -595,6 +595,9 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_UNWRAP_FAILED] = "unwrap-failed",
 	[REASON_DERIVE_FAILED] = "derive-failed",
 	[REASON_STATE_UNAVAILABLE] = "state-unavailable",
+	[REASON_KEY_UNKNOWN] = "key-unknown",
+	[REASON_KEY_OTHER_TOKEN] = "key-other-token",
+	[REASON_TEMPLATE_DUPLICATE] = "template-duplicate",
 };
 
 static const char *const action_names[POLICY_ACTION_COUNT] = {
