@@ -1439,6 +1439,30 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 			}
 			s->op.hash_pending = false;
 		}
+		/* A ticket that lists artifacts binds every signature made under
+		 * it.  Data that is neither a digest nor CMS signed attributes,
+		 * signed single-part with SHA-256, is over SHA-256(data); any
+		 * other signature cannot be tied to an artifact: refused. */
+		unsigned char data_dig[32];
+		if (!dig && tk && tk->n_digests) {
+			if (!s->op.multipart && data && mech_fixed_hash(s->op.mech) == HASH_SHA256) {
+				SHA256(data, len, data_dig);
+				dig = data_dig;
+				dlen = sizeof(data_dig);
+			} else if (s->op.multipart && mech_fixed_hash(s->op.mech) == HASH_SHA256 &&
+			           s->op.op == SG_OP_SIGN) {
+				/* over all the parts: checked before C_SignFinal */
+				s->op.bind_at_final = true;
+			} else {
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_ARTIFACT_MISMATCH,
+				          "the ticket lists artifacts; the artifact of this signature cannot be "
+				          "established (multi-part, or a hash other than SHA-256)",
+				          CKR_FUNCTION_REJECTED);
+				return CKR_FUNCTION_REJECTED;
+			}
+		}
 		if (dig && !ticket_binds(tk, dig, dlen)) {
 			d.rule = s->op.rule;
 			d.role = s->op.role;
@@ -1492,8 +1516,9 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		s->op.ticket_use_taken = true;
 	}
 
-	/* The SHA-256 of exactly what is signed, for the audit record. */
-	if (cfg->audit.enabled && data) {
+	/* The SHA-256 of exactly what is signed, for the audit record (and
+	 * for the artifact binding of a multi-part signature). */
+	if ((cfg->audit.enabled || s->op.bind_at_final) && data) {
 		if (!s->op.multipart) {
 			SHA256(data, len, s->op.data_sha256);
 			s->op.has_data_sha256 = true;
@@ -1513,6 +1538,29 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 	}
 	s->op.data_checked = true;
 	return CKR_OK;
+}
+
+CK_RV enforce_sign_final(sg_session_t *s)
+{
+	unsigned char dig[32];
+	unsigned int l = 0;
+	policy_decision_t d = { 0 };
+	EVP_MD_CTX *c;
+	bool ok = false;
+
+	if (s->op.op != SG_OP_SIGN || !s->op.bind_at_final)
+		return CKR_OK;
+	c = s->op.data_md ? EVP_MD_CTX_new() : NULL;
+	if (c && EVP_MD_CTX_copy_ex(c, s->op.data_md) && EVP_DigestFinal_ex(c, dig, &l) && l == 32)
+		ok = ticket_binds(s->op.has_ticket ? &s->op.ticket : NULL, dig, sizeof(dig));
+	EVP_MD_CTX_free(c);
+	if (ok)
+		return CKR_OK;
+	d.rule = s->op.rule;
+	d.role = s->op.role;
+	data_deny(s, &d, s->op.has_ticket ? &s->op.ticket : NULL, REASON_ARTIFACT_MISMATCH,
+	          "the data signed is not an artifact the ticket lists", CKR_FUNCTION_REJECTED);
+	return CKR_FUNCTION_REJECTED;
 }
 
 CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out, CK_ULONG_PTR out_len)

@@ -77,6 +77,11 @@ bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use,
  * twice: gate.c calls it once per real data pass. */
 CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len);
 
+/* Before C_SignFinal: a multi-part SHA-256 signature under a ticket that
+ * lists artifacts must be over one of them (SHA-256 of all the parts).
+ * CKR_OK, or the refusal (artifact-mismatch, operation ended). */
+CK_RV enforce_sign_final(sg_session_t *s);
+
 /* After the real module answered a call that may have produced a
  * signature (or raw private-key output).  produced = the output buffer
  * was non-NULL and rv == CKR_OK.  Emits the audit record and takes the

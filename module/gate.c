@@ -337,6 +337,15 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		return true;
 	}
 	dc->length_query = dc->has_out && !dc->out;
+	if (!dc->has_in && dc->on_success == ENDS_OP && dc->out_is_result) {
+		/* C_SignFinal: what needs all the parts is checked now */
+		*rv = enforce_sign_final(s);
+		if (*rv != CKR_OK) {
+			session_put(s);
+			*sp = NULL;
+			return false;
+		}
+	}
 	/* A decryption's length query carries the ciphertext to the token,
 	 * which may decrypt to learn the length: it is checked and counted
 	 * like the real call (once: the real call is its retry). */

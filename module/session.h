@@ -71,6 +71,7 @@ typedef struct sg_op_state {
 	uint64_t login_gen;
 	bool has_ticket;
 	ticket_claims_t ticket;
+	bool bind_at_final;          /* artifact binding checked over all parts at C_SignFinal */
 	/* The real operation could not be ended after a refusal or an error
 	 * the token did not end it on: every data call is refused and a new
 	 * *Init answered CKR_OPERATION_ACTIVE until an attempt to end it

@@ -11,6 +11,7 @@
  *   relogin-ticket  logout and login with another ticket (SG_TICKET_B,
  *                   SG_ART_B) in the middle of an operation, in the same
  *                   and in another session
+ *   multipart-ticket an artifact-bound ticket with SHA256-RSA-PKCS in parts
  *   logout-multipart C_Logout between C_SignUpdate and C_SignFinal
  *   message-logout  the same for a PKCS#11 3.0 message-signing operation
  *   big-retry       a refused C_Sign retried, on RSA 2048/4096/9216 and
@@ -250,6 +251,45 @@ static void case_relogin_ticket(void)
 	CHECK_RV(sign_once(s1, art_a, sizeof(art_a), NULL), CKR_OK);
 	CHECK_RV(f->C_CloseSession(s2), CKR_OK);
 	CHECK_RV(f->C_CloseSession(s1), CKR_OK);
+}
+
+/* A ticket that lists an artifact, a mechanism that hashes, the data in
+ * parts: the artifact signs (its SHA-256 over all the parts is checked
+ * before C_SignFinal), other data does not. */
+static void case_multipart_ticket(void)
+{
+	unsigned char buf[256], sig[512];
+	CK_ULONG sl;
+	size_t n;
+	FILE *fp = fopen(env("SG_ART_B_FILE"), "rb");
+	CK_SESSION_HANDLE s = open_session();
+
+	if (!fp)
+		fail("cannot open the artifact");
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	if (n < 2)
+		fail("artifact too short");
+	login(s, env("SG_TICKET_B"));
+	CK_OBJECT_HANDLE rsa = find_key(s, env("SG_RSA_ID"));
+	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
+	CHECK_RV(f->C_SignUpdate(s, buf, n / 2), CKR_OK);
+	CHECK_RV(f->C_SignUpdate(s, buf + n / 2, n - n / 2), CKR_OK);
+	CHECK_RV(f->C_SignFinal(s, NULL, &sl), CKR_OK);
+	sl = sizeof(sig);
+	CHECK_RV(f->C_SignFinal(s, sig, &sl), CKR_OK);
+	signatures++;
+	/* the same parts and one more byte: another artifact */
+	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
+	CHECK_RV(f->C_SignUpdate(s, buf, n), CKR_OK);
+	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "x", 1), CKR_OK);
+	memset(sig, 0, sizeof(sig));
+	sl = sizeof(sig);
+	CHECK_RV(f->C_SignFinal(s, sig, &sl), CKR_FUNCTION_REJECTED);
+	if (!all_zero(sig, sizeof(sig)))
+		fail("output after a refused C_SignFinal");
+	CHECK_RV(f->C_SignFinal(s, sig, &sl), CKR_OPERATION_NOT_INITIALIZED);
+	CHECK_RV(f->C_CloseSession(s), CKR_OK);
 }
 
 /* Multi-part: data given before the logout, the signature asked after. */
@@ -857,6 +897,8 @@ int main(int argc, char **argv)
 		case_logout_ticket();
 	else if (!strcmp(case_name, "relogin-ticket"))
 		case_relogin_ticket();
+	else if (!strcmp(case_name, "multipart-ticket"))
+		case_multipart_ticket();
 	else if (!strcmp(case_name, "logout-multipart"))
 		case_logout_multipart();
 	else if (!strcmp(case_name, "message-logout"))

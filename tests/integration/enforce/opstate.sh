@@ -66,11 +66,31 @@ case "$case_name" in
 	SG_TICKET_B=$(issue "$SG_TMP/b" 4712) || sg_fail "issue B"
 	SG_ART_A=$(openssl dgst -sha256 -r "$SG_TMP/a" | cut -d' ' -f1)
 	SG_ART_B=$(openssl dgst -sha256 -r "$SG_TMP/b" | cut -d' ' -f1)
-	export SG_TICKET_A SG_TICKET_B SG_ART_A SG_ART_B
+	SG_ART_B_FILE=$SG_TMP/b
+	export SG_TICKET_A SG_TICKET_B SG_ART_A SG_ART_B SG_ART_B_FILE
 	;;
 esac
 
-"$opstate" "$case_name" > "$SG_TMP/out" 2>&1 || sg_fail "$(cat "$SG_TMP/out")"
+if [ "$case_name" = fixed-hash-ticket ]; then
+	# A ticket that lists an artifact, with a mechanism that hashes: the
+	# artifact itself signs, anything else is refused (pkcs11-tool tries
+	# C_Sign first, refused on SHA-256(data), then C_SignUpdate and
+	# C_SignFinal, refused before C_SignFinal reaches the token).
+	p11sign() { # p11sign FILE
+		rm -f "$SG_TMP/sig"
+		pkcs11-tool --module "$SG_MODULE" --token-label "$SG_TOKEN" --login --pin "$SG_TICKET_B" \
+			--sign --id "$SG_RSA_ID" -m SHA256-RSA-PKCS -i "$1" -o "$SG_TMP/sig" >"$SG_TMP/p11.out" 2>&1
+	}
+	p11sign "$SG_TMP/b" || sg_fail "the ticket's artifact was refused: $(cat "$SG_TMP/p11.out")"
+	openssl dgst -sha256 -verify "$SG_RSA_PUB" -signature "$SG_TMP/sig" "$SG_TMP/b" >/dev/null ||
+		sg_fail "the signature does not verify over the artifact"
+	if p11sign "$SG_TMP/a"; then sg_fail "another artifact was signed under the ticket"; fi
+	[ ! -s "$SG_TMP/sig" ] || sg_fail "a signature was written for another artifact"
+	grep -q C_SignFinal "$SG_TMP/p11.out" || sg_fail "not refused at C_SignFinal: $(cat "$SG_TMP/p11.out")"
+	echo "SIGNATURES 1" > "$SG_TMP/out"
+else
+	"$opstate" "$case_name" > "$SG_TMP/out" 2>&1 || sg_fail "$(cat "$SG_TMP/out")"
+fi
 cat "$SG_TMP/out"
 sigs=$(sed -n 's/^SIGNATURES //p' "$SG_TMP/out")
 [ -n "$sigs" ] || sg_fail "no signature count"
@@ -107,6 +127,14 @@ logout-ticket)
 message-logout)
 	[ "$sigs" = 1 ] || sg_fail "expected 1 signature, got $sigs"
 	expect 1 "$(deny login-changed)" login-changed
+	;;
+multipart-ticket)
+	[ "$sigs" = 1 ] || sg_fail "expected 1 signature, got $sigs"
+	expect 1 "$(deny artifact-mismatch)" artifact-mismatch
+	;;
+fixed-hash-ticket)
+	expect 2 "$(deny artifact-mismatch)" artifact-mismatch
+	grep -E "$ALLOW" "$SG_AUDIT_LOG" | grep -q '"run":"4712"' || sg_fail "the signature's record does not name the run"
 	;;
 logout-multipart)
 	[ "$sigs" = 1 ] || sg_fail "expected 1 signature, got $sigs"
