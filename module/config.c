@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "policy.h"
+#include "secure_open.h"
 
 #define CONFIG_MAX_BYTES (64u * 1024u * 1024u)
 #define AUDIT_IDENT_MAX 48
@@ -41,6 +42,7 @@ typedef struct loader {
 	char *err;
 	size_t errlen;
 	bool failed;
+	bool check_owner;     /* owner/mode of files the config names (validator keys) */
 } loader_t;
 
 static void path_of(const config_setting_t *s, char *buf, size_t len)
@@ -725,25 +727,24 @@ static int parse_day(const char *v)
 
 /* ---- validators ----------------------------------------------------------- */
 
+#define PUBKEY_MAX_BYTES 65536
+
 static bool load_pubkey(loader_t *ld, const config_setting_t *s, const char *path, void **out)
 {
-	struct stat st;
-	/* Stat first: a device or FIFO named here must not hang the loader. */
-	if (stat(path, &st) < 0) {
-		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
+	char ferr[CONFIG_ERR_MAX], *pem = NULL;
+	size_t len = 0;
+	/* A validator key decides which tickets are believed: it gets the
+	 * config's own owner and mode checks (secure_open.c), and a device or
+	 * FIFO named here must not hang the loader. */
+	if (!secure_read_file(path, ld->check_owner ? 0 : SECURE_OPEN_ANY_OWNER, PUBKEY_MAX_BYTES,
+	                      &pem, &len, NULL, ferr, sizeof ferr)) {
+		fail(ld, s, "cannot read public key %s", ferr);
 		return false;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > 65536) {
-		fail(ld, s, "public key %s is not a regular file of at most 64 KiB", path);
-		return false;
-	}
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
-		return false;
-	}
-	EVP_PKEY *pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	free(pem);
 	if (!pk) {
 		fail(ld, s, "%s is not a PEM public key (BEGIN PUBLIC KEY)", path);
 		return false;
@@ -1564,9 +1565,10 @@ static void duplicate_name(const char *text, size_t len, int line, char *out, si
 	}
 }
 
-static config_t *load_text(const char *text, size_t len, const char *name, char *err, size_t errlen)
+static config_t *load_text(const char *text, size_t len, const char *name, bool check_owner,
+                           char *err, size_t errlen)
 {
-	loader_t ld = { .name = name, .err = err, .errlen = errlen };
+	loader_t ld = { .name = name, .err = err, .errlen = errlen, .check_owner = check_owner };
 	if (err && errlen)
 		err[0] = '\0';
 	if (!prescan(&ld, text, len))
@@ -1638,7 +1640,7 @@ config_t *config_load_string(const char *text, const char *name, char *err, size
 {
 	if (!text)
 		text = "";
-	return load_text(text, strlen(text), name ? name : "<string>", err, errlen);
+	return load_text(text, strlen(text), name ? name : "<string>", true, err, errlen);
 }
 
 config_t *config_load(const char *path, bool check_owner, char *err, size_t errlen)
@@ -1646,7 +1648,7 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 	loader_t ld = { .name = path ? path : "(null)", .err = err, .errlen = errlen };
 	config_t *cfg = NULL;
 	char *buf = NULL;
-	int fd = -1;
+	size_t len = 0;
 	struct stat st;
 
 	if (err && errlen)
@@ -1655,58 +1657,11 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 		fail(&ld, NULL, "no config path");
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		fail(&ld, NULL, "cannot open: %s", strerror(errno));
+	/* Same checks as every other file the module trusts: secure_open.c */
+	if (!secure_read_file(path, check_owner ? 0 : SECURE_OPEN_ANY_OWNER, CONFIG_MAX_BYTES, &buf,
+	                      &len, &st, err, errlen))
 		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		fail(&ld, NULL, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fail(&ld, NULL, "insecure permissions: not a regular file");
-		goto out;
-	}
-	if (check_owner) {
-		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-			fail(&ld, NULL, "insecure permissions %04o: group- or world-writable (chmod go-w)",
-			     (unsigned)(st.st_mode & 07777));
-			goto out;
-		}
-		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			fail(&ld, NULL, "insecure permissions: owned by uid %u, not root or uid %u",
-			     (unsigned)st.st_uid, (unsigned)geteuid());
-			goto out;
-		}
-	}
-	if ((unsigned long long)st.st_size > CONFIG_MAX_BYTES) {
-		fail(&ld, NULL, "file too large (%lld bytes)", (long long)st.st_size);
-		goto out;
-	}
-	size_t cap = (size_t)st.st_size, len = 0;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		fail(&ld, NULL, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + len, cap + 1 - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			fail(&ld, NULL, "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > cap) {  /* the file grew while we read it */
-			fail(&ld, NULL, "file changed while being read");
-			goto out;
-		}
-	}
-	cfg = load_text(buf, len, path, err, errlen);
+	cfg = load_text(buf, len, path, check_owner, err, errlen);
 	if (!cfg)
 		goto out;
 	unsigned int mdlen = 0;
@@ -1724,8 +1679,6 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 	cfg->ino = st.st_ino;
 	cfg->size = st.st_size;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	return cfg;
 }

@@ -34,6 +34,7 @@
 
 #include "backend.h"
 #include "enforce.h"
+#include "secure_open.h"
 #include "session.h"
 #include "ticket.h"
 
@@ -467,53 +468,30 @@ static void atfork_register(void)
 
 static CK_RV pin_read(const char *path, CK_UTF8CHAR *pin, size_t cap, CK_ULONG *len)
 {
-	CK_RV rv = CKR_FUNCTION_FAILED;
-	struct stat st;
-	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 
-	if (fd < 0) {
-		fprintf(stderr, "signgate: %s: cannot open pin_file: %s\n", path, strerror(errno));
+	/* A secret: regular file, root's or ours, no access for others and no
+	 * write or read for the group, no symbolic link (secure_open.c). */
+	if (!secure_read_file(path, SECURE_OPEN_SECRET | SECURE_OPEN_NOFOLLOW, cap - 1, &buf, &got,
+	                      NULL, err, sizeof(err))) {
+		fprintf(stderr, "signgate: %s (backend.pin_file)\n", err);
 		return CKR_FUNCTION_FAILED;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "signgate: %s: pin_file is not a regular file\n", path);
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
-		fprintf(stderr, "signgate: %s: pin_file is group-writable or accessible "
-		        "by others (mode %04o); chmod 0600 it\n", path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, pin + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "signgate: %s: cannot read pin_file: %s\n", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == cap) {
-			fprintf(stderr, "signgate: %s: pin_file is longer than %zu bytes\n", path, cap - 1);
-			goto out;
-		}
-	}
-	while (n && (pin[n - 1] == '\n' || pin[n - 1] == '\r'))
+	n = got;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
+	if (n)
+		memcpy(pin, buf, n);
+	OPENSSL_cleanse(buf, got);
+	free(buf);
 	if (!n) {
 		fprintf(stderr, "signgate: %s: pin_file is empty\n", path);
-		goto out;
+		OPENSSL_cleanse(pin, cap);
+		return CKR_FUNCTION_FAILED;
 	}
 	*len = n;
-	rv = CKR_OK;
-out:
-	if (rv != CKR_OK)
-		OPENSSL_cleanse(pin, cap);
-	close(fd);
-	return rv;
+	return CKR_OK;
 }
 
 /* A blank-padded PKCS#11 string field equals s. */
