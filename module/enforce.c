@@ -1196,6 +1196,20 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	return d.allow ? CKR_OK : d.ckr;
 }
 
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj)
+{
+	target_t t;
+	char detail[128];
+
+	memset(&t, 0, sizeof(t));
+	slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail),
+	         "the real module rejected key handle %lu, then accepted it: undone",
+	         (unsigned long)obj);
+	emit(AUDIT_BACKEND_ERROR, false, "handle-inconsistent", detail, NULL, NULL, &t, NULL, NULL,
+	     NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
+}
+
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
 {
 	(void)s;
