@@ -33,6 +33,7 @@
 #include "secure_open.h"
 
 #define CONFIG_MAX_BYTES (64u * 1024u * 1024u)
+#define KEY_LABEL_MAX 128     /* keycache.h: key_attrs_t.label[129] */
 #define AUDIT_IDENT_MAX 48
 
 /* The loader's context: where messages go, and whether one was written
@@ -298,6 +299,34 @@ static bool check_abs_path(loader_t *ld, const config_setting_t *s, const char *
 	return true;
 }
 
+/* A token's label or serial as the config names it.  PKCS#11 pads both
+ * with spaces and signgate compares them with the padding removed, so a
+ * value that is blank or ends in a space could never be found: refused
+ * rather than normalised, so that the file says what is compared. */
+#define TOKEN_NAME_MAX 32
+
+static bool check_token_name(loader_t *ld, const config_setting_t *s, const char *v)
+{
+	size_t n = strlen(v);
+	if (!n || n > TOKEN_NAME_MAX) {
+		fail(ld, s, "token label or serial must be 1 to %d characters", TOKEN_NAME_MAX);
+		return false;
+	}
+	if (strspn(v, " ") == n) {
+		fail(ld, s, "blank: name the token by its label or serial");
+		return false;
+	}
+	if (v[n - 1] == ' ') {
+		size_t t = n;
+		while (t && v[t - 1] == ' ')
+			t--;
+		fail(ld, s, "ends in a space, which no token label or serial can (PKCS#11 pads them "
+		     "with spaces, and the padding is not compared): write \"%.*s\"", (int)t, v);
+		return false;
+	}
+	return true;
+}
+
 /* ---- backend, state_dir, mode, audit ----------------------------------- */
 
 static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *root)
@@ -320,11 +349,8 @@ static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *ro
 		return false;
 	}
 	for (size_t i = 0; i < cfg->backend.n_tokens; i++)
-		if (!cfg->backend.tokens[i][0] || strlen(cfg->backend.tokens[i]) > 32) {
-			fail(ld, config_setting_get_elem(w, (unsigned)i),
-			     "token label or serial must be 1 to 32 characters");
+		if (!check_token_name(ld, config_setting_get_elem(w, (unsigned)i), cfg->backend.tokens[i]))
 			return false;
-		}
 	if (!get_str_dup(ld, g, "pin_file", false, &cfg->backend.pin_file, &w))
 		return false;
 	if (cfg->backend.pin_file && !check_abs_path(ld, w, cfg->backend.pin_file))
@@ -1096,12 +1122,8 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 			fail(ld, w, "duplicate key name '%s' (first at line %d)", k->name, cfg->keys[prev].line);
 			return false;
 		}
-		if (!get_str_dup(ld, g, "token", true, &k->token, &w))
+		if (!get_str_dup(ld, g, "token", true, &k->token, &w) || !check_token_name(ld, w, k->token))
 			return false;
-		if (!k->token[0] || strlen(k->token) > 32) {
-			fail(ld, w, "token label or serial must be 1 to 32 characters");
-			return false;
-		}
 		if (!get_str(ld, g, "id", false, &v, &w))
 			return false;
 		if (v) {
@@ -1113,6 +1135,12 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		}
 		if (!get_str_dup(ld, g, "label", false, &k->label, &w))
 			return false;
+		/* An empty label would match every unlabelled object; one longer
+		 * than signgate reads of CKA_LABEL (keycache.h) would match none. */
+		if (k->label && (!k->label[0] || strlen(k->label) > KEY_LABEL_MAX)) {
+			fail(ld, w, "CKA_LABEL must be 1 to %d bytes", KEY_LABEL_MAX);
+			return false;
+		}
 		if (!k->has_id && !k->label) {
 			fail_missing(ld, g, "id");
 			return false;
