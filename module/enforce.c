@@ -507,7 +507,7 @@ static void env_ticket_load(const config_t *cfg)
 	__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 	if (ticket_looks_like(v, strlen(v))) {
 		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
-	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 1, &buf, &got, NULL, err,
+	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
 	                             sizeof(err))) {
 		fprintf(stderr, "signgate: SIGNGATE_TICKET: %s\n", err);
 		g_env_ticket_status = TICKET_MALFORMED;
