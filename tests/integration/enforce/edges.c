@@ -359,6 +359,38 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_Login(s2, CKU_USER, NULL, 5), CKR_ARGUMENTS_BAD);
 		CHECK_RV(f->C_Login(s2, CKU_USER, NULL, 0), CKR_OK);
 		sign_ok(f, s2, rsa);
+	} else if (!strcmp(case_name, "handle-lie-unwrap")) {
+		/* The backend (liebackend.c) rejects the RSA key's handle in
+		 * C_GetAttributeValue only, as a module does when the handle
+		 * becomes valid between two calls: the unwrap forwarded for the
+		 * token's own answer succeeds, and signgate must undo it. */
+		unsigned char value[16], wrapped[512];
+		CK_ULONG wl = sizeof(wrapped);
+		CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
+		CK_OBJECT_CLASS c = CKO_SECRET_KEY;
+		CK_KEY_TYPE kt = CKK_AES;
+		CK_BBOOL no = CK_FALSE;
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
+			             { CKA_TOKEN, &no, sizeof(no) } };
+		char hs[32];
+		memset(value, 0x42, sizeof(value));
+		CHECK_RV(f->C_EncryptInit(s, &m, rsa_pub), CKR_OK);
+		CHECK_RV(f->C_Encrypt(s, value, sizeof(value), wrapped, &wl), CKR_OK);
+		snprintf(hs, sizeof(hs), "%lu", (unsigned long)rsa);
+		setenv("SG_LIE_HANDLE", hs, 1);
+		nk = 12345;
+		CHECK_RV(f->C_UnwrapKey(s, &m, rsa, wrapped, wl, t, 3, &nk), CKR_FUNCTION_REJECTED);
+		if (nk != CK_INVALID_HANDLE)
+			fail("a key handle was returned");
+		unsetenv("SG_LIE_HANDLE");
+		/* and the key the token created was destroyed */
+		CK_OBJECT_HANDLE o[4];
+		CK_ULONG n = 0;
+		CHECK_RV(f->C_FindObjectsInit(s, t, 1), CKR_OK);
+		CHECK_RV(f->C_FindObjects(s, o, 4, &n), CKR_OK);
+		CHECK_RV(f->C_FindObjectsFinal(s), CKR_OK);
+		if (n != 0)
+			fail("%lu secret key(s) left on the token", n);
 	} else {
 		fail("unknown case");
 	}

@@ -4,12 +4,15 @@
 # checks the audit record of each decision the case provokes.
 source "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
 source "$SIGNGATE_SRCDIR/tests/lib/rsyslog.sh"
-edges=${1:?edges binary} case_name=${2:?case}
+edges=${1:?edges binary} case_name=${2:?case} backend=${3:-}
 conf="$SG_TMP/signgate.conf"
 export SIGNGATE_CONF="$conf" SG_TOKEN SG_USER_PIN SG_SO_PIN SG_SOFTHSM
 sg_rsyslog_start
 sg_config "$conf" "audit = { required = true; socket = \"$SG_LOG_SOCK\"; };
 $(sg_allow_policy)"
+if [ -n "$backend" ]; then
+	sed -i "s|module = \"$SG_SOFTHSM\"|module = \"$backend\"|" "$conf"
+fi
 
 "$edges" "$case_name" || sg_fail "edges $case_name"
 
@@ -39,6 +42,11 @@ bad-handle-wrap | bad-handle-unwrap)
 	# the governed key in the control call: refused and recorded; the bad
 	# handle made no decision and no record of its own
 	expect_record '"outcome":"deny"' "the refused control call"
+	;;
+handle-lie-unwrap)
+	expect_record '"event":"backend-error","outcome":"deny","reason":"handle-inconsistent"' \
+		"the undone C_UnwrapKey"
+	sg_pass "$case_name"
 	;;
 esac
 if grep -q '"handle-inconsistent"' "$SG_AUDIT_LOG" 2>/dev/null; then
