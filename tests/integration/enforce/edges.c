@@ -36,10 +36,10 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
-#define CHECK_RV(call, want)                                                                 \
-	do {                                                                                 \
-		CK_RV rv_ = (call);                                                          \
-		if (rv_ != (want))                                                           \
+#define CHECK_RV(call, want)                                                                       \
+	do {                                                                                       \
+		CK_RV rv_ = (call);                                                                \
+		if (rv_ != (want))                                                                 \
 			fail("%s = 0x%lx, expected 0x%lx (%s)", #call, rv_, (CK_RV)(want), #want); \
 	} while (0)
 
@@ -65,7 +65,8 @@ static CK_SLOT_ID token_slot(CK_FUNCTION_LIST_PTR l)
 		CK_TOKEN_INFO ti;
 		if (l->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
 			continue;
-		if (!strncmp((char *)ti.label, label, strlen(label)) && ti.label[strlen(label)] == ' ')
+		if (!strncmp((char *)ti.label, label, strlen(label)) &&
+		    ti.label[strlen(label)] == ' ')
 			return slots[i];
 	}
 	fail("token %s not found", label);
@@ -75,7 +76,8 @@ static CK_SLOT_ID token_slot(CK_FUNCTION_LIST_PTR l)
 static CK_SESSION_HANDLE open_rw(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot)
 {
 	CK_SESSION_HANDLE s;
-	CHECK_RV(l->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
+	CHECK_RV(l->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+		 CKR_OK);
 	return s;
 }
 
@@ -89,7 +91,7 @@ static CK_SESSION_HANDLE open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, con
 }
 
 static CK_OBJECT_HANDLE find(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-                             unsigned char id)
+			     unsigned char id)
 {
 	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
 	CK_OBJECT_HANDLE o[2];
@@ -116,7 +118,7 @@ static void sign_ok(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HANDL
 /* --- the calls whose answers are compared with the token's -------------- */
 
 static CK_RV call_wrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE wrapping,
-                       CK_OBJECT_HANDLE key, CK_ULONG *out_len)
+		       CK_OBJECT_HANDLE key, CK_ULONG *out_len)
 {
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	unsigned char out[4096];
@@ -125,7 +127,7 @@ static CK_RV call_wrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HA
 }
 
 static CK_RV call_unwrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE unwrapping,
-                         CK_OBJECT_HANDLE *nk)
+			 CK_OBJECT_HANDLE *nk)
 {
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	CK_OBJECT_CLASS c = CKO_SECRET_KEY;
@@ -137,7 +139,7 @@ static CK_RV call_unwrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_
 }
 
 static CK_RV call_sign_recover_init(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
-                                    CK_OBJECT_HANDLE key)
+				    CK_OBJECT_HANDLE key)
 {
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	return l->C_SignRecoverInit(s, &m, key);
@@ -196,13 +198,13 @@ static void reserved_bad(CK_FUNCTION_LIST_PTR f, const char *hsm)
 	printf("SoftHSM C_Initialize(pReserved = 1) = 0x%lx\n", drv);
 
 	/* two pages, the second unmapped: memory that ends mid-string */
-	char *pages = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	                   -1, 0);
+	char *pages = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pages == MAP_FAILED)
 		fail("mmap");
 	munmap(pages + pg, (size_t)pg);
 	char *tail = pages + pg - 8;
-	memcpy(tail, "/etc/sig", 8);            /* no NUL before the unmapped page */
+	memcpy(tail, "/etc/sig", 8); /* no NUL before the unmapped page */
 	char *unprintable = pages;
 	memcpy(unprintable, "/etc/\x01x\0", 8);
 	char *longpath = malloc(PATH_MAX + 16);
@@ -210,15 +212,15 @@ static void reserved_bad(CK_FUNCTION_LIST_PTR f, const char *hsm)
 	longpath[0] = '/';
 	longpath[PATH_MAX + 15] = '\0';
 	void *const bad[] = {
-		(void *)1,                                /* google/pkcs11test */
+		(void *)1,				  /* google/pkcs11test */
 		(void *)(uintptr_t)0xffff800000000000ull, /* not canonical */
-		pages + pg,                               /* unmapped */
-		tail,                                     /* runs into an unmapped page */
+		pages + pg,				  /* unmapped */
+		tail,					  /* runs into an unmapped page */
 		unprintable,
-		(void *)"signgate.conf",                  /* relative */
+		(void *)"signgate.conf", /* relative */
 		(void *)"",
-		longpath,                                 /* no NUL within PATH_MAX */
-		(void *)"configdir='sql:/tmp' flags=readOnly",  /* NSS-style parameters */
+		longpath,				       /* no NUL within PATH_MAX */
+		(void *)"configdir='sql:/tmp' flags=readOnly", /* NSS-style parameters */
 	};
 	unsetenv("SIGNGATE_CONF");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -229,7 +231,8 @@ static void reserved_bad(CK_FUNCTION_LIST_PTR f, const char *hsm)
 		if (rv == CKR_OK)
 			f->C_Finalize(NULL);
 		if (rv != CKR_ARGUMENTS_BAD)
-			fail("C_Initialize(bad pReserved #%zu) = 0x%lx, expected CKR_ARGUMENTS_BAD", i, rv);
+			fail("C_Initialize(bad pReserved #%zu) = 0x%lx, expected CKR_ARGUMENTS_BAD",
+			     i, rv);
 	}
 	/* SIGNGATE_CONF set does not make a bad pReserved acceptable */
 	setenv("SIGNGATE_CONF", conf, 1);
@@ -251,8 +254,8 @@ static void reserved_path(CK_FUNCTION_LIST_PTR f)
 
 	unsetenv("SIGNGATE_CONF");
 	/* the path ends exactly at the end of the last readable page */
-	char *pages = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	                   -1, 0);
+	char *pages = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pages == MAP_FAILED)
 		fail("mmap");
 	munmap(pages + pg, (size_t)pg);
@@ -292,7 +295,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bool compare = strncmp(case_name, "bad-handle-", 11) == 0 ||
-	               !strcmp(case_name, "init-token-null-label");
+		       !strcmp(case_name, "init-token-null-label");
 	if (compare)
 		token_answers(hsm, &tok);
 
@@ -332,7 +335,8 @@ int main(int argc, char **argv)
 			fail("SoftHSM initialised a token with a NULL label");
 		const char *so = getenv("SG_SO_PIN");
 		f->C_CloseAllSessions(slot);
-		CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so, strlen(so), NULL), CKR_FUNCTION_REJECTED);
+		CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so, strlen(so), NULL),
+			 CKR_FUNCTION_REJECTED);
 		CHECK_RV(f->C_InitToken(slot, NULL, 0, NULL), CKR_FUNCTION_REJECTED);
 		s = open_login(f, slot, "x");
 		/* C_InitPIN / C_SetPIN with a NULL PIN and a length: decided too */
@@ -346,7 +350,7 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_Login(s2, CKU_SO, NULL, 6), CKR_FUNCTION_REJECTED);
 		/* a vendor's user type is administration too */
 		CHECK_RV(f->C_Login(s2, (CK_USER_TYPE)0x80000001UL, (CK_UTF8CHAR_PTR) "123456", 6),
-		         CKR_FUNCTION_REJECTED);
+			 CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "context-login-null-pin")) {
 		CHECK_RV(f->C_Login(s, CKU_CONTEXT_SPECIFIC, NULL, 0), CKR_FUNCTION_REJECTED);
 		sign_ok(f, s, rsa);
@@ -370,8 +374,9 @@ int main(int argc, char **argv)
 		CK_OBJECT_CLASS c = CKO_SECRET_KEY;
 		CK_KEY_TYPE kt = CKK_AES;
 		CK_BBOOL no = CK_FALSE;
-		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
-			             { CKA_TOKEN, &no, sizeof(no) } };
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) },
+				     { CKA_KEY_TYPE, &kt, sizeof(kt) },
+				     { CKA_TOKEN, &no, sizeof(no) } };
 		char hs[32];
 		memset(value, 0x42, sizeof(value));
 		CHECK_RV(f->C_EncryptInit(s, &m, rsa_pub), CKR_OK);
