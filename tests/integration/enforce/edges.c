@@ -363,6 +363,29 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_Login(s2, CKU_USER, NULL, 5), CKR_ARGUMENTS_BAD);
 		CHECK_RV(f->C_Login(s2, CKU_USER, NULL, 0), CKR_OK);
 		sign_ok(f, s2, rsa);
+	} else if (!strcmp(case_name, "handle-lie-wrap")) {
+		/* As handle-lie-unwrap, for C_WrapKey: an extractable AES key
+		 * (made by edges.sh on the token, id 0a) wrapped under the RSA
+		 * public key; the wrapped bytes must not reach the caller. */
+		CK_OBJECT_HANDLE aes = find(f, s, CKO_SECRET_KEY, 0x0a);
+		unsigned char out[512];
+		CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
+		char hs[32];
+		snprintf(hs, sizeof(hs), "%lu", (unsigned long)aes);
+		setenv("SG_LIE_HANDLE", hs, 1);
+		memset(out, 0, sizeof(out));
+		ol = sizeof(out);
+		CHECK_RV(f->C_WrapKey(s, &m, rsa_pub, aes, out, &ol), CKR_FUNCTION_REJECTED);
+		for (size_t i = 0; i < sizeof(out); i++)
+			if (out[i])
+				fail("wrapped bytes were left in the caller's buffer");
+		if (ol != 0)
+			fail("wrapped length %lu returned", ol);
+		unsetenv("SG_LIE_HANDLE");
+		/* control: without the lie the token wraps it (an ungoverned key),
+		 * so the refusal above was the undo's */
+		ol = sizeof(out);
+		CHECK_RV(f->C_WrapKey(s, &m, rsa_pub, aes, out, &ol), CKR_OK);
 	} else if (!strcmp(case_name, "handle-lie-unwrap")) {
 		/* The backend (liebackend.c) rejects the RSA key's handle in
 		 * C_GetAttributeValue only, as a module does when the handle

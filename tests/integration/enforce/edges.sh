@@ -10,6 +10,10 @@ export SIGNGATE_CONF="$conf" SG_TOKEN SG_USER_PIN SG_SO_PIN SG_SOFTHSM
 sg_rsyslog_start
 sg_config "$conf" "audit = { required = true; socket = \"$SG_LOG_SOCK\"; };
 $(sg_allow_policy)"
+if [ "$case_name" = handle-lie-wrap ]; then
+	sg_p11 --keygen --key-type AES:16 --id 0a --label wrap-me --extractable >/dev/null 2>&1 ||
+		sg_fail "cannot make an extractable AES key"
+fi
 if [ -n "$backend" ]; then
 	sed -i "s|module = \"$SG_SOFTHSM\"|module = \"$backend\"|" "$conf"
 fi
@@ -43,9 +47,9 @@ bad-handle-wrap | bad-handle-unwrap)
 	# handle made no decision and no record of its own
 	expect_record '"outcome":"deny"' "the refused control call"
 	;;
-handle-lie-unwrap)
+handle-lie-unwrap | handle-lie-wrap)
 	expect_record '"event":"backend-error","outcome":"deny","reason":"handle-inconsistent"' \
-		"the undone C_UnwrapKey"
+		"the undone call"
 	sg_pass "$case_name"
 	;;
 esac
