@@ -26,6 +26,7 @@
 #include <openssl/sha.h>
 
 #include "audit.h"
+#include "debug.h"
 #include "caller.h"
 #include "keycache.h"
 #include "mech.h"
@@ -33,6 +34,7 @@
 #include "quota.h"
 #include "state.h"
 #include "template.h"
+#include "secure_open.h"
 #include "ticket.h"
 
 #define ENF_MAX_SLOTS 64
@@ -197,6 +199,7 @@ static void caller_setup(const config_t *cfg)
 
 CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 {
+	sg_debug_init();
 	char err[CONFIG_ERR_MAX];
 	const char *path = config_path_choose(init_reserved);
 	config_t *cfg;
@@ -205,6 +208,9 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 		fprintf(stderr, "signgate: no usable config path\n");
 		return CKR_FUNCTION_FAILED;
 	}
+	SG_DEBUG(SG_DBG_CONFIG, "config %s (%s)", path,
+	         secure_getenv("SIGNGATE_CONF") && secure_getenv("SIGNGATE_CONF")[0] ? "SIGNGATE_CONF"
+	         : init_reserved ? "C_Initialize pReserved" : "the default path");
 	cfg = config_load(path, true, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "signgate: %s\n", err);
@@ -523,14 +529,31 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 	int rc = audit_emit(&r);
 	if (delivered)
 		*delivered = rc == 0;
+	/* SIGNGATE_DEBUG: the decision and why, as the record says it */
+	unsigned area = ev == AUDIT_TICKET ? SG_DBG_TICKET
+	                : ev == AUDIT_CONFIG_LOAD || ev == AUDIT_CONFIG_RELOAD || ev == AUDIT_CONFIG_REFUSED
+	                        ? SG_DBG_CONFIG
+	                        : SG_DBG_POLICY;
+	SG_DEBUG(area, "%s %s %s%s%s%s%s%s%s%s%s", operation ? operation : "-", allowed ? "allow" : "deny",
+	         reason ? reason : "-", r.key_name ? " key=" : "", r.key_name ? r.key_name : "",
+	         r.rule ? " rule=" : "", r.rule ? r.rule : "", r.role ? " role=" : "", r.role ? r.role : "",
+	         r.mechanism ? " mechanism=" : "", r.mechanism ? r.mechanism : "");
+	if (r.detail)
+		SG_DEBUG(area, "  why: %s", r.detail);
+	if (rc != 0)
+		SG_DEBUG(SG_DBG_AUDIT, "%s %s: record not kept (audit_emit %d)", operation ? operation : "-",
+		         reason ? reason : "-", rc);
 }
 
-/* SIGNGATE_TICKET holds the ticket or names a file holding it. */
+/* SIGNGATE_TICKET holds the ticket or names a file holding it.  Read
+ * with secure_getenv (a setuid host must not take it from its invoker)
+ * and, for a file, through secure_open.c: a regular file of the caller's
+ * own (or root's) that nobody else may write, at most a ticket long. */
 static void env_ticket_load(const config_t *cfg)
 {
-	const char *v = getenv("SIGNGATE_TICKET");
-	char buf[TICKET_MAX_LEN + 2];
-	size_t n = 0;
+	const char *v = secure_getenv("SIGNGATE_TICKET");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 
 	g_env_ticket_present = false;
 	if (!v || !v[0]) {
@@ -542,23 +565,20 @@ static void env_ticket_load(const config_t *cfg)
 	__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 	if (ticket_looks_like(v, strlen(v))) {
 		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
+	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
+	                             sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_TICKET: %s\n", err);
+		g_env_ticket_status = TICKET_MALFORMED;
 	} else {
-		int fd = open(v, O_RDONLY | O_CLOEXEC);
-		ssize_t r = -1;
-		if (fd >= 0) {
-			r = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-		}
-		if (r <= 0 || (size_t)r > TICKET_MAX_LEN) {
-			g_env_ticket_status = TICKET_MALFORMED;
-			return;
-		}
-		n = (size_t)r;
+		n = got;
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 			n--;
 		buf[n] = '\0';
-		g_env_ticket_status = ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
-		OPENSSL_cleanse(buf, sizeof(buf));
+		g_env_ticket_status = n == 0 || n > TICKET_MAX_LEN ?
+		                              TICKET_MALFORMED :
+		                              ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
+		OPENSSL_cleanse(buf, got);
+		free(buf);
 	}
 	audit_record_t r = {
 		.event = AUDIT_TICKET,
@@ -1826,6 +1846,20 @@ void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUT
 	         (unsigned long)dup);
 	emit(AUDIT_ADMIN, false, policy_reason_name(REASON_TEMPLATE_DUPLICATE), detail, NULL, NULL, &t,
 	     NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
+}
+
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj)
+{
+	target_t t;
+	char detail[128];
+
+	memset(&t, 0, sizeof(t));
+	slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail),
+	         "the real module rejected key handle %lu, then accepted it: undone",
+	         (unsigned long)obj);
+	emit(AUDIT_BACKEND_ERROR, false, "handle-inconsistent", detail, NULL, NULL, &t, NULL, NULL,
+	     NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
 }
 
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
