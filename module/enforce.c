@@ -72,6 +72,9 @@ static bool g_logged_in;
 static bool g_has_ticket;
 static ticket_claims_t g_ticket;
 static char g_login_role[128];       /* role proven by a credential, "" none */
+/* Changes at every caller login and logout: an operation remembers the
+ * generation it was decided under (sg_op_state_t.login_gen). */
+static uint64_t g_login_gen;
 
 /* Fast paths for the common case of no ticket and no credential login:
  * read without the lock on every decision. */
@@ -739,37 +742,255 @@ static void target_govern(const config_t *cfg, target_t *t, policy_reason_t *why
 	t->gkey = policy_key_lookup(cfg, &ref, why);
 }
 
-/* End an operation in the real module without handing anything out:
- * PKCS#11 2.40 has no cancel, so finish it on harmless input into a
- * scratch buffer that is wiped.  A denied operation must not stay
- * active, or the next data call would be signed unchecked. */
-static void real_op_terminate(sg_session_t *s)
+/* Is an operation still active in the real session?  Asked without side
+ * effects: an *Init of the same kind with no usable key is refused with
+ * CKR_OPERATION_ACTIVE while an operation is active (SoftHSM checks the
+ * active operation before the key, as modules commonly do); any other
+ * answer means none is.  CKR_OK would mean the module started one on an
+ * invalid handle: counted as active, so that it is ended too. */
+static bool real_op_active(sg_session_t *s)
 {
-	unsigned char in[32] = { 0 }, out[1024];
-	CK_ULONG out_len = sizeof(out);
+	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	CK_FUNCTION_LIST_PTR f = g_real;
+	CK_RV rv;
 
 	if (!f)
-		return;
-	/* 3.0 message operations are ended by gate.c (C_SessionCancel or
-	 * the message Final), which knows the message calls. */
+		return false;
+	switch (s->op.op) {
+	case SG_OP_SIGN:
+		rv = f->C_SignInit ? f->C_SignInit(s->handle, &m, CK_INVALID_HANDLE)
+		                   : CKR_GENERAL_ERROR;
+		break;
+	case SG_OP_SIGN_RECOVER:
+		rv = f->C_SignRecoverInit ? f->C_SignRecoverInit(s->handle, &m, CK_INVALID_HANDLE)
+		                          : CKR_GENERAL_ERROR;
+		break;
+	case SG_OP_DECRYPT:
+		rv = f->C_DecryptInit ? f->C_DecryptInit(s->handle, &m, CK_INVALID_HANDLE)
+		                      : CKR_GENERAL_ERROR;
+		break;
+	default:
+		return false;   /* 3.0 message operations: gate.c ends them */
+	}
+	return rv == CKR_OPERATION_ACTIVE || rv == CKR_OK;
+}
+
+/* The largest output signgate lends a real operation it ends. */
+#define TERMINATE_OUT_MAX (1024UL * 1024UL)
+
+/* One finishing call of the operation's kind, on harmless input. */
+static CK_RV real_op_finish_call(sg_session_t *s, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	static const CK_BYTE in[32] = { 0 };
+	CK_FUNCTION_LIST_PTR f = g_real;
+
+	/* A module may leave entries NULL: then nothing can end it. */
 	switch (s->op.op) {
 	case SG_OP_SIGN:
 		if (s->op.multipart)
-			f->C_SignFinal(s->handle, out, &out_len);
-		else
-			f->C_Sign(s->handle, in, s->op.mech == MECH_RSA_X_509 ? 0 : 1, out, &out_len);
-		break;
+			return f->C_SignFinal ? f->C_SignFinal(s->handle, out, out_len)
+			                      : CKR_FUNCTION_NOT_SUPPORTED;
+		if (!f->C_Sign)
+			return CKR_FUNCTION_NOT_SUPPORTED;
+		return f->C_Sign(s->handle, (CK_BYTE_PTR)in, s->op.mech == MECH_RSA_X_509 ? 0 : 1,
+		                 out, out_len);
 	case SG_OP_SIGN_RECOVER:
-		f->C_SignRecover(s->handle, in, 1, out, &out_len);
-		break;
+		return f->C_SignRecover ? f->C_SignRecover(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
+		                        : CKR_FUNCTION_NOT_SUPPORTED;
 	case SG_OP_DECRYPT:
-		f->C_Decrypt(s->handle, in, 1, out, &out_len);
-		break;
+		return f->C_Decrypt ? f->C_Decrypt(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
+		                    : CKR_FUNCTION_NOT_SUPPORTED;
 	default:
-		break;
+		return CKR_OK;
 	}
-	OPENSSL_cleanse(out, sizeof(out));
+}
+
+/* End an operation in the real module without handing anything out:
+ * PKCS#11 2.40 has no cancel, so finish it on harmless input into a
+ * buffer of the size the module asks for (length query first; a length
+ * that grows between query and call is asked again), wiped and freed.
+ * Returns true only when the operation is known ended: the finishing
+ * call was not one that leaves it active, and the module no longer
+ * reports it active.  A denied operation must not stay active, or the
+ * next data call would reach it unchecked: the caller keeps it blocked
+ * when this fails. */
+static bool real_op_terminate(sg_session_t *s)
+{
+	CK_RV rv = CKR_OK;
+
+	if (!g_real)
+		return true;
+	/* 3.0 message operations are ended by gate.c (C_SessionCancel or
+	 * the message Final), which knows the message calls. */
+	if (s->op.op != SG_OP_SIGN && s->op.op != SG_OP_SIGN_RECOVER && s->op.op != SG_OP_DECRYPT)
+		return true;
+	for (int tries = 0; tries < 3; tries++) {
+		CK_ULONG len = 0, got;
+		rv = real_op_finish_call(s, NULL, &len);
+		if (rv != CKR_OK)
+			break;          /* a failed length query ends the operation (PKCS#11) */
+		if (len == 0)
+			len = 1;
+		if (len > TERMINATE_OUT_MAX)
+			len = TERMINATE_OUT_MAX;
+		CK_BYTE_PTR buf = malloc(len);
+		if (!buf) {
+			rv = CKR_HOST_MEMORY;
+			break;
+		}
+		got = len;
+		rv = real_op_finish_call(s, buf, &got);
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		if (rv != CKR_BUFFER_TOO_SMALL)
+			break;
+	}
+	if (rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ARGUMENTS_BAD || rv == CKR_HOST_MEMORY)
+		return false;
+	return !real_op_active(s);
+}
+
+static bool op_is_decrypt(sg_op_t op);
+
+/* The operation could not be ended in the real module: keep what is
+ * needed to end it later (kind, mechanism, key, multi-part), forget what
+ * was counted for it, and refuse everything on it until it ends. */
+static void op_block(sg_session_t *s)
+{
+	const config_t *cfg = cfg_get();
+
+	/* A decryption that reached the token is an attempt: its unit
+	 * stays taken (a padding oracle answers by failing). */
+	if (s->op.quota_taken && cfg && !op_is_decrypt(s->op.op))
+		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+	s->op.quota_taken = false;
+	session_op_data_reset(&s->op);
+	s->op.blocked = true;
+}
+
+/* An audit record about the operation in progress (its key, mechanism
+ * and bound ticket), refused with a reason of the state machine. */
+static void op_emit_deny(sg_session_t *s, const char *reason, const char *detail, CK_RV ckr)
+{
+	policy_decision_t d = { 0 };
+	target_t t;
+
+	d.rule = s->op.rule;
+	d.role = s->op.role;
+	target_from_op(s, &t);
+	emit(AUDIT_SIGN, false, reason, detail, &d, s->op.has_ticket ? &s->op.ticket : NULL, &t,
+	     mech_ckm_name(s->op.mechanism),
+	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, ckr,
+	     op_name(s->op.op), NULL);
+}
+
+/* End the refused operation in the real module; if it cannot be ended,
+ * it stays blocked (and the audit says so). */
+static void op_terminate_or_block(sg_session_t *s)
+{
+	if (real_op_terminate(s)) {
+		session_op_clear(&s->op);
+		return;
+	}
+	op_block(s);
+	op_emit_deny(s, "operation-blocked",
+	             "the token did not end the refused operation; blocked until it can be ended",
+	             CKR_FUNCTION_REJECTED);
+}
+
+uint64_t enforce_login_generation(void)
+{
+	return __atomic_load_n(&g_login_gen, __ATOMIC_ACQUIRE);
+}
+
+CK_RV enforce_op_check(sg_session_t *s)
+{
+	bool logged_in;
+	const config_t *cfg = cfg_get();
+
+	if (s->op.op == SG_OP_NONE || s->op.login_gen == enforce_login_generation())
+		return CKR_OK;
+	pthread_mutex_lock(&g_lock);
+	logged_in = g_logged_in;
+	pthread_mutex_unlock(&g_lock);
+	CK_RV ckr = logged_in ? CKR_FUNCTION_REJECTED : CKR_USER_NOT_LOGGED_IN;
+	op_emit_deny(s, "login-changed",
+	             logged_in ? "the caller logged in anew since the operation started"
+	                       : "the caller logged out since the operation started",
+	             ckr);
+	if (s->op.quota_taken && cfg)
+		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+	s->op.quota_taken = false;
+	if (s->op.op == SG_OP_MESSAGE_SIGN || s->op.op == SG_OP_MESSAGE_DECRYPT) {
+		/* gate.c ends a message-based operation (op_abort) */
+		session_op_clear(&s->op);
+		return ckr;
+	}
+	op_terminate_or_block(s);
+	return ckr;
+}
+
+CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
+{
+	if (real_op_terminate(s)) {
+		if (!at_init)
+			op_emit_deny(s, "operation-blocked",
+			             "the blocked operation is now ended; this call is refused",
+			             CKR_FUNCTION_REJECTED);
+		session_op_clear(&s->op);
+		return at_init ? CKR_OK : CKR_FUNCTION_REJECTED;
+	}
+	if (at_init)
+		return CKR_OPERATION_ACTIVE;
+	op_emit_deny(s, "operation-blocked",
+	             "the token has not ended a refused operation; nothing reaches it",
+	             CKR_FUNCTION_REJECTED);
+	return CKR_FUNCTION_REJECTED;
+}
+
+CK_RV enforce_op_untracked(sg_session_t *s, sg_op_t kind)
+{
+	target_t t;
+
+	memset(&t, 0, sizeof(t));
+	slot_names(s->slot, t.token, t.serial);
+	emit(AUDIT_SIGN, false, "operation-not-initialized",
+	     "a data call on an operation signgate does not track is not forwarded", NULL, NULL, &t,
+	     NULL, NULL, NULL, 0, CKR_OPERATION_NOT_INITIALIZED, op_name(kind), NULL);
+	return CKR_OPERATION_NOT_INITIALIZED;
+}
+
+bool enforce_op_after_error(sg_session_t *s, CK_RV rv)
+{
+	(void)rv;
+	if (s->op.op == SG_OP_NONE || !real_op_active(s))
+		return true;
+	/* Against PKCS#11 the token kept the operation active after an
+	 * error: end it, or keep it blocked. */
+	if (real_op_terminate(s))
+		return true;
+	op_block(s);
+	op_emit_deny(s, "operation-blocked",
+	             "the token kept the operation active after an error and did not end it",
+	             CKR_FUNCTION_REJECTED);
+	return false;
+}
+
+CK_RV enforce_op_fault(sg_session_t *s, const char *detail, bool ended)
+{
+	const config_t *cfg = cfg_get();
+
+	if (s->op.op == SG_OP_NONE)
+		return CKR_DEVICE_ERROR;
+	op_emit_deny(s, "backend-fault", detail, CKR_DEVICE_ERROR);
+	if (s->op.quota_taken && cfg)
+		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+	s->op.quota_taken = false;
+	if (ended || s->op.op == SG_OP_MESSAGE_SIGN || s->op.op == SG_OP_MESSAGE_DECRYPT)
+		session_op_clear(&s->op);
+	else
+		op_terminate_or_block(s);
+	return CKR_DEVICE_ERROR;
 }
 
 static sg_op_t op_for_use(enforce_use_t use)
@@ -925,6 +1146,10 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	const char *mname;
 	policy_action_t action = action_for_use(use);
 
+	/* Read before the decision: a login after this point makes the
+	 * operation's data calls fail (enforce_op_check). */
+	uint64_t login_gen = enforce_login_generation();
+
 	g_pending.active = false;
 	if (use == USE_OPERATION_STATE) {
 		/* Saving or restoring the state of a governed operation would let
@@ -1066,6 +1291,11 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	s->op.key_attrs = t.ka;
 	memcpy(s->op.token_label, t.token, sizeof(s->op.token_label));
 	memcpy(s->op.token_serial, t.serial, sizeof(s->op.token_serial));
+	s->op.login_gen = login_gen;
+	if (tk) {
+		s->op.ticket = *tk;
+		s->op.has_ticket = true;
+	}
 	return CKR_OK;
 }
 
@@ -1124,6 +1354,23 @@ static bool ticket_binds(const ticket_claims_t *tk, const unsigned char *dig, si
 	return false;
 }
 
+/* The ticket bound to the operation, if any; *status says when it has
+ * left its validity window since. */
+static const ticket_claims_t *op_ticket(const sg_session_t *s, ticket_status_t *status)
+{
+	time_t now = time(NULL);
+	const ticket_claims_t *t = &s->op.ticket;
+
+	*status = TICKET_OK;
+	if (!s->op.has_ticket)
+		return NULL;
+	if (t->exp && now > t->exp + TICKET_LEEWAY_S)
+		*status = TICKET_EXPIRED;
+	else if (t->nbf && now + TICKET_LEEWAY_S < t->nbf)
+		*status = TICKET_NOT_YET_VALID;
+	return *status == TICKET_OK ? t : NULL;
+}
+
 static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_claims_t *tk,
                       policy_reason_t reason, const char *detail, CK_RV ckr)
 {
@@ -1136,18 +1383,16 @@ static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_
 	     NULL, 0, ckr, op_name(s->op.op), NULL);
 	if (s->op.quota_taken && cfg)
 		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
-	real_op_terminate(s);
-	session_op_clear(&s->op);
+	s->op.quota_taken = false;
+	op_terminate_or_block(s);
 }
 
 CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 {
 	const config_t *cfg = enforce_config();
 	policy_decision_t d = { 0 };
-	ticket_claims_t tkc;
 	const ticket_claims_t *tk = NULL;
 	ticket_status_t ts;
-	bool presented;
 	const unsigned char *dig = NULL;
 	size_t dlen = 0;
 	bool is_digest = false;
@@ -1159,7 +1404,16 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		data_deny(s, &d, NULL, REASON_CONFIG_INVALID, "no valid config in force", CKR_FUNCTION_REJECTED);
 		return CKR_FUNCTION_REJECTED;
 	}
-	tk = ticket_current(cfg, &tkc, &ts, &presented);
+	/* The ticket bound to the operation at *Init, never the login state
+	 * of the moment; still only valid for its window. */
+	tk = op_ticket(s, &ts);
+	if (ts != TICKET_OK) {
+		d.rule = s->op.rule;
+		d.role = s->op.role;
+		data_deny(s, &d, &s->op.ticket, REASON_TICKET_INVALID, ticket_status_name(ts),
+		          CKR_FUNCTION_REJECTED);
+		return CKR_FUNCTION_REJECTED;
+	}
 
 	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER || s->op.op == SG_OP_MESSAGE_SIGN) {
 		/* The hash a bare-digest signature is made over. */
@@ -1204,6 +1458,30 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
 			}
 			s->op.hash_pending = false;
+		}
+		/* A ticket that lists artifacts binds every signature made under
+		 * it.  Data that is neither a digest nor CMS signed attributes,
+		 * signed single-part with SHA-256, is over SHA-256(data); any
+		 * other signature cannot be tied to an artifact: refused. */
+		unsigned char data_dig[32];
+		if (!dig && tk && tk->n_digests) {
+			if (!s->op.multipart && data && mech_fixed_hash(s->op.mech) == HASH_SHA256) {
+				SHA256(data, len, data_dig);
+				dig = data_dig;
+				dlen = sizeof(data_dig);
+			} else if (s->op.multipart && mech_fixed_hash(s->op.mech) == HASH_SHA256 &&
+			           s->op.op == SG_OP_SIGN) {
+				/* over all the parts: checked before C_SignFinal */
+				s->op.bind_at_final = true;
+			} else {
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_ARTIFACT_MISMATCH,
+				          "the ticket lists artifacts; the artifact of this signature cannot be "
+				          "established (multi-part, or a hash other than SHA-256)",
+				          CKR_FUNCTION_REJECTED);
+				return CKR_FUNCTION_REJECTED;
+			}
 		}
 		if (dig && !ticket_binds(tk, dig, dlen)) {
 			d.rule = s->op.rule;
@@ -1258,8 +1536,9 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		s->op.ticket_use_taken = true;
 	}
 
-	/* The SHA-256 of exactly what is signed, for the audit record. */
-	if (cfg->audit.enabled && data) {
+	/* The SHA-256 of exactly what is signed, for the audit record (and
+	 * for the artifact binding of a multi-part signature). */
+	if ((cfg->audit.enabled || s->op.bind_at_final) && data) {
 		if (!s->op.multipart) {
 			SHA256(data, len, s->op.data_sha256);
 			s->op.has_data_sha256 = true;
@@ -1281,14 +1560,34 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 	return CKR_OK;
 }
 
+CK_RV enforce_sign_final(sg_session_t *s)
+{
+	unsigned char dig[32];
+	unsigned int l = 0;
+	policy_decision_t d = { 0 };
+	EVP_MD_CTX *c;
+	bool ok = false;
+
+	if (s->op.op != SG_OP_SIGN || !s->op.bind_at_final)
+		return CKR_OK;
+	c = s->op.data_md ? EVP_MD_CTX_new() : NULL;
+	if (c && EVP_MD_CTX_copy_ex(c, s->op.data_md) && EVP_DigestFinal_ex(c, dig, &l) && l == 32)
+		ok = ticket_binds(s->op.has_ticket ? &s->op.ticket : NULL, dig, sizeof(dig));
+	EVP_MD_CTX_free(c);
+	if (ok)
+		return CKR_OK;
+	d.rule = s->op.rule;
+	d.role = s->op.role;
+	data_deny(s, &d, s->op.has_ticket ? &s->op.ticket : NULL, REASON_ARTIFACT_MISMATCH,
+	          "the data signed is not an artifact the ticket lists", CKR_FUNCTION_REJECTED);
+	return CKR_FUNCTION_REJECTED;
+}
+
 CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
 	const config_t *cfg = cfg_get();
 	policy_decision_t d = { 0 };
-	ticket_claims_t tkc;
 	const ticket_claims_t *tk;
-	ticket_status_t ts;
-	bool presented;
 	target_t t;
 	int delivered = 0;
 
@@ -1307,7 +1606,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 			if (EVP_DigestFinal_ex(s->op.data_md, s->op.data_sha256, &l))
 				s->op.has_data_sha256 = true;
 		}
-		tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+		tk = s->op.has_ticket ? &s->op.ticket : NULL;
 		d.rule = s->op.rule;
 		d.role = s->op.role;
 		target_from_op(s, &t);
@@ -1344,7 +1643,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		if (EVP_DigestFinal_ex(s->op.data_md, s->op.data_sha256, &l))
 			s->op.has_data_sha256 = true;
 	}
-	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+	tk = s->op.has_ticket ? &s->op.ticket : NULL;
 	d.rule = s->op.rule;
 	d.role = s->op.role;
 	target_from_op(s, &t);
@@ -1624,6 +1923,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		g_ticket = claims;
 		g_has_ticket = true;
 		g_logged_in = true;
+		__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 		__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		emit(AUDIT_TICKET, true, "ticket-accepted", "ticket given as PIN", NULL, &claims, &t, NULL,
@@ -1636,6 +1936,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		pthread_mutex_lock(&g_lock);
 		snprintf(g_login_role, sizeof(g_login_role), "%s", role->name);
 		g_logged_in = true;
+		__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 		__atomic_store_n(&g_role_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		policy_decision_t d = { .role = role };
@@ -1657,6 +1958,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	}
 	pthread_mutex_lock(&g_lock);
 	g_logged_in = true;
+	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&g_lock);
 	emit(AUDIT_LOGIN, true, "os-identity", "no credentials configured; PIN not checked", NULL, NULL, &t,
 	     NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
@@ -1668,6 +1970,7 @@ void enforce_logout(sg_session_t *s)
 	(void)s;
 	pthread_mutex_lock(&g_lock);
 	g_logged_in = false;
+	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 	g_has_ticket = false;
 	OPENSSL_cleanse(&g_ticket, sizeof(g_ticket));
 	g_login_role[0] = '\0';
