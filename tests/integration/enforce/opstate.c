@@ -375,6 +375,48 @@ static void case_big_retry(void)
 	CHECK_RV(f->C_CloseSession(s), CKR_OK);
 }
 
+/* Found by the caps work: C_SignUpdate refused on a CKM_RSA_PKCS operation;
+ * SoftHSM then fails the C_SignFinal that would end it and keeps it
+ * active.  The C_Sign of a SHA-1 DigestInfo that follows must never reach
+ * the token (it returned a verifiable SHA-1 signature, unrecorded). */
+static void case_update_refused(void)
+{
+	unsigned char bad[64], good[64];
+	size_t bad_len = digest_info(true, bad), good_len = digest_info(false, good);
+	CK_SESSION_HANDLE s = open_session();
+	CK_ULONG sl;
+	CK_RV rv;
+
+	login(s, env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE key = find_key(s, env("SG_RSA_ID"));
+	CHECK_RV(f->C_SignInit(s, &mech_rsa_pkcs, key), CKR_OK);
+	rv = f->C_SignUpdate(s, (CK_BYTE_PTR) "abc", 3);
+	if (rv == CKR_OK)
+		fail("C_SignUpdate of 3 bytes on CKM_RSA_PKCS accepted");
+	/* whatever state the token is left in, this signs nothing */
+	rv = sign_once(s, bad, bad_len, NULL);
+	if (rv == CKR_OK)
+		fail("C_Sign of a SHA-1 DigestInfo after the refused update returned a signature");
+	printf("C_Sign after the refused update: 0x%lx\n", rv);
+	if (rv != CKR_FUNCTION_REJECTED && rv != CKR_OPERATION_NOT_INITIALIZED)
+		fail("C_Sign after the refused update: 0x%lx, expected signgate's refusal", rv);
+	/* SoftHSM keeps that operation active for good: the session stays
+	 * blocked (a new Init gets CKR_OPERATION_ACTIVE) until it is closed;
+	 * it never signs unchecked data.  Another session signs as usual. */
+	rv = f->C_SignInit(s, &mech_rsa_pkcs, key);
+	if (rv != CKR_OK && rv != CKR_OPERATION_ACTIVE)
+		fail("C_SignInit on the blocked session: 0x%lx", rv);
+	if (rv == CKR_OK)
+		CHECK_RV(sign_once(s, good, good_len, &sl), CKR_OK);
+	else
+		CHECK_RV(sign_once(s, good, good_len, &sl), CKR_FUNCTION_REJECTED);
+	CHECK_RV(f->C_CloseSession(s), CKR_OK);
+	s = open_session();
+	CHECK_RV(f->C_SignInit(s, &mech_rsa_pkcs, key), CKR_OK);
+	CHECK_RV(sign_once(s, good, good_len, &sl), CKR_OK);
+	CHECK_RV(f->C_CloseSession(s), CKR_OK);
+}
+
 /* --- defect 10 -------------------------------------------------------- */
 
 static void fault_set(const char *spec)
@@ -905,6 +947,8 @@ int main(int argc, char **argv)
 		case_message_logout();
 	else if (!strcmp(case_name, "big-retry"))
 		case_big_retry();
+	else if (!strcmp(case_name, "update-refused"))
+		case_update_refused();
 	else if (!strcmp(case_name, "passthrough"))
 		case_passthrough();
 	else if (!strcmp(case_name, "fault-matrix"))
