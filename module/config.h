@@ -94,6 +94,8 @@ typedef struct policy_key {
 	char **products; size_t n_products;
 	uint64_t mech_allowed;     /* bit set over mech_id_t */
 	uint32_t hash_allowed;     /* bit set over hash_alg_t */
+	uint32_t ecdsa_truncate;   /* bit set over hash_alg_t: raw CKM_ECDSA inputs of these
+	                              hashes may be longer than the curve order ('ecdsa_truncate') */
 	time_t not_before;         /* 0 = none */
 	time_t not_after;          /* 0 = none */
 	bool revoked;

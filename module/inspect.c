@@ -47,6 +47,24 @@ const char *inspect_basis_name(inspect_basis_t b)
 	return basis_names[b];
 }
 
+inspect_basis_t inspect_mech_basis(mech_id_t m)
+{
+	switch (m) {
+	case MECH_UNKNOWN:
+	case MECH_COUNT:
+		return INSPECT_BASIS_NONE;
+	case MECH_RSA_PKCS:
+	case MECH_RSA_X_509:
+		return INSPECT_BASIS_DIGESTINFO;
+	case MECH_RSA_PKCS_PSS:
+		return INSPECT_BASIS_PSS_PARAMS;
+	case MECH_ECDSA:
+		return INSPECT_BASIS_INPUT_LENGTH;
+	default:
+		return mech_fixed_hash(m) != HASH_UNKNOWN ? INSPECT_BASIS_MECHANISM : INSPECT_BASIS_NONE;
+	}
+}
+
 static void result_init(inspect_result_t *r)
 {
 	memset(r, 0, sizeof(*r));

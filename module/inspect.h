@@ -71,6 +71,11 @@ static inline bool inspect_refused(const inspect_result_t *r)
 const char *inspect_status_name(inspect_status_t s);  /* "hash-disguised" ... */
 const char *inspect_basis_name(inspect_basis_t b);    /* "digestinfo", NULL for NONE */
 
+/* Where a mechanism's hash comes from when the gate establishes one:
+ * SHA256-RSA-PKCS -> MECHANISM, RSA-PKCS/RSA-X-509 -> DIGESTINFO,
+ * RSA-PKCS-PSS -> PSS_PARAMS, ECDSA -> INPUT_LENGTH; NONE if unknown. */
+inspect_basis_t inspect_mech_basis(mech_id_t m);
+
 /* CKM_RSA_PKCS input: a DER DigestInfo, nothing before or after. */
 void inspect_digestinfo(const unsigned char *in, size_t len, inspect_result_t *r);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect.h"
 #include "spki.h"
 
 /* Handles are looked up on every *Init: a small chained hash table under
@@ -191,6 +192,8 @@ static CK_RV kc_read(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_SESSION_HANDLE 
 		bool have_point;
 		if (!get_attr(f, s, o, CKA_EC_PARAMS, params, &pl))
 			return CKR_OK;
+		/* raw CKM_ECDSA input is judged against what the curve uses */
+		k->ec_order_bits = inspect_ec_order_bits(params, pl);
 		if (k->cls == CKO_PUBLIC_KEY)
 			have_point = get_attr(f, s, o, CKA_EC_POINT, point, &ptl);
 		else

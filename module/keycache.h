@@ -23,6 +23,7 @@ typedef struct key_attrs {
 	char label[129];
 	bool has_fp;                 /* fingerprint could be computed */
 	unsigned char fp[32];        /* SHA-256 of the SPKI DER */
+	unsigned ec_order_bits;      /* EC keys: bits of the curve's group order; 0 = unknown */
 } key_attrs_t;
 
 /* real: the backend's function list; lookup_session(slot) gives a

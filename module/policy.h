@@ -53,6 +53,10 @@ typedef enum policy_reason {
 	REASON_ARTIFACT_MISMATCH,
 	REASON_BAD_CREDENTIAL,
 	REASON_AUDIT_UNAVAILABLE,
+	REASON_HASH_DISGUISED,      /* raw ECDSA: leading zeros make a shorter digest */
+	REASON_HASH_TRUNCATED,      /* raw ECDSA longer than the curve order, not opted in */
+	REASON_DATA_MALFORMED,      /* DigestInfo, PKCS#1 block or CMS attributes not strict DER */
+	REASON_PSS_PARAMS_INVALID,  /* PSS hashAlg/MGF1/sLen unacceptable */
 	REASON_COUNT
 } policy_reason_t;
 
