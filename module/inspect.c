@@ -7,6 +7,7 @@
 
 #include <openssl/asn1t.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
@@ -145,6 +146,9 @@ void inspect_digestinfo(const unsigned char *in, size_t len, inspect_result_t *r
 		refuse(r, INSPECT_MALFORMED, "input of %zu bytes is no DigestInfo", len);
 		return;
 	}
+	/* Decoding errors are answers here, not errors of the host's
+	 * OpenSSL: they leave its error queue as it was. */
+	ERR_set_mark();
 	sig = d2i_X509_SIG(NULL, &p, (long)len);
 	if (!sig || p != in + len) {
 		refuse(r, INSPECT_MALFORMED, "not a DER DigestInfo spanning the whole input");
@@ -179,6 +183,7 @@ void inspect_digestinfo(const unsigned char *in, size_t len, inspect_result_t *r
 out:
 	OPENSSL_free(re);
 	X509_SIG_free(sig);
+	ERR_pop_to_mark();
 }
 
 /* --- raw RSA ------------------------------------------------------------------ */
@@ -381,6 +386,7 @@ void inspect_cms_attributes(hash_alg_t mech_hash, const unsigned char *in, size_
 		refuse(r, INSPECT_MALFORMED, "signed attributes of %zu bytes", len);
 		return;
 	}
+	ERR_set_mark();
 	attrs = (SG_SIGNED_ATTRS *)ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(SG_SIGNED_ATTRS));
 	if (!attrs || p != in + len) {
 		refuse(r, INSPECT_MALFORMED, "a SET that is not DER CMS signed attributes");
@@ -437,6 +443,7 @@ void inspect_cms_attributes(hash_alg_t mech_hash, const unsigned char *in, size_
 out:
 	OPENSSL_free(re);
 	ASN1_item_free((ASN1_VALUE *)attrs, ASN1_ITEM_rptr(SG_SIGNED_ATTRS));
+	ERR_pop_to_mark();
 }
 
 /* --- curves ---------------------------------------------------------------------------- */
@@ -449,7 +456,9 @@ unsigned inspect_ec_order_bits(const unsigned char *params, size_t len)
 
 	if (!params || len == 0 || len > 4096)
 		return 0;
+	ERR_set_mark();
 	g = d2i_ECPKParameters(NULL, &p, (long)len);
+	ERR_pop_to_mark();
 	if (!g)
 		return 0;
 	bits = p == params + len ? EC_GROUP_order_bits(g) : 0;
