@@ -288,6 +288,50 @@ x509-block)
 	{ printf '0001ffffffff00'; openssl dgst -sha256 -r "$d" | cut -d' ' -f1; } | hex2bin > "$SG_TMP/bad"
 	expect_denied CKR_DATA_INVALID 0x20 data-malformed "$SG_RSA_ID" RSA-X-509 "$SG_TMP/bad"
 	;;
+differential)
+	# For every input the inspector accepts, the hash the audit reports
+	# is the one under which OpenSSL verifies the token's signature, and
+	# no other hash verifies it.
+	fp384=$(gen_ec P-384 03 ec384)
+	fp521=$(gen_ec P-521 04 ec521)
+	policy "$(key rsa "$SG_RSA_ID" "$SG_RSA_LABEL" "$SG_RSA_FP" '"RSA-PKCS", "RSA-PKCS-PSS"' "$all_hashes"),
+	        $(key p256 "$SG_EC_ID" "$SG_EC_LABEL" "$SG_EC_FP" '"ECDSA"' "$all_hashes"),
+	        $(key p384 03 ec384 "$fp384" '"ECDSA"' "$all_hashes"),
+	        $(key p521 04 ec521 "$fp521" '"ECDSA"' "$all_hashes")"
+	declare -A di_prefix=(
+		[sha1]=3021300906052b0e03021a05000414
+		[sha224]=302d300d06096086480165030402040500041c
+		[sha256]=3031300d060960864801650304020105000420
+		[sha384]=3041300d060960864801650304020205000430
+		[sha512]=3051300d060960864801650304020305000440)
+	reported() { printf '%s' "$LAST_RECORD" | grep -o '"hash":"[A-Z0-9]*"' | cut -d'"' -f4 | tr 'A-Z' 'a-z'; }
+	n=0
+	for h in sha1 sha224 sha256 sha384 sha512; do
+		H=$(printf '%s' "$h" | tr 'a-z' 'A-Z')
+		# RSA-PKCS on a DigestInfo
+		{ printf '%s' "${di_prefix[$h]}"; openssl dgst "-$h" -r "$d" | cut -d' ' -f1; } | hex2bin > "$SG_TMP/in"
+		expect_allowed "$H" "$SG_RSA_ID" RSA-PKCS "$SG_TMP/in"
+		verify_only_as "$SG_RSA_PUB" "$(reported)"
+		n=$((n + 1))
+		# RSA-PKCS-PSS on the bare hash with matching parameters
+		openssl dgst "-$h" -binary "$d" > "$SG_TMP/in"
+		expect_allowed "$H" "$SG_RSA_ID" RSA-PKCS-PSS "$SG_TMP/in" "$H" "$H" "$(stat -c %s "$SG_TMP/in")"
+		verify_only_as "$SG_RSA_PUB" "$(reported)" -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:auto
+		n=$((n + 1))
+		# raw ECDSA on each curve whose order the digest fits in
+		for k in "$SG_EC_ID:$SG_EC_PUB:256" "03:$SG_TMP/03.pub.pem:384" "04:$SG_TMP/04.pub.pem:521"; do
+			IFS=: read -r id pub bits <<<"$k"
+			[ $(($(stat -c %s "$SG_TMP/in") * 8)) -le "$bits" ] || continue
+			# (the data is fixed: none of its digests starts with the
+			# zero bytes a disguise check would rightly refuse)
+			expect_allowed "$H" "$id" ECDSA "$SG_TMP/in"
+			verify_only_as "$pub" "$(reported)"
+			n=$((n + 1))
+		done
+	done
+	echo "$n signatures verified under exactly the reported hash"
+	[ "$n" = 22 ] || sg_fail "expected 22 cases, ran $n"
+	;;
 *)
 	sg_fail "unknown case $case_name"
 	;;
