@@ -31,7 +31,6 @@ static const char *const basis_names[INSPECT_BASIS_COUNT] = {
 	[INSPECT_BASIS_DIGESTINFO] = "digestinfo",
 	[INSPECT_BASIS_PSS_PARAMS] = "pss-params",
 	[INSPECT_BASIS_INPUT_LENGTH] = "input-length",
-	[INSPECT_BASIS_CMS_ATTRIBUTES] = "cms-attributes",
 };
 
 const char *inspect_status_name(inspect_status_t s)

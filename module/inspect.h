@@ -43,7 +43,6 @@ typedef enum inspect_basis {
 	INSPECT_BASIS_DIGESTINFO,   /* DER DigestInfo (RSA-PKCS, PKCS#1 block of RSA-X-509) */
 	INSPECT_BASIS_PSS_PARAMS,   /* CK_RSA_PKCS_PSS_PARAMS.hashAlg */
 	INSPECT_BASIS_INPUT_LENGTH, /* raw CKM_ECDSA input length, judged against the curve */
-	INSPECT_BASIS_CMS_ATTRIBUTES, /* messageDigest of CMS signed attributes */
 	INSPECT_BASIS_COUNT
 } inspect_basis_t;
 

@@ -683,7 +683,6 @@ static void test_names(void **state)
 	assert_string_equal(inspect_basis_name(INSPECT_BASIS_DIGESTINFO), "digestinfo");
 	assert_string_equal(inspect_basis_name(INSPECT_BASIS_PSS_PARAMS), "pss-params");
 	assert_string_equal(inspect_basis_name(INSPECT_BASIS_INPUT_LENGTH), "input-length");
-	assert_string_equal(inspect_basis_name(INSPECT_BASIS_CMS_ATTRIBUTES), "cms-attributes");
 
 	assert_int_equal(inspect_mech_basis(MECH_UNKNOWN), INSPECT_BASIS_NONE);
 	assert_int_equal(inspect_mech_basis(MECH_COUNT), INSPECT_BASIS_NONE);
