@@ -211,6 +211,13 @@ void inspect_rsa_x509(const unsigned char *in, size_t len, inspect_result_t *r)
 		return;
 	}
 	i++;
+	/* Every DigestInfo a verifier could read, DER or not, starts with a
+	 * SEQUENCE tag; a block whose payload does not names no hash
+	 * (pkcs11-tool --test signs 01 FF.. 00 and zeros). */
+	if (i == len || in[i] != 0x30) {
+		snprintf(r->detail, sizeof(r->detail), "PKCS#1 v1.5 block without a DigestInfo");
+		return; /* accepted, nothing established */
+	}
 	inspect_digestinfo(in + i, len - i, r);
 	if (r->status == INSPECT_MALFORMED)
 		snprintf(r->detail, sizeof(r->detail), "PKCS#1 v1.5 block without a strict DigestInfo");

@@ -81,9 +81,10 @@ void inspect_digestinfo(const unsigned char *in, size_t len, inspect_result_t *r
 /* CKM_RSA_X_509 input.  If the block (after leading zero bytes, which
  * the token treats as the same integer) starts with 0x01 it is taken for
  * an EMSA-PKCS1-v1_5 signature block and must be exactly
- * 01 FF..FF(at least 8) 00 DigestInfo; its hash is established like
- * RSA-PKCS.  Any other block is accepted with no hash established (raw
- * RSA signs what it is given: listing RSA-X-509 allows that). */
+ * 01 FF..FF(at least 8) 00 and a payload; a payload that starts like a
+ * DigestInfo (0x30) must be a strict one, and its hash is established
+ * like RSA-PKCS.  Any other block is accepted with no hash established
+ * (raw RSA signs what it is given: listing RSA-X-509 allows that). */
 void inspect_rsa_x509(const unsigned char *in, size_t len, inspect_result_t *r);
 
 /* Raw CKM_ECDSA input for a key whose group order has order_bits bits.

@@ -221,6 +221,21 @@ static void test_rsa_x509(void **state)
 	inspect_rsa_x509(buf, 13 + sizeof(md5) + 16, &r);
 	assert_refused(&r, INSPECT_HASH_UNKNOWN);
 
+	/* a type-1 block whose payload is no DigestInfo (pkcs11-tool --test) */
+	memset(buf, 0, 256);
+	buf[1] = 0x01;
+	memset(buf + 2, 0xff, 8);
+	inspect_rsa_x509(buf, 256, &r);
+	assert_int_equal(r.status, INSPECT_OK);
+	assert_int_equal(r.hash, HASH_UNKNOWN);
+	inspect_rsa_x509(buf, 11, &r);
+	assert_int_equal(r.status, INSPECT_OK);
+	assert_int_equal(r.hash, HASH_UNKNOWN);
+	/* but one that starts like a DigestInfo must be one */
+	buf[11] = 0x30;
+	inspect_rsa_x509(buf, 256, &r);
+	assert_refused(&r, INSPECT_MALFORMED);
+
 	/* not a type-1 block: accepted, no hash established */
 	fill(buf, 256, 0x80);
 	buf[0] = 0x7f;

@@ -66,13 +66,30 @@ sign() {
 # hex2bin: hex digits on stdin -> bytes on stdout
 hex2bin() { local h; h=$(tr -d ' \n'); printf '%b' "$(printf '%s' "$h" | sed 's/../\\x&/g')"; }
 
+# Each p11sign run ends with C_Finalize, whose module-stop record is the
+# last of that process: waiting for it makes "the records of this run"
+# exact even when rsyslogd writes late.
+runs=0
 records_before=0
-mark() { records_before=$(grep -c . "$SG_AUDIT_LOG" 2>/dev/null || true); }
-# the records written since mark
+wait_runs() {
+	local i n
+	for i in $(seq 1 200); do
+		n=$(grep -c '"event":"module-stop"' "$SG_AUDIT_LOG" 2>/dev/null || true)
+		[ "${n:-0}" -ge "$runs" ] && return 0
+		sleep 0.05
+	done
+	sg_fail "$case_name: the records of run $runs did not arrive"
+}
+mark() {
+	wait_runs
+	records_before=$(grep -c . "$SG_AUDIT_LOG" 2>/dev/null || true)
+	runs=$((runs + 1))
+}
+# the records written by the last run
 new_records() { tail -n +$((records_before + 1)) "$SG_AUDIT_LOG"; }
 
-# expect_denied CKR HEX REASON ID MECH INPUT [options]: refused with
-# that code and that audit reason, and the record names no hash.
+# expect_denied CKR HEX REASON ID MECH INPUT [PSS params]: refused with
+# that code and a deny record with that reason.
 expect_denied() {
 	local ckr=$1 hex=$2 reason=$3
 	shift 3
@@ -83,19 +100,14 @@ expect_denied() {
 	grep -qx "rv=$(printf '0x%08x' "$hex")" "$SG_TMP/out" ||
 		sg_fail "$case_name: expected $ckr ($hex), got: $(cat "$SG_TMP/out")"
 	[ ! -s "$SG_TMP/sig" ] || sg_fail "$case_name: a signature was written"
-	local i
-	for i in $(seq 1 100); do
-		new_records | grep -q "\"outcome\":\"deny\",\"reason\":\"$reason\"" && break
-		sleep 0.05
-	done
-	local rec
-	rec=$(new_records | grep "\"outcome\":\"deny\",\"reason\":\"$reason\"" | tail -n 1)
-	[ -n "$rec" ] || sg_fail "$case_name: no deny record with reason $reason in: $(new_records | grep -o '"outcome.*' | cut -c1-240)"
+	wait_runs
+	LAST_RECORD=$(new_records | grep "\"outcome\":\"deny\",\"reason\":\"$reason\"" | tail -n 1 || true)
+	[ -n "$LAST_RECORD" ] ||
+		sg_fail "$case_name: no deny record with reason $reason in: $(new_records | grep -o '"outcome.*' | cut -c1-240)"
 	echo "denied: $ckr, reason $reason"
-	LAST_RECORD=$rec
 }
 
-# expect_allowed HASH ID MECH INPUT [options]: signed, and the allow
+# expect_allowed HASH ID MECH INPUT [PSS params]: signed, and the allow
 # record names HASH.
 expect_allowed() {
 	local hash=$1
@@ -103,16 +115,11 @@ expect_allowed() {
 	mark
 	sign "$@" || sg_fail "$case_name: refused: $(cat "$SG_TMP/out")"
 	[ -s "$SG_TMP/sig" ] || sg_fail "$case_name: no signature written"
-	local i rec=""
-	for i in $(seq 1 100); do
-		rec=$(new_records | grep '"event":"sign","outcome":"allow"' | tail -n 1)
-		[ -n "$rec" ] && break
-		sleep 0.05
-	done
-	[ -n "$rec" ] || sg_fail "$case_name: no allow record"
-	printf '%s' "$rec" | grep -q "\"hash\":\"$hash\"" ||
-		sg_fail "$case_name: allow record does not name $hash: $(printf '%s' "$rec" | grep -o '"mechanism.*' | cut -c1-200)"
-	LAST_RECORD=$rec
+	wait_runs
+	LAST_RECORD=$(new_records | grep '"event":"sign","outcome":"allow"' | tail -n 1 || true)
+	[ -n "$LAST_RECORD" ] || sg_fail "$case_name: no allow record"
+	printf '%s' "$LAST_RECORD" | grep -q "\"hash\":\"$hash\"" ||
+		sg_fail "$case_name: allow record does not name $hash: $(printf '%s' "$LAST_RECORD" | grep -o '"mechanism.*' | cut -c1-200)"
 	echo "allowed as $hash"
 }
 
