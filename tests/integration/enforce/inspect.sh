@@ -181,10 +181,16 @@ ecdsa-p256-sha384)
 	# the opt-in is for SHA-384, not SHA-512
 	openssl dgst -sha512 -binary "$d" > "$SG_TMP/in512"
 	expect_denied CKR_DATA_LEN_RANGE 0x21 hash-truncated "$SG_EC_ID" ECDSA "$SG_TMP/in512"
-	# an opt-in for a hash the key does not allow is a config error
+	# an opt-in for a hash the key does not allow, or on a key without
+	# ECDSA, is a config error (it could never take effect)
 	policy "$(ec_p256 '"SHA256"' 'ecdsa_truncate = [ "SHA384" ];')"
 	if sign "$SG_EC_ID" ECDSA "$SG_TMP/in384"; then sg_fail "config with a bad ecdsa_truncate was used"; fi
-	grep -q "$conf:.*ecdsa_truncate" "$SG_TMP/out" || sg_fail "no file:line message: $(cat "$SG_TMP/out")"
+	grep -q "$conf:.*ecdsa_truncate.*not in the key's 'hashes'" "$SG_TMP/out" ||
+		sg_fail "no file:line message: $(cat "$SG_TMP/out")"
+	policy "$(key p256 "$SG_EC_ID" "$SG_EC_LABEL" "$SG_EC_FP" '"ECDSA-SHA384"' "$default_hashes" 'ecdsa_truncate = [ "SHA384" ];')"
+	if sign "$SG_EC_ID" ECDSA "$SG_TMP/in384"; then sg_fail "config with a useless ecdsa_truncate was used"; fi
+	grep -q "$conf:.*ecdsa_truncate.*does not list mechanism ECDSA" "$SG_TMP/out" ||
+		sg_fail "no file:line message: $(cat "$SG_TMP/out")"
 	;;
 ecdsa-p384)
 	fp=$(gen_ec P-384 03 ec384)
@@ -249,6 +255,17 @@ digestinfo-strict)
 	{ cat "$SG_TMP/di"; printf '\x00'; } > "$SG_TMP/di2"
 	expect_denied CKR_DATA_INVALID 0x20 data-malformed "$SG_RSA_ID" RSA-PKCS "$SG_TMP/di2"
 	no_hash_named
+	# pkcs11-tool retries a refused C_Sign as C_SignUpdate: parts of a
+	# raw input are refused too
+	mark
+	if pkcs11-tool --module "$SG_MODULE" --token-label "$SG_TOKEN" --login --pin x --sign --id "$SG_RSA_ID" \
+		-m RSA-PKCS -i "$SG_TMP/di2" -o "$SG_TMP/sig" >"$SG_TMP/out" 2>&1; then
+		sg_fail "pkcs11-tool signed a malformed DigestInfo"
+	fi
+	grep -q 'C_SignUpdate failed: rv = CKR_DATA_INVALID' "$SG_TMP/out" ||
+		sg_fail "expected the C_SignUpdate retry to be refused: $(cat "$SG_TMP/out")"
+	sg_rsyslog_wait_for '"reason":"data-malformed","detail":"RSA-PKCS takes its whole input in one call"' 1 5 ||
+		sg_fail "no record refusing the parts"
 	# non-minimal length encoding (BER)
 	{ printf '\x30\x81\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20'; openssl dgst -sha256 -binary "$d"; } > "$SG_TMP/di3"
 	expect_denied CKR_DATA_INVALID 0x20 data-malformed "$SG_RSA_ID" RSA-PKCS "$SG_TMP/di3"
