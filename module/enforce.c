@@ -722,6 +722,133 @@ static sg_op_t op_for_use(enforce_use_t use)
 	}
 }
 
+/* --- decrypt, unwrap, derive ------------------------------------------- */
+
+/* The policy action for a key use: decryption, unwrapping and derivation
+ * are capabilities of their own, never judged as signing. */
+static policy_action_t action_for_use(enforce_use_t use)
+{
+	switch (use) {
+	case USE_DECRYPT: return POLICY_ACTION_DECRYPT;
+	case USE_UNWRAP: return POLICY_ACTION_UNWRAP;
+	case USE_DERIVE: return POLICY_ACTION_DERIVE;
+	case USE_WRAP: return POLICY_ACTION_ADMIN;
+	default: return POLICY_ACTION_SIGN;
+	}
+}
+
+static bool op_is_decrypt(sg_op_t op)
+{
+	return op == SG_OP_DECRYPT || op == SG_OP_MESSAGE_DECRYPT;
+}
+
+/* An allowed C_UnwrapKey or C_DeriveKey between its decision
+ * (enforce_key_use) and its result (enforce_key_use_done).  Both happen
+ * in one gate call on one thread, with the session locked: thread-local,
+ * and cleared by every enforce_key_use so that a stale one is never
+ * taken for another call's. */
+static __thread struct pending_use {
+	bool active;
+	CK_SESSION_HANDLE session;
+	enforce_use_t use;
+	CK_MECHANISM_TYPE mechanism;
+	const policy_rule_t *rule;
+	const policy_role_t *role;
+	target_t t;
+} g_pending;
+
+/* Take the rule's quota and the ticket's use for a single-call key use
+ * (unwrap, derive) before the token sees it; they are not given back,
+ * whatever the token answers: a failed attempt is an attempt.  Returns
+ * REASON_ALLOWED or the denial (detail filled). */
+static policy_reason_t take_use_counters(const config_t *cfg, const policy_rule_t *r,
+                                         const ticket_claims_t *tk, char *detail, size_t dlen)
+{
+	char name[96];
+	int q;
+
+	if (r && r->quota_count) {
+		if (r->quota_scope == QUOTA_PER_CALLER)
+			snprintf(name, sizeof(name), "rule:%s:uid:%lu", r->name, (unsigned long)g_caller.uid);
+		else
+			snprintf(name, sizeof(name), "rule:%s", r->name);
+		q = quota_take(cfg->state_dir, name, r->quota_count, r->quota_period_s, time(NULL));
+		if (q != 1) {
+			snprintf(detail, dlen, "%s", q == 0 ? "quota used up for this period"
+			                                    : "state directory unusable: quota cannot be counted");
+			return REASON_QUOTA_EXHAUSTED;
+		}
+	}
+	if (tk && tk->max_uses) {
+		snprintf(name, sizeof(name), "ticket:%s", tk->jti);
+		q = quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL));
+		if (q != 1) {
+			snprintf(detail, dlen, "%s", q == 0 ? "ticket used max_uses times" : "state directory unusable");
+			return REASON_TICKET_EXHAUSTED;
+		}
+	}
+	return REASON_ALLOWED;
+}
+
+bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use, CK_ATTRIBUTE_PTR tmpl,
+                                    CK_ULONG n)
+{
+	if (!s || !g_pending.active || g_pending.session != s->handle || g_pending.use != use)
+		return false;
+	/* Only a secret key, said explicitly: unwrapping or deriving a
+	 * private key is importing one, which stays key administration. */
+	bool secret = false;
+	for (CK_ULONG i = 0; tmpl && i < n; i++) {
+		if (tmpl[i].type != CKA_CLASS)
+			continue;
+		if (!tmpl[i].pValue || tmpl[i].ulValueLen != sizeof(CK_OBJECT_CLASS) ||
+		    *(CK_OBJECT_CLASS *)tmpl[i].pValue != CKO_SECRET_KEY || secret)
+			return false;   /* unreadable, another class, or a second CKA_CLASS */
+		secret = true;
+	}
+	return secret;
+}
+
+CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJECT_HANDLE new_key)
+{
+	const config_t *cfg = cfg_get();
+	policy_decision_t d = { 0 };
+	ticket_claims_t tkc;
+	const ticket_claims_t *tk;
+	ticket_status_t ts;
+	bool presented;
+	int delivered = 0;
+
+	if (!s || !g_pending.active || g_pending.session != s->handle || g_pending.use != use)
+		return rv;
+	g_pending.active = false;
+	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+	d.rule = g_pending.rule;
+	d.role = g_pending.role;
+	if (rv != CKR_OK) {
+		/* Recorded with the token's answer; the quota stays taken.
+		 * Unrecorded, the answer is not passed on (see the decrypt case
+		 * in enforce_sign_result). */
+		emit(AUDIT_SIGN, false,
+		     policy_reason_name(use == USE_UNWRAP ? REASON_UNWRAP_FAILED : REASON_DERIVE_FAILED),
+		     "the token refused the operation", &d, tk, &g_pending.t,
+		     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, rv, use_name(use), &delivered);
+		if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required)
+			return CKR_FUNCTION_REJECTED;
+		return rv;
+	}
+	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &g_pending.t, mech_ckm_name(g_pending.mechanism),
+	     NULL, NULL, 0, CKR_OK, use_name(use), &delivered);
+	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
+		/* The new key exists but its record does not: it is not handed
+		 * out. */
+		if (g_real && new_key != CK_INVALID_HANDLE)
+			g_real->C_DestroyObject(s->handle, new_key);
+		return CKR_FUNCTION_REJECTED;
+	}
+	return CKR_OK;
+}
+
 /* --- key use ---------------------------------------------------------- */
 
 CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
@@ -737,7 +864,9 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	bool pending = false;
 	CK_RV rv;
 	const char *mname;
+	policy_action_t action = action_for_use(use);
 
+	g_pending.active = false;
 	if (use == USE_OPERATION_STATE) {
 		/* Saving or restoring the state of a governed operation would let
 		 * it be finished elsewhere, unchecked. */
@@ -778,7 +907,10 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return d.allow ? CKR_OK : d.ckr;
 	}
 
-	if (mech) {
+	if (mech && action != POLICY_ACTION_SIGN) {
+		/* decrypt, unwrap, derive: the mechanism, no hash */
+		m = mech_from_ckm(mech->mechanism);
+	} else if (mech) {
 		m = mech_from_ckm(mech->mechanism);
 		h = mech_fixed_hash(m);
 		if (mech_is_pss(m)) {
@@ -804,23 +936,39 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	}
 	mname = mech ? mech_ckm_name(mech->mechanism) : NULL;
 
-	/* Raw RSA, decryption, unwrap and derive carry no hash to judge: the
-	 * mechanism itself must be allowed for the key. */
-	decide_use(cfg, s, POLICY_ACTION_SIGN, &t, m, h, h == HASH_UNKNOWN, &d, &tkc, &tk);
+	/* Decryption, unwrapping and derivation are decided as what they are
+	 * (capabilities of their own, with their own mechanisms), never as
+	 * signing; raw RSA signing carries no hash to judge. */
+	decide_use(cfg, s, action, &t, m, h, h == HASH_UNKNOWN, &d, &tkc, &tk);
 	if (!t.gkey && !d.allow && (d.reason == REASON_KEY_UNGOVERNED || d.reason == REASON_NO_ROLE))
 		d.reason = why;
 	if (!d.allow) {
 		emit(AUDIT_SIGN, false, policy_reason_name(d.reason), d.detail, &d, tk, &t, mname,
-		     pending ? NULL : hash_name(h), NULL, 0, d.ckr, use_name(use), NULL);
+		     pending || action != POLICY_ACTION_SIGN ? NULL : hash_name(h), NULL, 0, d.ckr,
+		     use_name(use), NULL);
 		return d.ckr;
 	}
 
 	sg_op_t op = op_for_use(use);
 	if (op == SG_OP_NONE) {
-		/* unwrap/derive with a governed key: allowed, audited now, as
-		 * there is no later result to record. */
-		emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mname, NULL, NULL, 0, CKR_OK,
-		     use_name(use), NULL);
+		/* unwrap/derive: one call, no data calls to count it at.  The
+		 * quota is taken now, before the token sees it, and the record
+		 * is written with the token's answer (enforce_key_use_done). */
+		char why_q[160];
+		policy_reason_t qr = cfg ? take_use_counters(cfg, d.rule, tk, why_q, sizeof(why_q))
+		                         : REASON_CONFIG_INVALID;
+		if (qr != REASON_ALLOWED) {
+			emit(AUDIT_SIGN, false, policy_reason_name(qr), why_q, &d, tk, &t, mname, NULL, NULL, 0,
+			     CKR_FUNCTION_REJECTED, use_name(use), NULL);
+			return CKR_FUNCTION_REJECTED;
+		}
+		g_pending.active = true;
+		g_pending.session = s->handle;
+		g_pending.use = use;
+		g_pending.mechanism = mech ? mech->mechanism : 0;
+		g_pending.rule = d.rule;
+		g_pending.role = d.role;
+		g_pending.t = t;
 		return CKR_OK;
 	}
 	session_op_clear(&s->op);
@@ -986,6 +1134,13 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 
 	/* Quotas and ticket uses are taken before the token signs, and given
 	 * back if no signature comes of it. */
+	if (op_is_decrypt(s->op.op) && !s->op.data_checked) {
+		/* Other ciphertext on the same decryption (after a length query
+		 * or CKR_BUFFER_TOO_SMALL with different data, or a new message)
+		 * is a new attempt at the token: counted again. */
+		s->op.quota_taken = false;
+		s->op.ticket_use_taken = false;
+	}
 	if (!s->op.quota_taken && s->op.rule && s->op.rule->quota_count) {
 		const policy_rule_t *r = s->op.rule;
 		time_t now = time(NULL);
@@ -1062,6 +1217,39 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && !produced))
 		return rv;
 
+	if (rv != CKR_OK && op_is_decrypt(s->op.op) && (s->op.data_checked || s->op.quota_taken)) {
+		/* A decryption that reached the token and failed is an attempt
+		 * like any other (a padding oracle answers by failing): it is
+		 * recorded with the token's code, and its quota stays taken. */
+		if (s->op.data_md) {
+			unsigned int l = 0;
+			if (EVP_DigestFinal_ex(s->op.data_md, s->op.data_sha256, &l))
+				s->op.has_data_sha256 = true;
+		}
+		tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+		d.rule = s->op.rule;
+		d.role = s->op.role;
+		target_from_op(s, &t);
+		emit(AUDIT_SIGN, false, policy_reason_name(REASON_DECRYPT_FAILED),
+		     "the token returned no plaintext", &d, tk, &t, mech_ckm_name(s->op.mechanism), NULL,
+		     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, rv,
+		     op_name(s->op.op), &delivered);
+		/* A token may keep the operation after a failed call (SoftHSM
+		 * after C_DecryptUpdate with RSA: CKR_FUNCTION_NOT_SUPPORTED, and
+		 * a C_Decrypt that follows decrypts).  Forgotten here, it would
+		 * take the next ciphertext unchecked and uncounted: end it. */
+		if (rv != CKR_FUNCTION_CANCELED && rv != CKR_SESSION_CLOSED &&
+		    rv != CKR_SESSION_HANDLE_INVALID && rv != CKR_DEVICE_REMOVED &&
+		    rv != CKR_TOKEN_NOT_PRESENT && s->op.op == SG_OP_DECRYPT)
+			real_op_terminate(s);
+		session_op_clear(&s->op);
+		/* Unrecorded, the token's answer is not passed on either: with
+		 * a success refused for its record, it would tell good padding
+		 * from bad. */
+		if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required)
+			return CKR_FUNCTION_REJECTED;
+		return rv;
+	}
 	if (rv != CKR_OK) {
 		/* The real module ended the operation without a result. */
 		if (s->op.quota_taken && cfg)
@@ -1091,7 +1279,9 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 			OPENSSL_cleanse(out, *out_len);
 		if (out_len)
 			*out_len = 0;
-		if (s->op.quota_taken)
+		/* A decryption happened all the same (and answered whether the
+		 * ciphertext was good): its quota stays taken. */
+		if (s->op.quota_taken && !op_is_decrypt(s->op.op))
 			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
 		session_op_clear(&s->op);
 		return CKR_FUNCTION_REJECTED;
@@ -1181,7 +1371,11 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		if (c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY)
 			needs_admin = true;
 	}
-	if (what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY)
+	/* A new key from unwrapping or derivation is administration, unless
+	 * it is a secret key made with a key whose unwrap/derive capability
+	 * was just granted (a look-alike template still needs admin, below). */
+	if ((what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY) &&
+	    !enforce_key_use_covers_new_key(s, what == ADMIN_UNWRAP_KEY ? USE_UNWRAP : USE_DERIVE, tmpl, n))
 		needs_admin = true;
 	if (tmpl && n) {
 		CK_ATTRIBUTE *ida = NULL, *la = NULL;

@@ -9,5 +9,6 @@ int cmd_audit(int argc, char **argv);        /* cmd_audit.c */
 int cmd_who_can_sign(int argc, char **argv); /* cmd_who_can_sign.c */
 int cmd_inventory(int argc, char **argv);    /* cmd_inventory.c */
 int cmd_credential(int argc, char **argv);   /* cmd_credential.c: hash a role credential */
+int cmd_doctor(int argc, char **argv);       /* cmd_doctor.c: the deployment as the module sees it */
 
 #endif

@@ -10,6 +10,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "check", cmd_check, "CONFIG            validate a config, print file:line: message" },
+	{ "doctor", cmd_doctor, "[--config C]      check the deployment: files, token, keys, p11-kit" },
 	{ "explain", cmd_explain, "--config C ...    allow or deny, the rule and the reason" },
 	{ "ticket", cmd_ticket, "keygen|issue|verify validation tickets" },
 	{ "audit", cmd_audit, "[FILE...]         summarise audit records, verify the hash chain" },
