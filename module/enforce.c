@@ -32,6 +32,7 @@
 #include "mech.h"
 #include "policy.h"
 #include "quota.h"
+#include "state.h"
 #include "ticket.h"
 
 #define ENF_MAX_SLOTS 64
@@ -774,17 +775,16 @@ static policy_reason_t take_use_counters(const config_t *cfg, const policy_rule_
 			snprintf(name, sizeof(name), "rule:%s", r->name);
 		q = quota_take(cfg->state_dir, name, r->quota_count, r->quota_period_s, time(NULL));
 		if (q != 1) {
-			snprintf(detail, dlen, "%s", q == 0 ? "quota used up for this period"
-			                                    : "state directory unusable: quota cannot be counted");
-			return REASON_QUOTA_EXHAUSTED;
+			snprintf(detail, dlen, "%s", q == 0 ? "quota used up for this period" : state_error());
+			return q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE;
 		}
 	}
 	if (tk && tk->max_uses) {
 		snprintf(name, sizeof(name), "ticket:%s", tk->jti);
 		q = quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL));
 		if (q != 1) {
-			snprintf(detail, dlen, "%s", q == 0 ? "ticket used max_uses times" : "state directory unusable");
-			return REASON_TICKET_EXHAUSTED;
+			snprintf(detail, dlen, "%s", q == 0 ? "ticket used max_uses times" : state_error());
+			return q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE;
 		}
 	}
 	return REASON_ALLOWED;
@@ -947,6 +947,22 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		     pending || action != POLICY_ACTION_SIGN ? NULL : hash_name(h), NULL, 0, d.ckr,
 		     use_name(use), NULL);
 		return d.ckr;
+	}
+
+	/* The kill switch (signgate revoke), shared by every host through the
+	 * state store; read at most STATE_REVOCATION_CACHE_MS ago.  A store
+	 * that cannot answer refuses: a revocation may be what it holds. */
+	if (t.gkey) {
+		char rwhy[STATE_REASON_MAX + 1], detail[STATE_REASON_MAX + 40];
+		int r = state_key_revoked(cfg->state_dir, t.gkey->name, rwhy, sizeof rwhy);
+		if (r != 0) {
+			policy_reason_t rr = r > 0 ? REASON_KEY_REVOKED : REASON_STATE_UNAVAILABLE;
+			snprintf(detail, sizeof detail, "revoked (signgate revoke): %s", rwhy);
+			emit(AUDIT_SIGN, false, policy_reason_name(rr), r > 0 ? detail : state_error(), &d, tk,
+			     &t, mname, pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
+			     use_name(use), NULL);
+			return policy_reason_ckr(rr);
+		}
 	}
 
 	sg_op_t op = op_for_use(use);
@@ -1154,9 +1170,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = r;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_QUOTA_EXHAUSTED,
-			          q == 0 ? "signature quota used up for this period"
-			                 : "state directory unusable: quota cannot be counted",
+			data_deny(s, &d, tk, q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "signature quota used up for this period" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}
@@ -1169,8 +1184,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = s->op.rule;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_TICKET_EXHAUSTED,
-			          q == 0 ? "ticket used max_uses times" : "state directory unusable",
+			data_deny(s, &d, tk, q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "ticket used max_uses times" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}

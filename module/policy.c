@@ -597,6 +597,7 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_DECRYPT_FAILED] = "decrypt-failed",
 	[REASON_UNWRAP_FAILED] = "unwrap-failed",
 	[REASON_DERIVE_FAILED] = "derive-failed",
+	[REASON_STATE_UNAVAILABLE] = "state-unavailable",
 	[REASON_HASH_DISGUISED] = "hash-disguised",
 	[REASON_HASH_TRUNCATED] = "hash-truncated",
 	[REASON_DATA_MALFORMED] = "data-malformed",

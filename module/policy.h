@@ -73,6 +73,7 @@ typedef enum policy_reason {
 	REASON_DECRYPT_FAILED,
 	REASON_UNWRAP_FAILED,
 	REASON_DERIVE_FAILED,
+	REASON_STATE_UNAVAILABLE,   /* the state store could not answer (state.h) */
 	REASON_HASH_DISGUISED,      /* raw ECDSA: leading zeros make a shorter digest */
 	REASON_HASH_TRUNCATED,      /* raw ECDSA longer than the curve order, not opted in */
 	REASON_DATA_MALFORMED,      /* DigestInfo, PKCS#1 block or CMS attributes not strict DER */

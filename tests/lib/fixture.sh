@@ -129,7 +129,7 @@ mkdir -p "$SG_TMP/state"
 # verbatim (roles, keys, rules, audit ...).  Written 0600.
 sg_config() {
 	local f=$1 extra=${2:-} audit_default="" init_args=""
-	[ -z "$SG_BACKEND_INIT_ARGS" ] || init_args="  init_args = \"$SG_BACKEND_INIT_ARGS\";"
+	[ -z "$SG_BACKEND_INIT_ARGS" ] || init_args=" init_args = \"$SG_BACKEND_INIT_ARGS\";"
 	# Tests that do not look at the audit get a non-required audit to a
 	# socket nobody reads (CI has no syslog daemon).
 	case "$extra" in
@@ -140,8 +140,7 @@ sg_config() {
 backend = {
   module = "$SG_BACKEND_MODULE";
   tokens = [ "$SG_TOKEN" ];
-  pin_file = "$SG_PIN_FILE";
-$init_args
+  pin_file = "$SG_PIN_FILE";$init_args
 };
 state_dir = "$SG_TMP/state";
 $audit_default
