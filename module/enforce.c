@@ -1074,12 +1074,17 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (m == MECH_RSA_PKCS || m == MECH_ECDSA || m == MECH_RSA_X_509 ||
 		    (mech_is_pss(m) && mech_fixed_hash(m) == HASH_UNKNOWN)) {
 			if (s->op.multipart) {
-				/* Parts of a raw input cannot be judged one by one. */
-				memset(&ir, 0, sizeof(ir));
-				ir.status = INSPECT_MALFORMED;
-				snprintf(ir.detail, sizeof(ir.detail), "%s takes its whole input in one call",
-				         mech_name(m));
-			} else if (m == MECH_RSA_PKCS) {
+				/* PKCS#11 defines these mechanisms single-part only.
+				 * CKR_FUNCTION_REJECTED, not the data code: pkcs11-tool
+				 * retries every refused C_Sign as C_SignUpdate and shows
+				 * that answer, which must still read as a refusal. */
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_DATA_MALFORMED, "a raw mechanism takes its input in one C_Sign",
+				          CKR_FUNCTION_REJECTED);
+				return CKR_FUNCTION_REJECTED;
+			}
+			if (m == MECH_RSA_PKCS) {
 				inspect_digestinfo(data, len, &ir);
 			} else if (m == MECH_ECDSA) {
 				inspect_ecdsa(data, len, s->op.key_attrs.ec_order_bits,
