@@ -33,6 +33,8 @@
 #include "policy.h"
 #include "quota.h"
 #include "state.h"
+#include "template.h"
+#include "secure_open.h"
 #include "ticket.h"
 
 #define ENF_MAX_SLOTS 64
@@ -299,12 +301,39 @@ static CK_SESSION_HANDLE lookup_session(CK_SLOT_ID id)
 	return h;
 }
 
+/* Does the config in force name this fingerprint for a key?  Asked only
+ * when an identity must be proven (a cache miss on such a key). */
+static bool fingerprint_named(const unsigned char fp[32])
+{
+	const config_t *cfg = cfg_get();
+	for (size_t i = 0; cfg && i < cfg->n_keys; i++)
+		if (cfg->keys[i].has_fingerprint && !memcmp(cfg->keys[i].fingerprint, fp, 32))
+			return true;
+	return false;
+}
+
+/* The sessions keycache opens for an identity proof are signgate's:
+ * poisoned while open, forgotten when closed (the list stays short). */
+static void proof_session_hide(CK_SESSION_HANDLE h, bool hide)
+{
+	if (hide)
+		session_poison(h);
+	else
+		session_unpoison(h);
+}
+
 void enforce_backend_ready(CK_FUNCTION_LIST_PTR real)
 {
 	pthread_mutex_lock(&g_lock);
 	g_real = real;
 	pthread_mutex_unlock(&g_lock);
-	keycache_init(real, lookup_session);
+	keycache_ops_t ops = {
+		.real = real,
+		.lookup_session = lookup_session,
+		.fp_named = fingerprint_named,
+		.session_hide = proof_session_hide,
+	};
+	keycache_init(&ops);
 }
 
 bool enforce_slot_exposed(CK_SLOT_ID slot)
@@ -445,6 +474,13 @@ typedef struct target {
 
 static void target_fill(target_t *t, CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj)
 {
+	/* Which fingerprints an identity is proven against depends on the
+	 * config: a new config starts from an empty cache. */
+	static const config_t *cache_cfg;
+	const config_t *cfg = cfg_get();
+	if (__atomic_exchange_n(&cache_cfg, cfg, __ATOMIC_ACQ_REL) != cfg)
+		keycache_clear();
+
 	memset(t, 0, sizeof(*t));
 	slot_names(slot, t->token, t->serial);
 	if (obj != CK_INVALID_HANDLE && keycache_get(slot, sess, obj, &t->ka) == CKR_OK)
@@ -491,12 +527,15 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 		*delivered = rc == 0;
 }
 
-/* SIGNGATE_TICKET holds the ticket or names a file holding it. */
+/* SIGNGATE_TICKET holds the ticket or names a file holding it.  Read
+ * with secure_getenv (a setuid host must not take it from its invoker)
+ * and, for a file, through secure_open.c: a regular file of the caller's
+ * own (or root's) that nobody else may write, at most a ticket long. */
 static void env_ticket_load(const config_t *cfg)
 {
-	const char *v = getenv("SIGNGATE_TICKET");
-	char buf[TICKET_MAX_LEN + 2];
-	size_t n = 0;
+	const char *v = secure_getenv("SIGNGATE_TICKET");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 
 	g_env_ticket_present = false;
 	if (!v || !v[0]) {
@@ -508,23 +547,20 @@ static void env_ticket_load(const config_t *cfg)
 	__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 	if (ticket_looks_like(v, strlen(v))) {
 		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
+	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
+	                             sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_TICKET: %s\n", err);
+		g_env_ticket_status = TICKET_MALFORMED;
 	} else {
-		int fd = open(v, O_RDONLY | O_CLOEXEC);
-		ssize_t r = -1;
-		if (fd >= 0) {
-			r = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-		}
-		if (r <= 0 || (size_t)r > TICKET_MAX_LEN) {
-			g_env_ticket_status = TICKET_MALFORMED;
-			return;
-		}
-		n = (size_t)r;
+		n = got;
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 			n--;
 		buf[n] = '\0';
-		g_env_ticket_status = ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
-		OPENSSL_cleanse(buf, sizeof(buf));
+		g_env_ticket_status = n == 0 || n > TICKET_MAX_LEN ?
+		                              TICKET_MALFORMED :
+		                              ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
+		OPENSSL_cleanse(buf, got);
+		free(buf);
 	}
 	audit_record_t r = {
 		.event = AUDIT_TICKET,
@@ -675,6 +711,14 @@ static void target_govern(const config_t *cfg, target_t *t, policy_reason_t *why
 	t->gkey = NULL;
 	if (!cfg || !t->have_ka)
 		return;
+	/* An object whose identity is not established is never "not
+	 * governed": the caller sees *why and refuses. */
+	if (t->ka.standing != KEY_KNOWN) {
+		*why = t->ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+		return;
+	}
+	if (t->ka.label_long)
+		ref.label = NULL;
 	if (t->ka.has_fp)
 		memcpy(ref.fingerprint, t->ka.fp, 32);
 	t->gkey = policy_key_lookup(cfg, &ref, why);
@@ -886,6 +930,19 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return rv == CKR_OK ? CKR_KEY_HANDLE_INVALID : rv;
 	}
 	target_govern(cfg, &t, &why);
+	if (t.ka.standing != KEY_KNOWN) {
+		/* Identity not established, or a handle of another token: never
+		 * taken for an ungoverned key, refused and recorded. */
+		bool other = t.ka.standing == KEY_OTHER_TOKEN;
+		rv = other ? CKR_KEY_HANDLE_INVALID : CKR_FUNCTION_REJECTED;
+		emit(use == USE_WRAP ? AUDIT_ADMIN : AUDIT_SIGN, false,
+		     policy_reason_name(other ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN),
+		     other ? "key handle not found on this session's token"
+		           : "identity of the key could not be established",
+		     NULL, NULL, &t, mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0, rv,
+		     use_name(use), NULL);
+		return rv;
+	}
 
 	/* Secret and public keys are not signing keys of this policy unless
 	 * used to sign (HMAC): decrypting, unwrapping or deriving with them
@@ -1294,7 +1351,12 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 
 	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
 		/* The signature exists but its record does not: it is not
-		 * handed out. */
+		 * handed out.  The refusal is recorded wherever a record can
+		 * still go (syslog when the journal failed, and the reverse). */
+		emit(AUDIT_SIGN, false, policy_reason_name(REASON_AUDIT_UNAVAILABLE),
+		     "the signature's audit record could not be written; signature withdrawn", &d, tk,
+		     &t, mech_ckm_name(s->op.mechanism), NULL, NULL, 0, CKR_FUNCTION_REJECTED,
+		     op_name(s->op.op), NULL);
 		if (out && out_len)
 			OPENSSL_cleanse(out, *out_len);
 		if (out_len)
@@ -1312,13 +1374,19 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 
 /* --- key administration ------------------------------------------------- */
 
-static bool attr_find(CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ATTRIBUTE **out)
+/* Attributes whose change alters what key a private key object is (or
+ * claims to be): setting or copying them is key administration whatever
+ * the key, since identity is established from them.  (Public key objects
+ * only ever serve as candidates a proof must confirm.) */
+static bool template_sets_identity(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-	for (CK_ULONG i = 0; tmpl && i < n; i++)
-		if (tmpl[i].type == type && tmpl[i].pValue && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION) {
-			*out = &tmpl[i];
+	static const CK_ATTRIBUTE_TYPE identity[] = {
+		CKA_CLASS, CKA_KEY_TYPE, CKA_PUBLIC_KEY_INFO, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+		CKA_EC_PARAMS, CKA_EC_POINT, CKA_VALUE,
+	};
+	for (size_t i = 0; i < sizeof(identity) / sizeof(identity[0]); i++)
+		if (template_find(tmpl, n, identity[i]))
 			return true;
-		}
 	return false;
 }
 
@@ -1341,6 +1409,10 @@ static const policy_key_t *governed_lookalike(const config_t *cfg, const char *t
 	return NULL;
 }
 
+/* Longest CKA_ID / CKA_LABEL value read from a caller's template; a
+ * longer one is refused (CKR_ATTRIBUTE_VALUE_INVALID) rather than read. */
+#define ADMIN_VALUE_MAX (1u << 20)
+
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_OBJECT_HANDLE obj,
                     CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
 {
@@ -1349,21 +1421,44 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	ticket_claims_t tkc;
 	const ticket_claims_t *tk = NULL;
 	target_t t;
-	policy_reason_t why;
-	bool needs_admin = false;
-	CK_ATTRIBUTE *a;
+	policy_reason_t why = REASON_KEY_UNGOVERNED;
+	bool needs_admin = false, unknown = false;
 	const policy_key_t *look = NULL;
+	const unsigned char *idv = NULL, *lv = NULL;
+	size_t idl = 0, ll = 0;
+	template_read_t rid, rl;
+	CK_ULONG cls;
 
 	if (s)
 		slot = s->slot;
 	if (tmpl == NULL && n > 0)
 		return CKR_OK; /* the real module answers CKR_ARGUMENTS_BAD */
+	/* gate.c refuses these first (and audits); never read a template
+	 * the token would read differently. */
+	if (tmpl && template_check(tmpl, n, NULL) != CKR_OK)
+		return CKR_TEMPLATE_INCONSISTENT;
+	/* Values signgate reads to decide must be what they claim to be. */
+	rid = template_get_bytes(tmpl, n, CKA_ID, ADMIN_VALUE_MAX, &idv, &idl);
+	rl = template_get_bytes(tmpl, n, CKA_LABEL, ADMIN_VALUE_MAX, &lv, &ll);
+	if (rid == TEMPLATE_BAD || rl == TEMPLATE_BAD)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+
 	target_fill(&t, slot, s ? s->handle : CK_INVALID_HANDLE, obj);
-	if (cfg && obj != CK_INVALID_HANDLE && t.have_ka) {
-		target_govern(cfg, &t, &why);
-		if (!t.gkey)
-			t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len, t.ka.label,
-			                            strlen(t.ka.label));
+	if (obj != CK_INVALID_HANDLE) {
+		if (!t.have_ka)
+			return CKR_OBJECT_HANDLE_INVALID; /* what the token said of it */
+		if (t.ka.standing != KEY_KNOWN) {
+			/* Governed and unknown: its attributes could not be read as
+			 * the object's own, or it is not on this session's token. */
+			unknown = true;
+			why = t.ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+		} else if (cfg) {
+			target_govern(cfg, &t, &why);
+			if (!t.gkey)
+				t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len,
+				                            t.ka.label_long ? NULL : t.ka.label,
+				                            strlen(t.ka.label));
+		}
 	}
 
 	switch (what) {
@@ -1376,8 +1471,11 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		break;
 	case ADMIN_SET_ATTRIBUTE:
 	case ADMIN_COPY_OBJECT:
+		needs_admin = t.gkey != NULL || unknown ||
+		              (t.ka.cls == CKO_PRIVATE_KEY && template_sets_identity(tmpl, n));
+		break;
 	case ADMIN_DESTROY_OBJECT:
-		needs_admin = t.gkey != NULL;
+		needs_admin = t.gkey != NULL || unknown;
 		break;
 	case ADMIN_CREATE_OBJECT:
 	case ADMIN_UNWRAP_KEY:
@@ -1385,10 +1483,11 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		break;
 	}
 	/* New keys, and any object dressed as a governed key. */
-	if (what == ADMIN_CREATE_OBJECT && attr_find(tmpl, n, CKA_CLASS, &a) &&
-	    a->ulValueLen == sizeof(CK_OBJECT_CLASS)) {
-		CK_OBJECT_CLASS c = *(CK_OBJECT_CLASS *)a->pValue;
-		if (c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY)
+	if (what == ADMIN_CREATE_OBJECT) {
+		template_read_t rc = template_get_ulong(tmpl, n, CKA_CLASS, &cls);
+		if (rc == TEMPLATE_BAD)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		if (rc == TEMPLATE_OK && (cls == CKO_PRIVATE_KEY || cls == CKO_SECRET_KEY))
 			needs_admin = true;
 	}
 	/* A new key from unwrapping or derivation is administration, unless
@@ -1397,26 +1496,67 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	if ((what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY) &&
 	    !enforce_key_use_covers_new_key(s, what == ADMIN_UNWRAP_KEY ? USE_UNWRAP : USE_DERIVE, tmpl, n))
 		needs_admin = true;
-	if (tmpl && n) {
-		CK_ATTRIBUTE *ida = NULL, *la = NULL;
-		bool hid = attr_find(tmpl, n, CKA_ID, &ida), hl = attr_find(tmpl, n, CKA_LABEL, &la);
-		if (hid || hl)
-			look = governed_lookalike(cfg, t.token, t.serial, hid ? ida->pValue : NULL,
-			                          hid ? ida->ulValueLen : 0, hl ? la->pValue : NULL,
-			                          hl ? la->ulValueLen : 0);
+	if (rid == TEMPLATE_OK || rl == TEMPLATE_OK) {
+		look = governed_lookalike(cfg, t.token, t.serial, rid == TEMPLATE_OK ? idv : NULL, idl,
+		                          rl == TEMPLATE_OK ? (const char *)lv : NULL, ll);
 		if (look) {
 			needs_admin = true;
-			if (!t.gkey)
+			if (!t.gkey && !unknown)
 				t.gkey = look;
 		}
 	}
 	if (!needs_admin)
 		return CKR_OK;
 
+	if (unknown && why == REASON_KEY_OTHER_TOKEN) {
+		/* A handle is only meaningful on its own token: no capability
+		 * makes one of another token usable through this session. */
+		emit(AUDIT_ADMIN, false, policy_reason_name(why),
+		     "object handle not found on this session's token", NULL, NULL, &t, NULL, NULL, NULL, 0,
+		     CKR_OBJECT_HANDLE_INVALID, admin_name(what), NULL);
+		return CKR_OBJECT_HANDLE_INVALID;
+	}
+	/* An unknown object is decided as a key nobody is named for: only a
+	 * capability over all keys covers it. */
 	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
+	if (unknown && !d.allow) {
+		d.reason = why;
+		d.ckr = policy_reason_ckr(why);
+		snprintf(d.detail, sizeof(d.detail),
+		         "identity of the object could not be established; administration needs a rule "
+		         "over all keys");
+	}
 	emit(AUDIT_ADMIN, d.allow, d.allow ? "allowed" : policy_reason_name(d.reason), d.detail, &d, tk,
 	     &t, NULL, NULL, NULL, 0, d.allow ? CKR_OK : d.ckr, admin_name(what), NULL);
 	return d.allow ? CKR_OK : d.ckr;
+}
+
+void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUTE_TYPE dup)
+{
+	target_t t;
+	char detail[96];
+
+	memset(&t, 0, sizeof(t));
+	if (s)
+		slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail), "attribute type 0x%lx appears more than once in the template",
+	         (unsigned long)dup);
+	emit(AUDIT_ADMIN, false, policy_reason_name(REASON_TEMPLATE_DUPLICATE), detail, NULL, NULL, &t,
+	     NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
+}
+
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj)
+{
+	target_t t;
+	char detail[128];
+
+	memset(&t, 0, sizeof(t));
+	slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail),
+	         "the real module rejected key handle %lu, then accepted it: undone",
+	         (unsigned long)obj);
+	emit(AUDIT_BACKEND_ERROR, false, "handle-inconsistent", detail, NULL, NULL, &t, NULL, NULL,
+	     NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
 }
 
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
@@ -1425,14 +1565,15 @@ void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE 
 	if (rv != CKR_OK)
 		return;
 	switch (what) {
-	case ADMIN_SET_ATTRIBUTE:
-	case ADMIN_DESTROY_OBJECT:
-		keycache_invalidate(obj);
-		break;
 	case ADMIN_INIT_TOKEN:
 		keycache_clear();
 		break;
 	default:
+		/* Changed or destroyed: read again.  New (create, copy, generate,
+		 * unwrap, derive): a handle the token reuses must not inherit
+		 * what was cached for its previous object. */
+		if (obj != CK_INVALID_HANDLE)
+			keycache_invalidate(obj);
 		break;
 	}
 }

@@ -106,8 +106,18 @@ typedef enum enforce_admin {
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what,
                     CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
 
+/* gate.c refused a template of an admin call that repeats attribute
+ * type dup (CKR_TEMPLATE_INCONSISTENT): record it. */
+void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUTE_TYPE dup);
+
 /* After a successful admin call: invalidate cached attributes, audit. */
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv);
+
+/* A call that reached the real module without a decision only because the
+ * real module itself had rejected its key handle (gate.c: the caller gets
+ * the token's own answer) succeeded after all; gate.c undid it.  Records
+ * the refusal: event backend-error, reason handle-inconsistent. */
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj);
 
 /* C_Login / C_LoginUser by the caller.  The real token is already logged
  * in by signgate with the PIN file; the caller's PIN is a role

@@ -74,6 +74,9 @@ typedef enum policy_reason {
 	REASON_UNWRAP_FAILED,
 	REASON_DERIVE_FAILED,
 	REASON_STATE_UNAVAILABLE,   /* the state store could not answer (state.h) */
+	REASON_KEY_UNKNOWN,         /* object's identity could not be established: governed, unknown */
+	REASON_KEY_OTHER_TOKEN,     /* handle not found on the session's token */
+	REASON_TEMPLATE_DUPLICATE,  /* a template repeats an attribute type */
 	REASON_HASH_DISGUISED,      /* raw ECDSA: leading zeros make a shorter digest */
 	REASON_HASH_TRUNCATED,      /* raw ECDSA longer than the curve order, not opted in */
 	REASON_DATA_MALFORMED,      /* DigestInfo, PKCS#1 block or CMS attributes not strict DER */
