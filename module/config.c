@@ -29,6 +29,7 @@
 #undef config_t
 
 #include "config.h"
+#include "debug.h"
 #include "policy.h"
 #include "secure_open.h"
 
@@ -1999,6 +2000,11 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 	cfg->size = st.st_size;
 out:
 	free(buf);
+	if (cfg)
+		SG_DEBUG(SG_DBG_CONFIG, "%s loaded: %zu roles, %zu keys, %zu rules, %zu validators", path,
+		         cfg->n_roles, cfg->n_keys, cfg->n_rules, cfg->n_validators);
+	else
+		SG_DEBUG(SG_DBG_CONFIG, "%s refused: %s", path, err && errlen ? err : "?");
 	return cfg;
 }
 

@@ -26,6 +26,7 @@
 #include <openssl/sha.h>
 
 #include "audit.h"
+#include "debug.h"
 #include "caller.h"
 #include "inspect.h"
 #include "keycache.h"
@@ -196,6 +197,7 @@ static void caller_setup(const config_t *cfg)
 
 CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 {
+	sg_debug_init();
 	char err[CONFIG_ERR_MAX];
 	const char *path = config_path_choose(init_reserved);
 	config_t *cfg;
@@ -204,6 +206,9 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 		fprintf(stderr, "signgate: no usable config path\n");
 		return CKR_FUNCTION_FAILED;
 	}
+	SG_DEBUG(SG_DBG_CONFIG, "config %s (%s)", path,
+	         secure_getenv("SIGNGATE_CONF") && secure_getenv("SIGNGATE_CONF")[0] ? "SIGNGATE_CONF"
+	         : init_reserved ? "C_Initialize pReserved" : "the default path");
 	cfg = config_load(path, true, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "signgate: %s\n", err);
@@ -525,6 +530,20 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 	int rc = audit_emit(&r);
 	if (delivered)
 		*delivered = rc == 0;
+	/* SIGNGATE_DEBUG: the decision and why, as the record says it */
+	unsigned area = ev == AUDIT_TICKET ? SG_DBG_TICKET
+	                : ev == AUDIT_CONFIG_LOAD || ev == AUDIT_CONFIG_RELOAD || ev == AUDIT_CONFIG_REFUSED
+	                        ? SG_DBG_CONFIG
+	                        : SG_DBG_POLICY;
+	SG_DEBUG(area, "%s %s %s%s%s%s%s%s%s%s%s", operation ? operation : "-", allowed ? "allow" : "deny",
+	         reason ? reason : "-", r.key_name ? " key=" : "", r.key_name ? r.key_name : "",
+	         r.rule ? " rule=" : "", r.rule ? r.rule : "", r.role ? " role=" : "", r.role ? r.role : "",
+	         r.mechanism ? " mechanism=" : "", r.mechanism ? r.mechanism : "");
+	if (r.detail)
+		SG_DEBUG(area, "  why: %s", r.detail);
+	if (rc != 0)
+		SG_DEBUG(SG_DBG_AUDIT, "%s %s: record not kept (audit_emit %d)", operation ? operation : "-",
+		         reason ? reason : "-", rc);
 }
 
 /* SIGNGATE_TICKET holds the ticket or names a file holding it.  Read

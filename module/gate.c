@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "backend.h"
+#include "debug.h"
 #include "enforce.h"
 #include "keycache.h"
 #include "secure_open.h"
@@ -784,6 +785,10 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	enforce_backend_ready(backend.list);
 	atomic_store(&offer_3_0, backend.list3 != NULL);
+	SG_DEBUG(SG_DBG_P11, "C_Initialize: backend %s, PKCS#11 %s offered, %s", bcfg->module,
+	         backend.list3 ? "3.0 and 2.40" : "2.40",
+	         pin_mode ? "token login with the PIN file at the caller's first C_Login"
+	                  : "compatibility mode: the caller's PIN goes to the token");
 	atomic_store_explicit(&initialized, true, memory_order_release);
 	goto out;
 
