@@ -1182,7 +1182,10 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 			dig = ir.digest_len ? ir.digest : NULL;
 			dlen = ir.digest_len;
 			is_digest = true;
-		} else if (!s->op.multipart && mech_fixed_hash(m) != HASH_UNKNOWN) {
+		} else if (mech_fixed_hash(m) != HASH_UNKNOWN) {
+			/* Each part on its own, as Java sends its signed attributes
+			 * whole in one C_SignUpdate: a part that presents itself as
+			 * a SET is held to the same rules as a whole input. */
 			inspect_cms_attributes(mech_fixed_hash(m), data, len, &ir);
 			if (inspect_refused(&ir)) {
 				d.rule = s->op.rule;

@@ -241,6 +241,15 @@ cms-duplicate-digest)
 	set_of "$ct" "$md1" "$md2" > "$SG_TMP/attrs2"
 	expect_denied CKR_DATA_INVALID 0x20 data-malformed "$SG_RSA_ID" SHA256-RSA-PKCS "$SG_TMP/attrs2"
 	printf '%s' "$LAST_RECORD" | grep -q 'messageDigest' || sg_fail "detail does not say messageDigest: $LAST_RECORD"
+	# and through C_SignUpdate (pkcs11-tool retries the refused C_Sign so)
+	mark
+	if pkcs11-tool --module "$SG_MODULE" --token-label "$SG_TOKEN" --login --pin x --sign --id "$SG_RSA_ID" \
+		-m SHA256-RSA-PKCS -i "$SG_TMP/attrs2" -o "$SG_TMP/sig" >"$SG_TMP/out" 2>&1; then
+		sg_fail "two messageDigest attributes were signed through C_SignUpdate"
+	fi
+	wait_runs
+	[ "$(new_records | grep -c '"reason":"data-malformed"')" = 2 ] ||
+		sg_fail "C_Sign and the C_SignUpdate retry should both be refused: $(new_records | grep -o '"outcome.*' | cut -c1-200)"
 	# the same two, not in DER order
 	printf '31%02x%s%s%s' $(((${#ct} + ${#md1} + ${#md2}) / 2)) "$md2" "$md1" "$ct" | hex2bin > "$SG_TMP/attrs3"
 	expect_denied CKR_DATA_INVALID 0x20 data-malformed "$SG_RSA_ID" SHA256-RSA-PKCS "$SG_TMP/attrs3"
