@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "debug.h"
 #include "caller.h"
+#include "inspect.h"
 #include "keycache.h"
 #include "mech.h"
 #include "policy.h"
@@ -509,7 +510,10 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 		.caller = &g_caller,
 		.ticket = tk,
 		.mechanism = mechanism,
-		.hash = hash,
+		/* Never a hash the gate did not establish: "UNKNOWN" is none. */
+		.hash = hash && strcmp(hash, hash_name(HASH_UNKNOWN)) ? hash : NULL,
+		.hash_basis = mechanism ? inspect_basis_name(inspect_mech_basis(mech_from_name(mechanism)))
+		                        : NULL,
 		.data_sha256 = data_sha,
 		.data_len = data_len,
 		.ckr = ckr,
@@ -1217,10 +1221,16 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			if (!mech->pParameter || mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
 				return CKR_MECHANISM_PARAM_INVALID;
 			const CK_RSA_PKCS_PSS_PARAMS *pp = mech->pParameter;
-			hash_alg_t ph = mech_hash_from_ckm_digest(pp->hashAlg);
-			if (h != HASH_UNKNOWN && ph != h)
+			inspect_result_t ir;
+			inspect_pss_params(h, pp->hashAlg, pp->mgf, pp->sLen, &ir);
+			if (inspect_refused(&ir)) {
+				/* The token would sign with them: a decision, recorded. */
+				emit(AUDIT_SIGN, false, policy_reason_name(REASON_PSS_PARAMS_INVALID), ir.detail, NULL,
+				     NULL, &t, mech_ckm_name(mech->mechanism), NULL, NULL, 0,
+				     CKR_MECHANISM_PARAM_INVALID, use_name(use), NULL);
 				return CKR_MECHANISM_PARAM_INVALID;
-			h = ph;
+			}
+			h = ir.hash;
 		} else if (mech_hash_from_data(m) && (use == USE_SIGN || use == USE_SIGN_RECOVER)) {
 			pending = true;
 		}
@@ -1301,45 +1311,16 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 
 /* --- data ------------------------------------------------------------- */
 
-/* CMS signed attributes sent whole (Java, or cms -sign without the
- * engine's hashing): a DER SET OF Attribute; find messageDigest. */
-static bool cms_message_digest(const unsigned char *p, size_t n, const unsigned char **dig, size_t *dlen)
+/* The audit reason for an inspector refusal. */
+static policy_reason_t inspect_reason(inspect_status_t st)
 {
-	static const unsigned char oid_md[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-		                                0x0d, 0x01, 0x09, 0x04 };
-	size_t i, len, hl;
-
-	if (n < 2 || p[0] != 0x31)
-		return false;
-	if (p[1] < 0x80) {
-		len = p[1];
-		hl = 2;
-	} else if (p[1] == 0x81 && n > 2) {
-		len = p[2];
-		hl = 3;
-	} else if (p[1] == 0x82 && n > 3) {
-		len = ((size_t)p[2] << 8) | p[3];
-		hl = 4;
-	} else {
-		return false;
+	switch (st) {
+	case INSPECT_HASH_DISGUISED:     return REASON_HASH_DISGUISED;
+	case INSPECT_HASH_TRUNCATED:     return REASON_HASH_TRUNCATED;
+	case INSPECT_MALFORMED:          return REASON_DATA_MALFORMED;
+	case INSPECT_PSS_PARAMS_INVALID: return REASON_PSS_PARAMS_INVALID;
+	default:                         return REASON_HASH_FORBIDDEN; /* no known hash */
 	}
-	if (hl + len != n)
-		return false;
-	/* The attribute: SEQUENCE { OID messageDigest, SET { OCTET STRING } } */
-	for (i = hl; i + sizeof(oid_md) + 6 <= n; i++) {
-		if (memcmp(p + i, oid_md, sizeof(oid_md)) != 0)
-			continue;
-		size_t j = i + sizeof(oid_md);
-		if (p[j] != 0x31 || p[j + 2] != 0x04)
-			return false;
-		size_t ol = p[j + 3];
-		if (ol > 64 || j + 4 + ol > n)
-			return false;
-		*dig = p + j + 4;
-		*dlen = ol;
-		return true;
-	}
-	return false;
 }
 
 static bool ticket_binds(const ticket_claims_t *tk, const unsigned char *dig, size_t dlen)
@@ -1416,33 +1397,69 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 	}
 
 	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER || s->op.op == SG_OP_MESSAGE_SIGN) {
-		/* The hash a bare-digest signature is made over. */
-		if (s->op.mech == MECH_RSA_PKCS) {
-			hash_alg_t h = mech_digestinfo_parse(data, len, &dig);
-			dlen = h != HASH_UNKNOWN ? hash_len(h) : 0;
+		/* The hash a bare-digest signature is made over, and the digest
+		 * it binds, established by the inspector from the data alone. */
+		mech_id_t m = s->op.mech;
+		inspect_result_t ir = { .status = INSPECT_NOT_CMS };
+		if (m == MECH_RSA_PKCS || m == MECH_ECDSA || m == MECH_RSA_X_509 ||
+		    (mech_is_pss(m) && mech_fixed_hash(m) == HASH_UNKNOWN)) {
+			if (s->op.multipart) {
+				/* PKCS#11 defines these mechanisms single-part only.
+				 * CKR_FUNCTION_REJECTED, not the data code: pkcs11-tool
+				 * retries every refused C_Sign as C_SignUpdate and shows
+				 * that answer, which must still read as a refusal. */
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_DATA_MALFORMED, "a raw mechanism takes its input in one C_Sign",
+				          CKR_FUNCTION_REJECTED);
+				return CKR_FUNCTION_REJECTED;
+			}
+			if (m == MECH_RSA_PKCS) {
+				inspect_digestinfo(data, len, &ir);
+			} else if (m == MECH_ECDSA) {
+				inspect_ecdsa(data, len, s->op.key_attrs.ec_order_bits,
+				              s->op.gkey ? s->op.gkey->ecdsa_truncate : 0, &ir);
+			} else if (m == MECH_RSA_X_509) {
+				inspect_rsa_x509(data, len, &ir);
+			} else {
+				inspect_pss_input(s->op.hash, data, len, &ir);
+			}
+			if (inspect_refused(&ir)) {
+				policy_reason_t why = inspect_reason(ir.status);
+				s->op.hash = HASH_UNKNOWN;
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, why, ir.detail, policy_reason_ckr(why));
+				return policy_reason_ckr(why);
+			}
+			s->op.hash = ir.hash;
+			dig = ir.digest_len ? ir.digest : NULL;
+			dlen = ir.digest_len;
 			is_digest = true;
-			if (s->op.hash_pending || s->op.hash != h)
-				s->op.hash = h;
-		} else if (s->op.mech == MECH_ECDSA ||
-		           (mech_is_pss(s->op.mech) && mech_fixed_hash(s->op.mech) == HASH_UNKNOWN)) {
-			hash_alg_t h = mech_hash_by_length(len);
-			dig = data;
-			dlen = len;
-			is_digest = true;
-			if (s->op.mech == MECH_ECDSA)
-				s->op.hash = h;
-			else if (h != s->op.hash)
-				s->op.hash = HASH_UNKNOWN; /* PSS: input must be the hash named in the params */
-		} else if (!s->op.multipart && mech_fixed_hash(s->op.mech) != HASH_UNKNOWN) {
-			(void)cms_message_digest(data, len, &dig, &dlen);
+		} else if (mech_fixed_hash(m) != HASH_UNKNOWN) {
+			/* Each part on its own, as Java sends its signed attributes
+			 * whole in one C_SignUpdate: a part that presents itself as
+			 * a SET is held to the same rules as a whole input. */
+			inspect_cms_attributes(mech_fixed_hash(m), data, len, &ir);
+			if (inspect_refused(&ir)) {
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_DATA_MALFORMED, ir.detail,
+				          policy_reason_ckr(REASON_DATA_MALFORMED));
+				return policy_reason_ckr(REASON_DATA_MALFORMED);
+			}
+			if (ir.status == INSPECT_OK) {
+				dig = ir.digest;
+				dlen = ir.digest_len;
+			}
 		}
 
 		if (s->op.hash_pending || is_digest) {
-			if (s->op.hash == HASH_UNKNOWN) {
+			/* Raw RSA that is no PKCS#1 block establishes no hash; the
+			 * key lists RSA-X-509 on purpose (policy_hash_allowed). */
+			if (s->op.hash == HASH_UNKNOWN && m != MECH_RSA_X_509) {
 				d.reason = REASON_HASH_FORBIDDEN;
-				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN,
-				          s->op.mech == MECH_RSA_PKCS ? "data is not a DigestInfo signgate accepts"
-				                                      : "input length is no known hash",
+				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN, "no hash established from the data",
 				          policy_reason_ckr(REASON_HASH_FORBIDDEN));
 				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
 			}
@@ -1452,8 +1469,9 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 				char why[160];
 				d.rule = s->op.rule;
 				d.role = s->op.role;
-				snprintf(why, sizeof(why), "hash %s not allowed for key %s", hash_name(s->op.hash),
-				         s->op.gkey ? s->op.gkey->name : "?");
+				const char *basis = inspect_basis_name(ir.basis);
+				snprintf(why, sizeof(why), "hash %s (from %s) not allowed for key %s",
+				         hash_name(s->op.hash), basis ? basis : "?", s->op.gkey ? s->op.gkey->name : "?");
 				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN, why, policy_reason_ckr(REASON_HASH_FORBIDDEN));
 				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
 			}
