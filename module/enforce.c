@@ -791,7 +791,11 @@ static CK_RV real_op_finish_call(sg_session_t *s, CK_BYTE_PTR out, CK_ULONG_PTR 
 	/* A module may leave entries NULL: then nothing can end it. */
 	switch (s->op.op) {
 	case SG_OP_SIGN:
-		if (s->op.multipart)
+		/* Parts the token has seen end with C_SignFinal; when the first
+		 * part was refused before it reached the token (a raw mechanism
+		 * offered in parts), the token holds a fresh operation, which a
+		 * single-part C_Sign ends. */
+		if (s->op.multipart && s->op.parts_forwarded)
 			return f->C_SignFinal ? f->C_SignFinal(s->handle, out, out_len)
 			                      : CKR_FUNCTION_NOT_SUPPORTED;
 		if (!f->C_Sign)

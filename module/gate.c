@@ -382,6 +382,10 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 {
 	sg_op_state_t before;
 
+	/* the real C_SignUpdate was called: the token has parts of the message */
+	if (s && dc->multipart)
+		s->op.parts_forwarded = true;
+
 	if (!s)
 		return rv;
 	/* A failed call hands nothing out, whatever the module left in the

@@ -47,6 +47,8 @@ typedef struct sg_op_state {
 	const struct policy_rule *rule;
 	const struct policy_role *role;
 	bool multipart;              /* C_SignUpdate seen */
+	bool parts_forwarded;        /* a C_SignUpdate reached the real module (it then ends
+	                                with C_SignFinal; before that, with C_Sign) */
 	bool data_checked;           /* hash/binding checked on the data */
 	EVP_MD_CTX *data_md;         /* SHA-256 of the data signed, for the audit */
 	unsigned long long data_len;
