@@ -9,5 +9,9 @@ int cmd_audit(int argc, char **argv);        /* cmd_audit.c */
 int cmd_who_can_sign(int argc, char **argv); /* cmd_who_can_sign.c */
 int cmd_inventory(int argc, char **argv);    /* cmd_inventory.c */
 int cmd_credential(int argc, char **argv);   /* cmd_credential.c: hash a role credential */
+int cmd_test(int argc, char **argv);         /* cmd_test.c: policy regression cases */
+int cmd_diff(int argc, char **argv);         /* cmd_diff.c: rights gained and lost between configs */
+/* audit_cases.c: `signgate audit --to-cases FILE LOG...` (called by cmd_audit) */
+int cmd_audit_to_cases(int argc, char **argv);
 
 #endif

@@ -16,6 +16,8 @@ static const struct {
 	{ "who-can-sign", cmd_who_can_sign, "--config C ...    identities -> keys, with conditions" },
 	{ "inventory", cmd_inventory, "--config C ...    token keys against the policy, findings" },
 	{ "credential", cmd_credential, "hash              make a role credential hash for the config" },
+	{ "test", cmd_test, "CONFIG CASES...   run policy test cases through the engine" },
+	{ "diff", cmd_diff, "OLD NEW           rights gained, lost and changed between two configs" },
 };
 
 static void usage(FILE *f)
