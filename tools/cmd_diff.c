@@ -592,8 +592,10 @@ static void compare_right(report_t *rep, const grant_t *o, size_t no, const gran
 				continue;
 			if (!no)
 				printf("      %-11s %s\n", field_names[f], b);
-			else if (!nn)
+			else if (!nn && f == F_VIA)
 				printf("      %-11s was %s\n", field_names[f], a);
+			else if (!nn)
+				continue;
 			else if (!a || !b || strcmp(a, b))
 				printf("      %-11s %s -> %s\n", field_names[f], a ? a : "-", b ? b : "-");
 		}
@@ -676,6 +678,18 @@ static void binding_text(const policy_key_t *k, char *out, size_t len)
 	         k->has_id ? id : "-", k->label ? k->label : "-", fp[0] ? fp : "-");
 }
 
+
+static bool str_sets_equal(const policy_key_t *o, const policy_key_t *n)
+{
+	for (size_t i = 0; i < n->n_products; i++)
+		if (!str_in(o->products, o->n_products, n->products[i]))
+			return false;
+	for (size_t i = 0; i < o->n_products; i++)
+		if (!str_in(n->products, n->n_products, o->products[i]))
+			return false;
+	return true;
+}
+
 static void compare_key(report_t *rep, const policy_key_t *o, const policy_key_t *n)
 {
 	const policy_key_t *k = o ? o : n;
@@ -697,6 +711,11 @@ static void compare_key(report_t *rep, const policy_key_t *o, const policy_key_t
 		         o ? "removed" : "added", a);
 		goto done;
 	}
+	if (e)
+		json_object_set_new(e, "change", json_string(o->revoked != n->revoked
+		                                                 ? (n->revoked ? "revoked" : "unrevoked")
+		                                             : !str_sets_equal(o, n) ? "re-scoped"
+		                                                                     : "changed"));
 	if (o->revoked != n->revoked)
 		key_field(rep, ch, k->name, "revoked", o->revoked ? "true" : "false",
 		          n->revoked ? "true" : "false", !n->revoked, n->revoked);
@@ -713,9 +732,15 @@ static void compare_key(report_t *rep, const policy_key_t *o, const policy_key_t
 	}
 	binding_text(o, a, sizeof a);
 	binding_text(n, b, sizeof b);
-	if (strcmp(a, b))
-		/* Another object on the token now carries this key's rights. */
-		key_field(rep, ch, k->name, "binding", a, b, true, false);
+	if (strcmp(a, b)) {
+		/* Another object on the token may now carry this key's rights,
+		 * unless only a fingerprint was added (that pins the key). */
+		bool pinned = !o->has_fingerprint && n->has_fingerprint && !strcmp(o->token, n->token) &&
+		              o->has_id == n->has_id && o->id_len == n->id_len &&
+		              !memcmp(o->id, n->id, o->id_len) &&
+		              !strcmp(o->label ? o->label : "", n->label ? n->label : "");
+		key_field(rep, ch, k->name, "binding", a, b, !pinned, pinned);
+	}
 	for (size_t i = 0; i < N_RIGHTS; i++) {
 		const struct right_kind *rk = &right_kinds[i];
 		if (!rk->key_mechs)
