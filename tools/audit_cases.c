@@ -163,6 +163,8 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	} else {
 		fprintf(f, "    object = { token = \"(unknown)\"; label = \"(unknown)\"; };\n");
 	}
+	if (hash && hash_from_name(hash) == HASH_UNKNOWN)
+		hash = NULL;   /* "UNKNOWN": no hash the module could name */
 	if (is_sign) {
 		fprintf(f, "    mechanism = ");
 		put_str(f, mech_name(m));
