@@ -15,6 +15,7 @@
  * is one entry.
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,8 +194,18 @@ static int side_build(side_t *s)
 		const policy_rule_t *rule = &cfg->rules[r];
 		for (size_t i = 0; i < rule->n_roles && !rc; i++) {
 			const policy_role_t *ro = &cfg->roles[rule->roles[i]];
-			for (size_t j = 0; j < ro->n_group_names && !rc; j++) {
-				snprintf(ident, sizeof ident, "group %s", ro->group_names[j]);
+			/* Names this machine does not know (a CI runner without the
+			 * directory) are still the identities the policy names. */
+			for (size_t j = 0; j < ro->n_user_names + ro->n_group_names && !rc; j++) {
+				if (j < ro->n_user_names) {
+					const char *u = ro->user_names[j];
+					if ((u[0] >= '0' && u[0] <= '9') || getpwnam(u))
+						continue;   /* resolved above (or a uid) */
+					snprintf(ident, sizeof ident, "user %s", u);
+				} else {
+					snprintf(ident, sizeof ident, "group %s",
+					         ro->group_names[j - ro->n_user_names]);
+				}
 				if (rule->all_keys) {
 					for (size_t k = 0; k < cfg->n_keys && !rc; k++)
 						rc = grants_for_rule_role(s, ident, rule, ro, k);

@@ -88,6 +88,17 @@ check add-user-to-group-role 3 "$T/base.conf" "$T/adduser.conf" \
 check remove-user-from-role 0 "$T/adduser.conf" "$T/base.conf" \
 	'right("user daemon", "app-rsa", "sign", "lost") and not d["widens"]'
 
+# An account this machine does not know (a CI runner without the directory)
+# is still the identity the policy names.
+conf 'groups = [ "mail" ]; users = [ "no-such-user-here" ];' > "$T/ghost.conf"
+check add-unknown-user 3 "$T/base.conf" "$T/ghost.conf" \
+	'right("user no-such-user-here", "app-rsa", "sign", "gained")[0]["widens"]'
+# A role that selects callers by program only is an identity of its own.
+sha=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+conf "programs = ( { path = \"/usr/bin/osslsigncode\"; sha256 = \"$sha\"; } );" > "$T/program.conf"
+check program-role 3 "$T/base.conf" "$T/program.conf" \
+	'right("role mailers", "app-rsa", "sign", "gained") and right("group mail", "app-rsa", "sign", "lost") and [c for c in right("role mailers", "app-rsa", "sign")[0]["changes"] if c["field"] == "programs" and "osslsigncode" in c["new"]]'
+
 conf "" "" 'hours = "07:00-20:00"; require_ticket = true; checks = [ "tests", "scan" ];' > "$T/window.conf"
 check widen-window 3 "$T/base.conf" "$T/window.conf" \
 	'all(r["widens"] and field(r, "window") for r in right("group mail", "app-rsa", "sign", "widened") + right("user mail", "app-rsa", "sign", "widened")) and len(right("user mail", "app-rsa", "sign", "widened")) == 1'
