@@ -41,13 +41,16 @@ static const struct op_kind {
 	policy_action_t action;
 	bool needs_mech;       /* a mechanism is part of the request */
 	bool data_path;        /* the data-time checks of enforce_sign_data apply */
+	/* Audit-only reason when the policy allowed and the token failed the
+	 * operation (case setting token = "fails"); REASON_ALLOWED = none. */
+	policy_reason_t token_failed;
 } op_kinds[] = {
-	{ "sign", POLICY_ACTION_SIGN, true, true },
-	{ "admin", POLICY_ACTION_ADMIN, false, false },
+	{ "sign", POLICY_ACTION_SIGN, true, true, REASON_ALLOWED },
+	{ "admin", POLICY_ACTION_ADMIN, false, false, REASON_ALLOWED },
 #ifdef SIGNGATE_HAVE_CAPS
-	{ "decrypt", POLICY_ACTION_DECRYPT, true, false },
-	{ "unwrap", POLICY_ACTION_UNWRAP, true, false },
-	{ "derive", POLICY_ACTION_DERIVE, true, false },
+	{ "decrypt", POLICY_ACTION_DECRYPT, true, false, REASON_DECRYPT_FAILED },
+	{ "unwrap", POLICY_ACTION_UNWRAP, true, false, REASON_UNWRAP_FAILED },
+	{ "derive", POLICY_ACTION_DERIVE, true, false, REASON_DERIVE_FAILED },
 #endif
 };
 
@@ -417,12 +420,12 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 {
 	static const char *const known_names[] = {
 		"name", "caller", "key", "object", "operation", "mechanism", "hash", "at", "ticket",
-		"data_digest", "login_role", "credential", "quota_left", "audit", "config",
+		"data_digest", "login_role", "credential", "quota_left", "audit", "config", "token",
 		"expect", "reason", "rule", NULL
 	};
 	const char *name = NULL, *key = NULL, *op_s = "sign", *mech_s = NULL, *hash_s = NULL;
 	const char *at = NULL, *login_s = NULL, *cred = NULL, *audit_s = NULL, *config_s = NULL;
-	const char *expect = NULL, *want_reason = NULL, *want_rule = NULL;
+	const char *expect = NULL, *want_reason = NULL, *want_rule = NULL, *token_s = NULL;
 	long long quota_left = -1, uses_left = -1;
 	const config_t *cfg = ctx->cfg;
 	caller_t caller;
@@ -445,7 +448,7 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	    get_str(ctx, cs, "credential", &cred) < 0 || get_str(ctx, cs, "audit", &audit_s) < 0 ||
 	    get_str(ctx, cs, "config", &config_s) < 0 || get_str(ctx, cs, "expect", &expect) < 0 ||
 	    get_str(ctx, cs, "reason", &want_reason) < 0 || get_str(ctx, cs, "rule", &want_rule) < 0 ||
-	    get_int(ctx, cs, "quota_left", &quota_left) < 0)
+	    get_int(ctx, cs, "quota_left", &quota_left) < 0 || get_str(ctx, cs, "token", &token_s) < 0)
 		return -1;
 	if (!op_s)
 		op_s = "sign";
@@ -459,6 +462,11 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		CASE_FAIL(ctx, config_setting_get_member(cs, "operation"),
 		          "case '%s': unknown operation '%s'", name, op_s);
 	req.action = op->action;
+	if (token_s && strcmp(token_s, "ok") && strcmp(token_s, "fails"))
+		CASE_FAIL(ctx, cs, "case '%s': 'token' must be \"ok\" or \"fails\"", name);
+	bool token_fails = token_s && !strcmp(token_s, "fails");
+	if (token_fails && op->token_failed == REASON_ALLOWED)
+		CASE_FAIL(ctx, cs, "case '%s': a failing token is no decision of %s", name, op->name);
 
 	req.now = time(NULL);
 	if (at && !config_parse_rfc3339(at, &req.now))
@@ -592,6 +600,10 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	snprintf(res->detail, sizeof res->detail, "%s", d.detail);
 	if (d.rule)
 		snprintf(res->rule, sizeof res->rule, "%s", d.rule->name);
+	if (d.allow && token_fails) {
+		result_deny(res, op->token_failed, "the policy allowed, the token failed the operation");
+		goto judge;
+	}
 	if (!d.allow || !op->data_path)
 		goto judge;
 
