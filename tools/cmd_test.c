@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -31,6 +32,7 @@
 #include "config.h"
 #include "policy.h"
 #include "policy_input.h"
+#include "test_cases.h"
 
 /* ---- operations ----------------------------------------------------------- */
 
@@ -206,9 +208,15 @@ static int get_sha256(case_ctx_t *ctx, const config_setting_t *g, const char *na
 
 static bool sha256_file(const char *path, unsigned char out[32])
 {
+	struct stat st;
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return false;
+	/* an executable is a regular file; /dev/zero would never end */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return false;
+	}
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	unsigned char buf[65536];
@@ -748,16 +756,10 @@ static void usage(FILE *f)
 	        "Exit status: 0 all passed, 1 a case failed, 2 usage, config or cases file error.\n");
 }
 
-/* Run the cases of one file into s; -1 on a malformed file. */
-static int run_file(const char *path, const config_t *cfg, suite_t *s, bool quiet)
+/* Run the cases of one file's text into s; -1 on a malformed file. */
+static int run_text(const char *path, const char *text, const config_t *cfg, suite_t *s, bool quiet)
 {
-	char err[CONFIG_ERR_MAX];
 	case_ctx_t ctx = { .file = path, .cfg = cfg };
-	char *text = policy_input_read(path, NULL, err, sizeof err);
-	if (!text) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	lc_config_t lc;
 	config_init(&lc);
 	int rc = -1;
@@ -818,7 +820,30 @@ static int run_file(const char *path, const config_t *cfg, suite_t *s, bool quie
 	rc = 0;
 out:
 	config_destroy(&lc);
+	return rc;
+}
+
+static int run_file(const char *path, const config_t *cfg, suite_t *s, bool quiet)
+{
+	char err[CONFIG_ERR_MAX];
+	char *text = policy_input_read(path, NULL, err, sizeof err);
+	if (!text) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	int rc = run_text(path, text, cfg, s, quiet);
 	free(text);
+	return rc;
+}
+
+int test_cases_run_text(const config_t *cfg, const char *name, const char *text, size_t *passed,
+                        size_t *failed)
+{
+	suite_t s = { .file = name };
+	int rc = run_text(name, text, cfg, &s, true);
+	*passed = s.n - s.failed;
+	*failed = s.failed;
+	free(s.res);
 	return rc;
 }
 
