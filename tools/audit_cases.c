@@ -163,8 +163,11 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	} else {
 		fprintf(f, "    object = { token = \"(unknown)\"; label = \"(unknown)\"; };\n");
 	}
-	if (hash && hash_from_name(hash) == HASH_UNKNOWN)
+	hash_alg_t h = hash ? hash_from_name(hash) : HASH_UNKNOWN;
+	if (h == HASH_UNKNOWN)
 		hash = NULL;   /* "UNKNOWN": no hash the module could name */
+	else if (m != MECH_RSA_PKCS && m != MECH_ECDSA && m != MECH_RSA_PKCS_PSS)
+		hash = NULL;   /* the mechanism fixes it, or none applies (raw RSA, EdDSA) */
 	if (is_sign) {
 		fprintf(f, "    mechanism = ");
 		put_str(f, mech_name(m));

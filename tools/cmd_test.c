@@ -586,11 +586,19 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		req.hash = mech_fixed_hash(req.mech);
 		if (op->data_path && mech_hash_from_data(req.mech)) {
 			deferred_to_data = true;
-		} else if (data_hash_given && req.hash == HASH_UNKNOWN) {
-			req.hash = data_hash;   /* PSS: from its parameters, known at *Init */
+		} else if (data_hash_given && op->data_path && req.mech == MECH_RSA_PKCS_PSS) {
+			/* PSS: the hash of its parameters, known at *Init */
 			if (!strcmp(hash_s, "unparseable"))
 				CASE_FAIL(ctx, cs, "case '%s': hash \"unparseable\" is for RSA-PKCS and ECDSA",
 				          name);
+			req.hash = data_hash;
+		} else if (data_hash_given && (!op->data_path || data_hash != req.hash)) {
+			/* The module reads no hash for this mechanism (raw RSA,
+			 * EdDSA, decryption ...) or the mechanism fixes its own
+			 * (SHA256-RSA-PKCS; PSS parameters naming another hash are
+			 * refused by the module as CKR_MECHANISM_PARAM_INVALID). */
+			CASE_FAIL(ctx, cs, "case '%s': mechanism %s takes no hash '%s'", name,
+			          mech_name(req.mech), hash_s);
 		}
 		req.hash_deferred = req.hash == HASH_UNKNOWN;
 	}
