@@ -44,7 +44,7 @@ static void put_str(FILE *f, const char *s)
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
-			fputc('?', f);   /* not in any value the policy names */
+			fputc('?', f); /* not in any value the policy names */
 		else
 			fputc(c, f);
 	}
@@ -68,7 +68,7 @@ static bool jint(json_t *o, const char *k, long long *out)
 
 typedef struct conv {
 	FILE *out;
-	const config_t *cfg;     /* optional: rules' checks for allowed records */
+	const config_t *cfg; /* optional: rules' checks for allowed records */
 	size_t n_cases, n_skipped;
 } conv_t;
 
@@ -96,7 +96,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	else if (!strcmp(event, "admin"))
 		is_sign = false;
 	else
-		return;   /* not a key use: logins, tickets, config and module events */
+		return; /* not a key use: logins, tickets, config and module events */
 	if (strcmp(outcome, "allow") && strcmp(outcome, "deny"))
 		return skip(cv, file, line, "outcome is neither allow nor deny");
 	if (!jint(rec, "uid", &uid))
@@ -108,7 +108,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	FILE *f = cv->out;
 	char name[512];
 	snprintf(name, sizeof name, "%s %s %s %s %s (%s:%ld)", time_s, event, outcome, reason,
-	         key ? key : "-", file, line);
+		 key ? key : "-", file, line);
 	/* libconfig takes no comma after the last element: one before
 	 * every case but the first. */
 	fprintf(f, "%s  {\n    name = ", cv->n_cases ? "  ,\n" : "");
@@ -159,15 +159,15 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 		}
 		fprintf(f, "; };\n");
 	} else if (!is_sign) {
-		fprintf(f, "    key = \"-\";\n");   /* administration that names no key */
+		fprintf(f, "    key = \"-\";\n"); /* administration that names no key */
 	} else {
 		fprintf(f, "    object = { token = \"(unknown)\"; label = \"(unknown)\"; };\n");
 	}
 	hash_alg_t h = hash ? hash_from_name(hash) : HASH_UNKNOWN;
 	if (h == HASH_UNKNOWN)
-		hash = NULL;   /* "UNKNOWN": no hash the module could name */
+		hash = NULL; /* "UNKNOWN": no hash the module could name */
 	else if (m != MECH_RSA_PKCS && m != MECH_ECDSA && m != MECH_RSA_PKCS_PSS)
-		hash = NULL;   /* the mechanism fixes it, or none applies (raw RSA, EdDSA) */
+		hash = NULL; /* the mechanism fixes it, or none applies (raw RSA, EdDSA) */
 	if (is_sign) {
 		fprintf(f, "    mechanism = ");
 		put_str(f, mech_name(m));
@@ -176,7 +176,8 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 			fprintf(f, "    hash = ");
 			put_str(f, hash);
 			fprintf(f, ";\n");
-		} else if (!strcmp(reason, "hash-forbidden") && (m == MECH_RSA_PKCS || m == MECH_ECDSA)) {
+		} else if (!strcmp(reason, "hash-forbidden") &&
+			   (m == MECH_RSA_PKCS || m == MECH_ECDSA)) {
 			/* refused on the data, with no hash the module could name */
 			const char *op = jstr(rec, "op");
 			if (op && strcmp(op, "C_SignInit"))
@@ -187,7 +188,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	/* The ticket, as far as the record tells it. */
 	const policy_rule_t *r = cv->cfg && rule ? policy_rule_by_name(cv->cfg, rule) : NULL;
 	bool ticket = product || jstr(rec, "jti") || !strncmp(reason, "ticket-", 7) ||
-	              !strcmp(reason, "artifact-mismatch");
+		      !strcmp(reason, "artifact-mismatch");
 	if (!strcmp(reason, "ticket-missing"))
 		ticket = false;
 	if (ticket) {
@@ -208,7 +209,9 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 			fprintf(f, "; ");
 		}
 		if (!strcmp(reason, "ticket-invalid")) {
-			const char *st = detail && !strncmp(detail, "ticket-", 7) ? detail : "ticket-bad-signature";
+			const char *st = detail && !strncmp(detail, "ticket-", 7)
+						 ? detail
+						 : "ticket-bad-signature";
 			fprintf(f, "status = ");
 			put_str(f, st);
 			fprintf(f, "; ");
@@ -231,7 +234,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	}
 	if (!strcmp(reason, "artifact-mismatch"))
 		fprintf(f, "    data_digest = \"%s\";\n",
-		        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+			"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
 	if (!strcmp(reason, "quota-exhausted"))
 		fprintf(f, "    quota_left = 0;\n");
 	if (!strcmp(reason, "audit-unavailable"))
@@ -269,7 +272,7 @@ static int read_log(conv_t *cv, FILE *in, const char *file)
 		json_t *rec = json_loads(brace, JSON_REJECT_DUPLICATES, &je);
 		if (!rec || !json_is_object(rec)) {
 			json_decref(rec);
-			continue;   /* not a signgate JSON record */
+			continue; /* not a signgate JSON record */
 		}
 		if (json_object_get(rec, "event") && json_object_get(rec, "chain"))
 			convert(cv, rec, file, ln);
@@ -281,13 +284,12 @@ static int read_log(conv_t *cv, FILE *in, const char *file)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: signgate audit --to-cases FILE [--config CONFIG] [LOG...]\n"
-	        "  Writes every recorded key use and key administration (JSON records,\n"
-	        "  allowed and denied) as a `signgate test` case to FILE ('-' = stdout).\n"
-	        "  --config CONFIG  the config in force: fills the ticket checks of\n"
-	        "                   allowed records from the rule that allowed them\n"
-	        "Exit status: 0 written, 2 usage or input error.\n");
+	fprintf(f, "usage: signgate audit --to-cases FILE [--config CONFIG] [LOG...]\n"
+		   "  Writes every recorded key use and key administration (JSON records,\n"
+		   "  allowed and denied) as a `signgate test` case to FILE ('-' = stdout).\n"
+		   "  --config CONFIG  the config in force: fills the ticket checks of\n"
+		   "                   allowed records from the rule that allowed them\n"
+		   "Exit status: 0 written, 2 usage or input error.\n");
 }
 
 int cmd_audit_to_cases(int argc, char **argv)
@@ -306,10 +308,18 @@ int cmd_audit_to_cases(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out_path = optarg; break;
-		case 'c': conf = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!out_path) {
@@ -337,8 +347,9 @@ int cmd_audit_to_cases(int argc, char **argv)
 		perror(tmp);
 		goto out;
 	}
-	fprintf(cv.out, "# signgate test cases from recorded decisions (signgate audit --to-cases)\n"
-	                "cases = (\n");
+	fprintf(cv.out,
+		"# signgate test cases from recorded decisions (signgate audit --to-cases)\n"
+		"cases = (\n");
 	if (optind == argc) {
 		if (read_log(&cv, stdin, "(stdin)") < 0)
 			goto fail;
@@ -366,8 +377,8 @@ int cmd_audit_to_cases(int argc, char **argv)
 		}
 		cv.out = NULL;
 	}
-	fprintf(stderr, "signgate audit: %zu cases written to %s, %zu records skipped\n", cv.n_cases,
-	        to_stdout ? "standard output" : out_path, cv.n_skipped);
+	fprintf(stderr, "signgate audit: %zu cases written to %s, %zu records skipped\n",
+		cv.n_cases, to_stdout ? "standard output" : out_path, cv.n_skipped);
 	rc = 0;
 	goto out;
 fail:

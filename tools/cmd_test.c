@@ -41,8 +41,8 @@
 static const struct op_kind {
 	const char *name;
 	policy_action_t action;
-	bool needs_mech;       /* a mechanism is part of the request */
-	bool data_path;        /* the data-time checks of enforce_sign_data apply */
+	bool needs_mech; /* a mechanism is part of the request */
+	bool data_path;	 /* the data-time checks of enforce_sign_data apply */
 	/* Audit-only reason when the policy allowed and the token failed the
 	 * operation (case setting token = "fails"); REASON_ALLOWED = none. */
 	policy_reason_t token_failed;
@@ -72,13 +72,13 @@ typedef struct case_ctx {
 	char err[400];
 } case_ctx_t;
 
-#define CASE_FAIL(ctx, s, ...)                                                              \
-	do {                                                                                \
-		int n_ = snprintf((ctx)->err, sizeof (ctx)->err, "%s:%d: ", (ctx)->file,    \
-		                  config_setting_source_line(s));                           \
-		if (n_ > 0 && (size_t)n_ < sizeof (ctx)->err)                               \
-			snprintf((ctx)->err + n_, sizeof (ctx)->err - (size_t)n_, __VA_ARGS__); \
-		return -1;                                                                  \
+#define CASE_FAIL(ctx, s, ...)                                                                 \
+	do {                                                                                   \
+		int n_ = snprintf((ctx)->err, sizeof(ctx)->err, "%s:%d: ", (ctx)->file,        \
+				  config_setting_source_line(s));                              \
+		if (n_ > 0 && (size_t)n_ < sizeof(ctx)->err)                                   \
+			snprintf((ctx)->err + n_, sizeof(ctx)->err - (size_t)n_, __VA_ARGS__); \
+		return -1;                                                                     \
 	} while (0)
 
 /* Refuse settings this format does not know (a typo must not turn a
@@ -114,7 +114,8 @@ static int get_int(case_ctx_t *ctx, const config_setting_t *g, const char *name,
 	const config_setting_t *s = config_setting_get_member(g, name);
 	if (!s)
 		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
 		CASE_FAIL(ctx, s, "'%s' must be an integer", name);
 	*out = config_setting_get_int64(s);
 	if (*out < 0)
@@ -135,13 +136,14 @@ static int get_bool(case_ctx_t *ctx, const config_setting_t *g, const char *name
 
 /* A list of strings (or, with numbers_ok, of strings and integers). */
 static int get_strv(case_ctx_t *ctx, const config_setting_t *g, const char *name, char *buf,
-                    size_t width, size_t max, size_t *n, bool numbers_ok)
+		    size_t width, size_t max, size_t *n, bool numbers_ok)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	*n = 0;
 	if (!s)
 		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
 		CASE_FAIL(ctx, s, "'%s' must be a list", name);
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
@@ -151,7 +153,8 @@ static int get_strv(case_ctx_t *ctx, const config_setting_t *g, const char *name
 		if (config_setting_type(e) == CONFIG_TYPE_STRING) {
 			const char *v = config_setting_get_string(e);
 			if (strlen(v) >= width)
-				CASE_FAIL(ctx, e, "'%s': entry longer than %zu characters", name, width - 1);
+				CASE_FAIL(ctx, e, "'%s': entry longer than %zu characters", name,
+					  width - 1);
 			snprintf(slot, width, "%s", v);
 		} else if (numbers_ok && config_setting_type(e) == CONFIG_TYPE_INT) {
 			snprintf(slot, width, "%d", config_setting_get_int(e));
@@ -193,7 +196,7 @@ static long hex_decode(const char *s, unsigned char *out, size_t max)
 }
 
 static int get_sha256(case_ctx_t *ctx, const config_setting_t *g, const char *name,
-                      unsigned char out[32])
+		      unsigned char out[32])
 {
 	const char *v;
 	int r = get_str(ctx, g, name, &v);
@@ -202,7 +205,8 @@ static int get_sha256(case_ctx_t *ctx, const config_setting_t *g, const char *na
 	if (!strncmp(v, "sha256:", 7))
 		v += 7;
 	if (strlen(v) != 64 || hex_decode(v, out, 32) != 32)
-		CASE_FAIL(ctx, config_setting_get_member(g, name), "'%s' must be 64 hex digits", name);
+		CASE_FAIL(ctx, config_setting_get_member(g, name), "'%s' must be 64 hex digits",
+			  name);
 	return 1;
 }
 
@@ -243,8 +247,9 @@ static bool numeric_id(const char *s, unsigned long *out)
  * written elsewhere, or recorded from an account since removed). */
 static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out)
 {
-	static const char *const known_names[] = { "user", "uid", "gid", "groups", "program",
-		                                    "program_sha256", "known", NULL };
+	static const char *const known_names[] = { "user",   "uid",	"gid",
+						   "groups", "program", "program_sha256",
+						   "known",  NULL };
 	const char *user = NULL, *program = NULL;
 	char groups[CALLER_MAX_GROUPS][64];
 	const char *gp[CALLER_MAX_GROUPS];
@@ -258,11 +263,12 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 		CASE_FAIL(ctx, c, "'caller' must be a group { user = ...; }");
 	if (only_known(ctx, c, known_names) < 0 || get_str(ctx, c, "user", &user) < 0 ||
 	    get_int(ctx, c, "uid", &uid) < 0 || get_int(ctx, c, "gid", &gid) < 0 ||
-	    get_strv(ctx, c, "groups", groups[0], sizeof groups[0], CALLER_MAX_GROUPS, &n_groups, true) < 0 ||
+	    get_strv(ctx, c, "groups", groups[0], sizeof groups[0], CALLER_MAX_GROUPS, &n_groups,
+		     true) < 0 ||
 	    get_str(ctx, c, "program", &program) < 0 || get_bool(ctx, c, "known", &known) < 0)
 		return -1;
 	if (!known)
-		return 0;   /* caller-unknown: identity could not be determined */
+		return 0; /* caller-unknown: identity could not be determined */
 	for (size_t i = 0; i < n_groups; i++)
 		gp[i] = groups[i];
 
@@ -282,7 +288,8 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 		else if (user)
 			uid = (long long)num;
 		if (uid < 0)
-			CASE_FAIL(ctx, c, "user '%s' is unknown on this system: give its 'uid'", user);
+			CASE_FAIL(ctx, c, "user '%s' is unknown on this system: give its 'uid'",
+				  user);
 		out->uid = (uid_t)uid;
 		out->gid = gid >= 0 ? (gid_t)gid : (gid_t)uid;
 		for (size_t i = 0; i < n_groups; i++) {
@@ -292,11 +299,13 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 			else if ((gr = getgrnam(groups[i])))
 				out->groups[out->n_groups++] = gr->gr_gid;
 			else
-				CASE_FAIL(ctx, c, "group '%.63s' is unknown on this system: give its gid",
-				          groups[i]);
+				CASE_FAIL(ctx, c,
+					  "group '%.63s' is unknown on this system: give its gid",
+					  groups[i]);
 		}
 	} else if (user && uid >= 0 && (uid_t)uid != out->uid) {
-		CASE_FAIL(ctx, c, "user '%s' has uid %u here, not %lld", user, (unsigned)out->uid, uid);
+		CASE_FAIL(ctx, c, "user '%s' has uid %u here, not %lld", user, (unsigned)out->uid,
+			  uid);
 	}
 	if (gid >= 0)
 		out->gid = (gid_t)gid;
@@ -313,12 +322,12 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 	return 0;
 }
 
-static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now,
-                       ticket_claims_t *tk, ticket_status_t *status, long long *uses_left)
+static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now, ticket_claims_t *tk,
+		       ticket_status_t *status, long long *uses_left)
 {
-	static const char *const known_names[] = { "issuer", "product", "checks", "issued", "age",
-		                                    "audience", "artifacts", "max_uses", "uses_left",
-		                                    "status", "jti", NULL };
+	static const char *const known_names[] = { "issuer",	"product",  "checks",	 "issued",
+						   "age",	"audience", "artifacts", "max_uses",
+						   "uses_left", "status",   "jti",	 NULL };
 	const char *issuer = NULL, *product = NULL, *issued = NULL, *age = NULL, *st = NULL;
 	const char *jti = NULL;
 	char checks[TICKET_MAX_CHECKS][96], arts[TICKET_MAX_DIGESTS][80];
@@ -334,12 +343,13 @@ static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now,
 	    get_str(ctx, t, "age", &age) < 0 || get_str(ctx, t, "status", &st) < 0 ||
 	    get_str(ctx, t, "jti", &jti) < 0 ||
 	    get_strv(ctx, t, "checks", checks[0], sizeof checks[0], TICKET_MAX_CHECKS, &n_checks,
-	             false) < 0 ||
+		     false) < 0 ||
 	    get_strv(ctx, t, "audience", tk->aud[0], sizeof tk->aud[0], TICKET_MAX_AUD, &tk->n_aud,
-	             false) < 0 ||
+		     false) < 0 ||
 	    get_strv(ctx, t, "artifacts", arts[0], sizeof arts[0], TICKET_MAX_DIGESTS, &n_arts,
-	             false) < 0 ||
-	    get_int(ctx, t, "max_uses", &max_uses) < 0 || get_int(ctx, t, "uses_left", uses_left) < 0)
+		     false) < 0 ||
+	    get_int(ctx, t, "max_uses", &max_uses) < 0 ||
+	    get_int(ctx, t, "uses_left", uses_left) < 0)
 		return -1;
 	snprintf(tk->issuer, sizeof tk->issuer, "%s", issuer ? issuer : "signgate-test");
 	snprintf(tk->product, sizeof tk->product, "%s", product ? product : "");
@@ -375,12 +385,17 @@ static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now,
 		if (!strncmp(a, "sha256:", 7))
 			a += 7;
 		if (strlen(a) != 64 || hex_decode(a, tk->digests[tk->n_digests++], 32) != 32)
-			CASE_FAIL(ctx, t, "'artifacts' entries must be SHA-256 digests (64 hex digits)");
+			CASE_FAIL(ctx, t,
+				  "'artifacts' entries must be SHA-256 digests (64 hex digits)");
 	}
 	if (st) {
-		static const ticket_status_t all[] = { TICKET_OK, TICKET_MALFORMED, TICKET_BAD_ALG,
-			                               TICKET_UNKNOWN_ISSUER, TICKET_BAD_SIGNATURE,
-			                               TICKET_EXPIRED, TICKET_NOT_YET_VALID };
+		static const ticket_status_t all[] = { TICKET_OK,
+						       TICKET_MALFORMED,
+						       TICKET_BAD_ALG,
+						       TICKET_UNKNOWN_ISSUER,
+						       TICKET_BAD_SIGNATURE,
+						       TICKET_EXPIRED,
+						       TICKET_NOT_YET_VALID };
 		bool found = false;
 		for (size_t i = 0; !found && i < sizeof all / sizeof all[0]; i++) {
 			const char *nm = ticket_status_name(all[i]);
@@ -391,8 +406,9 @@ static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now,
 			}
 		}
 		if (!found)
-			CASE_FAIL(ctx, t, "'status' must be ok, malformed, bad-alg, unknown-issuer, "
-			                  "bad-signature, expired or not-yet-valid");
+			CASE_FAIL(ctx, t,
+				  "'status' must be ok, malformed, bad-alg, unknown-issuer, "
+				  "bad-signature, expired or not-yet-valid");
 	}
 	return 0;
 }
@@ -408,7 +424,7 @@ typedef struct case_result {
 	const char *reason_name;
 	char rule[64];
 	char detail[200];
-	char message[400];   /* why it failed */
+	char message[400]; /* why it failed */
 } case_result_t;
 
 static bool mech_hash_from_data(mech_id_t m)
@@ -427,9 +443,10 @@ static void result_deny(case_result_t *res, policy_reason_t r, const char *detai
 static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *res)
 {
 	static const char *const known_names[] = {
-		"name", "caller", "key", "object", "operation", "mechanism", "hash", "at", "ticket",
-		"data_digest", "login_role", "credential", "quota_left", "audit", "config", "token",
-		"expect", "reason", "rule", NULL
+		"name",	      "caller",	    "key",	  "object", "operation",
+		"mechanism",  "hash",	    "at",	  "ticket", "data_digest",
+		"login_role", "credential", "quota_left", "audit",  "config",
+		"token",      "expect",	    "reason",	  "rule",   NULL
 	};
 	const char *name = NULL, *key = NULL, *op_s = "sign", *mech_s = NULL, *hash_s = NULL;
 	const char *at = NULL, *login_s = NULL, *cred = NULL, *audit_s = NULL, *config_s = NULL;
@@ -455,8 +472,10 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	    get_str(ctx, cs, "at", &at) < 0 || get_str(ctx, cs, "login_role", &login_s) < 0 ||
 	    get_str(ctx, cs, "credential", &cred) < 0 || get_str(ctx, cs, "audit", &audit_s) < 0 ||
 	    get_str(ctx, cs, "config", &config_s) < 0 || get_str(ctx, cs, "expect", &expect) < 0 ||
-	    get_str(ctx, cs, "reason", &want_reason) < 0 || get_str(ctx, cs, "rule", &want_rule) < 0 ||
-	    get_int(ctx, cs, "quota_left", &quota_left) < 0 || get_str(ctx, cs, "token", &token_s) < 0)
+	    get_str(ctx, cs, "reason", &want_reason) < 0 ||
+	    get_str(ctx, cs, "rule", &want_rule) < 0 ||
+	    get_int(ctx, cs, "quota_left", &quota_left) < 0 ||
+	    get_str(ctx, cs, "token", &token_s) < 0)
 		return -1;
 	if (!op_s)
 		op_s = "sign";
@@ -468,18 +487,19 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	const struct op_kind *op = op_find(op_s);
 	if (!op)
 		CASE_FAIL(ctx, config_setting_get_member(cs, "operation"),
-		          "case '%s': unknown operation '%s'", name, op_s);
+			  "case '%s': unknown operation '%s'", name, op_s);
 	req.action = op->action;
 	if (token_s && strcmp(token_s, "ok") && strcmp(token_s, "fails"))
 		CASE_FAIL(ctx, cs, "case '%s': 'token' must be \"ok\" or \"fails\"", name);
 	bool token_fails = token_s && !strcmp(token_s, "fails");
 	if (token_fails && op->token_failed == REASON_ALLOWED)
-		CASE_FAIL(ctx, cs, "case '%s': a failing token is no decision of %s", name, op->name);
+		CASE_FAIL(ctx, cs, "case '%s': a failing token is no decision of %s", name,
+			  op->name);
 
 	req.now = time(NULL);
 	if (at && !config_parse_rfc3339(at, &req.now))
 		CASE_FAIL(ctx, config_setting_get_member(cs, "at"),
-		          "case '%s': 'at' must be an RFC 3339 date-time", name);
+			  "case '%s': 'at' must be an RFC 3339 date-time", name);
 
 	const config_setting_t *c = config_setting_get_member(cs, "caller");
 	if (!c)
@@ -490,7 +510,8 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 
 	if (op->needs_mech) {
 		if (!mech_s)
-			CASE_FAIL(ctx, cs, "case '%s': 'mechanism' is required for %s", name, op->name);
+			CASE_FAIL(ctx, cs, "case '%s': 'mechanism' is required for %s", name,
+				  op->name);
 		req.mech = mech_from_name(mech_s);
 		if (req.mech == MECH_UNKNOWN)
 			CASE_FAIL(ctx, cs, "case '%s': unknown mechanism '%s'", name, mech_s);
@@ -501,7 +522,8 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	bool data_hash_given = false;
 	if (hash_s) {
 		data_hash_given = true;
-		if (strcmp(hash_s, "unparseable") && (data_hash = hash_from_name(hash_s)) == HASH_UNKNOWN)
+		if (strcmp(hash_s, "unparseable") &&
+		    (data_hash = hash_from_name(hash_s)) == HASH_UNKNOWN)
 			CASE_FAIL(ctx, cs, "case '%s': unknown hash '%s'", name, hash_s);
 	}
 
@@ -530,12 +552,16 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	if (key) {
 		req.key = policy_key_by_name(cfg, key);
 		if (!req.key && strcmp(key, "-"))
-			CASE_FAIL(ctx, cs, "case '%s': no key '%s' in the config (use 'object' for an "
-			                   "ungoverned key)", name, key);
+			CASE_FAIL(ctx, cs,
+				  "case '%s': no key '%s' in the config (use 'object' for an "
+				  "ungoverned key)",
+				  name, key);
 		if (!strcmp(key, "-") && op->action != POLICY_ACTION_ADMIN)
-			CASE_FAIL(ctx, cs, "case '%s': key \"-\" (no key) is for operation admin", name);
+			CASE_FAIL(ctx, cs, "case '%s': key \"-\" (no key) is for operation admin",
+				  name);
 	} else if (obj) {
-		static const char *const obj_names[] = { "token", "id", "label", "fingerprint", NULL };
+		static const char *const obj_names[] = { "token", "id", "label", "fingerprint",
+							 NULL };
 		const char *token = NULL, *id_s = NULL, *label = NULL;
 		unsigned char id[64];
 		long id_len = 0;
@@ -570,7 +596,8 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 			CASE_FAIL(ctx, cs, "case '%s': no role '%s' in the config", name, login_s);
 	}
 	if (cred) {
-		const policy_role_t *proved = policy_credential_match(cfg, &caller, cred, strlen(cred));
+		const policy_role_t *proved =
+			policy_credential_match(cfg, &caller, cred, strlen(cred));
 		if (!proved || (req.login_role && proved != req.login_role)) {
 			result_deny(res, REASON_BAD_CREDENTIAL, "credential refused at C_Login");
 			goto judge;
@@ -589,8 +616,10 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		} else if (data_hash_given && op->data_path && req.mech == MECH_RSA_PKCS_PSS) {
 			/* PSS: the hash of its parameters, known at *Init */
 			if (!strcmp(hash_s, "unparseable"))
-				CASE_FAIL(ctx, cs, "case '%s': hash \"unparseable\" is for RSA-PKCS and ECDSA",
-				          name);
+				CASE_FAIL(
+					ctx, cs,
+					"case '%s': hash \"unparseable\" is for RSA-PKCS and ECDSA",
+					name);
 			req.hash = data_hash;
 		} else if (data_hash_given && (!op->data_path || data_hash != req.hash)) {
 			/* The module reads no hash for this mechanism (raw RSA,
@@ -598,7 +627,7 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 			 * (SHA256-RSA-PKCS; PSS parameters naming another hash are
 			 * refused by the module as CKR_MECHANISM_PARAM_INVALID). */
 			CASE_FAIL(ctx, cs, "case '%s': mechanism %s takes no hash '%s'", name,
-			          mech_name(req.mech), hash_s);
+				  mech_name(req.mech), hash_s);
 		}
 		req.hash_deferred = req.hash == HASH_UNKNOWN;
 	}
@@ -608,8 +637,8 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		d.reason = REASON_TICKET_INVALID;
 		snprintf(d.detail, sizeof d.detail, "%s", ticket_status_name(tstatus));
 	}
-	if (!req.key && !d.allow && (d.reason == REASON_KEY_UNGOVERNED || d.reason == REASON_NO_ROLE) &&
-	    obj)
+	if (!req.key && !d.allow &&
+	    (d.reason == REASON_KEY_UNGOVERNED || d.reason == REASON_NO_ROLE) && obj)
 		d.reason = why;
 	res->allow = d.allow;
 	res->reason = d.reason;
@@ -617,7 +646,8 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	if (d.rule)
 		snprintf(res->rule, sizeof res->rule, "%s", d.rule->name);
 	if (d.allow && token_fails) {
-		result_deny(res, op->token_failed, "the policy allowed, the token failed the operation");
+		result_deny(res, op->token_failed,
+			    "the policy allowed, the token failed the operation");
 		goto judge;
 	}
 	if (!d.allow || !op->data_path)
@@ -626,20 +656,21 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	/* enforce_sign_data(): what the data tells, then the counters. */
 	if (deferred_to_data && data_hash_given) {
 		if (data_hash == HASH_UNKNOWN) {
-			result_deny(res, REASON_HASH_FORBIDDEN, "input is no DigestInfo / no known hash length");
+			result_deny(res, REASON_HASH_FORBIDDEN,
+				    "input is no DigestInfo / no known hash length");
 			goto judge;
 		}
 		if (!policy_hash_allowed(req.key, req.mech, data_hash)) {
 			char why_s[160];
-			snprintf(why_s, sizeof why_s, "hash %s not allowed for key %s", hash_name(data_hash),
-			         req.key->name);
+			snprintf(why_s, sizeof why_s, "hash %s not allowed for key %s",
+				 hash_name(data_hash), req.key->name);
 			result_deny(res, REASON_HASH_FORBIDDEN, why_s);
 			goto judge;
 		}
 	}
 	if (have_digest && req.ticket && tk.n_digests && !ticket_has_digest(&tk, digest)) {
 		result_deny(res, REASON_ARTIFACT_MISMATCH,
-		            "the data signed is not over an artifact the ticket lists");
+			    "the data signed is not over an artifact the ticket lists");
 		goto judge;
 	}
 	if (d.rule && d.rule->quota_count && quota_left == 0) {
@@ -650,8 +681,10 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		result_deny(res, REASON_TICKET_EXHAUSTED, "ticket used max_uses times");
 		goto judge;
 	}
-	if (audit_s && !strcmp(audit_s, "unavailable") && cfg->audit.enabled && cfg->audit.required) {
-		result_deny(res, REASON_AUDIT_UNAVAILABLE, "the signature's audit record was not delivered");
+	if (audit_s && !strcmp(audit_s, "unavailable") && cfg->audit.enabled &&
+	    cfg->audit.required) {
+		result_deny(res, REASON_AUDIT_UNAVAILABLE,
+			    "the signature's audit record was not delivered");
 		goto judge;
 	}
 
@@ -662,16 +695,16 @@ judge:
 	if (want_allow != res->allow) {
 		res->pass = false;
 		snprintf(res->message, sizeof res->message, "expected %s, got %s %s%s%s", expect,
-		         res->allow ? "allow" : "deny", res->reason_name, res->detail[0] ? ": " : "",
-		         res->detail);
+			 res->allow ? "allow" : "deny", res->reason_name,
+			 res->detail[0] ? ": " : "", res->detail);
 	} else if (want_reason && strcmp(want_reason, res->reason_name)) {
 		res->pass = false;
-		snprintf(res->message, sizeof res->message, "expected reason %s, got %s%s%s", want_reason,
-		         res->reason_name, res->detail[0] ? ": " : "", res->detail);
+		snprintf(res->message, sizeof res->message, "expected reason %s, got %s%s%s",
+			 want_reason, res->reason_name, res->detail[0] ? ": " : "", res->detail);
 	} else if (want_rule && strcmp(want_rule, res->rule)) {
 		res->pass = false;
 		snprintf(res->message, sizeof res->message, "expected rule %s, got %s", want_rule,
-		         res->rule[0] ? res->rule : "(none)");
+			 res->rule[0] ? res->rule : "(none)");
 	}
 	return 0;
 }
@@ -683,11 +716,21 @@ static void xml_escape(FILE *f, const char *s)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		switch (ch) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
 		default:
 			/* XML 1.0 has no way to write most control characters */
 			if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
@@ -718,7 +761,8 @@ static int write_junit(const char *path, const suite_t *suites, size_t n_suites)
 		failed += suites[i].failed;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuites name=\"signgate test\" tests=\"%zu\" failures=\"%zu\">\n", total, failed);
+	fprintf(f, "<testsuites name=\"signgate test\" tests=\"%zu\" failures=\"%zu\">\n", total,
+		failed);
 	for (size_t i = 0; i < n_suites; i++) {
 		const suite_t *s = &suites[i];
 		fprintf(f, "  <testsuite name=\"");
@@ -756,12 +800,12 @@ static int write_junit(const char *path, const suite_t *suites, size_t n_suites)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: signgate test [--junit FILE] [--quiet] CONFIG CASES...\n"
-	        "  Runs every case of the CASES files (docs/policy-tests.md) through the\n"
-	        "  module's decision engine with CONFIG and compares outcome and reason.\n"
-	        "  --junit FILE  also write the results as JUnit XML\n"
-	        "  --quiet       print only failing cases and the summary\n"
-	        "Exit status: 0 all passed, 1 a case failed, 2 usage, config or cases file error.\n");
+		"usage: signgate test [--junit FILE] [--quiet] CONFIG CASES...\n"
+		"  Runs every case of the CASES files (docs/policy-tests.md) through the\n"
+		"  module's decision engine with CONFIG and compares outcome and reason.\n"
+		"  --junit FILE  also write the results as JUnit XML\n"
+		"  --quiet       print only failing cases and the summary\n"
+		"Exit status: 0 all passed, 1 a case failed, 2 usage, config or cases file error.\n");
 }
 
 /* Run the cases of one file's text into s; -1 on a malformed file. */
@@ -772,15 +816,17 @@ static int run_text(const char *path, const char *text, const config_t *cfg, sui
 	config_init(&lc);
 	int rc = -1;
 	if (!config_read_string(&lc, text)) {
-		fprintf(stderr, "%s:%d: %s\n", path, config_error_line(&lc), config_error_text(&lc));
+		fprintf(stderr, "%s:%d: %s\n", path, config_error_line(&lc),
+			config_error_text(&lc));
 		goto out;
 	}
 	const config_setting_t *root = config_root_setting(&lc);
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
 		if (strcmp(config_setting_name(e), "cases")) {
-			fprintf(stderr, "%s:%d: unknown setting '%s' (a cases file holds 'cases')\n", path,
-			        config_setting_source_line(e), config_setting_name(e));
+			fprintf(stderr,
+				"%s:%d: unknown setting '%s' (a cases file holds 'cases')\n", path,
+				config_setting_source_line(e), config_setting_name(e));
 			goto out;
 		}
 	}
@@ -808,8 +854,9 @@ static int run_text(const char *path, const char *text, const config_t *cfg, sui
 		}
 		for (size_t j = 0; j < s->n; j++)
 			if (!strcmp(s->res[j].name, r->name)) {
-				fprintf(stderr, "%s:%d: case name '%s' used twice (first at line %d)\n", path,
-				        r->line, r->name, s->res[j].line);
+				fprintf(stderr,
+					"%s:%d: case name '%s' used twice (first at line %d)\n",
+					path, r->line, r->name, s->res[j].line);
 				goto out;
 			}
 		s->n++;
@@ -823,7 +870,8 @@ static int run_text(const char *path, const char *text, const config_t *cfg, sui
 			printf("ok    %s: %s %s (rule %s)\n", r->name, r->allow ? "allow" : "deny",
 			       r->reason_name, r->rule);
 		else
-			printf("ok    %s: %s %s\n", r->name, r->allow ? "allow" : "deny", r->reason_name);
+			printf("ok    %s: %s %s\n", r->name, r->allow ? "allow" : "deny",
+			       r->reason_name);
 	}
 	rc = 0;
 out:
@@ -845,7 +893,7 @@ static int run_file(const char *path, const config_t *cfg, suite_t *s, bool quie
 }
 
 int test_cases_run_text(const config_t *cfg, const char *name, const char *text, size_t *passed,
-                        size_t *failed)
+			size_t *failed)
 {
 	suite_t s = { .file = name };
 	int rc = run_text(name, text, cfg, &s, true);
@@ -870,10 +918,18 @@ int cmd_test(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': junit = optarg; break;
-		case 'q': quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'j':
+			junit = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (argc - optind < 2) {

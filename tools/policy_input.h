@@ -15,7 +15,7 @@
 
 #include "config.h"
 
-#define POLICY_INPUT_MAX (64u << 20)   /* as the loader: 64 MiB */
+#define POLICY_INPUT_MAX (64u << 20) /* as the loader: 64 MiB */
 
 /* The whole file (regular file, pipe, /dev/fd/N, "-" = standard input),
  * NUL-terminated, malloc'd; NULL with a "PATH: message" in err. */
