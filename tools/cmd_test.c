@@ -41,18 +41,20 @@
 static const struct op_kind {
 	const char *name;
 	policy_action_t action;
-	bool needs_mech; /* a mechanism is part of the request */
-	bool data_path;	 /* the data-time checks of enforce_sign_data apply */
+	bool needs_mech;    /* a mechanism is part of the request */
+	bool sign_data;	    /* the data checks of a signature: its hash, artifact digests */
+	bool counters;	    /* the rule's quota and the ticket's uses are taken */
+	bool audit_refuses; /* an undeliverable record refuses it (audit.required) */
 	/* Audit-only reason when the policy allowed and the token failed the
 	 * operation (case setting token = "fails"); REASON_ALLOWED = none. */
 	policy_reason_t token_failed;
 } op_kinds[] = {
-	{ "sign", POLICY_ACTION_SIGN, true, true, REASON_ALLOWED },
-	{ "admin", POLICY_ACTION_ADMIN, false, false, REASON_ALLOWED },
+	{ "sign", POLICY_ACTION_SIGN, true, true, true, true, REASON_ALLOWED },
+	{ "admin", POLICY_ACTION_ADMIN, false, false, false, false, REASON_ALLOWED },
 #ifdef SIGNGATE_HAVE_CAPS
-	{ "decrypt", POLICY_ACTION_DECRYPT, true, false, REASON_DECRYPT_FAILED },
-	{ "unwrap", POLICY_ACTION_UNWRAP, true, false, REASON_UNWRAP_FAILED },
-	{ "derive", POLICY_ACTION_DERIVE, true, false, REASON_DERIVE_FAILED },
+	{ "decrypt", POLICY_ACTION_DECRYPT, true, false, true, false, REASON_DECRYPT_FAILED },
+	{ "unwrap", POLICY_ACTION_UNWRAP, true, false, true, false, REASON_UNWRAP_FAILED },
+	{ "derive", POLICY_ACTION_DERIVE, true, false, true, false, REASON_DERIVE_FAILED },
 #endif
 };
 
@@ -611,9 +613,9 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	bool deferred_to_data = false;
 	if (op->needs_mech) {
 		req.hash = mech_fixed_hash(req.mech);
-		if (op->data_path && mech_hash_from_data(req.mech)) {
+		if (op->sign_data && mech_hash_from_data(req.mech)) {
 			deferred_to_data = true;
-		} else if (data_hash_given && op->data_path && req.mech == MECH_RSA_PKCS_PSS) {
+		} else if (data_hash_given && op->sign_data && req.mech == MECH_RSA_PKCS_PSS) {
 			/* PSS: the hash of its parameters, known at *Init */
 			if (!strcmp(hash_s, "unparseable"))
 				CASE_FAIL(
@@ -621,7 +623,7 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 					"case '%s': hash \"unparseable\" is for RSA-PKCS and ECDSA",
 					name);
 			req.hash = data_hash;
-		} else if (data_hash_given && (!op->data_path || data_hash != req.hash)) {
+		} else if (data_hash_given && (!op->sign_data || data_hash != req.hash)) {
 			/* The module reads no hash for this mechanism (raw RSA,
 			 * EdDSA, decryption ...) or the mechanism fixes its own
 			 * (SHA256-RSA-PKCS; PSS parameters naming another hash are
@@ -645,16 +647,11 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	snprintf(res->detail, sizeof res->detail, "%s", d.detail);
 	if (d.rule)
 		snprintf(res->rule, sizeof res->rule, "%s", d.rule->name);
-	if (d.allow && token_fails) {
-		result_deny(res, op->token_failed,
-			    "the policy allowed, the token failed the operation");
-		goto judge;
-	}
-	if (!d.allow || !op->data_path)
+	if (!d.allow)
 		goto judge;
 
 	/* enforce_sign_data(): what the data tells, then the counters. */
-	if (deferred_to_data && data_hash_given) {
+	if (op->sign_data && deferred_to_data && data_hash_given) {
 		if (data_hash == HASH_UNKNOWN) {
 			result_deny(res, REASON_HASH_FORBIDDEN,
 				    "input is no DigestInfo / no known hash length");
@@ -668,23 +665,30 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 			goto judge;
 		}
 	}
-	if (have_digest && req.ticket && tk.n_digests && !ticket_has_digest(&tk, digest)) {
+	if (op->sign_data && have_digest && req.ticket && tk.n_digests &&
+	    !ticket_has_digest(&tk, digest)) {
 		result_deny(res, REASON_ARTIFACT_MISMATCH,
 			    "the data signed is not over an artifact the ticket lists");
 		goto judge;
 	}
-	if (d.rule && d.rule->quota_count && quota_left == 0) {
-		result_deny(res, REASON_QUOTA_EXHAUSTED, "signature quota used up for this period");
+	if (op->counters && d.rule && d.rule->quota_count && quota_left == 0) {
+		result_deny(res, REASON_QUOTA_EXHAUSTED, "quota used up for this period");
 		goto judge;
 	}
-	if (req.ticket && tk.max_uses && uses_left == 0) {
+	if (op->counters && req.ticket && tk.max_uses && uses_left == 0) {
 		result_deny(res, REASON_TICKET_EXHAUSTED, "ticket used max_uses times");
 		goto judge;
 	}
-	if (audit_s && !strcmp(audit_s, "unavailable") && cfg->audit.enabled &&
+	if (op->audit_refuses && audit_s && !strcmp(audit_s, "unavailable") && cfg->audit.enabled &&
 	    cfg->audit.required) {
 		result_deny(res, REASON_AUDIT_UNAVAILABLE,
 			    "the signature's audit record was not delivered");
+		goto judge;
+	}
+	/* The policy allowed and the counters were taken: the token fails it. */
+	if (token_fails) {
+		result_deny(res, op->token_failed,
+			    "the policy allowed, the token failed the operation");
 		goto judge;
 	}
 
