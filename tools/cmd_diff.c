@@ -28,6 +28,7 @@
 #include "mech.h"
 #include "policy.h"
 #include "policy_input.h"
+#include "tools_config.h"
 #include "report.h"
 
 /* ---- kinds of rights ------------------------------------------------------- */

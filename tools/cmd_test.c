@@ -32,6 +32,7 @@
 #include "config.h"
 #include "policy.h"
 #include "policy_input.h"
+#include "tools_config.h"
 #include "test_cases.h"
 
 /* ---- operations ----------------------------------------------------------- */
