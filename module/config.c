@@ -300,7 +300,7 @@ static bool check_abs_path(loader_t *ld, const config_setting_t *s, const char *
 
 static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "module", "tokens", "pin_file", NULL };
+	static const char *const allowed[] = { "module", "tokens", "pin_file", "init_args", NULL };
 	config_setting_t *g = member(root, "backend"), *w;
 	if (!g) {
 		fail_missing(ld, root, "backend");
@@ -327,6 +327,22 @@ static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *ro
 		return false;
 	if (cfg->backend.pin_file && !check_abs_path(ld, w, cfg->backend.pin_file))
 		return false;
+	/* Some modules take their own settings in pReserved (NSS softokn: its
+	 * database directory): passed to the real C_Initialize as a string. */
+	if (!get_str_dup(ld, g, "init_args", false, &cfg->backend.init_args, &w))
+		return false;
+	if (cfg->backend.init_args) {
+		size_t n = strlen(cfg->backend.init_args);
+		if (n == 0 || n > 4096) {
+			fail(ld, w, "must be 1 to 4096 characters");
+			return false;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)cfg->backend.init_args[i] < 0x20) {
+				fail(ld, w, "control character in init_args");
+				return false;
+			}
+	}
 	return true;
 }
 
@@ -433,11 +449,83 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 	return true;
 }
 
+/* `state = { store = "files"; dir = ...; }` or `state = { store =
+ * "postgresql"; conninfo_file = ...; timeout_ms = ...; }`; the older
+ * top-level `state_dir = "..."` is the same as the files store with that
+ * dir (one or the other, not both). */
+static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root)
+{
+	static const char *const allowed[] = { "store", "dir", "conninfo_file", "timeout_ms", NULL };
+	config_setting_t *g = member(root, "state"), *w, *legacy;
+	config_state_t *st = &cfg->state;
+	const char *v;
+	long long n;
+
+	if (!get_str(ld, root, "state_dir", false, &v, &legacy))
+		return false;
+	if (legacy && g) {
+		fail(ld, legacy, "give either state_dir or the state group, not both");
+		return false;
+	}
+	st->store = CONFIG_STATE_FILES;
+	st->timeout_ms = 2000;
+	if (legacy) {
+		if (!check_abs_path(ld, legacy, v) || !(st->dir = xstrdup(ld, v)))
+			return false;
+	} else if (g) {
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			return false;
+		if (!get_str(ld, g, "store", false, &v, &w))
+			return false;
+		if (v && !strcmp(v, "postgresql"))
+			st->store = CONFIG_STATE_POSTGRESQL;
+		else if (v && strcmp(v, "files")) {
+			fail(ld, w, "must be \"files\" or \"postgresql\"");
+			return false;
+		}
+		if (st->store == CONFIG_STATE_FILES) {
+			if (member(g, "conninfo_file") || member(g, "timeout_ms")) {
+				fail(ld, member(g, "conninfo_file") ? member(g, "conninfo_file")
+				                                    : member(g, "timeout_ms"),
+				     "only with store = \"postgresql\"");
+				return false;
+			}
+			if (!get_str_dup(ld, g, "dir", false, &st->dir, &w))
+				return false;
+			if (st->dir && !check_abs_path(ld, w, st->dir))
+				return false;
+		} else {
+			if (member(g, "dir")) {
+				fail(ld, member(g, "dir"), "only with store = \"files\"");
+				return false;
+			}
+			if (!get_str_dup(ld, g, "conninfo_file", true, &st->conninfo_file, &w) ||
+			    !check_abs_path(ld, w, st->conninfo_file))
+				return false;
+			if (!get_int(ld, g, "timeout_ms", 10, 60000, 2000, &n, NULL))
+				return false;
+			st->timeout_ms = (int)n;
+		}
+	}
+	if (st->store == CONFIG_STATE_FILES) {
+		if (!st->dir && !(st->dir = xstrdup(ld, "/var/lib/signgate")))
+			return false;
+		return (cfg->state_dir = xstrdup(ld, st->dir)) != NULL;
+	}
+	char buf[64 + PATH_MAX];
+	if ((size_t)snprintf(buf, sizeof buf, "postgresql:%d:%s", st->timeout_ms, st->conninfo_file) >=
+	    sizeof buf) {
+		fail(ld, member(g, "conninfo_file"), "path too long");
+		return false;
+	}
+	return (cfg->state_dir = xstrdup(ld, buf)) != NULL;
+}
+
 static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *root);
 
 static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "backend", "state_dir", "mode", "audit",
+	static const char *const allowed[] = { "backend", "state_dir", "state", "mode", "audit",
 		                               "validators", "roles", "keys", "rules", NULL };
 	config_setting_t *w;
 	const char *v;
@@ -445,11 +533,7 @@ static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 		return false;
 	if (!load_backend(ld, cfg, root))
 		return false;
-	if (!get_str(ld, root, "state_dir", false, &v, &w))
-		return false;
-	if (v && !check_abs_path(ld, w, v))
-		return false;
-	if (!(cfg->state_dir = xstrdup(ld, v ? v : "/var/lib/signgate")))
+	if (!load_state(ld, cfg, root))
 		return false;
 	if (!get_str(ld, root, "mode", false, &v, &w))
 		return false;
@@ -1067,11 +1151,67 @@ static bool load_time(loader_t *ld, const config_setting_t *g, const char *name,
 	return true;
 }
 
+/* The mechanisms that can be listed for a use, for messages: "RSA-PKCS, ...". */
+static void mech_names_for(unsigned use, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (int m = MECH_UNKNOWN + 1; m < MECH_COUNT && off < len; m++)
+		if (mech_uses((mech_id_t)m) & use) {
+			int w = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", mech_name((mech_id_t)m));
+			if (w < 0)
+				return;
+			off += (size_t)w;
+		}
+}
+
+/* A private-key use other than signing, granted by its own group on the
+ * key: `decrypt = { mechanisms = [ "RSA-PKCS-OAEP" ]; };`.  Absent: not
+ * granted (*out = 0).  Only mechanisms that can do the use are taken. */
+static bool load_key_use(loader_t *ld, const config_setting_t *g, const char *name, unsigned use,
+                         uint64_t *out)
+{
+	static const char *const allowed[] = { "mechanisms", NULL };
+	config_setting_t *u = member(g, name), *wm;
+	char **mv = NULL;
+	size_t mn = 0;
+	char can[160];
+	bool ok;
+
+	*out = 0;
+	if (!u)
+		return true;
+	if (!want_group(ld, u) || !check_members(ld, u, allowed))
+		return false;
+	ok = get_strlist(ld, u, "mechanisms", true, &mv, &mn, &wm);
+	for (size_t j = 0; ok && j < mn; j++) {
+		mech_id_t m = mech_from_name(mv[j]);
+		if (m == MECH_UNKNOWN) {
+			fail(ld, config_setting_get_elem(wm, (unsigned)j), "unknown mechanism '%s'", mv[j]);
+			ok = false;
+		} else if (!(mech_uses(m) & use)) {
+			mech_names_for(use, can, sizeof can);
+			fail(ld, config_setting_get_elem(wm, (unsigned)j), "mechanism %s cannot %s (%s can)", mv[j],
+			     name, can);
+			ok = false;
+		} else {
+			*out |= 1ull << m;
+		}
+	}
+	if (ok && mn == 0) {
+		fail(ld, wm, "empty: list the mechanisms the key may %s with, or omit '%s'", name, name);
+		ok = false;
+	}
+	strv_free(mv, mn);
+	return ok;
+}
+
 static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root, nmap_t *names)
 {
 	static const char *const allowed[] = { "name", "token", "id", "label", "fingerprint", "products",
 		                               "mechanisms", "hashes", "not_before", "not_after",
-		                               "revoked", "revoked_reason", NULL };
+		                               "revoked", "revoked_reason", "decrypt", "unwrap", "derive",
+		                               NULL };
 	config_setting_t *l = member(root, "keys"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
 	if (l && !is_list_like(l)) {
@@ -1131,23 +1271,50 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 			if (!check_name(ld, config_setting_get_elem(w, (unsigned)j), k->products[j]))
 				return false;
 
-		/* mechanisms (required) and hashes (default SHA-256/384/512) */
+		/* decrypt, unwrap, derive: capabilities of their own, off unless
+		 * the key has the group */
+		if (!load_key_use(ld, g, "decrypt", MECH_USE_DECRYPT, &k->decrypt_mechs) ||
+		    !load_key_use(ld, g, "unwrap", MECH_USE_UNWRAP, &k->unwrap_mechs) ||
+		    !load_key_use(ld, g, "derive", MECH_USE_DERIVE, &k->derive_mechs))
+			return false;
+		bool other_use = k->decrypt_mechs || k->unwrap_mechs || k->derive_mechs;
+
+		/* mechanisms (required, unless the key only decrypts, unwraps or
+		 * derives) and hashes (default SHA-256/384/512) */
 		char **mv = NULL, **hv = NULL;
 		size_t mn = 0, hn = 0;
 		config_setting_t *wm, *wh;
-		bool ok = get_strlist(ld, g, "mechanisms", true, &mv, &mn, &wm) &&
+		bool ok = get_strlist(ld, g, "mechanisms", !other_use, &mv, &mn, &wm) &&
 		          get_strlist(ld, g, "hashes", false, &hv, &hn, &wh);
 		for (size_t j = 0; ok && j < mn; j++) {
 			mech_id_t m = mech_from_name(mv[j]);
 			if (m == MECH_UNKNOWN) {
 				fail(ld, config_setting_get_elem(wm, (unsigned)j), "unknown mechanism '%s'", mv[j]);
 				ok = false;
+			} else if (!(mech_uses(m) & MECH_USE_SIGN)) {
+				fail(ld, config_setting_get_elem(wm, (unsigned)j),
+				     "mechanism %s does not sign: list it in the key's decrypt, unwrap or derive group",
+				     mv[j]);
+				ok = false;
 			} else {
 				k->mech_allowed |= 1ull << m;
 			}
 		}
-		if (ok && mn == 0) {
-			fail(ld, wm, "empty: list the mechanisms this key may be used with");
+		/* Raw RSA decryption or unwrapping is the signing primitive
+		 * itself: on a key that signs only through hashed or padded
+		 * mechanisms it would sign anything, past the hash policy. */
+		if (ok && k->mech_allowed && !(k->mech_allowed & (1ull << MECH_RSA_X_509)) &&
+		    ((k->decrypt_mechs | k->unwrap_mechs) & (1ull << MECH_RSA_X_509))) {
+			const char *use = k->decrypt_mechs & (1ull << MECH_RSA_X_509) ? "decrypt" : "unwrap";
+			fail(ld, member(g, use),
+			     "RSA-X-509 %s is a raw RSA signature: on a key that signs, list RSA-X-509 in "
+			     "'mechanisms' too (accepting any input) or do not grant it", use);
+			ok = false;
+		}
+		if (ok && wm && mn == 0) {
+			fail(ld, wm, other_use ? "empty: list the signing mechanisms, or omit 'mechanisms' "
+			                         "(the key then does not sign)"
+			                       : "empty: list the mechanisms this key may be used with");
 			ok = false;
 		}
 		for (size_t j = 0; ok && j < hn; j++) {
@@ -1285,12 +1452,40 @@ static bool load_quota(loader_t *ld, policy_rule_t *r, const config_setting_t *g
 	return true;
 }
 
+/* A rule that grants decrypt, unwrap or derive where none of its keys
+ * allows that use could never take effect: refuse it rather than let an
+ * administrator believe the use is granted. */
+static bool rule_use_possible(loader_t *ld, const config_t *cfg, const policy_rule_t *r,
+                              const config_setting_t *g)
+{
+	static const char *const uses[] = { "decrypt", "unwrap", "derive" };
+	const bool granted[] = { r->decrypt, r->unwrap, r->derive };
+	for (size_t u = 0; u < 3; u++) {
+		if (!granted[u])
+			continue;
+		size_t n = r->all_keys ? cfg->n_keys : r->n_keys;
+		bool some = false;
+		for (size_t j = 0; !some && j < n; j++) {
+			const policy_key_t *k = &cfg->keys[r->all_keys ? j : r->keys[j]];
+			uint64_t m = u == 0 ? k->decrypt_mechs : u == 1 ? k->unwrap_mechs : k->derive_mechs;
+			some = m != 0;
+		}
+		if (!some) {
+			fail(ld, member(g, uses[u]), "no key of this rule allows %s: give the key a '%s = { "
+			     "mechanisms = [ ... ]; }' group", uses[u], uses[u]);
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root,
                        const nmap_t *role_names, const nmap_t *key_names)
 {
 	static const char *const allowed[] = { "name", "roles", "keys", "products", "all_keys", "sign",
 		                               "admin", "days", "hours", "timezone", "quota", "checks",
-		                               "max_ticket_age", "require_ticket", NULL };
+		                               "max_ticket_age", "require_ticket", "decrypt", "unwrap",
+		                               "derive", NULL };
 	config_setting_t *l = member(root, "rules"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
 	nmap_t names = { 0 };
@@ -1393,12 +1588,16 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		}
 
 		/* capabilities */
-		if (!get_bool(ld, g, "sign", true, &r->sign) || !get_bool(ld, g, "admin", false, &r->admin))
+		if (!get_bool(ld, g, "sign", true, &r->sign) || !get_bool(ld, g, "admin", false, &r->admin) ||
+		    !get_bool(ld, g, "decrypt", false, &r->decrypt) ||
+		    !get_bool(ld, g, "unwrap", false, &r->unwrap) || !get_bool(ld, g, "derive", false, &r->derive))
 			goto out;
-		if (!r->sign && !r->admin) {
-			fail(ld, g, "rule grants nothing: sign and admin are both false");
+		if (!r->sign && !r->admin && !r->decrypt && !r->unwrap && !r->derive) {
+			fail(ld, g, "rule grants nothing: sign, admin, decrypt, unwrap and derive are all false");
 			goto out;
 		}
+		if (!rule_use_possible(ld, cfg, r, g))
+			goto out;
 
 		/* time window */
 		r->days = 0x7f;
@@ -1783,9 +1982,12 @@ void config_free(config_t *cfg)
 	free(cfg->backend.module);
 	strv_free(cfg->backend.tokens, cfg->backend.n_tokens);
 	free(cfg->backend.pin_file);
+	free(cfg->backend.init_args);
 	free(cfg->audit.ident);
 	free(cfg->audit.socket_path);
 	free(cfg->state_dir);
+	free(cfg->state.dir);
+	free(cfg->state.conninfo_file);
 	free(cfg);
 }
 

@@ -29,6 +29,8 @@ typedef struct config_backend {
 	size_t n_tokens;
 	char *pin_file;      /* token user PIN, read by signgate; NULL = caller's
 	                        PIN is forwarded (compatibility mode) */
+	char *init_args;     /* CK_C_INITIALIZE_ARGS.pReserved for the real module
+	                        (NSS softokn's parameter string); NULL = none */
 } config_backend_t;
 
 /* --- audit -------------------------------------------------------------- */
@@ -92,8 +94,18 @@ typedef struct policy_key {
 	unsigned char fingerprint[32]; /* SHA-256 of the SubjectPublicKeyInfo DER */
 	bool has_fingerprint;      /* false: not configured (lookup by ID/label only) */
 	char **products; size_t n_products;
-	uint64_t mech_allowed;     /* bit set over mech_id_t */
+	uint64_t mech_allowed;     /* signing mechanisms (`mechanisms`), bit set over mech_id_t;
+	                              0 = the key does not sign */
 	uint32_t hash_allowed;     /* bit set over hash_alg_t */
+	/* Private-key uses other than signing, each a capability of its own
+	 * (issue 12): granted only by the key's group of that name, e.g.
+	 * `decrypt = { mechanisms = [ "RSA-PKCS-OAEP" ]; };`, never implied by
+	 * a signing mechanism.  Bit sets over mech_id_t; 0 = the key does not
+	 * decrypt / unwrap / derive (the default).  A rule must grant the use
+	 * too (policy_rule_t.decrypt ...). */
+	uint64_t decrypt_mechs;    /* C_DecryptInit, C_MessageDecryptInit */
+	uint64_t unwrap_mechs;     /* C_UnwrapKey with this key as the unwrapping key */
+	uint64_t derive_mechs;     /* C_DeriveKey with this key as the base key */
 	time_t not_before;         /* 0 = none */
 	time_t not_after;          /* 0 = none */
 	bool revoked;
@@ -114,6 +126,12 @@ typedef struct policy_rule {
 	bool all_keys;                     /* admin rules: every key */
 	bool sign;                         /* grants signing (default true) */
 	bool admin;                        /* grants key administration */
+	/* Grant the private-key use of that name (default false) for the
+	 * rule's keys that allow it themselves (policy_key_t.decrypt_mechs
+	 * ...); signing never implies any of them. */
+	bool decrypt;                      /* C_Decrypt*, C_DecryptMessage* */
+	bool unwrap;                       /* C_UnwrapKey */
+	bool derive;                       /* C_DeriveKey */
 	/* time window; days bit 0 = Sunday .. bit 6 = Saturday; 0x7f = every day */
 	uint8_t days;
 	int minute_from, minute_to;        /* [from, to) minutes of day; -1 = all day */
@@ -132,6 +150,20 @@ typedef struct policy_rule {
 
 typedef struct policy policy_t; /* indexes built by the loader, see policy.h */
 
+/* Where quota counters, ticket uses and revocations live (the `state`
+ * group, or the older top-level `state_dir`). */
+typedef enum config_state_store {
+	CONFIG_STATE_FILES = 0,            /* a directory on this host (default) */
+	CONFIG_STATE_POSTGRESQL,           /* one database shared by many hosts */
+} config_state_store_t;
+
+typedef struct config_state {
+	config_state_store_t store;
+	char *dir;                         /* files: the state directory */
+	char *conninfo_file;               /* postgresql: libpq connection string file */
+	int timeout_ms;                    /* postgresql: connect + each statement */
+} config_state_t;
+
 typedef struct config {
 	char *path;
 	unsigned char sha256[32];          /* of the file's bytes */
@@ -143,7 +175,10 @@ typedef struct config {
 
 	config_backend_t backend;
 	config_audit_t audit;
-	char *state_dir;                   /* quota and max_uses counters */
+	/* The state locator quota.h and state.h take: the directory for the
+	 * file store, "postgresql:TIMEOUT_MS:CONNINFO_FILE" for PostgreSQL. */
+	char *state_dir;
+	config_state_t state;              /* the same, parsed */
 	enum { CONFIG_MODE_IN_PROCESS = 0, CONFIG_MODE_BROKER, CONFIG_MODE_AUTO } mode;
 
 	config_validator_t *validators; size_t n_validators;

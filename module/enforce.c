@@ -31,6 +31,8 @@
 #include "mech.h"
 #include "policy.h"
 #include "quota.h"
+#include "state.h"
+#include "template.h"
 #include "ticket.h"
 
 #define ENF_MAX_SLOTS 64
@@ -297,12 +299,39 @@ static CK_SESSION_HANDLE lookup_session(CK_SLOT_ID id)
 	return h;
 }
 
+/* Does the config in force name this fingerprint for a key?  Asked only
+ * when an identity must be proven (a cache miss on such a key). */
+static bool fingerprint_named(const unsigned char fp[32])
+{
+	const config_t *cfg = cfg_get();
+	for (size_t i = 0; cfg && i < cfg->n_keys; i++)
+		if (cfg->keys[i].has_fingerprint && !memcmp(cfg->keys[i].fingerprint, fp, 32))
+			return true;
+	return false;
+}
+
+/* The sessions keycache opens for an identity proof are signgate's:
+ * poisoned while open, forgotten when closed (the list stays short). */
+static void proof_session_hide(CK_SESSION_HANDLE h, bool hide)
+{
+	if (hide)
+		session_poison(h);
+	else
+		session_unpoison(h);
+}
+
 void enforce_backend_ready(CK_FUNCTION_LIST_PTR real)
 {
 	pthread_mutex_lock(&g_lock);
 	g_real = real;
 	pthread_mutex_unlock(&g_lock);
-	keycache_init(real, lookup_session);
+	keycache_ops_t ops = {
+		.real = real,
+		.lookup_session = lookup_session,
+		.fp_named = fingerprint_named,
+		.session_hide = proof_session_hide,
+	};
+	keycache_init(&ops);
 }
 
 bool enforce_slot_exposed(CK_SLOT_ID slot)
@@ -443,6 +472,13 @@ typedef struct target {
 
 static void target_fill(target_t *t, CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj)
 {
+	/* Which fingerprints an identity is proven against depends on the
+	 * config: a new config starts from an empty cache. */
+	static const config_t *cache_cfg;
+	const config_t *cfg = cfg_get();
+	if (__atomic_exchange_n(&cache_cfg, cfg, __ATOMIC_ACQ_REL) != cfg)
+		keycache_clear();
+
 	memset(t, 0, sizeof(*t));
 	slot_names(slot, t->token, t->serial);
 	if (obj != CK_INVALID_HANDLE && keycache_get(slot, sess, obj, &t->ka) == CKR_OK)
@@ -670,6 +706,14 @@ static void target_govern(const config_t *cfg, target_t *t, policy_reason_t *why
 	t->gkey = NULL;
 	if (!cfg || !t->have_ka)
 		return;
+	/* An object whose identity is not established is never "not
+	 * governed": the caller sees *why and refuses. */
+	if (t->ka.standing != KEY_KNOWN) {
+		*why = t->ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+		return;
+	}
+	if (t->ka.label_long)
+		ref.label = NULL;
 	if (t->ka.has_fp)
 		memcpy(ref.fingerprint, t->ka.fp, 32);
 	t->gkey = policy_key_lookup(cfg, &ref, why);
@@ -718,6 +762,132 @@ static sg_op_t op_for_use(enforce_use_t use)
 	}
 }
 
+/* --- decrypt, unwrap, derive ------------------------------------------- */
+
+/* The policy action for a key use: decryption, unwrapping and derivation
+ * are capabilities of their own, never judged as signing. */
+static policy_action_t action_for_use(enforce_use_t use)
+{
+	switch (use) {
+	case USE_DECRYPT: return POLICY_ACTION_DECRYPT;
+	case USE_UNWRAP: return POLICY_ACTION_UNWRAP;
+	case USE_DERIVE: return POLICY_ACTION_DERIVE;
+	case USE_WRAP: return POLICY_ACTION_ADMIN;
+	default: return POLICY_ACTION_SIGN;
+	}
+}
+
+static bool op_is_decrypt(sg_op_t op)
+{
+	return op == SG_OP_DECRYPT || op == SG_OP_MESSAGE_DECRYPT;
+}
+
+/* An allowed C_UnwrapKey or C_DeriveKey between its decision
+ * (enforce_key_use) and its result (enforce_key_use_done).  Both happen
+ * in one gate call on one thread, with the session locked: thread-local,
+ * and cleared by every enforce_key_use so that a stale one is never
+ * taken for another call's. */
+static __thread struct pending_use {
+	bool active;
+	CK_SESSION_HANDLE session;
+	enforce_use_t use;
+	CK_MECHANISM_TYPE mechanism;
+	const policy_rule_t *rule;
+	const policy_role_t *role;
+	target_t t;
+} g_pending;
+
+/* Take the rule's quota and the ticket's use for a single-call key use
+ * (unwrap, derive) before the token sees it; they are not given back,
+ * whatever the token answers: a failed attempt is an attempt.  Returns
+ * REASON_ALLOWED or the denial (detail filled). */
+static policy_reason_t take_use_counters(const config_t *cfg, const policy_rule_t *r,
+                                         const ticket_claims_t *tk, char *detail, size_t dlen)
+{
+	char name[96];
+	int q;
+
+	if (r && r->quota_count) {
+		if (r->quota_scope == QUOTA_PER_CALLER)
+			snprintf(name, sizeof(name), "rule:%s:uid:%lu", r->name, (unsigned long)g_caller.uid);
+		else
+			snprintf(name, sizeof(name), "rule:%s", r->name);
+		q = quota_take(cfg->state_dir, name, r->quota_count, r->quota_period_s, time(NULL));
+		if (q != 1) {
+			snprintf(detail, dlen, "%s", q == 0 ? "quota used up for this period" : state_error());
+			return q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE;
+		}
+	}
+	if (tk && tk->max_uses) {
+		snprintf(name, sizeof(name), "ticket:%s", tk->jti);
+		q = quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL));
+		if (q != 1) {
+			snprintf(detail, dlen, "%s", q == 0 ? "ticket used max_uses times" : state_error());
+			return q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE;
+		}
+	}
+	return REASON_ALLOWED;
+}
+
+bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use, CK_ATTRIBUTE_PTR tmpl,
+                                    CK_ULONG n)
+{
+	if (!s || !g_pending.active || g_pending.session != s->handle || g_pending.use != use)
+		return false;
+	/* Only a secret key, said explicitly: unwrapping or deriving a
+	 * private key is importing one, which stays key administration. */
+	bool secret = false;
+	for (CK_ULONG i = 0; tmpl && i < n; i++) {
+		if (tmpl[i].type != CKA_CLASS)
+			continue;
+		if (!tmpl[i].pValue || tmpl[i].ulValueLen != sizeof(CK_OBJECT_CLASS) ||
+		    *(CK_OBJECT_CLASS *)tmpl[i].pValue != CKO_SECRET_KEY || secret)
+			return false;   /* unreadable, another class, or a second CKA_CLASS */
+		secret = true;
+	}
+	return secret;
+}
+
+CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJECT_HANDLE new_key)
+{
+	const config_t *cfg = cfg_get();
+	policy_decision_t d = { 0 };
+	ticket_claims_t tkc;
+	const ticket_claims_t *tk;
+	ticket_status_t ts;
+	bool presented;
+	int delivered = 0;
+
+	if (!s || !g_pending.active || g_pending.session != s->handle || g_pending.use != use)
+		return rv;
+	g_pending.active = false;
+	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+	d.rule = g_pending.rule;
+	d.role = g_pending.role;
+	if (rv != CKR_OK) {
+		/* Recorded with the token's answer; the quota stays taken.
+		 * Unrecorded, the answer is not passed on (see the decrypt case
+		 * in enforce_sign_result). */
+		emit(AUDIT_SIGN, false,
+		     policy_reason_name(use == USE_UNWRAP ? REASON_UNWRAP_FAILED : REASON_DERIVE_FAILED),
+		     "the token refused the operation", &d, tk, &g_pending.t,
+		     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, rv, use_name(use), &delivered);
+		if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required)
+			return CKR_FUNCTION_REJECTED;
+		return rv;
+	}
+	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &g_pending.t, mech_ckm_name(g_pending.mechanism),
+	     NULL, NULL, 0, CKR_OK, use_name(use), &delivered);
+	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
+		/* The new key exists but its record does not: it is not handed
+		 * out. */
+		if (g_real && new_key != CK_INVALID_HANDLE)
+			g_real->C_DestroyObject(s->handle, new_key);
+		return CKR_FUNCTION_REJECTED;
+	}
+	return CKR_OK;
+}
+
 /* --- key use ---------------------------------------------------------- */
 
 CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
@@ -733,7 +903,9 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	bool pending = false;
 	CK_RV rv;
 	const char *mname;
+	policy_action_t action = action_for_use(use);
 
+	g_pending.active = false;
 	if (use == USE_OPERATION_STATE) {
 		/* Saving or restoring the state of a governed operation would let
 		 * it be finished elsewhere, unchecked. */
@@ -753,6 +925,19 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return rv == CKR_OK ? CKR_KEY_HANDLE_INVALID : rv;
 	}
 	target_govern(cfg, &t, &why);
+	if (t.ka.standing != KEY_KNOWN) {
+		/* Identity not established, or a handle of another token: never
+		 * taken for an ungoverned key, refused and recorded. */
+		bool other = t.ka.standing == KEY_OTHER_TOKEN;
+		rv = other ? CKR_KEY_HANDLE_INVALID : CKR_FUNCTION_REJECTED;
+		emit(use == USE_WRAP ? AUDIT_ADMIN : AUDIT_SIGN, false,
+		     policy_reason_name(other ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN),
+		     other ? "key handle not found on this session's token"
+		           : "identity of the key could not be established",
+		     NULL, NULL, &t, mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0, rv,
+		     use_name(use), NULL);
+		return rv;
+	}
 
 	/* Secret and public keys are not signing keys of this policy unless
 	 * used to sign (HMAC): decrypting, unwrapping or deriving with them
@@ -774,7 +959,10 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return d.allow ? CKR_OK : d.ckr;
 	}
 
-	if (mech) {
+	if (mech && action != POLICY_ACTION_SIGN) {
+		/* decrypt, unwrap, derive: the mechanism, no hash */
+		m = mech_from_ckm(mech->mechanism);
+	} else if (mech) {
 		m = mech_from_ckm(mech->mechanism);
 		h = mech_fixed_hash(m);
 		if (mech_is_pss(m)) {
@@ -794,23 +982,55 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	}
 	mname = mech ? mech_ckm_name(mech->mechanism) : NULL;
 
-	/* Raw RSA, decryption, unwrap and derive carry no hash to judge: the
-	 * mechanism itself must be allowed for the key. */
-	decide_use(cfg, s, POLICY_ACTION_SIGN, &t, m, h, h == HASH_UNKNOWN, &d, &tkc, &tk);
+	/* Decryption, unwrapping and derivation are decided as what they are
+	 * (capabilities of their own, with their own mechanisms), never as
+	 * signing; raw RSA signing carries no hash to judge. */
+	decide_use(cfg, s, action, &t, m, h, h == HASH_UNKNOWN, &d, &tkc, &tk);
 	if (!t.gkey && !d.allow && (d.reason == REASON_KEY_UNGOVERNED || d.reason == REASON_NO_ROLE))
 		d.reason = why;
 	if (!d.allow) {
 		emit(AUDIT_SIGN, false, policy_reason_name(d.reason), d.detail, &d, tk, &t, mname,
-		     pending ? NULL : hash_name(h), NULL, 0, d.ckr, use_name(use), NULL);
+		     pending || action != POLICY_ACTION_SIGN ? NULL : hash_name(h), NULL, 0, d.ckr,
+		     use_name(use), NULL);
 		return d.ckr;
+	}
+
+	/* The kill switch (signgate revoke), shared by every host through the
+	 * state store; read at most STATE_REVOCATION_CACHE_MS ago.  A store
+	 * that cannot answer refuses: a revocation may be what it holds. */
+	if (t.gkey) {
+		char rwhy[STATE_REASON_MAX + 1], detail[STATE_REASON_MAX + 40];
+		int r = state_key_revoked(cfg->state_dir, t.gkey->name, rwhy, sizeof rwhy);
+		if (r != 0) {
+			policy_reason_t rr = r > 0 ? REASON_KEY_REVOKED : REASON_STATE_UNAVAILABLE;
+			snprintf(detail, sizeof detail, "revoked (signgate revoke): %s", rwhy);
+			emit(AUDIT_SIGN, false, policy_reason_name(rr), r > 0 ? detail : state_error(), &d, tk,
+			     &t, mname, pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
+			     use_name(use), NULL);
+			return policy_reason_ckr(rr);
+		}
 	}
 
 	sg_op_t op = op_for_use(use);
 	if (op == SG_OP_NONE) {
-		/* unwrap/derive with a governed key: allowed, audited now, as
-		 * there is no later result to record. */
-		emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mname, NULL, NULL, 0, CKR_OK,
-		     use_name(use), NULL);
+		/* unwrap/derive: one call, no data calls to count it at.  The
+		 * quota is taken now, before the token sees it, and the record
+		 * is written with the token's answer (enforce_key_use_done). */
+		char why_q[160];
+		policy_reason_t qr = cfg ? take_use_counters(cfg, d.rule, tk, why_q, sizeof(why_q))
+		                         : REASON_CONFIG_INVALID;
+		if (qr != REASON_ALLOWED) {
+			emit(AUDIT_SIGN, false, policy_reason_name(qr), why_q, &d, tk, &t, mname, NULL, NULL, 0,
+			     CKR_FUNCTION_REJECTED, use_name(use), NULL);
+			return CKR_FUNCTION_REJECTED;
+		}
+		g_pending.active = true;
+		g_pending.session = s->handle;
+		g_pending.use = use;
+		g_pending.mechanism = mech ? mech->mechanism : 0;
+		g_pending.rule = d.rule;
+		g_pending.role = d.role;
+		g_pending.t = t;
 		return CKR_OK;
 	}
 	session_op_clear(&s->op);
@@ -976,6 +1196,13 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 
 	/* Quotas and ticket uses are taken before the token signs, and given
 	 * back if no signature comes of it. */
+	if (op_is_decrypt(s->op.op) && !s->op.data_checked) {
+		/* Other ciphertext on the same decryption (after a length query
+		 * or CKR_BUFFER_TOO_SMALL with different data, or a new message)
+		 * is a new attempt at the token: counted again. */
+		s->op.quota_taken = false;
+		s->op.ticket_use_taken = false;
+	}
 	if (!s->op.quota_taken && s->op.rule && s->op.rule->quota_count) {
 		const policy_rule_t *r = s->op.rule;
 		time_t now = time(NULL);
@@ -989,9 +1216,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = r;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_QUOTA_EXHAUSTED,
-			          q == 0 ? "signature quota used up for this period"
-			                 : "state directory unusable: quota cannot be counted",
+			data_deny(s, &d, tk, q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "signature quota used up for this period" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}
@@ -1004,8 +1230,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = s->op.rule;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_TICKET_EXHAUSTED,
-			          q == 0 ? "ticket used max_uses times" : "state directory unusable",
+			data_deny(s, &d, tk, q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "ticket used max_uses times" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}
@@ -1052,6 +1278,39 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && !produced))
 		return rv;
 
+	if (rv != CKR_OK && op_is_decrypt(s->op.op) && (s->op.data_checked || s->op.quota_taken)) {
+		/* A decryption that reached the token and failed is an attempt
+		 * like any other (a padding oracle answers by failing): it is
+		 * recorded with the token's code, and its quota stays taken. */
+		if (s->op.data_md) {
+			unsigned int l = 0;
+			if (EVP_DigestFinal_ex(s->op.data_md, s->op.data_sha256, &l))
+				s->op.has_data_sha256 = true;
+		}
+		tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+		d.rule = s->op.rule;
+		d.role = s->op.role;
+		target_from_op(s, &t);
+		emit(AUDIT_SIGN, false, policy_reason_name(REASON_DECRYPT_FAILED),
+		     "the token returned no plaintext", &d, tk, &t, mech_ckm_name(s->op.mechanism), NULL,
+		     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, rv,
+		     op_name(s->op.op), &delivered);
+		/* A token may keep the operation after a failed call (SoftHSM
+		 * after C_DecryptUpdate with RSA: CKR_FUNCTION_NOT_SUPPORTED, and
+		 * a C_Decrypt that follows decrypts).  Forgotten here, it would
+		 * take the next ciphertext unchecked and uncounted: end it. */
+		if (rv != CKR_FUNCTION_CANCELED && rv != CKR_SESSION_CLOSED &&
+		    rv != CKR_SESSION_HANDLE_INVALID && rv != CKR_DEVICE_REMOVED &&
+		    rv != CKR_TOKEN_NOT_PRESENT && s->op.op == SG_OP_DECRYPT)
+			real_op_terminate(s);
+		session_op_clear(&s->op);
+		/* Unrecorded, the token's answer is not passed on either: with
+		 * a success refused for its record, it would tell good padding
+		 * from bad. */
+		if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required)
+			return CKR_FUNCTION_REJECTED;
+		return rv;
+	}
 	if (rv != CKR_OK) {
 		/* The real module ended the operation without a result. */
 		if (s->op.quota_taken && cfg)
@@ -1081,7 +1340,9 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 			OPENSSL_cleanse(out, *out_len);
 		if (out_len)
 			*out_len = 0;
-		if (s->op.quota_taken)
+		/* A decryption happened all the same (and answered whether the
+		 * ciphertext was good): its quota stays taken. */
+		if (s->op.quota_taken && !op_is_decrypt(s->op.op))
 			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
 		session_op_clear(&s->op);
 		return CKR_FUNCTION_REJECTED;
@@ -1092,13 +1353,19 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 
 /* --- key administration ------------------------------------------------- */
 
-static bool attr_find(CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ATTRIBUTE **out)
+/* Attributes whose change alters what key a private key object is (or
+ * claims to be): setting or copying them is key administration whatever
+ * the key, since identity is established from them.  (Public key objects
+ * only ever serve as candidates a proof must confirm.) */
+static bool template_sets_identity(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-	for (CK_ULONG i = 0; tmpl && i < n; i++)
-		if (tmpl[i].type == type && tmpl[i].pValue && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION) {
-			*out = &tmpl[i];
+	static const CK_ATTRIBUTE_TYPE identity[] = {
+		CKA_CLASS, CKA_KEY_TYPE, CKA_PUBLIC_KEY_INFO, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+		CKA_EC_PARAMS, CKA_EC_POINT, CKA_VALUE,
+	};
+	for (size_t i = 0; i < sizeof(identity) / sizeof(identity[0]); i++)
+		if (template_find(tmpl, n, identity[i]))
 			return true;
-		}
 	return false;
 }
 
@@ -1121,6 +1388,10 @@ static const policy_key_t *governed_lookalike(const config_t *cfg, const char *t
 	return NULL;
 }
 
+/* Longest CKA_ID / CKA_LABEL value read from a caller's template; a
+ * longer one is refused (CKR_ATTRIBUTE_VALUE_INVALID) rather than read. */
+#define ADMIN_VALUE_MAX (1u << 20)
+
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_OBJECT_HANDLE obj,
                     CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
 {
@@ -1129,21 +1400,44 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	ticket_claims_t tkc;
 	const ticket_claims_t *tk = NULL;
 	target_t t;
-	policy_reason_t why;
-	bool needs_admin = false;
-	CK_ATTRIBUTE *a;
+	policy_reason_t why = REASON_KEY_UNGOVERNED;
+	bool needs_admin = false, unknown = false;
 	const policy_key_t *look = NULL;
+	const unsigned char *idv = NULL, *lv = NULL;
+	size_t idl = 0, ll = 0;
+	template_read_t rid, rl;
+	CK_ULONG cls;
 
 	if (s)
 		slot = s->slot;
 	if (tmpl == NULL && n > 0)
 		return CKR_OK; /* the real module answers CKR_ARGUMENTS_BAD */
+	/* gate.c refuses these first (and audits); never read a template
+	 * the token would read differently. */
+	if (tmpl && template_check(tmpl, n, NULL) != CKR_OK)
+		return CKR_TEMPLATE_INCONSISTENT;
+	/* Values signgate reads to decide must be what they claim to be. */
+	rid = template_get_bytes(tmpl, n, CKA_ID, ADMIN_VALUE_MAX, &idv, &idl);
+	rl = template_get_bytes(tmpl, n, CKA_LABEL, ADMIN_VALUE_MAX, &lv, &ll);
+	if (rid == TEMPLATE_BAD || rl == TEMPLATE_BAD)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+
 	target_fill(&t, slot, s ? s->handle : CK_INVALID_HANDLE, obj);
-	if (cfg && obj != CK_INVALID_HANDLE && t.have_ka) {
-		target_govern(cfg, &t, &why);
-		if (!t.gkey)
-			t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len, t.ka.label,
-			                            strlen(t.ka.label));
+	if (obj != CK_INVALID_HANDLE) {
+		if (!t.have_ka)
+			return CKR_OBJECT_HANDLE_INVALID; /* what the token said of it */
+		if (t.ka.standing != KEY_KNOWN) {
+			/* Governed and unknown: its attributes could not be read as
+			 * the object's own, or it is not on this session's token. */
+			unknown = true;
+			why = t.ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+		} else if (cfg) {
+			target_govern(cfg, &t, &why);
+			if (!t.gkey)
+				t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len,
+				                            t.ka.label_long ? NULL : t.ka.label,
+				                            strlen(t.ka.label));
+		}
 	}
 
 	switch (what) {
@@ -1156,8 +1450,11 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		break;
 	case ADMIN_SET_ATTRIBUTE:
 	case ADMIN_COPY_OBJECT:
+		needs_admin = t.gkey != NULL || unknown ||
+		              (t.ka.cls == CKO_PRIVATE_KEY && template_sets_identity(tmpl, n));
+		break;
 	case ADMIN_DESTROY_OBJECT:
-		needs_admin = t.gkey != NULL;
+		needs_admin = t.gkey != NULL || unknown;
 		break;
 	case ADMIN_CREATE_OBJECT:
 	case ADMIN_UNWRAP_KEY:
@@ -1165,34 +1462,66 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		break;
 	}
 	/* New keys, and any object dressed as a governed key. */
-	if (what == ADMIN_CREATE_OBJECT && attr_find(tmpl, n, CKA_CLASS, &a) &&
-	    a->ulValueLen == sizeof(CK_OBJECT_CLASS)) {
-		CK_OBJECT_CLASS c = *(CK_OBJECT_CLASS *)a->pValue;
-		if (c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY)
+	if (what == ADMIN_CREATE_OBJECT) {
+		template_read_t rc = template_get_ulong(tmpl, n, CKA_CLASS, &cls);
+		if (rc == TEMPLATE_BAD)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		if (rc == TEMPLATE_OK && (cls == CKO_PRIVATE_KEY || cls == CKO_SECRET_KEY))
 			needs_admin = true;
 	}
-	if (what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY)
+	/* A new key from unwrapping or derivation is administration, unless
+	 * it is a secret key made with a key whose unwrap/derive capability
+	 * was just granted (a look-alike template still needs admin, below). */
+	if ((what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY) &&
+	    !enforce_key_use_covers_new_key(s, what == ADMIN_UNWRAP_KEY ? USE_UNWRAP : USE_DERIVE, tmpl, n))
 		needs_admin = true;
-	if (tmpl && n) {
-		CK_ATTRIBUTE *ida = NULL, *la = NULL;
-		bool hid = attr_find(tmpl, n, CKA_ID, &ida), hl = attr_find(tmpl, n, CKA_LABEL, &la);
-		if (hid || hl)
-			look = governed_lookalike(cfg, t.token, t.serial, hid ? ida->pValue : NULL,
-			                          hid ? ida->ulValueLen : 0, hl ? la->pValue : NULL,
-			                          hl ? la->ulValueLen : 0);
+	if (rid == TEMPLATE_OK || rl == TEMPLATE_OK) {
+		look = governed_lookalike(cfg, t.token, t.serial, rid == TEMPLATE_OK ? idv : NULL, idl,
+		                          rl == TEMPLATE_OK ? (const char *)lv : NULL, ll);
 		if (look) {
 			needs_admin = true;
-			if (!t.gkey)
+			if (!t.gkey && !unknown)
 				t.gkey = look;
 		}
 	}
 	if (!needs_admin)
 		return CKR_OK;
 
+	if (unknown && why == REASON_KEY_OTHER_TOKEN) {
+		/* A handle is only meaningful on its own token: no capability
+		 * makes one of another token usable through this session. */
+		emit(AUDIT_ADMIN, false, policy_reason_name(why),
+		     "object handle not found on this session's token", NULL, NULL, &t, NULL, NULL, NULL, 0,
+		     CKR_OBJECT_HANDLE_INVALID, admin_name(what), NULL);
+		return CKR_OBJECT_HANDLE_INVALID;
+	}
+	/* An unknown object is decided as a key nobody is named for: only a
+	 * capability over all keys covers it. */
 	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
+	if (unknown && !d.allow) {
+		d.reason = why;
+		d.ckr = policy_reason_ckr(why);
+		snprintf(d.detail, sizeof(d.detail),
+		         "identity of the object could not be established; administration needs a rule "
+		         "over all keys");
+	}
 	emit(AUDIT_ADMIN, d.allow, d.allow ? "allowed" : policy_reason_name(d.reason), d.detail, &d, tk,
 	     &t, NULL, NULL, NULL, 0, d.allow ? CKR_OK : d.ckr, admin_name(what), NULL);
 	return d.allow ? CKR_OK : d.ckr;
+}
+
+void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUTE_TYPE dup)
+{
+	target_t t;
+	char detail[96];
+
+	memset(&t, 0, sizeof(t));
+	if (s)
+		slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail), "attribute type 0x%lx appears more than once in the template",
+	         (unsigned long)dup);
+	emit(AUDIT_ADMIN, false, policy_reason_name(REASON_TEMPLATE_DUPLICATE), detail, NULL, NULL, &t,
+	     NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
 }
 
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
@@ -1201,14 +1530,15 @@ void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE 
 	if (rv != CKR_OK)
 		return;
 	switch (what) {
-	case ADMIN_SET_ATTRIBUTE:
-	case ADMIN_DESTROY_OBJECT:
-		keycache_invalidate(obj);
-		break;
 	case ADMIN_INIT_TOKEN:
 		keycache_clear();
 		break;
 	default:
+		/* Changed or destroyed: read again.  New (create, copy, generate,
+		 * unwrap, derive): a handle the token reuses must not inherit
+		 * what was cached for its previous object. */
+		if (obj != CK_INVALID_HANDLE)
+			keycache_invalidate(obj);
 		break;
 	}
 }

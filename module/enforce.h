@@ -48,9 +48,28 @@ typedef enum enforce_use {
 
 /* A key meets a mechanism.  On CKR_OK the session's op state is filled
  * (for USE_SIGN/USE_SIGN_RECOVER/USE_DECRYPT) so that data and result
- * calls can be checked and audited. */
+ * calls can be checked and audited.  USE_DECRYPT, USE_UNWRAP and
+ * USE_DERIVE with a private key are decided as the policy's decrypt,
+ * unwrap and derive capabilities (never as signing); an allowed unwrap or
+ * derive takes its quota here and is recorded by enforce_key_use_done. */
 CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
                       CK_OBJECT_HANDLE key);
+
+/* After the real C_UnwrapKey / C_DeriveKey whose key use enforce_key_use
+ * allowed (use USE_UNWRAP / USE_DERIVE; a no-op otherwise): writes the
+ * record with the token's answer (reason unwrap-failed / derive-failed
+ * and its CKR when it failed; the quota taken at the decision is never
+ * given back).  If the record of a new key cannot be delivered with
+ * audit.required, destroys new_key and returns CKR_FUNCTION_REJECTED.
+ * Returns the rv to give the caller. */
+CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJECT_HANDLE new_key);
+
+/* Does the unwrap/derive capability just allowed by enforce_key_use on
+ * this session cover creating the new key of this template?  Only for a
+ * secret key (CKA_CLASS = CKO_SECRET_KEY given once); anything else
+ * stays key administration (enforce_admin). */
+bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use,
+                                    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
 
 /* Data about to be signed (C_Sign, C_SignUpdate, C_SignMessage...):
  * hash-from-data checks, artifact binding, SHA-256 for the audit.
@@ -86,6 +105,10 @@ typedef enum enforce_admin {
  * calls (init token) where there is no session (s == NULL). */
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what,
                     CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
+
+/* gate.c refused a template of an admin call that repeats attribute
+ * type dup (CKR_TEMPLATE_INCONSISTENT): record it. */
+void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUTE_TYPE dup);
 
 /* After a successful admin call: invalidate cached attributes, audit. */
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv);

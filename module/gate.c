@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,9 @@
 
 #include "backend.h"
 #include "enforce.h"
+#include "keycache.h"
 #include "session.h"
+#include "template.h"
 #include "ticket.h"
 
 #define EXPORTED __attribute__((visibility("default")))
@@ -296,7 +299,11 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		return true;
 	}
 	dc->length_query = dc->has_out && !dc->out;
-	if (dc->has_in && !dc->length_query) {
+	/* A decryption's length query carries the ciphertext to the token,
+	 * which may decrypt to learn the length: it is checked and counted
+	 * like the real call (once: the real call is its retry). */
+	if (dc->has_in && (!dc->length_query || dc->kind == SG_OP_DECRYPT ||
+	                   dc->kind == SG_OP_MESSAGE_DECRYPT)) {
 		sg_op_state_t before = s->op;
 		*rv = data_check(s, dc->in, dc->in_len, dc->on_success != ENDS_NOTHING);
 		if (*rv != CKR_OK) {
@@ -356,6 +363,11 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 		goto out;
 	}
 	if (dc->length_query && rv == CKR_OK) {
+		if (dc->checked) {
+			s->data_pending = sha256(dc->in, dc->in_len, s->data_pending_sha256);
+			if (!s->data_pending)
+				session_op_data_reset(&s->op);
+		}
 		if (dc->out_is_result)
 			rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
 		goto out;
@@ -366,6 +378,10 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	before = s->op;
 	if (rv != CKR_OK) {
 		if (dc->on_error == ENDS_OP) {
+			/* enforce records a failed decryption and may answer for it
+			 * (audit.required and no record: not the token's verdict) */
+			if (dc->out_is_result)
+				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
 			op_end(s, rv);
 		} else {
 			if (dc->out_is_result)
@@ -440,12 +456,16 @@ out:
 /* ---------------------------------------------------------------------- */
 /* initialisation                                                          */
 
+static void vslots_after_fork(void);
+static void vslots_forget(void);
+
 static void atfork_child(void)
 {
 	/* Only this thread survives; nothing here calls the real module. */
 	pthread_mutex_init(&init_lock, NULL);
 	pthread_mutex_init(&login_lock, NULL);
 	pthread_mutex_init(&token_login_lock, NULL);
+	vslots_after_fork();
 	tokens_logged_in = false;
 	n_login_slots = 0;
 	if (!atomic_load(&initialized) && !backend.dl)
@@ -514,6 +534,15 @@ out:
 		OPENSSL_cleanse(pin, cap);
 	close(fd);
 	return rv;
+}
+
+/* The length of a blank-padded PKCS#11 string field without its padding
+ * (for messages: "token 'release'", not "token 'release      ...'"). */
+static int field_len(const CK_UTF8CHAR *field, size_t size)
+{
+	while (size && field[size - 1] == ' ')
+		size--;
+	return (int)size;
 }
 
 /* A blank-padded PKCS#11 string field equals s. */
@@ -602,8 +631,9 @@ static CK_RV login_tokens(const config_backend_t *b)
 			continue;
 		rv = REAL(C_OpenSession, slots[i], CKF_SERIAL_SESSION, NULL, NULL, &h);
 		if (rv != CKR_OK) {
-			fprintf(stderr, "signgate: cannot open a session on token '%.32s': CKR 0x%lx\n",
-			        (const char *)ti.label, (unsigned long)rv);
+			fprintf(stderr, "signgate: cannot open a session on token '%.*s': CKR 0x%lx\n",
+			        field_len(ti.label, sizeof(ti.label)), (const char *)ti.label,
+			        (unsigned long)rv);
 			goto out;
 		}
 		login_sessions[n_login_sessions++] = h;
@@ -612,8 +642,9 @@ static CK_RV login_tokens(const config_backend_t *b)
 		if (rv == CKR_USER_ALREADY_LOGGED_IN)
 			rv = CKR_OK;    /* e.g. a forked child: the login was inherited */
 		if (rv != CKR_OK) {
-			fprintf(stderr, "signgate: %s: login to token '%.32s' failed: CKR 0x%lx\n",
-			        b->pin_file, (const char *)ti.label, (unsigned long)rv);
+			fprintf(stderr, "signgate: %s: login to token '%.*s' failed: CKR 0x%lx\n",
+			        b->pin_file, field_len(ti.label, sizeof(ti.label)), (const char *)ti.label,
+			        (unsigned long)rv);
 			goto out;
 		}
 	}
@@ -675,6 +706,8 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 
 	memset(&real_args, 0, sizeof(real_args));
 	real_args.flags = CKF_OS_LOCKING_OK | (flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS);
+	/* The backend's own pReserved (backend.init_args), never the caller's. */
+	real_args.pReserved = bcfg->init_args;
 	rv = backend.list->C_Initialize(&real_args);
 	/* In a forked child the real module's memory, initialised by the
 	 * parent, was copied: SoftHSM then says it is initialised already. */
@@ -739,6 +772,7 @@ static CK_RV gate_Finalize(CK_VOID_PTR pReserved)
 	tokens_logged_in = false;
 	pthread_mutex_unlock(&token_login_lock);
 	n_login_slots = 0;
+	vslots_forget();
 	rv = backend.list->C_Finalize(NULL);
 	backend_unload(&backend);
 out:
@@ -822,36 +856,154 @@ EXPORTED CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVe
 /* ---------------------------------------------------------------------- */
 /* slots and tokens                                                        */
 
+/* Stable slot numbers.  Callers see the exposed slots numbered 0, 1, ...
+ * in the order of backend.tokens (slot i holds the token named
+ * tokens[i], whatever id the real module gives it today; SoftHSM's ids
+ * are random and change when a token is re-created), or, when the config
+ * exposes every token, in the real module's slot order.  The real ids stay
+ * inside signgate: sessions, policy and audit keep using them. */
+#define VSLOTS_MAX 64
+static pthread_mutex_t vslot_lock = PTHREAD_MUTEX_INITIALIZER;
+static CK_SLOT_ID vslot_real[VSLOTS_MAX];   /* caller's number -> real id */
+static bool vslot_set[VSLOTS_MAX];
+static size_t n_vslots;
+
+static void vslots_after_fork(void)
+{
+	pthread_mutex_init(&vslot_lock, NULL);
+	n_vslots = 0;
+}
+
+static void vslots_forget(void)
+{
+	pthread_mutex_lock(&vslot_lock);
+	n_vslots = 0;
+	pthread_mutex_unlock(&vslot_lock);
+}
+
+/* Rebuild the numbering from the real module's slots (the token reads
+ * happen outside the lock; the table is swapped in at the end). */
+static CK_RV vslots_refresh(void)
+{
+	CK_SLOT_ID *all = NULL, real[VSLOTS_MAX];
+	bool set[VSLOTS_MAX] = { false };
+	CK_ULONG n = 0;
+	size_t count = 0;
+	const config_t *cfg = enforce_config();
+	CK_RV rv = real_slot_list(CK_FALSE, &all, &n);
+
+	if (rv != CKR_OK)
+		return rv;
+	if (cfg && cfg->backend.n_tokens) {
+		count = cfg->backend.n_tokens < VSLOTS_MAX ? cfg->backend.n_tokens : VSLOTS_MAX;
+		for (CK_ULONG r = 0; r < n; r++) {
+			CK_TOKEN_INFO ti;
+			if (REAL(C_GetTokenInfo, all[r], &ti) != CKR_OK || !(ti.flags & CKF_TOKEN_INITIALIZED))
+				continue;
+			for (size_t i = 0; i < count; i++) {
+				const char *name = cfg->backend.tokens[i];
+				if (!set[i] && (field_is(ti.label, sizeof(ti.label), name) ||
+				                field_is(ti.serialNumber, sizeof(ti.serialNumber), name))) {
+					real[i] = all[r];
+					set[i] = true;
+					break;
+				}
+			}
+		}
+	} else if (cfg) {
+		count = n < VSLOTS_MAX ? n : VSLOTS_MAX;
+		for (size_t i = 0; i < count; i++) {
+			real[i] = all[i];
+			set[i] = true;
+		}
+	}
+	free(all);
+	pthread_mutex_lock(&vslot_lock);
+	memcpy(vslot_real, real, sizeof(real));
+	memcpy(vslot_set, set, sizeof(set));
+	n_vslots = count;
+	pthread_mutex_unlock(&vslot_lock);
+	return CKR_OK;
+}
+
+static bool vslot_lookup(CK_SLOT_ID v, CK_SLOT_ID *real)
+{
+	bool found = false;
+	pthread_mutex_lock(&vslot_lock);
+	if (v < n_vslots && vslot_set[v]) {
+		*real = vslot_real[v];
+		found = true;
+	}
+	pthread_mutex_unlock(&vslot_lock);
+	return found;
+}
+
+/* The caller's slot number for a real id; false for a slot it does not see. */
+static bool vslot_of_real(CK_SLOT_ID real, CK_SLOT_ID *v)
+{
+	bool found = false;
+	pthread_mutex_lock(&vslot_lock);
+	for (size_t i = 0; i < n_vslots && !found; i++)
+		if (vslot_set[i] && vslot_real[i] == real) {
+			*v = i;
+			found = true;
+		}
+	pthread_mutex_unlock(&vslot_lock);
+	return found;
+}
+
+/* The caller's slot number to the real id (a caller may use a number it
+ * never listed, or the token may have been re-created: look again once). */
+static bool vslot_to_real(CK_SLOT_ID v, CK_SLOT_ID *real)
+{
+	if (vslot_lookup(v, real))
+		return true;
+	return vslots_refresh() == CKR_OK && vslot_lookup(v, real);
+}
+
+/* Turn the caller's slot number into the real id, in place, or refuse. */
 #define NEED_SLOT(slot) do { \
-	if (!enforce_slot_exposed(slot)) \
+	CK_SLOT_ID real_; \
+	if (!vslot_to_real((slot), &real_) || !enforce_slot_exposed(real_)) \
 		return CKR_SLOT_ID_INVALID; \
+	(slot) = real_; \
 } while (0)
 
 static CK_RV gate_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
-	CK_SLOT_ID *all = NULL;
+	CK_SLOT_ID *all = NULL, out[VSLOTS_MAX];
 	CK_ULONG n = 0, m = 0;
 	CK_RV rv;
 
 	NEED_INIT();
 	if (!pulCount)
 		return REAL(C_GetSlotList, tokenPresent, pSlotList, pulCount);
-	rv = real_slot_list(tokenPresent, &all, &n);
+	rv = vslots_refresh();
+	if (rv == CKR_OK)
+		rv = real_slot_list(tokenPresent, &all, &n);
 	if (rv != CKR_OK)
 		return rv;
-	for (CK_ULONG i = 0; i < n; i++)
-		if (enforce_slot_exposed(all[i]))
-			all[m++] = all[i];
+	/* In the callers' numbering, for the real slots that pass the filter */
+	for (CK_SLOT_ID v = 0; v < VSLOTS_MAX; v++) {
+		CK_SLOT_ID real;
+		if (!vslot_lookup(v, &real) || !enforce_slot_exposed(real))
+			continue;
+		for (CK_ULONG i = 0; i < n; i++)
+			if (all[i] == real) {
+				out[m++] = v;
+				break;
+			}
+	}
+	free(all);
 	if (!pSlotList) {
 		rv = CKR_OK;
 	} else if (*pulCount < m) {
 		rv = CKR_BUFFER_TOO_SMALL;
 	} else {
-		memcpy(pSlotList, all, m * sizeof(*all));
+		memcpy(pSlotList, out, m * sizeof(*out));
 		rv = CKR_OK;
 	}
 	*pulCount = m;
-	free(all);
 	return rv;
 }
 
@@ -899,8 +1051,14 @@ static CK_RV gate_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID
 	NEED_INIT();
 	for (;;) {
 		CK_RV rv = REAL(C_WaitForSlotEvent, flags, pSlot, pReserved);
-		if (rv != CKR_OK || !pSlot || enforce_slot_exposed(*pSlot))
+		CK_SLOT_ID v;
+		if (rv != CKR_OK || !pSlot)
 			return rv;
+		if (enforce_slot_exposed(*pSlot) &&
+		    (vslot_of_real(*pSlot, &v) || (vslots_refresh() == CKR_OK && vslot_of_real(*pSlot, &v)))) {
+			*pSlot = v;
+			return rv;
+		}
 		/* an event on a slot the caller does not see */
 		if (flags & CKF_DONT_BLOCK)
 			return CKR_NO_EVENT;
@@ -960,6 +1118,8 @@ static CK_RV gate_CloseSession(CK_SESSION_HANDLE hSession)
 		return CKR_SESSION_HANDLE_INVALID;
 	rv = REAL(C_CloseSession, hSession);
 	if (rv == CKR_OK || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {
+		/* Its session objects are gone; the token may reuse their handles. */
+		keycache_invalidate_session_objects(s->slot);
 		op_end(s, CKR_SESSION_CLOSED);
 		login_end_if_last(s);
 		session_remove_locked(s);
@@ -985,6 +1145,7 @@ static CK_RV gate_CloseAllSessions(CK_SLOT_ID slotID)
 		if (!s)
 			continue;
 		REAL(C_CloseSession, handles[i]);
+		keycache_invalidate_session_objects(slotID);
 		op_end(s, CKR_SESSION_CLOSED);
 		login_end_if_last(s);
 		session_remove_locked(s);
@@ -1013,6 +1174,11 @@ static CK_RV gate_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR
 	if (!s && session_is_poisoned(hSession))
 		return CKR_SESSION_HANDLE_INVALID;
 	rv = REAL(C_GetSessionInfo, hSession, pInfo);
+	if (rv == CKR_OK && pInfo) {
+		CK_SLOT_ID v;
+		if (vslot_of_real(pInfo->slotID, &v))
+			pInfo->slotID = v;
+	}
 	if (rv == CKR_OK && pInfo && caller_view_logged_out(s)) {
 		if (pInfo->state == CKS_RO_USER_FUNCTIONS)
 			pInfo->state = CKS_RO_PUBLIC_SESSION;
@@ -1235,15 +1401,36 @@ out:
 /* ---------------------------------------------------------------------- */
 /* objects                                                                 */
 
+/* A template that names an attribute type twice: signgate would read
+ * one occurrence and the token might apply another, so it is refused
+ * (CKR_TEMPLATE_INCONSISTENT) before anything is decided or forwarded.
+ * Admin calls are recorded (s given); searches are not. */
+static bool template_refused(sg_session_t *s, enforce_admin_t what, const CK_ATTRIBUTE *t,
+                             CK_ULONG n, CK_RV *rv)
+{
+	CK_ATTRIBUTE_TYPE dup = 0;
+	if (!t || !n)
+		return false;
+	*rv = template_check(t, n, &dup);
+	if (*rv == CKR_OK)
+		return false;
+	if (*rv == CKR_TEMPLATE_INCONSISTENT && s)
+		enforce_template_refused(s, what, dup);
+	return true;
+}
+
 /* Key administration: ask, forward, report.  bad = an argument the real
- * module rejects; then it is forwarded unchecked for the real answer. */
+ * module rejects; then it is forwarded unchecked for the real answer
+ * (but never with a template that repeats an attribute). */
 #define ADMIN_CALL(h, bad, what, obj, tmpl, n, call, new_obj) do { \
 	CK_RV rv_; \
 	NEED_INIT(); \
 	sg_session_t *s_ = session_strict(h); \
 	if (!s_) \
 		return CKR_SESSION_HANDLE_INVALID; \
-	if (bad) { \
+	if (template_refused(s_, what, tmpl, n, &rv_)) { \
+		/* refused: rv_ says why */ \
+	} else if (bad) { \
 		rv_ = (call); \
 	} else { \
 		rv_ = enforce_admin(s_, s_->slot, what, obj, tmpl, n); \
@@ -1300,25 +1487,39 @@ static CK_RV gate_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
 }
 
 /* A logged-out caller finds public objects only (see GetSessionInfo):
- * the search gets CKA_PRIVATE = FALSE added, which the real token
- * applies as it would for a logged-out session. */
+ * the search gets CKA_PRIVATE = FALSE, which the real token applies as
+ * it would for a logged-out session (a CKA_PRIVATE the caller gave is
+ * overwritten, so that the token never sees the type twice). */
 static CK_RV gate_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                                   CK_ULONG ulCount)
 {
 	static CK_BBOOL no = CK_FALSE;
 	CK_ATTRIBUTE local[16], *t = local;
+	CK_ULONG n = ulCount, at = ulCount;
 	CK_RV rv;
 
 	NEED_INIT();
 	sg_session_t *s = session_get(hSession);
 	if (!s && session_is_poisoned(hSession))
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(NULL, ADMIN_CREATE_OBJECT, pTemplate, ulCount, &rv))
+		goto out;
 	if (!caller_view_logged_out(s) || (!pTemplate && ulCount)) {
 		rv = REAL(C_FindObjectsInit, hSession, pTemplate, ulCount);
 		goto out;
 	}
-	if (ulCount >= sizeof(local) / sizeof(local[0])) {
-		t = calloc(ulCount + 1, sizeof(*t));
+	for (CK_ULONG i = 0; i < ulCount; i++)
+		if (pTemplate[i].type == CKA_PRIVATE)
+			at = i;
+	if (at == ulCount)
+		n = ulCount + 1;
+	if (n > sizeof(local) / sizeof(local[0])) {
+		/* ulCount + 1 must not wrap (ULONG_MAX), nor the byte count. */
+		if (ulCount >= SIZE_MAX / sizeof(*t)) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		t = calloc((size_t)n, sizeof(*t));
 		if (!t) {
 			rv = CKR_HOST_MEMORY;
 			goto out;
@@ -1326,10 +1527,10 @@ static CK_RV gate_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR p
 	}
 	if (ulCount)
 		memcpy(t, pTemplate, ulCount * sizeof(*t));
-	t[ulCount].type = CKA_PRIVATE;
-	t[ulCount].pValue = &no;
-	t[ulCount].ulValueLen = sizeof(no);
-	rv = REAL(C_FindObjectsInit, hSession, t, ulCount + 1);
+	t[at].type = CKA_PRIVATE;
+	t[at].pValue = &no;
+	t[at].ulValueLen = sizeof(no);
+	rv = REAL(C_FindObjectsInit, hSession, t, n);
 	if (t != local)
 		free(t);
 out:
@@ -1632,6 +1833,9 @@ static CK_RV gate_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(s, ADMIN_GENERATE_KEY, pPublicKeyTemplate, ulPublicKeyAttributeCount, &rv) ||
+	    template_refused(s, ADMIN_GENERATE_KEY, pPrivateKeyTemplate, ulPrivateKeyAttributeCount, &rv))
+		goto out;
 	if (!pMechanism || (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
 	    (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount) || !phPublicKey || !phPrivateKey) {
 		rv = REAL(C_GenerateKeyPair, hSession, pMechanism, pPublicKeyTemplate,
@@ -1688,6 +1892,8 @@ static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(s, ADMIN_UNWRAP_KEY, pTemplate, ulAttributeCount, &rv))
+		goto out;
 	if (!pMechanism || !pWrappedKey || (!pTemplate && ulAttributeCount) || !phKey) {
 		rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey,
 		          ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
@@ -1701,6 +1907,7 @@ static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 		goto out;
 	rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey, ulWrappedKeyLen,
 	          pTemplate, ulAttributeCount, phKey);
+	rv = enforce_key_use_done(s, USE_UNWRAP, rv, rv == CKR_OK ? *phKey : CK_INVALID_HANDLE);
 	enforce_admin_done(s, ADMIN_UNWRAP_KEY, rv == CKR_OK ? *phKey : CK_INVALID_HANDLE, rv);
 out:
 	session_put(s);
@@ -1717,6 +1924,8 @@ static CK_RV gate_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(s, ADMIN_DERIVE_KEY, pTemplate, ulAttributeCount, &rv))
+		goto out;
 	if (!pMechanism || (!pTemplate && ulAttributeCount)) {
 		rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
 		goto out;
@@ -1728,6 +1937,7 @@ static CK_RV gate_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	if (rv != CKR_OK)
 		goto out;
 	rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
+	rv = enforce_key_use_done(s, USE_DERIVE, rv, rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE);
 	enforce_admin_done(s, ADMIN_DERIVE_KEY,
 	                   rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE, rv);
 out:

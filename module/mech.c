@@ -35,6 +35,10 @@ static const struct mech_entry {
 	[MECH_ECDSA_SHA512]        = { CKM_ECDSA_SHA512, "ECDSA-SHA512", HASH_SHA512 },
 	/* EdDSA signs the message itself (pure Ed25519/Ed448). */
 	[MECH_EDDSA]               = { CKM_EDDSA, "EDDSA", HASH_NONE },
+	/* Not signing mechanisms (mech_uses()). */
+	[MECH_RSA_PKCS_OAEP]       = { CKM_RSA_PKCS_OAEP, "RSA-PKCS-OAEP", HASH_UNKNOWN },
+	[MECH_ECDH1_DERIVE]        = { CKM_ECDH1_DERIVE, "ECDH1-DERIVE", HASH_UNKNOWN },
+	[MECH_ECDH1_COFACTOR_DERIVE] = { CKM_ECDH1_COFACTOR_DERIVE, "ECDH1-COFACTOR-DERIVE", HASH_UNKNOWN },
 };
 
 static const struct hash_entry {
@@ -116,6 +120,9 @@ mech_id_t mech_from_ckm(unsigned long ckm)
 	case CKM_ECDSA_SHA384:        return MECH_ECDSA_SHA384;
 	case CKM_ECDSA_SHA512:        return MECH_ECDSA_SHA512;
 	case CKM_EDDSA:               return MECH_EDDSA;
+	case CKM_RSA_PKCS_OAEP:       return MECH_RSA_PKCS_OAEP;
+	case CKM_ECDH1_DERIVE:        return MECH_ECDH1_DERIVE;
+	case CKM_ECDH1_COFACTOR_DERIVE: return MECH_ECDH1_COFACTOR_DERIVE;
 	default:                      return MECH_UNKNOWN;
 	}
 }
@@ -241,6 +248,22 @@ size_t hash_len(hash_alg_t h)
 	if ((unsigned)h >= HASH_COUNT)
 		return 0;
 	return hash_table[h].len;
+}
+
+unsigned mech_uses(mech_id_t id)
+{
+	switch (id) {
+	case MECH_RSA_PKCS:
+	case MECH_RSA_X_509:
+		return MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP;
+	case MECH_RSA_PKCS_OAEP:
+		return MECH_USE_DECRYPT | MECH_USE_UNWRAP;
+	case MECH_ECDH1_DERIVE:
+	case MECH_ECDH1_COFACTOR_DERIVE:
+		return MECH_USE_DERIVE;
+	default:
+		return id > MECH_UNKNOWN && id < MECH_COUNT ? MECH_USE_SIGN : 0;
+	}
 }
 
 hash_alg_t mech_fixed_hash(mech_id_t id)

@@ -36,8 +36,23 @@ typedef enum mech_id {
 	MECH_ECDSA_SHA384,
 	MECH_ECDSA_SHA512,
 	MECH_EDDSA,
+	/* Not signing mechanisms: decryption, unwrapping and derivation with
+	 * a private key are capabilities of their own (mech_uses()). */
+	MECH_RSA_PKCS_OAEP,       /* decrypt, unwrap */
+	MECH_ECDH1_DERIVE,        /* derive */
+	MECH_ECDH1_COFACTOR_DERIVE,
 	MECH_COUNT
 } mech_id_t;
+
+/* What a mechanism does with a private key.  The policy grants each use
+ * separately: signing through a key's `mechanisms`, the others through
+ * its `decrypt`, `unwrap` and `derive` groups. */
+enum {
+	MECH_USE_SIGN = 1u << 0,
+	MECH_USE_DECRYPT = 1u << 1,
+	MECH_USE_UNWRAP = 1u << 2,
+	MECH_USE_DERIVE = 1u << 3,
+};
 
 typedef enum hash_alg {
 	HASH_UNKNOWN = 0,   /* unparseable / not determinable */
@@ -60,6 +75,12 @@ const char *mech_ckm_name(unsigned long ckm); /* "CKM_SHA256_RSA_PKCS" or "CKM_0
 hash_alg_t hash_from_name(const char *name);  /* "SHA256", "sha-256" */
 const char *hash_name(hash_alg_t h);
 size_t hash_len(hash_alg_t h);
+
+/* MECH_USE_* bits: the uses a mechanism can be listed for.  RSA-PKCS and
+ * RSA-X-509 sign, decrypt and unwrap; RSA-PKCS-OAEP decrypts and unwraps;
+ * ECDH1-DERIVE and ECDH1-COFACTOR-DERIVE derive; the rest only sign.
+ * 0 for MECH_UNKNOWN. */
+unsigned mech_uses(mech_id_t id);
 
 /* The hash a mechanism fixes by itself, HASH_UNKNOWN if the caller
  * supplies it (RSA_PKCS, PSS, ECDSA, X_509). */

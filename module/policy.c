@@ -588,7 +588,32 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_ARTIFACT_MISMATCH] = "artifact-mismatch",
 	[REASON_BAD_CREDENTIAL] = "bad-credential",
 	[REASON_AUDIT_UNAVAILABLE] = "audit-unavailable",
+	[REASON_NO_DECRYPT_CAPABILITY] = "no-decrypt-capability",
+	[REASON_NO_UNWRAP_CAPABILITY] = "no-unwrap-capability",
+	[REASON_NO_DERIVE_CAPABILITY] = "no-derive-capability",
+	[REASON_DECRYPT_FAILED] = "decrypt-failed",
+	[REASON_UNWRAP_FAILED] = "unwrap-failed",
+	[REASON_DERIVE_FAILED] = "derive-failed",
+	[REASON_STATE_UNAVAILABLE] = "state-unavailable",
+	[REASON_KEY_UNKNOWN] = "key-unknown",
+	[REASON_KEY_OTHER_TOKEN] = "key-other-token",
+	[REASON_TEMPLATE_DUPLICATE] = "template-duplicate",
 };
+
+static const char *const action_names[POLICY_ACTION_COUNT] = {
+	[POLICY_ACTION_SIGN] = "sign",
+	[POLICY_ACTION_ADMIN] = "admin",
+	[POLICY_ACTION_DECRYPT] = "decrypt",
+	[POLICY_ACTION_UNWRAP] = "unwrap",
+	[POLICY_ACTION_DERIVE] = "derive",
+};
+
+const char *policy_action_name(policy_action_t a)
+{
+	if ((unsigned)a >= POLICY_ACTION_COUNT)
+		return "unknown";
+	return action_names[a];
+}
 
 const char *policy_reason_name(policy_reason_t r)
 {
@@ -711,6 +736,40 @@ static bool key_has_product(const policy_key_t *k, const char *prod)
 	return false;
 }
 
+/* What each action needs from a rule and a key. */
+static uint64_t key_decrypt_mechs(const policy_key_t *k) { return k->decrypt_mechs; }
+static uint64_t key_unwrap_mechs(const policy_key_t *k) { return k->unwrap_mechs; }
+static uint64_t key_derive_mechs(const policy_key_t *k) { return k->derive_mechs; }
+
+static const struct action_grant {
+	const char *what;                          /* for details: "decryption" */
+	policy_reason_t no_capability;             /* the rule (or key) does not grant it */
+	uint64_t (*mechs_of)(const policy_key_t *);/* the key's mechanisms for it; NULL: sign/admin */
+} action_grants[POLICY_ACTION_COUNT] = {
+	[POLICY_ACTION_SIGN] = { "signing", REASON_NO_RULE, NULL },
+	[POLICY_ACTION_ADMIN] = { "key administration", REASON_NO_ADMIN_CAPABILITY, NULL },
+	[POLICY_ACTION_DECRYPT] = { "decryption", REASON_NO_DECRYPT_CAPABILITY, key_decrypt_mechs },
+	[POLICY_ACTION_UNWRAP] = { "unwrapping", REASON_NO_UNWRAP_CAPABILITY, key_unwrap_mechs },
+	[POLICY_ACTION_DERIVE] = { "key derivation", REASON_NO_DERIVE_CAPABILITY, key_derive_mechs },
+};
+
+static const struct action_grant *action_grant(policy_action_t a)
+{
+	return (unsigned)a < POLICY_ACTION_COUNT ? &action_grants[a] : NULL;
+}
+
+static bool rule_grants(const policy_rule_t *r, policy_action_t a)
+{
+	switch (a) {
+	case POLICY_ACTION_SIGN: return r->sign;
+	case POLICY_ACTION_ADMIN: return r->admin;
+	case POLICY_ACTION_DECRYPT: return r->decrypt;
+	case POLICY_ACTION_UNWRAP: return r->unwrap;
+	case POLICY_ACTION_DERIVE: return r->derive;
+	default: return false;
+	}
+}
+
 /* Stages a rule passes, so that the denial names the rule that came
  * closest and the first condition it failed. */
 enum { ST_ROLE = 1, ST_ACTION, ST_MECH, ST_HASH, ST_WINDOW, ST_TICKET, ST_ALLOW };
@@ -725,11 +784,27 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 		*reason = REASON_NO_RULE;
 		return 0;
 	}
-	if (req->action == POLICY_ACTION_SIGN ? !r->sign : !r->admin) {
-		*reason = req->action == POLICY_ACTION_SIGN ? REASON_NO_RULE : REASON_NO_ADMIN_CAPABILITY;
-		snprintf(detail, dlen, "rule %s does not grant %s", r->name,
-		         req->action == POLICY_ACTION_SIGN ? "signing" : "key administration");
+	const struct action_grant *g = action_grant(req->action);
+	if (!g || !rule_grants(r, req->action)) {
+		*reason = g ? g->no_capability : REASON_NO_RULE;
+		snprintf(detail, dlen, "rule %s does not grant %s", r->name, g ? g->what : "this action");
 		return ST_ROLE;
+	}
+	if (g->mechs_of) {
+		/* decrypt, unwrap, derive: the key must list the mechanism for
+		 * this use; its signing mechanisms count for nothing here. */
+		uint64_t km = g->mechs_of(k);
+		if (!km) {
+			*reason = g->no_capability;
+			snprintf(detail, dlen, "key %s does not allow %s", k->name, g->what);
+			return ST_ACTION;
+		}
+		if (req->mech <= MECH_UNKNOWN || req->mech >= MECH_COUNT || !((km >> req->mech) & 1u)) {
+			*reason = REASON_MECHANISM_FORBIDDEN;
+			snprintf(detail, dlen, "mechanism %s not allowed for %s with key %s", mech_name(req->mech),
+			         g->what, k->name);
+			return ST_ACTION;
+		}
 	}
 	if (req->action == POLICY_ACTION_SIGN) {
 		if (req->mech <= MECH_UNKNOWN || req->mech >= MECH_COUNT ||
@@ -871,7 +946,14 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 		return;
 	}
 	const policy_key_t *k = req->key;
-	if (req->action == POLICY_ACTION_SIGN) {
+	if ((unsigned)req->action >= POLICY_ACTION_COUNT) {
+		deny(out, REASON_NO_RULE);
+		snprintf(out->detail, sizeof out->detail, "unknown action");
+		return;
+	}
+	/* Every use of a key's private part (all but administration) needs a
+	 * governed, valid key. */
+	if (req->action != POLICY_ACTION_ADMIN) {
 		if (!k) {
 			deny(out, REASON_KEY_UNGOVERNED);
 			snprintf(out->detail, sizeof out->detail, "key is not governed by the policy");
@@ -949,7 +1031,9 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 		return;
 	}
 	deny(out, REASON_NO_RULE);
-	snprintf(out->detail, sizeof out->detail, "no rule grants key %s to the caller's roles", k->name);
+	snprintf(out->detail, sizeof out->detail, "no rule grants key %s to the caller's roles%s%s", k->name,
+	         req->action == POLICY_ACTION_SIGN ? "" : " for ", req->action == POLICY_ACTION_SIGN ? "" :
+	         action_grant(req->action)->what);
 }
 
 /* ---- credentials at login ------------------------------------------------- */

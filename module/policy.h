@@ -23,9 +23,21 @@
 #include "ticket.h"
 
 typedef enum policy_action {
-	POLICY_ACTION_SIGN = 0,     /* signature or raw private-key operation */
+	POLICY_ACTION_SIGN = 0,     /* signature (C_SignInit, C_SignRecoverInit, C_MessageSignInit) */
 	POLICY_ACTION_ADMIN,        /* create/destroy/copy/relabel keys, init token/PIN, SO login */
+	/* Private-key uses other than signing, each its own capability: the
+	 * rule must grant it (policy_rule_t.decrypt ...) and the key must
+	 * list the mechanism for it (policy_key_t.decrypt_mechs ...).
+	 * Validity, window and ticket conditions apply as for signing; no
+	 * hash is judged. */
+	POLICY_ACTION_DECRYPT,      /* C_DecryptInit, C_MessageDecryptInit */
+	POLICY_ACTION_UNWRAP,       /* C_UnwrapKey: the key is the unwrapping key */
+	POLICY_ACTION_DERIVE,       /* C_DeriveKey: the key is the base key */
+	POLICY_ACTION_COUNT
 } policy_action_t;
+
+/* "sign", "admin", "decrypt", "unwrap", "derive"; "unknown" otherwise. */
+const char *policy_action_name(policy_action_t a);
 
 /* Stable reason codes: the audit record carries policy_reason_name(). */
 typedef enum policy_reason {
@@ -53,6 +65,18 @@ typedef enum policy_reason {
 	REASON_ARTIFACT_MISMATCH,
 	REASON_BAD_CREDENTIAL,
 	REASON_AUDIT_UNAVAILABLE,
+	REASON_NO_DECRYPT_CAPABILITY, /* rule or key does not grant decryption */
+	REASON_NO_UNWRAP_CAPABILITY,
+	REASON_NO_DERIVE_CAPABILITY,
+	/* Audit only: the policy allowed the use, the token failed it (the
+	 * record carries the token's CKR; the quota stays taken). */
+	REASON_DECRYPT_FAILED,
+	REASON_UNWRAP_FAILED,
+	REASON_DERIVE_FAILED,
+	REASON_STATE_UNAVAILABLE,   /* the state store could not answer (state.h) */
+	REASON_KEY_UNKNOWN,         /* object's identity could not be established: governed, unknown */
+	REASON_KEY_OTHER_TOKEN,     /* handle not found on the session's token */
+	REASON_TEMPLATE_DUPLICATE,  /* a template repeats an attribute type */
 	REASON_COUNT
 } policy_reason_t;
 
@@ -74,7 +98,7 @@ typedef struct policy_request {
 	policy_action_t action;
 	const caller_t *caller;
 	const policy_key_t *key;        /* from policy_key_lookup(); NULL = ungoverned */
-	mech_id_t mech;                 /* sign only */
+	mech_id_t mech;                 /* sign, decrypt, unwrap, derive */
 	hash_alg_t hash;                /* sign only; HASH_UNKNOWN when not yet known */
 	time_t now;
 	const ticket_claims_t *ticket;  /* NULL = none presented */

@@ -6,6 +6,7 @@
  * shown, and tickets are simulated from --product / --check.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: signgate explain --config C --user U [--group G]... [--program P]\n"
-	        "                        --key K [--mechanism M] [--hash H] [--action sign|admin]\n"
+	        "                        --key K [--mechanism M] [--hash H]\n"
+	        "                        [--action sign|admin|decrypt|unwrap|derive]\n"
 	        "                        [--at TIME] [--product P] [--check NAME[=RESULT]]...\n"
 	        "                        [--ticket-age DURATION] [--login-role ROLE]\n"
 	        "  --key K         a governed key's name (\"-\" with --action admin: no key)\n"
-	        "  --mechanism M   e.g. SHA256-RSA-PKCS, RSA-PKCS, ECDSA (required for sign)\n"
+	        "  --mechanism M   e.g. SHA256-RSA-PKCS, RSA-PKCS, ECDSA (required for sign);\n"
+	        "                  RSA-PKCS-OAEP, RSA-PKCS, ECDH1-DERIVE ... (required for\n"
+	        "                  decrypt, unwrap and derive)\n"
 	        "  --hash H        hash the data is made with (default: the mechanism's own;\n"
 	        "                  for RSA-PKCS/PSS/ECDSA the module checks it on the data)\n"
 	        "  --at TIME       RFC 3339 time of the decision (default: now)\n"
@@ -103,18 +107,32 @@ int cmd_explain(int argc, char **argv)
 		return 2;
 	}
 	policy_request_t req = { 0 };
-	if (!strcmp(action_s, "sign"))
-		req.action = POLICY_ACTION_SIGN;
-	else if (!strcmp(action_s, "admin"))
-		req.action = POLICY_ACTION_ADMIN;
-	else {
-		fprintf(stderr, "signgate explain: --action must be sign or admin\n");
+	req.action = POLICY_ACTION_COUNT;
+	for (int a = 0; a < POLICY_ACTION_COUNT; a++)
+		if (!strcmp(action_s, policy_action_name((policy_action_t)a)))
+			req.action = (policy_action_t)a;
+	if (req.action == POLICY_ACTION_COUNT) {
+		fprintf(stderr, "signgate explain: --action must be sign, admin, decrypt, unwrap or derive\n");
 		return 2;
 	}
+	/* decrypt, unwrap, derive: a mechanism, no hash */
+	bool key_use = req.action != POLICY_ACTION_SIGN && req.action != POLICY_ACTION_ADMIN;
 	req.now = time(NULL);
 	if (at && !config_parse_rfc3339(at, &req.now)) {
 		fprintf(stderr, "signgate explain: --at '%s' is not an RFC 3339 date-time\n", at);
 		return 2;
+	}
+	if (key_use) {
+		if (!mech_s || hash_s) {
+			fprintf(stderr, "signgate explain: --action %s needs --mechanism and takes no --hash\n",
+			        action_s);
+			return 2;
+		}
+		req.mech = mech_from_name(mech_s);
+		if (req.mech == MECH_UNKNOWN) {
+			fprintf(stderr, "signgate explain: unknown mechanism '%s'\n", mech_s);
+			return 2;
+		}
 	}
 	if (req.action == POLICY_ACTION_SIGN) {
 		if (!mech_s) {
@@ -197,10 +215,15 @@ int cmd_explain(int argc, char **argv)
 	if (req.action == POLICY_ACTION_SIGN)
 		printf("mechanism: %s, hash %s\n", mech_name(req.mech),
 		       req.hash_deferred ? "(read from the data at signing time)" : hash_name(req.hash));
+	if (key_use)
+		printf("mechanism: %s, for %s (a capability of its own: the rule must grant %s and the key "
+		       "list the mechanism in its %s group)\n",
+		       mech_name(req.mech), action_s, action_s, action_s);
 	if (d.allow && d.rule && d.rule->quota_count)
-		printf("quota:     %u per %u s, per %s (counted by the module at signing time)\n",
+		printf("quota:     %u per %u s, per %s (counted by the module at %s)\n",
 		       d.rule->quota_count, d.rule->quota_period_s,
-		       d.rule->quota_scope == QUOTA_PER_CALLER ? "caller" : "rule");
+		       d.rule->quota_scope == QUOTA_PER_CALLER ? "caller" : "rule",
+		       key_use ? "every attempt, failed ones included" : "signing time");
 	if (d.allow && d.rule && d.rule->require_ticket && have_ticket)
 		printf("ticket:    simulated (claims from --product/--check; signature not verified)\n");
 	rc = d.allow ? 0 : 1;

@@ -42,6 +42,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "inventory.h"
 #include "policy.h"
 #include "report.h"
 #include "spki.h"
@@ -1412,5 +1413,49 @@ out:
 	free(iv.gov_scanned);
 	report_model_free(&iv.model);
 	config_free(cfg);
+	return rc;
+}
+
+/* ---- for signgate doctor ------------------------------------------------------------ */
+
+int inventory_check_keys(const config_t *cfg, const char *conf_path, inventory_key_cb cb, void *arg,
+                         char *err, size_t errlen)
+{
+	inv_t iv = { .cfg = cfg, .conf_path = conf_path, .expiry_days = 30, .now = time(NULL) };
+	int rc = -1;
+
+	iv.gov_present = calloc(cfg->n_keys + 1, sizeof *iv.gov_present);
+	iv.gov_scanned = calloc(cfg->n_keys + 1, sizeof *iv.gov_scanned);
+	if (!iv.gov_present || !iv.gov_scanned || report_model_build(cfg, &iv.model) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (scan(&iv, err, errlen) < 0)
+		goto out;
+	/* A token the config names that the backend does not show: every key
+	 * on it is unusable. */
+	for (size_t i = 0; i < cfg->backend.n_tokens; i++) {
+		bool seen = false;
+		for (size_t t = 0; t < iv.n_tokens && !seen; t++)
+			seen = !strcmp(cfg->backend.tokens[i], iv.tokens[t].label) ||
+			       !strcmp(cfg->backend.tokens[i], iv.tokens[t].serial);
+		if (!seen) {
+			char d[320];
+			snprintf(d, sizeof d, "backend.tokens names '%s' but %s shows no initialised token with "
+			         "that label or serial", cfg->backend.tokens[i], cfg->backend.module);
+			cb(arg, "high", "token-missing", cfg->backend.tokens[i], d);
+		}
+	}
+	analyse_keys(&iv);
+	for (size_t i = 0; i < iv.n_f; i++)
+		cb(arg, sev_names[iv.f[i].sev], iv.f[i].code, iv.f[i].subject, iv.f[i].detail);
+	rc = 0;
+out:
+	free(iv.tokens);
+	free(iv.keys);
+	free(iv.f);
+	free(iv.gov_present);
+	free(iv.gov_scanned);
+	report_model_free(&iv.model);
 	return rc;
 }

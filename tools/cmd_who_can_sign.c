@@ -498,8 +498,49 @@ static void hashes_join(const policy_key_t *k, char *out, size_t outlen)
 
 static void caps_format(const policy_rule_t *r, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s%s%s", r->sign ? "sign" : "", r->sign && r->admin ? "+" : "",
-	         r->admin ? "admin" : "");
+	/* "sign", "sign+admin", "sign+decrypt+unwrap" ... in a fixed order */
+	const char *const names[] = { "sign", "admin", "decrypt", "unwrap", "derive" };
+	const bool on[] = { r->sign, r->admin, r->decrypt, r->unwrap, r->derive };
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < 5; i++) {
+		if (!on[i])
+			continue;
+		int w = snprintf(out + len, outlen - len, "%s%s", len ? "+" : "", names[i]);
+		if (w < 0 || (size_t)w >= outlen - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+/* Mechanisms of a bit set over mech_id_t, joined. */
+static void mech_set_join(uint64_t set, char *out, size_t outlen)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int m = MECH_UNKNOWN + 1; m < MECH_COUNT; m++)
+		if ((set >> m) & 1u) {
+			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", mech_name((mech_id_t)m));
+			if (w < 0 || (size_t)w >= outlen - len)
+				return;
+			len += (size_t)w;
+		}
+}
+
+/* The private-key uses beyond signing a grant gives on a key: the rule
+ * grants the use and the key lists mechanisms for it (both needed). */
+static void print_key_uses(const policy_rule_t *r, const policy_key_t *k)
+{
+	const char *const names[] = { "decrypt:", "unwrap:", "derive:" };
+	const bool granted[] = { r->decrypt, r->unwrap, r->derive };
+	const uint64_t sets[] = { k->decrypt_mechs, k->unwrap_mechs, k->derive_mechs };
+	char buf[256];
+	for (size_t i = 0; i < 3; i++) {
+		if (!granted[i])
+			continue;
+		mech_set_join(sets[i], buf, sizeof buf);
+		printf("      %-11s %s\n", names[i], sets[i] ? buf : "(the key allows none: not granted)");
+	}
 }
 
 
@@ -553,7 +594,7 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 	const config_t *cfg = v->cfg;
 	const policy_rule_t *r = &cfg->rules[g->rule];
 	const policy_role_t *ro = &cfg->roles[g->role];
-	char buf[1024], caps[16];
+	char buf[1024], caps[48];
 	caps_format(r, caps, sizeof caps);
 	if (g->key == REPORT_NO_KEY) {
 		printf("  %-16s %-11s rule %s, role %s (%s)\n", "(all keys)", caps, r->name, ro->name, g->via);
@@ -561,6 +602,9 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 			printf("      %-11s generate, import, destroy, change any key; init token and PINs\n", "admin:");
 		if (r->sign)
 			printf("      %-11s every governed key, with its own mechanisms and hashes\n", "sign:");
+		if (r->decrypt || r->unwrap || r->derive)
+			printf("      %-11s every governed key whose own decrypt/unwrap/derive group allows it\n",
+			       "key uses:");
 		print_conditions(r, ro);
 		return;
 	}
@@ -574,6 +618,7 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 		hashes_join(k, buf, sizeof buf);
 		printf("      %-11s %s\n", "hashes:", buf);
 	}
+	print_key_uses(r, k);
 	print_conditions(r, ro);
 	char nb[32] = "-", na[32] = "-";
 	if (k->not_before)
@@ -618,6 +663,9 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 	json_object_set_new(o, "via", json_string(g->via));
 	json_object_set_new(o, "sign", json_boolean(r->sign));
 	json_object_set_new(o, "admin", json_boolean(r->admin));
+	json_object_set_new(o, "decrypt", json_boolean(r->decrypt));
+	json_object_set_new(o, "unwrap", json_boolean(r->unwrap));
+	json_object_set_new(o, "derive", json_boolean(r->derive));
 	json_object_set_new(o, "all_keys", json_boolean(r->all_keys));
 	if (g->key == REPORT_NO_KEY) {
 		json_object_set_new(o, "key", json_null());
@@ -635,6 +683,19 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 				json_array_append_new(hs, json_string(hash_name((hash_alg_t)h)));
 		json_object_set_new(o, "mechanisms", ms);
 		json_object_set_new(o, "hashes", hs);
+		/* decrypt / unwrap / derive: granted when the rule grants the use
+		 * and the key lists mechanisms for it */
+		const char *const un[] = { "decrypt", "unwrap", "derive" };
+		const bool rg[] = { r->decrypt, r->unwrap, r->derive };
+		const uint64_t ks[] = { k->decrypt_mechs, k->unwrap_mechs, k->derive_mechs };
+		for (size_t u = 0; u < 3; u++) {
+			json_t *um = json_array();
+			for (int m = MECH_UNKNOWN + 1; rg[u] && m < MECH_COUNT; m++)
+				if ((ks[u] >> m) & 1u)
+					json_array_append_new(um, json_string(mech_name((mech_id_t)m)));
+			snprintf(buf, sizeof buf, "%s_mechanisms", un[u]);
+			json_object_set_new(o, buf, um);
+		}
 		json_t *val = json_object();
 		json_object_set_new(val, "not_before", json_time_or_null(k->not_before));
 		json_object_set_new(val, "not_after", json_time_or_null(k->not_after));

@@ -10,12 +10,16 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "check", cmd_check, "CONFIG            validate a config, print file:line: message" },
+	{ "doctor", cmd_doctor, "[--config C]      check the deployment: files, token, keys, p11-kit" },
 	{ "explain", cmd_explain, "--config C ...    allow or deny, the rule and the reason" },
 	{ "ticket", cmd_ticket, "keygen|issue|verify validation tickets" },
 	{ "audit", cmd_audit, "[FILE...]         summarise audit records, verify the hash chain" },
 	{ "who-can-sign", cmd_who_can_sign, "--config C ...    identities -> keys, with conditions" },
 	{ "inventory", cmd_inventory, "--config C ...    token keys against the policy, findings" },
 	{ "credential", cmd_credential, "hash              make a role credential hash for the config" },
+	{ "state", cmd_state, "init|migrate|status the policy state store (PostgreSQL schema)" },
+	{ "revoke", cmd_revoke, "KEY --reason TEXT  kill switch: every host refuses KEY" },
+	{ "unrevoke", cmd_unrevoke, "KEY               undo signgate revoke" },
 	{ "test", cmd_test, "CONFIG CASES...   run policy test cases through the engine" },
 	{ "diff", cmd_diff, "OLD NEW           rights gained, lost and changed between two configs" },
 };

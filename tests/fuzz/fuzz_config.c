@@ -66,6 +66,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (d.allow && !d.rule)
 				abort();
 		}
+		/* decrypt, unwrap, derive: allowed only when the rule grants the
+		 * use and the key lists the mechanism for it, never through a
+		 * signing mechanism */
+		for (int m = 0; m < MECH_COUNT; m++) {
+			for (int a = POLICY_ACTION_DECRYPT; a <= POLICY_ACTION_DERIVE; a++) {
+				policy_request_t req = { .action = (policy_action_t)a, .caller = &c, .key = found,
+					                 .mech = (mech_id_t)m, .now = 1780480800 + m * 3600,
+					                 .ticket = (m & 1) ? &t : NULL };
+				policy_decision_t d;
+				policy_decide(cfg, &req, &d);
+				if (!d.allow)
+					continue;
+				if (!d.rule)
+					abort();
+				uint64_t km = a == POLICY_ACTION_DECRYPT ? found->decrypt_mechs :
+				              a == POLICY_ACTION_UNWRAP ? found->unwrap_mechs : found->derive_mechs;
+				bool granted = a == POLICY_ACTION_DECRYPT ? d.rule->decrypt :
+				               a == POLICY_ACTION_UNWRAP ? d.rule->unwrap : d.rule->derive;
+				if (!granted || !((km >> m) & 1u))
+					abort();
+			}
+		}
 	}
 	policy_request_t adm = { .action = POLICY_ACTION_ADMIN, .caller = &c, .now = 1780480800 };
 	policy_decision_t d;

@@ -95,8 +95,21 @@ slots.removable = false
 CONF
 export SOFTHSM2_CONF="$SG_TMP/softhsm2.conf"
 
-softhsm2-util --init-token --free --label "$SG_TOKEN" --so-pin "$SG_SO_PIN" \
-	--pin "$SG_USER_PIN" >/dev/null
+# SG_BACKEND=nss: the same keys on an NSS softokn token (the meson suite
+# 'nss'), to show that signgate works in front of another implementation.
+SG_BACKEND=${SG_BACKEND:-softhsm}
+SG_BACKEND_MODULE=$SG_SOFTHSM
+SG_BACKEND_INIT_ARGS=""
+export SG_BACKEND SG_BACKEND_MODULE SG_BACKEND_INIT_ARGS
+case "$SG_BACKEND" in
+softhsm)
+	softhsm2-util --init-token --free --label "$SG_TOKEN" --so-pin "$SG_SO_PIN" \
+		--pin "$SG_USER_PIN" >/dev/null ;;
+nss)
+	# shellcheck source=backend-nss.sh
+	source "$SG_SRCDIR/tests/lib/backend-nss.sh" ;;
+*) sg_fail "unknown SG_BACKEND '$SG_BACKEND'" ;;
+esac
 
 sg_p11() { pkcs11-tool --module "$SG_SOFTHSM" --token-label "$SG_TOKEN" --login --pin "$SG_USER_PIN" "$@"; }
 for k in rsa ec; do
@@ -115,7 +128,8 @@ mkdir -p "$SG_TMP/state"
 # sg_config FILE [EXTRA]: a config for this token.  EXTRA is appended
 # verbatim (roles, keys, rules, audit ...).  Written 0600.
 sg_config() {
-	local f=$1 extra=${2:-} audit_default=""
+	local f=$1 extra=${2:-} audit_default="" init_args=""
+	[ -z "$SG_BACKEND_INIT_ARGS" ] || init_args=" init_args = \"$SG_BACKEND_INIT_ARGS\";"
 	# Tests that do not look at the audit get a non-required audit to a
 	# socket nobody reads (CI has no syslog daemon).
 	case "$extra" in
@@ -124,9 +138,9 @@ sg_config() {
 	esac
 	cat > "$f" <<CONF
 backend = {
-  module = "$SG_SOFTHSM";
+  module = "$SG_BACKEND_MODULE";
   tokens = [ "$SG_TOKEN" ];
-  pin_file = "$SG_PIN_FILE";
+  pin_file = "$SG_PIN_FILE";$init_args
 };
 state_dir = "$SG_TMP/state";
 $audit_default

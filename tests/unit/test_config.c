@@ -279,6 +279,41 @@ static const bad_t bads[] = {
 	{ "rule ticket contradiction", ROLE KEY("") RULE("checks = [ \"a\" ]; require_ticket = false;"), "setting 'rules[0].require_ticket'" },
 	{ "rule ticket no validators", ROLE KEY("") RULE("checks = [ \"a\" ];"), "setting 'rules[0]': rule requires a validation ticket, but no validators" },
 	{ "rule unknown", ROLE KEY("") RULE("weekday = 1;"), "setting 'rules[0].weekday': unknown setting" },
+	/* decrypt, unwrap, derive: capabilities of their own (issue 12) */
+#define RKEY(extra) "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS\" ]; " extra " } );\n"
+	{ "key decrypt not group", ROLE RKEY("decrypt = [ \"RSA-PKCS\" ];"), "t.conf:3: setting 'keys[0].decrypt': must be a group" },
+	{ "key decrypt no mechs", ROLE RKEY("decrypt = { };"), "setting 'keys[0].decrypt.mechanisms': required setting missing" },
+	{ "key decrypt empty", ROLE RKEY("decrypt = { mechanisms = [ ]; };"), "setting 'keys[0].decrypt.mechanisms': empty" },
+	{ "key decrypt unknown member", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS\" ]; hashes = [ \"SHA256\" ]; };"),
+	  "setting 'keys[0].decrypt.hashes': unknown setting" },
+	{ "key decrypt signing mech", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\", \"SHA256-RSA-PKCS\" ]; };"),
+	  "t.conf:3: setting 'keys[0].decrypt.mechanisms[1]': mechanism SHA256-RSA-PKCS cannot decrypt (RSA-PKCS, RSA-X-509, RSA-PKCS-OAEP can)" },
+	{ "key decrypt unknown mech", ROLE RKEY("decrypt = { mechanisms = [ \"AES-CBC\" ]; };"),
+	  "setting 'keys[0].decrypt.mechanisms[0]': unknown mechanism 'AES-CBC'" },
+	{ "key derive rsa mech", ROLE RKEY("derive = { mechanisms = [ \"RSA-PKCS\" ]; };"),
+	  "setting 'keys[0].derive.mechanisms[0]': mechanism RSA-PKCS cannot derive (ECDH1-DERIVE, ECDH1-COFACTOR-DERIVE can)" },
+	{ "key unwrap ecdh", ROLE RKEY("unwrap = { mechanisms = [ \"ECDH1-DERIVE\" ]; };"),
+	  "setting 'keys[0].unwrap.mechanisms[0]': mechanism ECDH1-DERIVE cannot unwrap" },
+	{ "key signing with oaep", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS-OAEP\" ]; } );\n",
+	  "setting 'keys[0].mechanisms[0]': mechanism RSA-PKCS-OAEP does not sign" },
+	{ "key signing with ecdh", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\", \"ECDH1-DERIVE\" ]; } );\n",
+	  "setting 'keys[0].mechanisms[1]': mechanism ECDH1-DERIVE does not sign" },
+	{ "key raw decrypt on signing key", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-X-509\" ]; };"),
+	  "t.conf:3: setting 'keys[0].decrypt': RSA-X-509 decrypt is a raw RSA signature" },
+	{ "key raw unwrap on signing key", ROLE RKEY("unwrap = { mechanisms = [ \"RSA-X-509\" ]; };"),
+	  "setting 'keys[0].unwrap': RSA-X-509 unwrap is a raw RSA signature" },
+	{ "key use only, mechanisms empty", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ ];\n"
+	  " decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; } );\n",
+	  "setting 'keys[0].mechanisms': empty: list the signing mechanisms, or omit 'mechanisms'" },
+	{ "rule decrypt type", ROLE RKEY("") RULE("decrypt = \"yes\";"), "setting 'rules[0].decrypt': must be true or false" },
+	{ "rule decrypt, key cannot", ROLE RKEY("") RULE("decrypt = true;"),
+	  "t.conf:4: setting 'rules[0].decrypt': no key of this rule allows decrypt" },
+	{ "rule unwrap, key only decrypts", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS\" ]; };") RULE("unwrap = true;"),
+	  "setting 'rules[0].unwrap': no key of this rule allows unwrap" },
+	{ "rule all_keys derive, no key can", ROLE RKEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; all_keys = true; derive = true; } );\n",
+	  "setting 'rules[0].derive': no key of this rule allows derive" },
+	{ "rule nothing of five", ROLE RKEY("") RULE("sign = false; decrypt = false; unwrap = false; derive = false;"),
+	  "setting 'rules[0]': rule grants nothing: sign, admin, decrypt, unwrap and derive are all false" },
 	{ "nul byte", "state_dir = \"/a\";\n", NULL },  /* handled in its own test */
 };
 
@@ -297,6 +332,51 @@ static void run_bad(const bad_t *b)
 	if (!strstr(err, b->expect))
 		fail_msg("%s: message \"%s\" lacks \"%s\"", b->what, err, b->expect);
 	assert_true(!strncmp(err, "t.conf:", 7));
+}
+
+/* The capability model as loaded: off unless both the key's group and
+ * the rule say so; a key that only decrypts needs no signing mechanism. */
+static void test_key_uses(void **state)
+{
+	(void)state;
+	char err[CONFIG_ERR_MAX];
+	config_t *c = load(BACKEND ROLE
+	                   "keys = (\n"
+	                   " { name = \"sig\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\" ]; },\n"
+	                   " { name = \"dec\"; token = \"t\"; id = \"02\";\n"
+	                   "   decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\", \"rsa_pkcs\" ]; };\n"
+	                   "   unwrap = { mechanisms = [ \"CKM_RSA_PKCS_OAEP\" ]; }; },\n"
+	                   " { name = \"ec\"; token = \"t\"; id = \"03\"; mechanisms = [ \"ECDSA\" ];\n"
+	                   "   derive = { mechanisms = [ \"ECDH1-DERIVE\", \"ECDH1-COFACTOR-DERIVE\" ]; }; },\n"
+	                   " { name = \"raw\"; token = \"t\"; id = \"04\"; mechanisms = [ \"RSA-X-509\" ];\n"
+	                   "   decrypt = { mechanisms = [ \"RSA-X-509\" ]; }; }\n"
+	                   ");\n"
+	                   "rules = (\n"
+	                   " { name = \"s\"; roles = [ \"r\" ]; keys = [ \"sig\" ]; },\n"
+	                   " { name = \"d\"; roles = [ \"r\" ]; keys = [ \"dec\", \"sig\" ]; sign = false; decrypt = true; unwrap = true; },\n"
+	                   " { name = \"e\"; roles = [ \"r\" ]; all_keys = true; sign = false; derive = true; }\n"
+	                   ");\n", err);
+	if (!c)
+		fail_msg("%s", err);
+	const policy_key_t *sig = policy_key_by_name(c, "sig"), *dec = policy_key_by_name(c, "dec"),
+	                   *ec = policy_key_by_name(c, "ec"), *raw = policy_key_by_name(c, "raw");
+	/* signing mechanisms grant nothing else */
+	assert_int_equal(sig->decrypt_mechs | sig->unwrap_mechs | sig->derive_mechs, 0);
+	assert_int_equal(dec->mech_allowed, 0);
+	assert_int_equal(dec->decrypt_mechs, 1ull << MECH_RSA_PKCS_OAEP | 1ull << MECH_RSA_PKCS);
+	assert_int_equal(dec->unwrap_mechs, 1ull << MECH_RSA_PKCS_OAEP);
+	assert_int_equal(dec->derive_mechs, 0);
+	assert_int_equal(ec->derive_mechs, 1ull << MECH_ECDH1_DERIVE | 1ull << MECH_ECDH1_COFACTOR_DERIVE);
+	assert_int_equal(raw->decrypt_mechs, 1ull << MECH_RSA_X_509);
+	const policy_rule_t *s = policy_rule_by_name(c, "s"), *d = policy_rule_by_name(c, "d"),
+	                    *e = policy_rule_by_name(c, "e");
+	assert_true(s->sign);
+	assert_false(s->decrypt || s->unwrap || s->derive || s->admin);
+	assert_true(d->decrypt && d->unwrap);
+	assert_false(d->sign || d->derive);
+	assert_true(e->derive);
+	assert_false(e->decrypt || e->unwrap);
+	config_free(c);
 }
 
 static void test_bad_configs(void **state)
@@ -463,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_key_uses),
 		cmocka_unit_test(test_validators),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_file_checks),

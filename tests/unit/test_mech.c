@@ -36,6 +36,9 @@ static const struct {
 	{ "ECDSA-SHA384", CKM_ECDSA_SHA384, MECH_ECDSA_SHA384, HASH_SHA384 },
 	{ "ECDSA-SHA512", CKM_ECDSA_SHA512, MECH_ECDSA_SHA512, HASH_SHA512 },
 	{ "EDDSA", CKM_EDDSA, MECH_EDDSA, HASH_NONE },
+	{ "RSA-PKCS-OAEP", CKM_RSA_PKCS_OAEP, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN },
+	{ "ECDH1-DERIVE", CKM_ECDH1_DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN },
+	{ "ECDH1-COFACTOR-DERIVE", CKM_ECDH1_COFACTOR_DERIVE, MECH_ECDH1_COFACTOR_DERIVE, HASH_UNKNOWN },
 };
 #define N_MECHS (sizeof(mechs) / sizeof(mechs[0]))
 
@@ -78,6 +81,25 @@ static void test_mech_name_spellings(void **state)
 			fail_msg("mech_from_name(\"%s\") = %d, want %d", cases[i].in, got, cases[i].id);
 	}
 	assert_int_equal(mech_from_name(NULL), MECH_UNKNOWN);
+}
+
+/* Decryption, unwrapping and derivation are uses of their own: only the
+ * mechanisms that can do them may be listed for them, and the ones that
+ * only decrypt or derive never sign. */
+static void test_mech_uses(void **state)
+{
+	(void)state;
+	assert_int_equal(mech_uses(MECH_UNKNOWN), 0);
+	assert_int_equal(mech_uses(MECH_COUNT), 0);
+	assert_int_equal(mech_uses(MECH_SHA256_RSA_PKCS), MECH_USE_SIGN);
+	assert_int_equal(mech_uses(MECH_ECDSA), MECH_USE_SIGN);
+	assert_int_equal(mech_uses(MECH_RSA_PKCS), MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP);
+	assert_int_equal(mech_uses(MECH_RSA_X_509), MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP);
+	assert_int_equal(mech_uses(MECH_RSA_PKCS_OAEP), MECH_USE_DECRYPT | MECH_USE_UNWRAP);
+	assert_int_equal(mech_uses(MECH_ECDH1_DERIVE), MECH_USE_DERIVE);
+	assert_int_equal(mech_uses(MECH_ECDH1_COFACTOR_DERIVE), MECH_USE_DERIVE);
+	assert_int_equal(mech_from_name("ckm_ecdh1_derive"), MECH_ECDH1_DERIVE);
+	assert_int_equal(mech_from_name("rsa_pkcs_oaep"), MECH_RSA_PKCS_OAEP);
 }
 
 static void test_mech_unknown_values(void **state)
@@ -327,6 +349,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mech_table_roundtrip),
+		cmocka_unit_test(test_mech_uses),
 		cmocka_unit_test(test_mech_name_spellings),
 		cmocka_unit_test(test_mech_unknown_values),
 		cmocka_unit_test(test_mech_ckm_name),

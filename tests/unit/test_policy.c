@@ -29,7 +29,7 @@ static int setup(void **state)
 {
 	(void)state;
 	char pub[128], cred[200], err[CONFIG_ERR_MAX];
-	static char text[8192];
+	static char text[12288];
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/sg-test-policy.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
@@ -52,7 +52,10 @@ static int setup(void **state)
 	  " { name = \"tick\"; users = [ 1004 ]; },\n"
 	  " { name = \"other\"; users = [ 1005 ]; },\n"
 	  " { name = \"adm\"; users = [ 0 ]; },\n"
-	  " { name = \"named\"; users = [ \"u1006\" ]; }\n"
+	  " { name = \"named\"; users = [ \"u1006\" ]; },\n"
+	  " { name = \"dec\"; users = [ 1101 ]; },\n"
+	  " { name = \"dec-tick\"; users = [ 1102 ]; },\n"
+	  " { name = \"signonly\"; users = [ 1103 ]; }\n"
 	  ");\n"
 	  "keys = (\n"
 	  " { name = \"rsa\"; token = \"tok\"; id = \"01\"; label = \"rsa-l\"; fingerprint = \"" FP("aa") "\";\n"
@@ -66,7 +69,17 @@ static int setup(void **state)
 	  " { name = \"future\"; token = \"tok\"; id = \"05\"; mechanisms = [ \"ECDSA\" ]; not_before = \"2030-01-01T00:00:00Z\"; },\n"
 	  " { name = \"old\"; token = \"tok\"; id = \"06\"; mechanisms = [ \"ECDSA\" ]; not_after = \"2020-01-01T00:00:00Z\"; },\n"
 	  " { name = \"nofp\"; token = \"tok\"; id = \"07\"; label = \"nofp-l\"; mechanisms = [ \"ECDSA\" ]; },\n"
-	  " { name = \"bylabel\"; token = \"SER123\"; label = \"only-label\"; mechanisms = [ \"EDDSA\" ]; }\n"
+	  " { name = \"bylabel\"; token = \"SER123\"; label = \"only-label\"; mechanisms = [ \"EDDSA\" ]; },\n"
+	  /* decrypt, unwrap, derive: capabilities of their own */
+	  " { name = \"enc\"; token = \"tok\"; id = \"21\"; fingerprint = \"" FP("dd") "\"; products = [ \"app\" ];\n"
+	  "   mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\" ];\n"
+	  "   decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; unwrap = { mechanisms = [ \"RSA-PKCS\" ]; }; },\n"
+	  " { name = \"ecdh\"; token = \"tok\"; id = \"22\"; mechanisms = [ \"ECDSA\" ];\n"
+	  "   derive = { mechanisms = [ \"ECDH1-DERIVE\" ]; }; },\n"
+	  " { name = \"enc-old\"; token = \"tok\"; id = \"23\"; decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; };\n"
+	  "   not_after = \"2020-01-01T00:00:00Z\"; },\n"
+	  " { name = \"enc-rev\"; token = \"tok\"; id = \"24\"; decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; };\n"
+	  "   revoked = true; }\n"
 	  ");\n"
 	  "rules = (\n"
 	  " { name = \"r-rel\"; roles = [ \"rel\" ]; keys = [ \"rsa\", \"revoked\", \"future\", \"old\", \"legacy\", \"nofp\", \"bylabel\" ]; },\n"
@@ -79,7 +92,13 @@ static int setup(void **state)
 	  " { name = \"r-tick-nofp\"; roles = [ \"tick\" ]; keys = [ \"nofp\" ]; require_ticket = true; },\n"
 	  " { name = \"r-adm-ec\"; roles = [ \"rel\" ]; keys = [ \"ec\" ]; sign = false; admin = true; },\n"
 	  " { name = \"r-admin\"; roles = [ \"adm\" ]; all_keys = true; sign = false; admin = true; },\n"
-	  " { name = \"r-named\"; roles = [ \"named\" ]; keys = [ \"bylabel\" ]; }\n"
+	  " { name = \"r-named\"; roles = [ \"named\" ]; keys = [ \"bylabel\" ]; },\n"
+	  " { name = \"r-dec\"; roles = [ \"dec\" ]; keys = [ \"enc\", \"ecdh\", \"enc-old\", \"enc-rev\" ];\n"
+	  "   decrypt = true; unwrap = true; hours = \"08:00-18:00\"; },\n"
+	  " { name = \"r-derive\"; roles = [ \"dec\" ]; keys = [ \"ecdh\" ]; sign = false; derive = true; },\n"
+	  " { name = \"r-dec-tick\"; roles = [ \"dec-tick\" ]; keys = [ \"enc\" ]; sign = false; decrypt = true;\n"
+	  "   checks = [ \"scan\" ]; },\n"
+	  " { name = \"r-signonly\"; roles = [ \"signonly\" ]; keys = [ \"enc\", \"ecdh\" ]; }\n"
 	  ");\n", pub, cred);
 	cfg = config_load_string(text, "p.conf", err, sizeof err);
 	if (!cfg) {
@@ -140,6 +159,9 @@ typedef struct row {
 
 #define SIGN POLICY_ACTION_SIGN
 #define ADMIN POLICY_ACTION_ADMIN
+#define DECRYPT POLICY_ACTION_DECRYPT
+#define UNWRAP POLICY_ACTION_UNWRAP
+#define DERIVE POLICY_ACTION_DERIVE
 
 static const row_t rows[] = {
 	{ "allowed by uid", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-rel" },
@@ -202,6 +224,34 @@ static const row_t rows[] = {
 	{ "admin all keys, revoked key", 0, 0, NULL, 0, NULL, "revoked", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-admin" },
 	{ "admin rule cannot sign", 0, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, "r-admin" },
 	{ "admin no role", 4242, 0, NULL, 0, NULL, NULL, ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
+	/* decrypt, unwrap, derive (issue 12): the rule must grant the use and
+	 * the key must list the mechanism for it; signing implies nothing */
+	{ "decrypt granted", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-dec" },
+	{ "decrypt with a signing mechanism", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "decrypt raw rsa", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_X_509, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "decrypt unknown mechanism", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "decrypt, key grants none", 1101, 0, NULL, 0, NULL, "ecdh", DECRYPT, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-dec" },
+	{ "decrypt outside window", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0 + 9 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-dec" },
+	{ "decrypt expired key", 1101, 0, NULL, 0, NULL, "enc-old", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_KEY_EXPIRED, NULL },
+	{ "decrypt revoked key", 1101, 0, NULL, 0, NULL, "enc-rev", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_KEY_REVOKED, NULL },
+	{ "decrypt ungoverned", 1101, 0, NULL, 0, NULL, NULL, DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_KEY_UNGOVERNED, NULL },
+	{ "decrypt no role", 4242, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
+	{ "decrypt role without rule", 1005, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "sign-only rule does not decrypt", 1103, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-signonly" },
+	{ "sign-only rule signs RSA-PKCS", 1103, 0, NULL, 0, NULL, "enc", SIGN, MECH_RSA_PKCS, HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-signonly" },
+	{ "sign-only rule does not unwrap", 1103, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_UNWRAP_CAPABILITY, "r-signonly" },
+	{ "sign-only rule does not derive", 1103, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DERIVE_CAPABILITY, "r-signonly" },
+	{ "admin rule does not decrypt", 0, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-admin" },
+	{ "unwrap granted", 1101, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-dec" },
+	{ "unwrap mechanism not listed", 1101, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "derive, rule grants none", 1101, 0, NULL, 0, NULL, "enc", DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DERIVE_CAPABILITY, "r-dec" },
+	{ "derive granted", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-derive" },
+	{ "derive cofactor not listed", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDH1_COFACTOR_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-derive" },
+	{ "derive with a signing mechanism", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDSA, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-derive" },
+	{ "decrypt ticket missing", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, TK_NONE, REASON_TICKET_MISSING, "r-dec-tick" },
+	{ "decrypt ticket good", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, TK_GOOD, REASON_ALLOWED, "r-dec-tick" },
+	{ "decrypt ticket check failed", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, TK_CHECK_FAIL, REASON_TICKET_CHECK_FAILED, "r-dec-tick" },
+	{ "ticket rule does not sign", 1102, 0, NULL, 0, NULL, "enc", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_GOOD, REASON_NO_RULE, "r-dec-tick" },
 };
 
 static void fill_ticket(ticket_claims_t *t, enum tk kind, time_t now)
@@ -321,6 +371,50 @@ static void test_detail_and_ckr(void **state)
 	assert_int_equal(policy_reason_ckr(REASON_HASH_FORBIDDEN), 0x70);
 	assert_int_equal(policy_reason_ckr(REASON_QUOTA_EXHAUSTED), 0x200);
 	assert_int_equal(policy_reason_ckr(REASON_ALLOWED), 0);
+}
+
+/* The new actions' details and codes: what `explain` and the audit say. */
+static void test_key_use_details(void **state)
+{
+	(void)state;
+	caller_t c = mk_caller(1101, 1101, NULL, false);
+	policy_request_t req = { .action = DECRYPT, .caller = &c, .key = policy_key_by_name(cfg, "enc"),
+		                 .mech = MECH_RSA_PKCS, .now = T0 };
+	policy_decision_t d;
+	policy_decide(cfg, &req, &d);
+	assert_string_equal(d.detail, "mechanism RSA-PKCS not allowed for decryption with key enc");
+	assert_int_equal(d.ckr, 0x70); /* CKR_MECHANISM_INVALID */
+	req.key = policy_key_by_name(cfg, "ecdh");
+	policy_decide(cfg, &req, &d);
+	assert_string_equal(d.detail, "key ecdh does not allow decryption");
+	assert_int_equal(d.ckr, 0x200); /* CKR_FUNCTION_REJECTED */
+	c = mk_caller(1103, 1103, NULL, false);
+	req.key = policy_key_by_name(cfg, "enc");
+	req.mech = MECH_RSA_PKCS_OAEP;
+	policy_decide(cfg, &req, &d);
+	assert_string_equal(d.detail, "rule r-signonly does not grant decryption");
+	assert_int_equal(d.ckr, 0x200);
+	/* an out-of-range action is refused, never taken for another */
+	req.action = (policy_action_t)POLICY_ACTION_COUNT;
+	policy_decide(cfg, &req, &d);
+	assert_false(d.allow);
+	req.action = (policy_action_t)99;
+	policy_decide(cfg, &req, &d);
+	assert_false(d.allow);
+
+	assert_string_equal(policy_action_name(SIGN), "sign");
+	assert_string_equal(policy_action_name(ADMIN), "admin");
+	assert_string_equal(policy_action_name(DECRYPT), "decrypt");
+	assert_string_equal(policy_action_name(UNWRAP), "unwrap");
+	assert_string_equal(policy_action_name(DERIVE), "derive");
+	assert_string_equal(policy_action_name((policy_action_t)99), "unknown");
+	assert_string_equal(policy_reason_name(REASON_NO_DECRYPT_CAPABILITY), "no-decrypt-capability");
+	assert_string_equal(policy_reason_name(REASON_NO_UNWRAP_CAPABILITY), "no-unwrap-capability");
+	assert_string_equal(policy_reason_name(REASON_NO_DERIVE_CAPABILITY), "no-derive-capability");
+	assert_string_equal(policy_reason_name(REASON_DECRYPT_FAILED), "decrypt-failed");
+	assert_string_equal(policy_reason_name(REASON_UNWRAP_FAILED), "unwrap-failed");
+	assert_string_equal(policy_reason_name(REASON_DERIVE_FAILED), "derive-failed");
+	assert_int_equal(policy_reason_ckr(REASON_NO_DECRYPT_CAPABILITY), 0x200);
 }
 
 static void test_reason_names(void **state)
@@ -526,6 +620,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decision_table),
 		cmocka_unit_test(test_detail_and_ckr),
+		cmocka_unit_test(test_key_use_details),
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_key_lookup),
 		cmocka_unit_test(test_rules_of_key),

@@ -1,6 +1,6 @@
 #!/bin/bash
 # p11-kit: (1) the module registered with p11-kit through a module file
-# (a private copy of config/signgate.module) and used by pkcs11-tool and
+# (a private copy of config/signgate.module.in) and used by pkcs11-tool and
 # openssl through p11-kit-proxy.so; the real SoftHSM module is masked so
 # the proxy does not expose the token around signgate; (2) the module as
 # provider of `p11-kit server`, used through p11-kit-client.so.
@@ -44,13 +44,13 @@ if [ "$CL_VIA" = direct ]; then
 	printf 'module: %s\n' "$SG_SOFTHSM" > "$mods/softhsm2.module"
 	PROXY_PIN=$SG_USER_PIN
 else
-	src=$SG_SRCDIR/config/signgate.module
+	src=$SG_SRCDIR/config/signgate.module.in
 	if [ -r "$src" ]; then
 		grep -vE '^[[:space:]]*(module|x-init-reserved)[[:space:]]*:' "$src" > "$mods/signgate.module"
-		cl_log "registered through a copy of config/signgate.module"
+		cl_log "registered through a copy of config/signgate.module.in"
 	else
 		: > "$mods/signgate.module"
-		cl_log "config/signgate.module not in the tree yet: writing a minimal module file"
+		cl_log "config/signgate.module.in not in the tree yet: writing a minimal module file"
 	fi
 	# The config path reaches the module as pReserved (x-init-reserved),
 	# not through the environment.

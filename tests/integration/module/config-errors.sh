@@ -70,5 +70,8 @@ set -e
 [ "$rc" != 0 ] || sg_fail "wrong-pin: signed with a wrong token PIN"
 grep -qE 'C_Login.*(CKR_PIN_INCORRECT|0xa0)' "$SG_TMP/wrong.out" || sg_fail "wrong-pin: $(cat "$SG_TMP/wrong.out")"
 grep -q "$SG_TMP/wrong.pin" "$SG_TMP/wrong.out" || sg_fail "wrong-pin: no message naming the PIN file"
+# the token is named as a user wrote it, without PKCS#11's blank padding
+grep -q "login to token '$SG_TOKEN' failed" "$SG_TMP/wrong.out" ||
+	sg_fail "wrong-pin: token label not named without its padding: $(grep 'login to token' "$SG_TMP/wrong.out")"
 
 sg_pass "config errors are refused with the documented codes and messages"

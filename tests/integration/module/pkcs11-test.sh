@@ -3,15 +3,20 @@
 #
 # Mechanisms the policy has no name for (MD5-RSA-PKCS) are refused by
 # signgate at C_SignInit; pkcs11-tool skips those silently, so their lines
-# are left out of the comparison.  One more known difference: SoftHSM 2.6 refuses RSA-PKCS-OAEP with a label
-# (C_DecryptInit: CKR_ARGUMENTS_BAD) and pkcs11-tool aborts there, while
-# signgate's policy refuses OAEP decryption with a governed key before it
-# reaches the token (not a mechanism the policy can allow), which
-# pkcs11-tool reports as "Mechanism not supported" and goes on.  Up to
-# that point the two runs must be identical; after it, signgate's run
-# must finish without errors.
+# are left out of the comparison.  SoftHSM 2.6 refuses RSA-PKCS-OAEP with
+# a label (C_DecryptInit: CKR_ARGUMENTS_BAD) and pkcs11-tool aborts there;
+# with OAEP decryption granted by the policy signgate forwards it and the
+# two runs end the same way.  (Should a policy refuse OAEP instead,
+# pkcs11-tool reports "Mechanism not supported" and goes on: the runs must
+# then be identical up to OAEP and signgate's finish without errors.)
 . "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
-sg_config "$SG_TMP/signgate.conf" "$(sg_allow_policy all)"
+# --test decrypts with the keys too: decryption is a capability of its own
+# (never implied by the signing mechanisms), granted here for the
+# mechanisms pkcs11-tool tries.
+sg_config "$SG_TMP/signgate.conf" "$(sg_allow_policy all |
+	sed -e 's/\(hashes = \[[^]]*\]; \)}/\1decrypt = { mechanisms = [ "RSA-PKCS", "RSA-X-509", "RSA-PKCS-OAEP" ]; }; }/' \
+	    -e 's/keys = \[ "test-rsa", "test-ec" \]; }/keys = [ "test-rsa", "test-ec" ]; decrypt = true; }/')"
+grep -q 'decrypt = true' "$SG_TMP/signgate.conf" || sg_fail "could not grant decrypt in the test policy"
 export SIGNGATE_CONF=$SG_TMP/signgate.conf
 
 set +e

@@ -42,6 +42,29 @@ run 1 --user "$me" --key - --action admin
 grep -q '^reason:    no-admin-capability' <<<"$out" || sg_fail "admin: $out"
 echo "ok: no-admin-capability"
 
+# decrypt, unwrap, derive: capabilities of their own.  The key lists
+# RSA-PKCS for signing, which grants no decryption.
+run 1 --user "$me" --key test-rsa --mechanism RSA-PKCS --action decrypt
+grep -q '^reason:    no-decrypt-capability (CK_RV 0x200)' <<<"$out" || sg_fail "decrypt: $out"
+run 1 --user "$me" --key test-rsa --mechanism RSA-PKCS --action unwrap
+grep -q '^reason:    no-unwrap-capability' <<<"$out" || sg_fail "unwrap: $out"
+run 1 --user "$me" --key test-ec --mechanism ECDH1-DERIVE --action derive
+grep -q '^reason:    no-derive-capability' <<<"$out" || sg_fail "derive: $out"
+run 2 --user "$me" --key test-rsa --action decrypt
+run 2 --user "$me" --key test-rsa --mechanism RSA-PKCS --hash SHA256 --action decrypt
+sg_config "$C" "roles = ( { name = \"testers\"; users = [ $(id -u) ]; } );
+keys = ( { name = \"k\"; token = \"$SG_TOKEN\"; id = \"01\"; mechanisms = [ \"RSA-PKCS\" ];
+  decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; } );
+rules = ( { name = \"dec\"; roles = [ \"testers\" ]; keys = [ \"k\" ]; decrypt = true;
+  quota = { count = 5; period = \"1h\"; }; } );"
+run 0 --user "$me" --key k --mechanism RSA-PKCS-OAEP --action decrypt
+grep -q '^rule:      dec' <<<"$out" || sg_fail "decrypt rule: $out"
+grep -q 'every attempt, failed ones included' <<<"$out" || sg_fail "decrypt quota: $out"
+run 1 --user "$me" --key k --mechanism RSA-PKCS --action decrypt
+grep -q '^reason:    mechanism-forbidden (CK_RV 0x70)' <<<"$out" || sg_fail "decrypt mechanism: $out"
+grep -q 'not allowed for decryption with key k' <<<"$out" || sg_fail "decrypt detail: $out"
+echo "ok: decrypt, unwrap, derive"
+
 # time windows and validity dates with --at
 sg_config "$C" "roles = ( { name = \"testers\"; users = [ $(id -u) ]; } );
 keys = ( { name = \"k\"; token = \"$SG_TOKEN\"; id = \"02\"; mechanisms = [ \"ECDSA\" ];

@@ -94,6 +94,8 @@ run --user "$ME"
 check "r['filter']['user_exists'] and [i['name'] for i in r['identities']] == ['$ME']"
 check "g('$ME','test-rsa','release-signing')['mechanisms'] == ['RSA-PKCS','SHA256-RSA-PKCS']"
 check "g('$ME','test-rsa','release-signing')['hashes'] == ['SHA256','SHA384']"
+# RSA-PKCS for signing grants no decryption (issue 12)
+check "g('$ME','test-rsa','release-signing')['decrypt'] is False and g('$ME','test-rsa','release-signing')['decrypt_mechanisms'] == []"
 check "g('$ME','test-rsa','release-signing')['window'] == {'days':['Mon','Tue','Wed','Thu','Fri'],'hours':'08:00-18:00','timezone':'+01:00'}"
 check "g('$ME','test-rsa','release-signing')['quota'] == {'count':100,'period':'1d','period_s':86400,'per':'caller'}"
 check "g('$ME','test-rsa','release-signing')['ticket'] == {'required':True,'checks':['unit-tests','vuln-scan'],'max_age_s':3600}"
@@ -140,6 +142,23 @@ grep -q "ticket: *required; checks: unit-tests, vuln-scan; max age 1h" "$SG_TMP/
 grep -q "^uid 4242424 .*NO ACCOUNT" "$SG_TMP/who.txt" || sg_fail "table does not flag uid 4242424"
 grep -q "^  user  sg-nosuch-user .*in role leavers" "$SG_TMP/who.txt" || sg_fail "table does not flag sg-nosuch-user"
 echo "ok: table"
+
+# decrypt / derive: shown where the rule grants them and the key allows them
+sg_config "$CONF" "roles = ( { name = \"release\"; users = [ \"$ME\" ]; } );
+keys = ( { name = \"test-rsa\"; token = \"$SG_TOKEN\"; id = \"$SG_RSA_ID\"; mechanisms = [ \"RSA-PKCS\" ];
+    decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; },
+  { name = \"test-ec\"; token = \"$SG_TOKEN\"; id = \"$SG_EC_ID\"; mechanisms = [ \"ECDSA\" ];
+    derive = { mechanisms = [ \"ECDH1-DERIVE\" ]; }; } );
+rules = ( { name = \"dec\"; roles = [ \"release\" ]; keys = [ \"test-rsa\", \"test-ec\" ]; sign = false;
+    decrypt = true; derive = true; } );"
+run --user "$ME"
+check "g('$ME','test-rsa','dec')['decrypt'] and g('$ME','test-rsa','dec')['decrypt_mechanisms'] == ['RSA-PKCS-OAEP'] and g('$ME','test-rsa','dec')['derive_mechanisms'] == []"
+check "g('$ME','test-ec','dec')['derive_mechanisms'] == ['ECDH1-DERIVE'] and g('$ME','test-ec','dec')['decrypt_mechanisms'] == [] and not g('$ME','test-ec','dec')['sign']"
+"$SG_TOOL" who-can-sign --config "$CONF" > "$SG_TMP/who.txt" || sg_fail "table run failed"
+grep -q "^  test-rsa  *decrypt+derive rule dec" "$SG_TMP/who.txt" || sg_fail "table lacks the capabilities: $(cat "$SG_TMP/who.txt")"
+grep -q "^      decrypt: *RSA-PKCS-OAEP" "$SG_TMP/who.txt" || sg_fail "table lacks the decrypt mechanisms"
+grep -q "^      derive: *ECDH1-DERIVE" "$SG_TMP/who.txt" || sg_fail "table lacks the derive mechanisms"
+echo "ok: decrypt and derive capabilities"
 
 # usage errors exit 2
 rc=0; "$SG_TOOL" who-can-sign --config "$CONF" --key nope >/dev/null 2>&1 || rc=$?
