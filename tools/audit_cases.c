@@ -241,6 +241,14 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 		fprintf(f, "    audit = \"unavailable\";\n");
 	if (!strcmp(reason, "config-invalid"))
 		fprintf(f, "    config = \"invalid\";\n");
+	if (!strcmp(reason, "state-unavailable"))
+		fprintf(f, "    state = \"unavailable\";\n");
+	static const char killed[] = "revoked (signgate revoke): ";
+	if (!strcmp(reason, "key-revoked") && detail && !strncmp(detail, killed, sizeof killed - 1)) {
+		fprintf(f, "    state_revoked = ");
+		put_str(f, detail + sizeof killed - 1);
+		fprintf(f, ";\n");
+	}
 	fprintf(f, "    expect = \"%s\";\n    reason = ", outcome);
 	put_str(f, reason);
 	fprintf(f, ";\n");

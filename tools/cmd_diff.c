@@ -28,7 +28,6 @@
 #include "mech.h"
 #include "policy.h"
 #include "policy_input.h"
-#include "tools_config.h"
 #include "report.h"
 
 /* ---- kinds of rights ------------------------------------------------------- */
@@ -45,7 +44,6 @@ static uint64_t key_sign_mechs(const policy_key_t *k)
 {
 	return k->mech_allowed;
 }
-#ifdef SIGNGATE_HAVE_CAPS
 static bool rule_decrypt(const policy_rule_t *r)
 {
 	return r->decrypt;
@@ -70,7 +68,6 @@ static uint64_t key_derive_mechs(const policy_key_t *k)
 {
 	return k->derive_mechs;
 }
-#endif
 
 static const struct right_kind {
 	const char *name;
@@ -83,11 +80,9 @@ static const struct right_kind {
 } right_kinds[] = {
 	{ "sign", rule_sign, key_sign_mechs, true, true },
 	{ "admin", rule_admin, NULL, false, false },
-#ifdef SIGNGATE_HAVE_CAPS
 	{ "decrypt", rule_decrypt, key_decrypt_mechs, false, true },
 	{ "unwrap", rule_unwrap, key_unwrap_mechs, false, true },
 	{ "derive", rule_derive, key_derive_mechs, false, true },
-#endif
 };
 #define N_RIGHTS (sizeof right_kinds / sizeof right_kinds[0])
 

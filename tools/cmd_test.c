@@ -32,7 +32,6 @@
 #include "config.h"
 #include "policy.h"
 #include "policy_input.h"
-#include "tools_config.h"
 #include "test_cases.h"
 
 /* ---- operations ----------------------------------------------------------- */
@@ -44,7 +43,7 @@ static const struct op_kind {
 	policy_action_t action;
 	bool needs_mech;    /* a mechanism is part of the request */
 	bool sign_data;	    /* the data checks of a signature: its hash, artifact digests */
-	bool counters;	    /* the rule's quota and the ticket's uses are taken */
+	bool key_use;	    /* a private-key use: kill switch, rule quota, ticket uses */
 	bool audit_refuses; /* an undeliverable record refuses it (audit.required) */
 	/* Audit-only reason when the policy allowed and the token failed the
 	 * operation (case setting token = "fails"); REASON_ALLOWED = none. */
@@ -52,11 +51,9 @@ static const struct op_kind {
 } op_kinds[] = {
 	{ "sign", POLICY_ACTION_SIGN, true, true, true, true, REASON_ALLOWED },
 	{ "admin", POLICY_ACTION_ADMIN, false, false, false, false, REASON_ALLOWED },
-#ifdef SIGNGATE_HAVE_CAPS
 	{ "decrypt", POLICY_ACTION_DECRYPT, true, false, true, false, REASON_DECRYPT_FAILED },
 	{ "unwrap", POLICY_ACTION_UNWRAP, true, false, true, false, REASON_UNWRAP_FAILED },
 	{ "derive", POLICY_ACTION_DERIVE, true, false, true, false, REASON_DERIVE_FAILED },
-#endif
 };
 
 static const struct op_kind *op_find(const char *name)
@@ -446,14 +443,15 @@ static void result_deny(case_result_t *res, policy_reason_t r, const char *detai
 static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *res)
 {
 	static const char *const known_names[] = {
-		"name",	      "caller",	    "key",	  "object", "operation",
-		"mechanism",  "hash",	    "at",	  "ticket", "data_digest",
-		"login_role", "credential", "quota_left", "audit",  "config",
-		"token",      "expect",	    "reason",	  "rule",   NULL
+		"name",	      "caller", "key",	  "object",	 "operation",  "mechanism",
+		"hash",	      "at",	"ticket", "data_digest", "login_role", "credential",
+		"quota_left", "audit",	"config", "token",	 "state",      "state_revoked",
+		"expect",     "reason", "rule",	  NULL
 	};
 	const char *name = NULL, *key = NULL, *op_s = "sign", *mech_s = NULL, *hash_s = NULL;
 	const char *at = NULL, *login_s = NULL, *cred = NULL, *audit_s = NULL, *config_s = NULL;
 	const char *expect = NULL, *want_reason = NULL, *want_rule = NULL, *token_s = NULL;
+	const char *state_s = NULL, *state_revoked = NULL;
 	long long quota_left = -1, uses_left = -1;
 	const config_t *cfg = ctx->cfg;
 	caller_t caller;
@@ -478,7 +476,8 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	    get_str(ctx, cs, "reason", &want_reason) < 0 ||
 	    get_str(ctx, cs, "rule", &want_rule) < 0 ||
 	    get_int(ctx, cs, "quota_left", &quota_left) < 0 ||
-	    get_str(ctx, cs, "token", &token_s) < 0)
+	    get_str(ctx, cs, "token", &token_s) < 0 || get_str(ctx, cs, "state", &state_s) < 0 ||
+	    get_str(ctx, cs, "state_revoked", &state_revoked) < 0)
 		return -1;
 	if (!op_s)
 		op_s = "sign";
@@ -495,6 +494,8 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	if (token_s && strcmp(token_s, "ok") && strcmp(token_s, "fails"))
 		CASE_FAIL(ctx, cs, "case '%s': 'token' must be \"ok\" or \"fails\"", name);
 	bool token_fails = token_s && !strcmp(token_s, "fails");
+	if (state_s && strcmp(state_s, "ok") && strcmp(state_s, "unavailable"))
+		CASE_FAIL(ctx, cs, "case '%s': 'state' must be \"ok\" or \"unavailable\"", name);
 	if (token_fails && op->token_failed == REASON_ALLOWED)
 		CASE_FAIL(ctx, cs, "case '%s': a failing token is no decision of %s", name,
 			  op->name);
@@ -651,6 +652,20 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	if (!d.allow)
 		goto judge;
 
+	/* The kill switch (signgate revoke) in the state store, read after
+	 * the policy allowed a use of a governed key; a store that cannot
+	 * answer refuses. */
+	if (op->key_use && req.key && state_s && !strcmp(state_s, "unavailable")) {
+		result_deny(res, REASON_STATE_UNAVAILABLE, "the state store could not answer");
+		goto judge;
+	}
+	if (op->key_use && req.key && state_revoked) {
+		char why_s[200];
+		snprintf(why_s, sizeof why_s, "revoked (signgate revoke): %.150s", state_revoked);
+		result_deny(res, REASON_KEY_REVOKED, why_s);
+		goto judge;
+	}
+
 	/* enforce_sign_data(): what the data tells, then the counters. */
 	if (op->sign_data && deferred_to_data && data_hash_given) {
 		if (data_hash == HASH_UNKNOWN) {
@@ -672,11 +687,11 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 			    "the data signed is not over an artifact the ticket lists");
 		goto judge;
 	}
-	if (op->counters && d.rule && d.rule->quota_count && quota_left == 0) {
+	if (op->key_use && d.rule && d.rule->quota_count && quota_left == 0) {
 		result_deny(res, REASON_QUOTA_EXHAUSTED, "quota used up for this period");
 		goto judge;
 	}
-	if (op->counters && req.ticket && tk.max_uses && uses_left == 0) {
+	if (op->key_use && req.ticket && tk.max_uses && uses_left == 0) {
 		result_deny(res, REASON_TICKET_EXHAUSTED, "ticket used max_uses times");
 		goto judge;
 	}

@@ -143,18 +143,19 @@ check remove-key 0 "$T/spare.conf" "$T/base.conf" \
 check add-key 3 "$T/base.conf" "$T/spare.conf" \
 	'key("spare-ec", "added") and right("user bin", "spare-ec", "sign", "gained")[0]["widens"]'
 
-# Decryption: a capability of its own once issue 12's fields exist.
-# Detected from the build: when the loader knows `decrypt`, diff must
-# report it; until then this part is skipped, loudly.
+# Decryption: a capability of its own (issue 12), granted by a rule.
 conf "" 'decrypt = { mechanisms = [ "RSA-PKCS-OAEP" ]; };' > "$T/dec-base.conf"
 conf "" 'decrypt = { mechanisms = [ "RSA-PKCS-OAEP" ]; };' \
 	'hours = "08:00-18:00"; require_ticket = true; checks = [ "tests", "scan" ]; decrypt = true;' > "$T/dec.conf"
-if "$TOOL" check --quiet "$T/dec.conf" >/dev/null 2>&1; then
-	check grant-decrypt 3 "$T/dec-base.conf" "$T/dec.conf" \
-		'right("user mail", "app-rsa", "decrypt", "gained")[0]["widens"]'
-else
-	echo "SKIPPED PART grant-decrypt: this build has no decrypt capability fields (issue 12)"
-fi
+"$TOOL" check --quiet "$T/dec.conf" >/dev/null || fail "dec.conf does not load"
+check grant-decrypt 3 "$T/dec-base.conf" "$T/dec.conf" \
+	'right("user mail", "app-rsa", "decrypt", "gained")[0]["widens"] and [c for c in right("user mail", "app-rsa", "decrypt")[0]["changes"] if c["field"] == "mechanisms" and c["new"] == "RSA-PKCS-OAEP"] and not right("user mail", "app-rsa", "sign", "gained")'
+check revoke-decrypt 0 "$T/dec.conf" "$T/dec-base.conf" 'right("user mail", "app-rsa", "decrypt", "lost")'
+# A decryption mechanism added to the key widens the decrypt right only.
+conf "" 'decrypt = { mechanisms = [ "RSA-PKCS-OAEP", "RSA-PKCS" ]; };' \
+	'hours = "08:00-18:00"; require_ticket = true; checks = [ "tests", "scan" ]; decrypt = true;' > "$T/dec2.conf"
+check widen-decrypt-mechanisms 3 "$T/dec.conf" "$T/dec2.conf" \
+	'right("user mail", "app-rsa", "decrypt", "widened") and not right("user mail", "app-rsa", "sign")'
 
 # Errors: exit 1.
 set +e
