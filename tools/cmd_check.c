@@ -4,9 +4,19 @@
  * usually validated before it is installed (in CI, by its author), when
  * it does not yet belong to root.  The module itself always checks them.
  */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include <time.h>
 
 #include "commands.h"
 #include "config.h"
@@ -24,9 +34,99 @@ static void usage(FILE *f)
 	           "            connection and schema version are checked too)\n");
 }
 
+/* Where the audit records go, as seen by this user now: a journal that
+ * cannot be written refuses every signature (audit.required), a missing
+ * socket loses the syslog copy. */
+static void audit_warnings(const config_t *cfg, const char *path)
+{
+	const config_audit_t *a = &cfg->audit;
+	struct stat st;
+	char err[512];
+	if (!a->enabled) return;
+	if (a->socket_path) {
+		const char *serr = stat(a->socket_path, &st) != 0 ? strerror(errno) :
+		                   !S_ISSOCK(st.st_mode) ? "not a socket" : NULL;
+		if (serr)
+			fprintf(stderr, "%s: warning: audit.socket %s: %s: no syslog daemon listens there%s\n",
+			        path, a->socket_path, serr,
+			        a->journal ? " (records go to the journal only)" :
+			        a->required ? " (signatures will be refused)" : "");
+	}
+	if (!a->journal) return;
+	const char *why = NULL;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", a->journal);
+	char *d = dirname(dir);
+	if (stat(a->journal, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) why = "not a regular file";
+		else if (access(a->journal, W_OK) != 0) why = strerror(errno);
+	} else if (errno != ENOENT) {
+		why = strerror(errno);
+	} else if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		why = "its directory does not exist";
+	} else if (access(d, W_OK) != 0) {
+		why = "its directory is not writable by this user";
+	}
+	if (why)
+		fprintf(stderr, "%s: warning: audit.journal %s: %s%s\n", path, a->journal, why,
+		        a->required ? " (signatures will be refused)" : "");
+	unsigned char key[32];
+	if (a->mac_key && audit_mac_key_load(a->mac_key, key, err, sizeof(err)) != 0)
+		fprintf(stderr, "%s: warning: %s\n", path, err);
+	if (a->checkpoint_key) {
+		void *k = audit_checkpoint_key_load(a->checkpoint_key, err, sizeof(err));
+		if (!k) fprintf(stderr, "%s: warning: %s\n", path, err);
+		EVP_PKEY_free(k);
+	}
+}
+
+static bool role_has_member(const policy_role_t *r)
+{
+	return r->any_identity || r->n_uids || r->n_gids || r->n_user_names > r->n_unresolved;
+}
+
+/* Settings that load but can no longer (or may never) take effect, where
+ * refusing them would stop a running deployment: time passes a key's
+ * not_after, accounts are removed, and whether a key's token is one that
+ * backend.tokens exposes depends on the token (label or serial). */
+static void never_in_force(const config_t *cfg, const char *path)
+{
+	time_t now = time(NULL);
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		const policy_key_t *k = &cfg->keys[i];
+		bool exposed = cfg->backend.n_tokens == 0;
+		for (size_t j = 0; j < cfg->backend.n_tokens && !exposed; j++)
+			exposed = !strcmp(cfg->backend.tokens[j], k->token);
+		if (!exposed)
+			fprintf(stderr, "%s:%d: warning: key '%s': token '%s' is not in backend.tokens; "
+			        "unless it is the serial or label of a token listed there, the module never "
+			        "shows this key\n", path, k->line, k->name, k->token);
+		if (k->not_after && k->not_after <= now)
+			fprintf(stderr, "%s:%d: warning: key '%s' is past its not_after: it can no longer "
+			        "sign\n", path, k->line, k->name);
+	}
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const policy_rule_t *r = &cfg->rules[i];
+		bool member = false, signs = r->all_keys;
+		for (size_t j = 0; j < r->n_roles && !member; j++)
+			member = role_has_member(&cfg->roles[r->roles[j]]);
+		if (!member)
+			fprintf(stderr, "%s:%d: warning: rule '%s' can never apply: none of its roles has a "
+			        "member that exists on this system\n", path, r->line, r->name);
+		for (size_t j = 0; j < r->n_keys && !signs; j++) {
+			const policy_key_t *k = &cfg->keys[r->keys[j]];
+			signs = !k->revoked && !(k->not_after && k->not_after <= now);
+		}
+		if (r->sign && !r->admin && !signs)
+			fprintf(stderr, "%s:%d: warning: rule '%s' can never sign: every key it names is "
+			        "revoked or past its not_after\n", path, r->line, r->name);
+	}
+}
+
 /* Things that load but are probably not what the administrator meant. */
 static void warnings(const config_t *cfg, const char *path)
 {
+	audit_warnings(cfg, path);
 	for (size_t i = 0; i < cfg->n_roles; i++) {
 		const policy_role_t *r = &cfg->roles[i];
 		for (size_t j = 0; j < r->n_unresolved; j++) {
@@ -35,7 +135,7 @@ static void warnings(const config_t *cfg, const char *path)
 			fprintf(stderr, "%s:%d: warning: role '%s': %.*s '%s' does not exist on this system\n",
 			        path, r->line, r->name, (int)(colon ? colon - u : 0), u, colon ? colon + 1 : u);
 		}
-		if (!r->any_identity && !r->n_uids && !r->n_gids && r->n_user_names == r->n_unresolved)
+		if (!role_has_member(r))
 			fprintf(stderr, "%s:%d: warning: role '%s' has no member that exists on this system\n",
 			        path, r->line, r->name);
 		if (r->any_identity && !r->credential)
@@ -50,6 +150,7 @@ static void warnings(const config_t *cfg, const char *path)
 			fprintf(stderr, "%s:%d: warning: key '%s' has no fingerprint: an object with its %s "
 			        "would be taken for it\n", path, cfg->keys[i].line, cfg->keys[i].name,
 			        cfg->keys[i].has_id ? "token and ID (and label)" : "token and label");
+	never_in_force(cfg, path);
 }
 
 int cmd_check(int argc, char **argv)
