@@ -101,6 +101,19 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 		return skip(cv, file, line, "outcome is neither allow nor deny");
 	if (!jint(rec, "uid", &uid))
 		return skip(cv, file, line, "no caller uid in the record");
+	/* Reasons that judge the bytes or the call sequence a caller handed
+	 * over (config/REFERENCE.md, "Runtime-only reasons"), or the token's
+	 * own failure: a case, which carries no data and no calls, cannot
+	 * reproduce them. */
+	static const char *const runtime_only[] = {
+		"key-unknown", "key-other-token", "template-duplicate", "hash-disguised",
+		"hash-truncated", "data-malformed", "pss-params-invalid", "backend-fault",
+		"login-changed", "operation-blocked", "operation-not-initialized",
+		"decrypt-failed", "unwrap-failed", "derive-failed", "handle-inconsistent",
+	};
+	for (size_t i = 0; i < sizeof(runtime_only) / sizeof(runtime_only[0]); i++)
+		if (!strcmp(reason, runtime_only[i]))
+			return skip(cv, file, line, "a runtime-only reason: the data or call sequence decided");
 	mech_id_t m = mech ? mech_from_name(mech) : MECH_UNKNOWN;
 	if (is_sign && m == MECH_UNKNOWN)
 		return skip(cv, file, line, "mechanism signgate has no name for");

@@ -44,6 +44,11 @@ for r in mechanism-forbidden hash-forbidden key-ungoverned quota-exhausted; do
 	sg_rsyslog_wait_for "\"outcome\":\"deny\",\"reason\":\"$r\"" 1 5 || sg_fail "no $r record"
 done
 n_records=$(grep -cE '"event":"sign","outcome":"(allow|deny)"' "$SG_AUDIT_LOG")
+# pkcs11-tool retries a refused C_Sign in parts; the inspector refuses a raw
+# mechanism's part as data-malformed, a runtime-only reason that no case can
+# reproduce: --to-cases skips those records (and says so)
+n_runtime=$(grep -cE '"event":"sign","outcome":"deny","reason":"(data-malformed|operation-blocked|operation-not-initialized|hash-disguised|hash-truncated)"' "$SG_AUDIT_LOG" || true)
+n_records=$((n_records - n_runtime))
 
 "$SG_TOOL" audit --to-cases "$SG_TMP/recorded.cases" "$SG_AUDIT_LOG" 2> "$SG_TMP/tc.err" ||
 	sg_fail "--to-cases: $(cat "$SG_TMP/tc.err")"
