@@ -105,7 +105,8 @@ static dev_t g_jdev, g_sdev;
 static ino_t g_jino, g_sino;
 static char g_jopen_path[PATH_MAX];
 static bool g_tail_checked;
-static long long g_jlooked;         /* last rotation check, monotonic ns */         /* the journal's last line was compared with the state */
+static int g_head_reopens;          /* head file replaced under us, in a row */
+         /* the journal's last line was compared with the state */
 static int g_jerr_said;             /* errno last reported on stderr, 0 = none */
 static EVP_MAC *g_hmac;
 static EVP_MAC_CTX *g_mac_ctx;
@@ -1012,14 +1013,13 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 		errno = ENOKEY;
 		return -1;
 	}
-	/* A moved or removed journal is noticed within 100 ms (one stat() per
-	 * record would be a system call on every signature); until then
-	 * records go on in the moved file, in the same sequence.  A removed or
-	 * replaced head file too: every process must lock the same one. */
+	/* A moved or removed journal, or a removed or replaced head file, is
+	 * noticed at the next record: one stat() of each path per record (about
+	 * half a microsecond each).  A time-based check saved that but let a
+	 * record go into the moved file, and a head removed in that window
+	 * forked the sequence. */
 	struct stat st;
-	long long now = mono_ns();
-	bool look = g_jfd < 0 || now - g_jlooked >= 100000000LL;
-	if (look) g_jlooked = now;
+	bool look = true;
 	if (look && g_sfd >= 0 &&
 	    (stat(s->state_path, &st) != 0 || st.st_ino != g_sino || st.st_dev != g_sdev))
 		close_journal_locked();
@@ -1038,6 +1038,21 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 		look = true;
 	}
 	if (journal_flock(deadline) != 0) return -1;
+	/* The lock is only shared with the other writers if the file locked is
+	 * the one at the path now: a head file removed or replaced since it was
+	 * opened would let two processes take
+	 * the same sequence number.  One stat() under the lock settles it. */
+	if (stat(s->state_path, &st) != 0 || st.st_ino != g_sino || st.st_dev != g_sdev) {
+		flock(g_sfd, LOCK_UN);
+		close_journal_locked();
+		if (++g_head_reopens > 8) {
+			g_head_reopens = 0;
+			errno = ESTALE;
+			return -1;
+		}
+		return journal_ready_locked(s, deadline, h);
+	}
+	g_head_reopens = 0;
 	if (look && (g_jfd < 0 || stat(s->journal, &st) != 0 || st.st_ino != g_jino ||
 	             st.st_dev != g_jdev)) {
 		if (g_jfd >= 0) close(g_jfd);
