@@ -160,6 +160,11 @@ const char *audit_ckr_name(unsigned long ckr)
 		{ 0x103, "CKR_USER_TYPE_INVALID" }, { 0x150, "CKR_BUFFER_TOO_SMALL" },
 		{ 0x190, "CKR_CRYPTOKI_NOT_INITIALIZED" }, { 0x191, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
 		{ 0x1B0, "CKR_ACTION_PROHIBITED" },
+		/* the most common denial, and what decryption and unwrapping fail with */
+		{ 0x200, "CKR_FUNCTION_REJECTED" }, { 0x040, "CKR_ENCRYPTED_DATA_INVALID" },
+		{ 0x041, "CKR_ENCRYPTED_DATA_LEN_RANGE" }, { 0x0F0, "CKR_UNWRAPPING_KEY_HANDLE_INVALID" },
+		{ 0x110, "CKR_WRAPPED_KEY_INVALID" }, { 0x113, "CKR_WRAPPING_KEY_HANDLE_INVALID" },
+		{ 0x0F1, "CKR_UNWRAPPING_KEY_SIZE_RANGE" }, { 0x160, "CKR_SAVED_STATE_INVALID" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].v == ckr)

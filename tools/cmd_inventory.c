@@ -40,6 +40,7 @@
 #include <jansson.h>
 #include <p11-kit/pkcs11.h>
 
+#include "audit.h"
 #include "commands.h"
 #include "config.h"
 #include "inventory.h"
@@ -171,19 +172,11 @@ static bool key_on_token(const policy_key_t *k, const token_t *t)
 	return !strcmp(k->token, t->label) || (t->serial[0] && !strcmp(k->token, t->serial));
 }
 
+/* One table of CK_RV names for the module and the tools (audit.c). */
 static const char *rv_name(CK_RV rv)
 {
-	switch (rv) {
-	case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-	case CKR_PIN_LOCKED: return "CKR_PIN_LOCKED";
-	case CKR_TOKEN_NOT_PRESENT: return "CKR_TOKEN_NOT_PRESENT";
-	case CKR_TOKEN_NOT_RECOGNIZED: return "CKR_TOKEN_NOT_RECOGNIZED";
-	case CKR_USER_PIN_NOT_INITIALIZED: return "CKR_USER_PIN_NOT_INITIALIZED";
-	case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
-	case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-	case CKR_ARGUMENTS_BAD: return "CKR_ARGUMENTS_BAD";
-	default: return "CKR_...";
-	}
+	const char *n = audit_ckr_name(rv);
+	return n ? n : "CKR_...";
 }
 
 /* ---- reading the token ------------------------------------------------------------ */

@@ -97,7 +97,7 @@ decrypt-multipart)
 	if [ "$(ckr_of multipart)" = 0x00000000 ]; then
 		records "$(allow CKM_RSA_PKCS C_Decrypt)" 1
 	else
-		records "$(deny decrypt-failed CKM_RSA_PKCS "$(ckr_of multipart)" C_Decrypt)" 1
+		records "$(deny decrypt-failed CKM_RSA_PKCS "$(ckr_of multipart)" C_DecryptUpdate)" 1
 	fi
 	records "$(deny quota-exhausted CKM_RSA_PKCS $rejected C_Decrypt)" 1
 	;;

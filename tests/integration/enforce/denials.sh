@@ -77,6 +77,10 @@ expect_denied() {
 	[ ! -s "$SG_TMP/sig" ] || sg_fail "$case_name: a signature was written"
 	sg_rsyslog_wait_for "\"outcome\":\"deny\",\"reason\":\"$reason\"" 1 5 ||
 		sg_fail "$case_name: no deny record with reason $reason in: $(grep -o '"outcome.*' "$SG_AUDIT_LOG" | cut -c1-200)"
+	# the record names the code it gave (CKR_FUNCTION_REJECTED had no name)
+	grep "\"outcome\":\"deny\",\"reason\":\"$reason\"" "$SG_AUDIT_LOG" | grep -q "\"ckr_name\":\"$ckr\"" ||
+		[ "$reason" = bad-credential ] ||
+		sg_fail "$case_name: the $reason record does not name $ckr: $(grep "\"reason\":\"$reason\"" "$SG_AUDIT_LOG" | grep -o '"ckr[^,]*,"ckr_name[^,]*' | head -2)"
 	echo "denied as expected: $ckr, reason $reason"
 }
 
