@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "config.h"
+#include "jws.h"
 
 /* Claims are bounded in the JSON too, not only by the output fields, so
  * that a signed but absurd value is refused rather than clamped. */
@@ -938,4 +939,56 @@ out:
 	free(s64);
 	free(input);
 	return token;
+}
+
+/* --- shared with idtoken.c (jws.h) ---------------------------------------- */
+
+bool jws_parts_parse(const char *token, size_t len, jws_parts_t *out, char *detail, size_t dlen)
+{
+	jws_t j;
+
+	memset(out, 0, sizeof(*out));
+	if (jws_parse(token, len, &j, detail, dlen) != TICKET_OK)
+		return false;
+	out->buf = j.buf;
+	out->sig = j.sig;
+	out->sig_len = j.sig_len;
+	out->signing_input_len = j.signing_input_len;
+	out->header = j.header;
+	out->payload = j.payload;
+	return true;
+}
+
+void jws_parts_free(jws_parts_t *j)
+{
+	free(j->buf);
+	json_decref(j->header);
+	json_decref(j->payload);
+	memset(j, 0, sizeof(*j));
+}
+
+bool jws_header_format_ok(const json_t *h, char *detail, size_t dlen)
+{
+	return header_format_ok(h, detail, dlen);
+}
+
+bool jws_b64url_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
+{
+	return b64url_decode(in, n, out, outlen);
+}
+
+char *jws_b64url_encode(const unsigned char *in, size_t n)
+{
+	return b64url_encode(in, n);
+}
+
+bool jws_clean_string(const char *s, size_t n)
+{
+	return clean_string(s, n);
+}
+
+bool jws_verify_es256(EVP_PKEY *pk, const unsigned char *msg, size_t mlen,
+                      const unsigned char *sig, size_t slen)
+{
+	return verify_signature(pk, KEY_ALG_ES256, msg, mlen, sig, slen);
 }
