@@ -684,3 +684,104 @@ bool idtoken_decode_unverified(const char *token, size_t len, char **header_json
 	jws_parts_free(&j);
 	return *header_json && *payload_json;
 }
+
+/* --- audit --------------------------------------------------------------- */
+
+/* The web server behind an issuer: GitHub's tokens come from a service
+ * host of their own, GitHub Enterprise Server's from HOST/_services/token,
+ * GitLab's issuer is the instance itself. */
+static void server_of(const char *iss, char *out, size_t cap)
+{
+	size_t n = strlen(iss);
+	static const char ghes[] = "/_services/token";
+
+	if (!strcmp(iss, "https://token.actions.githubusercontent.com"))
+		snprintf(out, cap, "https://github.com");
+	else if (n > sizeof(ghes) - 1 && !strcmp(iss + n - (sizeof(ghes) - 1), ghes))
+		snprintf(out, cap, "%.*s", (int)(n - (sizeof(ghes) - 1)), iss);
+	else
+		snprintf(out, cap, "%s", iss);
+}
+
+void idtoken_audit_fields(const idtoken_claims_t *c,
+                          void (*fn)(void *ctx, const char *key, const char *val), void *ctx)
+{
+	char server[IDTOKEN_VALUE_MAX], buf[5 * IDTOKEN_VALUE_MAX];
+	const char *v, *w;
+	bool gitlab;
+
+	if (!c || !c->jti[0])
+		return;
+	gitlab = idtoken_claim(c, IDC_PROJECT_ID) != NULL;
+	server_of(c->issuer, server, sizeof(server));
+	fn(ctx, "oidc_issuer", c->issuer);
+	fn(ctx, "oidc_provider", c->provider);
+	if (gitlab) {
+		if ((v = idtoken_claim(c, IDC_CI_CONFIG_REF_URI))) {
+			snprintf(buf, sizeof(buf), "https://%s", v);
+			fn(ctx, "oidc_build_signer_uri", buf);
+			fn(ctx, "oidc_build_config_uri", buf);
+		}
+		if ((v = idtoken_claim(c, IDC_CI_CONFIG_SHA))) {
+			fn(ctx, "oidc_build_signer_digest", v);
+			fn(ctx, "oidc_build_config_digest", v);
+		}
+		if ((v = idtoken_claim(c, IDC_PROJECT_PATH))) {
+			snprintf(buf, sizeof(buf), "%s/%s", server, v);
+			fn(ctx, "oidc_source_repository_uri", buf);
+		}
+		fn(ctx, "oidc_source_repository_identifier", idtoken_claim(c, IDC_PROJECT_ID));
+		fn(ctx, "oidc_source_repository_owner_identifier", idtoken_claim(c, IDC_NAMESPACE_ID));
+		v = idtoken_claim(c, IDC_REF);
+		w = idtoken_claim(c, IDC_REF_TYPE);
+		if (v && w && (!strcmp(w, "branch") || !strcmp(w, "tag"))) {
+			snprintf(buf, sizeof(buf), "refs/%s/%s", !strcmp(w, "tag") ? "tags" : "heads", v);
+			fn(ctx, "oidc_source_repository_ref", buf);
+		} else {
+			fn(ctx, "oidc_source_repository_ref", v);
+		}
+		fn(ctx, "oidc_build_trigger", idtoken_claim(c, IDC_PIPELINE_SOURCE));
+		v = idtoken_claim(c, IDC_PROJECT_PATH);
+		w = idtoken_claim(c, IDC_JOB_ID);
+		if (v && w) {
+			snprintf(buf, sizeof(buf), "%s/%s/-/jobs/%s", server, v, w);
+			fn(ctx, "oidc_run_invocation_uri", buf);
+		}
+		fn(ctx, "oidc_ref_protected", idtoken_claim(c, IDC_REF_PROTECTED));
+		fn(ctx, "oidc_actor", idtoken_claim(c, IDC_USER_LOGIN));
+	} else {
+		if ((v = idtoken_claim(c, IDC_JOB_WORKFLOW_REF))) {
+			snprintf(buf, sizeof(buf), "%s/%s", server, v);
+			fn(ctx, "oidc_build_signer_uri", buf);
+		}
+		fn(ctx, "oidc_build_signer_digest", idtoken_claim(c, IDC_JOB_WORKFLOW_SHA));
+		if ((v = idtoken_claim(c, IDC_WORKFLOW_REF))) {
+			snprintf(buf, sizeof(buf), "%s/%s", server, v);
+			fn(ctx, "oidc_build_config_uri", buf);
+		}
+		fn(ctx, "oidc_build_config_digest", idtoken_claim(c, IDC_WORKFLOW_SHA));
+		if ((v = idtoken_claim(c, IDC_REPOSITORY))) {
+			snprintf(buf, sizeof(buf), "%s/%s", server, v);
+			fn(ctx, "oidc_source_repository_uri", buf);
+		}
+		fn(ctx, "oidc_source_repository_identifier", idtoken_claim(c, IDC_REPOSITORY_ID));
+		fn(ctx, "oidc_source_repository_owner_identifier",
+		   idtoken_claim(c, IDC_REPOSITORY_OWNER_ID));
+		fn(ctx, "oidc_source_repository_ref", idtoken_claim(c, IDC_REF));
+		fn(ctx, "oidc_build_trigger", idtoken_claim(c, IDC_EVENT_NAME));
+		v = idtoken_claim(c, IDC_REPOSITORY);
+		w = idtoken_claim(c, IDC_RUN_ID);
+		if (v && w) {
+			const char *a = idtoken_claim(c, IDC_RUN_ATTEMPT);
+			snprintf(buf, sizeof(buf), "%s/%s/actions/runs/%s/attempts/%s", server, v, w,
+			         a ? a : "1");
+			fn(ctx, "oidc_run_invocation_uri", buf);
+		}
+		fn(ctx, "oidc_actor", idtoken_claim(c, IDC_ACTOR));
+	}
+	fn(ctx, "oidc_source_repository_digest", idtoken_claim(c, IDC_SHA));
+	fn(ctx, "oidc_runner_environment", idtoken_claim(c, IDC_RUNNER_ENVIRONMENT));
+	fn(ctx, "oidc_environment", idtoken_claim(c, IDC_ENVIRONMENT));
+	fn(ctx, "oidc_jti", c->jti);
+	fn(ctx, "oidc_kid", c->kid);
+}

@@ -145,6 +145,13 @@ idtoken_status_t idtoken_verify(const struct config *cfg, const char *token, siz
  * (fnmatch with FNM_PATHNAME: * and ? do not cross '/'). */
 bool idtoken_value_matches(const char *pattern, const char *value);
 
+/* The audit fields of a token's claims, named after Fulcio's certificate
+ * extensions (oidc_build_signer_uri = the server + job_workflow_ref ...),
+ * plus jti and kid; fn is called once per field (val may be NULL: leave
+ * it out).  Never the token or its signature. */
+void idtoken_audit_fields(const idtoken_claims_t *c,
+                          void (*fn)(void *ctx, const char *key, const char *val), void *ctx);
+
 /* Decode WITHOUT verifying (tools): header and payload as malloc'd JSON
  * text (free()); NULL when the parts do not decode. */
 bool idtoken_decode_unverified(const char *token, size_t len, char **header_json,
