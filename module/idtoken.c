@@ -522,9 +522,22 @@ bool idtoken_looks_like(const config_t *cfg, const char *token, size_t len)
 	const char *iss;
 	bool yes = false;
 
-	if (!ticket_looks_like(token, len))
+	size_t dots = 0;
+
+	/* Like ticket_looks_like, but an empty signature part is allowed
+	 * too: an "alg": "none" token must be recognised to be refused as
+	 * one, not mistaken for a PIN. */
+	if (!token || len < 16 || len > TICKET_MAX_LEN || strncmp(token, "eyJ", 3) != 0)
 		return false;
-	if (!jws_parts_parse(token, len, &j, NULL, 0))
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)token[i];
+		if (ch == '.')
+			dots++;
+		else if (!(ch >= 'A' && ch <= 'Z') && !(ch >= 'a' && ch <= 'z') &&
+		         !(ch >= '0' && ch <= '9') && ch != '-' && ch != '_')
+			return false;
+	}
+	if (dots != 2 || !jws_parts_parse(token, len, &j, NULL, 0))
 		return false;
 	iss = json_string_value(json_object_get(j.payload, "iss"));
 	if (iss) {

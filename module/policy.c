@@ -814,26 +814,39 @@ static const policy_role_t *rule_role(const config_t *cfg, const policy_rule_t *
 
 /* No role of the rule matched: is there a claim role the caller would be
  * in but for the token?  Then the denial names the token's failure. */
+static bool role_of_token_provider(const config_t *cfg, const policy_role_t *role,
+                                   const idtoken_claims_t *tok)
+{
+	return tok && role->idp && role->idp <= cfg->n_idps &&
+	       !strcmp(cfg->idps[role->idp - 1].name, tok->provider);
+}
+
 static const policy_role_t *rule_token_failure(const config_t *cfg, const policy_rule_t *r,
                                                const policy_request_t *req,
                                                policy_reason_t *reason, char *detail,
                                                size_t dlen)
 {
+	const policy_role_t *role = NULL;
 	for (size_t i = 0; i < r->n_roles; i++) {
-		const policy_role_t *role = &cfg->roles[r->roles[i]];
-		if (!role->idp || !req->caller || !req->caller->known ||
-		    !role_identity_matches(role, req->caller))
+		const policy_role_t *c = &cfg->roles[r->roles[i]];
+		if (!c->idp || !req->caller || !req->caller->known ||
+		    !role_identity_matches(c, req->caller))
 			continue;
-		if (!req->idtoken && req->idtoken_status != IDTOKEN_OK) {
-			*reason = policy_idtoken_reason(req->idtoken_status);
-			snprintf(detail, dlen, "role %s: the ID token presented failed (%s)", role->name,
-			         idtoken_status_name(req->idtoken_status));
-		} else {
-			*reason = claims_failure(cfg, role, req->idtoken, req->now, detail, dlen);
-		}
-		return role;
+		/* The role of the token's own provider explains best. */
+		if (!role || (!role_of_token_provider(cfg, role, req->idtoken) &&
+		              role_of_token_provider(cfg, c, req->idtoken)))
+			role = c;
 	}
-	return NULL;
+	if (!role)
+		return NULL;
+	if (!req->idtoken && req->idtoken_status != IDTOKEN_OK) {
+		*reason = policy_idtoken_reason(req->idtoken_status);
+		snprintf(detail, dlen, "role %s: the ID token presented failed (%s)", role->name,
+		         idtoken_status_name(req->idtoken_status));
+	} else {
+		*reason = claims_failure(cfg, role, req->idtoken, req->now, detail, dlen);
+	}
+	return role;
 }
 
 static bool in_window(const policy_rule_t *r, time_t now)
