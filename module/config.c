@@ -450,11 +450,83 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 	return true;
 }
 
+/* `state = { store = "files"; dir = ...; }` or `state = { store =
+ * "postgresql"; conninfo_file = ...; timeout_ms = ...; }`; the older
+ * top-level `state_dir = "..."` is the same as the files store with that
+ * dir (one or the other, not both). */
+static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root)
+{
+	static const char *const allowed[] = { "store", "dir", "conninfo_file", "timeout_ms", NULL };
+	config_setting_t *g = member(root, "state"), *w, *legacy;
+	config_state_t *st = &cfg->state;
+	const char *v;
+	long long n;
+
+	if (!get_str(ld, root, "state_dir", false, &v, &legacy))
+		return false;
+	if (legacy && g) {
+		fail(ld, legacy, "give either state_dir or the state group, not both");
+		return false;
+	}
+	st->store = CONFIG_STATE_FILES;
+	st->timeout_ms = 2000;
+	if (legacy) {
+		if (!check_abs_path(ld, legacy, v) || !(st->dir = xstrdup(ld, v)))
+			return false;
+	} else if (g) {
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			return false;
+		if (!get_str(ld, g, "store", false, &v, &w))
+			return false;
+		if (v && !strcmp(v, "postgresql"))
+			st->store = CONFIG_STATE_POSTGRESQL;
+		else if (v && strcmp(v, "files")) {
+			fail(ld, w, "must be \"files\" or \"postgresql\"");
+			return false;
+		}
+		if (st->store == CONFIG_STATE_FILES) {
+			if (member(g, "conninfo_file") || member(g, "timeout_ms")) {
+				fail(ld, member(g, "conninfo_file") ? member(g, "conninfo_file")
+				                                    : member(g, "timeout_ms"),
+				     "only with store = \"postgresql\"");
+				return false;
+			}
+			if (!get_str_dup(ld, g, "dir", false, &st->dir, &w))
+				return false;
+			if (st->dir && !check_abs_path(ld, w, st->dir))
+				return false;
+		} else {
+			if (member(g, "dir")) {
+				fail(ld, member(g, "dir"), "only with store = \"files\"");
+				return false;
+			}
+			if (!get_str_dup(ld, g, "conninfo_file", true, &st->conninfo_file, &w) ||
+			    !check_abs_path(ld, w, st->conninfo_file))
+				return false;
+			if (!get_int(ld, g, "timeout_ms", 10, 60000, 2000, &n, NULL))
+				return false;
+			st->timeout_ms = (int)n;
+		}
+	}
+	if (st->store == CONFIG_STATE_FILES) {
+		if (!st->dir && !(st->dir = xstrdup(ld, "/var/lib/signgate")))
+			return false;
+		return (cfg->state_dir = xstrdup(ld, st->dir)) != NULL;
+	}
+	char buf[64 + PATH_MAX];
+	if ((size_t)snprintf(buf, sizeof buf, "postgresql:%d:%s", st->timeout_ms, st->conninfo_file) >=
+	    sizeof buf) {
+		fail(ld, member(g, "conninfo_file"), "path too long");
+		return false;
+	}
+	return (cfg->state_dir = xstrdup(ld, buf)) != NULL;
+}
+
 static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *root);
 
 static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "backend", "state_dir", "mode", "audit",
+	static const char *const allowed[] = { "backend", "state_dir", "state", "mode", "audit",
 		                               "validators", "identity_providers", "roles", "keys",
 		                               "rules", NULL };
 	config_setting_t *w;
@@ -463,11 +535,7 @@ static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 		return false;
 	if (!load_backend(ld, cfg, root))
 		return false;
-	if (!get_str(ld, root, "state_dir", false, &v, &w))
-		return false;
-	if (v && !check_abs_path(ld, w, v))
-		return false;
-	if (!(cfg->state_dir = xstrdup(ld, v ? v : "/var/lib/signgate")))
+	if (!load_state(ld, cfg, root))
 		return false;
 	if (!get_str(ld, root, "mode", false, &v, &w))
 		return false;
@@ -2206,6 +2274,8 @@ void config_free(config_t *cfg)
 	free(cfg->audit.ident);
 	free(cfg->audit.socket_path);
 	free(cfg->state_dir);
+	free(cfg->state.dir);
+	free(cfg->state.conninfo_file);
 	free(cfg);
 }
 

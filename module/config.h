@@ -182,6 +182,20 @@ typedef struct policy_rule {
 
 typedef struct policy policy_t; /* indexes built by the loader, see policy.h */
 
+/* Where quota counters, ticket uses and revocations live (the `state`
+ * group, or the older top-level `state_dir`). */
+typedef enum config_state_store {
+	CONFIG_STATE_FILES = 0,            /* a directory on this host (default) */
+	CONFIG_STATE_POSTGRESQL,           /* one database shared by many hosts */
+} config_state_store_t;
+
+typedef struct config_state {
+	config_state_store_t store;
+	char *dir;                         /* files: the state directory */
+	char *conninfo_file;               /* postgresql: libpq connection string file */
+	int timeout_ms;                    /* postgresql: connect + each statement */
+} config_state_t;
+
 typedef struct config {
 	char *path;
 	unsigned char sha256[32];          /* of the file's bytes */
@@ -193,7 +207,10 @@ typedef struct config {
 
 	config_backend_t backend;
 	config_audit_t audit;
-	char *state_dir;                   /* quota and max_uses counters */
+	/* The state locator quota.h and state.h take: the directory for the
+	 * file store, "postgresql:TIMEOUT_MS:CONNINFO_FILE" for PostgreSQL. */
+	char *state_dir;
+	config_state_t state;              /* the same, parsed */
 	enum { CONFIG_MODE_IN_PROCESS = 0, CONFIG_MODE_BROKER, CONFIG_MODE_AUTO } mode;
 
 	config_validator_t *validators; size_t n_validators;

@@ -32,6 +32,8 @@
 #include "mech.h"
 #include "policy.h"
 #include "quota.h"
+#include "state.h"
+#include "template.h"
 #include "ticket.h"
 
 #define ENF_MAX_SLOTS 64
@@ -319,12 +321,39 @@ static CK_SESSION_HANDLE lookup_session(CK_SLOT_ID id)
 	return h;
 }
 
+/* Does the config in force name this fingerprint for a key?  Asked only
+ * when an identity must be proven (a cache miss on such a key). */
+static bool fingerprint_named(const unsigned char fp[32])
+{
+	const config_t *cfg = cfg_get();
+	for (size_t i = 0; cfg && i < cfg->n_keys; i++)
+		if (cfg->keys[i].has_fingerprint && !memcmp(cfg->keys[i].fingerprint, fp, 32))
+			return true;
+	return false;
+}
+
+/* The sessions keycache opens for an identity proof are signgate's:
+ * poisoned while open, forgotten when closed (the list stays short). */
+static void proof_session_hide(CK_SESSION_HANDLE h, bool hide)
+{
+	if (hide)
+		session_poison(h);
+	else
+		session_unpoison(h);
+}
+
 void enforce_backend_ready(CK_FUNCTION_LIST_PTR real)
 {
 	pthread_mutex_lock(&g_lock);
 	g_real = real;
 	pthread_mutex_unlock(&g_lock);
-	keycache_init(real, lookup_session);
+	keycache_ops_t ops = {
+		.real = real,
+		.lookup_session = lookup_session,
+		.fp_named = fingerprint_named,
+		.session_hide = proof_session_hide,
+	};
+	keycache_init(&ops);
 }
 
 bool enforce_slot_exposed(CK_SLOT_ID slot)
@@ -467,6 +496,13 @@ typedef struct target {
 
 static void target_fill(target_t *t, CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj)
 {
+	/* Which fingerprints an identity is proven against depends on the
+	 * config: a new config starts from an empty cache. */
+	static const config_t *cache_cfg;
+	const config_t *cfg = cfg_get();
+	if (__atomic_exchange_n(&cache_cfg, cfg, __ATOMIC_ACQ_REL) != cfg)
+		keycache_clear();
+
 	memset(t, 0, sizeof(*t));
 	slot_names(slot, t->token, t->serial);
 	if (obj != CK_INVALID_HANDLE && keycache_get(slot, sess, obj, &t->ka) == CKR_OK)
@@ -622,7 +658,7 @@ static const ticket_claims_t *ticket_current(const config_t *cfg, ticket_claims_
 /* Accept a verified token once: count its jti in the state directory
  * (max_uses of its provider within its lifetime, across processes). */
 static idtoken_status_t idtoken_count_use(const config_t *cfg, const idtoken_claims_t *c,
-                                          char *detail, size_t dlen)
+                                          char *detail, size_t dlen, bool *unavailable)
 {
 	const config_idp_t *p = NULL;
 	char name[IDTOKEN_VALUE_MAX + 160];
@@ -637,8 +673,13 @@ static idtoken_status_t idtoken_count_use(const config_t *cfg, const idtoken_cla
 	q = quota_take(cfg->state_dir, name, p->max_uses, 0, time(NULL));
 	if (q == 1)
 		return IDTOKEN_OK;
-	snprintf(detail, dlen, "%s", q == 0 ? "jti already used max_uses times"
-	                                    : "state directory unusable: uses cannot be counted");
+	if (q == 0)
+		snprintf(detail, dlen, "jti already used %u times (max_uses of provider %s)",
+		         p->max_uses, p->name);
+	else
+		snprintf(detail, dlen, "state store unavailable, uses cannot be counted: %s",
+		         state_error());
+	*unavailable = q < 0;
 	return IDTOKEN_REPLAYED;
 }
 
@@ -650,14 +691,18 @@ static idtoken_status_t idtoken_accept(const config_t *cfg, const char *tok, siz
 {
 	char detail[200], msg[260];
 	idtoken_status_t st = idtoken_verify(cfg, tok, len, time(NULL), out, detail, sizeof(detail));
+	bool unavailable = false;
 
 	if (st == IDTOKEN_OK)
-		st = idtoken_count_use(cfg, out, detail, sizeof(detail));
+		st = idtoken_count_use(cfg, out, detail, sizeof(detail), &unavailable);
 	snprintf(msg, sizeof(msg), "%s: %s", how, st == IDTOKEN_OK ? "verified" : detail);
 	tl_emit_idtoken = out->jti[0] ? out : NULL;
 	tl_emit_no_idtoken = true;
 	emit(AUDIT_LOGIN, st == IDTOKEN_OK,
-	     st == IDTOKEN_OK ? "token-accepted" : policy_reason_name(policy_idtoken_reason(st)), msg,
+	     st == IDTOKEN_OK ? "token-accepted"
+	     : unavailable    ? policy_reason_name(REASON_STATE_UNAVAILABLE)
+	                      : policy_reason_name(policy_idtoken_reason(st)),
+	     msg,
 	     NULL, NULL, t, NULL, NULL, NULL, 0, st == IDTOKEN_OK ? CKR_OK : deny_ckr, "C_Login",
 	     NULL);
 	tl_emit_idtoken = NULL;
@@ -829,6 +874,14 @@ static void target_govern(const config_t *cfg, target_t *t, policy_reason_t *why
 	t->gkey = NULL;
 	if (!cfg || !t->have_ka)
 		return;
+	/* An object whose identity is not established is never "not
+	 * governed": the caller sees *why and refuses. */
+	if (t->ka.standing != KEY_KNOWN) {
+		*why = t->ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+		return;
+	}
+	if (t->ka.label_long)
+		ref.label = NULL;
 	if (t->ka.has_fp)
 		memcpy(ref.fingerprint, t->ka.fp, 32);
 	t->gkey = policy_key_lookup(cfg, &ref, why);
@@ -929,17 +982,16 @@ static policy_reason_t take_use_counters(const config_t *cfg, const policy_rule_
 			snprintf(name, sizeof(name), "rule:%s", r->name);
 		q = quota_take(cfg->state_dir, name, r->quota_count, r->quota_period_s, time(NULL));
 		if (q != 1) {
-			snprintf(detail, dlen, "%s", q == 0 ? "quota used up for this period"
-			                                    : "state directory unusable: quota cannot be counted");
-			return REASON_QUOTA_EXHAUSTED;
+			snprintf(detail, dlen, "%s", q == 0 ? "quota used up for this period" : state_error());
+			return q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE;
 		}
 	}
 	if (tk && tk->max_uses) {
 		snprintf(name, sizeof(name), "ticket:%s", tk->jti);
 		q = quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL));
 		if (q != 1) {
-			snprintf(detail, dlen, "%s", q == 0 ? "ticket used max_uses times" : "state directory unusable");
-			return REASON_TICKET_EXHAUSTED;
+			snprintf(detail, dlen, "%s", q == 0 ? "ticket used max_uses times" : state_error());
+			return q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE;
 		}
 	}
 	return REASON_ALLOWED;
@@ -1041,6 +1093,19 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return rv == CKR_OK ? CKR_KEY_HANDLE_INVALID : rv;
 	}
 	target_govern(cfg, &t, &why);
+	if (t.ka.standing != KEY_KNOWN) {
+		/* Identity not established, or a handle of another token: never
+		 * taken for an ungoverned key, refused and recorded. */
+		bool other = t.ka.standing == KEY_OTHER_TOKEN;
+		rv = other ? CKR_KEY_HANDLE_INVALID : CKR_FUNCTION_REJECTED;
+		emit(use == USE_WRAP ? AUDIT_ADMIN : AUDIT_SIGN, false,
+		     policy_reason_name(other ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN),
+		     other ? "key handle not found on this session's token"
+		           : "identity of the key could not be established",
+		     NULL, NULL, &t, mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0, rv,
+		     use_name(use), NULL);
+		return rv;
+	}
 
 	/* Secret and public keys are not signing keys of this policy unless
 	 * used to sign (HMAC): decrypting, unwrapping or deriving with them
@@ -1096,6 +1161,22 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		     pending || action != POLICY_ACTION_SIGN ? NULL : hash_name(h), NULL, 0, d.ckr,
 		     use_name(use), NULL);
 		return d.ckr;
+	}
+
+	/* The kill switch (signgate revoke), shared by every host through the
+	 * state store; read at most STATE_REVOCATION_CACHE_MS ago.  A store
+	 * that cannot answer refuses: a revocation may be what it holds. */
+	if (t.gkey) {
+		char rwhy[STATE_REASON_MAX + 1], detail[STATE_REASON_MAX + 40];
+		int r = state_key_revoked(cfg->state_dir, t.gkey->name, rwhy, sizeof rwhy);
+		if (r != 0) {
+			policy_reason_t rr = r > 0 ? REASON_KEY_REVOKED : REASON_STATE_UNAVAILABLE;
+			snprintf(detail, sizeof detail, "revoked (signgate revoke): %s", rwhy);
+			emit(AUDIT_SIGN, false, policy_reason_name(rr), r > 0 ? detail : state_error(), &d, tk,
+			     &t, mname, pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
+			     use_name(use), NULL);
+			return policy_reason_ckr(rr);
+		}
 	}
 
 	sg_op_t op = op_for_use(use);
@@ -1303,9 +1384,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = r;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_QUOTA_EXHAUSTED,
-			          q == 0 ? "signature quota used up for this period"
-			                 : "state directory unusable: quota cannot be counted",
+			data_deny(s, &d, tk, q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "signature quota used up for this period" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}
@@ -1318,8 +1398,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		if (q != 1) {
 			d.rule = s->op.rule;
 			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_TICKET_EXHAUSTED,
-			          q == 0 ? "ticket used max_uses times" : "state directory unusable",
+			data_deny(s, &d, tk, q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE,
+			          q == 0 ? "ticket used max_uses times" : state_error(),
 			          CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}
@@ -1441,13 +1521,19 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 
 /* --- key administration ------------------------------------------------- */
 
-static bool attr_find(CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ATTRIBUTE **out)
+/* Attributes whose change alters what key a private key object is (or
+ * claims to be): setting or copying them is key administration whatever
+ * the key, since identity is established from them.  (Public key objects
+ * only ever serve as candidates a proof must confirm.) */
+static bool template_sets_identity(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-	for (CK_ULONG i = 0; tmpl && i < n; i++)
-		if (tmpl[i].type == type && tmpl[i].pValue && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION) {
-			*out = &tmpl[i];
+	static const CK_ATTRIBUTE_TYPE identity[] = {
+		CKA_CLASS, CKA_KEY_TYPE, CKA_PUBLIC_KEY_INFO, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+		CKA_EC_PARAMS, CKA_EC_POINT, CKA_VALUE,
+	};
+	for (size_t i = 0; i < sizeof(identity) / sizeof(identity[0]); i++)
+		if (template_find(tmpl, n, identity[i]))
 			return true;
-		}
 	return false;
 }
 
@@ -1470,6 +1556,10 @@ static const policy_key_t *governed_lookalike(const config_t *cfg, const char *t
 	return NULL;
 }
 
+/* Longest CKA_ID / CKA_LABEL value read from a caller's template; a
+ * longer one is refused (CKR_ATTRIBUTE_VALUE_INVALID) rather than read. */
+#define ADMIN_VALUE_MAX (1u << 20)
+
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_OBJECT_HANDLE obj,
                     CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
 {
@@ -1478,21 +1568,44 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	ticket_claims_t tkc;
 	const ticket_claims_t *tk = NULL;
 	target_t t;
-	policy_reason_t why;
-	bool needs_admin = false;
-	CK_ATTRIBUTE *a;
+	policy_reason_t why = REASON_KEY_UNGOVERNED;
+	bool needs_admin = false, unknown = false;
 	const policy_key_t *look = NULL;
+	const unsigned char *idv = NULL, *lv = NULL;
+	size_t idl = 0, ll = 0;
+	template_read_t rid, rl;
+	CK_ULONG cls;
 
 	if (s)
 		slot = s->slot;
 	if (tmpl == NULL && n > 0)
 		return CKR_OK; /* the real module answers CKR_ARGUMENTS_BAD */
+	/* gate.c refuses these first (and audits); never read a template
+	 * the token would read differently. */
+	if (tmpl && template_check(tmpl, n, NULL) != CKR_OK)
+		return CKR_TEMPLATE_INCONSISTENT;
+	/* Values signgate reads to decide must be what they claim to be. */
+	rid = template_get_bytes(tmpl, n, CKA_ID, ADMIN_VALUE_MAX, &idv, &idl);
+	rl = template_get_bytes(tmpl, n, CKA_LABEL, ADMIN_VALUE_MAX, &lv, &ll);
+	if (rid == TEMPLATE_BAD || rl == TEMPLATE_BAD)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+
 	target_fill(&t, slot, s ? s->handle : CK_INVALID_HANDLE, obj);
-	if (cfg && obj != CK_INVALID_HANDLE && t.have_ka) {
-		target_govern(cfg, &t, &why);
-		if (!t.gkey)
-			t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len, t.ka.label,
-			                            strlen(t.ka.label));
+	if (obj != CK_INVALID_HANDLE) {
+		if (!t.have_ka)
+			return CKR_OBJECT_HANDLE_INVALID; /* what the token said of it */
+		if (t.ka.standing != KEY_KNOWN) {
+			/* Governed and unknown: its attributes could not be read as
+			 * the object's own, or it is not on this session's token. */
+			unknown = true;
+			why = t.ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+		} else if (cfg) {
+			target_govern(cfg, &t, &why);
+			if (!t.gkey)
+				t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len,
+				                            t.ka.label_long ? NULL : t.ka.label,
+				                            strlen(t.ka.label));
+		}
 	}
 
 	switch (what) {
@@ -1505,8 +1618,11 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		break;
 	case ADMIN_SET_ATTRIBUTE:
 	case ADMIN_COPY_OBJECT:
+		needs_admin = t.gkey != NULL || unknown ||
+		              (t.ka.cls == CKO_PRIVATE_KEY && template_sets_identity(tmpl, n));
+		break;
 	case ADMIN_DESTROY_OBJECT:
-		needs_admin = t.gkey != NULL;
+		needs_admin = t.gkey != NULL || unknown;
 		break;
 	case ADMIN_CREATE_OBJECT:
 	case ADMIN_UNWRAP_KEY:
@@ -1514,10 +1630,11 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		break;
 	}
 	/* New keys, and any object dressed as a governed key. */
-	if (what == ADMIN_CREATE_OBJECT && attr_find(tmpl, n, CKA_CLASS, &a) &&
-	    a->ulValueLen == sizeof(CK_OBJECT_CLASS)) {
-		CK_OBJECT_CLASS c = *(CK_OBJECT_CLASS *)a->pValue;
-		if (c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY)
+	if (what == ADMIN_CREATE_OBJECT) {
+		template_read_t rc = template_get_ulong(tmpl, n, CKA_CLASS, &cls);
+		if (rc == TEMPLATE_BAD)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		if (rc == TEMPLATE_OK && (cls == CKO_PRIVATE_KEY || cls == CKO_SECRET_KEY))
 			needs_admin = true;
 	}
 	/* A new key from unwrapping or derivation is administration, unless
@@ -1526,26 +1643,53 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	if ((what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY) &&
 	    !enforce_key_use_covers_new_key(s, what == ADMIN_UNWRAP_KEY ? USE_UNWRAP : USE_DERIVE, tmpl, n))
 		needs_admin = true;
-	if (tmpl && n) {
-		CK_ATTRIBUTE *ida = NULL, *la = NULL;
-		bool hid = attr_find(tmpl, n, CKA_ID, &ida), hl = attr_find(tmpl, n, CKA_LABEL, &la);
-		if (hid || hl)
-			look = governed_lookalike(cfg, t.token, t.serial, hid ? ida->pValue : NULL,
-			                          hid ? ida->ulValueLen : 0, hl ? la->pValue : NULL,
-			                          hl ? la->ulValueLen : 0);
+	if (rid == TEMPLATE_OK || rl == TEMPLATE_OK) {
+		look = governed_lookalike(cfg, t.token, t.serial, rid == TEMPLATE_OK ? idv : NULL, idl,
+		                          rl == TEMPLATE_OK ? (const char *)lv : NULL, ll);
 		if (look) {
 			needs_admin = true;
-			if (!t.gkey)
+			if (!t.gkey && !unknown)
 				t.gkey = look;
 		}
 	}
 	if (!needs_admin)
 		return CKR_OK;
 
+	if (unknown && why == REASON_KEY_OTHER_TOKEN) {
+		/* A handle is only meaningful on its own token: no capability
+		 * makes one of another token usable through this session. */
+		emit(AUDIT_ADMIN, false, policy_reason_name(why),
+		     "object handle not found on this session's token", NULL, NULL, &t, NULL, NULL, NULL, 0,
+		     CKR_OBJECT_HANDLE_INVALID, admin_name(what), NULL);
+		return CKR_OBJECT_HANDLE_INVALID;
+	}
+	/* An unknown object is decided as a key nobody is named for: only a
+	 * capability over all keys covers it. */
 	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
+	if (unknown && !d.allow) {
+		d.reason = why;
+		d.ckr = policy_reason_ckr(why);
+		snprintf(d.detail, sizeof(d.detail),
+		         "identity of the object could not be established; administration needs a rule "
+		         "over all keys");
+	}
 	emit(AUDIT_ADMIN, d.allow, d.allow ? "allowed" : policy_reason_name(d.reason), d.detail, &d, tk,
 	     &t, NULL, NULL, NULL, 0, d.allow ? CKR_OK : d.ckr, admin_name(what), NULL);
 	return d.allow ? CKR_OK : d.ckr;
+}
+
+void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUTE_TYPE dup)
+{
+	target_t t;
+	char detail[96];
+
+	memset(&t, 0, sizeof(t));
+	if (s)
+		slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail), "attribute type 0x%lx appears more than once in the template",
+	         (unsigned long)dup);
+	emit(AUDIT_ADMIN, false, policy_reason_name(REASON_TEMPLATE_DUPLICATE), detail, NULL, NULL, &t,
+	     NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
 }
 
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
@@ -1554,14 +1698,15 @@ void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE 
 	if (rv != CKR_OK)
 		return;
 	switch (what) {
-	case ADMIN_SET_ATTRIBUTE:
-	case ADMIN_DESTROY_OBJECT:
-		keycache_invalidate(obj);
-		break;
 	case ADMIN_INIT_TOKEN:
 		keycache_clear();
 		break;
 	default:
+		/* Changed or destroyed: read again.  New (create, copy, generate,
+		 * unwrap, derive): a handle the token reuses must not inherit
+		 * what was cached for its previous object. */
+		if (obj != CK_INVALID_HANDLE)
+			keycache_invalidate(obj);
 		break;
 	}
 }

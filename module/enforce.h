@@ -106,6 +106,10 @@ typedef enum enforce_admin {
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what,
                     CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
 
+/* gate.c refused a template of an admin call that repeats attribute
+ * type dup (CKR_TEMPLATE_INCONSISTENT): record it. */
+void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUTE_TYPE dup);
+
 /* After a successful admin call: invalidate cached attributes, audit. */
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv);
 

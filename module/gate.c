@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,9 @@
 
 #include "backend.h"
 #include "enforce.h"
+#include "keycache.h"
 #include "session.h"
+#include "template.h"
 #include "ticket.h"
 
 #define EXPORTED __attribute__((visibility("default")))
@@ -1115,6 +1118,8 @@ static CK_RV gate_CloseSession(CK_SESSION_HANDLE hSession)
 		return CKR_SESSION_HANDLE_INVALID;
 	rv = REAL(C_CloseSession, hSession);
 	if (rv == CKR_OK || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {
+		/* Its session objects are gone; the token may reuse their handles. */
+		keycache_invalidate_session_objects(s->slot);
 		op_end(s, CKR_SESSION_CLOSED);
 		login_end_if_last(s);
 		session_remove_locked(s);
@@ -1140,6 +1145,7 @@ static CK_RV gate_CloseAllSessions(CK_SLOT_ID slotID)
 		if (!s)
 			continue;
 		REAL(C_CloseSession, handles[i]);
+		keycache_invalidate_session_objects(slotID);
 		op_end(s, CKR_SESSION_CLOSED);
 		login_end_if_last(s);
 		session_remove_locked(s);
@@ -1395,15 +1401,36 @@ out:
 /* ---------------------------------------------------------------------- */
 /* objects                                                                 */
 
+/* A template that names an attribute type twice: signgate would read
+ * one occurrence and the token might apply another, so it is refused
+ * (CKR_TEMPLATE_INCONSISTENT) before anything is decided or forwarded.
+ * Admin calls are recorded (s given); searches are not. */
+static bool template_refused(sg_session_t *s, enforce_admin_t what, const CK_ATTRIBUTE *t,
+                             CK_ULONG n, CK_RV *rv)
+{
+	CK_ATTRIBUTE_TYPE dup = 0;
+	if (!t || !n)
+		return false;
+	*rv = template_check(t, n, &dup);
+	if (*rv == CKR_OK)
+		return false;
+	if (*rv == CKR_TEMPLATE_INCONSISTENT && s)
+		enforce_template_refused(s, what, dup);
+	return true;
+}
+
 /* Key administration: ask, forward, report.  bad = an argument the real
- * module rejects; then it is forwarded unchecked for the real answer. */
+ * module rejects; then it is forwarded unchecked for the real answer
+ * (but never with a template that repeats an attribute). */
 #define ADMIN_CALL(h, bad, what, obj, tmpl, n, call, new_obj) do { \
 	CK_RV rv_; \
 	NEED_INIT(); \
 	sg_session_t *s_ = session_strict(h); \
 	if (!s_) \
 		return CKR_SESSION_HANDLE_INVALID; \
-	if (bad) { \
+	if (template_refused(s_, what, tmpl, n, &rv_)) { \
+		/* refused: rv_ says why */ \
+	} else if (bad) { \
 		rv_ = (call); \
 	} else { \
 		rv_ = enforce_admin(s_, s_->slot, what, obj, tmpl, n); \
@@ -1460,25 +1487,39 @@ static CK_RV gate_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
 }
 
 /* A logged-out caller finds public objects only (see GetSessionInfo):
- * the search gets CKA_PRIVATE = FALSE added, which the real token
- * applies as it would for a logged-out session. */
+ * the search gets CKA_PRIVATE = FALSE, which the real token applies as
+ * it would for a logged-out session (a CKA_PRIVATE the caller gave is
+ * overwritten, so that the token never sees the type twice). */
 static CK_RV gate_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                                   CK_ULONG ulCount)
 {
 	static CK_BBOOL no = CK_FALSE;
 	CK_ATTRIBUTE local[16], *t = local;
+	CK_ULONG n = ulCount, at = ulCount;
 	CK_RV rv;
 
 	NEED_INIT();
 	sg_session_t *s = session_get(hSession);
 	if (!s && session_is_poisoned(hSession))
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(NULL, ADMIN_CREATE_OBJECT, pTemplate, ulCount, &rv))
+		goto out;
 	if (!caller_view_logged_out(s) || (!pTemplate && ulCount)) {
 		rv = REAL(C_FindObjectsInit, hSession, pTemplate, ulCount);
 		goto out;
 	}
-	if (ulCount >= sizeof(local) / sizeof(local[0])) {
-		t = calloc(ulCount + 1, sizeof(*t));
+	for (CK_ULONG i = 0; i < ulCount; i++)
+		if (pTemplate[i].type == CKA_PRIVATE)
+			at = i;
+	if (at == ulCount)
+		n = ulCount + 1;
+	if (n > sizeof(local) / sizeof(local[0])) {
+		/* ulCount + 1 must not wrap (ULONG_MAX), nor the byte count. */
+		if (ulCount >= SIZE_MAX / sizeof(*t)) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		t = calloc((size_t)n, sizeof(*t));
 		if (!t) {
 			rv = CKR_HOST_MEMORY;
 			goto out;
@@ -1486,10 +1527,10 @@ static CK_RV gate_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR p
 	}
 	if (ulCount)
 		memcpy(t, pTemplate, ulCount * sizeof(*t));
-	t[ulCount].type = CKA_PRIVATE;
-	t[ulCount].pValue = &no;
-	t[ulCount].ulValueLen = sizeof(no);
-	rv = REAL(C_FindObjectsInit, hSession, t, ulCount + 1);
+	t[at].type = CKA_PRIVATE;
+	t[at].pValue = &no;
+	t[at].ulValueLen = sizeof(no);
+	rv = REAL(C_FindObjectsInit, hSession, t, n);
 	if (t != local)
 		free(t);
 out:
@@ -1792,6 +1833,9 @@ static CK_RV gate_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(s, ADMIN_GENERATE_KEY, pPublicKeyTemplate, ulPublicKeyAttributeCount, &rv) ||
+	    template_refused(s, ADMIN_GENERATE_KEY, pPrivateKeyTemplate, ulPrivateKeyAttributeCount, &rv))
+		goto out;
 	if (!pMechanism || (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
 	    (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount) || !phPublicKey || !phPrivateKey) {
 		rv = REAL(C_GenerateKeyPair, hSession, pMechanism, pPublicKeyTemplate,
@@ -1848,6 +1892,8 @@ static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(s, ADMIN_UNWRAP_KEY, pTemplate, ulAttributeCount, &rv))
+		goto out;
 	if (!pMechanism || !pWrappedKey || (!pTemplate && ulAttributeCount) || !phKey) {
 		rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey,
 		          ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
@@ -1878,6 +1924,8 @@ static CK_RV gate_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	if (template_refused(s, ADMIN_DERIVE_KEY, pTemplate, ulAttributeCount, &rv))
+		goto out;
 	if (!pMechanism || (!pTemplate && ulAttributeCount)) {
 		rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
 		goto out;

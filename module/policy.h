@@ -74,6 +74,10 @@ typedef enum policy_reason {
 	REASON_DECRYPT_FAILED,
 	REASON_UNWRAP_FAILED,
 	REASON_DERIVE_FAILED,
+	REASON_STATE_UNAVAILABLE,   /* the state store could not answer (state.h) */
+	REASON_KEY_UNKNOWN,         /* object's identity could not be established: governed, unknown */
+	REASON_KEY_OTHER_TOKEN,     /* handle not found on the session's token */
+	REASON_TEMPLATE_DUPLICATE,  /* a template repeats an attribute type */
 	/* CI identity tokens (claim roles): the token a claim role needs is
 	 * missing, failed verification (one reason per failure), was used up,
 	 * or its claims do not match. */

@@ -6,6 +6,7 @@
  * cannot leave a half-old, half-new counter behind.
  */
 #include "quota.h"
+#include "state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,11 +207,15 @@ int quota_take(const char *state_dir, const char *name, uint32_t limit,
 	uint32_t count;
 	int rc = -1, how;
 
-	if (state_dir == NULL || name == NULL)
+	if (state_dir == NULL || name == NULL) {
+		state_set_error("no state store");
 		return -1;
+	}
+	if (state_is_postgresql(state_dir))
+		return state_pg_take(state_dir, name, limit, period_s, period_start(now, period_s));
 	int fd = open_counter(state_dir, name, true);
 	if (fd < 0)
-		return -1;
+		goto out;
 	if ((how = lock_counter(fd)) < 0)
 		goto out;
 	if (read_counter(fd, &start, &count) != 0)
@@ -233,7 +238,10 @@ int quota_take(const char *state_dir, const char *name, uint32_t limit,
 out_unlock:
 	unlock_counter(fd, how);
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		state_set_error("state directory %s unusable: the counter cannot be kept", state_dir);
 	return rc;
 }
 
@@ -245,6 +253,8 @@ int quota_give_back(const char *state_dir, const char *name, uint32_t period_s, 
 
 	if (state_dir == NULL || name == NULL)
 		return -1;
+	if (state_is_postgresql(state_dir))
+		return state_pg_give_back(state_dir, name, period_start(now, period_s));
 	int fd = open_counter(state_dir, name, false);
 	if (fd == -2)
 		return 0;   /* nothing was ever taken */

@@ -1,7 +1,10 @@
 /* signgate: counters shared across processes (rule quotas, ticket uses).
  *
- * One small file per counter under the state directory, updated under an
- * fcntl() lock, so that two signing processes share one quota.
+ * `state_dir` is the state store's locator (state.h): a directory, where
+ * each counter is one small file updated under an fcntl() lock, so that
+ * two signing processes share one quota; or "postgresql:...", where each
+ * counter is a row and each take one atomic statement, so that many hosts
+ * share one quota (state_pg.c).  On -1, state_error() says why.
  */
 #ifndef SIGNGATE_QUOTA_H
 #define SIGNGATE_QUOTA_H

@@ -91,15 +91,15 @@ static int finish(const der_t *d, unsigned char fp[32])
 	return 0;
 }
 
-int spki_fp_rsa(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
-                unsigned char fp[32])
+static void build_rsa(der_t *d, const unsigned char *n, size_t n_len, const unsigned char *e,
+                      size_t e_len)
 {
 	static const unsigned char alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
 		                             0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
-	der_t d = { .len = 0 };
-
-	if (!n || !e || !n_len || !e_len)
-		return -1;
+	if (!n || !e || !n_len || !e_len) {
+		d->overflow = 1;
+		return;
+	}
 	strip_int(&n, &n_len);
 	strip_int(&e, &e_len);
 
@@ -108,13 +108,20 @@ int spki_fp_rsa(const unsigned char *n, size_t n_len, const unsigned char *e, si
 	size_t bits = 1 + 1 + der_len_size(rsakey) + rsakey; /* unused-bits byte + SEQUENCE */
 	size_t spki = sizeof(alg) + 1 + der_len_size(bits) + bits;
 
-	der_put_hdr(&d, 0x30, spki);
-	der_put(&d, alg, sizeof(alg));
-	der_put_hdr(&d, 0x03, bits);
-	der_put(&d, "\0", 1);
-	der_put_hdr(&d, 0x30, rsakey);
-	der_put_uint(&d, n, n_len);
-	der_put_uint(&d, e, e_len);
+	der_put_hdr(d, 0x30, spki);
+	der_put(d, alg, sizeof(alg));
+	der_put_hdr(d, 0x03, bits);
+	der_put(d, "\0", 1);
+	der_put_hdr(d, 0x30, rsakey);
+	der_put_uint(d, n, n_len);
+	der_put_uint(d, e, e_len);
+}
+
+int spki_fp_rsa(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
+                unsigned char fp[32])
+{
+	der_t d = { .len = 0 };
+	build_rsa(&d, n, n_len, e, e_len);
 	return finish(&d, fp);
 }
 
@@ -147,31 +154,62 @@ static void ec_point_unwrap(const unsigned char **p, size_t *n)
 	*n = cl;
 }
 
-int spki_fp_ec(const unsigned char *params, size_t params_len, const unsigned char *point,
-               size_t point_len, unsigned char fp[32])
+static void build_ec(der_t *d, const unsigned char *params, size_t params_len,
+                     const unsigned char *point, size_t point_len)
 {
 	static const unsigned char ec_oid[] = { 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-	der_t d = { .len = 0 };
 
 	/* Only a named curve (an OID) identifies a key unambiguously. */
-	if (!params || params_len < 3 || params[0] != 0x06 || (size_t)params[1] + 2 != params_len)
-		return -1;
-	if (!point || !point_len)
-		return -1;
+	if (!params || params_len < 3 || params[0] != 0x06 || (size_t)params[1] + 2 != params_len ||
+	    !point || !point_len) {
+		d->overflow = 1;
+		return;
+	}
 	ec_point_unwrap(&point, &point_len);
 
 	size_t alg = sizeof(ec_oid) + params_len;
 	size_t bits = 1 + point_len;
 	size_t spki = 1 + der_len_size(alg) + alg + 1 + der_len_size(bits) + bits;
 
-	der_put_hdr(&d, 0x30, spki);
-	der_put_hdr(&d, 0x30, alg);
-	der_put(&d, ec_oid, sizeof(ec_oid));
-	der_put(&d, params, params_len);
-	der_put_hdr(&d, 0x03, bits);
-	der_put(&d, "\0", 1);
-	der_put(&d, point, point_len);
+	der_put_hdr(d, 0x30, spki);
+	der_put_hdr(d, 0x30, alg);
+	der_put(d, ec_oid, sizeof(ec_oid));
+	der_put(d, params, params_len);
+	der_put_hdr(d, 0x03, bits);
+	der_put(d, "\0", 1);
+	der_put(d, point, point_len);
+}
+
+int spki_fp_ec(const unsigned char *params, size_t params_len, const unsigned char *point,
+               size_t point_len, unsigned char fp[32])
+{
+	der_t d = { .len = 0 };
+	build_ec(&d, params, params_len, point, point_len);
 	return finish(&d, fp);
+}
+
+static size_t copy_out(const der_t *d, unsigned char *out, size_t cap)
+{
+	if (d->overflow || d->len > cap)
+		return 0;
+	memcpy(out, d->buf, d->len);
+	return d->len;
+}
+
+size_t spki_der_rsa(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
+                    unsigned char *out, size_t cap)
+{
+	der_t d = { .len = 0 };
+	build_rsa(&d, n, n_len, e, e_len);
+	return copy_out(&d, out, cap);
+}
+
+size_t spki_der_ec(const unsigned char *params, size_t params_len, const unsigned char *point,
+                   size_t point_len, unsigned char *out, size_t cap)
+{
+	der_t d = { .len = 0 };
+	build_ec(&d, params, params_len, point, point_len);
+	return copy_out(&d, out, cap);
 }
 
 void spki_fp_format(const unsigned char fp[32], char *out, size_t outlen)

@@ -19,6 +19,15 @@ int spki_fp_rsa(const unsigned char *n, size_t n_len, const unsigned char *e, si
 int spki_fp_ec(const unsigned char *params, size_t params_len, const unsigned char *point,
                size_t point_len, unsigned char fp[32]);
 
+/* The same SubjectPublicKeyInfo as DER into out (cap bytes), for
+ * verification: returns its length, 0 when it cannot be built or does
+ * not fit.  SPKI_DER_MAX is always enough. */
+#define SPKI_DER_MAX 4096
+size_t spki_der_rsa(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
+                    unsigned char *out, size_t cap);
+size_t spki_der_ec(const unsigned char *params, size_t params_len, const unsigned char *point,
+                   size_t point_len, unsigned char *out, size_t cap);
+
 /* "sha256:" + 64 hex digits into out (at least 72 bytes). */
 void spki_fp_format(const unsigned char fp[32], char *out, size_t outlen);
 

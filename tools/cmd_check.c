@@ -10,15 +10,18 @@
 
 #include "commands.h"
 #include "config.h"
+#include "state.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: signgate check [--strict] [--quiet] CONFIG\n"
+	fprintf(f, "usage: signgate check [--strict] [--quiet] [--offline] CONFIG\n"
 	           "  Validate CONFIG; print \"CONFIG: OK (N roles, N keys, N rules)\" or\n"
 	           "  \"FILE:LINE: setting 'PATH': message\" and exit 1.\n"
 	           "  --strict  also refuse insecure ownership/permissions, as the module does\n"
 	           "  --quiet   no warnings (unknown users/groups, keys without fingerprint,\n"
-	           "            roles any user can enter)\n");
+	           "            roles any user can enter)\n"
+	           "  --offline do not connect to a PostgreSQL state store (by default its\n"
+	           "            connection and schema version are checked too)\n");
 }
 
 /* Things that load but are probably not what the administrator meant. */
@@ -51,13 +54,15 @@ static void warnings(const config_t *cfg, const char *path)
 
 int cmd_check(int argc, char **argv)
 {
-	bool strict = false, quiet = false;
+	bool strict = false, quiet = false, offline = false;
 	const char *path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--strict"))
 			strict = true;
 		else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
 			quiet = true;
+		else if (!strcmp(argv[i], "--offline"))
+			offline = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -85,6 +90,24 @@ int cmd_check(int argc, char **argv)
 	if (!quiet)
 		warnings(cfg, path);
 	printf("%s: OK (%zu roles, %zu keys, %zu rules)\n", path, cfg->n_roles, cfg->n_keys, cfg->n_rules);
+	int rc = 0;
+	if (cfg->state.store == CONFIG_STATE_POSTGRESQL && !offline) {
+		/* The shared store is part of whether this config can sign. */
+		int version = 0;
+		if (state_pg_admin(cfg->state_dir, STATE_ADMIN_STATUS, &version) != 0) {
+			fprintf(stderr, "%s: state store: %s\n", path, state_error());
+			rc = 1;
+		} else if (version != STATE_SCHEMA_VERSION) {
+			fprintf(stderr, "%s: state store: schema version %d, this signgate needs %d (%s)\n",
+			        path, version, STATE_SCHEMA_VERSION,
+			        version == 0 ? "signgate state init"
+			        : version < STATE_SCHEMA_VERSION ? "signgate state migrate"
+			                                         : "upgrade signgate");
+			rc = 1;
+		} else {
+			printf("%s: state store: postgresql, schema version %d\n", path, version);
+		}
+	}
 	config_free(cfg);
-	return 0;
+	return rc;
 }

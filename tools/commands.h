@@ -10,5 +10,8 @@ int cmd_who_can_sign(int argc, char **argv); /* cmd_who_can_sign.c */
 int cmd_inventory(int argc, char **argv);    /* cmd_inventory.c */
 int cmd_credential(int argc, char **argv);   /* cmd_credential.c: hash a role credential */
 int cmd_doctor(int argc, char **argv);       /* cmd_doctor.c: the deployment as the module sees it */
+int cmd_state(int argc, char **argv);        /* cmd_state.c: state init/migrate/status */
+int cmd_revoke(int argc, char **argv);       /* cmd_state.c: the kill switch */
+int cmd_unrevoke(int argc, char **argv);     /* cmd_state.c */
 
 #endif

@@ -17,6 +17,9 @@ static const struct {
 	{ "who-can-sign", cmd_who_can_sign, "--config C ...    identities -> keys, with conditions" },
 	{ "inventory", cmd_inventory, "--config C ...    token keys against the policy, findings" },
 	{ "credential", cmd_credential, "hash              make a role credential hash for the config" },
+	{ "state", cmd_state, "init|migrate|status the policy state store (PostgreSQL schema)" },
+	{ "revoke", cmd_revoke, "KEY --reason TEXT  kill switch: every host refuses KEY" },
+	{ "unrevoke", cmd_unrevoke, "KEY               undo signgate revoke" },
 };
 
 static void usage(FILE *f)
