@@ -1760,7 +1760,7 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 {
 	static const char *const allowed[] = { "name", "roles", "keys", "products", "all_keys", "sign",
 		                               "admin", "days", "hours", "timezone", "quota", "checks",
-		                               "max_ticket_age", "require_ticket", "decrypt", "unwrap",
+		                               "max_ticket_age", "require_ticket", "ticket_commit_is_token_sha", "decrypt", "unwrap",
 		                               "derive", NULL };
 	config_setting_t *l = member(root, "rules"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
@@ -1936,7 +1936,13 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 			fail(ld, member(g, "require_ticket"), "false contradicts checks / max_ticket_age, which need a ticket");
 			goto out;
 		}
-		if (r->n_checks || r->max_ticket_age_s)
+		if (!get_bool(ld, g, "ticket_commit_is_token_sha", false, &r->ticket_commit_is_token_sha))
+			goto out;
+		if (r->ticket_commit_is_token_sha && req_set && !r->require_ticket) {
+			fail(ld, member(g, "require_ticket"), "false contradicts ticket_commit_is_token_sha");
+			goto out;
+		}
+		if (r->n_checks || r->max_ticket_age_s || r->ticket_commit_is_token_sha)
 			r->require_ticket = true;
 		if (r->require_ticket && !cfg->n_validators) {
 			fail(ld, g, "rule requires a validation ticket, but no validators are configured");

@@ -177,6 +177,7 @@ typedef struct policy_rule {
 	char **checks; size_t n_checks;    /* checks that must be "pass" */
 	bool require_ticket;               /* true when n_checks > 0 or set */
 	uint32_t max_ticket_age_s;         /* 0 = no limit beyond exp */
+	bool ticket_commit_is_token_sha;   /* the ticket's commit must be the ID token's sha */
 	int line;
 } policy_rule_t;
 

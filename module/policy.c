@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -1009,6 +1010,17 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 					snprintf(detail, dlen, "ticket audience does not name key %s or its products", k->name);
 					return ST_WINDOW;
 				}
+			}
+		}
+		if (r->ticket_commit_is_token_sha) {
+			/* The commit the validator checked is the commit the CI job
+			 * runs on: compared as hex, case-insensitively. */
+			const char *sha = idtoken_claim(req->idtoken, IDC_SHA);
+			if (!sha || !t->commit[0] || strcasecmp(sha, t->commit) != 0) {
+				*reason = REASON_TOKEN_COMMIT_MISMATCH;
+				snprintf(detail, dlen, "rule %s: ticket commit '%.40s' is not the ID token's sha '%.40s'",
+				         r->name, t->commit[0] ? t->commit : "(none)", sha ? sha : "(no token)");
+				return ST_WINDOW;
 			}
 		}
 		for (size_t i = 0; i < r->n_checks; i++) {

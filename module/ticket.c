@@ -420,6 +420,7 @@ static bool claims_parse(const json_t *p, ticket_claims_t *c, char *detail, size
 	    || !get_string(p, "pipeline", false, c->pipeline, sizeof(c->pipeline), detail, dlen)
 	    || !get_string(p, "run", true, c->run, sizeof(c->run), detail, dlen)
 	    || !get_string(p, "jti", true, c->jti, sizeof(c->jti), detail, dlen)
+	    || !get_string(p, "commit", false, c->commit, sizeof(c->commit), detail, dlen)
 	    || !get_time(p, "iat", &c->iat, detail, dlen)
 	    || !get_time(p, "nbf", &c->nbf, detail, dlen)
 	    || !get_time(p, "exp", &c->exp, detail, dlen)
@@ -825,6 +826,7 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 	    || !field_ok(c->pipeline, sizeof(c->pipeline), false)
 	    || !field_ok(c->run, sizeof(c->run), true)
 	    || !field_ok(c->jti, sizeof(c->jti), true)
+	    || !field_ok(c->commit, sizeof(c->commit), false)
 	    || c->n_checks > TICKET_MAX_CHECKS || c->n_aud > TICKET_MAX_AUD
 	    || c->n_digests > TICKET_MAX_DIGESTS
 	    || c->iat < 0 || c->nbf < 0 || c->exp < 0 || c->exp > CLAIM_TIME_MAX
@@ -836,6 +838,8 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 		json_object_set_new(p, "pipeline", json_string(c->pipeline));
 	json_object_set_new(p, "run", json_string(c->run));
 	json_object_set_new(p, "jti", json_string(c->jti));
+	if (c->commit[0])
+		json_object_set_new(p, "commit", json_string(c->commit));
 	json_object_set_new(p, "iat", json_integer(c->iat));
 	json_object_set_new(p, "nbf", json_integer(c->nbf));
 	json_object_set_new(p, "exp", json_integer(c->exp));

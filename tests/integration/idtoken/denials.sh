@@ -8,7 +8,21 @@ source "$SIGNGATE_SRCDIR/tests/lib/rsyslog.sh"
 source "$SIGNGATE_SRCDIR/tests/integration/idtoken/idtoken-lib.sh"
 case_name=${1:?case}
 sg_rsyslog_start
-sg_idt_config "max_uses = 1;" "audit = { required = true; socket = \"$SG_LOG_SOCK\"; };"
+audit="audit = { required = true; socket = \"$SG_LOG_SOCK\"; };"
+case "$case_name" in
+with-ticket*)
+	# a validation ticket too, whose commit must be the token's sha
+	"$SG_TOOL" ticket keygen --out "$SG_TMP/validator.pem" >/dev/null 2>&1 || sg_fail "ticket keygen"
+	sg_idt_config "max_uses = 1;" "$audit" "ticket_commit_is_token_sha = true;" \
+		"validators = ( { name = \"ci-validator\"; public_key = \"$SG_TMP/validator.pub.pem\"; } );"
+	ticket() {
+		"$SG_TOOL" ticket issue --key "$SG_TMP/validator.pem" --issuer ci-validator --product app \
+			--run 4711 --aud release-ec "$@" 2>/dev/null
+	}
+	;;
+*)
+	sg_idt_config "max_uses = 1;" "$audit" ;;
+esac
 
 printf 'the release artifact\n' > "$SG_TMP/artifact"
 openssl dgst -sha256 -binary "$SG_TMP/artifact" > "$SG_TMP/hash"
@@ -21,6 +35,7 @@ sign() { # sign PIN [OUT]
 }
 
 no_token_in_log() { # the token's signature part never reaches the log
+	case "$1" in *.*) ;; *) return 0 ;; esac
 	local sigpart=${1##*.}
 	if [ -n "$sigpart" ] && grep -qF -- "$sigpart" "$SG_AUDIT_LOG"; then
 		sg_fail "$case_name: the token's signature is in the audit log"
@@ -190,6 +205,55 @@ replay)
 		sg_fail "replay: the second process was not refused at C_Login: $(cat "$SG_TMP/sig1.log" "$SG_TMP/sig2.log")"
 	# and a third time, later, is refused too
 	denied "$t" login token-replayed C_Login
+	;;
+env)
+	# pkcs11-tool unchanged: the token comes in SIGNGATE_ID_TOKEN, the PIN is any
+	t=$(idt_mint github) || sg_fail "mint"
+	SIGNGATE_ID_TOKEN=$t sign 1234 || sg_fail "SIGNGATE_ID_TOKEN refused: $(cat "$SG_TMP/sig.log")"
+	verify_sig
+	sg_rsyslog_wait_for '"event":"login","outcome":"allow","reason":"token-accepted","detail":"SIGNGATE_ID_TOKEN: verified"' 1 5 ||
+		sg_fail "no token-accepted record for SIGNGATE_ID_TOKEN"
+	sg_rsyslog_wait_for '"event":"sign","outcome":"allow".*"role":"gh-release".*"oidc_jti"' 1 5 || sg_fail "no allow record"
+	no_token_in_log "$t"
+	# max_uses = 1: the next process with the same token is refused at key use
+	export SIGNGATE_ID_TOKEN=$t
+	denied 1234 sign token-replayed C_SignInit
+	no_token_in_log "$t"
+	;;
+env-file)
+	t=$(idt_mint gitlab) || sg_fail "mint"
+	printf '%s\n' "$t" > "$SG_TMP/id-token"
+	SIGNGATE_ID_TOKEN=$SG_TMP/id-token sign 1234 || sg_fail "SIGNGATE_ID_TOKEN file refused: $(cat "$SG_TMP/sig.log")"
+	verify_sig
+	;;
+env-expired)
+	export SIGNGATE_ID_TOKEN=$(idt_mint github --iat-offset -900 --lifetime 300) || sg_fail "mint"
+	denied 1234 sign token-expired C_SignInit
+	no_token_in_log "$SIGNGATE_ID_TOKEN"
+	;;
+env-none)
+	# a claim role and no token at all
+	denied 1234 sign token-missing C_SignInit
+	;;
+with-ticket)
+	t=$(idt_mint github) || sg_fail "mint"
+	k=$(ticket --commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678) || sg_fail "ticket issue"
+	sign "$t~$k" || sg_fail "token and ticket of the same commit refused: $(cat "$SG_TMP/sig.log")"
+	verify_sig
+	sg_rsyslog_wait_for '"event":"sign","outcome":"allow".*"run":"4711".*"oidc_jti":"github-' 1 5 ||
+		sg_fail "the allow record does not name both the ticket and the token"
+	# the other order, a fresh token
+	t=$(idt_mint github) || sg_fail "mint"
+	sign "$k~$t" || sg_fail "ticket~token refused: $(cat "$SG_TMP/sig.log")"
+	;;
+with-ticket-other-commit)
+	t=$(idt_mint github) || sg_fail "mint"
+	k=$(ticket --commit 0000000000000000000000000000000000000000) || sg_fail "ticket issue"
+	denied "$t~$k" sign token-commit-mismatch C_SignInit "is not the ID token's sha"
+	;;
+with-ticket-no-token)
+	k=$(ticket --commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678) || sg_fail "ticket issue"
+	denied "$k" sign token-missing C_SignInit
 	;;
 *)
 	sg_fail "unknown case $case_name"

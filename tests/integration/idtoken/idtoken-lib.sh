@@ -14,11 +14,13 @@ $IDP "$IDP_PY" keygen "$IDP_DIR" || sg_fail "idp keygen"
 
 idt_mint() { $IDP "$IDP_PY" mint "$IDP_DIR" "$@"; }
 
-# sg_idt_config [PROVIDER_EXTRA] [AUDIT]: PROVIDER_EXTRA goes into both providers
+# sg_idt_config [PROVIDER_EXTRA] [AUDIT] [RULE_EXTRA] [TOP_EXTRA]: PROVIDER_EXTRA
+# goes into both providers, RULE_EXTRA into the release rule
 sg_idt_config() {
-	local extra=${1:-} audit=${2:-}
+	local extra=${1:-} audit=${2:-} rule_extra=${3:-} top=${4:-}
 	export SIGNGATE_CONF="$SG_TMP/signgate.conf"
 	sg_config "$SIGNGATE_CONF" "$audit
+$top
 identity_providers = (
   { name = \"github\"; issuer = \"https://token.actions.githubusercontent.com\";
     audience = \"signgate-test\"; jwks = \"$IDP_DIR/jwks.json\";
@@ -56,5 +58,5 @@ keys = (
     mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\" ]; hashes = [ \"SHA256\" ]; }
 );
 rules = ( { name = \"release\"; roles = [ \"gh-release\", \"gl-release\" ];
-            keys = [ \"release-ec\", \"release-rsa\" ]; } );"
+            keys = [ \"release-ec\", \"release-rsa\" ]; $rule_extra } );"
 }
