@@ -1,4 +1,13 @@
-/* signgate: audit records to the syslog socket.
+/* signgate: audit records to the syslog socket and the journal.
+ *
+ * Journal mode (audit.journal): the journal file is the record of truth.
+ * Under the in-process mutex and an exclusive flock on JOURNAL.state
+ * (shared by every process on the host that writes the journal), a
+ * record gets the next host-wide sequence number and the previous
+ * record's chain from the state file, is sealed with an HMAC-SHA256
+ * chain, appended to the journal with one O_APPEND write(), and the state
+ * file is updated; then the lock is released and the same text goes to
+ * syslog without waiting (unless audit.syslog_required).
  *
  * The record is formatted into a stack buffer outside the lock (no
  * allocation on the signing path); only the chain part (instance, seq,
@@ -17,15 +26,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #ifndef SIGNGATE_VERSION
 #define SIGNGATE_VERSION "0"
@@ -51,6 +66,14 @@ typedef struct settings {
 	char ident[64];
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char host[256];
+	/* journal mode */
+	bool journal_on, fdatasync_on, syslog_required;
+	char journal[PATH_MAX];
+	char state_path[PATH_MAX + 8];
+	unsigned char mac_key[32];
+	EVP_PKEY *ckpt_key;           /* NULL: no checkpoints */
+	int ckpt_every, ckpt_seconds;
+	char key_error[320];          /* a key could not be loaded: every journal write fails */
 	struct settings *older;       /* kept reachable: readers may still use them */
 } settings_t;
 
@@ -59,6 +82,9 @@ static _Atomic(settings_t *) g_settings;
 /* --- chain state (under g_lock) ----------------------------------------- */
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The socket, its stall state and the syslog backlog.  Taken after g_lock
+ * (never the other way round), or alone for a journal record's copy. */
+static pthread_mutex_t g_send_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_fd = -1;
 static char g_fd_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 /* The process the instance belongs to.  Kept current by a fork handler,
@@ -72,6 +98,20 @@ static long long g_stalled_until;   /* monotonic ns */
 static EVP_MD_CTX *g_md_ctx;
 static EVP_MD *g_sha256;
 static _Atomic uint64_t g_dropped;
+static bool g_sock_said;            /* the missing-socket line was printed */
+/* journal (under g_lock) */
+static int g_jfd = -1, g_sfd = -1;
+static dev_t g_jdev, g_sdev;
+static ino_t g_jino, g_sino;
+static char g_jopen_path[PATH_MAX];
+static bool g_tail_checked;
+static long long g_jlooked;         /* last rotation check, monotonic ns */         /* the journal's last line was compared with the state */
+static int g_jerr_said;             /* errno last reported on stderr, 0 = none */
+static EVP_MAC *g_hmac;
+static EVP_MAC_CTX *g_mac_ctx;
+static const settings_t *g_mac_for;
+static _Atomic uint64_t g_syslog_missed;
+static _Atomic bool g_sync_said;    /* an fdatasync failure was reported */
 
 static const char ZERO_CHAIN[65] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
@@ -84,7 +124,7 @@ const char *audit_event_name(audit_event_t e)
 		[AUDIT_CONFIG_RELOAD] = "config-reload",
 		[AUDIT_CONFIG_REFUSED] = "config-refused",
 		[AUDIT_MODULE_START] = "module-start", [AUDIT_MODULE_STOP] = "module-stop",
-		[AUDIT_BACKEND_ERROR] = "backend-error",
+		[AUDIT_BACKEND_ERROR] = "backend-error", [AUDIT_CHECKPOINT] = "checkpoint",
 	};
 	if ((unsigned)e < sizeof(names) / sizeof(names[0]) && names[e])
 		return names[e];
@@ -460,6 +500,46 @@ static void close_fd_locked(void)
 	g_fd = -1;
 }
 
+static void close_journal_locked(void)
+{
+	if (g_jfd >= 0) close(g_jfd);
+	if (g_sfd >= 0) close(g_sfd);
+	g_jfd = g_sfd = -1;
+	g_jopen_path[0] = '\0';
+	g_tail_checked = false;
+}
+
+/* Journal settings and keys, loaded outside the lock.  A key that cannot
+ * be loaded leaves the journal on and broken: every write fails (fail
+ * closed), and the reason is said once here. */
+static void configure_journal(settings_t *s, const config_audit_t *cfg)
+{
+	if (!cfg || !cfg->journal || !*cfg->journal) return;
+	s->journal_on = true;
+	s->fdatasync_on = cfg->sync_fdatasync;
+	s->syslog_required = cfg->syslog_required;
+	s->ckpt_every = cfg->checkpoint_every;
+	s->ckpt_seconds = cfg->checkpoint_seconds;
+	if (strlen(cfg->journal) >= sizeof(s->journal)) {
+		snprintf(s->key_error, sizeof(s->key_error), "journal path too long");
+		return;
+	}
+	strcpy(s->journal, cfg->journal);
+	snprintf(s->state_path, sizeof(s->state_path), "%s.state", cfg->journal);
+	char err[256];
+	if (!cfg->mac_key) {
+		snprintf(s->key_error, sizeof(s->key_error), "audit.mac_key is not set");
+	} else if (audit_mac_key_load(cfg->mac_key, s->mac_key, err, sizeof(err)) != 0) {
+		snprintf(s->key_error, sizeof(s->key_error), "%s", err);
+	} else if (cfg->checkpoint_key &&
+	           !(s->ckpt_key = audit_checkpoint_key_load(cfg->checkpoint_key, err, sizeof(err)))) {
+		snprintf(s->key_error, sizeof(s->key_error), "%s", err);
+	}
+	if (s->key_error[0])
+		fprintf(stderr, "signgate: audit journal %s: %s; no record can be written\n",
+		        s->journal, s->key_error);
+}
+
 int audit_configure(const config_audit_t *cfg)
 {
 	settings_t *s = calloc(1, sizeof(*s));
@@ -482,6 +562,7 @@ int audit_configure(const config_audit_t *cfg)
 		return -1;
 	}
 	strcpy(s->socket_path, path);
+	configure_journal(s, cfg);
 	if (gethostname(s->host, sizeof(s->host)) != 0 || !s->host[0])
 		strcpy(s->host, "-");
 	s->host[sizeof(s->host) - 1] = '\0';
@@ -492,7 +573,9 @@ int audit_configure(const config_audit_t *cfg)
 	if (!g_sha256) {
 		g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 		g_md_ctx = EVP_MD_CTX_new();
-		if (!g_sha256 || !g_md_ctx) {
+		g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		g_mac_ctx = g_hmac ? EVP_MAC_CTX_new(g_hmac) : NULL;
+		if (!g_sha256 || !g_md_ctx || !g_mac_ctx) {
 			pthread_mutex_unlock(&g_lock);
 			free(s);
 			return -1;
@@ -505,8 +588,12 @@ int audit_configure(const config_audit_t *cfg)
 		pthread_atfork(NULL, NULL, audit_atfork_child);
 		g_atfork_registered = true;
 	}
+	pthread_mutex_lock(&g_send_lock);
 	if (g_fd >= 0 && strcmp(g_fd_path, s->socket_path) != 0)
 		close_fd_locked();
+	pthread_mutex_unlock(&g_send_lock);
+	if (g_jopen_path[0] && (!s->journal_on || strcmp(g_jopen_path, s->journal) != 0))
+		close_journal_locked();
 	s->older = atomic_load(&g_settings);
 	atomic_store(&g_settings, s);
 	pthread_mutex_unlock(&g_lock);
@@ -518,10 +605,26 @@ uint64_t audit_dropped(void)
 	return atomic_load(&g_dropped);
 }
 
+uint64_t audit_syslog_missed(void)
+{
+	return atomic_load(&g_syslog_missed);
+}
+
+static bool backlog_flush_locked(const settings_t *s, long long deadline);
+static void backlog_drop_locked(void);
+static size_t g_bl_head, g_bl_n;
+
 void audit_shutdown(void)
 {
+	settings_t *s = atomic_load(&g_settings);
 	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&g_send_lock);
+	if (s && s->journal_on)
+		backlog_flush_locked(s, mono_ns() + (long long)s->timeout_ms * 1000000LL);
+	backlog_drop_locked();
 	close_fd_locked();
+	pthread_mutex_unlock(&g_send_lock);
+	close_journal_locked();
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -530,7 +633,17 @@ void audit_atfork_child(void)
 	/* The lock may have been held by a thread that does not exist here. */
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	memcpy(&g_lock, &fresh, sizeof(fresh));
+	memcpy(&g_send_lock, &fresh, sizeof(fresh));
 	close_fd_locked();
+	/* The state file's flock belongs to the open file description the
+	 * parent shares: the child takes its own. */
+	close_journal_locked();
+	/* the parent's to send; another parent thread may have been changing
+	 * the queue at fork time, so it is forgotten, not freed */
+	g_bl_n = g_bl_head = 0;
+	atomic_store(&g_syslog_missed, 0);
+	g_sock_said = false;
+	g_jerr_said = 0;
 	if (g_sha256) instance_new_locked();
 }
 
@@ -543,7 +656,17 @@ static int connect_locked(const settings_t *s)
 	if (fd < 0) return -1;
 	strcpy(sa.sun_path, s->socket_path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
 		close(fd);
+		if (!g_sock_said) {
+			/* once per process: a missing daemon is otherwise a silent refusal */
+			g_sock_said = true;
+			fprintf(stderr, "signgate: audit: cannot send to the syslog socket %s: %s (%s)\n",
+			        s->socket_path, strerror(e),
+			        s->journal_on && !s->syslog_required ? "records go to the journal only" :
+			        s->required ? "signatures are refused" : "records are lost");
+		}
+		errno = e;
 		return -1;
 	}
 	g_fd = fd;
@@ -734,6 +857,451 @@ static size_t format_unlocked(sbuf_t *b, const audit_record_t *rec, const settin
 	return body;
 }
 
+/* --- the journal ------------------------------------------------------------ */
+
+/* JOURNAL.state: one fixed-size line, rewritten in place under the lock. */
+#define HEAD_LEN 166
+
+static void head_format(char out[HEAD_LEN + 1], const audit_journal_head_t *h)
+{
+	snprintf(out, HEAD_LEN + 1, "SGJ1 %.32s %020llu %.64s %020llu %020lld\n", h->id,
+	         (unsigned long long)h->seq, h->chain, (unsigned long long)h->checkpoint_seq,
+	         (long long)h->checkpoint_time);
+}
+
+static bool is_hex_lower(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+	return true;
+}
+
+static int head_parse(const char *buf, size_t n, audit_journal_head_t *h)
+{
+	char tmp[HEAD_LEN + 1];
+	unsigned long long seq, cseq;
+	long long ctime_;
+	if (n != HEAD_LEN) return -1;
+	memcpy(tmp, buf, n);
+	tmp[n] = '\0';
+	memset(h, 0, sizeof(*h));
+	if (sscanf(tmp, "SGJ1 %32s %20llu %64s %20llu %20lld", h->id, &seq, h->chain, &cseq,
+	           &ctime_) != 5 ||
+	    strlen(h->id) != 32 || strlen(h->chain) != 64 || !is_hex_lower(h->id, 32) ||
+	    !is_hex_lower(h->chain, 64))
+		return -1;
+	h->seq = seq;
+	h->checkpoint_seq = cseq;
+	h->checkpoint_time = ctime_;
+	return 0;
+}
+
+int audit_journal_head_read(const char *state_path, audit_journal_head_t *out)
+{
+	char buf[HEAD_LEN + 1];
+	int fd = open(state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) return -1;
+	ssize_t r = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	return r == HEAD_LEN ? head_parse(buf, (size_t)r, out) : -1;
+}
+
+typedef struct tail_ctx {
+	char journal[33];
+	uint64_t seq;
+	bool has_seq;
+} tail_ctx_t;
+
+static void tail_field(void *vctx, const char *k, const char *v, size_t n)
+{
+	tail_ctx_t *t = vctx;
+	if (!strcmp(k, "journal") && n == 32) {
+		memcpy(t->journal, v, 32);
+		t->journal[32] = '\0';
+	} else if (!strcmp(k, "seq")) {
+		char *end;
+		t->seq = strtoull(v, &end, 10);
+		t->has_seq = end != v && !*end;
+	}
+}
+
+/* The journal's last complete record, when the state file lags behind it
+ * (deleted, or a power loss in fdatasync mode before its update reached
+ * the disk): a fresh sequence must never reuse a number. */
+static void head_from_tail_locked(audit_journal_head_t *h)
+{
+	struct stat st;
+	char buf[AUDIT_MAX_RECORD + 2];
+	if (fstat(g_jfd, &st) != 0 || st.st_size == 0) return;
+	size_t want = st.st_size < (off_t)sizeof(buf) ? (size_t)st.st_size : sizeof(buf);
+	int rfd = open(g_jopen_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (rfd < 0) return;
+	ssize_t r = pread(rfd, buf, want, st.st_size - (off_t)want);
+	close(rfd);
+	if (r <= 0) return;
+	size_t n = (size_t)r;
+	while (n > 0 && buf[n - 1] == '\n') n--;
+	size_t start = n;
+	while (start > 0 && buf[start - 1] != '\n') start--;
+	audit_text_t tx;
+	tail_ctx_t tc = { .seq = 0 };
+	if (audit_text_find(buf + start, n - start, &tx) != 0 || !tx.has_chain ||
+	    audit_text_fields(&tx, tail_field, &tc) != 0 || !tc.has_seq || !tc.journal[0])
+		return;
+	if (h->id[0] && strcmp(h->id, tc.journal) != 0) return;   /* another journal's file */
+	if (h->id[0] && tc.seq <= h->seq) return;
+	memcpy(h->id, tc.journal, sizeof(h->id));
+	h->seq = tc.seq;
+	hex_encode(h->chain, tx.chain, 32);
+}
+
+/* Wait for the host-wide journal lock until deadline (monotonic ns): a
+ * process stopped while holding it must not hang every signer. */
+static int journal_flock(long long deadline)
+{
+	long wait_ns = 2000;
+	for (;;) {
+		if (flock(g_sfd, LOCK_EX | LOCK_NB) == 0) return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR) return -1;
+		if (mono_ns() >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		struct timespec ts = { 0, wait_ns };
+		nanosleep(&ts, NULL);
+		if (wait_ns < 500000) wait_ns *= 2;
+	}
+}
+
+/* Open the state file (the lock), and after taking the lock the journal:
+ * reopened when the path names another file (logrotate `create`, or
+ * removed).  `copytruncate` needs nothing: O_APPEND writes at the end. */
+static int journal_ready_locked(const settings_t *s, long long deadline, audit_journal_head_t *h)
+{
+	if (s->key_error[0]) {
+		errno = ENOKEY;
+		return -1;
+	}
+	/* A moved or removed journal is noticed within 100 ms (one stat() per
+	 * record would be a system call on every signature); until then
+	 * records go on in the moved file, in the same sequence.  A removed or
+	 * replaced head file too: every process must lock the same one. */
+	struct stat st;
+	long long now = mono_ns();
+	bool look = g_jfd < 0 || now - g_jlooked >= 100000000LL;
+	if (look) g_jlooked = now;
+	if (look && g_sfd >= 0 &&
+	    (stat(s->state_path, &st) != 0 || st.st_ino != g_sino || st.st_dev != g_sdev))
+		close_journal_locked();
+	if (g_sfd < 0) {
+		close_journal_locked();
+		g_sfd = open(s->state_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		if (g_sfd < 0) return -1;
+		if (fstat(g_sfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close_journal_locked();
+			errno = EINVAL;
+			return -1;
+		}
+		g_sino = st.st_ino;
+		g_sdev = st.st_dev;
+		strcpy(g_jopen_path, s->journal);
+		look = true;
+	}
+	if (journal_flock(deadline) != 0) return -1;
+	if (look && (g_jfd < 0 || stat(s->journal, &st) != 0 || st.st_ino != g_jino ||
+	             st.st_dev != g_jdev)) {
+		if (g_jfd >= 0) close(g_jfd);
+		g_jfd = open(s->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+		             0600);
+		if (g_jfd < 0 || fstat(g_jfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			int e = g_jfd >= 0 ? EINVAL : errno;
+			if (g_jfd >= 0) close(g_jfd);
+			g_jfd = -1;
+			flock(g_sfd, LOCK_UN);
+			errno = e;
+			return -1;
+		}
+		g_jino = st.st_ino;
+		g_jdev = st.st_dev;
+		g_tail_checked = false;
+	}
+	char buf[HEAD_LEN + 1];
+	ssize_t r = pread(g_sfd, buf, sizeof(buf), 0);
+	if (r != HEAD_LEN || head_parse(buf, (size_t)r, h) != 0) {
+		memset(h, 0, sizeof(*h));
+		if (r > 0) {
+			/* a damaged head must not restart the sequence silently */
+			flock(g_sfd, LOCK_UN);
+			errno = EBADMSG;
+			return -1;
+		}
+	}
+	if (!g_tail_checked) {
+		head_from_tail_locked(h);
+		g_tail_checked = true;
+	}
+	if (!h->id[0]) {
+		unsigned char rnd[16];
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			flock(g_sfd, LOCK_UN);
+			return -1;
+		}
+		hex_encode(h->id, rnd, sizeof(rnd));
+		memcpy(h->chain, ZERO_CHAIN, sizeof(h->chain));
+		h->seq = 0;
+	}
+	return 0;
+}
+
+static int mac_locked(const settings_t *s, const char *p, size_t n, unsigned char out[32])
+{
+	static char digest[] = "SHA256";
+	size_t l = 0;
+	if (g_mac_for != s) {
+		OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+			                OSSL_PARAM_construct_end() };
+		if (!EVP_MAC_init(g_mac_ctx, s->mac_key, sizeof(s->mac_key), params)) return -1;
+		g_mac_for = s;
+	} else if (!EVP_MAC_init(g_mac_ctx, NULL, 0, NULL)) {
+		return -1;
+	}
+	if (!EVP_MAC_update(g_mac_ctx, (const unsigned char *)p, n) ||
+	    !EVP_MAC_final(g_mac_ctx, out, &l, 32) || l != 32)
+		return -1;
+	return 0;
+}
+
+static void put_chain(sbuf_t *b, audit_format_t fmt, const char chain[65])
+{
+	if (fmt == AUDIT_FORMAT_JSON) {
+		sb_str(b, ",\"chain\":\"");
+		sb_put(b, chain, 64);
+		sb_str(b, "\"}");
+	} else {
+		sb_str(b, " chain=");
+		sb_put(b, chain, 64);
+	}
+}
+
+/* One record, one write(): on a short write (disk full) cut the part that
+ * was written, so the journal never holds half a record. */
+static int journal_write_locked(const char *line, size_t n)
+{
+	ssize_t r;
+	do r = write(g_jfd, line, n);
+	while (r < 0 && errno == EINTR);
+	if (r == (ssize_t)n) return 0;
+	if (r >= 0) {
+		off_t end = lseek(g_jfd, 0, SEEK_CUR);
+		if (end >= r && ftruncate(g_jfd, end - r) != 0) { /* nothing better to do */ }
+		errno = ENOSPC;
+	}
+	return -1;
+}
+
+/* Seal the record in b (journal tail, checkpoint signature, chain) and
+ * append it.  h advances only when the record is in the file. */
+static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *w, size_t body,
+                                      audit_journal_head_t *h, bool checkpoint)
+{
+	uint64_t seq = h->seq + 1;
+	field_plain(w, KEY("journal"), h->id);
+	field_plain(w, KEY("instance"), g_instance);
+	field_u64(w, KEY("seq"), seq);
+	field_plain(w, KEY("prev"), h->chain);
+	if (checkpoint) {
+		unsigned char sig[64];
+		size_t siglen = sizeof(sig);
+		char hex[129];
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		int ok = c && !b->overflow && EVP_DigestSignInit(c, NULL, NULL, NULL, s->ckpt_key) == 1 &&
+		         EVP_DigestSign(c, sig, &siglen, (const unsigned char *)b->p + body,
+		                        b->len - body) == 1 && siglen == 64;
+		EVP_MD_CTX_free(c);
+		if (!ok) {
+			errno = EINVAL;
+			return -1;
+		}
+		hex_encode(hex, sig, 64);
+		sb_str(b, s->format == AUDIT_FORMAT_JSON ? ",\"sig\":\"" : " sig=");
+		sb_put(b, hex, 128);
+		if (s->format == AUDIT_FORMAT_JSON) sb_chr(b, '"');
+	}
+	unsigned char md[32];
+	char chain[65];
+	if (b->overflow || mac_locked(s, b->p + body, b->len - body, md) != 0) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	hex_encode(chain, md, 32);
+	put_chain(b, s->format, chain);
+	sb_chr(b, '\n');
+	if (b->overflow) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	int rc = journal_write_locked(b->p + body, b->len - body);
+	b->len--;   /* the newline is the journal's, not the datagram's */
+	if (rc != 0) return -1;
+	h->seq = seq;
+	memcpy(h->chain, chain, sizeof(h->chain));
+	if (checkpoint) {
+		h->checkpoint_seq = seq;
+		h->checkpoint_time = (int64_t)time(NULL);
+	}
+	char hb[HEAD_LEN + 1];
+	head_format(hb, h);
+	int e = errno;
+	if (pwrite(g_sfd, hb, HEAD_LEN, 0) != HEAD_LEN) {
+		/* the journal's tail still says where it is: the next process
+		 * to open it reads it; this one keeps h */
+		g_tail_checked = false;
+	}
+	/* The head is not flushed: after a power loss a lagging head is
+	 * corrected from the journal's last line when the journal is opened. */
+	errno = e;
+	return rc;
+}
+
+static void journal_error_say_locked(const settings_t *s, int e)
+{
+	if (e == g_jerr_said) return;
+	g_jerr_said = e;
+	fprintf(stderr, "signgate: audit journal %s: %s (%s)\n", s->journal,
+	        e == ENOKEY ? s->key_error : e == EBADMSG ? "damaged state file" : strerror(e),
+	        s->required ? "signatures are refused until it can be written" : "records are lost");
+}
+
+static bool checkpoint_due(const settings_t *s, const audit_record_t *rec,
+                           const audit_journal_head_t *h)
+{
+	if (!s->ckpt_key || rec->event == AUDIT_CHECKPOINT) return false;
+	if (rec->event == AUDIT_MODULE_STOP) return true;   /* anchors each process's end */
+	if (s->ckpt_every > 0 && h->seq - h->checkpoint_seq >= (uint64_t)s->ckpt_every) return true;
+	return s->ckpt_seconds > 0 && (int64_t)time(NULL) - h->checkpoint_time >= s->ckpt_seconds;
+}
+
+static size_t format_unlocked(sbuf_t *b, const audit_record_t *rec, const settings_t *s,
+                              writer_t *w);
+static int send_locked(const settings_t *s, const char *msg, size_t len, long long deadline);
+
+/* Syslog copies the socket did not take (daemon slow, restarting or
+ * gone): kept in order and sent before the next record, so a busy daemon
+ * costs the signer nothing and still gets every record.  Bounded; what
+ * does not fit is counted (and found by `signgate audit JOURNAL SYSLOG`). */
+#define BACKLOG_MAX 1024
+static char *g_backlog[BACKLOG_MAX];
+static size_t g_backlog_len[BACKLOG_MAX];
+
+static void backlog_push_locked(const char *msg, size_t len)
+{
+	char *c = g_bl_n < BACKLOG_MAX ? malloc(len) : NULL;
+	if (!c) {
+		atomic_fetch_add(&g_syslog_missed, 1);
+		return;
+	}
+	memcpy(c, msg, len);
+	size_t i = (g_bl_head + g_bl_n) % BACKLOG_MAX;
+	g_backlog[i] = c;
+	g_backlog_len[i] = len;
+	g_bl_n++;
+}
+
+static bool backlog_flush_locked(const settings_t *s, long long deadline)
+{
+	while (g_bl_n) {
+		if (send_locked(s, g_backlog[g_bl_head], g_backlog_len[g_bl_head], deadline) != 0)
+			return false;
+		free(g_backlog[g_bl_head]);
+		g_backlog[g_bl_head] = NULL;
+		g_bl_head = (g_bl_head + 1) % BACKLOG_MAX;
+		g_bl_n--;
+	}
+	return true;
+}
+
+static void backlog_drop_locked(void)
+{
+	while (g_bl_n) {
+		free(g_backlog[g_bl_head]);
+		g_backlog[g_bl_head] = NULL;
+		g_bl_head = (g_bl_head + 1) % BACKLOG_MAX;
+		g_bl_n--;
+		atomic_fetch_add(&g_syslog_missed, 1);
+	}
+}
+
+static int syslog_copy_locked(const settings_t *s, const char *msg, size_t len, long long deadline)
+{
+	/* The journal holds the record: syslog waits only when required. */
+	long long dl = s->syslog_required ? deadline : 0;
+	if ((g_bl_n == 0 || backlog_flush_locked(s, 0)) && send_locked(s, msg, len, dl) == 0)
+		return 0;
+	backlog_push_locked(msg, len);
+	return -1;
+}
+
+/* Journal mode, the journal part.  Called with g_lock held; b holds the
+ * formatted record.  Returns 0 when the record is in the journal; then b
+ * (and cb when *ckpt) hold the sealed texts for syslog.  On failure b holds
+ * the record marked journal_error (sent when *send_failed_copy). */
+static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, sbuf_t *b,
+                               writer_t *w, size_t body, long long deadline, sbuf_t *cb,
+                               bool *ckpt, bool *send_failed_copy, int *sync_fd)
+{
+	audit_journal_head_t h;
+	size_t pre_tail = b->len;
+	bool first = w->first;
+	int rc = -1, e = 0;
+
+	*ckpt = *send_failed_copy = false;
+	if (journal_ready_locked(s, deadline, &h) != 0) {
+		e = errno;
+	} else {
+		if (journal_seal_append_locked(s, b, w, body, &h, false) == 0) rc = 0;
+		else e = errno;
+		if (rc == 0 && checkpoint_due(s, rec, &h)) {
+			audit_record_t c = { .event = AUDIT_CHECKPOINT, .allowed = true,
+				             .reason = "checkpoint" };
+			writer_t cw;
+			size_t cbody = format_unlocked(cb, &c, s, &cw);
+			*ckpt = journal_seal_append_locked(s, cb, &cw, cbody, &h, true) == 0;
+			if (!*ckpt)
+				fprintf(stderr, "signgate: audit journal %s: checkpoint not written: %s\n",
+				        s->journal, strerror(errno));
+		}
+		flock(g_sfd, LOCK_UN);
+	}
+	if (rc == 0) {
+		g_jerr_said = 0;
+		/* fdatasync() after the locks are released: the next record (of
+		 * any process) is appended meanwhile, and one flush covers both */
+		if (s->fdatasync_on && (*sync_fd = fcntl(g_jfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			journal_error_say_locked(s, errno);
+			return -1;
+		}
+		return 0;
+	}
+	journal_error_say_locked(s, e);
+	/* Not in the journal: syslog still hears of it, marked as such (no
+	 * journal sequence), keyed when the key is there. */
+	b->len = pre_tail;
+	b->overflow = false;
+	w->first = first;
+	field_plain(w, KEY("instance"), g_instance);
+	char why[96];
+	snprintf(why, sizeof(why), "%s", e == ENOKEY ? "key not loaded" : strerror(e));
+	field_str_cap(w, KEY("journal_error"), why, CAP_SMALL);
+	unsigned char md[32];
+	char chain[65];
+	if (!s->key_error[0] && mac_locked(s, b->p + body, b->len - body, md) == 0) {
+		hex_encode(chain, md, 32);
+		put_chain(b, s->format, chain);
+		*send_failed_copy = !b->overflow;
+	}
+	return -1;
+}
+
 int audit_emit(const audit_record_t *rec)
 {
 	settings_t *s = atomic_load(&g_settings);
@@ -751,6 +1319,42 @@ int audit_emit(const audit_record_t *rec)
 	if (pthread_mutex_clocklock(&g_lock, CLOCK_MONOTONIC, &dl) != 0) {
 		atomic_fetch_add(&g_dropped, 1);
 		return -1;
+	}
+
+	if (s->journal_on) {
+		char cbuf[2048];
+		sbuf_t cb = { .p = cbuf, .cap = sizeof(cbuf) };
+		bool ckpt, send_failed;
+		int sync_fd = -1;
+		int jrc = emit_journal_locked(s, rec, &b, &w, body, deadline, &cb, &ckpt, &send_failed,
+		                              &sync_fd);
+		/* The host's order is fixed by the journal: the syslog copy is
+		 * sent outside the journal lock, so one thread's send overlaps
+		 * the next one's append. */
+		pthread_mutex_unlock(&g_lock);
+		if (sync_fd >= 0) {
+			if (fdatasync(sync_fd) != 0) {
+				int e = errno;
+				if (!atomic_exchange(&g_sync_said, true))
+					fprintf(stderr, "signgate: audit journal %s: fdatasync: %s (%s)\n",
+					        s->journal, strerror(e), s->required ?
+					        "signatures are refused until it works" : "records may be lost");
+				jrc = -1;
+			} else {
+				atomic_store(&g_sync_said, false);
+			}
+			close(sync_fd);
+		}
+		pthread_mutex_lock(&g_send_lock);
+		if (jrc == 0) {
+			if (syslog_copy_locked(s, b.p, b.len, deadline) != 0 && s->syslog_required)
+				jrc = -1;
+			if (ckpt) syslog_copy_locked(s, cb.p, cb.len, deadline);
+		} else if (send_failed) {
+			syslog_copy_locked(s, b.p, b.len, deadline);
+		}
+		pthread_mutex_unlock(&g_send_lock);
+		return jrc;
 	}
 
 	uint64_t dropped = atomic_load(&g_dropped);
@@ -779,7 +1383,10 @@ int audit_emit(const audit_record_t *rec)
 		sb_put(&b, chain, 64);
 	}
 	if (b.overflow) goto out;
-	if (send_locked(s, buf, b.len, deadline) != 0) goto out;
+	pthread_mutex_lock(&g_send_lock);
+	int sent = send_locked(s, buf, b.len, deadline);
+	pthread_mutex_unlock(&g_send_lock);
+	if (sent != 0) goto out;
 	g_seq = seq;
 	memcpy(g_prev, chain, sizeof(g_prev));
 	if (dropped) atomic_fetch_sub(&g_dropped, dropped);
@@ -853,7 +1460,119 @@ int audit_text_find(const char *line, size_t len, audit_text_t *out)
 			out->chained_len = n - sl;
 		}
 	}
+	/* a checkpoint's signature field sits right before S */
+	if (out->has_chain) {
+		bool json = out->format == AUDIT_FORMAT_JSON;
+		const char *pre = json ? ",\"sig\":\"" : " sig=";
+		size_t pl = strlen(pre), gl = pl + 128 + (json ? 1 : 0), p = out->chained_len;
+		if (p >= gl && !memcmp(body + p - gl, pre, pl) && (!json || body[p - 1] == '"') &&
+		    hex_decode32(body + p - gl + pl, out->sig) &&
+		    hex_decode32(body + p - gl + pl + 64, out->sig + 32)) {
+			out->has_sig = true;
+			out->signed_len = p - gl;
+		}
+	}
 	return 0;
+}
+
+bool audit_text_mac_ok(const audit_text_t *t, const unsigned char key[32])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	size_t l = 0;
+	if (!t->has_chain) return false;
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, 32, (const unsigned char *)t->body,
+	               t->chained_len, md, sizeof(md), &l) || l != 32)
+		return false;
+	return CRYPTO_memcmp(md, t->chain, 32) == 0;
+}
+
+bool audit_text_sig_ok(const audit_text_t *t, void *pub)
+{
+	if (!t->has_sig || !pub) return false;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	bool ok = c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, pub) == 1 &&
+	          EVP_DigestVerify(c, t->sig, 64, (const unsigned char *)t->body, t->signed_len) == 1;
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
+/* --- key files ---------------------------------------------------------- */
+
+/* Open a secret key file with the PIN file's rules. */
+static FILE *secret_open(const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: not a regular file", what, path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
+		snprintf(err, errlen, "%s %s: group-writable or accessible by others (mode %04o); "
+		         "chmod 0600 it", what, path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+int audit_mac_key_load(const char *path, unsigned char key[32], char *err, size_t errlen)
+{
+	char buf[130];
+	FILE *f = secret_open(path, "audit MAC key", err, errlen);
+	if (!f) return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+	bool ok = n == 64 && hex_decode32(buf, key);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (!ok) {
+		snprintf(err, errlen, "audit MAC key %s: want 64 lowercase hex digits "
+		         "(make one with `signgate audit keygen`)", path);
+		return -1;
+	}
+	return 0;
+}
+
+void *audit_checkpoint_key_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = secret_open(path, "audit checkpoint key", err, errlen);
+	if (!f) return NULL;
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(k);
+		snprintf(err, errlen, "audit checkpoint key %s: not an Ed25519 private key (PEM)", path);
+		return NULL;
+	}
+	return k;
+}
+
+void *audit_verify_key_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(k);
+		snprintf(err, errlen, "%s: not an Ed25519 public key (PEM)", path);
+		return NULL;
+	}
+	return k;
 }
 
 bool audit_text_chain_ok(const audit_text_t *t)

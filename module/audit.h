@@ -29,6 +29,7 @@ typedef enum audit_event {
 	AUDIT_MODULE_START,
 	AUDIT_MODULE_STOP,
 	AUDIT_BACKEND_ERROR,
+	AUDIT_CHECKPOINT,           /* journal: signed anchor of the chain head */
 } audit_event_t;
 
 const char *audit_event_name(audit_event_t e);   /* "sign", "admin", ... */
@@ -61,13 +62,20 @@ typedef struct audit_record {
 /* Configure from cfg (may be called again on reload; keeps the chain). */
 int audit_configure(const config_audit_t *cfg);
 
-/* Format and send one record.  Returns 0 when the record was handed to
- * the log socket, -1 when it could not be delivered (the caller denies
- * when audit.required).  Thread-safe; bounded in time. */
+/* Format and deliver one record.  Without a journal: returns 0 when the
+ * record was handed to the log socket, -1 when it could not be delivered.
+ * With audit.journal: 0 when the record was appended to the journal (and,
+ * with audit.syslog_required, handed to the socket), -1 otherwise.  The
+ * caller denies on -1 when audit.required.  Thread-safe; bounded in time
+ * (the journal lock wait is bounded by audit.timeout_ms too). */
 int audit_emit(const audit_record_t *rec);
 
 /* Records dropped since the last delivered one (audit.required = false). */
 uint64_t audit_dropped(void);
+
+/* Records not journaled / not handed to syslog, since the start of the
+ * process (journal mode), for the bench and tests. */
+uint64_t audit_syslog_missed(void);
 
 /* Close the socket; the chain state is kept for the process. */
 void audit_shutdown(void);
@@ -93,6 +101,11 @@ typedef struct audit_text {
 	size_t chained_len;        /* length of P */
 	bool has_chain;            /* S found and well formed */
 	unsigned char chain[32];   /* as written in S */
+	/* checkpoint records: P = Q + G, G the signature field right before S
+	 * (json ',"sig":"HEX"', cef/logfmt ' sig=HEX'), sig = Ed25519(Q) */
+	bool has_sig;
+	size_t signed_len;         /* length of Q */
+	unsigned char sig[64];
 } audit_text_t;
 
 /* Find a signgate record anywhere in one log line (a syslog file line or a
@@ -108,6 +121,32 @@ bool audit_text_chain_ok(const audit_text_t *t);
  * record does not parse. */
 typedef void (*audit_field_fn)(void *ctx, const char *key, const char *val, size_t vlen);
 int audit_text_fields(const audit_text_t *t, audit_field_fn fn, void *ctx);
+
+/* Journal records: chain = HMAC-SHA256(key, P).  True when it matches. */
+bool audit_text_mac_ok(const audit_text_t *t, const unsigned char key[32]);
+
+/* Checkpoint records: the Ed25519 signature over Q verifies with pub
+ * (an EVP_PKEY *). */
+bool audit_text_sig_ok(const audit_text_t *t, void *pub);
+
+/* Key files (`signgate audit keygen`).  Secret ones follow the PIN file's
+ * rules: a regular file, not group-writable, no access for others.
+ * Return 0, or -1 with a message in err. */
+int audit_mac_key_load(const char *path, unsigned char key[32], char *err, size_t errlen);
+void *audit_checkpoint_key_load(const char *path, char *err, size_t errlen);  /* EVP_PKEY * */
+void *audit_verify_key_load(const char *path, char *err, size_t errlen);      /* EVP_PKEY * */
+
+/* The journal's head file (JOURNAL.state): the last record's sequence and
+ * chain, shared by every process writing that journal.  Returns 0 and
+ * fills the fields, -1 when the file is missing or malformed. */
+typedef struct audit_journal_head {
+	char id[33];
+	uint64_t seq;
+	char chain[65];
+	uint64_t checkpoint_seq;
+	int64_t checkpoint_time;
+} audit_journal_head_t;
+int audit_journal_head_read(const char *state_path, audit_journal_head_t *out);
 
 /* "CKR_PIN_INCORRECT"; NULL for codes it does not know. */
 const char *audit_ckr_name(unsigned long ckr);

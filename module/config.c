@@ -358,16 +358,74 @@ static const struct {
 	{ "security", LOG_AUTH },
 };
 
+/* The durable journal and its keys (see config/AUDIT-SCHEMA.md). */
+static bool load_audit_journal(loader_t *ld, config_audit_t *a, const config_setting_t *g)
+{
+	config_setting_t *w;
+	const char *v;
+	long long n;
+	if (!get_str_dup(ld, g, "journal", false, &a->journal, &w))
+		return false;
+	if (a->journal && !check_abs_path(ld, w, a->journal))
+		return false;
+	if (!get_str(ld, g, "sync", false, &v, &w))
+		return false;
+	if (v) {
+		if (!strcmp(v, "fdatasync"))
+			a->sync_fdatasync = true;
+		else if (strcmp(v, "write")) {
+			fail(ld, w, "must be \"write\" or \"fdatasync\"");
+			return false;
+		}
+	}
+	if (!get_str_dup(ld, g, "mac_key", false, &a->mac_key, &w))
+		return false;
+	if (a->mac_key && !check_abs_path(ld, w, a->mac_key))
+		return false;
+	if (!get_str_dup(ld, g, "checkpoint_key", false, &a->checkpoint_key, &w))
+		return false;
+	if (a->checkpoint_key && !check_abs_path(ld, w, a->checkpoint_key))
+		return false;
+	if (!get_int(ld, g, "checkpoint_every", 0, 100000000, 1000, &n, NULL))
+		return false;
+	a->checkpoint_every = (int)n;
+	if (!get_int(ld, g, "checkpoint_seconds", 0, 86400 * 7, 60, &n, NULL))
+		return false;
+	a->checkpoint_seconds = (int)n;
+	if (!get_bool(ld, g, "syslog_required", false, &a->syslog_required))
+		return false;
+	/* settings that only mean something with a journal */
+	static const char *const journal_only[] = { "sync", "mac_key", "checkpoint_key",
+		                                    "checkpoint_every", "checkpoint_seconds",
+		                                    "syslog_required", NULL };
+	for (size_t i = 0; !a->journal && journal_only[i]; i++)
+		if ((w = member(g, journal_only[i]))) {
+			fail(ld, w, "needs audit.journal");
+			return false;
+		}
+	if (a->journal && !a->mac_key) {
+		fail(ld, member(g, "journal"),
+		     "a journal needs audit.mac_key (make one with `signgate audit keygen`)");
+		return false;
+	}
+	return true;
+}
+
 static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
 	static const char *const allowed[] = { "enabled", "required", "format", "cee", "rfc5424",
-		                               "facility", "ident", "socket", "timeout_ms", NULL };
+		                               "facility", "ident", "socket", "timeout_ms",
+		                               "journal", "sync", "mac_key", "checkpoint_key",
+		                               "checkpoint_every", "checkpoint_seconds",
+		                               "syslog_required", NULL };
 	config_audit_t *a = &cfg->audit;
 	a->enabled = true;
 	a->required = true;
 	a->format = AUDIT_FORMAT_JSON;
 	a->facility = LOG_AUTHPRIV;
 	a->timeout_ms = 200;
+	a->checkpoint_every = 1000;
+	a->checkpoint_seconds = 60;
 	config_setting_t *g = member(root, "audit"), *w;
 	const char *v;
 	long long n;
@@ -442,6 +500,8 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 		if (!get_int(ld, g, "timeout_ms", 1, 60000, 200, &n, NULL))
 			return false;
 		a->timeout_ms = (int)n;
+		if (!load_audit_journal(ld, a, g))
+			return false;
 	}
 	if (!a->ident && !(a->ident = xstrdup(ld, "signgate")))
 		return false;
@@ -2279,6 +2339,9 @@ void config_free(config_t *cfg)
 	free(cfg->backend.init_args);
 	free(cfg->audit.ident);
 	free(cfg->audit.socket_path);
+	free(cfg->audit.journal);
+	free(cfg->audit.mac_key);
+	free(cfg->audit.checkpoint_key);
 	free(cfg->state_dir);
 	free(cfg->state.dir);
 	free(cfg->state.conninfo_file);

@@ -51,6 +51,14 @@ typedef struct config_audit {
 	char *ident;         /* default "signgate" */
 	char *socket_path;   /* default "/dev/log" */
 	int timeout_ms;      /* bound on one send; default 200 */
+	/* the durable journal (NULL = none) */
+	char *journal;          /* append-only file, one record per line */
+	bool sync_fdatasync;    /* audit.sync = "fdatasync" (default "write") */
+	char *mac_key;          /* HMAC-SHA256 key file for the chain (needed with journal) */
+	char *checkpoint_key;   /* Ed25519 private key (PEM); NULL = no checkpoints */
+	int checkpoint_every;   /* records between checkpoints; default 1000, 0 = off */
+	int checkpoint_seconds; /* seconds between checkpoints; default 60, 0 = off */
+	bool syslog_required;   /* journal mode: also refuse when syslog fails; default false */
 } config_audit_t;
 
 /* --- validators (ticket issuers) ---------------------------------------- */

@@ -1503,7 +1503,12 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 
 	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
 		/* The signature exists but its record does not: it is not
-		 * handed out. */
+		 * handed out.  The refusal is recorded wherever a record can
+		 * still go (syslog when the journal failed, and the reverse). */
+		emit(AUDIT_SIGN, false, policy_reason_name(REASON_AUDIT_UNAVAILABLE),
+		     "the signature's audit record could not be written; signature withdrawn", &d, tk,
+		     &t, mech_ckm_name(s->op.mechanism), NULL, NULL, 0, CKR_FUNCTION_REJECTED,
+		     op_name(s->op.op), NULL);
 		if (out && out_len)
 			OPENSSL_cleanse(out, *out_len);
 		if (out_len)

@@ -4,9 +4,18 @@
  * usually validated before it is installed (in CI, by its author), when
  * it does not yet belong to root.  The module itself always checks them.
  */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "audit.h"
 
 #include "commands.h"
 #include "config.h"
@@ -24,9 +33,56 @@ static void usage(FILE *f)
 	           "            connection and schema version are checked too)\n");
 }
 
+/* Where the audit records go, as seen by this user now: a journal that
+ * cannot be written refuses every signature (audit.required), a missing
+ * socket loses the syslog copy. */
+static void audit_warnings(const config_t *cfg, const char *path)
+{
+	const config_audit_t *a = &cfg->audit;
+	struct stat st;
+	char err[512];
+	if (!a->enabled) return;
+	if (a->socket_path) {
+		const char *serr = stat(a->socket_path, &st) != 0 ? strerror(errno) :
+		                   !S_ISSOCK(st.st_mode) ? "not a socket" : NULL;
+		if (serr)
+			fprintf(stderr, "%s: warning: audit.socket %s: %s: no syslog daemon listens there%s\n",
+			        path, a->socket_path, serr,
+			        a->journal ? " (records go to the journal only)" :
+			        a->required ? " (signatures will be refused)" : "");
+	}
+	if (!a->journal) return;
+	const char *why = NULL;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", a->journal);
+	char *d = dirname(dir);
+	if (stat(a->journal, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) why = "not a regular file";
+		else if (access(a->journal, W_OK) != 0) why = strerror(errno);
+	} else if (errno != ENOENT) {
+		why = strerror(errno);
+	} else if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		why = "its directory does not exist";
+	} else if (access(d, W_OK) != 0) {
+		why = "its directory is not writable by this user";
+	}
+	if (why)
+		fprintf(stderr, "%s: warning: audit.journal %s: %s%s\n", path, a->journal, why,
+		        a->required ? " (signatures will be refused)" : "");
+	unsigned char key[32];
+	if (a->mac_key && audit_mac_key_load(a->mac_key, key, err, sizeof(err)) != 0)
+		fprintf(stderr, "%s: warning: %s\n", path, err);
+	if (a->checkpoint_key) {
+		void *k = audit_checkpoint_key_load(a->checkpoint_key, err, sizeof(err));
+		if (!k) fprintf(stderr, "%s: warning: %s\n", path, err);
+		EVP_PKEY_free(k);
+	}
+}
+
 /* Things that load but are probably not what the administrator meant. */
 static void warnings(const config_t *cfg, const char *path)
 {
+	audit_warnings(cfg, path);
 	for (size_t i = 0; i < cfg->n_roles; i++) {
 		const policy_role_t *r = &cfg->roles[i];
 		for (size_t j = 0; j < r->n_unresolved; j++) {

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -433,6 +436,145 @@ static void test_fork_new_instance(void **state)
 	close(fd);
 }
 
+/* Reads the log socket until told to stop; keeps the first datagram
+ * holding journal_error. */
+typedef struct drain {
+	int fd;
+	volatile bool stop;
+	char found[AUDIT_MAX_RECORD + 1];
+	volatile ssize_t found_len;
+} drain_t;
+
+static void *drain_main(void *arg)
+{
+	drain_t *d = arg;
+	char buf[AUDIT_MAX_RECORD + 1];
+	while (!d->stop) {
+		struct pollfd p = { .fd = d->fd, .events = POLLIN };
+		if (poll(&p, 1, 20) <= 0) continue;
+		ssize_t n = recv(d->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0) continue;
+		buf[n] = '\0';
+		if (d->found_len == 0 && strstr(buf, "journal_error")) {
+			memcpy(d->found, buf, (size_t)n + 1);
+			d->found_len = n;
+		}
+	}
+	return NULL;
+}
+
+/* The journal: processes writing concurrently share one sequence and one
+ * keyed chain; every record's MAC verifies; a journal that cannot be
+ * written fails the record (and syslog gets a copy marked journal_error). */
+static void test_journal_host_order(void **state)
+{
+	(void)state;
+	char jpath[200], kpath[200], line[AUDIT_MAX_RECORD + 2];
+	snprintf(jpath, sizeof(jpath), "%s/audit.journal", tmpdir);
+	snprintf(kpath, sizeof(kpath), "%s/mac.key", tmpdir);
+	FILE *kf = fopen(kpath, "w");
+	assert_non_null(kf);
+	fputs("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", kf);
+	fclose(kf);
+	chmod(kpath, 0600);
+	unsigned char key[32];
+	char err[256];
+	assert_int_equal(audit_mac_key_load(kpath, key, err, sizeof(err)), 0);
+	int fd = bind_socket(sock_path);
+	drain_t dr = { .fd = fd };
+	pthread_t drainer;
+	assert_int_equal(pthread_create(&drainer, NULL, drain_main, &dr), 0);
+	config_audit_t c = {
+		.enabled = true, .required = true, .format = AUDIT_FORMAT_LOGFMT,
+		.facility = LOG_AUTHPRIV, .ident = "signgate", .socket_path = sock_path,
+		.timeout_ms = 2000, .journal = jpath, .mac_key = kpath,
+	};
+	assert_int_equal(audit_configure(&c), 0);
+	audit_record_t r = { .event = AUDIT_SIGN, .allowed = true, .reason = "allowed" };
+	enum { KIDS = 4, EACH = 150 };
+	pid_t kids[KIDS];
+	for (int k = 0; k < KIDS; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			int bad = 0;
+			for (int i = 0; i < EACH; i++) bad |= audit_emit(&r) != 0;
+			_exit(bad);
+		}
+	}
+	for (int i = 0; i < EACH; i++) assert_int_equal(audit_emit(&r), 0);
+	for (int k = 0; k < KIDS; k++) {
+		int st;
+		waitpid(kids[k], &st, 0);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	FILE *jf = fopen(jpath, "r");
+	assert_non_null(jf);
+	unsigned long n = 0;
+	char prev_chain[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+	char instances[KIDS + 1][33];
+	int n_inst = 0;
+	while (fgets(line, sizeof(line), jf)) {
+		audit_text_t t;
+		assert_int_equal(audit_text_find(line, strlen(line), &t), 0);
+		assert_true(audit_text_mac_ok(&t, key));
+		assert_false(audit_text_chain_ok(&t));   /* keyed, not a bare SHA-256 */
+		n++;
+		char want[64];
+		snprintf(want, sizeof(want), " seq=%lu prev=%s chain=", n, prev_chain);
+		assert_non_null(strstr(line, want));
+		char *ch = strstr(line, " chain=");
+		memcpy(prev_chain, ch + 7, 64);
+		char *in = strstr(line, " instance=");
+		assert_non_null(in);
+		bool seen = false;
+		for (int i = 0; i < n_inst; i++) seen |= !memcmp(instances[i], in + 10, 32);
+		if (!seen && n_inst <= KIDS) {
+			memcpy(instances[n_inst], in + 10, 32);
+			instances[n_inst++][32] = '\0';
+		}
+	}
+	fclose(jf);
+	assert_int_equal(n, (KIDS + 1) * EACH);
+	assert_int_equal(n_inst, KIDS + 1);
+	audit_journal_head_t h;
+	char spath[220];
+	snprintf(spath, sizeof(spath), "%s.state", jpath);
+	assert_int_equal(audit_journal_head_read(spath, &h), 0);
+	assert_int_equal(h.seq, n);
+	assert_string_equal(h.chain, prev_chain);
+
+	/* the journal's name taken by a directory: the record fails, syslog
+	 * hears of it */
+	char dpath[200];
+	snprintf(dpath, sizeof(dpath), "%s/dir.journal", tmpdir);
+	mkdir(dpath, 0700);
+	c.journal = dpath;
+	assert_int_equal(audit_configure(&c), 0);
+	assert_int_equal(audit_emit(&r), -1);
+	/* copies the full socket did not take wait in the backlog, which each
+	 * later record pushes out first */
+	for (int i = 0; i < 200 && !dr.found_len; i++) {
+		usleep(10000);
+		if (!dr.found_len) assert_int_equal(audit_emit(&r), -1);
+	}
+	dr.stop = true;
+	pthread_join(drainer, NULL);
+	assert_true(dr.found_len > 0);
+	ssize_t got = dr.found_len;
+	memcpy(line, dr.found, (size_t)got + 1);
+	assert_non_null(strstr(line, "journal_error=\"Is a directory\""));
+	assert_null(strstr(line, " seq="));
+	audit_text_t t;
+	assert_int_equal(audit_text_find(line, (size_t)got, &t), 0);
+	assert_true(audit_text_mac_ok(&t, key));
+	rmdir(dpath);
+	audit_shutdown();
+	unlink(jpath);
+	unlink(spath);
+	unlink(kpath);
+	close(fd);
+}
+
 /* Unterminated fixed-size arrays and huge values stay bounded. */
 static void test_long_values(void **state)
 {
@@ -511,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_full_socket_bounded),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_fork_new_instance),
+		cmocka_unit_test(test_journal_host_order),
 		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_find_in_lines),
 	};

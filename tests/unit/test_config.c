@@ -78,6 +78,7 @@ static void test_minimal_defaults(void **state)
 	assert_string_equal(c->audit.ident, "signgate");
 	assert_string_equal(c->audit.socket_path, "/dev/log");
 	assert_int_equal(c->audit.timeout_ms, 200);
+	assert_null(c->audit.journal);
 	assert_int_equal(c->mode, CONFIG_MODE_IN_PROCESS);
 	assert_string_equal(c->state_dir, "/var/lib/signgate");
 	assert_int_equal(c->n_roles + c->n_keys + c->n_rules + c->n_validators, 0);
@@ -215,6 +216,19 @@ static const bad_t bads[] = {
 	{ "audit cee", "audit = { format = \"cef\"; cee = true; };\n", "setting 'audit.cee'" },
 	{ "audit unknown", "audit = { level = 1; };\n", "setting 'audit.level': unknown setting" },
 	{ "audit group", "audit = 1;\n", "setting 'audit': must be a group" },
+	{ "journal relative", "audit = { journal = \"audit.journal\"; mac_key = \"/k\"; };\n",
+	  "setting 'audit.journal': must be an absolute path" },
+	{ "journal no key", "audit = { journal = \"/j\"; };\n", "setting 'audit.journal': a journal needs audit.mac_key" },
+	{ "journal sync", "audit = { journal = \"/j\"; mac_key = \"/k\"; sync = \"always\"; };\n",
+	  "setting 'audit.sync': must be \"write\" or \"fdatasync\"" },
+	{ "journal-only setting", "audit = { checkpoint_every = 10; };\n", "setting 'audit.checkpoint_every': needs audit.journal" },
+	{ "journal-only sync", "audit = { sync = \"write\"; };\n", "setting 'audit.sync': needs audit.journal" },
+	{ "checkpoint range", "audit = { journal = \"/j\"; mac_key = \"/k\"; checkpoint_every = -1; };\n",
+	  "setting 'audit.checkpoint_every': must be between 0 and" },
+	{ "checkpoint key rel", "audit = { journal = \"/j\"; mac_key = \"/k\"; checkpoint_key = \"k.pem\"; };\n",
+	  "setting 'audit.checkpoint_key': must be an absolute path" },
+	{ "syslog_required type", "audit = { journal = \"/j\"; mac_key = \"/k\"; syslog_required = \"yes\"; };\n",
+	  "setting 'audit.syslog_required': must be true or false" },
 	{ "roles not list", "roles = { name = \"r\"; };\n", "setting 'roles': must be a list" },
 	{ "role unknown", "roles = ( { name = \"r\"; user = [ 0 ]; } );\n", "t.conf:2: setting 'roles[0].user': unknown setting" },
 	{ "role no name", "roles = ( { users = [ 0 ]; } );\n", "setting 'roles[0].name': required setting missing" },
