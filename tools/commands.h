@@ -13,5 +13,6 @@ int cmd_doctor(int argc, char **argv);       /* cmd_doctor.c: the deployment as 
 int cmd_state(int argc, char **argv);        /* cmd_state.c: state init/migrate/status */
 int cmd_revoke(int argc, char **argv);       /* cmd_state.c: the kill switch */
 int cmd_unrevoke(int argc, char **argv);     /* cmd_state.c */
+int cmd_id_token(int argc, char **argv);     /* cmd_idtoken.c: CI identity tokens */
 
 #endif
