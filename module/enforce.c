@@ -34,6 +34,7 @@
 #include "quota.h"
 #include "state.h"
 #include "template.h"
+#include "secure_open.h"
 #include "ticket.h"
 
 #define ENF_MAX_SLOTS 64
@@ -563,12 +564,15 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 		*delivered = rc == 0;
 }
 
-/* SIGNGATE_TICKET holds the ticket or names a file holding it. */
+/* SIGNGATE_TICKET holds the ticket or names a file holding it.  Read
+ * with secure_getenv (a setuid host must not take it from its invoker)
+ * and, for a file, through secure_open.c: a regular file of the caller's
+ * own (or root's) that nobody else may write, at most a ticket long. */
 static void env_ticket_load(const config_t *cfg)
 {
-	const char *v = getenv("SIGNGATE_TICKET");
-	char buf[TICKET_MAX_LEN + 2];
-	size_t n = 0;
+	const char *v = secure_getenv("SIGNGATE_TICKET");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 
 	g_env_ticket_present = false;
 	if (!v || !v[0]) {
@@ -580,23 +584,20 @@ static void env_ticket_load(const config_t *cfg)
 	__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 	if (ticket_looks_like(v, strlen(v))) {
 		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
+	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
+	                             sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_TICKET: %s\n", err);
+		g_env_ticket_status = TICKET_MALFORMED;
 	} else {
-		int fd = open(v, O_RDONLY | O_CLOEXEC);
-		ssize_t r = -1;
-		if (fd >= 0) {
-			r = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-		}
-		if (r <= 0 || (size_t)r > TICKET_MAX_LEN) {
-			g_env_ticket_status = TICKET_MALFORMED;
-			return;
-		}
-		n = (size_t)r;
+		n = got;
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 			n--;
 		buf[n] = '\0';
-		g_env_ticket_status = ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
-		OPENSSL_cleanse(buf, sizeof(buf));
+		g_env_ticket_status = n == 0 || n > TICKET_MAX_LEN ?
+		                              TICKET_MALFORMED :
+		                              ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
+		OPENSSL_cleanse(buf, got);
+		free(buf);
 	}
 	audit_record_t r = {
 		.event = AUDIT_TICKET,
@@ -710,12 +711,13 @@ static idtoken_status_t idtoken_accept(const config_t *cfg, const char *tok, siz
 	return st;
 }
 
-/* SIGNGATE_ID_TOKEN holds the token or names a file holding it. */
+/* SIGNGATE_ID_TOKEN holds the token or names a file holding it: the
+ * caller's own (or root's) that nobody else may write, at most a token long. */
 static void env_idtoken_load(const config_t *cfg)
 {
-	const char *v = getenv("SIGNGATE_ID_TOKEN");
-	char buf[TICKET_MAX_LEN + 2];
-	size_t n = 0;
+	const char *v = secure_getenv("SIGNGATE_ID_TOKEN");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 
 	g_env_idtoken_present = false;
 	__atomic_store_n(&g_env_idtoken_done, true, __ATOMIC_RELEASE);
@@ -723,29 +725,27 @@ static void env_idtoken_load(const config_t *cfg)
 		return;
 	g_env_idtoken_present = true;
 	__atomic_store_n(&g_idtoken_any, true, __ATOMIC_RELEASE);
-	if (ticket_looks_like(v, strlen(v))) {
-		n = strlen(v);
-		if (n >= sizeof(buf))
-			n = sizeof(buf) - 1;
-		memcpy(buf, v, n);
+	if (ticket_looks_like(v, strlen(v)) || idtoken_looks_like(cfg, v, strlen(v))) {
+		g_env_idtoken_status = idtoken_accept(cfg, v, strlen(v), "SIGNGATE_ID_TOKEN", NULL,
+		                                      CKR_FUNCTION_REJECTED, &g_env_idtoken);
+		return;
+	}
+	if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
+	                      sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_ID_TOKEN: %s\n", err);
+		n = 0;
 	} else {
-		/* A file: regular, read at most a token's worth, no FIFO or
-		 * device that could hang the signing process. */
-		struct stat st;
-		int fd = open(v, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		ssize_t r = -1;
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			r = read(fd, buf, sizeof(buf) - 1);
-		if (fd >= 0)
-			close(fd);
-		n = r > 0 ? (size_t)r : 0;
+		n = got;
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 			n--;
+		buf[n] = '\0';
 	}
-	buf[n] = '\0';
-	g_env_idtoken_status = idtoken_accept(cfg, buf, n, "SIGNGATE_ID_TOKEN", NULL,
+	g_env_idtoken_status = idtoken_accept(cfg, buf ? buf : "", n, "SIGNGATE_ID_TOKEN", NULL,
 	                                      CKR_FUNCTION_REJECTED, &g_env_idtoken);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	if (buf) {
+		OPENSSL_cleanse(buf, got);
+		free(buf);
+	}
 }
 
 /* The ID token that applies now: the one given at C_Login, else the
@@ -1695,6 +1695,20 @@ void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUT
 	         (unsigned long)dup);
 	emit(AUDIT_ADMIN, false, policy_reason_name(REASON_TEMPLATE_DUPLICATE), detail, NULL, NULL, &t,
 	     NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
+}
+
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj)
+{
+	target_t t;
+	char detail[128];
+
+	memset(&t, 0, sizeof(t));
+	slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail),
+	         "the real module rejected key handle %lu, then accepted it: undone",
+	         (unsigned long)obj);
+	emit(AUDIT_BACKEND_ERROR, false, "handle-inconsistent", detail, NULL, NULL, &t, NULL, NULL,
+	     NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
 }
 
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)

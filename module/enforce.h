@@ -113,6 +113,12 @@ void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUT
 /* After a successful admin call: invalidate cached attributes, audit. */
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv);
 
+/* A call that reached the real module without a decision only because the
+ * real module itself had rejected its key handle (gate.c: the caller gets
+ * the token's own answer) succeeded after all; gate.c undid it.  Records
+ * the refusal: event backend-error, reason handle-inconsistent. */
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj);
+
 /* C_Login / C_LoginUser by the caller.  The real token is already logged
  * in by signgate with the PIN file; the caller's PIN is a role
  * credential or a validation ticket, checked here.  Returns CKR_OK when

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -36,6 +38,7 @@
 #include "backend.h"
 #include "enforce.h"
 #include "keycache.h"
+#include "secure_open.h"
 #include "session.h"
 #include "template.h"
 #include "ticket.h"
@@ -487,53 +490,30 @@ static void atfork_register(void)
 
 static CK_RV pin_read(const char *path, CK_UTF8CHAR *pin, size_t cap, CK_ULONG *len)
 {
-	CK_RV rv = CKR_FUNCTION_FAILED;
-	struct stat st;
-	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 
-	if (fd < 0) {
-		fprintf(stderr, "signgate: %s: cannot open pin_file: %s\n", path, strerror(errno));
+	/* A secret: regular file, root's or ours, no access for others and no
+	 * write or read for the group, no symbolic link (secure_open.c). */
+	if (!secure_read_file(path, SECURE_OPEN_SECRET | SECURE_OPEN_NOFOLLOW, cap - 1, &buf, &got,
+	                      NULL, err, sizeof(err))) {
+		fprintf(stderr, "signgate: %s (backend.pin_file)\n", err);
 		return CKR_FUNCTION_FAILED;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "signgate: %s: pin_file is not a regular file\n", path);
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
-		fprintf(stderr, "signgate: %s: pin_file is group-writable or accessible "
-		        "by others (mode %04o); chmod 0600 it\n", path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, pin + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "signgate: %s: cannot read pin_file: %s\n", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == cap) {
-			fprintf(stderr, "signgate: %s: pin_file is longer than %zu bytes\n", path, cap - 1);
-			goto out;
-		}
-	}
-	while (n && (pin[n - 1] == '\n' || pin[n - 1] == '\r'))
+	n = got;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
+	if (n)
+		memcpy(pin, buf, n);
+	OPENSSL_cleanse(buf, got);
+	free(buf);
 	if (!n) {
 		fprintf(stderr, "signgate: %s: pin_file is empty\n", path);
-		goto out;
+		OPENSSL_cleanse(pin, cap);
+		return CKR_FUNCTION_FAILED;
 	}
 	*len = n;
-	rv = CKR_OK;
-out:
-	if (rv != CKR_OK)
-		OPENSSL_cleanse(pin, cap);
-	close(fd);
-	return rv;
+	return CKR_OK;
 }
 
 /* The length of a blank-padded PKCS#11 string field without its padding
@@ -655,6 +635,66 @@ out:
 	return rv;
 }
 
+/* Copy up to n bytes at an address the caller gave us without ever
+ * faulting: process_vm_readv on our own pid answers EFAULT for memory that
+ * is not mapped, where a plain read would kill the host.  Read page by
+ * page so that a string ending just before an unmapped page is still
+ * read; where the call is not permitted (seccomp), write(2) into a pipe
+ * checks the memory the same way.  Returns the bytes copied, stopping at
+ * the first that cannot be read. */
+static size_t copy_foreign(void *dst, const void *src, size_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t page = pg > 0 ? (size_t)pg : 4096, done = 0;
+	int pfd[2] = { -1, -1 };
+
+	while (done < n) {
+		uintptr_t at = (uintptr_t)src + done;
+		size_t chunk = page - (size_t)(at % page);
+		if (chunk > n - done)
+			chunk = n - done;
+		struct iovec local = { (char *)dst + done, chunk };
+		struct iovec remote = { (void *)at, chunk };
+		ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+			if (pfd[0] < 0 && pipe2(pfd, O_CLOEXEC) != 0)
+				break;
+			r = write(pfd[1], (const void *)at, chunk);
+			if (r > 0 && read(pfd[0], (char *)dst + done, (size_t)r) != r)
+				r = -1;
+		}
+		if (r <= 0)
+			break;
+		done += (size_t)r;
+		if ((size_t)r < chunk || memchr((char *)dst + done - (size_t)r, '\0', (size_t)r))
+			break;
+	}
+	if (pfd[0] >= 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	return done;
+}
+
+/* CK_C_INITIALIZE_ARGS.pReserved is taken as the config path only when it
+ * is one: readable memory holding an absolute path of printable ASCII,
+ * NUL-terminated within PATH_MAX bytes (p11-kit's x-init-reserved gives
+ * exactly that).  Anything else (google/pkcs11test passes (void *)1,
+ * NSS-style modules take parameter strings) is CKR_ARGUMENTS_BAD, whether
+ * or not SIGNGATE_CONF is set. */
+static bool reserved_config_path(const void *reserved, char out[PATH_MAX])
+{
+	size_t n = copy_foreign(out, reserved, PATH_MAX);
+	const char *nul = memchr(out, '\0', n);
+
+	if (!nul || nul == out || out[0] != '/')
+		return false;
+	for (const char *p = out; p < nul; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return false;
+	return true;
+}
+
 static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 {
 	CK_C_INITIALIZE_ARGS_PTR args = pInitArgs;
@@ -663,7 +703,7 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	const char *reserved = NULL;
 	CK_FLAGS flags = 0;
 	bool inherited = false;
-	char err[512];
+	char err[512], reserved_path[PATH_MAX];
 	CK_RV rv;
 
 	pthread_once(&atfork_once, atfork_register);
@@ -680,7 +720,15 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 			goto out;
 		}
 		/* p11-kit's x-init-reserved: the config path.  Never passed down. */
-		reserved = args->pReserved;
+		if (args->pReserved) {
+			if (!reserved_config_path(args->pReserved, reserved_path)) {
+				fprintf(stderr, "signgate: C_Initialize: pReserved is not a config path "
+				        "(an absolute path of printable characters)\n");
+				rv = CKR_ARGUMENTS_BAD;
+				goto out;
+			}
+			reserved = reserved_path;
+		}
 		flags = args->flags;
 	}
 
@@ -1072,8 +1120,8 @@ static CK_RV gate_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ul
 
 	NEED_INIT();
 	NEED_SLOT(slotID);
-	if (!pLabel)
-		return REAL(C_InitToken, slotID, pPin, ulPinLen, pLabel);
+	/* The admin decision comes first, whatever the arguments: a NULL label
+	 * or PIN is the real module's to refuse, once policy allowed the call. */
 	rv = enforce_admin(NULL, slotID, ADMIN_INIT_TOKEN, CK_INVALID_HANDLE, NULL, 0);
 	if (rv != CKR_OK)
 		return rv;
@@ -1240,21 +1288,26 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
 	sg_session_t *s = session_strict(h);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if (!pin) {
-		/* no PIN to check (or a PIN pad): the real module answers */
-		rv = real(s, user, pin, len, name, name_len);
-		goto out;
-	}
 	if (pin_mode && user == CKU_USER && caller_logged_in(s->slot)) {
 		rv = CKR_USER_ALREADY_LOGGED_IN;
 		goto out;
 	}
-	if (user == CKU_SO || user == CKU_CONTEXT_SPECIFIC) {
+	/* Every login but the user's (SO, context-specific, a vendor's user
+	 * type) is key administration, decided before anything reaches the
+	 * token, whatever the PIN: a NULL PIN (a PIN pad) is no exception. */
+	if (user != CKU_USER) {
 		rv = enforce_admin(s, s->slot, ADMIN_SO_LOGIN, CK_INVALID_HANDLE, NULL, 0);
 		if (rv != CKR_OK)
 			goto out;
 	}
 	if (pin_mode && user == CKU_USER) {
+		/* A user login with a NULL PIN in PIN-file mode presents neither
+		 * a ticket nor a credential (enforce_login); with a length it is
+		 * malformed, refused before signgate logs in to the token. */
+		if (!pin && len) {
+			rv = CKR_ARGUMENTS_BAD;
+			goto out;
+		}
 		/* the real login first: a failure leaves no caller login state */
 		rv = tokens_login_once();
 		if (rv != CKR_OK)
@@ -1316,10 +1369,6 @@ static CK_RV gate_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_U
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if (!pPin && ulPinLen) {
-		rv = REAL(C_InitPIN, hSession, pPin, ulPinLen);
-		goto out;
-	}
 	rv = enforce_admin(s, s->slot, ADMIN_INIT_PIN, CK_INVALID_HANDLE, NULL, 0);
 	if (rv != CKR_OK)
 		goto out;
@@ -1339,10 +1388,6 @@ static CK_RV gate_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if ((!pOldPin && ulOldLen) || (!pNewPin && ulNewLen)) {
-		rv = REAL(C_SetPIN, hSession, pOldPin, ulOldLen, pNewPin, ulNewLen);
-		goto out;
-	}
 	rv = enforce_admin(s, s->slot, ADMIN_SET_PIN, CK_INVALID_HANDLE, NULL, 0);
 	if (rv != CKR_OK)
 		goto out;
@@ -1683,12 +1728,74 @@ static CK_RV gate_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechani
 	return op_init(hSession, pMechanism, hKey, USE_SIGN, SG_OP_SIGN, backend.list->C_SignInit);
 }
 
+/* ---------------------------------------------------------------------- */
+/* key handles the real module rejects                                     */
+
+/* enforce refuses a key handle whose attributes it cannot read.  When the
+ * call would fail anyway, the caller should get the real module's own
+ * answer (CKR_KEY_HANDLE_INVALID, CKR_UNWRAPPING_KEY_HANDLE_INVALID, or
+ * CKR_FUNCTION_NOT_SUPPORTED where it has no such call), not signgate's.
+ * Only a handle the real module itself rejects, asked directly in this
+ * session, qualifies: a handle signgate refuses for reasons of its own
+ * (another token's object, an identity it cannot establish) keeps
+ * signgate's answer and is never forwarded. */
+static bool handle_refused(CK_RV rv)
+{
+	return rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID;
+}
+
+static bool real_rejects_handle(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj)
+{
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+	return REAL(C_GetAttributeValue, h, obj, &a, 1) == CKR_OBJECT_HANDLE_INVALID;
+}
+
+/* End a real sign-recover operation signgate never allowed, without
+ * returning anything: the signature goes to a scratch buffer that is
+ * wiped (PKCS#11 2.40 has no cancel; a call that fails ends it too). */
+static void sign_recover_end(CK_SESSION_HANDLE h)
+{
+	CK_BYTE in[1] = { 0 }, *out;
+	CK_ULONG len = 0;
+
+	if (REAL(C_SignRecover, h, in, sizeof(in), NULL, &len) != CKR_OK)
+		return;     /* ended by the failure */
+	out = malloc(len ? len : 1);
+	if (!out) {
+		/* no buffer: a NULL length pointer fails the call, ending it */
+		REAL(C_SignRecover, h, in, sizeof(in), NULL, NULL);
+		return;
+	}
+	REAL(C_SignRecover, h, in, sizeof(in), out, &len);
+	OPENSSL_cleanse(out, len);
+	free(out);
+}
+
 static CK_RV gate_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                   CK_OBJECT_HANDLE hKey)
 {
+	CK_RV rv;
+
 	NEED_INIT();
-	return op_init(hSession, pMechanism, hKey, USE_SIGN_RECOVER, SG_OP_SIGN_RECOVER,
-	               backend.list->C_SignRecoverInit);
+	rv = op_init(hSession, pMechanism, hKey, USE_SIGN_RECOVER, SG_OP_SIGN_RECOVER,
+	             backend.list->C_SignRecoverInit);
+	if (pMechanism && handle_refused(rv) && real_rejects_handle(hSession, hKey)) {
+		/* a key the token does not know: its own answer (SoftHSM has no
+		 * C_SignRecoverInit at all: CKR_FUNCTION_NOT_SUPPORTED) */
+		rv = REAL(C_SignRecoverInit, hSession, pMechanism, hKey);
+		if (rv == CKR_OK) {
+			sg_session_t *s = session_strict(hSession);
+			sign_recover_end(hSession);
+			if (s) {
+				enforce_handle_inconsistent(s, "C_SignRecoverInit", hKey);
+				session_put(s);
+			}
+			rv = CKR_FUNCTION_REJECTED;
+		}
+	}
+	return rv;
 }
 
 static CK_RV gate_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -1870,11 +1977,30 @@ static CK_RV gate_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if (pMechanism && pulWrappedKeyLen) {
-		rv = enforce_key_use(s, USE_WRAP, pMechanism, hKey);
-		if (rv != CKR_OK)
-			goto out;
+	/* Nothing reaches the token undecided: missing arguments are refused
+	 * here, with the code the token gives them. */
+	if (!pMechanism || !pulWrappedKeyLen) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
 	}
+	rv = enforce_key_use(s, USE_WRAP, pMechanism, hKey);
+	if (handle_refused(rv) && real_rejects_handle(hSession, hKey)) {
+		/* a key the token does not know: its own answer */
+		CK_ULONG cap = *pulWrappedKeyLen;
+		rv = REAL(C_WrapKey, hSession, pMechanism, hWrappingKey, hKey, pWrappedKey,
+		          pulWrappedKeyLen);
+		if (rv == CKR_OK) {
+			/* the handle became valid meanwhile: nothing undecided leaves */
+			if (pWrappedKey)
+				OPENSSL_cleanse(pWrappedKey, *pulWrappedKeyLen < cap ? *pulWrappedKeyLen : cap);
+			*pulWrappedKeyLen = 0;
+			enforce_handle_inconsistent(s, "C_WrapKey", hKey);
+			rv = CKR_FUNCTION_REJECTED;
+		}
+		goto out;
+	}
+	if (rv != CKR_OK)
+		goto out;
 	rv = REAL(C_WrapKey, hSession, pMechanism, hWrappingKey, hKey, pWrappedKey, pulWrappedKeyLen);
 out:
 	session_put(s);
@@ -1895,11 +2021,27 @@ static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	if (template_refused(s, ADMIN_UNWRAP_KEY, pTemplate, ulAttributeCount, &rv))
 		goto out;
 	if (!pMechanism || !pWrappedKey || (!pTemplate && ulAttributeCount) || !phKey) {
-		rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey,
-		          ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
+		/* refused here with the token's code: nothing goes undecided */
+		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
 	rv = enforce_key_use(s, USE_UNWRAP, pMechanism, hUnwrappingKey);
+	if (handle_refused(rv) && real_rejects_handle(hSession, hUnwrappingKey)) {
+		/* an unwrapping key the token does not know: its own answer */
+		rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey,
+		          ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
+		if (rv == CKR_OK) {
+			/* the handle became valid meanwhile: the key created without
+			 * a decision is destroyed, the call refused */
+			if (REAL(C_DestroyObject, hSession, *phKey) != CKR_OK)
+				fprintf(stderr, "signgate: C_UnwrapKey: cannot destroy undecided object %lu\n",
+				        (unsigned long)*phKey);
+			*phKey = CK_INVALID_HANDLE;
+			enforce_handle_inconsistent(s, "C_UnwrapKey", hUnwrappingKey);
+			rv = CKR_FUNCTION_REJECTED;
+		}
+		goto out;
+	}
 	if (rv == CKR_OK)
 		rv = enforce_admin(s, s->slot, ADMIN_UNWRAP_KEY, CK_INVALID_HANDLE, pTemplate,
 		                   ulAttributeCount);
