@@ -528,6 +528,41 @@ static void test_loader(void **state)
 	assert_non_null(strstr(err, "cannot read JWKS"));
 }
 
+/* The pinned JWKS is part of the config in force: a changed file is seen
+ * as a changed config (the module then reloads both together). */
+static void test_jwks_change_reloads(void **state)
+{
+	char path[160], jwks2[160], err[CONFIG_ERR_MAX], cmd[1024];
+	(void)state;
+	snprintf(path, sizeof path, "%s/reload.conf", tmpdir);
+	snprintf(jwks2, sizeof jwks2, "%s/jwks2.json", tmpdir);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", jwks_path, jwks2);
+	assert_int_equal(system(cmd), 0);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
+	           "identity_providers = ( { name = \"github\"; issuer = \"" GH "\";\n"
+	           "  audience = \"signgate\"; jwks = \"%s\"; } );\n", jwks2);
+	fclose(f);
+	config_t *c = config_load(path, false, err, sizeof err);
+	if (!c)
+		fail_msg("%s", err);
+	assert_false(config_changed(c));
+	/* a key rotation: the file is replaced (another inode) */
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s.new' && sed -i 's/\"r1\"/\"r9\"/' '%s.new' && "
+	                          "mv '%s.new' '%s'", jwks2, jwks2, jwks2, jwks2, jwks2);
+	assert_int_equal(system(cmd), 0);
+	assert_true(config_changed(c));
+	config_t *c2 = config_load(path, false, err, sizeof err);
+	assert_non_null(c2);
+	assert_string_equal(c2->idps[0].keys[0].kid, "r9");
+	config_free(c2);
+	/* gone: changed too (the reload then fails, and the module denies) */
+	assert_int_equal(unlink(jwks2), 0);
+	assert_true(config_changed(c));
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_jwks),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_loader),
+		cmocka_unit_test(test_jwks_change_reloads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
