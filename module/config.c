@@ -29,6 +29,7 @@
 #undef config_t
 
 #include "config.h"
+#include "debug.h"
 #include "idtoken.h"
 #include "policy.h"
 #include "secure_open.h"
@@ -1483,6 +1484,38 @@ static bool load_time(loader_t *ld, const config_setting_t *g, const char *name,
 	return true;
 }
 
+/* ecdsa_truncate = [ "SHA384" ]: raw CKM_ECDSA inputs of these hashes may
+ * be longer than the key's curve order; the token then signs only their
+ * leftmost bits (see REFERENCE.md, "What raw ECDSA hash policy proves").
+ * Each must be a hash the key allows, on a key that lists ECDSA. */
+static bool load_ecdsa_truncate(loader_t *ld, const config_setting_t *g, policy_key_t *k)
+{
+	char **v = NULL;
+	size_t n = 0;
+	config_setting_t *w;
+	bool ok = get_strlist(ld, g, "ecdsa_truncate", false, &v, &n, &w);
+
+	if (ok && w && !(k->mech_allowed & (1ull << MECH_ECDSA))) {
+		fail(ld, w, "the key does not list mechanism ECDSA, the only one this applies to");
+		ok = false;
+	}
+	for (size_t j = 0; ok && j < n; j++) {
+		hash_alg_t h = hash_from_name(v[j]);
+		if (h == HASH_UNKNOWN || h == HASH_NONE) {
+			fail(ld, config_setting_get_elem(w, (unsigned)j), "unknown hash '%s'", v[j]);
+			ok = false;
+		} else if (!(k->hash_allowed & (1u << h))) {
+			fail(ld, config_setting_get_elem(w, (unsigned)j), "hash %s is not in the key's 'hashes'",
+			     hash_name(h));
+			ok = false;
+		} else {
+			k->ecdsa_truncate |= 1u << h;
+		}
+	}
+	strv_free(v, n);
+	return ok;
+}
+
 /* The mechanisms that can be listed for a use, for messages: "RSA-PKCS, ...". */
 static void mech_names_for(unsigned use, char *buf, size_t len)
 {
@@ -1543,7 +1576,7 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 	static const char *const allowed[] = { "name", "token", "id", "label", "fingerprint", "products",
 		                               "mechanisms", "hashes", "not_before", "not_after",
 		                               "revoked", "revoked_reason", "decrypt", "unwrap", "derive",
-		                               NULL };
+		                               "ecdsa_truncate", NULL };
 	config_setting_t *l = member(root, "keys"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
 	if (l && !is_list_like(l)) {
@@ -1678,7 +1711,7 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		}
 		strv_free(mv, mn);
 		strv_free(hv, hn);
-		if (!ok)
+		if (!ok || !load_ecdsa_truncate(ld, g, k))
 			return false;
 
 		if (!load_time(ld, g, "not_before", &k->not_before) || !load_time(ld, g, "not_after", &k->not_after))
@@ -2219,6 +2252,11 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 	cfg->size = st.st_size;
 out:
 	free(buf);
+	if (cfg)
+		SG_DEBUG(SG_DBG_CONFIG, "%s loaded: %zu roles, %zu keys, %zu rules, %zu validators", path,
+		         cfg->n_roles, cfg->n_keys, cfg->n_rules, cfg->n_validators);
+	else
+		SG_DEBUG(SG_DBG_CONFIG, "%s refused: %s", path, err && errlen ? err : "?");
 	return cfg;
 }
 

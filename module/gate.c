@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "backend.h"
+#include "debug.h"
 #include "enforce.h"
 #include "keycache.h"
 #include "secure_open.h"
@@ -107,6 +108,12 @@ static sg_session_t *session_strict(CK_SESSION_HANDLE h)
 static pthread_mutex_t login_lock = PTHREAD_MUTEX_INITIALIZER;
 static CK_SLOT_ID login_slots[LOGIN_SLOTS_MAX];
 static size_t n_login_slots;
+/* The caller's user login and logout, one at a time: two threads logging
+ * in at once must not both succeed (the second gets
+ * CKR_USER_ALREADY_LOGGED_IN), since every accepted login ends the
+ * operations started before it.  Taken with a session held, before
+ * login_lock and enforce's locks. */
+static pthread_mutex_t caller_login_serial = PTHREAD_MUTEX_INITIALIZER;
 
 static bool caller_logged_in(CK_SLOT_ID slot)
 {
@@ -267,6 +274,7 @@ typedef struct data_call {
 	bool multipart;              /* C_SignUpdate: the data is a message in parts */
 	/* filled by data_pre */
 	bool tracked, raw, length_query, checked;
+	CK_ULONG out_cap;            /* the caller's buffer size, when it gave one */
 } data_call_t;
 
 /* Before the real call.  Returns true when the call is to be forwarded
@@ -281,8 +289,27 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		*rv = CKR_SESSION_HANDLE_INVALID;
 		return false;
 	}
-	if (s->op.op == SG_OP_NONE)
-		return true;            /* the real module answers CKR_OPERATION_NOT_INITIALIZED */
+	if (dc->has_out && dc->out && dc->out_len)
+		dc->out_cap = *dc->out_len;
+	if (s->op.op == SG_OP_NONE) {
+		/* Allowed at *Init without tracking (ungoverned decryption):
+		 * the real module's business.  Any other operation signgate
+		 * does not track is not forwarded: the state may have been
+		 * lost (a token that did not end it), and data must never
+		 * reach a real operation unchecked. */
+		if (dc->kind != SG_OP_NONE && s->passthrough == dc->kind)
+			return true;
+		*rv = enforce_op_untracked(s, dc->kind);
+		session_put(s);
+		*sp = NULL;
+		return false;
+	}
+	if (s->op.blocked) {
+		*rv = enforce_op_blocked(s, false);
+		session_put(s);
+		*sp = NULL;
+		return false;
+	}
 	if (s->op.op != dc->kind) {
 		/* another intercepted operation is active: a module with one
 		 * operation per session answers the same */
@@ -291,7 +318,26 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		*sp = NULL;
 		return false;
 	}
+	/* The login the operation was decided under must still hold. */
+	if (s->op.login_gen != enforce_login_generation()) {
+		sg_op_state_t before = s->op;
+		*rv = enforce_op_check(s);
+		if (*rv != CKR_OK) {
+			if (dc->kind == SG_OP_MESSAGE_SIGN || dc->kind == SG_OP_MESSAGE_DECRYPT)
+				op_abort(s, dc->kind, &before);
+			session_put(s);
+			*sp = NULL;
+			return false;
+		}
+	}
 	dc->tracked = true;
+	/* an update call names itself in the audit (pkcs11-tool retries a
+	 * refused C_Sign as C_SignUpdate: two records, two calls) */
+	s->op.call = NULL;
+	if (dc->has_in && dc->on_success == ENDS_NOTHING && dc->kind == SG_OP_SIGN)
+		s->op.call = "C_SignUpdate";
+	else if (dc->has_in && dc->on_success == ENDS_NOTHING && dc->kind == SG_OP_DECRYPT)
+		s->op.call = "C_DecryptUpdate";
 	/* set before the data check: enforce then knows the data is a
 	 * message in parts, not a complete digest */
 	if (dc->multipart)
@@ -302,6 +348,15 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		return true;
 	}
 	dc->length_query = dc->has_out && !dc->out;
+	if (!dc->has_in && dc->on_success == ENDS_OP && dc->out_is_result) {
+		/* C_SignFinal: what needs all the parts is checked now */
+		*rv = enforce_sign_final(s);
+		if (*rv != CKR_OK) {
+			session_put(s);
+			*sp = NULL;
+			return false;
+		}
+	}
 	/* A decryption's length query carries the ciphertext to the token,
 	 * which may decrypt to learn the length: it is checked and counted
 	 * like the real call (once: the real call is its retry). */
@@ -334,8 +389,33 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 {
 	sg_op_state_t before;
 
+	/* the real C_SignUpdate was called: the token has parts of the message */
+	if (s && dc->multipart)
+		s->op.parts_forwarded = true;
+
 	if (!s)
 		return rv;
+	/* A failed call hands nothing out, whatever the module left in the
+	 * buffer (a signature made before a late error). */
+	if (rv != CKR_OK && dc->out_is_result && dc->out && dc->out_cap)
+		OPENSSL_cleanse(dc->out, dc->out_cap);
+	if (rv == CKR_OK && dc->has_out && dc->out && dc->out_len && *dc->out_len > dc->out_cap) {
+		/* The module claims more output than the caller's buffer holds:
+		 * the caller would read past it.  Nothing is handed out. */
+		OPENSSL_cleanse(dc->out, dc->out_cap);
+		*dc->out_len = 0;
+		rv = CKR_DEVICE_ERROR;
+		if (dc->tracked) {
+			before = s->op;
+			rv = enforce_op_fault(s, "the token claimed more output than the buffer",
+			                      dc->on_success == ENDS_OP);
+			if (dc->on_success != ENDS_OP &&
+			    (dc->kind == SG_OP_MESSAGE_SIGN || dc->kind == SG_OP_MESSAGE_DECRYPT))
+				op_abort(s, dc->kind, &before);
+			s->data_pending = false;
+		}
+		goto out;
+	}
 	if (!dc->tracked)
 		goto out;
 	if (dc->raw) {
@@ -381,11 +461,15 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	before = s->op;
 	if (rv != CKR_OK) {
 		if (dc->on_error == ENDS_OP) {
-			/* enforce records a failed decryption and may answer for it
-			 * (audit.required and no record: not the token's verdict) */
-			if (dc->out_is_result)
-				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
-			op_end(s, rv);
+			/* PKCS#11 says the error ended it; if the token kept it
+			 * active, it is ended now or stays blocked.  Then enforce
+			 * records a failed decryption and may answer for it
+			 * (audit.required and no record: not the token's verdict). */
+			if (enforce_op_after_error(s, rv)) {
+				if (dc->out_is_result)
+					rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
+				op_end(s, rv);
+			}
 		} else {
 			if (dc->out_is_result)
 				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
@@ -428,16 +512,36 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		rv = real(h, mech, key);
 		if (rv == CKR_OK && s->op.op == kind)
 			op_end(s, CKR_FUNCTION_CANCELED);
+		if (rv == CKR_OK && s->passthrough == kind)
+			s->passthrough = SG_OP_NONE;
 		goto out;
 	}
 	if (s->op.op != SG_OP_NONE) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
+		/* A blocked operation: try again to end it.  One decided under
+		 * a login that has changed since is ended (audited). */
+		if (s->op.blocked) {
+			rv = enforce_op_blocked(s, true);
+		} else if (s->op.login_gen != enforce_login_generation()) {
+			sg_op_state_t before = s->op;
+			sg_op_t stale = s->op.op;
+			(void)enforce_op_check(s);
+			if (stale == SG_OP_MESSAGE_SIGN || stale == SG_OP_MESSAGE_DECRYPT)
+				op_abort(s, stale, &before);
+			rv = s->op.op == SG_OP_NONE ? CKR_OK : CKR_OPERATION_ACTIVE;
+		} else {
+			rv = CKR_OPERATION_ACTIVE;
+		}
+		if (rv != CKR_OK)
+			goto out;
 	}
+	sg_op_t old_passthrough = s->passthrough;
+	if (s->passthrough == kind)
+		s->passthrough = SG_OP_NONE;
 	s->data_pending = false;
 	rv = enforce_key_use(s, use, mech, key);
 	if (rv != CKR_OK) {
 		session_op_clear(&s->op);
+		s->passthrough = old_passthrough;   /* nothing reached the token */
 		goto out;
 	}
 	/* Signing is always followed; a decryption only if enforce chose to
@@ -449,8 +553,17 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		s->op.mechanism = mech->mechanism;
 	}
 	rv = real(h, mech, key);
-	if (rv != CKR_OK)
-		op_end(s, rv);
+	/* A failed *Init starts nothing, unless the token started it all
+	 * the same: then it is ended now, or stays blocked.  Not asked when
+	 * the token says an operation is active that the caller may have
+	 * through us untracked (allowed at its *Init): not ours to end. */
+	if (rv != CKR_OK) {
+		s->passthrough = old_passthrough;
+		if ((rv == CKR_OPERATION_ACTIVE && old_passthrough != SG_OP_NONE) ||
+		    enforce_op_after_error(s, rv))
+			op_end(s, rv);
+	} else if (s->op.op == SG_OP_NONE)
+		s->passthrough = kind;  /* allowed by policy without tracking */
 out:
 	session_put(s);
 	return rv;
@@ -467,6 +580,7 @@ static void atfork_child(void)
 	/* Only this thread survives; nothing here calls the real module. */
 	pthread_mutex_init(&init_lock, NULL);
 	pthread_mutex_init(&login_lock, NULL);
+	pthread_mutex_init(&caller_login_serial, NULL);
 	pthread_mutex_init(&token_login_lock, NULL);
 	vslots_after_fork();
 	tokens_logged_in = false;
@@ -784,6 +898,10 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	enforce_backend_ready(backend.list);
 	atomic_store(&offer_3_0, backend.list3 != NULL);
+	SG_DEBUG(SG_DBG_P11, "C_Initialize: backend %s, PKCS#11 %s offered, %s", bcfg->module,
+	         backend.list3 ? "3.0 and 2.40" : "2.40",
+	         pin_mode ? "token login with the PIN file at the caller's first C_Login"
+	                  : "compatibility mode: the caller's PIN goes to the token");
 	atomic_store_explicit(&initialized, true, memory_order_release);
 	goto out;
 
@@ -1283,11 +1401,16 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
                           CK_UTF8CHAR_PTR name, CK_ULONG name_len, login_fn real)
 {
 	CK_RV rv;
+	bool serial = false;
 
 	NEED_INIT();
 	sg_session_t *s = session_strict(h);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	if (pin_mode && user == CKU_USER) {
+		pthread_mutex_lock(&caller_login_serial);
+		serial = true;
+	}
 	if (pin_mode && user == CKU_USER && caller_logged_in(s->slot)) {
 		rv = CKR_USER_ALREADY_LOGGED_IN;
 		goto out;
@@ -1319,6 +1442,8 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
 	if (rv == CKR_OK && user != CKU_CONTEXT_SPECIFIC)
 		caller_login_set(s->slot, true);
 out:
+	if (serial)
+		pthread_mutex_unlock(&caller_login_serial);
 	session_put(s);
 	return rv;
 }
@@ -1347,6 +1472,7 @@ static CK_RV gate_Logout(CK_SESSION_HANDLE hSession)
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	pthread_mutex_lock(&caller_login_serial);
 	if (pin_mode) {
 		/* the real login is signgate's: not forwarded */
 		rv = caller_logged_in(s->slot) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
@@ -1357,6 +1483,7 @@ static CK_RV gate_Logout(CK_SESSION_HANDLE hSession)
 		enforce_logout(s);
 		caller_login_set(s->slot, false);
 	}
+	pthread_mutex_unlock(&caller_login_serial);
 	session_put(s);
 	return rv;
 }

@@ -47,6 +47,11 @@ typedef struct sg_op_state {
 	const struct policy_rule *rule;
 	const struct policy_role *role;
 	bool multipart;              /* C_SignUpdate seen */
+	const char *call;            /* the data call being judged when it is not the
+	                                operation's own name (C_SignUpdate ...), for the
+	                                audit record; NULL otherwise */
+	bool parts_forwarded;        /* a C_SignUpdate reached the real module (it then ends
+	                                with C_SignFinal; before that, with C_Sign) */
 	bool data_checked;           /* hash/binding checked on the data */
 	EVP_MD_CTX *data_md;         /* SHA-256 of the data signed, for the audit */
 	unsigned long long data_len;
@@ -63,6 +68,20 @@ typedef struct sg_op_state {
 	key_attrs_t key_attrs;
 	char token_label[33];
 	char token_serial[17];
+	/* What the decision depended on, bound when the operation started:
+	 * the caller's login as it was then (enforce's login generation) and
+	 * a copy of the ticket that applied.  Data and result calls use this
+	 * copy, never the login state of the moment; a logout or a new
+	 * login since (another generation) ends the operation. */
+	uint64_t login_gen;
+	bool has_ticket;
+	ticket_claims_t ticket;
+	bool bind_at_final;          /* artifact binding checked over all parts at C_SignFinal */
+	/* The real operation could not be ended after a refusal or an error
+	 * the token did not end it on: every data call is refused and a new
+	 * *Init answered CKR_OPERATION_ACTIVE until an attempt to end it
+	 * succeeds (retried at each such call). */
+	bool blocked;
 } sg_op_state_t;
 
 typedef struct sg_session {
@@ -81,6 +100,12 @@ typedef struct sg_session {
 	 * (same SHA-256) is not checked twice, other data is checked afresh. */
 	bool data_pending;
 	unsigned char data_pending_sha256[32];
+	/* The last *Init of this kind was allowed by policy without being
+	 * tracked (e.g. a decryption with an ungoverned secret key): data
+	 * calls of this kind go to the real module.  Any other data call on
+	 * an operation signgate does not track is answered by signgate
+	 * (CKR_OPERATION_NOT_INITIALIZED), never forwarded. */
+	sg_op_t passthrough;
 } sg_session_t;
 
 int  session_table_init(void);

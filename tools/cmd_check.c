@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "audit.h"
-#include <time.h>
 
 #include "commands.h"
 #include "config.h"
@@ -124,9 +124,33 @@ static void never_in_force(const config_t *cfg, const char *path)
 }
 
 /* Things that load but are probably not what the administrator meant. */
+/* The file store, as seen by this user now: a rule with a quota (or a
+ * ticket with max_uses) is refused with state-unavailable when the
+ * directory is missing or not writable. */
+static void state_warnings(const config_t *cfg, const char *path)
+{
+	bool counts = cfg->n_validators > 0;
+	struct stat st;
+
+	if (cfg->state.store == CONFIG_STATE_POSTGRESQL || !cfg->state_dir)
+		return;
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		counts |= cfg->rules[i].quota_count > 0;
+	if (!counts)
+		return;
+	if (stat(cfg->state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		fprintf(stderr, "%s: warning: state directory %s: %s: every decision that counts (quota, "
+		        "ticket max_uses) will be refused as state-unavailable\n", path, cfg->state_dir,
+		        errno ? strerror(errno) : "not a directory");
+	else if (access(cfg->state_dir, W_OK | X_OK) != 0)
+		fprintf(stderr, "%s: warning: state directory %s is not writable by this user: counting "
+		        "decisions are refused as state-unavailable\n", path, cfg->state_dir);
+}
+
 static void warnings(const config_t *cfg, const char *path)
 {
 	audit_warnings(cfg, path);
+	state_warnings(cfg, path);
 	for (size_t i = 0; i < cfg->n_roles; i++) {
 		const policy_role_t *r = &cfg->roles[i];
 		for (size_t j = 0; j < r->n_unresolved; j++) {

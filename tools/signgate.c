@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "debug.h"
 
 static const struct {
 	const char *name;
@@ -21,6 +22,8 @@ static const struct {
 	{ "state", cmd_state, "init|migrate|status the policy state store (PostgreSQL schema)" },
 	{ "revoke", cmd_revoke, "KEY --reason TEXT  kill switch: every host refuses KEY" },
 	{ "unrevoke", cmd_unrevoke, "KEY               undo signgate revoke" },
+	{ "test", cmd_test, "CONFIG CASES...   run policy test cases through the engine" },
+	{ "diff", cmd_diff, "OLD NEW           rights gained, lost and changed between two configs" },
 };
 
 static void usage(FILE *f)
@@ -33,6 +36,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	sg_debug_init();
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
