@@ -722,6 +722,17 @@ static int severity_of(const audit_record_t *rec)
 	return rec->allowed ? LOG_INFO : LOG_WARNING;
 }
 
+struct idt_writer {
+	writer_t *w;
+	size_t cap;
+};
+
+static void idt_field(void *ctx, const char *key, const char *val)
+{
+	struct idt_writer *iw = ctx;
+	field_str_cap(iw->w, key, strlen(key), val, iw->cap);
+}
+
 static void format_fields(writer_t *w, const audit_record_t *rec, const settings_t *s,
                           const char *time_str, size_t cap, size_t cap_long)
 {
@@ -754,6 +765,10 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
 		field_bounded(w, KEY("pipeline"), t->pipeline, sizeof(t->pipeline), cap);
 		field_bounded(w, KEY("run"), t->run, sizeof(t->run), cap);
 		field_bounded(w, KEY("jti"), t->jti, sizeof(t->jti), cap);
+	}
+	if (rec->idtoken) {
+		struct idt_writer iw = { w, cap_long };
+		idtoken_audit_fields(rec->idtoken, idt_field, &iw);
 	}
 	field_str_cap(w, KEY("token"), rec->token_label, cap);
 	field_str_cap(w, KEY("token_serial"), rec->token_serial, cap);

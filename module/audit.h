@@ -15,6 +15,7 @@
 
 #include "caller.h"
 #include "config.h"
+#include "idtoken.h"
 #include "ticket.h"
 
 typedef enum audit_event {
@@ -42,6 +43,7 @@ typedef struct audit_record {
 	const char *role;
 	const caller_t *caller;
 	const ticket_claims_t *ticket;
+	const idtoken_claims_t *idtoken;  /* CI identity token: claims, never the token */
 	/* target */
 	const char *token_label, *token_serial;
 	const char *key_name;

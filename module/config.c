@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "debug.h"
+#include "idtoken.h"
 #include "policy.h"
 #include "secure_open.h"
 
@@ -615,7 +616,8 @@ static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *roo
 static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
 	static const char *const allowed[] = { "backend", "state_dir", "state", "mode", "audit",
-		                               "validators", "roles", "keys", "rules", NULL };
+		                               "validators", "identity_providers", "roles", "keys",
+		                               "rules", NULL };
 	config_setting_t *w;
 	const char *v;
 	if (!check_members(ld, root, allowed))
@@ -979,6 +981,246 @@ out:
 	return ok;
 }
 
+
+/* ---- identity providers (CI OIDC issuers) ------------------------------- */
+
+/* Read and parse a pinned JWKS file; remember what it was (config_changed). */
+static bool load_jwks(loader_t *ld, const config_setting_t *s, config_idp_t *p)
+{
+	struct stat st;
+	char why[200], ferr[CONFIG_ERR_MAX], *buf = NULL;
+	size_t len = 0;
+	/* The keys decide who may sign: the config's own owner and mode
+	 * checks (secure_open.c); a FIFO or device must not hang the loader. */
+	if (!secure_read_file(p->jwks_path, ld->check_owner ? 0 : SECURE_OPEN_ANY_OWNER,
+	                      IDTOKEN_JWKS_MAX_BYTES, &buf, &len, &st, ferr, sizeof ferr)) {
+		fail(ld, s, "cannot read JWKS %s", ferr);
+		return false;
+	}
+	int rc = idtoken_jwks_parse(buf, len, &p->keys, &p->n_keys, why, sizeof why);
+	free(buf);
+	if (rc != 0) {
+		fail(ld, s, "JWKS %s: %s", p->jwks_path, why);
+		return false;
+	}
+	p->jwks_dev = st.st_dev;
+	p->jwks_ino = st.st_ino;
+	p->jwks_size = st.st_size;
+	p->jwks_mtime = st.st_mtim.tv_sec;
+	p->jwks_mtime_ns = st.st_mtim.tv_nsec;
+	p->jwks_ctime = st.st_ctim.tv_sec;
+	p->jwks_ctime_ns = st.st_ctim.tv_nsec;
+	return true;
+}
+
+static bool load_idp_duration(loader_t *ld, const config_setting_t *g, const char *name,
+                              uint32_t dflt, uint32_t max, uint32_t *out)
+{
+	const char *v;
+	config_setting_t *w;
+	*out = dflt;
+	if (!get_str(ld, g, name, false, &v, &w))
+		return false;
+	if (!v)
+		return true;
+	if (!strcmp(v, "0s")) {
+		*out = 0;
+	} else if (!parse_duration(v, out)) {
+		fail(ld, w, "must be a duration such as \"30s\", \"15m\", \"1h\"");
+		return false;
+	}
+	if (*out > max) {
+		fail(ld, w, "must be at most %u s", max);
+		return false;
+	}
+	return true;
+}
+
+static bool load_idps(loader_t *ld, config_t *cfg, const config_setting_t *root)
+{
+	static const char *const allowed[] = { "name", "issuer", "audience", "jwks", "algorithms",
+		                               "max_clock_skew", "max_token_lifetime", "max_uses",
+		                               NULL };
+	config_setting_t *l = member(root, "identity_providers"), *w;
+	if (!l)
+		return true;
+	if (!is_list_like(l)) {
+		fail(ld, l, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	size_t n = (size_t)config_setting_length(l);
+	if (!(cfg->idps = xcalloc(ld, n, sizeof *cfg->idps)))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		config_idp_t *p = &cfg->idps[i];
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			return false;
+		cfg->n_idps = i + 1;
+		p->line = config_setting_source_line(g);
+		if (!get_str_dup(ld, g, "name", true, &p->name, &w) || !check_name(ld, w, p->name))
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->idps[j].name, p->name)) {
+				fail(ld, w, "duplicate identity provider name '%s' (first at line %d)",
+				     p->name, cfg->idps[j].line);
+				return false;
+			}
+		if (!get_str_dup(ld, g, "issuer", true, &p->issuer, &w))
+			return false;
+		/* Exactly as in iss: an OIDC issuer is an https URL without a
+		 * trailing slash variant to guess at. */
+		if (strncmp(p->issuer, "https://", 8) != 0 || strlen(p->issuer) < 9 ||
+		    strlen(p->issuer) >= IDTOKEN_VALUE_MAX || strpbrk(p->issuer, " \t\"\\")) {
+			fail(ld, w, "must be the issuer's https URL exactly as in the tokens' iss");
+			return false;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->idps[j].issuer, p->issuer)) {
+				fail(ld, w, "issuer already configured for provider '%s' (line %d)",
+				     cfg->idps[j].name, cfg->idps[j].line);
+				return false;
+			}
+		if (!get_str_dup(ld, g, "audience", true, &p->audience, &w))
+			return false;
+		if (!p->audience[0] || strlen(p->audience) >= IDTOKEN_VALUE_MAX) {
+			fail(ld, w, "must be 1 to %d characters", IDTOKEN_VALUE_MAX - 1);
+			return false;
+		}
+		/* GitHub's default audience is the repository owner's URL: any
+		 * workflow of the owner can mint it for any purpose. */
+		if (!strncmp(p->audience, "https://github.com/", 19) ||
+		    !strcmp(p->audience, "sts.amazonaws.com") || !strcmp(p->audience, p->issuer)) {
+			fail(ld, w, "must be signgate's own value, not a default audience other relying "
+			            "parties accept too");
+			return false;
+		}
+		if (!get_str_dup(ld, g, "jwks", true, &p->jwks_path, &w) ||
+		    !check_abs_path(ld, w, p->jwks_path) || !load_jwks(ld, w, p))
+			return false;
+		char **algs = NULL;
+		size_t na = 0;
+		if (!get_strlist(ld, g, "algorithms", false, &algs, &na, &w)) {
+			strv_free(algs, na);
+			return false;
+		}
+		p->algorithms = algs ? 0 : 1u << IDTOKEN_ALG_RS256;
+		if (algs && !na) {
+			fail(ld, w, "must name at least one algorithm");
+			strv_free(algs, na);
+			return false;
+		}
+		for (size_t j = 0; j < na; j++) {
+			int a = idtoken_alg_by_name(algs[j]);
+			if (a < 0) {
+				fail(ld, config_setting_get_elem(w, (unsigned)j),
+				     "'%s': only \"RS256\" and \"ES256\" (never none or HMAC)", algs[j]);
+				strv_free(algs, na);
+				return false;
+			}
+			p->algorithms |= 1u << a;
+		}
+		strv_free(algs, na);
+		if (!load_idp_duration(ld, g, "max_clock_skew", 60, 600, &p->max_clock_skew_s) ||
+		    !load_idp_duration(ld, g, "max_token_lifetime", 3600, 86400,
+		                       &p->max_token_lifetime_s))
+			return false;
+		if (!p->max_token_lifetime_s) {
+			fail(ld, member(g, "max_token_lifetime"), "must be more than 0s");
+			return false;
+		}
+		long long mu;
+		if (!get_int(ld, g, "max_uses", 1, 1000000, 1, &mu, NULL))
+			return false;
+		p->max_uses = (uint32_t)mu;
+	}
+	return true;
+}
+
+/* A role's claims = { repository_id = "123"; ref = [ "refs/tags/v*" ]; ... }. */
+static bool load_role_claims(loader_t *ld, config_t *cfg, policy_role_t *r,
+                             const config_setting_t *g)
+{
+	config_setting_t *pw, *cw = member(g, "claims");
+	const char *pname;
+	if (!get_str(ld, g, "identity_provider", false, &pname, &pw))
+		return false;
+	r->idp = 0;
+	if (!pname && !cw)
+		return true;
+	if (!pname) {
+		fail(ld, cw, "claims need identity_provider (whose tokens carry them)");
+		return false;
+	}
+	for (size_t i = 0; i < cfg->n_idps; i++)
+		if (!strcmp(cfg->idps[i].name, pname))
+			r->idp = i + 1;
+	if (!r->idp) {
+		fail(ld, pw, "no identity provider '%s' under identity_providers", pname);
+		return false;
+	}
+	if (!cw || config_setting_type(cw) != CONFIG_TYPE_GROUP || !config_setting_length(cw)) {
+		fail(ld, cw ? cw : pw, cw ? "must be a non-empty group { claim = \"value\"; ... }"
+		                          : "a role with identity_provider needs claims");
+		return false;
+	}
+	if (r->credential) {
+		fail(ld, pw, "a claim role cannot also have a credential");
+		return false;
+	}
+	size_t n = (size_t)config_setting_length(cw);
+	bool stable = false;
+	if (!(r->claims = xcalloc(ld, n, sizeof *r->claims)))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(cw, (unsigned)i);
+		const char *cname = config_setting_name(e);
+		int c = idtoken_claim_by_name(cname);
+		policy_claim_match_t *m = &r->claims[i];
+		if (cname && !strcmp(cname, "sub")) {
+			fail(ld, e, "sub is never matched: its format changes with environments and "
+			            "organisation settings; match the claims it is made of");
+			return false;
+		}
+		if (c < 0 || c >= IDC_MATCHABLE_COUNT) {
+			fail(ld, e, "not a claim roles can match (see REFERENCE.md, claim roles)");
+			return false;
+		}
+		m->claim = c;
+		r->n_claims = i + 1;
+		if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+			if (!(m->values = xcalloc(ld, 1, sizeof *m->values)) ||
+			    !(m->values[0] = xstrdup(ld, config_setting_get_string(e))))
+				return false;
+			m->n_values = 1;
+		} else if (!get_strlist(ld, cw, cname, true, &m->values, &m->n_values, NULL)) {
+			return false;
+		} else if (!m->n_values) {
+			fail(ld, e, "must name at least one value");
+			return false;
+		}
+		for (size_t j = 0; j < m->n_values; j++)
+			if (!m->values[j][0] || strlen(m->values[j]) >= IDTOKEN_VALUE_MAX) {
+				fail(ld, e, "values must be 1 to %d characters", IDTOKEN_VALUE_MAX - 1);
+				return false;
+			}
+		if (idtoken_claim_is_stable_id((idtoken_claim_t)c)) {
+			for (size_t j = 0; j < m->n_values; j++)
+				if (strpbrk(m->values[j], "*?[")) {
+					fail(ld, e, "numeric ids are matched exactly, not by glob");
+					return false;
+				}
+			stable = true;
+		}
+	}
+	if (!stable) {
+		fail(ld, cw, "must name repository_id or repository_owner_id (GitHub), project_id "
+		             "or namespace_id (GitLab): names can be re-registered, ids cannot");
+		return false;
+	}
+	return true;
+}
+
 /* ---- roles -------------------------------------------------------------- */
 
 static bool parse_uint_id(const char *v, unsigned long *out)
@@ -1175,7 +1417,8 @@ static bool valid_credential(const char *v)
 
 static bool load_roles(loader_t *ld, config_t *cfg, const config_setting_t *root, nmap_t *names)
 {
-	static const char *const allowed[] = { "name", "users", "groups", "programs", "credential", NULL };
+	static const char *const allowed[] = { "name", "users", "groups", "programs", "credential",
+		                               "identity_provider", "claims", NULL };
 	config_setting_t *l = member(root, "roles"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
 	if (l && !is_list_like(l)) {
@@ -1210,8 +1453,10 @@ static bool load_roles(loader_t *ld, config_t *cfg, const config_setting_t *root
 			fail(ld, w, "must be \"pbkdf2-sha256$ITERATIONS$SALT$HASH\" (make one with: signgate credential hash)");
 			goto out;
 		}
+		if (!load_role_claims(ld, cfg, r, g))
+			goto out;
 		r->any_identity = !member(g, "users") && !member(g, "groups");
-		if (r->any_identity && !r->n_programs && !r->credential) {
+		if (r->any_identity && !r->n_programs && !r->credential && !r->idp) {
 			fail(ld, g, "role names no users, groups, programs or credential: it would match every caller");
 			goto out;
 		}
@@ -1606,7 +1851,7 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 {
 	static const char *const allowed[] = { "name", "roles", "keys", "products", "all_keys", "sign",
 		                               "admin", "days", "hours", "timezone", "quota", "checks",
-		                               "max_ticket_age", "require_ticket", "decrypt", "unwrap",
+		                               "max_ticket_age", "require_ticket", "ticket_commit_is_token_sha", "decrypt", "unwrap",
 		                               "derive", NULL };
 	config_setting_t *l = member(root, "rules"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
@@ -1782,7 +2027,13 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 			fail(ld, member(g, "require_ticket"), "false contradicts checks / max_ticket_age, which need a ticket");
 			goto out;
 		}
-		if (r->n_checks || r->max_ticket_age_s)
+		if (!get_bool(ld, g, "ticket_commit_is_token_sha", false, &r->ticket_commit_is_token_sha))
+			goto out;
+		if (r->ticket_commit_is_token_sha && req_set && !r->require_ticket) {
+			fail(ld, member(g, "require_ticket"), "false contradicts ticket_commit_is_token_sha");
+			goto out;
+		}
+		if (r->n_checks || r->max_ticket_age_s || r->ticket_commit_is_token_sha)
 			r->require_ticket = true;
 		if (r->require_ticket && !cfg->n_validators) {
 			fail(ld, g, "rule requires a validation ticket, but no validators are configured");
@@ -1801,7 +2052,8 @@ out:
 static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
 	nmap_t roles = { 0 }, keys = { 0 };
-	bool ok = load_validators(ld, cfg, root) && load_roles(ld, cfg, root, &roles) &&
+	bool ok = load_validators(ld, cfg, root) && load_idps(ld, cfg, root) &&
+	          load_roles(ld, cfg, root, &roles) &&
 	          load_keys(ld, cfg, root, &keys) && load_rules(ld, cfg, root, &roles, &keys);
 	nmap_free(&roles);
 	nmap_free(&keys);
@@ -2010,6 +2262,14 @@ out:
 
 static void free_policy_parts(config_t *cfg)
 {
+	for (size_t i = 0; i < cfg->n_idps; i++) {
+		free(cfg->idps[i].name);
+		free(cfg->idps[i].issuer);
+		free(cfg->idps[i].audience);
+		free(cfg->idps[i].jwks_path);
+		idtoken_jwks_free(cfg->idps[i].keys, cfg->idps[i].n_keys);
+	}
+	free(cfg->idps);
 	for (size_t i = 0; i < cfg->n_validators; i++) {
 		free(cfg->validators[i].name);
 		free(cfg->validators[i].public_key_path);
@@ -2028,6 +2288,9 @@ static void free_policy_parts(config_t *cfg)
 		free(r->programs);
 		free(r->credential);
 		strv_free(r->unresolved, r->n_unresolved);
+		for (size_t j = 0; j < r->n_claims; j++)
+			strv_free(r->claims[j].values, r->claims[j].n_values);
+		free(r->claims);
 	}
 	free(cfg->roles);
 	for (size_t i = 0; i < cfg->n_keys; i++) {
@@ -2088,6 +2351,17 @@ bool config_changed(const config_t *cfg)
 	struct stat st;
 	if (!cfg || !cfg->path || stat(cfg->path, &st) < 0)
 		return true;
+	/* A pinned JWKS that changed reloads the whole config, so that keys
+	 * and policy are swapped together. */
+	for (size_t i = 0; i < cfg->n_idps; i++) {
+		const config_idp_t *p = &cfg->idps[i];
+		struct stat js;
+		if (stat(p->jwks_path, &js) < 0 || js.st_mtim.tv_sec != p->jwks_mtime ||
+		    js.st_mtim.tv_nsec != p->jwks_mtime_ns || js.st_ctim.tv_sec != p->jwks_ctime ||
+		    js.st_ctim.tv_nsec != p->jwks_ctime_ns || js.st_dev != p->jwks_dev ||
+		    js.st_ino != p->jwks_ino || js.st_size != p->jwks_size)
+			return true;
+	}
 	return st.st_mtim.tv_sec != cfg->mtime || st.st_mtim.tv_nsec != cfg->mtime_ns ||
 	       st.st_ctim.tv_sec != cfg->ctime || st.st_ctim.tv_nsec != cfg->ctime_ns ||
 	       st.st_dev != cfg->dev || st.st_ino != cfg->ino || st.st_size != cfg->size;

@@ -70,7 +70,34 @@ typedef struct config_validator {
 	                        fixed by this key, never by a ticket header */
 } config_validator_t;
 
+/* --- identity providers (CI OIDC issuers, idtoken.h) -------------------- */
+
+struct idtoken_jwk;
+
+typedef struct config_idp {
+	char *name;
+	char *issuer;                /* exactly as in the tokens' iss */
+	char *audience;              /* the aud tokens must carry (signgate's own value) */
+	char *jwks_path;             /* pinned JWKS file, reloaded when it changes */
+	struct idtoken_jwk *keys; size_t n_keys;
+	unsigned algorithms;         /* bit set over idtoken_alg_t; default RS256 */
+	uint32_t max_clock_skew_s;   /* default 60 */
+	uint32_t max_token_lifetime_s; /* exp - iat; default 1h */
+	uint32_t max_uses;           /* acceptances of one jti within its lifetime; default 1 */
+	/* The JWKS file as loaded (config_changed() compares). */
+	dev_t jwks_dev; ino_t jwks_ino; off_t jwks_size;
+	time_t jwks_mtime; long jwks_mtime_ns; time_t jwks_ctime; long jwks_ctime_ns;
+	int line;
+} config_idp_t;
+
 /* --- policy ------------------------------------------------------------- */
+
+/* One claim condition of a role: the token's claim must match one of the
+ * values (equality or glob, idtoken_value_matches). */
+typedef struct policy_claim_match {
+	int claim;                   /* idtoken_claim_t */
+	char **values; size_t n_values;
+} policy_claim_match_t;
 
 typedef struct policy_program {
 	char *path;                 /* absolute path of the executable */
@@ -91,6 +118,11 @@ typedef struct policy_role {
 	bool any_identity;         /* no users/groups written: identity not constrained
 	                              (only programs and/or credential select callers) */
 	char **unresolved; size_t n_unresolved; /* names the system does not know */
+	/* Claim role: the caller is in it only with a verified ID token of
+	 * this provider whose claims all match (and, when users or groups are
+	 * written, with that OS identity too). */
+	size_t idp;                /* 1 + index into config.idps; 0 = not a claim role */
+	policy_claim_match_t *claims; size_t n_claims;
 	int line;
 } policy_role_t;
 
@@ -155,6 +187,7 @@ typedef struct policy_rule {
 	char **checks; size_t n_checks;    /* checks that must be "pass" */
 	bool require_ticket;               /* true when n_checks > 0 or set */
 	uint32_t max_ticket_age_s;         /* 0 = no limit beyond exp */
+	bool ticket_commit_is_token_sha;   /* the ticket's commit must be the ID token's sha */
 	int line;
 } policy_rule_t;
 
@@ -192,6 +225,7 @@ typedef struct config {
 	enum { CONFIG_MODE_IN_PROCESS = 0, CONFIG_MODE_BROKER, CONFIG_MODE_AUTO } mode;
 
 	config_validator_t *validators; size_t n_validators;
+	config_idp_t *idps; size_t n_idps;
 	policy_role_t *roles; size_t n_roles;
 	policy_key_t *keys;   size_t n_keys;
 	policy_rule_t *rules; size_t n_rules;

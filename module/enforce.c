@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "debug.h"
 #include "caller.h"
+#include "idtoken.h"
 #include "inspect.h"
 #include "keycache.h"
 #include "mech.h"
@@ -87,6 +88,26 @@ static bool g_env_ticket_done;
 static ticket_status_t g_env_ticket_status;
 static bool g_env_ticket_present;
 static ticket_claims_t g_env_ticket;
+
+/* CI identity tokens (idtoken.h), like tickets: given at C_Login (alone
+ * or with a ticket), or in SIGNGATE_ID_TOKEN, verified and counted once. */
+static bool g_has_idtoken;
+static idtoken_claims_t g_idtoken;
+static bool g_idtoken_any;           /* a login or environment token exists */
+static bool g_env_idtoken_done;
+static bool g_env_idtoken_present;
+static idtoken_status_t g_env_idtoken_status;
+static idtoken_claims_t g_env_idtoken;
+
+static void idtoken_state_reset(void)
+{
+	g_has_idtoken = false;
+	g_env_idtoken_done = false;
+	g_env_idtoken_present = false;
+	g_idtoken_any = false;
+	OPENSSL_cleanse(&g_idtoken, sizeof(g_idtoken));
+	OPENSSL_cleanse(&g_env_idtoken, sizeof(g_env_idtoken));
+}
 
 static const config_t *cfg_get(void)
 {
@@ -230,6 +251,7 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 	g_env_ticket_present = false;
 	g_ticket_any = false;
 	g_role_any = false;
+	idtoken_state_reset();
 	g_nslots = 0;
 	g_real = NULL;
 	__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
@@ -398,6 +420,7 @@ void enforce_fini(void)
 	g_env_ticket_present = false;
 	g_ticket_any = false;
 	g_role_any = false;
+	idtoken_state_reset();
 	pthread_mutex_unlock(&g_lock);
 	audit_shutdown();
 }
@@ -422,6 +445,7 @@ void enforce_atfork_child(void)
 	g_env_ticket_present = false;
 	g_ticket_any = false;
 	g_role_any = false;
+	idtoken_state_reset();
 	keycache_clear();
 	audit_atfork_child();
 }
@@ -502,11 +526,27 @@ static void target_fill(target_t *t, CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK
 		t->have_ka = true;
 }
 
+static const idtoken_claims_t *idtoken_current(const config_t *cfg, idtoken_claims_t *copy,
+                                               idtoken_status_t *status);
+
+/* The ID token a record names: set around a record of a token that was
+ * not accepted (its claims are known when only times or audience failed),
+ * else the token in force.  Thread-local: records of other threads are
+ * not affected. */
+static __thread const idtoken_claims_t *tl_emit_idtoken;
+static __thread bool tl_emit_no_idtoken;
+
 static void emit(audit_event_t ev, bool allowed, const char *reason, const char *detail,
                  const policy_decision_t *d, const ticket_claims_t *tk, const target_t *t,
                  const char *mechanism, const char *hash, const unsigned char *data_sha,
                  size_t data_len, CK_RV ckr, const char *operation, int *delivered)
 {
+	static __thread idtoken_claims_t idt_copy;
+	const idtoken_claims_t *idt = tl_emit_idtoken;
+	idtoken_status_t idst;
+	if (!idt && !tl_emit_no_idtoken && __atomic_load_n(&g_idtoken_any, __ATOMIC_ACQUIRE) &&
+	    cfg_get())
+		idt = idtoken_current(cfg_get(), &idt_copy, &idst);
 	audit_record_t r = {
 		.event = ev,
 		.allowed = allowed,
@@ -525,6 +565,7 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 		.data_len = data_len,
 		.ckr = ckr,
 		.operation = operation,
+		.idtoken = idt,
 	};
 	if (t) {
 		r.token_label = t->token[0] ? t->token : NULL;
@@ -648,6 +689,130 @@ static const ticket_claims_t *ticket_current(const config_t *cfg, ticket_claims_
 	return t;
 }
 
+/* Accept a verified token once: count its jti in the state directory
+ * (max_uses of its provider within its lifetime, across processes). */
+static idtoken_status_t idtoken_count_use(const config_t *cfg, const idtoken_claims_t *c,
+                                          char *detail, size_t dlen, bool *unavailable)
+{
+	const config_idp_t *p = NULL;
+	char name[IDTOKEN_VALUE_MAX + 160];
+	int q;
+
+	for (size_t i = 0; i < cfg->n_idps; i++)
+		if (!strcmp(cfg->idps[i].name, c->provider))
+			p = &cfg->idps[i];
+	if (!p)
+		return IDTOKEN_ISSUER;
+	snprintf(name, sizeof(name), "idtoken:%s:%s", c->issuer, c->jti);
+	q = quota_take(cfg->state_dir, name, p->max_uses, 0, time(NULL));
+	if (q == 1)
+		return IDTOKEN_OK;
+	if (q == 0)
+		snprintf(detail, dlen, "jti already used %u times (max_uses of provider %s)",
+		         p->max_uses, p->name);
+	else
+		snprintf(detail, dlen, "state store unavailable, uses cannot be counted: %s",
+		         state_error());
+	*unavailable = q < 0;
+	return IDTOKEN_REPLAYED;
+}
+
+/* Verify, count and record one token; the record carries its claims
+ * whenever they are known, never the token. */
+static idtoken_status_t idtoken_accept(const config_t *cfg, const char *tok, size_t len,
+                                       const char *how, const target_t *t, CK_RV deny_ckr,
+                                       idtoken_claims_t *out)
+{
+	char detail[200], msg[260];
+	idtoken_status_t st = idtoken_verify(cfg, tok, len, time(NULL), out, detail, sizeof(detail));
+	bool unavailable = false;
+
+	if (st == IDTOKEN_OK)
+		st = idtoken_count_use(cfg, out, detail, sizeof(detail), &unavailable);
+	snprintf(msg, sizeof(msg), "%s: %s", how, st == IDTOKEN_OK ? "verified" : detail);
+	tl_emit_idtoken = out->jti[0] ? out : NULL;
+	tl_emit_no_idtoken = true;
+	emit(AUDIT_LOGIN, st == IDTOKEN_OK,
+	     st == IDTOKEN_OK ? "token-accepted"
+	     : unavailable    ? policy_reason_name(REASON_STATE_UNAVAILABLE)
+	                      : policy_reason_name(policy_idtoken_reason(st)),
+	     msg,
+	     NULL, NULL, t, NULL, NULL, NULL, 0, st == IDTOKEN_OK ? CKR_OK : deny_ckr, "C_Login",
+	     NULL);
+	tl_emit_idtoken = NULL;
+	tl_emit_no_idtoken = false;
+	return st;
+}
+
+/* SIGNGATE_ID_TOKEN holds the token or names a file holding it: the
+ * caller's own (or root's) that nobody else may write, at most a token long. */
+static void env_idtoken_load(const config_t *cfg)
+{
+	const char *v = secure_getenv("SIGNGATE_ID_TOKEN");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
+
+	g_env_idtoken_present = false;
+	__atomic_store_n(&g_env_idtoken_done, true, __ATOMIC_RELEASE);
+	if (!v || !v[0])
+		return;
+	g_env_idtoken_present = true;
+	__atomic_store_n(&g_idtoken_any, true, __ATOMIC_RELEASE);
+	if (ticket_looks_like(v, strlen(v)) || idtoken_looks_like(cfg, v, strlen(v))) {
+		g_env_idtoken_status = idtoken_accept(cfg, v, strlen(v), "SIGNGATE_ID_TOKEN", NULL,
+		                                      CKR_FUNCTION_REJECTED, &g_env_idtoken);
+		return;
+	}
+	if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
+	                      sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_ID_TOKEN: %s\n", err);
+		n = 0;
+	} else {
+		n = got;
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+			n--;
+		buf[n] = '\0';
+	}
+	g_env_idtoken_status = idtoken_accept(cfg, buf ? buf : "", n, "SIGNGATE_ID_TOKEN", NULL,
+	                                      CKR_FUNCTION_REJECTED, &g_env_idtoken);
+	if (buf) {
+		OPENSSL_cleanse(buf, got);
+		free(buf);
+	}
+}
+
+/* The ID token that applies now: the one given at C_Login, else the
+ * environment's.  *status says why none applies when one was presented.
+ * Expiry is judged by the policy at every use. */
+static const idtoken_claims_t *idtoken_current(const config_t *cfg, idtoken_claims_t *copy,
+                                               idtoken_status_t *status)
+{
+	const idtoken_claims_t *t = NULL;
+
+	*status = IDTOKEN_OK;
+	if (__atomic_load_n(&g_env_idtoken_done, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&g_idtoken_any, __ATOMIC_ACQUIRE))
+		return NULL;
+	pthread_mutex_lock(&g_lock);
+	if (g_has_idtoken) {
+		*copy = g_idtoken;
+		t = copy;
+	} else {
+		if (!g_env_idtoken_done && cfg)
+			env_idtoken_load(cfg);
+		if (g_env_idtoken_present) {
+			if (g_env_idtoken_status == IDTOKEN_OK) {
+				*copy = g_env_idtoken;
+				t = copy;
+			} else {
+				*status = g_env_idtoken_status;
+			}
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+	return t;
+}
+
 static const policy_role_t *login_role(const config_t *cfg)
 {
 	const policy_role_t *r = NULL;
@@ -685,6 +850,7 @@ static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t act
 	ticket_status_t ts;
 	bool presented;
 	policy_request_t req = { 0 };
+	static __thread idtoken_claims_t idt_copy;
 
 	memset(d, 0, sizeof(*d));
 	*tk = NULL;
@@ -706,6 +872,7 @@ static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t act
 	req.now = time(NULL);
 	req.ticket = *tk;
 	req.login_role = login_role(cfg);
+	req.idtoken = idtoken_current(cfg, &idt_copy, &req.idtoken_status);
 	policy_decide(cfg, &req, d);
 	/* A ticket was presented but did not verify: say so rather than
 	 * "missing". */
@@ -1912,6 +2079,77 @@ void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE 
 
 /* --- login ------------------------------------------------------------ */
 
+/* The PIN carries an ID token: "TOKEN", or "TOKEN~TICKET" / "TICKET~TOKEN"
+ * for a token and a validation ticket together ('~' is in neither). */
+static bool pin_split(const char *pin, size_t len, const char **a, size_t *alen, const char **b,
+                      size_t *blen)
+{
+	const char *sep = memchr(pin, '~', len);
+	*a = pin;
+	*alen = sep ? (size_t)(sep - pin) : len;
+	*b = sep ? sep + 1 : NULL;
+	*blen = sep ? len - *alen - 1 : 0;
+	return !sep || !memchr(*b, '~', *blen);
+}
+
+static bool pin_has_idtoken(const config_t *cfg, const char *pin, size_t len)
+{
+	const char *a, *b;
+	size_t alen, blen;
+	if (!cfg->n_idps || len > 2 * TICKET_MAX_LEN + 1 || !pin_split(pin, len, &a, &alen, &b, &blen))
+		return false;
+	return idtoken_looks_like(cfg, a, alen) || (b && idtoken_looks_like(cfg, b, blen));
+}
+
+static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const char *pin,
+                                size_t len)
+{
+	static __thread idtoken_claims_t idt;
+	ticket_claims_t tc;
+	const char *a, *b, *tok, *tkt = NULL;
+	size_t alen, blen, toklen, tktlen = 0;
+	idtoken_status_t st;
+
+	pin_split(pin, len, &a, &alen, &b, &blen);
+	if (idtoken_looks_like(cfg, a, alen)) {
+		tok = a, toklen = alen;
+		tkt = b, tktlen = blen;
+	} else {
+		tok = b, toklen = blen;
+		tkt = a, tktlen = alen;
+	}
+	if (tkt) {
+		/* The ticket first: a refused ticket must not use up the token. */
+		ticket_status_t ts = ticket_verify(cfg, tkt, tktlen, time(NULL), &tc);
+		if (ts != TICKET_OK) {
+			emit(AUDIT_TICKET, false, ticket_status_name(ts), "ticket given with an ID token as PIN",
+			     NULL, NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+			return CKR_PIN_INCORRECT;
+		}
+	}
+	st = idtoken_accept(cfg, tok, toklen, "ID token given as PIN", t, CKR_PIN_INCORRECT, &idt);
+	if (st != IDTOKEN_OK) {
+		OPENSSL_cleanse(&idt, sizeof(idt));
+		return CKR_PIN_INCORRECT;
+	}
+	pthread_mutex_lock(&g_lock);
+	g_idtoken = idt;
+	g_has_idtoken = true;
+	g_logged_in = true;
+	__atomic_store_n(&g_idtoken_any, true, __ATOMIC_RELEASE);
+	if (tkt) {
+		g_ticket = tc;
+		g_has_ticket = true;
+		__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&g_lock);
+	OPENSSL_cleanse(&idt, sizeof(idt));
+	if (tkt)
+		emit(AUDIT_TICKET, true, "ticket-accepted", "ticket given with an ID token as PIN", NULL, &tc,
+		     t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
+	return CKR_OK;
+}
+
 CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
 	const config_t *cfg = enforce_config();
@@ -1940,6 +2178,9 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	}
 	if (pin == NULL && pin_len > 0)
 		return CKR_ARGUMENTS_BAD;
+
+	if (pin && pin_has_idtoken(cfg, (const char *)pin, pin_len))
+		return login_with_idtoken(cfg, &t, (const char *)pin, pin_len);
 
 	if (pin && ticket_looks_like((const char *)pin, pin_len)) {
 		st = ticket_verify(cfg, (const char *)pin, pin_len, time(NULL), &claims);
@@ -2005,5 +2246,8 @@ void enforce_logout(sg_session_t *s)
 	g_login_role[0] = '\0';
 	__atomic_store_n(&g_role_any, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&g_ticket_any, g_env_ticket_present, __ATOMIC_RELEASE);
+	g_has_idtoken = false;
+	OPENSSL_cleanse(&g_idtoken, sizeof(g_idtoken));
+	__atomic_store_n(&g_idtoken_any, g_env_idtoken_present, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&g_lock);
 }

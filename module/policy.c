@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -605,6 +606,19 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_HASH_TRUNCATED] = "hash-truncated",
 	[REASON_DATA_MALFORMED] = "data-malformed",
 	[REASON_PSS_PARAMS_INVALID] = "pss-params-invalid",
+	[REASON_TOKEN_MISSING] = "token-missing",
+	[REASON_TOKEN_MALFORMED] = "token-malformed",
+	[REASON_TOKEN_ALGORITHM] = "token-algorithm",
+	[REASON_TOKEN_ISSUER] = "token-issuer",
+	[REASON_TOKEN_UNKNOWN_KID] = "token-unknown-kid",
+	[REASON_TOKEN_SIGNATURE] = "token-signature",
+	[REASON_TOKEN_AUDIENCE] = "token-audience",
+	[REASON_TOKEN_EXPIRED] = "token-expired",
+	[REASON_TOKEN_NOT_YET_VALID] = "token-not-yet-valid",
+	[REASON_TOKEN_LIFETIME] = "token-lifetime",
+	[REASON_TOKEN_REPLAYED] = "token-replayed",
+	[REASON_CLAIMS_MISMATCH] = "claims-mismatch",
+	[REASON_TOKEN_COMMIT_MISMATCH] = "token-commit-mismatch",
 };
 
 static const char *const action_names[POLICY_ACTION_COUNT] = {
@@ -708,7 +722,102 @@ bool policy_role_matches(const policy_role_t *role, const caller_t *caller,
 		return false;
 	if (role->credential && login_role != role)
 		return false;
+	if (role->idp)
+		return false;   /* needs a token: policy_role_matches_token */
 	return role_identity_matches(role, caller);
+}
+
+policy_reason_t policy_idtoken_reason(idtoken_status_t s)
+{
+	switch (s) {
+	case IDTOKEN_OK: return REASON_ALLOWED;
+	case IDTOKEN_ALGORITHM: return REASON_TOKEN_ALGORITHM;
+	case IDTOKEN_ISSUER: return REASON_TOKEN_ISSUER;
+	case IDTOKEN_UNKNOWN_KID: return REASON_TOKEN_UNKNOWN_KID;
+	case IDTOKEN_SIGNATURE: return REASON_TOKEN_SIGNATURE;
+	case IDTOKEN_AUDIENCE: return REASON_TOKEN_AUDIENCE;
+	case IDTOKEN_EXPIRED: return REASON_TOKEN_EXPIRED;
+	case IDTOKEN_NOT_YET_VALID: return REASON_TOKEN_NOT_YET_VALID;
+	case IDTOKEN_LIFETIME: return REASON_TOKEN_LIFETIME;
+	case IDTOKEN_REPLAYED: return REASON_TOKEN_REPLAYED;
+	case IDTOKEN_MALFORMED:
+	default: return REASON_TOKEN_MALFORMED;
+	}
+}
+
+/* The token's side of a claim role (OS identity aside): 0 when it
+ * matches, else the reason, with why naming the first claim that failed. */
+static policy_reason_t claims_failure(const config_t *cfg, const policy_role_t *role,
+                                      const idtoken_claims_t *tok, time_t now, char *why,
+                                      size_t wl)
+{
+	const config_idp_t *p = role->idp <= cfg->n_idps ? &cfg->idps[role->idp - 1] : NULL;
+	if (!tok) {
+		snprintf(why, wl, "role %s needs an ID token of provider %s", role->name,
+		         p ? p->name : "?");
+		return REASON_TOKEN_MISSING;
+	}
+	/* By issuer, not only by name: a reload may have renamed providers. */
+	if (!p || strcmp(tok->provider, p->name) != 0 || strcmp(tok->issuer, p->issuer) != 0) {
+		snprintf(why, wl, "role %s needs a token of provider %s, not of %.60s", role->name,
+		         p ? p->name : "?", tok->issuer);
+		return REASON_CLAIMS_MISMATCH;
+	}
+	/* Accepted once at login, judged again at every use. */
+	if ((int64_t)now - (int64_t)p->max_clock_skew_s >= tok->exp) {
+		snprintf(why, wl, "ID token expired %lld s ago", (long long)((int64_t)now - tok->exp));
+		return REASON_TOKEN_EXPIRED;
+	}
+	for (size_t i = 0; i < role->n_claims; i++) {
+		const policy_claim_match_t *m = &role->claims[i];
+		const char *v = idtoken_claim(tok, (idtoken_claim_t)m->claim);
+		bool ok = false;
+		for (size_t j = 0; v && !ok && j < m->n_values; j++)
+			ok = idtoken_value_matches(m->values[j], v);
+		if (!ok) {
+			if (!v)
+				snprintf(why, wl, "role %s: token has no claim %s", role->name,
+				         idtoken_claim_name((idtoken_claim_t)m->claim));
+			else
+				snprintf(why, wl, "role %s: %s '%.60s' is not %s'%.60s'", role->name,
+				         idtoken_claim_name((idtoken_claim_t)m->claim), v,
+				         m->n_values > 1 ? "any of " : "", m->values[0]);
+			return REASON_CLAIMS_MISMATCH;
+		}
+	}
+	return REASON_ALLOWED;
+}
+
+bool policy_role_matches_token(const config_t *cfg, const policy_role_t *role,
+                               const caller_t *caller, const policy_role_t *login_role,
+                               const idtoken_claims_t *tok, time_t now, char *why, size_t wl)
+{
+	char tmp[160];
+	if (!why) {
+		why = tmp;
+		wl = sizeof tmp;
+	}
+	why[0] = '\0';
+	if (!role || !caller || !caller->known || !cfg)
+		return false;
+	if (role->credential && login_role != role)
+		return false;
+	if (!role_identity_matches(role, caller)) {
+		snprintf(why, wl, "caller is not the OS identity of role %s", role->name);
+		return false;
+	}
+	if (!role->idp)
+		return true;
+	return claims_failure(cfg, role, tok, now, why, wl) == REASON_ALLOWED;
+}
+
+static bool role_matches_req(const config_t *cfg, const policy_role_t *role,
+                             const policy_request_t *req)
+{
+	if (!role->idp)
+		return policy_role_matches(role, req->caller, req->login_role);
+	return policy_role_matches_token(cfg, role, req->caller, req->login_role, req->idtoken,
+	                                 req->now, NULL, 0);
 }
 
 static const policy_role_t *rule_role(const config_t *cfg, const policy_rule_t *r,
@@ -716,10 +825,47 @@ static const policy_role_t *rule_role(const config_t *cfg, const policy_rule_t *
 {
 	for (size_t i = 0; i < r->n_roles; i++) {
 		const policy_role_t *role = &cfg->roles[r->roles[i]];
-		if (policy_role_matches(role, req->caller, req->login_role))
+		if (role_matches_req(cfg, role, req))
 			return role;
 	}
 	return NULL;
+}
+
+/* No role of the rule matched: is there a claim role the caller would be
+ * in but for the token?  Then the denial names the token's failure. */
+static bool role_of_token_provider(const config_t *cfg, const policy_role_t *role,
+                                   const idtoken_claims_t *tok)
+{
+	return tok && role->idp && role->idp <= cfg->n_idps &&
+	       !strcmp(cfg->idps[role->idp - 1].name, tok->provider);
+}
+
+static const policy_role_t *rule_token_failure(const config_t *cfg, const policy_rule_t *r,
+                                               const policy_request_t *req,
+                                               policy_reason_t *reason, char *detail,
+                                               size_t dlen)
+{
+	const policy_role_t *role = NULL;
+	for (size_t i = 0; i < r->n_roles; i++) {
+		const policy_role_t *c = &cfg->roles[r->roles[i]];
+		if (!c->idp || !req->caller || !req->caller->known ||
+		    !role_identity_matches(c, req->caller))
+			continue;
+		/* The role of the token's own provider explains best. */
+		if (!role || (!role_of_token_provider(cfg, role, req->idtoken) &&
+		              role_of_token_provider(cfg, c, req->idtoken)))
+			role = c;
+	}
+	if (!role)
+		return NULL;
+	if (!req->idtoken && req->idtoken_status != IDTOKEN_OK) {
+		*reason = policy_idtoken_reason(req->idtoken_status);
+		snprintf(detail, dlen, "role %s: the ID token presented failed (%s)", role->name,
+		         idtoken_status_name(req->idtoken_status));
+	} else {
+		*reason = claims_failure(cfg, role, req->idtoken, req->now, detail, dlen);
+	}
+	return role;
 }
 
 static bool in_window(const policy_rule_t *r, time_t now)
@@ -786,7 +932,7 @@ static bool rule_grants(const policy_rule_t *r, policy_action_t a)
 
 /* Stages a rule passes, so that the denial names the rule that came
  * closest and the first condition it failed. */
-enum { ST_ROLE = 1, ST_ACTION, ST_MECH, ST_HASH, ST_WINDOW, ST_TICKET, ST_ALLOW };
+enum { ST_TOKEN = 1, ST_ROLE, ST_ACTION, ST_MECH, ST_HASH, ST_WINDOW, ST_TICKET, ST_ALLOW };
 
 static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_request_t *req,
                      const policy_role_t **role_out, policy_reason_t *reason, char *detail, size_t dlen)
@@ -796,7 +942,8 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 	*role_out = role;
 	if (!role) {
 		*reason = REASON_NO_RULE;
-		return 0;
+		*role_out = rule_token_failure(cfg, r, req, reason, detail, dlen);
+		return *role_out ? ST_TOKEN : 0;
 	}
 	const struct action_grant *g = action_grant(req->action);
 	if (!g || !rule_grants(r, req->action)) {
@@ -879,6 +1026,17 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 				}
 			}
 		}
+		if (r->ticket_commit_is_token_sha) {
+			/* The commit the validator checked is the commit the CI job
+			 * runs on: compared as hex, case-insensitively. */
+			const char *sha = idtoken_claim(req->idtoken, IDC_SHA);
+			if (!sha || !t->commit[0] || strcasecmp(sha, t->commit) != 0) {
+				*reason = REASON_TOKEN_COMMIT_MISMATCH;
+				snprintf(detail, dlen, "rule %s: ticket commit '%.40s' is not the ID token's sha '%.40s'",
+				         r->name, t->commit[0] ? t->commit : "(none)", sha ? sha : "(no token)");
+				return ST_WINDOW;
+			}
+		}
 		for (size_t i = 0; i < r->n_checks; i++) {
 			const ticket_check_t *found = NULL;
 			for (size_t j = 0; !found && j < t->n_checks && j < TICKET_MAX_CHECKS; j++)
@@ -912,7 +1070,7 @@ static bool some_role_with_key(const config_t *cfg, const struct role_ref *v, si
 			hi = mid;
 	}
 	for (; lo < n && v[lo].key == key; lo++)
-		if (policy_role_matches(&cfg->roles[v[lo].role], req->caller, req->login_role))
+		if (role_matches_req(cfg, &cfg->roles[v[lo].role], req))
 			return true;
 	return false;
 }
@@ -931,7 +1089,7 @@ static bool in_some_role(const config_t *cfg, const policy_request_t *req)
 		if (some_role_with_key(cfg, p->by_gid, p->n_by_gid, c->groups[i], req))
 			return true;
 	for (size_t i = 0; i < p->n_any_identity; i++)
-		if (policy_role_matches(&cfg->roles[p->any_identity_roles[i]], c, req->login_role))
+		if (role_matches_req(cfg, &cfg->roles[p->any_identity_roles[i]], req))
 			return true;
 	return false;
 }

@@ -19,6 +19,7 @@
 
 #include "caller.h"
 #include "config.h"
+#include "idtoken.h"
 #include "mech.h"
 #include "ticket.h"
 
@@ -81,6 +82,22 @@ typedef enum policy_reason {
 	REASON_HASH_TRUNCATED,      /* raw ECDSA longer than the curve order, not opted in */
 	REASON_DATA_MALFORMED,      /* DigestInfo, PKCS#1 block or CMS attributes not strict DER */
 	REASON_PSS_PARAMS_INVALID,  /* PSS hashAlg/MGF1/sLen unacceptable */
+	/* CI identity tokens (claim roles): the token a claim role needs is
+	 * missing, failed verification (one reason per failure), was used up,
+	 * or its claims do not match. */
+	REASON_TOKEN_MISSING,
+	REASON_TOKEN_MALFORMED,
+	REASON_TOKEN_ALGORITHM,
+	REASON_TOKEN_ISSUER,
+	REASON_TOKEN_UNKNOWN_KID,
+	REASON_TOKEN_SIGNATURE,
+	REASON_TOKEN_AUDIENCE,
+	REASON_TOKEN_EXPIRED,
+	REASON_TOKEN_NOT_YET_VALID,
+	REASON_TOKEN_LIFETIME,
+	REASON_TOKEN_REPLAYED,
+	REASON_CLAIMS_MISMATCH,
+	REASON_TOKEN_COMMIT_MISMATCH, /* ticket commit is not the token's sha */
 	REASON_COUNT
 } policy_reason_t;
 
@@ -115,6 +132,11 @@ typedef struct policy_request {
 	/* Role proven by a credential at C_Login (NULL = none): roles with
 	 * a credential match only the caller who proved them. */
 	const policy_role_t *login_role;
+	/* CI identity token (claim roles): the verified claims, or NULL.
+	 * When a token was presented but failed verification, idtoken is NULL
+	 * and idtoken_status says why (the denial names it). */
+	const idtoken_claims_t *idtoken;
+	idtoken_status_t idtoken_status;
 } policy_request_t;
 
 typedef struct policy_decision {
@@ -170,6 +192,16 @@ bool policy_hash_allowed(const policy_key_t *k, mech_id_t m, hash_alg_t h);
 /* Does the caller belong to the role (identity, program, credential)? */
 bool policy_role_matches(const policy_role_t *role, const caller_t *caller,
                          const policy_role_t *login_role);
+
+/* The same with a CI identity token: a claim role matches only with a
+ * verified token of its provider, not expired at now, whose claims all
+ * match.  On false, why (may be NULL) says what did not match. */
+bool policy_role_matches_token(const config_t *cfg, const policy_role_t *role,
+                               const caller_t *caller, const policy_role_t *login_role,
+                               const idtoken_claims_t *tok, time_t now, char *why, size_t whylen);
+
+/* The denial reason for a token that failed verification. */
+policy_reason_t policy_idtoken_reason(idtoken_status_t s);
 
 /* By name, O(1); NULL when not defined. */
 const policy_key_t *policy_key_by_name(const config_t *cfg, const char *name);

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "config.h"
+#include "jws.h"
 
 /* Claims are bounded in the JSON too, not only by the output fields, so
  * that a signed but absurd value is refused rather than clamped. */
@@ -419,6 +420,7 @@ static bool claims_parse(const json_t *p, ticket_claims_t *c, char *detail, size
 	    || !get_string(p, "pipeline", false, c->pipeline, sizeof(c->pipeline), detail, dlen)
 	    || !get_string(p, "run", true, c->run, sizeof(c->run), detail, dlen)
 	    || !get_string(p, "jti", true, c->jti, sizeof(c->jti), detail, dlen)
+	    || !get_string(p, "commit", false, c->commit, sizeof(c->commit), detail, dlen)
 	    || !get_time(p, "iat", &c->iat, detail, dlen)
 	    || !get_time(p, "nbf", &c->nbf, detail, dlen)
 	    || !get_time(p, "exp", &c->exp, detail, dlen)
@@ -824,6 +826,7 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 	    || !field_ok(c->pipeline, sizeof(c->pipeline), false)
 	    || !field_ok(c->run, sizeof(c->run), true)
 	    || !field_ok(c->jti, sizeof(c->jti), true)
+	    || !field_ok(c->commit, sizeof(c->commit), false)
 	    || c->n_checks > TICKET_MAX_CHECKS || c->n_aud > TICKET_MAX_AUD
 	    || c->n_digests > TICKET_MAX_DIGESTS
 	    || c->iat < 0 || c->nbf < 0 || c->exp < 0 || c->exp > CLAIM_TIME_MAX
@@ -835,6 +838,8 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 		json_object_set_new(p, "pipeline", json_string(c->pipeline));
 	json_object_set_new(p, "run", json_string(c->run));
 	json_object_set_new(p, "jti", json_string(c->jti));
+	if (c->commit[0])
+		json_object_set_new(p, "commit", json_string(c->commit));
 	json_object_set_new(p, "iat", json_integer(c->iat));
 	json_object_set_new(p, "nbf", json_integer(c->nbf));
 	json_object_set_new(p, "exp", json_integer(c->exp));
@@ -938,4 +943,56 @@ out:
 	free(s64);
 	free(input);
 	return token;
+}
+
+/* --- shared with idtoken.c (jws.h) ---------------------------------------- */
+
+bool jws_parts_parse(const char *token, size_t len, jws_parts_t *out, char *detail, size_t dlen)
+{
+	jws_t j;
+
+	memset(out, 0, sizeof(*out));
+	if (jws_parse(token, len, &j, detail, dlen) != TICKET_OK)
+		return false;
+	out->buf = j.buf;
+	out->sig = j.sig;
+	out->sig_len = j.sig_len;
+	out->signing_input_len = j.signing_input_len;
+	out->header = j.header;
+	out->payload = j.payload;
+	return true;
+}
+
+void jws_parts_free(jws_parts_t *j)
+{
+	free(j->buf);
+	json_decref(j->header);
+	json_decref(j->payload);
+	memset(j, 0, sizeof(*j));
+}
+
+bool jws_header_format_ok(const json_t *h, char *detail, size_t dlen)
+{
+	return header_format_ok(h, detail, dlen);
+}
+
+bool jws_b64url_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
+{
+	return b64url_decode(in, n, out, outlen);
+}
+
+char *jws_b64url_encode(const unsigned char *in, size_t n)
+{
+	return b64url_encode(in, n);
+}
+
+bool jws_clean_string(const char *s, size_t n)
+{
+	return clean_string(s, n);
+}
+
+bool jws_verify_es256(EVP_PKEY *pk, const unsigned char *msg, size_t mlen,
+                      const unsigned char *sig, size_t slen)
+{
+	return verify_signature(pk, KEY_ALG_ES256, msg, mlen, sig, slen);
 }

@@ -33,6 +33,8 @@ typedef struct ticket_claims {
 	char pipeline[64];
 	char run[64];
 	char jti[64];
+	char commit[65];            /* optional: the commit validated (hex); a rule may bind
+	                               it to the CI identity token's sha */
 	int64_t iat, nbf, exp;
 	size_t n_checks;
 	ticket_check_t checks[TICKET_MAX_CHECKS];

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 	        "                        [--action sign|admin|decrypt|unwrap|derive]\n"
 	        "                        [--at TIME] [--product P] [--check NAME[=RESULT]]...\n"
 	        "                        [--ticket-age DURATION] [--login-role ROLE]\n"
+	        "                        [--id-token TOKEN|@FILE]\n"
 	        "  --key K         a governed key's name (\"-\" with --action admin: no key)\n"
 	        "  --mechanism M   e.g. SHA256-RSA-PKCS, RSA-PKCS, ECDSA (required for sign);\n"
 	        "                  RSA-PKCS-OAEP, RSA-PKCS, ECDH1-DERIVE ... (required for\n"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 	        "  --check N[=R]   a check in the simulated ticket (result R, default pass)\n"
 	        "  --ticket-age D  age of the simulated ticket (default 0s)\n"
 	        "  --login-role R  the caller proved role R's credential at login\n"
+	        "  --id-token T    a CI identity token presented (verified with the config's\n"
+	        "                  identity_providers at --at; not counted against max_uses)\n"
 	        "Exit status: 0 allow, 1 deny, 2 usage or config error.\n");
 }
 
@@ -51,11 +54,13 @@ int cmd_explain(int argc, char **argv)
 		{ "product", required_argument, NULL, 'P' }, { "check", required_argument, NULL, 'C' },
 		{ "action", required_argument, NULL, 'a' },  { "ticket-age", required_argument, NULL, 'A' },
 		{ "login-role", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "id-token", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL, *user = NULL, *program = NULL, *key = NULL, *mech_s = NULL;
 	const char *hash_s = NULL, *at = NULL, *product = NULL, *action_s = "sign", *age_s = NULL;
-	const char *login_role_s = NULL;
+	const char *login_role_s = NULL, *idtoken_s = NULL;
+	static idtoken_claims_t idt;
 	const char *groups[MAX_GROUPS];
 	size_t n_groups = 0;
 	static ticket_claims_t ticket;
@@ -84,6 +89,7 @@ int cmd_explain(int argc, char **argv)
 		case 'A': age_s = optarg; have_ticket = true; break;
 		case 'a': action_s = optarg; break;
 		case 'L': login_role_s = optarg; break;
+		case 'I': idtoken_s = optarg; break;
 		case 'C': {
 			if (ticket.n_checks == TICKET_MAX_CHECKS) {
 				fprintf(stderr, "signgate explain: too many --check\n");
@@ -193,6 +199,33 @@ int cmd_explain(int argc, char **argv)
 		ticket.nbf = ticket.iat;
 		ticket.exp = (int64_t)req.now + 3600;
 		req.ticket = &ticket;
+	}
+
+	if (idtoken_s) {
+		char tok[TICKET_MAX_LEN + 2], detail[256];
+		size_t n = 0;
+		if (idtoken_s[0] == '@') {
+			FILE *f = fopen(idtoken_s + 1, "re");
+			if (!f) {
+				fprintf(stderr, "signgate explain: cannot read %s\n", idtoken_s + 1);
+				goto out;
+			}
+			n = fread(tok, 1, sizeof tok - 1, f);
+			fclose(f);
+		} else {
+			n = strnlen(idtoken_s, sizeof tok - 1);
+			memcpy(tok, idtoken_s, n);
+		}
+		while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
+			n--;
+		tok[n] = '\0';
+		idtoken_status_t ist = idtoken_verify(cfg, tok, n, req.now, &idt, detail, sizeof detail);
+		printf("id-token:  %s (%s)\n", ist == IDTOKEN_OK ? "verified" : idtoken_status_name(ist),
+		       detail);
+		if (ist == IDTOKEN_OK)
+			req.idtoken = &idt;
+		else
+			req.idtoken_status = ist;
 	}
 
 	policy_decision_t d;

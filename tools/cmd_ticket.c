@@ -37,6 +37,7 @@ static void usage(FILE *f)
 	        "              [--pipeline NAME] [--check NAME=RESULT]... [--artifact FILE]...\n"
 	        "              [--digest sha256:HEX]... [--aud NAME]... [--ttl DURATION]\n"
 	        "              [--at TIME] [--nbf TIME] [--exp TIME] [--max-uses N] [--jti ID]\n"
+	        "              [--commit SHA]\n"
 	        "       signgate ticket verify --config FILE [--at TIME] TICKET|-|@FILE\n"
 	        "       signgate ticket show TICKET|-|@FILE\n"
 	        "\n"
@@ -352,6 +353,7 @@ static int ticket_issue_cmd(int argc, char **argv)
 		{ "exp", required_argument, NULL, 'e' },
 		{ "max-uses", required_argument, NULL, 'm' },
 		{ "jti", required_argument, NULL, 'j' },
+		{ "commit", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -370,6 +372,7 @@ static int ticket_issue_cmd(int argc, char **argv)
 		case 'i': if (!copy_field(cl.issuer, sizeof(cl.issuer), optarg, "--issuer")) return 2; break;
 		case 'P': if (!copy_field(cl.product, sizeof(cl.product), optarg, "--product")) return 2; break;
 		case 'p': if (!copy_field(cl.pipeline, sizeof(cl.pipeline), optarg, "--pipeline")) return 2; break;
+		case 'C': if (!copy_field(cl.commit, sizeof(cl.commit), optarg, "--commit")) return 2; break;
 		case 'r': if (!copy_field(cl.run, sizeof(cl.run), optarg, "--run")) return 2; break;
 		case 'j': if (!copy_field(cl.jti, sizeof(cl.jti), optarg, "--jti")) return 2; break;
 		case 'c': {

@@ -556,7 +556,7 @@ static void hex_format(const unsigned char *p, size_t n, char *out, size_t outle
 }
 
 /* The rule's and role's conditions, common to a key grant and an all-keys grant. */
-static void print_conditions(const policy_rule_t *r, const policy_role_t *ro)
+static void print_conditions(const config_t *cfg, const policy_rule_t *r, const policy_role_t *ro)
 {
 	char buf[1024], buf2[256];
 	report_days_format(r->days, buf, sizeof buf);
@@ -587,6 +587,17 @@ static void print_conditions(const policy_rule_t *r, const policy_role_t *ro)
 	}
 	if (ro->credential)
 		printf("      %-11s the role's credential, presented at login\n", "credential:");
+	if (ro->idp) {
+		printf("      %-11s a CI identity token of provider %s, with:\n", "id-token:",
+		       ro->idp <= cfg->n_idps ? cfg->idps[ro->idp - 1].name : "?");
+		for (size_t i = 0; i < ro->n_claims; i++) {
+			const policy_claim_match_t *m = &ro->claims[i];
+			printf("      %-11s   %s =", "", idtoken_claim_name((idtoken_claim_t)m->claim));
+			for (size_t j = 0; j < m->n_values; j++)
+				printf("%s \"%s\"", j ? " or" : "", m->values[j]);
+			printf("\n");
+		}
+	}
 }
 
 static void print_grant(const view_t *v, const report_grant_t *g)
@@ -605,7 +616,7 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 		if (r->decrypt || r->unwrap || r->derive)
 			printf("      %-11s every governed key whose own decrypt/unwrap/derive group allows it\n",
 			       "key uses:");
-		print_conditions(r, ro);
+		print_conditions(v->cfg, r, ro);
 		return;
 	}
 	const policy_key_t *k = &cfg->keys[g->key];
@@ -619,7 +630,7 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 		printf("      %-11s %s\n", "hashes:", buf);
 	}
 	print_key_uses(r, k);
-	print_conditions(r, ro);
+	print_conditions(v->cfg, r, ro);
 	char nb[32] = "-", na[32] = "-";
 	if (k->not_before)
 		report_time_format(k->not_before, nb, sizeof nb);
@@ -747,6 +758,18 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 	}
 	json_object_set_new(o, "programs", ps);
 	json_object_set_new(o, "credential_required", json_boolean(ro->credential != NULL));
+	if (ro->idp) {
+		json_t *it = json_object(), *cl = json_object();
+		json_object_set_new(it, "provider", json_string(ro->idp <= cfg->n_idps
+		                                                ? cfg->idps[ro->idp - 1].name : "?"));
+		for (size_t i = 0; i < ro->n_claims; i++)
+			json_object_set_new(cl, idtoken_claim_name((idtoken_claim_t)ro->claims[i].claim),
+			                    json_strv(ro->claims[i].values, ro->claims[i].n_values));
+		json_object_set_new(it, "claims", cl);
+		json_object_set_new(o, "id_token", it);
+	} else {
+		json_object_set_new(o, "id_token", json_null());
+	}
 	return o;
 }
 
@@ -952,7 +975,8 @@ int cmd_who_can_sign(int argc, char **argv)
 				else if (id->kind == REPORT_ID_UID)
 					printf("\nuid %u  ** NO ACCOUNT: offboarded? **\n", (unsigned)id->uid);
 				else
-					printf("\nany caller (the role selects by program or credential only)\n");
+					printf("\nany caller (the role selects by program, credential or CI "
+					       "identity token only)\n");
 			}
 			if (cfg->rules[sel[i].rule].all_keys && sel[i].key != REPORT_NO_KEY && !v.key_sel && !v.product)
 				continue;  /* shown once as "(all keys)"; --key or --json lists each */

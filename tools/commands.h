@@ -17,5 +17,6 @@ int cmd_test(int argc, char **argv);         /* cmd_test.c: policy regression ca
 int cmd_diff(int argc, char **argv);         /* cmd_diff.c: rights gained and lost between configs */
 /* audit_cases.c: `signgate audit --to-cases FILE LOG...` (called by cmd_audit) */
 int cmd_audit_to_cases(int argc, char **argv);
+int cmd_id_token(int argc, char **argv);     /* cmd_idtoken.c: CI identity tokens */
 
 #endif
