@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "approval.h"
 #include "caller.h"
 #include "config.h"
 #include "mech.h"
@@ -77,6 +78,8 @@ typedef enum policy_reason {
 	REASON_KEY_UNKNOWN,         /* object's identity could not be established: governed, unknown */
 	REASON_KEY_OTHER_TOKEN,     /* handle not found on the session's token */
 	REASON_TEMPLATE_DUPLICATE,  /* a template repeats an attribute type */
+	REASON_APPROVALS_MISSING,   /* fewer distinct approvers than the rule's approvals.count */
+	REASON_APPROVAL_INVALID,    /* an approval in the bundle did not verify (login) */
 	REASON_COUNT
 } policy_reason_t;
 
@@ -111,6 +114,12 @@ typedef struct policy_request {
 	/* Role proven by a credential at C_Login (NULL = none): roles with
 	 * a credential match only the caller who proved them. */
 	const policy_role_t *login_role;
+	/* Approvals verified at login (issue 16); none = NULL/0.  artifact:
+	 * the SHA-256 of what is signed once the data shows it (NULL at
+	 * *Init, where approvals that list artifacts are not yet judged). */
+	const approval_t *approvals;
+	size_t n_approvals;
+	const unsigned char *artifact;
 } policy_request_t;
 
 typedef struct policy_decision {
@@ -120,6 +129,7 @@ typedef struct policy_decision {
 	const policy_rule_t *rule;      /* the rule that allowed (or came closest) */
 	const policy_role_t *role;
 	char detail[160];               /* human text, e.g. "mechanism RSA-X-509 not allowed for key app-rsa" */
+	char approvers[160];            /* allowed by a rule with approvals: who counted, "a,b" */
 } policy_decision_t;
 
 /* Build the lookup indexes over cfg's roles, keys and rules (called by
@@ -166,6 +176,14 @@ bool policy_hash_allowed(const policy_key_t *k, mech_id_t m, hash_alg_t h);
 /* Does the caller belong to the role (identity, program, credential)? */
 bool policy_role_matches(const policy_role_t *role, const caller_t *caller,
                          const policy_role_t *login_role);
+
+/* How many distinct approvers count for rule r on this request (same
+ * product and run as the ticket, or as each other without one; in the
+ * rule's groups; not the caller; not expired or older than max_age;
+ * still in the config with the key that signed; covering req->artifact
+ * when set).  Their names go to names ("a,b"; may be NULL). */
+unsigned policy_approvals_count(const config_t *cfg, const policy_rule_t *r,
+                                const policy_request_t *req, char *names, size_t nlen);
 
 /* By name, O(1); NULL when not defined. */
 const policy_key_t *policy_key_by_name(const config_t *cfg, const char *name);
