@@ -13,5 +13,7 @@ int cmd_doctor(int argc, char **argv);       /* cmd_doctor.c: the deployment as 
 int cmd_state(int argc, char **argv);        /* cmd_state.c: state init/migrate/status */
 int cmd_revoke(int argc, char **argv);       /* cmd_state.c: the kill switch */
 int cmd_unrevoke(int argc, char **argv);     /* cmd_state.c */
+int cmd_approve(int argc, char **argv);      /* cmd_approve.c: make an approval */
+int cmd_approval(int argc, char **argv);     /* cmd_approve.c: bundle, verify */
 
 #endif

@@ -13,6 +13,8 @@ static const struct {
 	{ "doctor", cmd_doctor, "[--config C]      check the deployment: files, token, keys, p11-kit" },
 	{ "explain", cmd_explain, "--config C ...    allow or deny, the rule and the reason" },
 	{ "ticket", cmd_ticket, "keygen|issue|verify validation tickets" },
+	{ "approve", cmd_approve, "--key K --approver A --product P --run R  sign an approval" },
+	{ "approval", cmd_approval, "bundle|verify     bundle approvals with a ticket, check them" },
 	{ "audit", cmd_audit, "[FILE...]         summarise audit records, verify the hash chain" },
 	{ "who-can-sign", cmd_who_can_sign, "--config C ...    identities -> keys, with conditions" },
 	{ "inventory", cmd_inventory, "--config C ...    token keys against the policy, findings" },
