@@ -63,6 +63,11 @@ typedef struct sg_op_state {
 	key_attrs_t key_attrs;
 	char token_label[33];
 	char token_serial[17];
+	/* Approvals (issue 16): the config the rule belongs to (kept alive
+	 * until C_Finalize), to judge the approvals again once the data shows
+	 * the artifact, and who counted, for the signature's record. */
+	const void *approvals_cfg;
+	char approvers[160];
 } sg_op_state_t;
 
 typedef struct sg_session {
