@@ -758,6 +758,7 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
 	field_hex(w, KEY("key_fp"), rec->key_fingerprint, 32);
 	field_str_cap(w, KEY("mechanism"), rec->mechanism, cap);
 	field_str_cap(w, KEY("hash"), rec->hash, cap);
+	field_str_cap(w, KEY("hash_basis"), rec->hash ? rec->hash_basis : NULL, cap);
 	if (rec->data_sha256) {
 		field_hex(w, KEY("data_sha256"), rec->data_sha256, 32);
 		field_u64(w, KEY("data_len"), rec->data_len);

@@ -50,6 +50,7 @@ typedef struct audit_record {
 	const unsigned char *key_fingerprint;   /* 32 bytes or NULL */
 	const char *mechanism;
 	const char *hash;
+	const char *hash_basis;       /* how the gate established hash; NULL with no hash */
 	const unsigned char *data_sha256;       /* 32 bytes or NULL */
 	size_t data_len;
 	unsigned long ckr;

@@ -30,9 +30,12 @@
 
 #include "approval.h"
 #include "config.h"
+#include "debug.h"
 #include "policy.h"
+#include "secure_open.h"
 
 #define CONFIG_MAX_BYTES (64u * 1024u * 1024u)
+#define KEY_LABEL_MAX 128     /* keycache.h: key_attrs_t.label[129] */
 #define AUDIT_IDENT_MAX 48
 
 /* The loader's context: where messages go, and whether one was written
@@ -42,6 +45,7 @@ typedef struct loader {
 	char *err;
 	size_t errlen;
 	bool failed;
+	bool check_owner;     /* owner/mode of files the config names (validator keys) */
 } loader_t;
 
 static void path_of(const config_setting_t *s, char *buf, size_t len)
@@ -297,6 +301,34 @@ static bool check_abs_path(loader_t *ld, const config_setting_t *s, const char *
 	return true;
 }
 
+/* A token's label or serial as the config names it.  PKCS#11 pads both
+ * with spaces and signgate compares them with the padding removed, so a
+ * value that is blank or ends in a space could never be found: refused
+ * rather than normalised, so that the file says what is compared. */
+#define TOKEN_NAME_MAX 32
+
+static bool check_token_name(loader_t *ld, const config_setting_t *s, const char *v)
+{
+	size_t n = strlen(v);
+	if (!n || n > TOKEN_NAME_MAX) {
+		fail(ld, s, "token label or serial must be 1 to %d characters", TOKEN_NAME_MAX);
+		return false;
+	}
+	if (strspn(v, " ") == n) {
+		fail(ld, s, "blank: name the token by its label or serial");
+		return false;
+	}
+	if (v[n - 1] == ' ') {
+		size_t t = n;
+		while (t && v[t - 1] == ' ')
+			t--;
+		fail(ld, s, "ends in a space, which no token label or serial can (PKCS#11 pads them "
+		     "with spaces, and the padding is not compared): write \"%.*s\"", (int)t, v);
+		return false;
+	}
+	return true;
+}
+
 /* ---- backend, state_dir, mode, audit ----------------------------------- */
 
 static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *root)
@@ -319,11 +351,8 @@ static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *ro
 		return false;
 	}
 	for (size_t i = 0; i < cfg->backend.n_tokens; i++)
-		if (!cfg->backend.tokens[i][0] || strlen(cfg->backend.tokens[i]) > 32) {
-			fail(ld, config_setting_get_elem(w, (unsigned)i),
-			     "token label or serial must be 1 to 32 characters");
+		if (!check_token_name(ld, config_setting_get_elem(w, (unsigned)i), cfg->backend.tokens[i]))
 			return false;
-		}
 	if (!get_str_dup(ld, g, "pin_file", false, &cfg->backend.pin_file, &w))
 		return false;
 	if (cfg->backend.pin_file && !check_abs_path(ld, w, cfg->backend.pin_file))
@@ -871,25 +900,24 @@ static int parse_day(const char *v)
 
 /* ---- validators ----------------------------------------------------------- */
 
+#define PUBKEY_MAX_BYTES 65536
+
 static bool load_pubkey(loader_t *ld, const config_setting_t *s, const char *path, void **out)
 {
-	struct stat st;
-	/* Stat first: a device or FIFO named here must not hang the loader. */
-	if (stat(path, &st) < 0) {
-		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
+	char ferr[CONFIG_ERR_MAX], *pem = NULL;
+	size_t len = 0;
+	/* A validator key decides which tickets are believed: it gets the
+	 * config's own owner and mode checks (secure_open.c), and a device or
+	 * FIFO named here must not hang the loader. */
+	if (!secure_read_file(path, ld->check_owner ? 0 : SECURE_OPEN_ANY_OWNER, PUBKEY_MAX_BYTES,
+	                      &pem, &len, NULL, ferr, sizeof ferr)) {
+		fail(ld, s, "cannot read public key %s", ferr);
 		return false;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > 65536) {
-		fail(ld, s, "public key %s is not a regular file of at most 64 KiB", path);
-		return false;
-	}
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
-		return false;
-	}
-	EVP_PKEY *pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	free(pem);
 	if (!pk) {
 		fail(ld, s, "%s is not a PEM public key (BEGIN PUBLIC KEY)", path);
 		return false;
@@ -1430,6 +1458,38 @@ static bool load_time(loader_t *ld, const config_setting_t *g, const char *name,
 	return true;
 }
 
+/* ecdsa_truncate = [ "SHA384" ]: raw CKM_ECDSA inputs of these hashes may
+ * be longer than the key's curve order; the token then signs only their
+ * leftmost bits (see REFERENCE.md, "What raw ECDSA hash policy proves").
+ * Each must be a hash the key allows, on a key that lists ECDSA. */
+static bool load_ecdsa_truncate(loader_t *ld, const config_setting_t *g, policy_key_t *k)
+{
+	char **v = NULL;
+	size_t n = 0;
+	config_setting_t *w;
+	bool ok = get_strlist(ld, g, "ecdsa_truncate", false, &v, &n, &w);
+
+	if (ok && w && !(k->mech_allowed & (1ull << MECH_ECDSA))) {
+		fail(ld, w, "the key does not list mechanism ECDSA, the only one this applies to");
+		ok = false;
+	}
+	for (size_t j = 0; ok && j < n; j++) {
+		hash_alg_t h = hash_from_name(v[j]);
+		if (h == HASH_UNKNOWN || h == HASH_NONE) {
+			fail(ld, config_setting_get_elem(w, (unsigned)j), "unknown hash '%s'", v[j]);
+			ok = false;
+		} else if (!(k->hash_allowed & (1u << h))) {
+			fail(ld, config_setting_get_elem(w, (unsigned)j), "hash %s is not in the key's 'hashes'",
+			     hash_name(h));
+			ok = false;
+		} else {
+			k->ecdsa_truncate |= 1u << h;
+		}
+	}
+	strv_free(v, n);
+	return ok;
+}
+
 /* The mechanisms that can be listed for a use, for messages: "RSA-PKCS, ...". */
 static void mech_names_for(unsigned use, char *buf, size_t len)
 {
@@ -1490,7 +1550,7 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 	static const char *const allowed[] = { "name", "token", "id", "label", "fingerprint", "products",
 		                               "mechanisms", "hashes", "not_before", "not_after",
 		                               "revoked", "revoked_reason", "decrypt", "unwrap", "derive",
-		                               NULL };
+		                               "ecdsa_truncate", NULL };
 	config_setting_t *l = member(root, "keys"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
 	if (l && !is_list_like(l)) {
@@ -1514,12 +1574,8 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 			fail(ld, w, "duplicate key name '%s' (first at line %d)", k->name, cfg->keys[prev].line);
 			return false;
 		}
-		if (!get_str_dup(ld, g, "token", true, &k->token, &w))
+		if (!get_str_dup(ld, g, "token", true, &k->token, &w) || !check_token_name(ld, w, k->token))
 			return false;
-		if (!k->token[0] || strlen(k->token) > 32) {
-			fail(ld, w, "token label or serial must be 1 to 32 characters");
-			return false;
-		}
 		if (!get_str(ld, g, "id", false, &v, &w))
 			return false;
 		if (v) {
@@ -1531,6 +1587,12 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		}
 		if (!get_str_dup(ld, g, "label", false, &k->label, &w))
 			return false;
+		/* An empty label would match every unlabelled object; one longer
+		 * than signgate reads of CKA_LABEL (keycache.h) would match none. */
+		if (k->label && (!k->label[0] || strlen(k->label) > KEY_LABEL_MAX)) {
+			fail(ld, w, "CKA_LABEL must be 1 to %d bytes", KEY_LABEL_MAX);
+			return false;
+		}
 		if (!k->has_id && !k->label) {
 			fail_missing(ld, g, "id");
 			return false;
@@ -1623,7 +1685,7 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		}
 		strv_free(mv, mn);
 		strv_free(hv, hn);
-		if (!ok)
+		if (!ok || !load_ecdsa_truncate(ld, g, k))
 			return false;
 
 		if (!load_time(ld, g, "not_before", &k->not_before) || !load_time(ld, g, "not_after", &k->not_after))
@@ -2045,9 +2107,10 @@ static void duplicate_name(const char *text, size_t len, int line, char *out, si
 	}
 }
 
-static config_t *load_text(const char *text, size_t len, const char *name, char *err, size_t errlen)
+static config_t *load_text(const char *text, size_t len, const char *name, bool check_owner,
+                           char *err, size_t errlen)
 {
-	loader_t ld = { .name = name, .err = err, .errlen = errlen };
+	loader_t ld = { .name = name, .err = err, .errlen = errlen, .check_owner = check_owner };
 	if (err && errlen)
 		err[0] = '\0';
 	if (!prescan(&ld, text, len))
@@ -2119,7 +2182,7 @@ config_t *config_load_string(const char *text, const char *name, char *err, size
 {
 	if (!text)
 		text = "";
-	return load_text(text, strlen(text), name ? name : "<string>", err, errlen);
+	return load_text(text, strlen(text), name ? name : "<string>", true, err, errlen);
 }
 
 config_t *config_load(const char *path, bool check_owner, char *err, size_t errlen)
@@ -2127,7 +2190,7 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 	loader_t ld = { .name = path ? path : "(null)", .err = err, .errlen = errlen };
 	config_t *cfg = NULL;
 	char *buf = NULL;
-	int fd = -1;
+	size_t len = 0;
 	struct stat st;
 
 	if (err && errlen)
@@ -2136,58 +2199,11 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 		fail(&ld, NULL, "no config path");
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		fail(&ld, NULL, "cannot open: %s", strerror(errno));
+	/* Same checks as every other file the module trusts: secure_open.c */
+	if (!secure_read_file(path, check_owner ? 0 : SECURE_OPEN_ANY_OWNER, CONFIG_MAX_BYTES, &buf,
+	                      &len, &st, err, errlen))
 		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		fail(&ld, NULL, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fail(&ld, NULL, "insecure permissions: not a regular file");
-		goto out;
-	}
-	if (check_owner) {
-		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-			fail(&ld, NULL, "insecure permissions %04o: group- or world-writable (chmod go-w)",
-			     (unsigned)(st.st_mode & 07777));
-			goto out;
-		}
-		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			fail(&ld, NULL, "insecure permissions: owned by uid %u, not root or uid %u",
-			     (unsigned)st.st_uid, (unsigned)geteuid());
-			goto out;
-		}
-	}
-	if ((unsigned long long)st.st_size > CONFIG_MAX_BYTES) {
-		fail(&ld, NULL, "file too large (%lld bytes)", (long long)st.st_size);
-		goto out;
-	}
-	size_t cap = (size_t)st.st_size, len = 0;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		fail(&ld, NULL, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + len, cap + 1 - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			fail(&ld, NULL, "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > cap) {  /* the file grew while we read it */
-			fail(&ld, NULL, "file changed while being read");
-			goto out;
-		}
-	}
-	cfg = load_text(buf, len, path, err, errlen);
+	cfg = load_text(buf, len, path, check_owner, err, errlen);
 	if (!cfg)
 		goto out;
 	unsigned int mdlen = 0;
@@ -2205,9 +2221,12 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 	cfg->ino = st.st_ino;
 	cfg->size = st.st_size;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
+	if (cfg)
+		SG_DEBUG(SG_DBG_CONFIG, "%s loaded: %zu roles, %zu keys, %zu rules, %zu validators", path,
+		         cfg->n_roles, cfg->n_keys, cfg->n_rules, cfg->n_validators);
+	else
+		SG_DEBUG(SG_DBG_CONFIG, "%s refused: %s", path, err && errlen ? err : "?");
 	return cfg;
 }
 

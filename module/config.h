@@ -142,6 +142,8 @@ typedef struct policy_key {
 	uint64_t decrypt_mechs;    /* C_DecryptInit, C_MessageDecryptInit */
 	uint64_t unwrap_mechs;     /* C_UnwrapKey with this key as the unwrapping key */
 	uint64_t derive_mechs;     /* C_DeriveKey with this key as the base key */
+	uint32_t ecdsa_truncate;   /* bit set over hash_alg_t: raw CKM_ECDSA inputs of these
+	                              hashes may be longer than the curve order ('ecdsa_truncate') */
 	time_t not_before;         /* 0 = none */
 	time_t not_after;          /* 0 = none */
 	bool revoked;

@@ -26,13 +26,16 @@
 #include <openssl/sha.h>
 
 #include "audit.h"
+#include "debug.h"
 #include "caller.h"
+#include "inspect.h"
 #include "keycache.h"
 #include "mech.h"
 #include "policy.h"
 #include "quota.h"
 #include "state.h"
 #include "template.h"
+#include "secure_open.h"
 #include "ticket.h"
 #include "approval.h"
 
@@ -71,6 +74,9 @@ static bool g_logged_in;
 static bool g_has_ticket;
 static ticket_claims_t g_ticket;
 static char g_login_role[128];       /* role proven by a credential, "" none */
+/* Changes at every caller login and logout: an operation remembers the
+ * generation it was decided under (sg_op_state_t.login_gen). */
+static uint64_t g_login_gen;
 
 /* Fast paths for the common case of no ticket and no credential login:
  * read without the lock on every decision. */
@@ -207,6 +213,7 @@ static void caller_setup(const config_t *cfg)
 
 CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 {
+	sg_debug_init();
 	char err[CONFIG_ERR_MAX];
 	const char *path = config_path_choose(init_reserved);
 	config_t *cfg;
@@ -215,6 +222,9 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 		fprintf(stderr, "signgate: no usable config path\n");
 		return CKR_FUNCTION_FAILED;
 	}
+	SG_DEBUG(SG_DBG_CONFIG, "config %s (%s)", path,
+	         secure_getenv("SIGNGATE_CONF") && secure_getenv("SIGNGATE_CONF")[0] ? "SIGNGATE_CONF"
+	         : init_reserved ? "C_Initialize pReserved" : "the default path");
 	cfg = config_load(path, true, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "signgate: %s\n", err);
@@ -516,7 +526,10 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 		.caller = &g_caller,
 		.ticket = tk,
 		.mechanism = mechanism,
-		.hash = hash,
+		/* Never a hash the gate did not establish: "UNKNOWN" is none. */
+		.hash = hash && strcmp(hash, hash_name(HASH_UNKNOWN)) ? hash : NULL,
+		.hash_basis = mechanism ? inspect_basis_name(inspect_mech_basis(mech_from_name(mechanism)))
+		                        : NULL,
 		.data_sha256 = data_sha,
 		.data_len = data_len,
 		.ckr = ckr,
@@ -537,14 +550,31 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 	int rc = audit_emit(&r);
 	if (delivered)
 		*delivered = rc == 0;
+	/* SIGNGATE_DEBUG: the decision and why, as the record says it */
+	unsigned area = ev == AUDIT_TICKET ? SG_DBG_TICKET
+	                : ev == AUDIT_CONFIG_LOAD || ev == AUDIT_CONFIG_RELOAD || ev == AUDIT_CONFIG_REFUSED
+	                        ? SG_DBG_CONFIG
+	                        : SG_DBG_POLICY;
+	SG_DEBUG(area, "%s %s %s%s%s%s%s%s%s%s%s", operation ? operation : "-", allowed ? "allow" : "deny",
+	         reason ? reason : "-", r.key_name ? " key=" : "", r.key_name ? r.key_name : "",
+	         r.rule ? " rule=" : "", r.rule ? r.rule : "", r.role ? " role=" : "", r.role ? r.role : "",
+	         r.mechanism ? " mechanism=" : "", r.mechanism ? r.mechanism : "");
+	if (r.detail)
+		SG_DEBUG(area, "  why: %s", r.detail);
+	if (rc != 0)
+		SG_DEBUG(SG_DBG_AUDIT, "%s %s: record not kept (audit_emit %d)", operation ? operation : "-",
+		         reason ? reason : "-", rc);
 }
 
-/* SIGNGATE_TICKET holds the ticket or names a file holding it. */
+/* SIGNGATE_TICKET holds the ticket or names a file holding it.  Read
+ * with secure_getenv (a setuid host must not take it from its invoker)
+ * and, for a file, through secure_open.c: a regular file of the caller's
+ * own (or root's) that nobody else may write, at most a ticket long. */
 static void env_ticket_load(const config_t *cfg)
 {
-	const char *v = getenv("SIGNGATE_TICKET");
-	char buf[TICKET_MAX_LEN + 2];
-	size_t n = 0;
+	const char *v = secure_getenv("SIGNGATE_TICKET");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 	static char bundle_ticket[TICKET_MAX_LEN + 1];  /* under g_lock */
 
 	/* Without SIGNGATE_TICKET, the ticket of SIGNGATE_BUNDLE (issue 16). */
@@ -561,23 +591,20 @@ static void env_ticket_load(const config_t *cfg)
 	__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 	if (ticket_looks_like(v, strlen(v))) {
 		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
+	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
+	                             sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_TICKET: %s\n", err);
+		g_env_ticket_status = TICKET_MALFORMED;
 	} else {
-		int fd = open(v, O_RDONLY | O_CLOEXEC);
-		ssize_t r = -1;
-		if (fd >= 0) {
-			r = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-		}
-		if (r <= 0 || (size_t)r > TICKET_MAX_LEN) {
-			g_env_ticket_status = TICKET_MALFORMED;
-			return;
-		}
-		n = (size_t)r;
+		n = got;
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 			n--;
 		buf[n] = '\0';
-		g_env_ticket_status = ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
-		OPENSSL_cleanse(buf, sizeof(buf));
+		g_env_ticket_status = n == 0 || n > TICKET_MAX_LEN ?
+		                              TICKET_MALFORMED :
+		                              ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
+		OPENSSL_cleanse(buf, got);
+		free(buf);
 	}
 	audit_record_t r = {
 		.event = AUDIT_TICKET,
@@ -650,30 +677,19 @@ static void approvals_reset_locked(void)
  * malloc'd text or NULL. */
 static char *env_bundle_text(size_t *len)
 {
-	const char *v = getenv("SIGNGATE_BUNDLE");
-	char *buf;
+	const char *v = secure_getenv("SIGNGATE_BUNDLE");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
 	if (!v || !v[0])
 		return NULL;
 	if (bundle_looks_like(v, strlen(v))) {
 		*len = strlen(v);
 		return strdup(v);
 	}
-	int fd = open(v, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat st;
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > BUNDLE_MAX_LEN ||
-	    !(buf = malloc(BUNDLE_MAX_LEN + 1))) {
-		close(fd);
+	/* A file: the caller's own (or root's), nobody else may write it. */
+	if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, BUNDLE_MAX_LEN, &buf, len, NULL, err, sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_BUNDLE: %s\n", err);
 		return NULL;
 	}
-	ssize_t r = read(fd, buf, BUNDLE_MAX_LEN);
-	close(fd);
-	if (r <= 0) {
-		free(buf);
-		return NULL;
-	}
-	*len = (size_t)r;
 	while (*len && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r' || buf[*len - 1] == ' '))
 		(*len)--;
 	buf[*len] = '\0';
@@ -734,7 +750,7 @@ static void env_bundle_load_locked(const config_t *cfg)
 	g_env_bundle_done = true;
 	g_env_n_approvals = 0;
 	if (!text) {
-		if (getenv("SIGNGATE_BUNDLE") && getenv("SIGNGATE_BUNDLE")[0]) {
+		if (secure_getenv("SIGNGATE_BUNDLE") && secure_getenv("SIGNGATE_BUNDLE")[0]) {
 			audit_record_t r = { .event = AUDIT_TICKET, .allowed = false,
 				             .reason = policy_reason_name(REASON_APPROVAL_INVALID),
 				             .detail = "SIGNGATE_BUNDLE: not a bundle nor a readable file of one",
@@ -848,6 +864,7 @@ static CK_RV login_bundle(const config_t *cfg, target_t *t, const char *pin, siz
 	g_n_approvals = n;
 	memcpy(g_approvals, list, n * sizeof(*list));
 	g_logged_in = true;
+	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&g_approvals_any, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&g_lock);
 	approvals_names(list, n, names, sizeof names);
@@ -1000,37 +1017,255 @@ static void target_govern(const config_t *cfg, target_t *t, policy_reason_t *why
 	t->gkey = policy_key_lookup(cfg, &ref, why);
 }
 
-/* End an operation in the real module without handing anything out:
- * PKCS#11 2.40 has no cancel, so finish it on harmless input into a
- * scratch buffer that is wiped.  A denied operation must not stay
- * active, or the next data call would be signed unchecked. */
-static void real_op_terminate(sg_session_t *s)
+/* Is an operation still active in the real session?  Asked without side
+ * effects: an *Init of the same kind with no usable key is refused with
+ * CKR_OPERATION_ACTIVE while an operation is active (SoftHSM checks the
+ * active operation before the key, as modules commonly do); any other
+ * answer means none is.  CKR_OK would mean the module started one on an
+ * invalid handle: counted as active, so that it is ended too. */
+static bool real_op_active(sg_session_t *s)
 {
-	unsigned char in[32] = { 0 }, out[1024];
-	CK_ULONG out_len = sizeof(out);
+	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	CK_FUNCTION_LIST_PTR f = g_real;
+	CK_RV rv;
 
 	if (!f)
-		return;
-	/* 3.0 message operations are ended by gate.c (C_SessionCancel or
-	 * the message Final), which knows the message calls. */
+		return false;
+	switch (s->op.op) {
+	case SG_OP_SIGN:
+		rv = f->C_SignInit ? f->C_SignInit(s->handle, &m, CK_INVALID_HANDLE)
+		                   : CKR_GENERAL_ERROR;
+		break;
+	case SG_OP_SIGN_RECOVER:
+		rv = f->C_SignRecoverInit ? f->C_SignRecoverInit(s->handle, &m, CK_INVALID_HANDLE)
+		                          : CKR_GENERAL_ERROR;
+		break;
+	case SG_OP_DECRYPT:
+		rv = f->C_DecryptInit ? f->C_DecryptInit(s->handle, &m, CK_INVALID_HANDLE)
+		                      : CKR_GENERAL_ERROR;
+		break;
+	default:
+		return false;   /* 3.0 message operations: gate.c ends them */
+	}
+	return rv == CKR_OPERATION_ACTIVE || rv == CKR_OK;
+}
+
+/* The largest output signgate lends a real operation it ends. */
+#define TERMINATE_OUT_MAX (1024UL * 1024UL)
+
+/* One finishing call of the operation's kind, on harmless input. */
+static CK_RV real_op_finish_call(sg_session_t *s, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	static const CK_BYTE in[32] = { 0 };
+	CK_FUNCTION_LIST_PTR f = g_real;
+
+	/* A module may leave entries NULL: then nothing can end it. */
 	switch (s->op.op) {
 	case SG_OP_SIGN:
 		if (s->op.multipart)
-			f->C_SignFinal(s->handle, out, &out_len);
-		else
-			f->C_Sign(s->handle, in, s->op.mech == MECH_RSA_X_509 ? 0 : 1, out, &out_len);
-		break;
+			return f->C_SignFinal ? f->C_SignFinal(s->handle, out, out_len)
+			                      : CKR_FUNCTION_NOT_SUPPORTED;
+		if (!f->C_Sign)
+			return CKR_FUNCTION_NOT_SUPPORTED;
+		return f->C_Sign(s->handle, (CK_BYTE_PTR)in, s->op.mech == MECH_RSA_X_509 ? 0 : 1,
+		                 out, out_len);
 	case SG_OP_SIGN_RECOVER:
-		f->C_SignRecover(s->handle, in, 1, out, &out_len);
-		break;
+		return f->C_SignRecover ? f->C_SignRecover(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
+		                        : CKR_FUNCTION_NOT_SUPPORTED;
 	case SG_OP_DECRYPT:
-		f->C_Decrypt(s->handle, in, 1, out, &out_len);
-		break;
+		return f->C_Decrypt ? f->C_Decrypt(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
+		                    : CKR_FUNCTION_NOT_SUPPORTED;
 	default:
-		break;
+		return CKR_OK;
 	}
-	OPENSSL_cleanse(out, sizeof(out));
+}
+
+/* End an operation in the real module without handing anything out:
+ * PKCS#11 2.40 has no cancel, so finish it on harmless input into a
+ * buffer of the size the module asks for (length query first; a length
+ * that grows between query and call is asked again), wiped and freed.
+ * Returns true only when the operation is known ended: the finishing
+ * call was not one that leaves it active, and the module no longer
+ * reports it active.  A denied operation must not stay active, or the
+ * next data call would reach it unchecked: the caller keeps it blocked
+ * when this fails. */
+static bool real_op_terminate(sg_session_t *s)
+{
+	CK_RV rv = CKR_OK;
+
+	if (!g_real)
+		return true;
+	/* 3.0 message operations are ended by gate.c (C_SessionCancel or
+	 * the message Final), which knows the message calls. */
+	if (s->op.op != SG_OP_SIGN && s->op.op != SG_OP_SIGN_RECOVER && s->op.op != SG_OP_DECRYPT)
+		return true;
+	for (int tries = 0; tries < 3; tries++) {
+		CK_ULONG len = 0, got;
+		rv = real_op_finish_call(s, NULL, &len);
+		if (rv != CKR_OK)
+			break;          /* a failed length query ends the operation (PKCS#11) */
+		if (len == 0)
+			len = 1;
+		if (len > TERMINATE_OUT_MAX)
+			len = TERMINATE_OUT_MAX;
+		CK_BYTE_PTR buf = malloc(len);
+		if (!buf) {
+			rv = CKR_HOST_MEMORY;
+			break;
+		}
+		got = len;
+		rv = real_op_finish_call(s, buf, &got);
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		if (rv != CKR_BUFFER_TOO_SMALL)
+			break;
+	}
+	if (rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ARGUMENTS_BAD || rv == CKR_HOST_MEMORY)
+		return false;
+	return !real_op_active(s);
+}
+
+static bool op_is_decrypt(sg_op_t op);
+
+/* The operation could not be ended in the real module: keep what is
+ * needed to end it later (kind, mechanism, key, multi-part), forget what
+ * was counted for it, and refuse everything on it until it ends. */
+static void op_block(sg_session_t *s)
+{
+	const config_t *cfg = cfg_get();
+
+	/* A decryption that reached the token is an attempt: its unit
+	 * stays taken (a padding oracle answers by failing). */
+	if (s->op.quota_taken && cfg && !op_is_decrypt(s->op.op))
+		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+	s->op.quota_taken = false;
+	session_op_data_reset(&s->op);
+	s->op.blocked = true;
+}
+
+/* An audit record about the operation in progress (its key, mechanism
+ * and bound ticket), refused with a reason of the state machine. */
+static void op_emit_deny(sg_session_t *s, const char *reason, const char *detail, CK_RV ckr)
+{
+	policy_decision_t d = { 0 };
+	target_t t;
+
+	d.rule = s->op.rule;
+	d.role = s->op.role;
+	target_from_op(s, &t);
+	emit(AUDIT_SIGN, false, reason, detail, &d, s->op.has_ticket ? &s->op.ticket : NULL, &t,
+	     mech_ckm_name(s->op.mechanism),
+	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, ckr,
+	     op_name(s->op.op), NULL);
+}
+
+/* End the refused operation in the real module; if it cannot be ended,
+ * it stays blocked (and the audit says so). */
+static void op_terminate_or_block(sg_session_t *s)
+{
+	if (real_op_terminate(s)) {
+		session_op_clear(&s->op);
+		return;
+	}
+	op_block(s);
+	op_emit_deny(s, "operation-blocked",
+	             "the token did not end the refused operation; blocked until it can be ended",
+	             CKR_FUNCTION_REJECTED);
+}
+
+uint64_t enforce_login_generation(void)
+{
+	return __atomic_load_n(&g_login_gen, __ATOMIC_ACQUIRE);
+}
+
+CK_RV enforce_op_check(sg_session_t *s)
+{
+	bool logged_in;
+	const config_t *cfg = cfg_get();
+
+	if (s->op.op == SG_OP_NONE || s->op.login_gen == enforce_login_generation())
+		return CKR_OK;
+	pthread_mutex_lock(&g_lock);
+	logged_in = g_logged_in;
+	pthread_mutex_unlock(&g_lock);
+	CK_RV ckr = logged_in ? CKR_FUNCTION_REJECTED : CKR_USER_NOT_LOGGED_IN;
+	op_emit_deny(s, "login-changed",
+	             logged_in ? "the caller logged in anew since the operation started"
+	                       : "the caller logged out since the operation started",
+	             ckr);
+	if (s->op.quota_taken && cfg)
+		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+	s->op.quota_taken = false;
+	if (s->op.op == SG_OP_MESSAGE_SIGN || s->op.op == SG_OP_MESSAGE_DECRYPT) {
+		/* gate.c ends a message-based operation (op_abort) */
+		session_op_clear(&s->op);
+		return ckr;
+	}
+	op_terminate_or_block(s);
+	return ckr;
+}
+
+CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
+{
+	if (real_op_terminate(s)) {
+		if (!at_init)
+			op_emit_deny(s, "operation-blocked",
+			             "the blocked operation is now ended; this call is refused",
+			             CKR_FUNCTION_REJECTED);
+		session_op_clear(&s->op);
+		return at_init ? CKR_OK : CKR_FUNCTION_REJECTED;
+	}
+	if (at_init)
+		return CKR_OPERATION_ACTIVE;
+	op_emit_deny(s, "operation-blocked",
+	             "the token has not ended a refused operation; nothing reaches it",
+	             CKR_FUNCTION_REJECTED);
+	return CKR_FUNCTION_REJECTED;
+}
+
+CK_RV enforce_op_untracked(sg_session_t *s, sg_op_t kind)
+{
+	target_t t;
+
+	memset(&t, 0, sizeof(t));
+	slot_names(s->slot, t.token, t.serial);
+	emit(AUDIT_SIGN, false, "operation-not-initialized",
+	     "a data call on an operation signgate does not track is not forwarded", NULL, NULL, &t,
+	     NULL, NULL, NULL, 0, CKR_OPERATION_NOT_INITIALIZED, op_name(kind), NULL);
+	return CKR_OPERATION_NOT_INITIALIZED;
+}
+
+bool enforce_op_after_error(sg_session_t *s, CK_RV rv)
+{
+	(void)rv;
+	if (s->op.op == SG_OP_NONE || !real_op_active(s))
+		return true;
+	/* Against PKCS#11 the token kept the operation active after an
+	 * error: end it, or keep it blocked. */
+	if (real_op_terminate(s))
+		return true;
+	op_block(s);
+	op_emit_deny(s, "operation-blocked",
+	             "the token kept the operation active after an error and did not end it",
+	             CKR_FUNCTION_REJECTED);
+	return false;
+}
+
+CK_RV enforce_op_fault(sg_session_t *s, const char *detail, bool ended)
+{
+	const config_t *cfg = cfg_get();
+
+	if (s->op.op == SG_OP_NONE)
+		return CKR_DEVICE_ERROR;
+	op_emit_deny(s, "backend-fault", detail, CKR_DEVICE_ERROR);
+	if (s->op.quota_taken && cfg)
+		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+	s->op.quota_taken = false;
+	if (ended || s->op.op == SG_OP_MESSAGE_SIGN || s->op.op == SG_OP_MESSAGE_DECRYPT)
+		session_op_clear(&s->op);
+	else
+		op_terminate_or_block(s);
+	return CKR_DEVICE_ERROR;
 }
 
 static sg_op_t op_for_use(enforce_use_t use)
@@ -1186,6 +1421,10 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	const char *mname;
 	policy_action_t action = action_for_use(use);
 
+	/* Read before the decision: a login after this point makes the
+	 * operation's data calls fail (enforce_op_check). */
+	uint64_t login_gen = enforce_login_generation();
+
 	g_pending.active = false;
 	if (use == USE_OPERATION_STATE) {
 		/* Saving or restoring the state of a governed operation would let
@@ -1253,10 +1492,16 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			if (!mech->pParameter || mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
 				return CKR_MECHANISM_PARAM_INVALID;
 			const CK_RSA_PKCS_PSS_PARAMS *pp = mech->pParameter;
-			hash_alg_t ph = mech_hash_from_ckm_digest(pp->hashAlg);
-			if (h != HASH_UNKNOWN && ph != h)
+			inspect_result_t ir;
+			inspect_pss_params(h, pp->hashAlg, pp->mgf, pp->sLen, &ir);
+			if (inspect_refused(&ir)) {
+				/* The token would sign with them: a decision, recorded. */
+				emit(AUDIT_SIGN, false, policy_reason_name(REASON_PSS_PARAMS_INVALID), ir.detail, NULL,
+				     NULL, &t, mech_ckm_name(mech->mechanism), NULL, NULL, 0,
+				     CKR_MECHANISM_PARAM_INVALID, use_name(use), NULL);
 				return CKR_MECHANISM_PARAM_INVALID;
-			h = ph;
+			}
+			h = ir.hash;
 		} else if (mech_hash_from_data(m) && (use == USE_SIGN || use == USE_SIGN_RECOVER)) {
 			pending = true;
 		}
@@ -1329,50 +1574,26 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	s->op.key_attrs = t.ka;
 	memcpy(s->op.token_label, t.token, sizeof(s->op.token_label));
 	memcpy(s->op.token_serial, t.serial, sizeof(s->op.token_serial));
+	s->op.login_gen = login_gen;
+	if (tk) {
+		s->op.ticket = *tk;
+		s->op.has_ticket = true;
+	}
 	return CKR_OK;
 }
 
 /* --- data ------------------------------------------------------------- */
 
-/* CMS signed attributes sent whole (Java, or cms -sign without the
- * engine's hashing): a DER SET OF Attribute; find messageDigest. */
-static bool cms_message_digest(const unsigned char *p, size_t n, const unsigned char **dig, size_t *dlen)
+/* The audit reason for an inspector refusal. */
+static policy_reason_t inspect_reason(inspect_status_t st)
 {
-	static const unsigned char oid_md[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-		                                0x0d, 0x01, 0x09, 0x04 };
-	size_t i, len, hl;
-
-	if (n < 2 || p[0] != 0x31)
-		return false;
-	if (p[1] < 0x80) {
-		len = p[1];
-		hl = 2;
-	} else if (p[1] == 0x81 && n > 2) {
-		len = p[2];
-		hl = 3;
-	} else if (p[1] == 0x82 && n > 3) {
-		len = ((size_t)p[2] << 8) | p[3];
-		hl = 4;
-	} else {
-		return false;
+	switch (st) {
+	case INSPECT_HASH_DISGUISED:     return REASON_HASH_DISGUISED;
+	case INSPECT_HASH_TRUNCATED:     return REASON_HASH_TRUNCATED;
+	case INSPECT_MALFORMED:          return REASON_DATA_MALFORMED;
+	case INSPECT_PSS_PARAMS_INVALID: return REASON_PSS_PARAMS_INVALID;
+	default:                         return REASON_HASH_FORBIDDEN; /* no known hash */
 	}
-	if (hl + len != n)
-		return false;
-	/* The attribute: SEQUENCE { OID messageDigest, SET { OCTET STRING } } */
-	for (i = hl; i + sizeof(oid_md) + 6 <= n; i++) {
-		if (memcmp(p + i, oid_md, sizeof(oid_md)) != 0)
-			continue;
-		size_t j = i + sizeof(oid_md);
-		if (p[j] != 0x31 || p[j + 2] != 0x04)
-			return false;
-		size_t ol = p[j + 3];
-		if (ol > 64 || j + 4 + ol > n)
-			return false;
-		*dig = p + j + 4;
-		*dlen = ol;
-		return true;
-	}
-	return false;
 }
 
 static bool ticket_binds(const ticket_claims_t *tk, const unsigned char *dig, size_t dlen)
@@ -1387,6 +1608,23 @@ static bool ticket_binds(const ticket_claims_t *tk, const unsigned char *dig, si
 	return false;
 }
 
+/* The ticket bound to the operation, if any; *status says when it has
+ * left its validity window since. */
+static const ticket_claims_t *op_ticket(const sg_session_t *s, ticket_status_t *status)
+{
+	time_t now = time(NULL);
+	const ticket_claims_t *t = &s->op.ticket;
+
+	*status = TICKET_OK;
+	if (!s->op.has_ticket)
+		return NULL;
+	if (t->exp && now > t->exp + TICKET_LEEWAY_S)
+		*status = TICKET_EXPIRED;
+	else if (t->nbf && now + TICKET_LEEWAY_S < t->nbf)
+		*status = TICKET_NOT_YET_VALID;
+	return *status == TICKET_OK ? t : NULL;
+}
+
 static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_claims_t *tk,
                       policy_reason_t reason, const char *detail, CK_RV ckr)
 {
@@ -1399,18 +1637,16 @@ static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_
 	     NULL, 0, ckr, op_name(s->op.op), NULL);
 	if (s->op.quota_taken && cfg)
 		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
-	real_op_terminate(s);
-	session_op_clear(&s->op);
+	s->op.quota_taken = false;
+	op_terminate_or_block(s);
 }
 
 CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 {
 	const config_t *cfg = enforce_config();
 	policy_decision_t d = { 0 };
-	ticket_claims_t tkc;
 	const ticket_claims_t *tk = NULL;
 	ticket_status_t ts;
-	bool presented;
 	const unsigned char *dig = NULL;
 	size_t dlen = 0;
 	bool is_digest = false;
@@ -1422,36 +1658,81 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		data_deny(s, &d, NULL, REASON_CONFIG_INVALID, "no valid config in force", CKR_FUNCTION_REJECTED);
 		return CKR_FUNCTION_REJECTED;
 	}
-	tk = ticket_current(cfg, &tkc, &ts, &presented);
+	/* The ticket bound to the operation at *Init, never the login state
+	 * of the moment; still only valid for its window. */
+	tk = op_ticket(s, &ts);
+	if (ts != TICKET_OK) {
+		d.rule = s->op.rule;
+		d.role = s->op.role;
+		data_deny(s, &d, &s->op.ticket, REASON_TICKET_INVALID, ticket_status_name(ts),
+		          CKR_FUNCTION_REJECTED);
+		return CKR_FUNCTION_REJECTED;
+	}
 
 	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER || s->op.op == SG_OP_MESSAGE_SIGN) {
-		/* The hash a bare-digest signature is made over. */
-		if (s->op.mech == MECH_RSA_PKCS) {
-			hash_alg_t h = mech_digestinfo_parse(data, len, &dig);
-			dlen = h != HASH_UNKNOWN ? hash_len(h) : 0;
+		/* The hash a bare-digest signature is made over, and the digest
+		 * it binds, established by the inspector from the data alone. */
+		mech_id_t m = s->op.mech;
+		inspect_result_t ir = { .status = INSPECT_NOT_CMS };
+		if (m == MECH_RSA_PKCS || m == MECH_ECDSA || m == MECH_RSA_X_509 ||
+		    (mech_is_pss(m) && mech_fixed_hash(m) == HASH_UNKNOWN)) {
+			if (s->op.multipart) {
+				/* PKCS#11 defines these mechanisms single-part only.
+				 * CKR_FUNCTION_REJECTED, not the data code: pkcs11-tool
+				 * retries every refused C_Sign as C_SignUpdate and shows
+				 * that answer, which must still read as a refusal. */
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_DATA_MALFORMED, "a raw mechanism takes its input in one C_Sign",
+				          CKR_FUNCTION_REJECTED);
+				return CKR_FUNCTION_REJECTED;
+			}
+			if (m == MECH_RSA_PKCS) {
+				inspect_digestinfo(data, len, &ir);
+			} else if (m == MECH_ECDSA) {
+				inspect_ecdsa(data, len, s->op.key_attrs.ec_order_bits,
+				              s->op.gkey ? s->op.gkey->ecdsa_truncate : 0, &ir);
+			} else if (m == MECH_RSA_X_509) {
+				inspect_rsa_x509(data, len, &ir);
+			} else {
+				inspect_pss_input(s->op.hash, data, len, &ir);
+			}
+			if (inspect_refused(&ir)) {
+				policy_reason_t why = inspect_reason(ir.status);
+				s->op.hash = HASH_UNKNOWN;
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, why, ir.detail, policy_reason_ckr(why));
+				return policy_reason_ckr(why);
+			}
+			s->op.hash = ir.hash;
+			dig = ir.digest_len ? ir.digest : NULL;
+			dlen = ir.digest_len;
 			is_digest = true;
-			if (s->op.hash_pending || s->op.hash != h)
-				s->op.hash = h;
-		} else if (s->op.mech == MECH_ECDSA ||
-		           (mech_is_pss(s->op.mech) && mech_fixed_hash(s->op.mech) == HASH_UNKNOWN)) {
-			hash_alg_t h = mech_hash_by_length(len);
-			dig = data;
-			dlen = len;
-			is_digest = true;
-			if (s->op.mech == MECH_ECDSA)
-				s->op.hash = h;
-			else if (h != s->op.hash)
-				s->op.hash = HASH_UNKNOWN; /* PSS: input must be the hash named in the params */
-		} else if (!s->op.multipart && mech_fixed_hash(s->op.mech) != HASH_UNKNOWN) {
-			(void)cms_message_digest(data, len, &dig, &dlen);
+		} else if (mech_fixed_hash(m) != HASH_UNKNOWN) {
+			/* Each part on its own, as Java sends its signed attributes
+			 * whole in one C_SignUpdate: a part that presents itself as
+			 * a SET is held to the same rules as a whole input. */
+			inspect_cms_attributes(mech_fixed_hash(m), data, len, &ir);
+			if (inspect_refused(&ir)) {
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_DATA_MALFORMED, ir.detail,
+				          policy_reason_ckr(REASON_DATA_MALFORMED));
+				return policy_reason_ckr(REASON_DATA_MALFORMED);
+			}
+			if (ir.status == INSPECT_OK) {
+				dig = ir.digest;
+				dlen = ir.digest_len;
+			}
 		}
 
 		if (s->op.hash_pending || is_digest) {
-			if (s->op.hash == HASH_UNKNOWN) {
+			/* Raw RSA that is no PKCS#1 block establishes no hash; the
+			 * key lists RSA-X-509 on purpose (policy_hash_allowed). */
+			if (s->op.hash == HASH_UNKNOWN && m != MECH_RSA_X_509) {
 				d.reason = REASON_HASH_FORBIDDEN;
-				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN,
-				          s->op.mech == MECH_RSA_PKCS ? "data is not a DigestInfo signgate accepts"
-				                                      : "input length is no known hash",
+				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN, "no hash established from the data",
 				          policy_reason_ckr(REASON_HASH_FORBIDDEN));
 				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
 			}
@@ -1461,12 +1742,37 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 				char why[160];
 				d.rule = s->op.rule;
 				d.role = s->op.role;
-				snprintf(why, sizeof(why), "hash %s not allowed for key %s", hash_name(s->op.hash),
-				         s->op.gkey ? s->op.gkey->name : "?");
+				const char *basis = inspect_basis_name(ir.basis);
+				snprintf(why, sizeof(why), "hash %s (from %s) not allowed for key %s",
+				         hash_name(s->op.hash), basis ? basis : "?", s->op.gkey ? s->op.gkey->name : "?");
 				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN, why, policy_reason_ckr(REASON_HASH_FORBIDDEN));
 				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
 			}
 			s->op.hash_pending = false;
+		}
+		/* A ticket that lists artifacts binds every signature made under
+		 * it.  Data that is neither a digest nor CMS signed attributes,
+		 * signed single-part with SHA-256, is over SHA-256(data); any
+		 * other signature cannot be tied to an artifact: refused. */
+		unsigned char data_dig[32];
+		if (!dig && tk && tk->n_digests) {
+			if (!s->op.multipart && data && mech_fixed_hash(s->op.mech) == HASH_SHA256) {
+				SHA256(data, len, data_dig);
+				dig = data_dig;
+				dlen = sizeof(data_dig);
+			} else if (s->op.multipart && mech_fixed_hash(s->op.mech) == HASH_SHA256 &&
+			           s->op.op == SG_OP_SIGN) {
+				/* over all the parts: checked before C_SignFinal */
+				s->op.bind_at_final = true;
+			} else {
+				d.rule = s->op.rule;
+				d.role = s->op.role;
+				data_deny(s, &d, tk, REASON_ARTIFACT_MISMATCH,
+				          "the ticket lists artifacts; the artifact of this signature cannot be "
+				          "established (multi-part, or a hash other than SHA-256)",
+				          CKR_FUNCTION_REJECTED);
+				return CKR_FUNCTION_REJECTED;
+			}
 		}
 		if (dig && !ticket_binds(tk, dig, dlen)) {
 			d.rule = s->op.rule;
@@ -1525,8 +1831,9 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		s->op.ticket_use_taken = true;
 	}
 
-	/* The SHA-256 of exactly what is signed, for the audit record. */
-	if (cfg->audit.enabled && data) {
+	/* The SHA-256 of exactly what is signed, for the audit record (and
+	 * for the artifact binding of a multi-part signature). */
+	if ((cfg->audit.enabled || s->op.bind_at_final) && data) {
 		if (!s->op.multipart) {
 			SHA256(data, len, s->op.data_sha256);
 			s->op.has_data_sha256 = true;
@@ -1548,14 +1855,34 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 	return CKR_OK;
 }
 
+CK_RV enforce_sign_final(sg_session_t *s)
+{
+	unsigned char dig[32];
+	unsigned int l = 0;
+	policy_decision_t d = { 0 };
+	EVP_MD_CTX *c;
+	bool ok = false;
+
+	if (s->op.op != SG_OP_SIGN || !s->op.bind_at_final)
+		return CKR_OK;
+	c = s->op.data_md ? EVP_MD_CTX_new() : NULL;
+	if (c && EVP_MD_CTX_copy_ex(c, s->op.data_md) && EVP_DigestFinal_ex(c, dig, &l) && l == 32)
+		ok = ticket_binds(s->op.has_ticket ? &s->op.ticket : NULL, dig, sizeof(dig));
+	EVP_MD_CTX_free(c);
+	if (ok)
+		return CKR_OK;
+	d.rule = s->op.rule;
+	d.role = s->op.role;
+	data_deny(s, &d, s->op.has_ticket ? &s->op.ticket : NULL, REASON_ARTIFACT_MISMATCH,
+	          "the data signed is not an artifact the ticket lists", CKR_FUNCTION_REJECTED);
+	return CKR_FUNCTION_REJECTED;
+}
+
 CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
 	const config_t *cfg = cfg_get();
 	policy_decision_t d = { 0 };
-	ticket_claims_t tkc;
 	const ticket_claims_t *tk;
-	ticket_status_t ts;
-	bool presented;
 	target_t t;
 	int delivered = 0;
 
@@ -1574,7 +1901,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 			if (EVP_DigestFinal_ex(s->op.data_md, s->op.data_sha256, &l))
 				s->op.has_data_sha256 = true;
 		}
-		tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+		tk = s->op.has_ticket ? &s->op.ticket : NULL;
 		d.rule = s->op.rule;
 		d.role = s->op.role;
 		target_from_op(s, &t);
@@ -1611,7 +1938,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		if (EVP_DigestFinal_ex(s->op.data_md, s->op.data_sha256, &l))
 			s->op.has_data_sha256 = true;
 	}
-	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
+	tk = s->op.has_ticket ? &s->op.ticket : NULL;
 	d.rule = s->op.rule;
 	d.role = s->op.role;
 	memcpy(d.approvers, s->op.approvers, sizeof(d.approvers));
@@ -1817,6 +2144,20 @@ void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUT
 	     NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
 }
 
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj)
+{
+	target_t t;
+	char detail[128];
+
+	memset(&t, 0, sizeof(t));
+	slot_names(s->slot, t.token, t.serial);
+	snprintf(detail, sizeof(detail),
+	         "the real module rejected key handle %lu, then accepted it: undone",
+	         (unsigned long)obj);
+	emit(AUDIT_BACKEND_ERROR, false, "handle-inconsistent", detail, NULL, NULL, &t, NULL, NULL,
+	     NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
+}
+
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
 {
 	(void)s;
@@ -1881,6 +2222,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		g_ticket = claims;
 		g_has_ticket = true;
 		g_logged_in = true;
+		__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 		__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		emit(AUDIT_TICKET, true, "ticket-accepted", "ticket given as PIN", NULL, &claims, &t, NULL,
@@ -1893,6 +2235,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		pthread_mutex_lock(&g_lock);
 		snprintf(g_login_role, sizeof(g_login_role), "%s", role->name);
 		g_logged_in = true;
+		__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 		__atomic_store_n(&g_role_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		policy_decision_t d = { .role = role };
@@ -1914,6 +2257,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	}
 	pthread_mutex_lock(&g_lock);
 	g_logged_in = true;
+	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&g_lock);
 	emit(AUDIT_LOGIN, true, "os-identity", "no credentials configured; PIN not checked", NULL, NULL, &t,
 	     NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
@@ -1925,6 +2269,7 @@ void enforce_logout(sg_session_t *s)
 	(void)s;
 	pthread_mutex_lock(&g_lock);
 	g_logged_in = false;
+	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 	g_has_ticket = false;
 	OPENSSL_cleanse(&g_ticket, sizeof(g_ticket));
 	g_login_role[0] = '\0';

@@ -77,6 +77,11 @@ bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use,
  * twice: gate.c calls it once per real data pass. */
 CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len);
 
+/* Before C_SignFinal: a multi-part SHA-256 signature under a ticket that
+ * lists artifacts must be over one of them (SHA-256 of all the parts).
+ * CKR_OK, or the refusal (artifact-mismatch, operation ended). */
+CK_RV enforce_sign_final(sg_session_t *s);
+
 /* After the real module answered a call that may have produced a
  * signature (or raw private-key output).  produced = the output buffer
  * was non-NULL and rv == CKR_OK.  Emits the audit record and takes the
@@ -113,6 +118,12 @@ void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUT
 /* After a successful admin call: invalidate cached attributes, audit. */
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv);
 
+/* A call that reached the real module without a decision only because the
+ * real module itself had rejected its key handle (gate.c: the caller gets
+ * the token's own answer) succeeded after all; gate.c undid it.  Records
+ * the refusal: event backend-error, reason handle-inconsistent. */
+void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj);
+
 /* C_Login / C_LoginUser by the caller.  The real token is already logged
  * in by signgate with the PIN file; the caller's PIN is a role
  * credential or a validation ticket, checked here.  Returns CKR_OK when
@@ -123,6 +134,36 @@ void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE 
 #define ENFORCE_FORWARD_LOGIN ((CK_RV)0x80005347UL)
 CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
 void enforce_logout(sg_session_t *s);
+
+/* The operation state machine (see config/REFERENCE.md, "Operations in
+ * progress").  Everything a decision depends on is bound to the
+ * operation at *Init; these keep the state consistent with the real
+ * module and fail closed.
+ *
+ * enforce_login_generation: changes at every caller login and logout.
+ * enforce_op_check: before a data call on a tracked operation; if the
+ *   login changed since *Init, refuses ("login-changed", audited), ends
+ *   the real operation (or blocks it) and returns CKR_USER_NOT_LOGGED_IN
+ *   (logged out) or CKR_FUNCTION_REJECTED (logged in anew); else CKR_OK.
+ * enforce_op_blocked: the operation is blocked (not ended in the real
+ *   module): tries again to end it.  At an *Init: CKR_OK when it ended
+ *   now, else CKR_OPERATION_ACTIVE.  At a data call: always refused,
+ *   CKR_FUNCTION_REJECTED ("operation-blocked", audited).
+ * enforce_op_untracked: a data call on an operation signgate does not
+ *   track: audited ("operation-not-initialized"), CKR_OPERATION_NOT_INITIALIZED.
+ * enforce_op_after_error: the real call failed in a way that ends the
+ *   operation; checks the module really ended it, ends it if not.
+ *   Returns false when it could not be ended (now blocked: keep it).
+ * enforce_op_fault: the module answered a successful call with an output
+ *   length larger than the caller's buffer: the output is not handed
+ *   out; audited ("backend-fault"), CKR_DEVICE_ERROR.  ended: the call
+ *   ended the real operation; otherwise it is ended here (or blocked). */
+uint64_t enforce_login_generation(void);
+CK_RV enforce_op_check(sg_session_t *s);
+CK_RV enforce_op_blocked(sg_session_t *s, bool at_init);
+CK_RV enforce_op_untracked(sg_session_t *s, sg_op_t kind);
+bool  enforce_op_after_error(sg_session_t *s, CK_RV rv);
+CK_RV enforce_op_fault(sg_session_t *s, const char *detail, bool ended);
 
 /* Slots: is this slot's token exposed by the config? */
 bool enforce_slot_exposed(CK_SLOT_ID slot);

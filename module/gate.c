@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,14 +29,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "backend.h"
+#include "debug.h"
 #include "enforce.h"
 #include "keycache.h"
+#include "secure_open.h"
 #include "session.h"
 #include "template.h"
 #include "ticket.h"
@@ -104,6 +108,12 @@ static sg_session_t *session_strict(CK_SESSION_HANDLE h)
 static pthread_mutex_t login_lock = PTHREAD_MUTEX_INITIALIZER;
 static CK_SLOT_ID login_slots[LOGIN_SLOTS_MAX];
 static size_t n_login_slots;
+/* The caller's user login and logout, one at a time: two threads logging
+ * in at once must not both succeed (the second gets
+ * CKR_USER_ALREADY_LOGGED_IN), since every accepted login ends the
+ * operations started before it.  Taken with a session held, before
+ * login_lock and enforce's locks. */
+static pthread_mutex_t caller_login_serial = PTHREAD_MUTEX_INITIALIZER;
 
 static bool caller_logged_in(CK_SLOT_ID slot)
 {
@@ -264,6 +274,7 @@ typedef struct data_call {
 	bool multipart;              /* C_SignUpdate: the data is a message in parts */
 	/* filled by data_pre */
 	bool tracked, raw, length_query, checked;
+	CK_ULONG out_cap;            /* the caller's buffer size, when it gave one */
 } data_call_t;
 
 /* Before the real call.  Returns true when the call is to be forwarded
@@ -278,8 +289,27 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		*rv = CKR_SESSION_HANDLE_INVALID;
 		return false;
 	}
-	if (s->op.op == SG_OP_NONE)
-		return true;            /* the real module answers CKR_OPERATION_NOT_INITIALIZED */
+	if (dc->has_out && dc->out && dc->out_len)
+		dc->out_cap = *dc->out_len;
+	if (s->op.op == SG_OP_NONE) {
+		/* Allowed at *Init without tracking (ungoverned decryption):
+		 * the real module's business.  Any other operation signgate
+		 * does not track is not forwarded: the state may have been
+		 * lost (a token that did not end it), and data must never
+		 * reach a real operation unchecked. */
+		if (dc->kind != SG_OP_NONE && s->passthrough == dc->kind)
+			return true;
+		*rv = enforce_op_untracked(s, dc->kind);
+		session_put(s);
+		*sp = NULL;
+		return false;
+	}
+	if (s->op.blocked) {
+		*rv = enforce_op_blocked(s, false);
+		session_put(s);
+		*sp = NULL;
+		return false;
+	}
 	if (s->op.op != dc->kind) {
 		/* another intercepted operation is active: a module with one
 		 * operation per session answers the same */
@@ -287,6 +317,18 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		session_put(s);
 		*sp = NULL;
 		return false;
+	}
+	/* The login the operation was decided under must still hold. */
+	if (s->op.login_gen != enforce_login_generation()) {
+		sg_op_state_t before = s->op;
+		*rv = enforce_op_check(s);
+		if (*rv != CKR_OK) {
+			if (dc->kind == SG_OP_MESSAGE_SIGN || dc->kind == SG_OP_MESSAGE_DECRYPT)
+				op_abort(s, dc->kind, &before);
+			session_put(s);
+			*sp = NULL;
+			return false;
+		}
 	}
 	dc->tracked = true;
 	/* set before the data check: enforce then knows the data is a
@@ -299,6 +341,15 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		return true;
 	}
 	dc->length_query = dc->has_out && !dc->out;
+	if (!dc->has_in && dc->on_success == ENDS_OP && dc->out_is_result) {
+		/* C_SignFinal: what needs all the parts is checked now */
+		*rv = enforce_sign_final(s);
+		if (*rv != CKR_OK) {
+			session_put(s);
+			*sp = NULL;
+			return false;
+		}
+	}
 	/* A decryption's length query carries the ciphertext to the token,
 	 * which may decrypt to learn the length: it is checked and counted
 	 * like the real call (once: the real call is its retry). */
@@ -333,6 +384,27 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 
 	if (!s)
 		return rv;
+	/* A failed call hands nothing out, whatever the module left in the
+	 * buffer (a signature made before a late error). */
+	if (rv != CKR_OK && dc->out_is_result && dc->out && dc->out_cap)
+		OPENSSL_cleanse(dc->out, dc->out_cap);
+	if (rv == CKR_OK && dc->has_out && dc->out && dc->out_len && *dc->out_len > dc->out_cap) {
+		/* The module claims more output than the caller's buffer holds:
+		 * the caller would read past it.  Nothing is handed out. */
+		OPENSSL_cleanse(dc->out, dc->out_cap);
+		*dc->out_len = 0;
+		rv = CKR_DEVICE_ERROR;
+		if (dc->tracked) {
+			before = s->op;
+			rv = enforce_op_fault(s, "the token claimed more output than the buffer",
+			                      dc->on_success == ENDS_OP);
+			if (dc->on_success != ENDS_OP &&
+			    (dc->kind == SG_OP_MESSAGE_SIGN || dc->kind == SG_OP_MESSAGE_DECRYPT))
+				op_abort(s, dc->kind, &before);
+			s->data_pending = false;
+		}
+		goto out;
+	}
 	if (!dc->tracked)
 		goto out;
 	if (dc->raw) {
@@ -378,11 +450,15 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	before = s->op;
 	if (rv != CKR_OK) {
 		if (dc->on_error == ENDS_OP) {
-			/* enforce records a failed decryption and may answer for it
-			 * (audit.required and no record: not the token's verdict) */
-			if (dc->out_is_result)
-				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
-			op_end(s, rv);
+			/* PKCS#11 says the error ended it; if the token kept it
+			 * active, it is ended now or stays blocked.  Then enforce
+			 * records a failed decryption and may answer for it
+			 * (audit.required and no record: not the token's verdict). */
+			if (enforce_op_after_error(s, rv)) {
+				if (dc->out_is_result)
+					rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
+				op_end(s, rv);
+			}
 		} else {
 			if (dc->out_is_result)
 				rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
@@ -425,16 +501,36 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		rv = real(h, mech, key);
 		if (rv == CKR_OK && s->op.op == kind)
 			op_end(s, CKR_FUNCTION_CANCELED);
+		if (rv == CKR_OK && s->passthrough == kind)
+			s->passthrough = SG_OP_NONE;
 		goto out;
 	}
 	if (s->op.op != SG_OP_NONE) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
+		/* A blocked operation: try again to end it.  One decided under
+		 * a login that has changed since is ended (audited). */
+		if (s->op.blocked) {
+			rv = enforce_op_blocked(s, true);
+		} else if (s->op.login_gen != enforce_login_generation()) {
+			sg_op_state_t before = s->op;
+			sg_op_t stale = s->op.op;
+			(void)enforce_op_check(s);
+			if (stale == SG_OP_MESSAGE_SIGN || stale == SG_OP_MESSAGE_DECRYPT)
+				op_abort(s, stale, &before);
+			rv = s->op.op == SG_OP_NONE ? CKR_OK : CKR_OPERATION_ACTIVE;
+		} else {
+			rv = CKR_OPERATION_ACTIVE;
+		}
+		if (rv != CKR_OK)
+			goto out;
 	}
+	sg_op_t old_passthrough = s->passthrough;
+	if (s->passthrough == kind)
+		s->passthrough = SG_OP_NONE;
 	s->data_pending = false;
 	rv = enforce_key_use(s, use, mech, key);
 	if (rv != CKR_OK) {
 		session_op_clear(&s->op);
+		s->passthrough = old_passthrough;   /* nothing reached the token */
 		goto out;
 	}
 	/* Signing is always followed; a decryption only if enforce chose to
@@ -446,8 +542,17 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		s->op.mechanism = mech->mechanism;
 	}
 	rv = real(h, mech, key);
-	if (rv != CKR_OK)
-		op_end(s, rv);
+	/* A failed *Init starts nothing, unless the token started it all
+	 * the same: then it is ended now, or stays blocked.  Not asked when
+	 * the token says an operation is active that the caller may have
+	 * through us untracked (allowed at its *Init): not ours to end. */
+	if (rv != CKR_OK) {
+		s->passthrough = old_passthrough;
+		if ((rv == CKR_OPERATION_ACTIVE && old_passthrough != SG_OP_NONE) ||
+		    enforce_op_after_error(s, rv))
+			op_end(s, rv);
+	} else if (s->op.op == SG_OP_NONE)
+		s->passthrough = kind;  /* allowed by policy without tracking */
 out:
 	session_put(s);
 	return rv;
@@ -464,6 +569,7 @@ static void atfork_child(void)
 	/* Only this thread survives; nothing here calls the real module. */
 	pthread_mutex_init(&init_lock, NULL);
 	pthread_mutex_init(&login_lock, NULL);
+	pthread_mutex_init(&caller_login_serial, NULL);
 	pthread_mutex_init(&token_login_lock, NULL);
 	vslots_after_fork();
 	tokens_logged_in = false;
@@ -487,53 +593,30 @@ static void atfork_register(void)
 
 static CK_RV pin_read(const char *path, CK_UTF8CHAR *pin, size_t cap, CK_ULONG *len)
 {
-	CK_RV rv = CKR_FUNCTION_FAILED;
-	struct stat st;
-	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	size_t n = 0, got = 0;
 
-	if (fd < 0) {
-		fprintf(stderr, "signgate: %s: cannot open pin_file: %s\n", path, strerror(errno));
+	/* A secret: regular file, root's or ours, no access for others and no
+	 * write or read for the group, no symbolic link (secure_open.c). */
+	if (!secure_read_file(path, SECURE_OPEN_SECRET | SECURE_OPEN_NOFOLLOW, cap - 1, &buf, &got,
+	                      NULL, err, sizeof(err))) {
+		fprintf(stderr, "signgate: %s (backend.pin_file)\n", err);
 		return CKR_FUNCTION_FAILED;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "signgate: %s: pin_file is not a regular file\n", path);
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
-		fprintf(stderr, "signgate: %s: pin_file is group-writable or accessible "
-		        "by others (mode %04o); chmod 0600 it\n", path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, pin + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "signgate: %s: cannot read pin_file: %s\n", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == cap) {
-			fprintf(stderr, "signgate: %s: pin_file is longer than %zu bytes\n", path, cap - 1);
-			goto out;
-		}
-	}
-	while (n && (pin[n - 1] == '\n' || pin[n - 1] == '\r'))
+	n = got;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
+	if (n)
+		memcpy(pin, buf, n);
+	OPENSSL_cleanse(buf, got);
+	free(buf);
 	if (!n) {
 		fprintf(stderr, "signgate: %s: pin_file is empty\n", path);
-		goto out;
+		OPENSSL_cleanse(pin, cap);
+		return CKR_FUNCTION_FAILED;
 	}
 	*len = n;
-	rv = CKR_OK;
-out:
-	if (rv != CKR_OK)
-		OPENSSL_cleanse(pin, cap);
-	close(fd);
-	return rv;
+	return CKR_OK;
 }
 
 /* The length of a blank-padded PKCS#11 string field without its padding
@@ -655,6 +738,66 @@ out:
 	return rv;
 }
 
+/* Copy up to n bytes at an address the caller gave us without ever
+ * faulting: process_vm_readv on our own pid answers EFAULT for memory that
+ * is not mapped, where a plain read would kill the host.  Read page by
+ * page so that a string ending just before an unmapped page is still
+ * read; where the call is not permitted (seccomp), write(2) into a pipe
+ * checks the memory the same way.  Returns the bytes copied, stopping at
+ * the first that cannot be read. */
+static size_t copy_foreign(void *dst, const void *src, size_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t page = pg > 0 ? (size_t)pg : 4096, done = 0;
+	int pfd[2] = { -1, -1 };
+
+	while (done < n) {
+		uintptr_t at = (uintptr_t)src + done;
+		size_t chunk = page - (size_t)(at % page);
+		if (chunk > n - done)
+			chunk = n - done;
+		struct iovec local = { (char *)dst + done, chunk };
+		struct iovec remote = { (void *)at, chunk };
+		ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+			if (pfd[0] < 0 && pipe2(pfd, O_CLOEXEC) != 0)
+				break;
+			r = write(pfd[1], (const void *)at, chunk);
+			if (r > 0 && read(pfd[0], (char *)dst + done, (size_t)r) != r)
+				r = -1;
+		}
+		if (r <= 0)
+			break;
+		done += (size_t)r;
+		if ((size_t)r < chunk || memchr((char *)dst + done - (size_t)r, '\0', (size_t)r))
+			break;
+	}
+	if (pfd[0] >= 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	return done;
+}
+
+/* CK_C_INITIALIZE_ARGS.pReserved is taken as the config path only when it
+ * is one: readable memory holding an absolute path of printable ASCII,
+ * NUL-terminated within PATH_MAX bytes (p11-kit's x-init-reserved gives
+ * exactly that).  Anything else (google/pkcs11test passes (void *)1,
+ * NSS-style modules take parameter strings) is CKR_ARGUMENTS_BAD, whether
+ * or not SIGNGATE_CONF is set. */
+static bool reserved_config_path(const void *reserved, char out[PATH_MAX])
+{
+	size_t n = copy_foreign(out, reserved, PATH_MAX);
+	const char *nul = memchr(out, '\0', n);
+
+	if (!nul || nul == out || out[0] != '/')
+		return false;
+	for (const char *p = out; p < nul; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return false;
+	return true;
+}
+
 static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 {
 	CK_C_INITIALIZE_ARGS_PTR args = pInitArgs;
@@ -663,7 +806,7 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	const char *reserved = NULL;
 	CK_FLAGS flags = 0;
 	bool inherited = false;
-	char err[512];
+	char err[512], reserved_path[PATH_MAX];
 	CK_RV rv;
 
 	pthread_once(&atfork_once, atfork_register);
@@ -680,7 +823,15 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 			goto out;
 		}
 		/* p11-kit's x-init-reserved: the config path.  Never passed down. */
-		reserved = args->pReserved;
+		if (args->pReserved) {
+			if (!reserved_config_path(args->pReserved, reserved_path)) {
+				fprintf(stderr, "signgate: C_Initialize: pReserved is not a config path "
+				        "(an absolute path of printable characters)\n");
+				rv = CKR_ARGUMENTS_BAD;
+				goto out;
+			}
+			reserved = reserved_path;
+		}
 		flags = args->flags;
 	}
 
@@ -736,6 +887,10 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	enforce_backend_ready(backend.list);
 	atomic_store(&offer_3_0, backend.list3 != NULL);
+	SG_DEBUG(SG_DBG_P11, "C_Initialize: backend %s, PKCS#11 %s offered, %s", bcfg->module,
+	         backend.list3 ? "3.0 and 2.40" : "2.40",
+	         pin_mode ? "token login with the PIN file at the caller's first C_Login"
+	                  : "compatibility mode: the caller's PIN goes to the token");
 	atomic_store_explicit(&initialized, true, memory_order_release);
 	goto out;
 
@@ -1072,8 +1227,8 @@ static CK_RV gate_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ul
 
 	NEED_INIT();
 	NEED_SLOT(slotID);
-	if (!pLabel)
-		return REAL(C_InitToken, slotID, pPin, ulPinLen, pLabel);
+	/* The admin decision comes first, whatever the arguments: a NULL label
+	 * or PIN is the real module's to refuse, once policy allowed the call. */
 	rv = enforce_admin(NULL, slotID, ADMIN_INIT_TOKEN, CK_INVALID_HANDLE, NULL, 0);
 	if (rv != CKR_OK)
 		return rv;
@@ -1235,26 +1390,36 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
                           CK_UTF8CHAR_PTR name, CK_ULONG name_len, login_fn real)
 {
 	CK_RV rv;
+	bool serial = false;
 
 	NEED_INIT();
 	sg_session_t *s = session_strict(h);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if (!pin) {
-		/* no PIN to check (or a PIN pad): the real module answers */
-		rv = real(s, user, pin, len, name, name_len);
-		goto out;
+	if (pin_mode && user == CKU_USER) {
+		pthread_mutex_lock(&caller_login_serial);
+		serial = true;
 	}
 	if (pin_mode && user == CKU_USER && caller_logged_in(s->slot)) {
 		rv = CKR_USER_ALREADY_LOGGED_IN;
 		goto out;
 	}
-	if (user == CKU_SO || user == CKU_CONTEXT_SPECIFIC) {
+	/* Every login but the user's (SO, context-specific, a vendor's user
+	 * type) is key administration, decided before anything reaches the
+	 * token, whatever the PIN: a NULL PIN (a PIN pad) is no exception. */
+	if (user != CKU_USER) {
 		rv = enforce_admin(s, s->slot, ADMIN_SO_LOGIN, CK_INVALID_HANDLE, NULL, 0);
 		if (rv != CKR_OK)
 			goto out;
 	}
 	if (pin_mode && user == CKU_USER) {
+		/* A user login with a NULL PIN in PIN-file mode presents neither
+		 * a ticket nor a credential (enforce_login); with a length it is
+		 * malformed, refused before signgate logs in to the token. */
+		if (!pin && len) {
+			rv = CKR_ARGUMENTS_BAD;
+			goto out;
+		}
 		/* the real login first: a failure leaves no caller login state */
 		rv = tokens_login_once();
 		if (rv != CKR_OK)
@@ -1266,6 +1431,8 @@ static CK_RV login_common(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
 	if (rv == CKR_OK && user != CKU_CONTEXT_SPECIFIC)
 		caller_login_set(s->slot, true);
 out:
+	if (serial)
+		pthread_mutex_unlock(&caller_login_serial);
 	session_put(s);
 	return rv;
 }
@@ -1294,6 +1461,7 @@ static CK_RV gate_Logout(CK_SESSION_HANDLE hSession)
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
+	pthread_mutex_lock(&caller_login_serial);
 	if (pin_mode) {
 		/* the real login is signgate's: not forwarded */
 		rv = caller_logged_in(s->slot) ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
@@ -1304,6 +1472,7 @@ static CK_RV gate_Logout(CK_SESSION_HANDLE hSession)
 		enforce_logout(s);
 		caller_login_set(s->slot, false);
 	}
+	pthread_mutex_unlock(&caller_login_serial);
 	session_put(s);
 	return rv;
 }
@@ -1316,10 +1485,6 @@ static CK_RV gate_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_U
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if (!pPin && ulPinLen) {
-		rv = REAL(C_InitPIN, hSession, pPin, ulPinLen);
-		goto out;
-	}
 	rv = enforce_admin(s, s->slot, ADMIN_INIT_PIN, CK_INVALID_HANDLE, NULL, 0);
 	if (rv != CKR_OK)
 		goto out;
@@ -1339,10 +1504,6 @@ static CK_RV gate_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if ((!pOldPin && ulOldLen) || (!pNewPin && ulNewLen)) {
-		rv = REAL(C_SetPIN, hSession, pOldPin, ulOldLen, pNewPin, ulNewLen);
-		goto out;
-	}
 	rv = enforce_admin(s, s->slot, ADMIN_SET_PIN, CK_INVALID_HANDLE, NULL, 0);
 	if (rv != CKR_OK)
 		goto out;
@@ -1683,12 +1844,74 @@ static CK_RV gate_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechani
 	return op_init(hSession, pMechanism, hKey, USE_SIGN, SG_OP_SIGN, backend.list->C_SignInit);
 }
 
+/* ---------------------------------------------------------------------- */
+/* key handles the real module rejects                                     */
+
+/* enforce refuses a key handle whose attributes it cannot read.  When the
+ * call would fail anyway, the caller should get the real module's own
+ * answer (CKR_KEY_HANDLE_INVALID, CKR_UNWRAPPING_KEY_HANDLE_INVALID, or
+ * CKR_FUNCTION_NOT_SUPPORTED where it has no such call), not signgate's.
+ * Only a handle the real module itself rejects, asked directly in this
+ * session, qualifies: a handle signgate refuses for reasons of its own
+ * (another token's object, an identity it cannot establish) keeps
+ * signgate's answer and is never forwarded. */
+static bool handle_refused(CK_RV rv)
+{
+	return rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID;
+}
+
+static bool real_rejects_handle(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj)
+{
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+	return REAL(C_GetAttributeValue, h, obj, &a, 1) == CKR_OBJECT_HANDLE_INVALID;
+}
+
+/* End a real sign-recover operation signgate never allowed, without
+ * returning anything: the signature goes to a scratch buffer that is
+ * wiped (PKCS#11 2.40 has no cancel; a call that fails ends it too). */
+static void sign_recover_end(CK_SESSION_HANDLE h)
+{
+	CK_BYTE in[1] = { 0 }, *out;
+	CK_ULONG len = 0;
+
+	if (REAL(C_SignRecover, h, in, sizeof(in), NULL, &len) != CKR_OK)
+		return;     /* ended by the failure */
+	out = malloc(len ? len : 1);
+	if (!out) {
+		/* no buffer: a NULL length pointer fails the call, ending it */
+		REAL(C_SignRecover, h, in, sizeof(in), NULL, NULL);
+		return;
+	}
+	REAL(C_SignRecover, h, in, sizeof(in), out, &len);
+	OPENSSL_cleanse(out, len);
+	free(out);
+}
+
 static CK_RV gate_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                   CK_OBJECT_HANDLE hKey)
 {
+	CK_RV rv;
+
 	NEED_INIT();
-	return op_init(hSession, pMechanism, hKey, USE_SIGN_RECOVER, SG_OP_SIGN_RECOVER,
-	               backend.list->C_SignRecoverInit);
+	rv = op_init(hSession, pMechanism, hKey, USE_SIGN_RECOVER, SG_OP_SIGN_RECOVER,
+	             backend.list->C_SignRecoverInit);
+	if (pMechanism && handle_refused(rv) && real_rejects_handle(hSession, hKey)) {
+		/* a key the token does not know: its own answer (SoftHSM has no
+		 * C_SignRecoverInit at all: CKR_FUNCTION_NOT_SUPPORTED) */
+		rv = REAL(C_SignRecoverInit, hSession, pMechanism, hKey);
+		if (rv == CKR_OK) {
+			sg_session_t *s = session_strict(hSession);
+			sign_recover_end(hSession);
+			if (s) {
+				enforce_handle_inconsistent(s, "C_SignRecoverInit", hKey);
+				session_put(s);
+			}
+			rv = CKR_FUNCTION_REJECTED;
+		}
+	}
+	return rv;
 }
 
 static CK_RV gate_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -1870,11 +2093,30 @@ static CK_RV gate_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if (pMechanism && pulWrappedKeyLen) {
-		rv = enforce_key_use(s, USE_WRAP, pMechanism, hKey);
-		if (rv != CKR_OK)
-			goto out;
+	/* Nothing reaches the token undecided: missing arguments are refused
+	 * here, with the code the token gives them. */
+	if (!pMechanism || !pulWrappedKeyLen) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
 	}
+	rv = enforce_key_use(s, USE_WRAP, pMechanism, hKey);
+	if (handle_refused(rv) && real_rejects_handle(hSession, hKey)) {
+		/* a key the token does not know: its own answer */
+		CK_ULONG cap = *pulWrappedKeyLen;
+		rv = REAL(C_WrapKey, hSession, pMechanism, hWrappingKey, hKey, pWrappedKey,
+		          pulWrappedKeyLen);
+		if (rv == CKR_OK) {
+			/* the handle became valid meanwhile: nothing undecided leaves */
+			if (pWrappedKey)
+				OPENSSL_cleanse(pWrappedKey, *pulWrappedKeyLen < cap ? *pulWrappedKeyLen : cap);
+			*pulWrappedKeyLen = 0;
+			enforce_handle_inconsistent(s, "C_WrapKey", hKey);
+			rv = CKR_FUNCTION_REJECTED;
+		}
+		goto out;
+	}
+	if (rv != CKR_OK)
+		goto out;
 	rv = REAL(C_WrapKey, hSession, pMechanism, hWrappingKey, hKey, pWrappedKey, pulWrappedKeyLen);
 out:
 	session_put(s);
@@ -1895,11 +2137,27 @@ static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	if (template_refused(s, ADMIN_UNWRAP_KEY, pTemplate, ulAttributeCount, &rv))
 		goto out;
 	if (!pMechanism || !pWrappedKey || (!pTemplate && ulAttributeCount) || !phKey) {
-		rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey,
-		          ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
+		/* refused here with the token's code: nothing goes undecided */
+		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
 	rv = enforce_key_use(s, USE_UNWRAP, pMechanism, hUnwrappingKey);
+	if (handle_refused(rv) && real_rejects_handle(hSession, hUnwrappingKey)) {
+		/* an unwrapping key the token does not know: its own answer */
+		rv = REAL(C_UnwrapKey, hSession, pMechanism, hUnwrappingKey, pWrappedKey,
+		          ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
+		if (rv == CKR_OK) {
+			/* the handle became valid meanwhile: the key created without
+			 * a decision is destroyed, the call refused */
+			if (REAL(C_DestroyObject, hSession, *phKey) != CKR_OK)
+				fprintf(stderr, "signgate: C_UnwrapKey: cannot destroy undecided object %lu\n",
+				        (unsigned long)*phKey);
+			*phKey = CK_INVALID_HANDLE;
+			enforce_handle_inconsistent(s, "C_UnwrapKey", hUnwrappingKey);
+			rv = CKR_FUNCTION_REJECTED;
+		}
+		goto out;
+	}
 	if (rv == CKR_OK)
 		rv = enforce_admin(s, s->slot, ADMIN_UNWRAP_KEY, CK_INVALID_HANDLE, pTemplate,
 		                   ulAttributeCount);

@@ -13,6 +13,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "inspect.h"
 #include "spki.h"
 
 /* Handles are looked up on every *Init: a small chained hash table under
@@ -508,6 +509,8 @@ static CK_RV kc_read(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_SESSION_HANDLE 
 		CK_ULONG pl = sizeof(params);
 		if (get_attr(f, s, o, CKA_EC_PARAMS, params, &pl) != CKR_OK)
 			return CKR_OK;
+		/* raw CKM_ECDSA input is judged against what the curve uses */
+		k->ec_order_bits = inspect_ec_order_bits(params, pl);
 	}
 	/* RSA keys carry their public half intrinsically (the token refuses
 	 * to change CKA_MODULUS); EC public key objects carry their point. */

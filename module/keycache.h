@@ -61,6 +61,7 @@ typedef struct key_attrs {
 	bool label_long;             /* CKA_LABEL longer than label[]: matches no governed key */
 	bool has_fp;                 /* fingerprint established (fp_source != NONE) */
 	unsigned char fp[32];        /* SHA-256 of the SPKI DER */
+	unsigned ec_order_bits;      /* EC keys: bits of the curve's group order; 0 = unknown */
 } key_attrs_t;
 
 typedef struct keycache_ops {

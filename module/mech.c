@@ -1,5 +1,6 @@
 /* signgate: mechanism names and hash algorithms (see mech.h). */
 #include "mech.h"
+#include "inspect.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -273,71 +274,22 @@ hash_alg_t mech_fixed_hash(mech_id_t id)
 	return mech_table[id].fixed_hash;
 }
 
-/* Read one DER tag + short-form length at *p (bounded by end).  DigestInfo
- * for every hash we know is under 128 bytes, so a long-form length is
- * never valid DER here: it is rejected, as is any length that runs past
- * the end.  Returns the content length or -1. */
-static int der_header(const unsigned char **p, const unsigned char *end, unsigned char tag)
-{
-	if (end - *p < 2 || (*p)[0] != tag || ((*p)[1] & 0x80))
-		return -1;
-	int len = (*p)[1];
-	*p += 2;
-	if (end - *p < len)
-		return -1;
-	return len;
-}
-
+/* One DigestInfo parser for the whole tree: the inspector's (OpenSSL's
+ * DER decoder, whole input, canonical re-encoding).  A canonical
+ * DigestInfo ends with its digest. */
 hash_alg_t mech_digestinfo_parse(const unsigned char *data, size_t len,
                                  const unsigned char **digest)
 {
+	inspect_result_t r;
+
 	if (digest)
 		*digest = NULL;
-	if (data == NULL || len < 2 || len > 127 + 2)
+	inspect_digestinfo(data, len, &r);
+	if (r.status != INSPECT_OK || r.hash == HASH_UNKNOWN)
 		return HASH_UNKNOWN;
-
-	const unsigned char *p = data, *end = data + len;
-
-	/* DigestInfo ::= SEQUENCE { ... } spanning the whole input exactly. */
-	int n = der_header(&p, end, 0x30);
-	if (n < 0 || p + n != end)
-		return HASH_UNKNOWN;
-
-	/* AlgorithmIdentifier ::= SEQUENCE { OID, params NULL or absent } */
-	n = der_header(&p, end, 0x30);
-	if (n < 0)
-		return HASH_UNKNOWN;
-	const unsigned char *alg_end = p + n;
-
-	int oid_len = der_header(&p, alg_end, 0x06);
-	if (oid_len < 0)
-		return HASH_UNKNOWN;
-	hash_alg_t h = HASH_UNKNOWN;
-	for (int i = HASH_SHA1; i <= HASH_SHA512; i++) {
-		if (hash_table[i].oid_len == (unsigned)oid_len &&
-		    memcmp(p, hash_table[i].oid, (size_t)oid_len) == 0) {
-			h = (hash_alg_t)i;
-			break;
-		}
-	}
-	if (h == HASH_UNKNOWN)
-		return HASH_UNKNOWN;
-	p += oid_len;
-
-	if (p != alg_end) {
-		if (alg_end - p != 2 || p[0] != 0x05 || p[1] != 0x00)
-			return HASH_UNKNOWN;
-		p += 2;
-	}
-
-	/* digest OCTET STRING, exactly the hash's length, ending the input. */
-	n = der_header(&p, end, 0x04);
-	if (n < 0 || (size_t)n != hash_table[h].len || p + n != end)
-		return HASH_UNKNOWN;
-
 	if (digest)
-		*digest = p;
-	return h;
+		*digest = data + len - hash_len(r.hash);
+	return r.hash;
 }
 
 hash_alg_t mech_hash_by_length(size_t len)

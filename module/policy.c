@@ -22,6 +22,9 @@
 #define CKR_MECHANISM_INVALID_ 0x00000070UL
 #define CKR_PIN_INCORRECT_ 0x000000A0UL
 #define CKR_FUNCTION_REJECTED_ 0x00000200UL
+#define CKR_DATA_INVALID_ 0x00000020UL
+#define CKR_DATA_LEN_RANGE_ 0x00000021UL
+#define CKR_MECHANISM_PARAM_INVALID_ 0x00000071UL
 
 typedef struct cred {
 	bool set;
@@ -598,6 +601,10 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_KEY_UNKNOWN] = "key-unknown",
 	[REASON_KEY_OTHER_TOKEN] = "key-other-token",
 	[REASON_TEMPLATE_DUPLICATE] = "template-duplicate",
+	[REASON_HASH_DISGUISED] = "hash-disguised",
+	[REASON_HASH_TRUNCATED] = "hash-truncated",
+	[REASON_DATA_MALFORMED] = "data-malformed",
+	[REASON_PSS_PARAMS_INVALID] = "pss-params-invalid",
 	[REASON_APPROVALS_MISSING] = "approvals-missing",
 	[REASON_APPROVAL_INVALID] = "approval-invalid",
 };
@@ -636,6 +643,13 @@ unsigned long policy_reason_ckr(policy_reason_t r)
 	case REASON_TICKET_INVALID:
 	case REASON_APPROVAL_INVALID:
 		return CKR_PIN_INCORRECT_;
+	case REASON_HASH_DISGUISED:
+	case REASON_DATA_MALFORMED:
+		return CKR_DATA_INVALID_;
+	case REASON_HASH_TRUNCATED:
+		return CKR_DATA_LEN_RANGE_;
+	case REASON_PSS_PARAMS_INVALID:
+		return CKR_MECHANISM_PARAM_INVALID_;
 	default:
 		return CKR_FUNCTION_REJECTED_;
 	}

@@ -78,6 +78,10 @@ typedef enum policy_reason {
 	REASON_KEY_UNKNOWN,         /* object's identity could not be established: governed, unknown */
 	REASON_KEY_OTHER_TOKEN,     /* handle not found on the session's token */
 	REASON_TEMPLATE_DUPLICATE,  /* a template repeats an attribute type */
+	REASON_HASH_DISGUISED,      /* raw ECDSA: leading zeros make a shorter digest */
+	REASON_HASH_TRUNCATED,      /* raw ECDSA longer than the curve order, not opted in */
+	REASON_DATA_MALFORMED,      /* DigestInfo, PKCS#1 block or CMS attributes not strict DER */
+	REASON_PSS_PARAMS_INVALID,  /* PSS hashAlg/MGF1/sLen unacceptable */
 	REASON_APPROVALS_MISSING,   /* fewer distinct approvers than the rule's approvals.count */
 	REASON_APPROVAL_INVALID,    /* an approval in the bundle did not verify (login) */
 	REASON_COUNT

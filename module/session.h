@@ -63,6 +63,20 @@ typedef struct sg_op_state {
 	key_attrs_t key_attrs;
 	char token_label[33];
 	char token_serial[17];
+	/* What the decision depended on, bound when the operation started:
+	 * the caller's login as it was then (enforce's login generation) and
+	 * a copy of the ticket that applied.  Data and result calls use this
+	 * copy, never the login state of the moment; a logout or a new
+	 * login since (another generation) ends the operation. */
+	uint64_t login_gen;
+	bool has_ticket;
+	ticket_claims_t ticket;
+	bool bind_at_final;          /* artifact binding checked over all parts at C_SignFinal */
+	/* The real operation could not be ended after a refusal or an error
+	 * the token did not end it on: every data call is refused and a new
+	 * *Init answered CKR_OPERATION_ACTIVE until an attempt to end it
+	 * succeeds (retried at each such call). */
+	bool blocked;
 	/* Approvals (issue 16): the config the rule belongs to (kept alive
 	 * until C_Finalize), to judge the approvals again once the data shows
 	 * the artifact, and who counted, for the signature's record. */
@@ -86,6 +100,12 @@ typedef struct sg_session {
 	 * (same SHA-256) is not checked twice, other data is checked afresh. */
 	bool data_pending;
 	unsigned char data_pending_sha256[32];
+	/* The last *Init of this kind was allowed by policy without being
+	 * tracked (e.g. a decryption with an ungoverned secret key): data
+	 * calls of this kind go to the real module.  Any other data call on
+	 * an operation signgate does not track is answered by signgate
+	 * (CKR_OPERATION_NOT_INITIALIZED), never forwarded. */
+	sg_op_t passthrough;
 } sg_session_t;
 
 int  session_table_init(void);

@@ -329,7 +329,9 @@ static void make_input(const bench_opts_t *o, thread_ctx_t *t, uint64_t n)
 		t->data_len = 32;
 	}
 	memset(h, 0xa5, 32);
-	h[0] = (unsigned char)t->index;
+	/* Never a leading zero byte: a raw ECDSA input that starts with
+	 * zeros is refused as a shorter digest in disguise. */
+	h[0] = (unsigned char)(0x80 | t->index);
 	memcpy(h + 1, &n, sizeof(n));
 }
 

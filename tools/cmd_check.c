@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -79,10 +80,77 @@ static void audit_warnings(const config_t *cfg, const char *path)
 	}
 }
 
+static bool role_has_member(const policy_role_t *r)
+{
+	return r->any_identity || r->n_uids || r->n_gids || r->n_user_names > r->n_unresolved;
+}
+
+/* Settings that load but can no longer (or may never) take effect, where
+ * refusing them would stop a running deployment: time passes a key's
+ * not_after, accounts are removed, and whether a key's token is one that
+ * backend.tokens exposes depends on the token (label or serial). */
+static void never_in_force(const config_t *cfg, const char *path)
+{
+	time_t now = time(NULL);
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		const policy_key_t *k = &cfg->keys[i];
+		bool exposed = cfg->backend.n_tokens == 0;
+		for (size_t j = 0; j < cfg->backend.n_tokens && !exposed; j++)
+			exposed = !strcmp(cfg->backend.tokens[j], k->token);
+		if (!exposed)
+			fprintf(stderr, "%s:%d: warning: key '%s': token '%s' is not in backend.tokens; "
+			        "unless it is the serial or label of a token listed there, the module never "
+			        "shows this key\n", path, k->line, k->name, k->token);
+		if (k->not_after && k->not_after <= now)
+			fprintf(stderr, "%s:%d: warning: key '%s' is past its not_after: it can no longer "
+			        "sign\n", path, k->line, k->name);
+	}
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const policy_rule_t *r = &cfg->rules[i];
+		bool member = false, signs = r->all_keys;
+		for (size_t j = 0; j < r->n_roles && !member; j++)
+			member = role_has_member(&cfg->roles[r->roles[j]]);
+		if (!member)
+			fprintf(stderr, "%s:%d: warning: rule '%s' can never apply: none of its roles has a "
+			        "member that exists on this system\n", path, r->line, r->name);
+		for (size_t j = 0; j < r->n_keys && !signs; j++) {
+			const policy_key_t *k = &cfg->keys[r->keys[j]];
+			signs = !k->revoked && !(k->not_after && k->not_after <= now);
+		}
+		if (r->sign && !r->admin && !signs)
+			fprintf(stderr, "%s:%d: warning: rule '%s' can never sign: every key it names is "
+			        "revoked or past its not_after\n", path, r->line, r->name);
+	}
+}
+
 /* Things that load but are probably not what the administrator meant. */
+/* The file store, as seen by this user now: a rule with a quota (or a
+ * ticket with max_uses) is refused with state-unavailable when the
+ * directory is missing or not writable. */
+static void state_warnings(const config_t *cfg, const char *path)
+{
+	bool counts = cfg->n_validators > 0;
+	struct stat st;
+
+	if (cfg->state.store == CONFIG_STATE_POSTGRESQL || !cfg->state_dir)
+		return;
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		counts |= cfg->rules[i].quota_count > 0;
+	if (!counts)
+		return;
+	if (stat(cfg->state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		fprintf(stderr, "%s: warning: state directory %s: %s: every decision that counts (quota, "
+		        "ticket max_uses) will be refused as state-unavailable\n", path, cfg->state_dir,
+		        errno ? strerror(errno) : "not a directory");
+	else if (access(cfg->state_dir, W_OK | X_OK) != 0)
+		fprintf(stderr, "%s: warning: state directory %s is not writable by this user: counting "
+		        "decisions are refused as state-unavailable\n", path, cfg->state_dir);
+}
+
 static void warnings(const config_t *cfg, const char *path)
 {
 	audit_warnings(cfg, path);
+	state_warnings(cfg, path);
 	for (size_t i = 0; i < cfg->n_roles; i++) {
 		const policy_role_t *r = &cfg->roles[i];
 		for (size_t j = 0; j < r->n_unresolved; j++) {
@@ -91,7 +159,7 @@ static void warnings(const config_t *cfg, const char *path)
 			fprintf(stderr, "%s:%d: warning: role '%s': %.*s '%s' does not exist on this system\n",
 			        path, r->line, r->name, (int)(colon ? colon - u : 0), u, colon ? colon + 1 : u);
 		}
-		if (!r->any_identity && !r->n_uids && !r->n_gids && r->n_user_names == r->n_unresolved)
+		if (!role_has_member(r))
 			fprintf(stderr, "%s:%d: warning: role '%s' has no member that exists on this system\n",
 			        path, r->line, r->name);
 		if (r->any_identity && !r->credential)
@@ -106,6 +174,7 @@ static void warnings(const config_t *cfg, const char *path)
 			fprintf(stderr, "%s:%d: warning: key '%s' has no fingerprint: an object with its %s "
 			        "would be taken for it\n", path, cfg->keys[i].line, cfg->keys[i].name,
 			        cfg->keys[i].has_id ? "token and ID (and label)" : "token and label");
+	never_in_force(cfg, path);
 }
 
 int cmd_check(int argc, char **argv)

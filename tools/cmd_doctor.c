@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "config.h"
 #include "inventory.h"
+#include "state.h"
 
 #define EXIT_USAGE 2
 
@@ -123,6 +124,27 @@ static bool any_quota_or_ticket(const config_t *cfg)
 	return false;
 }
 
+static void check_state_pg(doctor_t *d, const config_t *cfg)
+{
+	int version = 0;
+
+	if (state_pg_admin(cfg->state_dir, STATE_ADMIN_STATUS, &version) != 0) {
+		say(d, ST_FAIL, "state", "start the database, or fix the conninfo file",
+		    "PostgreSQL store: %s: every governed signature is refused (state-unavailable)",
+		    state_error());
+		return;
+	}
+	if (version != STATE_SCHEMA_VERSION) {
+		say(d, ST_FAIL, "state",
+		    version == 0 ? "signgate state init" : version < STATE_SCHEMA_VERSION ? "signgate state migrate"
+		                                                                          : "upgrade signgate",
+		    "PostgreSQL store: schema version %d, this signgate needs %d: the module refuses it", version,
+		    STATE_SCHEMA_VERSION);
+		return;
+	}
+	say(d, ST_OK, "state", NULL, "PostgreSQL store reachable, schema version %d", version);
+}
+
 static void check_state(doctor_t *d, const config_t *cfg)
 {
 	struct stat st;
@@ -132,6 +154,10 @@ static void check_state(doctor_t *d, const config_t *cfg)
 
 	if (!dir) {
 		say(d, needed ? ST_FAIL : ST_OK, "state", "set state_dir", "no state directory configured");
+		return;
+	}
+	if (cfg->state.store == CONFIG_STATE_POSTGRESQL) {
+		check_state_pg(d, cfg);
 		return;
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -155,6 +181,41 @@ static void check_state(doctor_t *d, const config_t *cfg)
 	say(d, ST_OK, "state", NULL, "%s writable", dir);
 }
 
+/* The durable journal: its directory must take new files and the file
+ * appends, and its keys are secrets like the PIN file. */
+static void check_journal(doctor_t *d, const config_t *cfg, uid_t service)
+{
+	const config_audit_t *a = &cfg->audit;
+	char dir[PATH_MAX], fix[PATH_MAX + 64];
+	struct stat st;
+
+	if (!a->journal)
+		return;
+	snprintf(dir, sizeof dir, "%s", a->journal);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+		snprintf(fix, sizeof fix, "install -d -m 0700 %s (owned by the account signgate runs as)", dir);
+		say(d, a->required ? ST_FAIL : ST_WARN, "audit-journal", fix,
+		    "%s: directory not usable by this account: %s", dir,
+		    a->required ? "every signature is refused" : "records are lost");
+	} else if (stat(a->journal, &st) == 0 && (!S_ISREG(st.st_mode) || access(a->journal, W_OK) != 0)) {
+		say(d, a->required ? ST_FAIL : ST_WARN, "audit-journal", "make it a regular file this account can append to",
+		    "%s: not a writable regular file", a->journal);
+	} else if (stat(a->journal, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(fix, sizeof fix, "chmod go-w %s", a->journal);
+		say(d, ST_FAIL, "audit-journal", fix, "%s: writable by others: records can be removed", a->journal);
+	} else {
+		say(d, ST_OK, "audit-journal", NULL, "%s (sync: %s)", a->journal,
+		    a->sync_fdatasync ? "fdatasync" : "write");
+	}
+	if (a->mac_key)
+		check_file(d, "audit-mac-key", a->mac_key, true, service);
+	if (a->checkpoint_key)
+		check_file(d, "audit-checkpoint-key", a->checkpoint_key, true, service);
+}
+
 static void check_audit(doctor_t *d, const config_t *cfg)
 {
 	const config_audit_t *a = &cfg->audit;
@@ -175,9 +236,13 @@ static void check_audit(doctor_t *d, const config_t *cfg)
 	if (rc != 0) {
 		snprintf(fix, sizeof fix, "start a syslog daemon listening on %s (rsyslog), or set "
 		         "audit.socket to where one listens", a->socket_path);
-		say(d, a->required ? ST_FAIL : ST_WARN, "audit-socket", fix, "%s: %s: %s", a->socket_path,
-		    strerror(e), a->required ? "with audit.required every signature is refused"
-		                             : "records are dropped (audit.required is off)");
+		/* With a journal the journal is the record of truth; syslog
+		 * failing refuses signatures only with audit.syslog_required. */
+		bool refuses = a->required && (!a->journal || a->syslog_required);
+		say(d, refuses ? ST_FAIL : ST_WARN, "audit-socket", fix, "%s: %s: %s", a->socket_path,
+		    strerror(e), refuses ? "with audit.required every signature is refused"
+		                 : a->journal ? "the SOC's copy is missing (the journal keeps the records)"
+		                              : "records are dropped (audit.required is off)");
 		return;
 	}
 	say(d, ST_OK, "audit-socket", NULL, "%s accepts records", a->socket_path);
@@ -505,6 +570,7 @@ int cmd_doctor(int argc, char **argv)
 			check_file(&d, "validator-key", cfg->validators[i].public_key_path, false, service);
 		check_state(&d, cfg);
 		check_audit(&d, cfg);
+		check_journal(&d, cfg, service);
 		check_token(&d, cfg, conf);
 		if (cfg->mode == CONFIG_MODE_BROKER)
 			broker = true;

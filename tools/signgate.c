@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "debug.h"
 
 static const struct {
 	const char *name;
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	sg_debug_init();
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

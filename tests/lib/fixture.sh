@@ -125,6 +125,48 @@ chmod 0600 "$SG_PIN_FILE"
 export SG_PIN_FILE
 mkdir -p "$SG_TMP/state"
 
+# sg_big_keys: import more key sizes into this test's token, for tests
+# that ask for them: RSA 4096 and 9216 bits, EC P-384 and P-521 (the
+# 9216-bit key takes minutes to generate, so they are generated once per
+# build directory, under the same lock as the other keys, and only when
+# a test calls this).  Exports, for K in RSA4096 RSA9216 EC384 EC521:
+#   SG_K_ID SG_K_LABEL SG_K_FP (and the files $SG_KEYS/big/<k>.pem/.pub.pem)
+sg_make_big_keys() {
+	local d=$1 k
+	mkdir -p "$d"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out "$d/rsa4096.pem" 2>/dev/null
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:9216 -out "$d/rsa9216.pem" 2>/dev/null
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$d/ec384.pem" 2>/dev/null
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out "$d/ec521.pem" 2>/dev/null
+	for k in rsa4096 rsa9216 ec384 ec521; do
+		openssl pkcs8 -topk8 -nocrypt -in "$d/$k.pem" -outform DER -out "$d/$k.p8"
+		openssl pkey -in "$d/$k.pem" -pubout -out "$d/$k.pub.pem"
+		openssl pkey -in "$d/$k.pem" -pubout -outform DER -out "$d/$k.pub.der"
+		openssl dgst -sha256 -r "$d/$k.pub.der" | cut -d' ' -f1 > "$d/$k.fp"
+	done
+	touch "$d/.done"
+}
+sg_big_keys() {
+	local d="$SG_KEYS/big" k id var
+	if [ ! -e "$d/.done" ]; then
+		(
+			flock 9
+			[ -e "$d/.done" ] || sg_make_big_keys "$d"
+		) 9>"$SG_BUILDDIR/.test-keys.lock"
+	fi
+	[ -e "$d/.done" ] || sg_fail "large test keys could not be generated"
+	id=10
+	for k in rsa4096 rsa9216 ec384 ec521; do
+		id=$((id + 1))   # 11..14, read as hex like every CKA_ID here
+		# pkcs11-tool cannot read RSA keys above 8192 bits; SoftHSM's own
+		# tool imports the pair (private and public key objects).
+		softhsm2-util --import "$d/$k.pem" --token "$SG_TOKEN" --pin "$SG_USER_PIN" \
+			--id "$id" --label "$k" >/dev/null 2>&1 || sg_fail "cannot import $k"
+		var=$(echo "$k" | tr a-z A-Z)
+		export "SG_${var}_ID=$id" "SG_${var}_LABEL=$k" "SG_${var}_FP=$(cat "$d/$k.fp")"
+	done
+}
+
 # sg_config FILE [EXTRA]: a config for this token.  EXTRA is appended
 # verbatim (roles, keys, rules, audit ...).  Written 0600.
 sg_config() {

@@ -551,6 +551,102 @@ static void test_parsers(void **state)
 	assert_false(config_parse_duration("99999999999d", &d));
 }
 
+/* ---- values that load but could never match (issue 12, defect 8) ------- */
+
+#define KEYTOK(tok, extra) "keys = ( { name = \"p\"; token = \"" tok "\"; id = \"25\"; " \
+	"mechanisms = [ \"EDDSA\" ]; " extra " } );\n"
+
+static const bad_t never_match[] = {
+	/* the config fuzz target's crash: a blank token was accepted, then never found */
+	{ "key token blank", KEYTOK(" ", ""), "t.conf:2: setting 'keys[0].token': blank" },
+	{ "key token spaces", KEYTOK("   ", ""), "setting 'keys[0].token': blank" },
+	{ "key token trailing space", KEYTOK("hsm ", ""),
+	  "setting 'keys[0].token': ends in a space, which no token label or serial can" },
+	{ "key token trailing spaces named", KEYTOK("my hsm  ", ""), "write \"my hsm\"" },
+	{ "key token empty", KEYTOK("", ""), "setting 'keys[0].token': token label or serial must be 1 to 32" },
+	{ "key token too long", KEYTOK("123456789012345678901234567890123", ""),
+	  "setting 'keys[0].token': token label or serial must be 1 to 32" },
+	{ "backend token blank",
+	  "!backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; tokens = [ \"a\", \" \" ]; };\n",
+	  "t.conf:1: setting 'backend.tokens[1]': blank" },
+	{ "backend token trailing space",
+	  "!backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; tokens = [ \"a \" ]; };\n",
+	  "setting 'backend.tokens[0]': ends in a space" },
+	{ "key label empty", KEYTOK("t", "label = \"\";"), "setting 'keys[0].label': CKA_LABEL must be 1 to 128 bytes" },
+	{ "key label too long", KEYTOK("t", "label = \""
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "01234567890123456789012345678901234567890123456789012345678901234\";"),
+	  "setting 'keys[0].label': CKA_LABEL must be 1 to 128 bytes" },
+};
+
+static void test_never_match(void **state)
+{
+	(void)state;
+	char err[CONFIG_ERR_MAX];
+	for (size_t i = 0; i < sizeof never_match / sizeof never_match[0]; i++)
+		run_bad(&never_match[i]);
+	/* what stays accepted: a leading space, 32 characters, a 128-byte label,
+	 * a label ending in a space (CKA_LABEL is not padded) */
+	config_t *c = load(BACKEND KEYTOK(" hsm", "label = \"a \";"), err);
+	if (!c)
+		fail_msg("%s", err);
+	config_free(c);
+	c = load(BACKEND KEYTOK("12345678901234567890123456789012", "label = \""
+	         "0123456789012345678901234567890123456789012345678901234567890123"
+	         "0123456789012345678901234567890123456789012345678901234567890123\";"), err);
+	if (!c)
+		fail_msg("%s", err);
+	config_free(c);
+}
+
+/* Validator keys get the config's owner and mode checks when the config
+ * does (the module always; signgate check only with --strict). */
+static void test_validator_key_files(void **state)
+{
+	(void)state;
+	char conf[128], pub[128], text[1024], err[CONFIG_ERR_MAX];
+	snprintf(conf, sizeof conf, "%s/v.conf", tmpdir);
+	snprintf(pub, sizeof pub, "%s/v.pub", tmpdir);
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", ed_pub, pub);
+	assert_int_equal(system(cmd), 0);
+	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n", pub);
+	write_file(conf, text, 0600);
+
+	assert_int_equal(chmod(pub, 0644), 0);
+	config_t *c = config_load(conf, true, err, sizeof err);
+	if (!c)
+		fail_msg("%s", err);
+	config_free(c);
+
+	assert_int_equal(chmod(pub, 0664), 0);
+	assert_null(config_load(conf, true, err, sizeof err));
+	assert_non_null(strstr(err, "v.conf:2: setting 'validators[0].public_key'"));
+	assert_non_null(strstr(err, pub));
+	assert_non_null(strstr(err, "insecure permissions 0664: group- or world-writable"));
+	assert_int_equal(chmod(pub, 0646), 0);
+	assert_null(config_load(conf, true, err, sizeof err));
+	assert_non_null(strstr(err, "insecure permissions 0646"));
+	/* signgate check without --strict: the same file loads */
+	c = config_load(conf, false, err, sizeof err);
+	if (!c)
+		fail_msg("%s", err);
+	config_free(c);
+	assert_int_equal(chmod(pub, 0644), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(pub, 4242, 4242), 0);
+		assert_null(config_load(conf, true, err, sizeof err));
+		assert_non_null(strstr(err, "insecure permissions: owned by uid 4242"));
+		assert_int_equal(chown(pub, 0, 0), 0);
+	}
+	/* a FIFO named as the key: refused at once, not waited on */
+	unlink(pub);
+	assert_int_equal(mkfifo(pub, 0644), 0);
+	assert_null(config_load(conf, true, err, sizeof err));
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(pub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +659,8 @@ int main(void)
 		cmocka_unit_test(test_file_checks),
 		cmocka_unit_test(test_path_choose),
 		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_never_match),
+		cmocka_unit_test(test_validator_key_files),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -143,7 +143,34 @@ doctor 1 --config "$SG_TMP/broken.conf"
 expect FAIL config "broken.conf:1"
 echo "ok: invalid config"
 
-# 12. broker: a service account that does not exist, a socket that is not there
+# 12. the audit journal: a directory it cannot write, and loose keys
+mkdir -p "$SG_TMP/jdir"; chmod 0700 "$SG_TMP/jdir"
+"$SG_TOOL" audit keygen "$SG_TMP/jkeys" >/dev/null 2>&1 || sg_fail "signgate audit keygen"
+mac=$(ls "$SG_TMP/jkeys"/*mac* 2>/dev/null | head -1)
+[ -n "$mac" ] || sg_fail "audit keygen wrote no MAC key: $(ls "$SG_TMP/jkeys")"
+sg_config "$SG_TMP/journal.conf" "audit = { required = true; socket = \"$SG_LOG_SOCK\"; journal = \"$SG_TMP/jdir/audit.journal\"; mac_key = \"$mac\"; };
+$(sg_allow_policy)"
+doctor 0 --config "$SG_TMP/journal.conf"
+expect ok audit-journal "audit.journal"
+expect ok audit-mac-key "$mac"
+chmod 0644 "$mac"
+if "$SG_TOOL" check --strict "$SG_TMP/journal.conf" >/dev/null 2>&1; then
+	doctor 1 --config "$SG_TMP/journal.conf"
+	expect FAIL audit-mac-key "readable by"
+else
+	doctor 1 --config "$SG_TMP/journal.conf"
+	expect FAIL config "$(basename "$mac")"
+fi
+chmod 0600 "$mac"
+sg_config "$SG_TMP/journal2.conf" "audit = { required = true; socket = \"$SG_LOG_SOCK\"; journal = \"$SG_TMP/no-such-dir/audit.journal\"; mac_key = \"$mac\"; };
+$(sg_allow_policy)"
+if "$SG_TOOL" check "$SG_TMP/journal2.conf" >/dev/null 2>&1; then
+	doctor 1 --config "$SG_TMP/journal2.conf"
+	expect FAIL audit-journal "every signature is refused"
+fi
+echo "ok: audit journal and its keys"
+
+# 13. broker: a service account that does not exist, a socket that is not there
 doctor 1 --config "$C" --broker --service-user sg-no-such-user --socket "$SG_TMP/none.sock"
 expect FAIL broker-account "no service account"
 expect FAIL broker-socket "none.sock"

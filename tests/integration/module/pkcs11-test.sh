@@ -39,7 +39,10 @@ if ! diff <(before_oaep <<<"$direct") <(before_oaep <<<"$gate") >&2; then
 fi
 if [ "$grc" = "$drc" ]; then
 	diff <(norm <<<"$direct") <(norm <<<"$gate") >&2 || sg_fail "pkcs11-tool --test output differs"
-	diff <(norm <<<"$direct_err") <(norm <<<"$gate_err") >&2 || sg_fail "pkcs11-tool --test errors differ"
+	# signgate's own one line about the fixture's absent syslog socket
+	# (records not required here) is the only stderr difference allowed
+	diff <(norm <<<"$direct_err") <(norm <<<"$gate_err" | sed '/^signgate: audit: cannot send to the syslog socket /d') >&2 ||
+		sg_fail "pkcs11-tool --test errors differ"
 	sg_pass "pkcs11-tool --test --login: exit $grc both ways, same output"
 fi
 grep -q 'C_DecryptInit failed: rv = CKR_ARGUMENTS_BAD' <<<"$direct_err" ||

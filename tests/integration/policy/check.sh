@@ -108,4 +108,14 @@ sg_config "$C" "roles = ( { name = \"signer\"; users = [ 0 ]; credential = \"$h\
 "$SG_TOOL" check "$C" >/dev/null || sg_fail "config with a credential refused"
 echo "ok: credential hash / verify / check"
 
+# a quota with no state directory: check warns (the module would refuse
+# every counted signature as state-unavailable), exit 0
+sg_config "$C" "$(sg_allow_policy | sed 's/keys = \[ "test-rsa", "test-ec" \]; }/keys = [ "test-rsa", "test-ec" ]; quota = { count = 5; period = "1d"; }; }/')"
+grep -q quota "$C" || sg_fail "test config has no quota"
+sed -i "s|state_dir = \"$SG_TMP/state\"|state_dir = \"$SG_TMP/no-state\"|" "$C"
+out=$("$SG_TOOL" check "$C" 2>&1) || sg_fail "check refused a loadable config: $out"
+grep -q "warning: state directory $SG_TMP/no-state: .*state-unavailable" <<<"$out" ||
+	sg_fail "no warning about the missing state directory: $out"
+echo "ok: missing state directory with a quota is warned about"
+
 sg_pass "$n bad configs refused with file:line"
