@@ -217,6 +217,26 @@ osslsigncode)
 	sg_rsyslog_wait_for '"outcome":"deny","reason":"approvals-missing","detail":"rule release: 1 more approval needed from release-managers' 1 5 ||
 		sg_fail "no approvals-missing record"
 	echo "osslsigncode: bundle as PIN and as file sign, one approval refused" ;;
+reports)
+	# who-can-sign, explain, inventory and approval verify show the requirement
+	C=$SG_TMP/signgate.conf
+	"$SG_TOOL" who-can-sign --config "$C" | grep -q 'approvals:  2 distinct, from release-managers (alice bob carol dave me); max age 1d' ||
+		sg_fail "who-can-sign: $("$SG_TOOL" who-can-sign --config "$C" | grep approvals)"
+	"$SG_TOOL" who-can-sign --config "$C" --json | grep -q '"approvals": *{[^}]*"count": *2' ||
+		"$SG_TOOL" who-can-sign --config "$C" --json | jq -e '.. | objects | select(has("approvals")) | .approvals.count == 2' >/dev/null ||
+		sg_fail "who-can-sign --json has no approvals"
+	a1=$(approve alice)
+	out=$("$SG_TOOL" explain --config "$C" --user "$me" --key test-ec --mechanism ECDSA --approval "$a1" || true)
+	grep -q 'reason:    approvals-missing' <<<"$out" || sg_fail "explain: $out"
+	grep -q 'detail:    rule release: 1 more approval needed from release-managers (1 of 2 counted)' <<<"$out" || sg_fail "explain detail: $out"
+	"$SG_TOOL" explain --config "$C" --user "$me" --key test-ec --mechanism ECDSA --approval "$a1" \
+		--approval "$(approve bob)" | grep -q 'counted here: alice,bob' || sg_fail "explain with two approvals"
+	out=$("$SG_TOOL" inventory --config "$C" --json 2>&1 || true)
+	grep -q 'signatures need 2 distinct approvals from release-managers' <<<"$out" ||
+		sg_fail "inventory: $out"
+	out=$("$SG_TOOL" approval verify --config "$C" --user "$me" "$a1" "$(approve me)" || true)
+	grep -q 'rule release key test-ec: 1 of 2 approvals (alice) -> not enough' <<<"$out" || sg_fail "approval verify: $out"
+	echo "reports show the approvals" ;;
 *) sg_fail "unknown case $case_name" ;;
 esac
 sg_pass "$case_name"
