@@ -318,7 +318,7 @@ int cmd_approve(int argc, char **argv)
 static int approval_usage(FILE *f)
 {
 	fprintf(f, "usage: signgate approval bundle [--ticket T|@FILE] APPROVAL_FILE...\n"
-	           "       signgate approval verify --config C [--at TIME] [--user USER]\n"
+	           "       signgate approval verify --config C [--at TIME] [--user USER] [--ticket T|@FILE]\n"
 	           "              APPROVAL_FILE|BUNDLE_FILE...\n"
 	           "Exit: 0 ok (verify: every approval verified), 1 refused, 2 usage or error.\n");
 	return 2;
@@ -378,9 +378,10 @@ static int approval_verify_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "at", required_argument, NULL, 'A' },
-		{ "user", required_argument, NULL, 'u' },   { 0 }
+		{ "user", required_argument, NULL, 'u' },   { "ticket", required_argument, NULL, 't' },
+		{ 0 }
 	};
-	const char *cpath = NULL, *user = NULL;
+	const char *cpath = NULL, *user = NULL, *ticket_s = NULL;
 	time_t at = time(NULL);
 	char err[CONFIG_ERR_MAX];
 	int c, bad = 0;
@@ -393,6 +394,7 @@ static int approval_verify_cmd(int argc, char **argv)
 		switch (c) {
 		case 'c': cpath = optarg; break;
 		case 'u': user = optarg; break;
+		case 't': ticket_s = optarg; break;
 		case 'A':
 			if (!parse_at(optarg, &at)) {
 				fprintf(stderr, "signgate approval verify: --at: not a time\n");
@@ -408,6 +410,16 @@ static int approval_verify_cmd(int argc, char **argv)
 	if (!cfg) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
+	}
+	if (ticket_s) {
+		char *t = ticket_arg(ticket_s), detail[200];
+		ticket_status_t ts = t ? ticket_verify_detail(cfg, t, strlen(t), at, &tk, detail, sizeof detail)
+		                       : TICKET_MALFORMED;
+		printf("ticket %s%s%s\n", ts == TICKET_OK ? "accepted" : ticket_status_name(ts),
+		       ts == TICKET_OK || !t ? "" : ": ", ts == TICKET_OK || !t ? "" : detail);
+		have_ticket = ts == TICKET_OK;
+		bad += !have_ticket;
+		free(t);
 	}
 	for (int i = optind; i < argc; i++) {
 		size_t len;

@@ -38,7 +38,8 @@ static void usage(FILE *f)
 	        "  --check N[=R]   a check in the simulated ticket (result R, default pass)\n"
 	        "  --ticket-age D  age of the simulated ticket (default 0s)\n"
 	        "  --login-role R  the caller proved role R's credential at login\n"
-	        "  --approval F    an approval (signgate approve), verified and counted\n"
+	        "  --approval F    an approval (signgate approve), verified and counted; the\n"
+	        "                  simulated ticket takes the first one's run and ticket id\n"
 	        "Exit status: 0 allow, 1 deny, 2 usage or config error.\n");
 }
 
@@ -222,6 +223,11 @@ int cmd_explain(int argc, char **argv)
 		if (st != APPROVAL_OK) {
 			printf("approval:  %s: %s: %s (not counted)\n", approval_files[i], approval_status_name(st), why);
 			continue;
+		}
+		/* The simulated ticket is the one the approvals speak of. */
+		if (have_ticket && req.n_approvals == 0) {
+			snprintf(ticket.run, sizeof ticket.run, "%s", approvals[0].run);
+			snprintf(ticket.jti, sizeof ticket.jti, "%s", approvals[0].ticket);
 		}
 		req.n_approvals++;
 	}
