@@ -156,6 +156,10 @@ reload)
 	# has two approvals
 	b=$(bundle "$(approve alice)" "$(approve bob)")
 	/usr/bin/python3 -c 'import PyKCS11' 2>/dev/null || sg_skip "python3-pykcs11 not installed"
+	# PyKCS11's SWIG lists end in a C++ exception that the ASan runtime
+	# preloaded into python3 cannot intercept (CHECK failed in
+	# __cxa_throw): not a finding of signgate's; the plain pass runs it
+	[ -z "${SIGNGATE_SANITIZER:-}" ] || sg_skip "PyKCS11 under a preloaded ASan runtime aborts in __cxa_throw"
 	BUNDLE=$b HASH=$SG_TMP/hash CONF=$SG_TMP/signgate.conf /usr/bin/python3 - <<'PY' > "$SG_TMP/py.out" 2>&1 &
 import os, sys, time, PyKCS11
 lib = PyKCS11.PyKCS11Lib(); lib.load(os.environ["SIGNGATE_MODULE"])
