@@ -456,6 +456,13 @@ static const char *op_name(sg_op_t op)
 	}
 }
 
+/* The call an audit record about the operation names: the update call
+ * being judged (a refusal at C_SignUpdate says so), else the operation. */
+static const char *op_call(const sg_session_t *s)
+{
+	return s->op.call ? s->op.call : op_name(s->op.op);
+}
+
 static const char *use_name(enforce_use_t use)
 {
 	switch (use) {
@@ -1062,7 +1069,11 @@ static CK_RV real_op_finish_call(sg_session_t *s, CK_BYTE_PTR out, CK_ULONG_PTR 
 	/* A module may leave entries NULL: then nothing can end it. */
 	switch (s->op.op) {
 	case SG_OP_SIGN:
-		if (s->op.multipart)
+		/* Parts the token has seen end with C_SignFinal; when the first
+		 * part was refused before it reached the token (a raw mechanism
+		 * offered in parts), the token holds a fresh operation, which a
+		 * single-part C_Sign ends. */
+		if (s->op.multipart && s->op.parts_forwarded)
 			return f->C_SignFinal ? f->C_SignFinal(s->handle, out, out_len)
 			                      : CKR_FUNCTION_NOT_SUPPORTED;
 		if (!f->C_Sign)
@@ -1156,7 +1167,7 @@ static void op_emit_deny(sg_session_t *s, const char *reason, const char *detail
 	emit(AUDIT_SIGN, false, reason, detail, &d, s->op.has_ticket ? &s->op.ticket : NULL, &t,
 	     mech_ckm_name(s->op.mechanism),
 	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, ckr,
-	     op_name(s->op.op), NULL);
+	     op_call(s), NULL);
 }
 
 /* End the refused operation in the real module; if it cannot be ended,
@@ -1634,7 +1645,7 @@ static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_
 	target_from_op(s, &t);
 	emit(AUDIT_SIGN, false, policy_reason_name(reason), detail, d, tk, &t,
 	     mech_ckm_name(s->op.mechanism), s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
-	     NULL, 0, ckr, op_name(s->op.op), NULL);
+	     NULL, 0, ckr, op_call(s), NULL);
 	if (s->op.quota_taken && cfg)
 		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
 	s->op.quota_taken = false;
@@ -1908,7 +1919,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		emit(AUDIT_SIGN, false, policy_reason_name(REASON_DECRYPT_FAILED),
 		     "the token returned no plaintext", &d, tk, &t, mech_ckm_name(s->op.mechanism), NULL,
 		     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, rv,
-		     op_name(s->op.op), &delivered);
+		     op_call(s), &delivered);
 		/* A token may keep the operation after a failed call (SoftHSM
 		 * after C_DecryptUpdate with RSA: CKR_FUNCTION_NOT_SUPPORTED, and
 		 * a C_Decrypt that follows decrypts).  Forgotten here, it would
@@ -1946,7 +1957,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mech_ckm_name(s->op.mechanism),
 	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
 	     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, CKR_OK,
-	     op_name(s->op.op), &delivered);
+	     op_call(s), &delivered);
 
 	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
 		/* The signature exists but its record does not: it is not
@@ -1955,7 +1966,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		emit(AUDIT_SIGN, false, policy_reason_name(REASON_AUDIT_UNAVAILABLE),
 		     "the signature's audit record could not be written; signature withdrawn", &d, tk,
 		     &t, mech_ckm_name(s->op.mechanism), NULL, NULL, 0, CKR_FUNCTION_REJECTED,
-		     op_name(s->op.op), NULL);
+		     op_call(s), NULL);
 		if (out && out_len)
 			OPENSSL_cleanse(out, *out_len);
 		if (out_len)

@@ -331,6 +331,13 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 		}
 	}
 	dc->tracked = true;
+	/* an update call names itself in the audit (pkcs11-tool retries a
+	 * refused C_Sign as C_SignUpdate: two records, two calls) */
+	s->op.call = NULL;
+	if (dc->has_in && dc->on_success == ENDS_NOTHING && dc->kind == SG_OP_SIGN)
+		s->op.call = "C_SignUpdate";
+	else if (dc->has_in && dc->on_success == ENDS_NOTHING && dc->kind == SG_OP_DECRYPT)
+		s->op.call = "C_DecryptUpdate";
 	/* set before the data check: enforce then knows the data is a
 	 * message in parts, not a complete digest */
 	if (dc->multipart)
@@ -381,6 +388,10 @@ static void op_finish(sg_session_t *s, ends_t what, CK_RV rv)
 static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 {
 	sg_op_state_t before;
+
+	/* the real C_SignUpdate was called: the token has parts of the message */
+	if (s && dc->multipart)
+		s->op.parts_forwarded = true;
 
 	if (!s)
 		return rv;

@@ -47,6 +47,11 @@ typedef struct sg_op_state {
 	const struct policy_rule *rule;
 	const struct policy_role *role;
 	bool multipart;              /* C_SignUpdate seen */
+	const char *call;            /* the data call being judged when it is not the
+	                                operation's own name (C_SignUpdate ...), for the
+	                                audit record; NULL otherwise */
+	bool parts_forwarded;        /* a C_SignUpdate reached the real module (it then ends
+	                                with C_SignFinal; before that, with C_Sign) */
 	bool data_checked;           /* hash/binding checked on the data */
 	EVP_MD_CTX *data_md;         /* SHA-256 of the data signed, for the audit */
 	unsigned long long data_len;

@@ -1017,6 +1017,10 @@ static void strv_add(char ***v, size_t *n, const char *s)
 
 int cmd_audit(int argc, char **argv)
 {
+	/* --to-cases FILE: recorded decisions as test cases (audit_cases.c) */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], "--to-cases", 10))
+			return cmd_audit_to_cases(argc, argv);
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "since", required_argument, NULL, 's' },

@@ -13,6 +13,10 @@ int cmd_doctor(int argc, char **argv);       /* cmd_doctor.c: the deployment as 
 int cmd_state(int argc, char **argv);        /* cmd_state.c: state init/migrate/status */
 int cmd_revoke(int argc, char **argv);       /* cmd_state.c: the kill switch */
 int cmd_unrevoke(int argc, char **argv);     /* cmd_state.c */
+int cmd_test(int argc, char **argv);         /* cmd_test.c: policy regression cases */
+int cmd_diff(int argc, char **argv);         /* cmd_diff.c: rights gained and lost between configs */
+/* audit_cases.c: `signgate audit --to-cases FILE LOG...` (called by cmd_audit) */
+int cmd_audit_to_cases(int argc, char **argv);
 int cmd_approve(int argc, char **argv);      /* cmd_approve.c: make an approval */
 int cmd_approval(int argc, char **argv);     /* cmd_approve.c: bundle, verify */
 

@@ -23,6 +23,8 @@ static const struct {
 	{ "state", cmd_state, "init|migrate|status the policy state store (PostgreSQL schema)" },
 	{ "revoke", cmd_revoke, "KEY --reason TEXT  kill switch: every host refuses KEY" },
 	{ "unrevoke", cmd_unrevoke, "KEY               undo signgate revoke" },
+	{ "test", cmd_test, "CONFIG CASES...   run policy test cases through the engine" },
+	{ "diff", cmd_diff, "OLD NEW           rights gained, lost and changed between two configs" },
 };
 
 static void usage(FILE *f)

@@ -246,10 +246,12 @@ rotation)
 	phase
 	mv "$J" "$J.1"                                  # logrotate create
 	sign_rsa || sg_fail "signing after the move refused: $(cat "$SG_TMP/out")"
+	# every record looks at both paths: no wait is needed for the move or
+	# the removed head to be seen, by this process or the long-lived one
 	phase go
 	rm "$J.state"                                   # the head file removed: a new one is taken
 	sign_rsa || sg_fail "signing after removing the head refused: $(cat "$SG_TMP/out")"
-	sleep 0.2                                       # up from the journal's last line, and the
+	                                                # up from the journal's last line, and the
 	phase go                                        # long-lived process follows it
 	cp "$J" "$J.2"; : > "$J"                        # logrotate copytruncate
 	phase go

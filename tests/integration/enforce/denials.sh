@@ -147,6 +147,12 @@ hash-sha1-digestinfo)
 		sg_fail "SHA-1 DigestInfo was signed"
 	fi
 	sg_rsyslog_wait_for '"outcome":"deny","reason":"hash-forbidden"' 1 5 || sg_fail "no hash-forbidden record"
+	# pkcs11-tool retries the refused C_Sign as C_SignUpdate: each record
+	# names its own call, never two that both say C_Sign
+	sg_rsyslog_wait_for '"outcome":"deny".*"op":"C_SignUpdate"' 1 5 ||
+		sg_fail "the retry's record does not name C_SignUpdate: $(grep '"outcome":"deny"' "$SG_AUDIT_LOG")"
+	n=$(grep '"outcome":"deny"' "$SG_AUDIT_LOG" | grep -c '"op":"C_Sign"' || true)
+	[ "$n" = 1 ] || sg_fail "$n deny records say C_Sign, expected 1"
 	;;
 revoked)
 	policy "users = [ $me ];" "$(rsa_key 'revoked = true; revoked_reason = "key leaked";')" 'keys = [ "test-rsa" ];'

@@ -69,11 +69,22 @@ st_sign() {
 	local h=$1 out=$2 pin=${3:-anything}
 	shift 2
 	[ $# -gt 0 ] && shift
-	rm -f "$out"
-	env SOFTHSM2_CONF="$SG_TMP/host$h/softhsm2.conf" SIGNGATE_CONF="$SG_TMP/host$h/signgate.conf" "$@" \
-		pkcs11-tool --module "$SG_MODULE" --token-label "$SG_TOKEN" --login --pin "$pin" \
-		--sign --id "$SG_EC_ID" -m ECDSA --signature-format openssl \
-		-i "$SG_TMP/data.sha256" -o "$out" > "$out.out" 2>&1 || return 1
+	local try rc
+	# SoftHSM's file token answers C_GetTokenInfo with CKR_GENERAL_ERROR now
+	# and then while other processes read it ("No slots."): such an attempt
+	# never reached a decision, so it is made again (at most 5 times);
+	# everything that reached signgate counts as it came out.
+	for try in 1 2 3 4 5; do
+		rm -f "$out"
+		rc=0
+		env SOFTHSM2_CONF="$SG_TMP/host$h/softhsm2.conf" SIGNGATE_CONF="$SG_TMP/host$h/signgate.conf" "$@" \
+			pkcs11-tool --module "$SG_MODULE" --token-label "$SG_TOKEN" --login --pin "$pin" \
+			--sign --id "$SG_EC_ID" -m ECDSA --signature-format openssl \
+			-i "$SG_TMP/data.sha256" -o "$out" > "$out.out" 2>&1 || rc=$?
+		[ $rc -ne 0 ] && grep -qE '^No slot|C_GetTokenInfo failed' "$out.out" || break
+		sleep 0.$((RANDOM % 5 + 1))
+	done
+	[ $rc -eq 0 ] || return 1
 	[ -s "$out" ] || return 1
 	openssl dgst -sha256 -verify "$SG_EC_PUB" -signature "$out" "$SG_TMP/data" >/dev/null 2>&1 ||
 		sg_fail "host $h wrote a signature that does not verify: $out"
