@@ -42,6 +42,11 @@ expect ok audit-socket "accepts records"
 expect ok token "logs in"
 expect ok p11-kit "registers"
 grep -q '^FAIL' <<<"$OUT" && sg_fail "healthy deployment has a FAIL: $OUT"
+# GnuTLS through p11-kit initialises signgate itself without x-init-reserved:
+# then only /etc/signgate/signgate.conf is found; doctor says so
+if [ ! -e /etc/signgate/signgate.conf ]; then
+	expect warn config-path "pass no x-init-reserved"
+fi
 "$SG_TOOL" doctor --config "$C" --p11-kit-dirs "$D/etc:$D/share" --json |
 	jq -e '.failures == 0 and .exit == 0 and (.checks | length) > 5' >/dev/null || sg_fail "--json"
 echo "ok: healthy deployment passes"
