@@ -745,6 +745,7 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
 	field_str_cap(w, KEY("detail"), rec->detail, cap_long);
 	field_str_cap(w, KEY("rule"), rec->rule, cap);
 	field_str_cap(w, KEY("role"), rec->role, cap);
+	field_str_cap(w, KEY("approvers"), rec->approvers, cap_long);
 	const caller_t *c = rec->caller;
 	if (c && c->known) {
 		/* fixed-size arrays: a missing terminator is cut, never overread */

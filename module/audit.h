@@ -58,6 +58,7 @@ typedef struct audit_record {
 	unsigned long ckr;
 	const char *operation;        /* "C_Sign", "C_SetAttributeValue", ... */
 	const unsigned char *config_sha256;     /* config events */
+	const char *approvers;        /* approvers that counted, "alice,bob" (issue 16) */
 } audit_record_t;
 
 /* Configure from cfg (may be called again on reload; keeps the chain). */

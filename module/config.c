@@ -28,6 +28,7 @@
 #include <libconfig.h>
 #undef config_t
 
+#include "approval.h"
 #include "config.h"
 #include "debug.h"
 #include "idtoken.h"
@@ -617,7 +618,7 @@ static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
 	static const char *const allowed[] = { "backend", "state_dir", "state", "mode", "audit",
 		                               "validators", "identity_providers", "roles", "keys",
-		                               "rules", NULL };
+		                               "rules", "approvers", "approver_groups", NULL };
 	config_setting_t *w;
 	const char *v;
 	if (!check_members(ld, root, allowed))
@@ -1219,6 +1220,223 @@ static bool load_role_claims(loader_t *ld, config_t *cfg, policy_role_t *r,
 		return false;
 	}
 	return true;
+}
+
+/* ---- approvers (issue 16) ------------------------------------------------ */
+
+static bool load_approver_pem(loader_t *ld, const config_setting_t *s, const char *path,
+                              config_approver_key_t *k)
+{
+	struct stat st;
+	char buf[65537], why[160];
+	if (stat(path, &st) < 0) {
+		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > 65536) {
+		fail(ld, s, "public key %s is not a regular file of at most 64 KiB", path);
+		return false;
+	}
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fail(ld, s, "cannot read public key %s: %s", path, strerror(errno));
+		return false;
+	}
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	if (!approval_pem_key_parse(buf, n, k, why, sizeof why)) {
+		fail(ld, s, "%s: %s", path, why);
+		return false;
+	}
+	return true;
+}
+
+static bool load_approvers(loader_t *ld, config_t *cfg, const config_setting_t *root)
+{
+	static const char *const allowed[] = { "name", "users", "keys", NULL };
+	static const char *const gallowed[] = { "name", "members", NULL };
+	config_setting_t *l = member(root, "approvers"), *gl = member(root, "approver_groups"), *w;
+	nmap_t names = { 0 }, gnames = { 0 };
+	bool ok = false;
+	char **sv = NULL;
+	size_t sn = 0;
+	if (l && !is_list_like(l)) {
+		fail(ld, l, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	if (gl && !is_list_like(gl)) {
+		fail(ld, gl, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	size_t n = l ? (size_t)config_setting_length(l) : 0;
+	size_t gn = gl ? (size_t)config_setting_length(gl) : 0;
+	if (!(cfg->approvers = xcalloc(ld, n, sizeof *cfg->approvers)) || !nmap_init(ld, &names, n) ||
+	    !(cfg->approver_groups = xcalloc(ld, gn, sizeof *cfg->approver_groups)) ||
+	    !nmap_init(ld, &gnames, gn))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		config_approver_t *a = &cfg->approvers[i];
+		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+			goto out;
+		cfg->n_approvers = i + 1;
+		a->line = (int)config_setting_source_line(g);
+		if (!get_str_dup(ld, g, "name", true, &a->name, &w) || !check_name(ld, w, a->name))
+			goto out;
+		size_t prev = nmap_put(&names, a->name, i);
+		if (prev != SIZE_MAX) {
+			fail(ld, w, "duplicate approver name '%s' (first at line %d)", a->name,
+			     cfg->approvers[prev].line);
+			goto out;
+		}
+		if (!get_strlist(ld, g, "users", false, &a->users, &a->n_users, &w))
+			goto out;
+		if (!get_strlist(ld, g, "keys", true, &sv, &sn, &w))
+			goto out;
+		if (sn == 0) {
+			fail(ld, w, "an approver needs at least one key");
+			goto out;
+		}
+		if (!(a->keys = xcalloc(ld, sn, sizeof *a->keys)))
+			goto out;
+		for (size_t j = 0; j < sn; j++) {
+			config_setting_t *e = config_setting_get_elem(w, (unsigned)j);
+			char why[200];
+			if (sv[j][0] == '/') {
+				if (!check_abs_path(ld, e, sv[j]) || !load_approver_pem(ld, e, sv[j], &a->keys[j]))
+					goto out;
+			} else if (!approval_ssh_key_parse(sv[j], &a->keys[j], why, sizeof why)) {
+				fail(ld, e, "%s (an SSH public key line, or the absolute path of a PEM key)", why);
+				goto out;
+			}
+			a->n_keys = j + 1;
+			for (size_t q = 0; q < i; q++)
+				for (size_t r = 0; r < cfg->approvers[q].n_keys; r++)
+					if (!memcmp(cfg->approvers[q].keys[r].fp, a->keys[j].fp, 32)) {
+						fail(ld, e, "key is also approver '%s''s: one key, one person",
+						     cfg->approvers[q].name);
+						goto out;
+					}
+		}
+		strv_free(sv, sn);
+		sv = NULL;
+		sn = 0;
+	}
+	for (size_t i = 0; i < gn; i++) {
+		config_setting_t *g = config_setting_get_elem(gl, (unsigned)i);
+		config_approver_group_t *ag = &cfg->approver_groups[i];
+		if (!want_group(ld, g) || !check_members(ld, g, gallowed))
+			goto out;
+		cfg->n_approver_groups = i + 1;
+		ag->line = (int)config_setting_source_line(g);
+		if (!get_str_dup(ld, g, "name", true, &ag->name, &w) || !check_name(ld, w, ag->name))
+			goto out;
+		size_t prev = nmap_put(&gnames, ag->name, i);
+		if (prev != SIZE_MAX) {
+			fail(ld, w, "duplicate approver group name '%s' (first at line %d)", ag->name,
+			     cfg->approver_groups[prev].line);
+			goto out;
+		}
+		if (!get_strlist(ld, g, "members", true, &sv, &sn, &w))
+			goto out;
+		if (!(ag->members = xcalloc(ld, sn, sizeof *ag->members)))
+			goto out;
+		for (size_t j = 0; j < sn; j++) {
+			size_t idx = nmap_get(&names, sv[j]);
+			if (idx == SIZE_MAX) {
+				fail(ld, config_setting_get_elem(w, (unsigned)j), "no approver named '%s'", sv[j]);
+				goto out;
+			}
+			ag->members[ag->n_members++] = idx;
+		}
+		strv_free(sv, sn);
+		sv = NULL;
+		sn = 0;
+	}
+	ok = true;
+out:
+	strv_free(sv, sn);
+	nmap_free(&names);
+	nmap_free(&gnames);
+	return ok;
+}
+
+/* `approvals = { count = 2; from = [ "release-managers" ]; max_age = "24h"; }` */
+static bool load_rule_approvals(loader_t *ld, const config_t *cfg, policy_rule_t *r,
+                                const config_setting_t *rg)
+{
+	static const char *const allowed[] = { "count", "from", "max_age", NULL };
+	config_setting_t *g = member(rg, "approvals"), *w;
+	const char *v;
+	long long cnt;
+	char **sv = NULL;
+	size_t sn = 0;
+	bool ok = false;
+	if (!g)
+		return true;
+	if (!want_group(ld, g) || !check_members(ld, g, allowed))
+		return false;
+	if (!member(g, "count")) {
+		fail_missing(ld, g, "count");
+		return false;
+	}
+	if (!get_int(ld, g, "count", 1, 16, 0, &cnt, &w))
+		return false;
+	r->approvals_count = (uint32_t)cnt;
+	if (!get_strlist(ld, g, "from", true, &sv, &sn, &w))
+		goto out;
+	if (sn == 0) {
+		fail(ld, w, "name at least one approver group");
+		goto out;
+	}
+	if (!(r->approvals_from = xcalloc(ld, sn, sizeof *r->approvals_from)))
+		goto out;
+	size_t members = 0;
+	for (size_t j = 0; j < sn; j++) {
+		size_t idx = SIZE_MAX;
+		for (size_t q = 0; q < cfg->n_approver_groups; q++)
+			if (!strcmp(cfg->approver_groups[q].name, sv[j]))
+				idx = q;
+		if (idx == SIZE_MAX) {
+			fail(ld, config_setting_get_elem(w, (unsigned)j), "no approver group named '%s'", sv[j]);
+			goto out;
+		}
+		r->approvals_from[r->n_approvals_from++] = idx;
+		members += cfg->approver_groups[idx].n_members;
+	}
+	if (members < r->approvals_count) {
+		fail(ld, member(g, "count"), "needs %u approvers, but the groups named have %zu members",
+		     r->approvals_count, members);
+		goto out;
+	}
+	if (!get_str(ld, g, "max_age", false, &v, &w))
+		goto out;
+	if (v && !parse_duration(v, &r->approvals_max_age_s)) {
+		fail(ld, w, "must be a duration such as \"30s\", \"15m\", \"1h\", \"1d\"");
+		goto out;
+	}
+	ok = true;
+out:
+	strv_free(sv, sn);
+	return ok;
+}
+
+static void free_approvers(config_t *cfg)
+{
+	for (size_t i = 0; i < cfg->n_approvers; i++) {
+		config_approver_t *a = &cfg->approvers[i];
+		free(a->name);
+		strv_free(a->users, a->n_users);
+		for (size_t j = 0; j < a->n_keys; j++)
+			EVP_PKEY_free(a->keys[j].pkey);
+		free(a->keys);
+	}
+	free(cfg->approvers);
+	for (size_t i = 0; i < cfg->n_approver_groups; i++) {
+		free(cfg->approver_groups[i].name);
+		free(cfg->approver_groups[i].members);
+	}
+	free(cfg->approver_groups);
 }
 
 /* ---- roles -------------------------------------------------------------- */
@@ -1852,7 +2070,7 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 	static const char *const allowed[] = { "name", "roles", "keys", "products", "all_keys", "sign",
 		                               "admin", "days", "hours", "timezone", "quota", "checks",
 		                               "max_ticket_age", "require_ticket", "ticket_commit_is_token_sha", "decrypt", "unwrap",
-		                               "derive", NULL };
+		                               "derive", "approvals", NULL };
 	config_setting_t *l = member(root, "rules"), *w;
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
 	nmap_t names = { 0 };
@@ -2039,6 +2257,8 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 			fail(ld, g, "rule requires a validation ticket, but no validators are configured");
 			goto out;
 		}
+		if (!load_rule_approvals(ld, cfg, r, g))
+			goto out;
 	}
 	ok = true;
 out:
@@ -2053,7 +2273,7 @@ static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *roo
 {
 	nmap_t roles = { 0 }, keys = { 0 };
 	bool ok = load_validators(ld, cfg, root) && load_idps(ld, cfg, root) &&
-	          load_roles(ld, cfg, root, &roles) &&
+	          load_approvers(ld, cfg, root) && load_roles(ld, cfg, root, &roles) &&
 	          load_keys(ld, cfg, root, &keys) && load_rules(ld, cfg, root, &roles, &keys);
 	nmap_free(&roles);
 	nmap_free(&keys);
@@ -2310,8 +2530,10 @@ static void free_policy_parts(config_t *cfg)
 		strv_free(r->products, r->n_products);
 		free(r->tz_name);
 		strv_free(r->checks, r->n_checks);
+		free(r->approvals_from);
 	}
 	free(cfg->rules);
+	free_approvers(cfg);
 }
 
 void config_free(config_t *cfg)

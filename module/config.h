@@ -89,6 +89,33 @@ typedef struct config_idp {
 	time_t jwks_mtime; long jwks_mtime_ns; time_t jwks_ctime; long jwks_ctime_ns;
 	int line;
 } config_idp_t;
+/* --- approvers (issue 16) ---------------------------------------------- */
+
+typedef enum config_approver_key_kind {
+	APPROVER_KEY_ED25519 = 0,
+	APPROVER_KEY_ECDSA_P256,
+	APPROVER_KEY_ECDSA_P384,
+	APPROVER_KEY_RSA,
+} config_approver_key_kind_t;
+
+typedef struct config_approver_key {
+	config_approver_key_kind_t kind;
+	void *pkey;                  /* EVP_PKEY* */
+	unsigned char fp[32];        /* SHA-256 of the SubjectPublicKeyInfo DER */
+} config_approver_key_t;
+
+typedef struct config_approver {
+	char *name;
+	char **users; size_t n_users; /* login names that are this person (default: name) */
+	config_approver_key_t *keys; size_t n_keys;
+	int line;
+} config_approver_t;
+
+typedef struct config_approver_group {
+	char *name;
+	size_t *members; size_t n_members; /* indexes into config.approvers */
+	int line;
+} config_approver_group_t;
 
 /* --- policy ------------------------------------------------------------- */
 
@@ -188,6 +215,10 @@ typedef struct policy_rule {
 	bool require_ticket;               /* true when n_checks > 0 or set */
 	uint32_t max_ticket_age_s;         /* 0 = no limit beyond exp */
 	bool ticket_commit_is_token_sha;   /* the ticket's commit must be the ID token's sha */
+	/* approvals (issue 16): count distinct approvers from the groups */
+	uint32_t approvals_count;          /* 0 = none needed */
+	size_t *approvals_from; size_t n_approvals_from; /* indexes into approver_groups */
+	uint32_t approvals_max_age_s;      /* 0 = no limit beyond expires */
 	int line;
 } policy_rule_t;
 
@@ -229,6 +260,8 @@ typedef struct config {
 	policy_role_t *roles; size_t n_roles;
 	policy_key_t *keys;   size_t n_keys;
 	policy_rule_t *rules; size_t n_rules;
+	config_approver_t *approvers; size_t n_approvers;
+	config_approver_group_t *approver_groups; size_t n_approver_groups;
 
 	policy_t *policy;                  /* lookup indexes over the above */
 } config_t;

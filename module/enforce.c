@@ -38,6 +38,7 @@
 #include "template.h"
 #include "secure_open.h"
 #include "ticket.h"
+#include "approval.h"
 
 #define ENF_MAX_SLOTS 64
 
@@ -82,6 +83,18 @@ static uint64_t g_login_gen;
  * read without the lock on every decision. */
 static bool g_ticket_any;            /* a login ticket or SIGNGATE_TICKET exists */
 static bool g_role_any;              /* g_login_role is set */
+
+/* Approvals (issue 16): verified at C_Login from a bundle given as the
+ * PIN, else from SIGNGATE_BUNDLE (verified once at first use). */
+static size_t g_n_approvals;
+static approval_t g_approvals[BUNDLE_MAX_APPROVALS];
+static bool g_approvals_any;         /* g_n_approvals or g_env_n_approvals may be set */
+static bool g_env_bundle_done;
+static size_t g_env_n_approvals;
+static approval_t g_env_approvals[BUNDLE_MAX_APPROVALS];
+
+static void approvals_reset_locked(void);
+static bool env_bundle_ticket(char *buf, size_t len);
 
 /* SIGNGATE_TICKET, verified once at first use. */
 static bool g_env_ticket_done;
@@ -252,6 +265,7 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 	g_ticket_any = false;
 	g_role_any = false;
 	idtoken_state_reset();
+	approvals_reset_locked();
 	g_nslots = 0;
 	g_real = NULL;
 	__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
@@ -421,6 +435,7 @@ void enforce_fini(void)
 	g_ticket_any = false;
 	g_role_any = false;
 	idtoken_state_reset();
+	approvals_reset_locked();
 	pthread_mutex_unlock(&g_lock);
 	audit_shutdown();
 }
@@ -446,6 +461,7 @@ void enforce_atfork_child(void)
 	g_ticket_any = false;
 	g_role_any = false;
 	idtoken_state_reset();
+	approvals_reset_locked();
 	keycache_clear();
 	audit_atfork_child();
 }
@@ -566,6 +582,7 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 		.ckr = ckr,
 		.operation = operation,
 		.idtoken = idt,
+		.approvers = d && d->approvers[0] ? d->approvers : NULL,
 	};
 	if (t) {
 		r.token_label = t->token[0] ? t->token : NULL;
@@ -606,6 +623,11 @@ static void env_ticket_load(const config_t *cfg)
 	const char *v = secure_getenv("SIGNGATE_TICKET");
 	char err[CONFIG_ERR_MAX], *buf = NULL;
 	size_t n = 0, got = 0;
+	static char bundle_ticket[TICKET_MAX_LEN + 1];  /* under g_lock */
+
+	/* Without SIGNGATE_TICKET, the ticket of SIGNGATE_BUNDLE (issue 16). */
+	if ((!v || !v[0]) && env_bundle_ticket(bundle_ticket, sizeof bundle_ticket))
+		v = bundle_ticket;
 
 	g_env_ticket_present = false;
 	if (!v || !v[0]) {
@@ -813,6 +835,252 @@ static const idtoken_claims_t *idtoken_current(const config_t *cfg, idtoken_clai
 	return t;
 }
 
+/* --- approvals (issue 16) --------------------------------------------- */
+
+static void approvals_reset_locked(void)
+{
+	g_n_approvals = 0;
+	g_env_n_approvals = 0;
+	g_env_bundle_done = false;
+	g_approvals_any = false;
+}
+
+/* SIGNGATE_BUNDLE: the bundle itself or the path of a file holding it.
+ * malloc'd text or NULL. */
+static char *env_bundle_text(size_t *len)
+{
+	const char *v = secure_getenv("SIGNGATE_BUNDLE");
+	char err[CONFIG_ERR_MAX], *buf = NULL;
+	if (!v || !v[0])
+		return NULL;
+	if (bundle_looks_like(v, strlen(v))) {
+		*len = strlen(v);
+		return strdup(v);
+	}
+	/* A file: the caller's own (or root's), nobody else may write it. */
+	if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, BUNDLE_MAX_LEN, &buf, len, NULL, err, sizeof(err))) {
+		fprintf(stderr, "signgate: SIGNGATE_BUNDLE: %s\n", err);
+		return NULL;
+	}
+	while (*len && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r' || buf[*len - 1] == ' '))
+		(*len)--;
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* Verify a bundle's approvals into out.  An approval that does not
+ * verify (malformed, unknown approver or key, bad signature) fails the
+ * whole bundle: -1 with the reason in detail.  Expired and future ones
+ * are left out (they would not count) and said in detail. */
+static int approvals_verify_bundle(const config_t *cfg, const bundle_t *b, approval_t *out, size_t *n,
+                                   char *detail, size_t dlen)
+{
+	time_t now = time(NULL);
+	size_t off = 0;
+	*n = 0;
+	detail[0] = '\0';
+	for (size_t i = 0; i < b->n_approvals; i++) {
+		char why[160];
+		approval_status_t st = approval_verify(cfg, b->approvals[i], b->approval_len[i], now, &out[*n],
+		                                       why, sizeof why);
+		if (st == APPROVAL_OK) {
+			(*n)++;
+			continue;
+		}
+		if (st == APPROVAL_EXPIRED || st == APPROVAL_NOT_YET_VALID) {
+			if (off < dlen) {
+				int w = snprintf(detail + off, dlen - off, "%sapproval %zu left out: %s", off ? "; " : "",
+				                 i + 1, why);
+				off += w > 0 ? (size_t)w : 0;
+			}
+			memset(&out[*n], 0, sizeof(out[*n]));
+			continue;
+		}
+		snprintf(detail, dlen, "approval %zu: %s: %s", i + 1, approval_status_name(st), why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The approvers' names of a verified set, for the login record. */
+static void approvals_names(const approval_t *a, size_t n, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++) {
+		int w = snprintf(buf + off, len - off, "%s%s", i ? "," : "", a[i].approver);
+		off += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* Under g_lock: SIGNGATE_BUNDLE, verified once. */
+static void env_bundle_load_locked(const config_t *cfg)
+{
+	size_t len = 0;
+	char *text = env_bundle_text(&len), detail[200];
+	bundle_t b;
+	g_env_bundle_done = true;
+	g_env_n_approvals = 0;
+	if (!text) {
+		if (secure_getenv("SIGNGATE_BUNDLE") && secure_getenv("SIGNGATE_BUNDLE")[0]) {
+			audit_record_t r = { .event = AUDIT_TICKET, .allowed = false,
+				             .reason = policy_reason_name(REASON_APPROVAL_INVALID),
+				             .detail = "SIGNGATE_BUNDLE: not a bundle nor a readable file of one",
+				             .caller = &g_caller, .operation = "approval" };
+			audit_emit(&r);
+		}
+		__atomic_store_n(&g_approvals_any, g_n_approvals > 0, __ATOMIC_RELEASE);
+		return;
+	}
+	bool ok = bundle_parse(text, len, &b, detail, sizeof detail) &&
+	          approvals_verify_bundle(cfg, &b, g_env_approvals, &g_env_n_approvals, detail,
+	                                  sizeof detail) == 0;
+	if (!ok)
+		g_env_n_approvals = 0;   /* one bad approval: none of the bundle counts */
+	char names[160], msg[400];
+	approvals_names(g_env_approvals, g_env_n_approvals, names, sizeof names);
+	snprintf(msg, sizeof msg, "SIGNGATE_BUNDLE%s%s%s%s", ok ? ": " : "", ok ? names : "",
+	         detail[0] ? ": " : "", detail);
+	audit_record_t r = { .event = AUDIT_TICKET, .allowed = ok,
+		             .reason = ok ? "approvals-accepted" : policy_reason_name(REASON_APPROVAL_INVALID),
+		             .detail = msg, .caller = &g_caller, .operation = "approval",
+		             .approvers = ok && names[0] ? names : NULL };
+	audit_emit(&r);
+	bundle_free(&b);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	__atomic_store_n(&g_approvals_any, g_n_approvals > 0 || g_env_n_approvals > 0, __ATOMIC_RELEASE);
+}
+
+/* Under g_lock (from env_ticket_load): the ticket of SIGNGATE_BUNDLE. */
+static bool env_bundle_ticket(char *buf, size_t len)
+{
+	size_t n = 0;
+	char *text = env_bundle_text(&n);
+	bundle_t b;
+	bool found = false;
+	if (!text)
+		return false;
+	if (bundle_parse(text, n, &b, NULL, 0) && b.ticket && strlen(b.ticket) < len) {
+		snprintf(buf, len, "%s", b.ticket);
+		found = true;
+	}
+	bundle_free(&b);
+	OPENSSL_cleanse(text, n);
+	free(text);
+	return found;
+}
+
+/* The approvals that apply now: the login bundle's, else SIGNGATE_BUNDLE's. */
+static size_t approvals_current(const config_t *cfg, approval_t *out)
+{
+	size_t n = 0;
+	if (__atomic_load_n(&g_env_bundle_done, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&g_approvals_any, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&g_lock);
+	if (g_n_approvals) {
+		n = g_n_approvals;
+		memcpy(out, g_approvals, n * sizeof(*out));
+	} else {
+		if (!g_env_bundle_done)
+			env_bundle_load_locked(cfg);
+		n = g_env_n_approvals;
+		memcpy(out, g_env_approvals, n * sizeof(*out));
+	}
+	pthread_mutex_unlock(&g_lock);
+	return n;
+}
+
+/* C_Login with a bundle as the PIN: its ticket (if any) as a ticket PIN,
+ * its approvals verified; any part that does not verify refuses the
+ * login (CKR_PIN_INCORRECT). */
+static CK_RV login_bundle(const config_t *cfg, target_t *t, const char *pin, size_t pin_len)
+{
+	bundle_t b;
+	char detail[200], names[160], msg[400];
+	ticket_claims_t claims;
+	approval_t *list = calloc(BUNDLE_MAX_APPROVALS, sizeof(*list));
+	size_t n = 0;
+	if (!list)
+		return CKR_HOST_MEMORY;
+	if (!bundle_parse(pin, pin_len, &b, detail, sizeof detail)) {
+		free(list);
+		emit(AUDIT_TICKET, false, policy_reason_name(REASON_APPROVAL_INVALID), detail, NULL, NULL, t,
+		     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		return CKR_PIN_INCORRECT;
+	}
+	if (b.ticket) {
+		ticket_status_t st = ticket_verify(cfg, b.ticket, strlen(b.ticket), time(NULL), &claims);
+		if (st != TICKET_OK) {
+			bundle_free(&b);
+			free(list);
+			emit(AUDIT_TICKET, false, ticket_status_name(st), "ticket of the bundle given as PIN", NULL,
+			     NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+			return CKR_PIN_INCORRECT;
+		}
+	}
+	if (approvals_verify_bundle(cfg, &b, list, &n, detail, sizeof detail) != 0) {
+		bundle_free(&b);
+		free(list);
+		emit(AUDIT_TICKET, false, policy_reason_name(REASON_APPROVAL_INVALID), detail, NULL, NULL, t,
+		     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		return CKR_PIN_INCORRECT;
+	}
+	pthread_mutex_lock(&g_lock);
+	if (b.ticket) {
+		g_ticket = claims;
+		g_has_ticket = true;
+		__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
+	}
+	g_n_approvals = n;
+	memcpy(g_approvals, list, n * sizeof(*list));
+	g_logged_in = true;
+	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&g_approvals_any, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_lock);
+	approvals_names(list, n, names, sizeof names);
+	snprintf(msg, sizeof msg, "bundle given as PIN: %zu approval%s%s%s", n, n == 1 ? "" : "s",
+	         detail[0] ? "; " : "", detail);
+	policy_decision_t d = { 0 };
+	snprintf(d.approvers, sizeof d.approvers, "%s", names);
+	emit(AUDIT_TICKET, true, "bundle-accepted", msg, &d, b.ticket ? &claims : NULL, t, NULL, NULL, NULL,
+	     0, CKR_OK, "C_Login", NULL);
+	bundle_free(&b);
+	OPENSSL_cleanse(list, BUNDLE_MAX_APPROVALS * sizeof(*list));
+	free(list);
+	return CKR_OK;
+}
+
+/* At the data: the approvals judged again with the artifact known (the
+ * rule's own config, from *Init).  Fills d's rule, role and detail. */
+static bool approvals_cover_data(sg_session_t *s, const ticket_claims_t *tk, const unsigned char *dig,
+                                 size_t dlen, policy_decision_t *d)
+{
+	const config_t *cfg = s->op.approvals_cfg;
+	const policy_rule_t *r = s->op.rule;
+	approval_t apv[BUNDLE_MAX_APPROVALS];
+	policy_request_t req = { .action = POLICY_ACTION_SIGN, .caller = &g_caller, .key = s->op.gkey,
+		                 .now = time(NULL), .ticket = tk };
+	d->rule = r;
+	d->role = s->op.role;
+	if (!cfg)
+		return false;
+	req.n_approvals = approvals_current(cfg, apv);
+	req.approvals = apv;
+	/* Approvals name SHA-256 digests: other hash lengths match none that
+	 * lists artifacts. */
+	unsigned char none[32] = { 0 };
+	req.artifact = dlen == 32 ? dig : none;
+	unsigned got = policy_approvals_count(cfg, r, &req, s->op.approvers, sizeof(s->op.approvers));
+	if (got >= r->approvals_count)
+		return true;
+	snprintf(d->detail, sizeof d->detail,
+	         "rule %s: %u more approval%s needed that cover the data signed (%u of %u counted)", r->name,
+	         r->approvals_count - got, r->approvals_count - got == 1 ? "" : "s", got, r->approvals_count);
+	return false;
+}
+
 static const policy_role_t *login_role(const config_t *cfg)
 {
 	const policy_role_t *r = NULL;
@@ -873,6 +1141,9 @@ static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t act
 	req.ticket = *tk;
 	req.login_role = login_role(cfg);
 	req.idtoken = idtoken_current(cfg, &idt_copy, &req.idtoken_status);
+	approval_t apv[BUNDLE_MAX_APPROVALS];
+	req.n_approvals = approvals_current(cfg, apv);
+	req.approvals = req.n_approvals ? apv : NULL;
 	policy_decide(cfg, &req, d);
 	/* A ticket was presented but did not verify: say so rather than
 	 * "missing". */
@@ -1476,6 +1747,8 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	s->op.gkey = t.gkey;
 	s->op.rule = d.rule;
 	s->op.role = d.role;
+	s->op.approvals_cfg = cfg;
+	memcpy(s->op.approvers, d.approvers, sizeof(s->op.approvers));
 	s->op.key_attrs = t.ka;
 	memcpy(s->op.token_label, t.token, sizeof(s->op.token_label));
 	memcpy(s->op.token_serial, t.serial, sizeof(s->op.token_serial));
@@ -1686,6 +1959,10 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 			          "the data signed is not over an artifact the ticket lists", CKR_FUNCTION_REJECTED);
 			return CKR_FUNCTION_REJECTED;
 		}
+		if (dig && s->op.rule && s->op.rule->approvals_count && !approvals_cover_data(s, tk, dig, dlen, &d)) {
+			data_deny(s, &d, tk, REASON_APPROVALS_MISSING, d.detail, CKR_FUNCTION_REJECTED);
+			return CKR_FUNCTION_REJECTED;
+		}
 	}
 
 	/* Quotas and ticket uses are taken before the token signs, and given
@@ -1842,6 +2119,7 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	tk = s->op.has_ticket ? &s->op.ticket : NULL;
 	d.rule = s->op.rule;
 	d.role = s->op.role;
+	memcpy(d.approvers, s->op.approvers, sizeof(d.approvers));
 	target_from_op(s, &t);
 	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mech_ckm_name(s->op.mechanism),
 	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
@@ -2181,6 +2459,8 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 
 	if (pin && pin_has_idtoken(cfg, (const char *)pin, pin_len))
 		return login_with_idtoken(cfg, &t, (const char *)pin, pin_len);
+	if (pin && bundle_looks_like((const char *)pin, pin_len))
+		return login_bundle(cfg, &t, (const char *)pin, pin_len);
 
 	if (pin && ticket_looks_like((const char *)pin, pin_len)) {
 		st = ticket_verify(cfg, (const char *)pin, pin_len, time(NULL), &claims);
@@ -2249,5 +2529,8 @@ void enforce_logout(sg_session_t *s)
 	g_has_idtoken = false;
 	OPENSSL_cleanse(&g_idtoken, sizeof(g_idtoken));
 	__atomic_store_n(&g_idtoken_any, g_env_idtoken_present, __ATOMIC_RELEASE);
+	g_n_approvals = 0;
+	OPENSSL_cleanse(g_approvals, sizeof(g_approvals));
+	__atomic_store_n(&g_approvals_any, g_env_n_approvals > 0 || !g_env_bundle_done, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&g_lock);
 }

@@ -619,6 +619,8 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_TOKEN_REPLAYED] = "token-replayed",
 	[REASON_CLAIMS_MISMATCH] = "claims-mismatch",
 	[REASON_TOKEN_COMMIT_MISMATCH] = "token-commit-mismatch",
+	[REASON_APPROVALS_MISSING] = "approvals-missing",
+	[REASON_APPROVAL_INVALID] = "approval-invalid",
 };
 
 static const char *const action_names[POLICY_ACTION_COUNT] = {
@@ -653,6 +655,7 @@ unsigned long policy_reason_ckr(policy_reason_t r)
 		return CKR_MECHANISM_INVALID_;
 	case REASON_BAD_CREDENTIAL:
 	case REASON_TICKET_INVALID:
+	case REASON_APPROVAL_INVALID:
 		return CKR_PIN_INCORRECT_;
 	case REASON_HASH_DISGUISED:
 	case REASON_DATA_MALFORMED:
@@ -1053,8 +1056,118 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 			}
 		}
 	}
+	if (r->approvals_count) {
+		unsigned got = policy_approvals_count(cfg, r, req, NULL, 0);
+		if (got < r->approvals_count) {
+			char groups[80];
+			size_t off = 0;
+			groups[0] = '\0';
+			for (size_t i = 0; i < r->n_approvals_from && off < sizeof groups; i++) {
+				int w = snprintf(groups + off, sizeof groups - off, "%s%s", i ? "/" : "",
+				                 cfg->approver_groups[r->approvals_from[i]].name);
+				if (w < 0)
+					break;
+				off += (size_t)w;
+			}
+			*reason = REASON_APPROVALS_MISSING;
+			snprintf(detail, dlen, "rule %s: %u more approval%s needed from %s (%u of %u counted)",
+			         r->name, r->approvals_count - got, r->approvals_count - got == 1 ? "" : "s",
+			         groups, got, r->approvals_count);
+			return ST_TICKET;
+		}
+	}
 	*reason = REASON_ALLOWED;
 	return ST_ALLOW;
+}
+
+/* ---- approvals (issue 16) ------------------------------------------------ */
+
+static bool approver_is_caller(const config_approver_t *ap, const caller_t *c)
+{
+	if (!c || !c->user[0])
+		return false;
+	if (!strcmp(ap->name, c->user))
+		return true;
+	for (size_t i = 0; i < ap->n_users; i++)
+		if (!strcmp(ap->users[i], c->user))
+			return true;
+	return false;
+}
+
+static bool approval_counts(const config_t *cfg, const policy_rule_t *r, const policy_request_t *req,
+                            const approval_t *a, const char *product, const char *run, size_t *idx)
+{
+	const ticket_claims_t *t = req->ticket;
+	int64_t now = (int64_t)req->now;
+	if (strcmp(a->product, product) || strcmp(a->run, run))
+		return false;
+	/* An approval of a ticket counts only with that ticket. */
+	if (a->ticket[0] && (!t || strcmp(a->ticket, t->jti)))
+		return false;
+	if (req->key && req->key->n_products && !key_has_product(req->key, a->product))
+		return false;
+	if (now > a->exp + APPROVAL_LEEWAY_S || now + APPROVAL_LEEWAY_S < a->iat)
+		return false;
+	if (r->approvals_max_age_s && now - a->iat > (int64_t)r->approvals_max_age_s)
+		return false;
+	if (!approval_still_trusted(cfg, a))
+		return false;
+	const config_approver_t *ap = approval_approver(cfg, a->approver);
+	size_t ai = (size_t)(ap - cfg->approvers);
+	bool member = false;
+	for (size_t g = 0; !member && g < r->n_approvals_from; g++)
+		member = approval_in_group(&cfg->approver_groups[r->approvals_from[g]], ai);
+	if (!member || approver_is_caller(ap, req->caller))
+		return false;
+	if (req->artifact && !approval_covers_digest(a, req->artifact))
+		return false;
+	*idx = ai;
+	return true;
+}
+
+unsigned policy_approvals_count(const config_t *cfg, const policy_rule_t *r,
+                                const policy_request_t *req, char *names, size_t nlen)
+{
+	unsigned best = 0;
+	size_t n = req->n_approvals < BUNDLE_MAX_APPROVALS ? req->n_approvals : BUNDLE_MAX_APPROVALS;
+	if (names && nlen)
+		names[0] = '\0';
+	if (!req->approvals || !n)
+		return 0;
+	/* The subject: the ticket's product and run; without a ticket, each
+	 * (product, run) the approvals name, the best one counting. */
+	size_t subjects = req->ticket ? 1 : n;
+	for (size_t s = 0; s < subjects; s++) {
+		const char *product = req->ticket ? req->ticket->product : req->approvals[s].product;
+		const char *run = req->ticket ? req->ticket->run : req->approvals[s].run;
+		size_t seen[BUNDLE_MAX_APPROVALS];
+		unsigned got = 0;
+		for (size_t i = 0; i < n; i++) {
+			size_t ai;
+			bool dup = false;
+			if (!approval_counts(cfg, r, req, &req->approvals[i], product, run, &ai))
+				continue;
+			for (unsigned j = 0; j < got; j++)
+				dup |= seen[j] == ai;
+			if (!dup)
+				seen[got++] = ai;
+		}
+		if (got > best) {
+			best = got;
+			if (names && nlen) {
+				size_t off = 0;
+				names[0] = '\0';
+				for (unsigned j = 0; j < got && off < nlen; j++) {
+					int w = snprintf(names + off, nlen - off, "%s%s", j ? "," : "",
+					                 cfg->approvers[seen[j]].name);
+					if (w < 0)
+						break;
+					off += (size_t)w;
+				}
+			}
+		}
+	}
+	return best;
 }
 
 /* Any role among the entries with this key that the caller is in? */
@@ -1107,6 +1220,7 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 	out->rule = NULL;
 	out->role = NULL;
 	out->detail[0] = '\0';
+	out->approvers[0] = '\0';
 	if (!pol(cfg) || !req) {
 		deny(out, REASON_CONFIG_INVALID);
 		snprintf(out->detail, sizeof out->detail, "no valid configuration loaded");
@@ -1173,6 +1287,8 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 				/* Nothing to explain on the signing hot path: rule and role
 				 * say why; the text is for denials. */
 				out->detail[0] = '\0';
+				if (r->approvals_count)
+					policy_approvals_count(cfg, r, req, out->approvers, sizeof out->approvers);
 				return;
 			}
 			if (st > best) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "approval.h"
 #include "caller.h"
 #include "config.h"
 #include "idtoken.h"
@@ -98,6 +99,8 @@ typedef enum policy_reason {
 	REASON_TOKEN_REPLAYED,
 	REASON_CLAIMS_MISMATCH,
 	REASON_TOKEN_COMMIT_MISMATCH, /* ticket commit is not the token's sha */
+	REASON_APPROVALS_MISSING,   /* fewer distinct approvers than the rule's approvals.count */
+	REASON_APPROVAL_INVALID,    /* an approval in the bundle did not verify (login) */
 	REASON_COUNT
 } policy_reason_t;
 
@@ -137,6 +140,12 @@ typedef struct policy_request {
 	 * and idtoken_status says why (the denial names it). */
 	const idtoken_claims_t *idtoken;
 	idtoken_status_t idtoken_status;
+	/* Approvals verified at login (issue 16); none = NULL/0.  artifact:
+	 * the SHA-256 of what is signed once the data shows it (NULL at
+	 * *Init, where approvals that list artifacts are not yet judged). */
+	const approval_t *approvals;
+	size_t n_approvals;
+	const unsigned char *artifact;
 } policy_request_t;
 
 typedef struct policy_decision {
@@ -146,6 +155,7 @@ typedef struct policy_decision {
 	const policy_rule_t *rule;      /* the rule that allowed (or came closest) */
 	const policy_role_t *role;
 	char detail[160];               /* human text, e.g. "mechanism RSA-X-509 not allowed for key app-rsa" */
+	char approvers[160];            /* allowed by a rule with approvals: who counted, "a,b" */
 } policy_decision_t;
 
 /* Build the lookup indexes over cfg's roles, keys and rules (called by
@@ -202,6 +212,13 @@ bool policy_role_matches_token(const config_t *cfg, const policy_role_t *role,
 
 /* The denial reason for a token that failed verification. */
 policy_reason_t policy_idtoken_reason(idtoken_status_t s);
+/* How many distinct approvers count for rule r on this request (same
+ * product and run as the ticket, or as each other without one; in the
+ * rule's groups; not the caller; not expired or older than max_age;
+ * still in the config with the key that signed; covering req->artifact
+ * when set).  Their names go to names ("a,b"; may be NULL). */
+unsigned policy_approvals_count(const config_t *cfg, const policy_rule_t *r,
+                                const policy_request_t *req, char *names, size_t nlen);
 
 /* By name, O(1); NULL when not defined. */
 const policy_key_t *policy_key_by_name(const config_t *cfg, const char *name);

@@ -82,6 +82,11 @@ typedef struct sg_op_state {
 	 * *Init answered CKR_OPERATION_ACTIVE until an attempt to end it
 	 * succeeds (retried at each such call). */
 	bool blocked;
+	/* Approvals (issue 16): the config the rule belongs to (kept alive
+	 * until C_Finalize), to judge the approvals again once the data shows
+	 * the artifact, and who counted, for the signature's record. */
+	const void *approvals_cfg;
+	char approvers[160];
 } sg_op_state_t;
 
 typedef struct sg_session {

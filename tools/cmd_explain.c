@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "caller.h"
+#include "approval.h"
 #include "commands.h"
 #include "config.h"
 #include "policy.h"
@@ -25,6 +26,7 @@ static void usage(FILE *f)
 	        "                        [--action sign|admin|decrypt|unwrap|derive]\n"
 	        "                        [--at TIME] [--product P] [--check NAME[=RESULT]]...\n"
 	        "                        [--ticket-age DURATION] [--login-role ROLE]\n"
+	        "                        [--approval FILE]...\n"
 	        "                        [--id-token TOKEN|@FILE]\n"
 	        "  --key K         a governed key's name (\"-\" with --action admin: no key)\n"
 	        "  --mechanism M   e.g. SHA256-RSA-PKCS, RSA-PKCS, ECDSA (required for sign);\n"
@@ -36,6 +38,8 @@ static void usage(FILE *f)
 	        "  --product P     simulate a validation ticket for product P\n"
 	        "  --check N[=R]   a check in the simulated ticket (result R, default pass)\n"
 	        "  --ticket-age D  age of the simulated ticket (default 0s)\n"
+	        "  --approval F    an approval (signgate approve), verified and counted; the\n"
+	        "                  simulated ticket takes the first one's run and ticket id\n"
 	        "  --login-role R  the caller proved role R's credential at login\n"
 	        "  --id-token T    a CI identity token presented (verified with the config's\n"
 	        "                  identity_providers at --at; not counted against max_uses)\n"
@@ -51,6 +55,7 @@ int cmd_explain(int argc, char **argv)
 		{ "group", required_argument, NULL, 'g' },   { "program", required_argument, NULL, 'p' },
 		{ "key", required_argument, NULL, 'k' },     { "mechanism", required_argument, NULL, 'm' },
 		{ "hash", required_argument, NULL, 'H' },    { "at", required_argument, NULL, 't' },
+		{ "approval", required_argument, NULL, 'V' },
 		{ "product", required_argument, NULL, 'P' }, { "check", required_argument, NULL, 'C' },
 		{ "action", required_argument, NULL, 'a' },  { "ticket-age", required_argument, NULL, 'A' },
 		{ "login-role", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
@@ -65,6 +70,9 @@ int cmd_explain(int argc, char **argv)
 	size_t n_groups = 0;
 	static ticket_claims_t ticket;
 	bool have_ticket = false;
+	const char *approval_files[BUNDLE_MAX_APPROVALS];
+	size_t n_approval_files = 0;
+	static approval_t approvals[BUNDLE_MAX_APPROVALS];
 	int c;
 
 	memset(&ticket, 0, sizeof ticket);
@@ -89,6 +97,13 @@ int cmd_explain(int argc, char **argv)
 		case 'A': age_s = optarg; have_ticket = true; break;
 		case 'a': action_s = optarg; break;
 		case 'L': login_role_s = optarg; break;
+		case 'V':
+			if (n_approval_files == BUNDLE_MAX_APPROVALS) {
+				fprintf(stderr, "signgate explain: too many --approval\n");
+				return 2;
+			}
+			approval_files[n_approval_files++] = optarg;
+			break;
 		case 'I': idtoken_s = optarg; break;
 		case 'C': {
 			if (ticket.n_checks == TICKET_MAX_CHECKS) {
@@ -228,6 +243,29 @@ int cmd_explain(int argc, char **argv)
 			req.idtoken_status = ist;
 	}
 
+	/* --approval FILE: verified with the module's code, then counted */
+	for (size_t i = 0; i < n_approval_files; i++) {
+		FILE *f = fopen(approval_files[i], "re");
+		char text[APPROVAL_MAX_LEN + 1], why[200];
+		size_t n = f ? fread(text, 1, APPROVAL_MAX_LEN, f) : 0;
+		if (f)
+			fclose(f);
+		text[n] = '\0';
+		approval_status_t st = approval_verify(cfg, text, n, req.now, &approvals[req.n_approvals], why,
+		                                       sizeof why);
+		if (st != APPROVAL_OK) {
+			printf("approval:  %s: %s: %s (not counted)\n", approval_files[i], approval_status_name(st), why);
+			continue;
+		}
+		/* The simulated ticket is the one the approvals speak of. */
+		if (have_ticket && req.n_approvals == 0) {
+			snprintf(ticket.run, sizeof ticket.run, "%s", approvals[0].run);
+			snprintf(ticket.jti, sizeof ticket.jti, "%s", approvals[0].ticket);
+		}
+		req.n_approvals++;
+	}
+	req.approvals = req.n_approvals ? approvals : NULL;
+
 	policy_decision_t d;
 	policy_decide(cfg, &req, &d);
 	printf("decision:  %s\n", d.allow ? "allow" : "deny");
@@ -257,6 +295,14 @@ int cmd_explain(int argc, char **argv)
 		       d.rule->quota_count, d.rule->quota_period_s,
 		       d.rule->quota_scope == QUOTA_PER_CALLER ? "caller" : "rule",
 		       key_use ? "every attempt, failed ones included" : "signing time");
+	if (d.rule && d.rule->approvals_count) {
+		printf("approvals: %u distinct from", d.rule->approvals_count);
+		for (size_t i = 0; i < d.rule->n_approvals_from; i++)
+			printf("%s %s", i ? "," : "", cfg->approver_groups[d.rule->approvals_from[i]].name);
+		if (d.rule->approvals_max_age_s)
+			printf(", at most %u s old", d.rule->approvals_max_age_s);
+		printf("; counted here: %s\n", d.allow ? d.approvers : "see detail");
+	}
 	if (d.allow && d.rule && d.rule->require_ticket && have_ticket)
 		printf("ticket:    simulated (claims from --product/--check; signature not verified)\n");
 	rc = d.allow ? 0 : 1;

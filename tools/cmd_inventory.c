@@ -818,6 +818,23 @@ static void analyse_rules(inv_t *iv)
 			add(iv, SEV_MEDIUM, "rule-never-fires", node, r->name, "%s", why);
 			iv->f[iv->n_f - 1].rule = ri;
 		}
+		if (r->approvals_count) {
+			/* the two-person rule (issue 16): say what a signature needs */
+			char groups[256] = "";
+			size_t gl = 0;
+			for (size_t i = 0; i < r->n_approvals_from; i++)
+				appendf(groups, sizeof groups, &gl, "%s%s", i ? ", " : "",
+				        cfg->approver_groups[r->approvals_from[i]].name);
+			char rnode[96];
+			snprintf(rnode, sizeof rnode, "rule:%s", r->name);
+			char age[48] = "";
+			if (r->approvals_max_age_s)
+				snprintf(age, sizeof age, ", none older than %u s", r->approvals_max_age_s);
+			add(iv, SEV_INFO, "approvals-required", rnode, r->name,
+			    "signatures need %u distinct approvals from %s%s (never the requester's own)",
+			    r->approvals_count, groups, age);
+			iv->f[iv->n_f - 1].rule = ri;
+		}
 	}
 }
 

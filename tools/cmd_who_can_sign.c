@@ -555,6 +555,43 @@ static void hex_format(const unsigned char *p, size_t n, char *out, size_t outle
 	out[j] = '\0';
 }
 
+/* The rule's approvals (issue 16): how many, from which groups, how old.
+ * The config a rule belongs to is the one loaded by the caller. */
+static const config_t *g_approvals_cfg;
+
+static void approval_groups(const policy_rule_t *r, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; g_approvals_cfg && i < r->n_approvals_from && off < len; i++) {
+		const config_approver_group_t *g = &g_approvals_cfg->approver_groups[r->approvals_from[i]];
+		int w = snprintf(buf + off, len - off, "%s%s (", i ? ", " : "", g->name);
+		off += w > 0 ? (size_t)w : 0;
+		for (size_t j = 0; j < g->n_members && off < len; j++) {
+			w = snprintf(buf + off, len - off, "%s%s", j ? " " : "", g_approvals_cfg->approvers[g->members[j]].name);
+			off += w > 0 ? (size_t)w : 0;
+		}
+		if (off < len) {
+			w = snprintf(buf + off, len - off, ")");
+			off += w > 0 ? (size_t)w : 0;
+		}
+	}
+}
+
+static void print_approvals(const policy_rule_t *r)
+{
+	char buf[1024], age[64];
+	if (!r->approvals_count) {
+		printf("      %-11s not required\n", "approvals:");
+		return;
+	}
+	approval_groups(r, buf, sizeof buf);
+	if (r->approvals_max_age_s)
+		report_duration_format(r->approvals_max_age_s, age, sizeof age);
+	printf("      %-11s %u distinct, from %s; max age %s; never the requester's own\n", "approvals:",
+	       r->approvals_count, buf, r->approvals_max_age_s ? age : "(until they expire)");
+}
+
 /* The rule's and role's conditions, common to a key grant and an all-keys grant. */
 static void print_conditions(const config_t *cfg, const policy_rule_t *r, const policy_role_t *ro)
 {
@@ -578,6 +615,7 @@ static void print_conditions(const config_t *cfg, const policy_rule_t *r, const 
 	} else {
 		printf("      %-11s not required\n", "ticket:");
 	}
+	print_approvals(r);
 	for (size_t i = 0; i < ro->n_programs; i++) {
 		char fp[72] = "";
 		if (ro->programs[i].has_sha256)
@@ -743,6 +781,18 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 	json_object_set_new(t, "checks", json_strv(r->checks, r->n_checks));
 	json_object_set_new(t, "max_age_s", r->max_ticket_age_s ? json_integer(r->max_ticket_age_s) : json_null());
 	json_object_set_new(o, "ticket", t);
+	if (r->approvals_count) {
+		json_t *ap = json_object(), *from = json_array();
+		for (size_t i = 0; g_approvals_cfg && i < r->n_approvals_from; i++)
+			json_array_append_new(from, json_string(g_approvals_cfg->approver_groups[r->approvals_from[i]].name));
+		json_object_set_new(ap, "count", json_integer(r->approvals_count));
+		json_object_set_new(ap, "from", from);
+		json_object_set_new(ap, "max_age_s",
+		                    r->approvals_max_age_s ? json_integer(r->approvals_max_age_s) : json_null());
+		json_object_set_new(o, "approvals", ap);
+	} else {
+		json_object_set_new(o, "approvals", json_null());
+	}
 	json_t *ps = json_array();
 	for (size_t i = 0; i < ro->n_programs; i++) {
 		char fp[72];
@@ -844,6 +894,7 @@ int cmd_who_can_sign(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	g_approvals_cfg = cfg;
 	int rc = 2;
 	report_model_t m;
 	report_grant_t *sel = NULL;

@@ -18,5 +18,7 @@ int cmd_diff(int argc, char **argv);         /* cmd_diff.c: rights gained and lo
 /* audit_cases.c: `signgate audit --to-cases FILE LOG...` (called by cmd_audit) */
 int cmd_audit_to_cases(int argc, char **argv);
 int cmd_id_token(int argc, char **argv);     /* cmd_idtoken.c: CI identity tokens */
+int cmd_approve(int argc, char **argv);      /* cmd_approve.c: make an approval */
+int cmd_approval(int argc, char **argv);     /* cmd_approve.c: bundle, verify */
 
 #endif

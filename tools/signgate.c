@@ -15,6 +15,8 @@ static const struct {
 	{ "explain", cmd_explain, "--config C ...    allow or deny, the rule and the reason" },
 	{ "ticket", cmd_ticket, "keygen|issue|verify validation tickets" },
 	{ "id-token", cmd_id_token, "explain|jwks     CI identity tokens: verify and match, fetch JWKS" },
+	{ "approve", cmd_approve, "--key K --approver A --product P --run R  sign an approval" },
+	{ "approval", cmd_approval, "bundle|verify     bundle approvals with a ticket, check them" },
 	{ "audit", cmd_audit, "[FILE...]         summarise audit records, verify the hash chain" },
 	{ "who-can-sign", cmd_who_can_sign, "--config C ...    identities -> keys, with conditions" },
 	{ "inventory", cmd_inventory, "--config C ...    token keys against the policy, findings" },
