@@ -109,7 +109,7 @@ typedef struct side {
 	size_t n, cap;
 } side_t;
 
-/* The engine's window test (module/policy.c), over one week of UTC
+/* The engine's window test (module/core/policy.c), over one week of UTC
  * minutes: windows repeat weekly, so a week says everything. */
 static bool minute_in_window(const policy_rule_t *r, int64_t now)
 {

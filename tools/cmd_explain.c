@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "caller.h"
+#include "identify.h"
 #include "approval.h"
 #include "commands.h"
 #include "config.h"

@@ -32,6 +32,7 @@
 #endif
 
 #include "caller.h"
+#include "identify.h"
 #include "commands.h"
 #include "config.h"
 #include "idtoken.h"

@@ -4,7 +4,7 @@
  * mechanisms, times, ticket claims and the runtime state around a
  * decision (quota left, ticket uses left, audit delivery), each with the
  * outcome and reason expected.  Every case is decided the way
- * module/enforce.c decides a key use: policy_key_lookup() for an object
+ * module/p11/enforce.c decides a key use: policy_key_lookup() for an object
  * given by token/ID/label/fingerprint, policy_decide() with the request
  * enforce.c builds (hash deferred for mechanisms whose hash comes with
  * the data), then the checks enforce.c makes when the data arrives (hash
@@ -28,6 +28,7 @@
 #undef config_t
 
 #include "caller.h"
+#include "identify.h"
 #include "commands.h"
 #include "config.h"
 #include "policy.h"

@@ -1,4 +1,4 @@
-/* libFuzzer target: the data inspector (module/inspect.c).
+/* libFuzzer target: the data inspector (module/core/inspect.c).
  *
  * The first byte picks the entry point, the rest is its input:
  *   0 DigestInfo (CKM_RSA_PKCS)      1 raw RSA block (CKM_RSA_X_509)

@@ -1,5 +1,5 @@
-/* libFuzzer target: the template helpers (module/template.c) and the
- * SPKI builders fed from template values (module/spki.c).
+/* libFuzzer target: the template helpers (module/core/template.c) and the
+ * SPKI builders fed from template values (module/core/spki.c).
  *
  * The input is a caller's template in a compact form, records of
  *   type (1 byte: an index into the attribute types signgate reads, or

@@ -38,6 +38,7 @@
 
 #include "audit.h"
 #include "caller.h"
+#include "identify.h"
 #include "config.h"
 
 static double now_ns(void)

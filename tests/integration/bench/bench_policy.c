@@ -27,6 +27,7 @@
 
 #include "bench_libconfig.h"
 #include "caller.h"
+#include "identify.h"
 #include "config.h"
 #include "mech.h"
 #include "policy.h"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Files the module trusts are read through one checked reader
-# (module/secure_open.c), with messages naming the file (issue 12,
+# (module/runtime/secure_open.c), with messages naming the file (issue 12,
 # defect 7.4).  One case per run:
 #   ticket-file    SIGNGATE_TICKET naming a file: the caller's own 0644 file
 #                  signs; group-writable, someone else's or a symlink is

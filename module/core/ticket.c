@@ -20,7 +20,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "config.h"
+#include "model.h"
 #include "jws.h"
 
 /* Claims are bounded in the JSON too, not only by the output fields, so

@@ -1,4 +1,4 @@
-/* Unit tests for module/policy.c: key lookup, the decision table (every
+/* Unit tests for module/core/policy.c: key lookup, the decision table (every
  * reason the engine gives), credentials, and cost independent of size. */
 #include <setjmp.h>
 #include <stdarg.h>

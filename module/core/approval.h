@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "model.h"
 
 #define APPROVAL_NAMESPACE "signgate-approval"
 #define APPROVAL_MAX_LEN 8192       /* statement + armored signature */

@@ -1,4 +1,4 @@
-/* Unit tests for module/approval.c and the approval count in policy.c:
+/* Unit tests for module/core/approval.c and the approval count in policy.c:
  * every approval_status_t, the strict statement rules, bundles, SSH key
  * lines, and the counting rules (distinct, self, groups, age, removal,
  * artifact, product and run).  Approvals are made with approval_sign_pem

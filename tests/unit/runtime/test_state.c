@@ -1,4 +1,4 @@
-/* Unit tests for module/state.c: the file store's revocation list (the
+/* Unit tests for module/runtime/state.c: the file store's revocation list (the
  * kill switch), its cache and its safety checks, and state locators. */
 #include <setjmp.h>
 #include <stdarg.h>

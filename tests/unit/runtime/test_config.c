@@ -1,4 +1,4 @@
-/* Unit tests for module/config.c: the strict loader.  Every refusal must
+/* Unit tests for module/runtime/config.c: the strict loader.  Every refusal must
  * name the file, the line and the setting. */
 #include <fcntl.h>
 #include <setjmp.h>

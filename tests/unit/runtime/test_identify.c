@@ -1,4 +1,4 @@
-/* Unit tests for module/caller.c: own identity, socket peers, names. */
+/* Unit tests for module/runtime/identify.c: own identity, socket peers, names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "caller.h"
+#include "identify.h"
 
 static void sha256_file(const char *path, unsigned char out[32])
 {

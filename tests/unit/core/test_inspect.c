@@ -1,4 +1,4 @@
-/* Unit tests for module/inspect.c: every accept and refuse branch of the
+/* Unit tests for module/core/inspect.c: every accept and refuse branch of the
  * data inspector (DigestInfo, raw RSA blocks, raw ECDSA against the curve
  * order, PSS parameters and input, CMS signed attributes, curve sizes). */
 #include <setjmp.h>

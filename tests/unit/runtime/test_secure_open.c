@@ -1,4 +1,4 @@
-/* Unit tests for module/secure_open.c: the one reader of every file the
+/* Unit tests for module/runtime/secure_open.c: the one reader of every file the
  * module trusts (config, validator keys, PIN file, SIGNGATE_TICKET). */
 #include <errno.h>
 #include <fcntl.h>

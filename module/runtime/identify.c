@@ -1,5 +1,5 @@
-/* signgate: who is calling (see caller.h). */
-#include "caller.h"
+/* signgate: who is calling (see identify.h; the type is core/caller.h). */
+#include "identify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -370,14 +370,4 @@ int caller_from_names(caller_t *out, const char *user, const char *const *groups
 	}
 	out->known = true;
 	return 0;
-}
-
-bool caller_in_group(const caller_t *c, gid_t g)
-{
-	if (c == NULL)
-		return false;
-	for (size_t i = 0; i < c->n_groups && i < CALLER_MAX_GROUPS; i++)
-		if (c->groups[i] == g)
-			return true;
-	return false;
 }

@@ -23,7 +23,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
-#include "config.h"
+#include "model.h"
 #include "jws.h"
 #include "ticket.h"
 

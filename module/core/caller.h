@@ -1,4 +1,4 @@
-/* signgate: who is calling.
+/* signgate: who is calling (the type the decision reads).
  *
  * One structure for the caller's identity, filled either from this
  * process (in-process mode) or from the peer of a unix socket (broker
@@ -30,20 +30,6 @@ typedef struct caller {
 	bool has_program_sha256;
 	unsigned char program_sha256[32];
 } caller_t;
-
-/* This process.  The program's SHA-256 is computed once per process and
- * cached (callers can skip it with want_sha256 = false). */
-int caller_identify_self(caller_t *out, bool want_sha256);
-
-/* The peer of a connected AF_UNIX socket (SO_PEERCRED), groups from the
- * user database, program from /proc/PID/exe where readable.  Returns -1
- * and leaves out->known false when the peer cannot be determined. */
-int caller_identify_peer(int fd, caller_t *out, bool want_sha256);
-
-/* Fill from explicit values (tools: explain, who-can-sign). Groups of
- * the user are looked up unless groups are given. */
-int caller_from_names(caller_t *out, const char *user, const char *const *groups,
-                      size_t n_groups, const char *program);
 
 bool caller_in_group(const caller_t *c, gid_t g);
 

@@ -19,7 +19,7 @@
 
 #include "approval.h"
 #include "caller.h"
-#include "config.h"
+#include "model.h"
 #include "idtoken.h"
 #include "mech.h"
 #include "ticket.h"

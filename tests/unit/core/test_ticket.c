@@ -1,4 +1,4 @@
-/* Unit tests for module/ticket.c: every ticket_status_t, the strict
+/* Unit tests for module/core/ticket.c: every ticket_status_t, the strict
  * parsing rules, issuing, and the claim helpers.  The config is built by
  * hand (validators with freshly generated keys) so that these tests do
  * not depend on the config loader. */

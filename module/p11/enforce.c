@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "debug.h"
 #include "caller.h"
+#include "identify.h"
 #include "idtoken.h"
 #include "inspect.h"
 #include "keycache.h"

@@ -1,4 +1,4 @@
-/* Unit tests for module/mech.c: names, CKM mapping, hashes, DigestInfo. */
+/* Unit tests for module/core/mech.c: names, CKM mapping, hashes, DigestInfo. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for module/idtoken.c and the identity-provider parts of the
+/* Unit tests for module/core/idtoken.c and the identity-provider parts of the
  * config loader and the policy core: every idtoken_status_t, the JWKS
  * rules, claim matching, claim roles in policy_decide with their reasons,
  * and the loader's refusals.  Keys are generated here; tokens are signed

@@ -1,4 +1,4 @@
-/* Unit tests for module/audit.c: the three formats and their escaping,
+/* Unit tests for module/runtime/audit.c: the three formats and their escaping,
  * syslog framing, the hash chain, dropped counts and bounded delivery,
  * all through a real AF_UNIX datagram socket bound in a temp dir. */
 #include <stdarg.h>

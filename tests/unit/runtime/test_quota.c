@@ -1,4 +1,4 @@
-/* Unit tests for module/quota.c: limits, periods, give-back, safety of the
+/* Unit tests for module/runtime/quota.c: limits, periods, give-back, safety of the
  * state directory, and one quota shared by processes and threads. */
 #include <setjmp.h>
 #include <stdarg.h>
