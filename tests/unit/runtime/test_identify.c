@@ -80,7 +80,7 @@ static void test_self(void **state)
 	char exe[PATH_MAX];
 	self_exe(exe, sizeof(exe));
 	assert_string_equal(c.program, exe);
-	assert_non_null(strstr(c.program, "test_caller"));
+	assert_non_null(strstr(c.program, "test_identify"));
 	assert_false(c.has_program_sha256);
 }
 
