@@ -53,6 +53,35 @@ CK_FUNCTION_LIST_3_0_PTR p11t_interface30(void *dl, const char *path)
 	return iface->pFunctionList;
 }
 
+CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char **why)
+{
+	void *h = dlopen(path, dlflags);
+	CK_FUNCTION_LIST_PTR l = NULL;
+	if (!h) {
+		*why = dlerror();
+		return NULL;
+	}
+	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
+	if (!gfl || gfl(&l) != CKR_OK || !l) {
+		*why = "no C_GetFunctionList, or it failed";
+		return NULL;
+	}
+	return l;
+}
+
+CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
+				  const unsigned char *id, size_t idlen)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, (void *)id, idlen } };
+	CK_OBJECT_HANDLE key;
+	CK_ULONG found = 0;
+	if (l->C_FindObjectsInit(s, t, 2) != CKR_OK || l->C_FindObjects(s, &key, 1, &found) != CKR_OK ||
+	    l->C_FindObjectsFinal(s) != CKR_OK || found != 1)
+		return CK_INVALID_HANDLE;
+	return key;
+}
+
 /* The slot among slots[0..n) whose token is labelled label. */
 static CK_SLOT_ID slot_labelled(CK_FUNCTION_LIST_PTR l, const CK_SLOT_ID *slots, CK_ULONG n,
 				const char *label)
@@ -72,8 +101,8 @@ static CK_SLOT_ID slot_labelled(CK_FUNCTION_LIST_PTR l, const CK_SLOT_ID *slots,
 
 CK_SLOT_ID p11t_slot_by_label(CK_FUNCTION_LIST_PTR l, const char *label)
 {
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
+	CK_SLOT_ID slots[32];
+	CK_ULONG n = 32;
 	if (l->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
 		return (CK_SLOT_ID)-1;
 	return slot_labelled(l, slots, n, label);
@@ -81,8 +110,8 @@ CK_SLOT_ID p11t_slot_by_label(CK_FUNCTION_LIST_PTR l, const char *label)
 
 CK_SLOT_ID p11t_token_slot(CK_FUNCTION_LIST_PTR l, const char *label)
 {
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
+	CK_SLOT_ID slots[32];
+	CK_ULONG n = 32;
 	CHECK_RV(l->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
 	CK_SLOT_ID slot = slot_labelled(l, slots, n, label);
 	if (slot == (CK_SLOT_ID)-1)

@@ -49,6 +49,19 @@ CK_FUNCTION_LIST_PTR p11t_load(const char *path, void **dl);
  * dlopen handle dl (path only names the module in failures). */
 CK_FUNCTION_LIST_3_0_PTR p11t_interface30(void *dl, const char *path);
 
+/* For programs with failure handling of their own (exit codes, messages),
+ * these fail nothing: */
+
+/* dlopen the module at path and take its C_GetFunctionList; NULL with
+ * *why set (dlerror's text, or that the function list is missing). */
+CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char **why);
+
+/* The first private key with CKA_ID id[0..idlen) (one C_FindObjects of
+ * at most one object), or CK_INVALID_HANDLE when there is none or a call
+ * fails. */
+CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
+				  const unsigned char *id, size_t idlen);
+
 /* The slot of the token whose label is label (padded with blanks), or
  * (CK_SLOT_ID)-1 when there is none: for programs with failure handling
  * of their own. */
