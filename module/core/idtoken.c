@@ -11,7 +11,6 @@
 
 #include <fnmatch.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,29 +20,16 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
-#include <openssl/rsa.h>
 
 #include "model.h"
 #include "jws.h"
 #include "ticket.h"
 
-#define CLAIM_TIME_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BYTES 1024              /* 8192-bit modulus */
 
-static void set_detail(char *detail, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_detail(char *detail, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!detail || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, len, fmt, ap);
-	va_end(ap);
-}
+/* Failure details are written as for tickets (jws.c). */
+#define set_detail jws_detail
 
 /* --- names --------------------------------------------------------------- */
 
@@ -368,20 +354,11 @@ static bool claim_text(const json_t *v, const char *name, char *dst, size_t cap,
                        size_t dlen)
 {
 	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		size_t n = json_string_length(v);
+		char what[64];
 
-		if (n >= cap) {
-			set_detail(detail, dlen, "claim '%s': longer than %zu bytes", name, cap - 1);
-			return false;
-		}
-		if (memchr(s, '\0', n) || !jws_clean_string(s, n)) {
-			set_detail(detail, dlen, "claim '%s': control character", name);
-			return false;
-		}
-		memcpy(dst, s, n);
-		dst[n] = '\0';
-		return true;
+		snprintf(what, sizeof(what), "claim '%s'", name);
+		return jws_copy_text(json_string_value(v), json_string_length(v), what, dst, cap,
+		                     detail, dlen);
 	}
 	if (json_is_integer(v)) {
 		snprintf(dst, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -393,30 +370,6 @@ static bool claim_text(const json_t *v, const char *name, char *dst, size_t cap,
 	}
 	set_detail(detail, dlen, "claim '%s': not a string, integer or boolean", name);
 	return false;
-}
-
-static bool get_time(const json_t *p, const char *key, bool required, int64_t *dst,
-                     char *detail, size_t dlen)
-{
-	const json_t *v = json_object_get(p, key);
-	json_int_t t;
-
-	if (!v) {
-		if (required)
-			set_detail(detail, dlen, "claim '%s' missing", key);
-		return !required;
-	}
-	if (!json_is_integer(v)) {
-		set_detail(detail, dlen, "claim '%s': not an integer", key);
-		return false;
-	}
-	t = json_integer_value(v);
-	if (t < 0 || t > CLAIM_TIME_MAX) {
-		set_detail(detail, dlen, "claim '%s': out of range", key);
-		return false;
-	}
-	*dst = (int64_t)t;
-	return true;
 }
 
 static bool claims_parse(const json_t *p, idtoken_claims_t *c, char *detail, size_t dlen)
@@ -443,9 +396,9 @@ static bool claims_parse(const json_t *p, idtoken_claims_t *c, char *detail, siz
 	if (!claim_text(v, "jti", c->jti, sizeof(c->jti), detail, dlen))
 		return false;
 	c->nbf = -1;
-	if (!get_time(p, "exp", true, &c->exp, detail, dlen) ||
-	    !get_time(p, "iat", true, &c->iat, detail, dlen) ||
-	    !get_time(p, "nbf", false, &c->nbf, detail, dlen))
+	if (!jws_claim_time(p, "exp", true, &c->exp, detail, dlen) ||
+	    !jws_claim_time(p, "iat", true, &c->iat, detail, dlen) ||
+	    !jws_claim_time(p, "nbf", false, &c->nbf, detail, dlen))
 		return false;
 	if (c->nbf < 0)
 		c->nbf = c->iat;
@@ -494,26 +447,6 @@ static const idtoken_jwk_t *find_key(const config_idp_t *p, const char *kid)
 		if (!strcmp(p->keys[i].kid, kid))
 			return &p->keys[i];
 	return NULL;
-}
-
-static bool verify_rs256(EVP_PKEY *pk, const unsigned char *msg, size_t mlen,
-                         const unsigned char *sig, size_t slen)
-{
-	EVP_MD_CTX *ctx;
-	EVP_PKEY_CTX *pctx = NULL;
-	bool ok;
-
-	/* RFC 7518 3.3: the signature is exactly as long as the modulus. */
-	if ((int)slen != EVP_PKEY_get_size(pk))
-		return false;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return false;
-	ok = EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, pk) == 1 &&
-	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-	     EVP_DigestVerify(ctx, sig, slen, msg, mlen) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
 }
 
 bool idtoken_looks_like(const config_t *cfg, const char *token, size_t len)
@@ -566,7 +499,7 @@ idtoken_status_t idtoken_verify(const config_t *cfg, const char *token, size_t l
 	idtoken_status_t st;
 	int alg, aud;
 	jws_parts_t j;
-	int64_t skew, t = (int64_t)now;
+	int64_t t = (int64_t)now;
 
 	if (!c)
 		return IDTOKEN_MALFORMED;
@@ -630,11 +563,8 @@ idtoken_status_t idtoken_verify(const config_t *cfg, const char *token, size_t l
 		st = IDTOKEN_ALGORITHM;
 		goto out;
 	}
-	if (!(alg == IDTOKEN_ALG_RS256
-	              ? verify_rs256(k->pkey, (const unsigned char *)token, j.signing_input_len,
-	                             j.sig, j.sig_len)
-	              : jws_verify_es256(k->pkey, (const unsigned char *)token,
-	                                 j.signing_input_len, j.sig, j.sig_len))) {
+	if (!jws_verify(k->pkey, alg == IDTOKEN_ALG_RS256 ? JWS_ALG_RS256 : JWS_ALG_ES256,
+	                (const unsigned char *)token, j.signing_input_len, j.sig, j.sig_len)) {
 		set_detail(detail, dlen, "signature does not verify with key '%.64s' of provider %s",
 		           kid, p->name);
 		st = IDTOKEN_SIGNATURE;
@@ -657,17 +587,11 @@ idtoken_status_t idtoken_verify(const config_t *cfg, const char *token, size_t l
 		st = IDTOKEN_AUDIENCE;
 		goto out;
 	}
-	skew = p->max_clock_skew_s;
-	if (t - skew >= c->exp) {
-		set_detail(detail, dlen, "expired %lld s ago", (long long)(t - c->exp));
-		st = IDTOKEN_EXPIRED;
-		goto out;
-	}
-	if (t + skew < c->nbf || t + skew < c->iat) {
-		set_detail(detail, dlen, "not valid for another %lld s",
-		           (long long)((c->nbf > c->iat ? c->nbf : c->iat) - t));
-		st = IDTOKEN_NOT_YET_VALID;
-		goto out;
+	/* exp is the first second the token is no longer valid in */
+	switch (jws_when(t, p->max_clock_skew_s, c->exp, true, c->nbf, c->iat, detail, dlen)) {
+	case JWS_EXPIRED: st = IDTOKEN_EXPIRED; goto out;
+	case JWS_NOT_YET_VALID: st = IDTOKEN_NOT_YET_VALID; goto out;
+	case JWS_VALID: break;
 	}
 	if (c->exp - c->iat > (int64_t)p->max_token_lifetime_s) {
 		set_detail(detail, dlen, "lifetime %lld s above the %u s provider %s allows",

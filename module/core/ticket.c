@@ -9,7 +9,6 @@
  */
 #include "ticket.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +22,10 @@
 #include "model.h"
 #include "jws.h"
 
-/* Claims are bounded in the JSON too, not only by the output fields, so
- * that a signed but absurd value is refused rather than clamped. */
-#define CLAIM_TIME_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
 #define SIG_LEN 64                      /* Ed25519, and ES256 as raw r||s */
 
-typedef enum key_alg { KEY_ALG_NONE = 0, KEY_ALG_EDDSA, KEY_ALG_ES256 } key_alg_t;
+/* Failure details are written as for ID tokens (jws.c). */
+#define set_detail jws_detail
 
 const char *ticket_status_name(ticket_status_t s)
 {
@@ -42,20 +39,6 @@ const char *ticket_status_name(ticket_status_t s)
 	case TICKET_NOT_YET_VALID: return "ticket-not-yet-valid";
 	}
 	return "ticket-unknown-status";
-}
-
-static void set_detail(char *detail, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_detail(char *detail, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!detail || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, len, fmt, ap);
-	va_end(ap);
 }
 
 /* --- base64url (RFC 7515: no padding) ------------------------------------ */
@@ -159,29 +142,29 @@ bool ticket_looks_like(const char *s, size_t len)
 
 /* --- keys ---------------------------------------------------------------- */
 
-static key_alg_t key_alg(const EVP_PKEY *pk)
+static jws_alg_t key_alg(const EVP_PKEY *pk)
 {
 	char group[64];
 	size_t glen = 0;
 
 	if (!pk)
-		return KEY_ALG_NONE;
+		return JWS_ALG_NONE;
 	if (EVP_PKEY_is_a(pk, "ED25519"))
-		return KEY_ALG_EDDSA;
+		return JWS_ALG_EDDSA;
 	if (EVP_PKEY_is_a(pk, "EC")
 	    && EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME,
 	                                      group, sizeof(group), &glen)
 	    && (!strcmp(group, "prime256v1") || !strcmp(group, "P-256")
 	        || !strcmp(group, "secp256r1")))
-		return KEY_ALG_ES256;
-	return KEY_ALG_NONE;
+		return JWS_ALG_ES256;
+	return JWS_ALG_NONE;
 }
 
-static const char *key_alg_name(key_alg_t a)
+static const char *key_alg_name(jws_alg_t a)
 {
 	switch (a) {
-	case KEY_ALG_EDDSA: return "EdDSA";
-	case KEY_ALG_ES256: return "ES256";
+	case JWS_ALG_EDDSA: return "EdDSA";
+	case JWS_ALG_ES256: return "ES256";
 	default: return NULL;
 	}
 }
@@ -192,18 +175,6 @@ const char *ticket_alg_for_key(const void *pkey)
 }
 
 /* --- claims -------------------------------------------------------------- */
-
-/* Control characters are refused in every string claim: these values end
- * up in syslog records and terminal output. */
-static bool clean_string(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
 
 static bool copy_string(const json_t *v, const char *what, char *dst, size_t cap,
                         char *detail, size_t dlen)
@@ -221,17 +192,9 @@ static bool copy_string(const json_t *v, const char *what, char *dst, size_t cap
 		set_detail(detail, dlen, "%s: empty", what);
 		return false;
 	}
-	if (n >= cap) {
-		set_detail(detail, dlen, "%s: longer than %zu bytes", what, cap - 1);
-		return false;
-	}
-	if (memchr(s, '\0', n) || !clean_string(s, n)) {
-		set_detail(detail, dlen, "%s: control character", what);
-		return false;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return true;
+	/* control characters are refused in every string claim: these
+	 * values end up in syslog records and terminal output */
+	return jws_copy_text(s, n, what, dst, cap, detail, dlen);
 }
 
 static bool get_string(const json_t *obj, const char *key, bool required,
@@ -247,29 +210,6 @@ static bool get_string(const json_t *obj, const char *key, bool required,
 	}
 	snprintf(what, sizeof(what), "claim '%s'", key);
 	return copy_string(v, what, dst, cap, detail, dlen);
-}
-
-static bool get_time(const json_t *obj, const char *key, int64_t *dst,
-                     char *detail, size_t dlen)
-{
-	const json_t *v = json_object_get(obj, key);
-	json_int_t t;
-
-	if (!v) {
-		set_detail(detail, dlen, "claim '%s' missing", key);
-		return false;
-	}
-	if (!json_is_integer(v)) {
-		set_detail(detail, dlen, "claim '%s': not an integer", key);
-		return false;
-	}
-	t = json_integer_value(v);
-	if (t < 0 || t > CLAIM_TIME_MAX) {
-		set_detail(detail, dlen, "claim '%s': out of range", key);
-		return false;
-	}
-	*dst = (int64_t)t;
-	return true;
 }
 
 static bool hex_digest(const char *s, size_t n, unsigned char out[32])
@@ -316,7 +256,7 @@ static bool get_checks(const json_t *obj, ticket_claims_t *c, char *detail, size
 		/* jansson keys are NUL-terminated: a key with an embedded
 		 * NUL would be cut short, so it is refused at parse time
 		 * (no JSON_ALLOW_NUL). */
-		if (n == 0 || n >= sizeof(ck->name) || !clean_string(name, n)) {
+		if (n == 0 || n >= sizeof(ck->name) || !jws_clean_string(name, n)) {
 			set_detail(detail, dlen, "claim 'checks': bad check name");
 			return false;
 		}
@@ -421,9 +361,9 @@ static bool claims_parse(const json_t *p, ticket_claims_t *c, char *detail, size
 	    || !get_string(p, "run", true, c->run, sizeof(c->run), detail, dlen)
 	    || !get_string(p, "jti", true, c->jti, sizeof(c->jti), detail, dlen)
 	    || !get_string(p, "commit", false, c->commit, sizeof(c->commit), detail, dlen)
-	    || !get_time(p, "iat", &c->iat, detail, dlen)
-	    || !get_time(p, "nbf", &c->nbf, detail, dlen)
-	    || !get_time(p, "exp", &c->exp, detail, dlen)
+	    || !jws_claim_time(p, "iat", true, &c->iat, detail, dlen)
+	    || !jws_claim_time(p, "nbf", true, &c->nbf, detail, dlen)
+	    || !jws_claim_time(p, "exp", true, &c->exp, detail, dlen)
 	    || !get_checks(p, c, detail, dlen)
 	    || !get_aud(p, c, detail, dlen)
 	    || !get_artifacts(p, c, detail, dlen)
@@ -441,22 +381,6 @@ bad:
 
 /* --- parsing the compact form -------------------------------------------- */
 
-typedef struct jws {
-	unsigned char *buf;          /* decoded header | payload | signature */
-	const unsigned char *sig;
-	size_t sig_len;
-	size_t signing_input_len;    /* bytes of "HEADER.PAYLOAD" in the token */
-	json_t *header, *payload;
-} jws_t;
-
-static void jws_free(jws_t *j)
-{
-	free(j->buf);
-	json_decref(j->header);
-	json_decref(j->payload);
-	memset(j, 0, sizeof(*j));
-}
-
 static json_t *json_object_strict(const unsigned char *b, size_t n)
 {
 	json_error_t err;
@@ -471,7 +395,7 @@ static json_t *json_object_strict(const unsigned char *b, size_t n)
 	return j;
 }
 
-static ticket_status_t jws_parse(const char *token, size_t len, jws_t *j,
+static ticket_status_t jws_parse(const char *token, size_t len, jws_parts_t *j,
                                  char *detail, size_t dlen)
 {
 	const char *dot1, *dot2;
@@ -527,7 +451,7 @@ static ticket_status_t jws_parse(const char *token, size_t len, jws_t *j,
 	j->signing_input_len = (size_t)(dot2 - token);
 	return TICKET_OK;
 bad:
-	jws_free(j);
+	jws_parts_free(j);
 	return TICKET_MALFORMED;
 }
 
@@ -547,51 +471,6 @@ static bool header_format_ok(const json_t *h, char *detail, size_t dlen)
 		return false;
 	}
 	return true;
-}
-
-/* --- signatures ---------------------------------------------------------- */
-
-static bool verify_signature(EVP_PKEY *pk, key_alg_t alg, const unsigned char *msg,
-                             size_t mlen, const unsigned char *sig, size_t slen)
-{
-	EVP_MD_CTX *ctx = NULL;
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	unsigned char *der = NULL;
-	int der_len = 0;
-	bool ok = false;
-
-	if (slen != SIG_LEN)
-		goto out;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		goto out;
-	if (alg == KEY_ALG_EDDSA) {
-		ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1
-		     && EVP_DigestVerify(ctx, sig, slen, msg, mlen) == 1;
-		goto out;
-	}
-	if (alg != KEY_ALG_ES256)
-		goto out;
-	/* JWS carries r||s (RFC 7518 3.4); OpenSSL wants DER. */
-	es = ECDSA_SIG_new();
-	r = BN_bin2bn(sig, 32, NULL);
-	s = BN_bin2bn(sig + 32, 32, NULL);
-	if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s))
-		goto out;
-	r = s = NULL;
-	der_len = i2d_ECDSA_SIG(es, &der);
-	if (der_len <= 0)
-		goto out;
-	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1
-	     && EVP_DigestVerify(ctx, der, (size_t)der_len, msg, mlen) == 1;
-out:
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	OPENSSL_free(der);
-	EVP_MD_CTX_free(ctx);
-	return ok;
 }
 
 /* --- verify -------------------------------------------------------------- */
@@ -616,8 +495,8 @@ ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token
 	const json_t *alg_j;
 	char iss[sizeof(c->issuer)];
 	ticket_status_t st;
-	key_alg_t alg;
-	jws_t j;
+	jws_alg_t alg;
+	jws_parts_t j;
 
 	memset(c, 0, sizeof(*c));
 	set_detail(detail, dlen, "ok");
@@ -641,15 +520,15 @@ ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token
 	}
 	alg = key_alg(v->pkey);
 	alg_j = json_object_get(j.header, "alg");
-	if (alg == KEY_ALG_NONE || !json_is_string(alg_j)
+	if (alg == JWS_ALG_NONE || !json_is_string(alg_j)
 	    || strcmp(json_string_value(alg_j), key_alg_name(alg)) != 0) {
 		set_detail(detail, dlen, "header alg is not %s, the algorithm of validator '%s'",
-		           alg == KEY_ALG_NONE ? "usable" : key_alg_name(alg), iss);
+		           alg == JWS_ALG_NONE ? "usable" : key_alg_name(alg), iss);
 		st = TICKET_BAD_ALG;
 		goto out;
 	}
-	if (!verify_signature(v->pkey, alg, (const unsigned char *)token, j.signing_input_len,
-	                      j.sig, j.sig_len)) {
+	if (!jws_verify(v->pkey, alg, (const unsigned char *)token, j.signing_input_len, j.sig,
+	                j.sig_len)) {
 		set_detail(detail, dlen, "signature does not verify with validator '%s'", iss);
 		st = TICKET_BAD_SIGNATURE;
 		goto out;
@@ -658,25 +537,16 @@ ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token
 		st = TICKET_MALFORMED;
 		goto out;
 	}
-	/* Subtract from now rather than add to the claims: claims are
-	 * bounded, now is the caller's clock. */
-	if ((int64_t)now - TICKET_LEEWAY_S > c->exp) {
-		set_detail(detail, dlen, "expired %lld s ago",
-		           (long long)((int64_t)now - c->exp));
-		st = TICKET_EXPIRED;
-		goto out;
+	/* a ticket is valid up to and including its exp second */
+	switch (jws_when((int64_t)now, TICKET_LEEWAY_S, c->exp, false, c->nbf, c->iat, detail, dlen)) {
+	case JWS_EXPIRED: st = TICKET_EXPIRED; break;
+	case JWS_NOT_YET_VALID: st = TICKET_NOT_YET_VALID; break;
+	case JWS_VALID: st = TICKET_OK; break;
 	}
-	if ((int64_t)now + TICKET_LEEWAY_S < c->nbf || (int64_t)now + TICKET_LEEWAY_S < c->iat) {
-		set_detail(detail, dlen, "not valid for another %lld s",
-		           (long long)((c->nbf > c->iat ? c->nbf : c->iat) - (int64_t)now));
-		st = TICKET_NOT_YET_VALID;
-		goto out;
-	}
-	st = TICKET_OK;
 out:
 	if (st != TICKET_OK && st != TICKET_EXPIRED && st != TICKET_NOT_YET_VALID)
 		memset(c, 0, sizeof(*c));
-	jws_free(&j);
+	jws_parts_free(&j);
 	return st;
 }
 
@@ -694,7 +564,7 @@ ticket_status_t ticket_decode_unverified(const char *token, size_t len,
 	ticket_claims_t tmp;
 	ticket_claims_t *c = out ? out : &tmp;
 	ticket_status_t st;
-	jws_t j;
+	jws_parts_t j;
 
 	if (header_json)
 		*header_json = NULL;
@@ -718,7 +588,7 @@ ticket_status_t ticket_decode_unverified(const char *token, size_t len,
 			st = TICKET_BAD_ALG;
 		}
 	}
-	jws_free(&j);
+	jws_parts_free(&j);
 	return st;
 }
 
@@ -766,7 +636,7 @@ bool ticket_audience_allows(const ticket_claims_t *c, const char *key_name,
 
 /* --- issue --------------------------------------------------------------- */
 
-static bool sign_input(EVP_PKEY *pk, key_alg_t alg, const unsigned char *msg, size_t mlen,
+static bool sign_input(EVP_PKEY *pk, jws_alg_t alg, const unsigned char *msg, size_t mlen,
                        unsigned char raw[SIG_LEN])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -779,7 +649,7 @@ static bool sign_input(EVP_PKEY *pk, key_alg_t alg, const unsigned char *msg, si
 
 	if (!ctx)
 		goto out;
-	if (alg == KEY_ALG_EDDSA) {
+	if (alg == JWS_ALG_EDDSA) {
 		len = SIG_LEN;
 		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk) == 1
 		     && EVP_DigestSign(ctx, raw, &len, msg, mlen) == 1 && len == SIG_LEN;
@@ -812,7 +682,7 @@ static bool field_ok(const char *s, size_t cap, bool required)
 		return false;
 	if (n == 0)
 		return !required;
-	return clean_string(s, n);
+	return jws_clean_string(s, n);
 }
 
 static json_t *claims_to_json(const ticket_claims_t *c)
@@ -829,7 +699,7 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 	    || !field_ok(c->commit, sizeof(c->commit), false)
 	    || c->n_checks > TICKET_MAX_CHECKS || c->n_aud > TICKET_MAX_AUD
 	    || c->n_digests > TICKET_MAX_DIGESTS
-	    || c->iat < 0 || c->nbf < 0 || c->exp < 0 || c->exp > CLAIM_TIME_MAX
+	    || c->iat < 0 || c->nbf < 0 || c->exp < 0 || c->exp > JWS_CLAIM_TIME_MAX
 	    || c->exp < c->nbf || c->exp < c->iat)
 		goto bad;
 	json_object_set_new(p, "iss", json_string(c->issuer));
@@ -898,14 +768,14 @@ bad:
 
 char *ticket_issue(void *pkey, const ticket_claims_t *claims)
 {
-	key_alg_t alg = key_alg(pkey);
+	jws_alg_t alg = key_alg(pkey);
 	json_t *header = NULL, *payload = NULL;
 	char *hjson = NULL, *pjson = NULL, *h64 = NULL, *p64 = NULL, *s64 = NULL;
 	char *input = NULL, *token = NULL;
 	unsigned char sig[SIG_LEN];
 	size_t ilen;
 
-	if (alg == KEY_ALG_NONE || !claims)
+	if (alg == JWS_ALG_NONE || !claims)
 		goto out;
 	header = json_pack("{s:s, s:s}", "alg", key_alg_name(alg), "typ", "JWT");
 	payload = claims_to_json(claims);
@@ -949,18 +819,7 @@ out:
 
 bool jws_parts_parse(const char *token, size_t len, jws_parts_t *out, char *detail, size_t dlen)
 {
-	jws_t j;
-
-	memset(out, 0, sizeof(*out));
-	if (jws_parse(token, len, &j, detail, dlen) != TICKET_OK)
-		return false;
-	out->buf = j.buf;
-	out->sig = j.sig;
-	out->sig_len = j.sig_len;
-	out->signing_input_len = j.signing_input_len;
-	out->header = j.header;
-	out->payload = j.payload;
-	return true;
+	return jws_parse(token, len, out, detail, dlen) == TICKET_OK;
 }
 
 void jws_parts_free(jws_parts_t *j)
@@ -984,15 +843,4 @@ bool jws_b64url_decode(const char *in, size_t n, unsigned char *out, size_t *out
 char *jws_b64url_encode(const unsigned char *in, size_t n)
 {
 	return b64url_encode(in, n);
-}
-
-bool jws_clean_string(const char *s, size_t n)
-{
-	return clean_string(s, n);
-}
-
-bool jws_verify_es256(EVP_PKEY *pk, const unsigned char *msg, size_t mlen,
-                      const unsigned char *sig, size_t slen)
-{
-	return verify_signature(pk, KEY_ALG_ES256, msg, mlen, sig, slen);
 }

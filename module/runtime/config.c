@@ -302,6 +302,69 @@ static bool check_abs_path(loader_t *ld, const config_setting_t *s, const char *
 	return true;
 }
 
+/* An absolute path: get_str_dup, then check_abs_path when it is there. */
+static bool get_path_dup(loader_t *ld, const config_setting_t *g, const char *name, bool required,
+                         char **out, config_setting_t **where)
+{
+	config_setting_t *w;
+	if (!get_str_dup(ld, g, name, required, out, &w))
+		return false;
+	if (where)
+		*where = w;
+	return !*out || check_abs_path(ld, w, *out);
+}
+
+/* One of n fixed words: *out = its index in names, dflt when absent.
+ * Anything else: 'must be "a", "b" or "c"'. */
+static bool get_choice(loader_t *ld, const config_setting_t *g, const char *name,
+                       const char *const *names, size_t n, size_t dflt, size_t *out)
+{
+	const char *v;
+	config_setting_t *w;
+	char msg[200];
+	size_t off = 0;
+	*out = dflt;
+	if (!get_str(ld, g, name, false, &v, &w))
+		return false;
+	if (!v)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, names[i])) {
+			*out = i;
+			return true;
+		}
+	msg[0] = '\0';
+	for (size_t i = 0; i < n && off < sizeof msg; i++) {
+		int k = snprintf(msg + off, sizeof msg - off, "%s\"%s\"",
+		                 i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+		if (k < 0)
+			break;
+		off += (size_t)k;
+	}
+	fail(ld, w, "must be %s", msg);
+	return false;
+}
+
+/* An optional group of settings named only from allowed: *out = NULL
+ * when absent. */
+static bool get_group(loader_t *ld, const config_setting_t *parent, const char *name,
+                      const char *const *allowed, config_setting_t **out)
+{
+	*out = member(parent, name);
+	return !*out || (want_group(ld, *out) && check_members(ld, *out, allowed));
+}
+
+/* A required integer setting in [lo, hi]. */
+static bool get_int_required(loader_t *ld, const config_setting_t *g, const char *name, long long lo,
+                             long long hi, long long *out)
+{
+	if (!member(g, name)) {
+		fail_missing(ld, g, name);
+		return false;
+	}
+	return get_int(ld, g, name, lo, hi, 0, out, NULL);
+}
+
 /* A token's label or serial as the config names it.  PKCS#11 pads both
  * with spaces and signgate compares them with the padding removed, so a
  * value that is blank or ends in a space could never be found: refused
@@ -342,8 +405,7 @@ static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *ro
 	}
 	if (!want_group(ld, g) || !check_members(ld, g, allowed))
 		return false;
-	if (!get_str_dup(ld, g, "module", true, &cfg->backend.module, &w) ||
-	    !check_abs_path(ld, w, cfg->backend.module))
+	if (!get_path_dup(ld, g, "module", true, &cfg->backend.module, NULL))
 		return false;
 	if (!get_strlist(ld, g, "tokens", false, &cfg->backend.tokens, &cfg->backend.n_tokens, &w))
 		return false;
@@ -354,9 +416,7 @@ static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *ro
 	for (size_t i = 0; i < cfg->backend.n_tokens; i++)
 		if (!check_token_name(ld, config_setting_get_elem(w, (unsigned)i), cfg->backend.tokens[i]))
 			return false;
-	if (!get_str_dup(ld, g, "pin_file", false, &cfg->backend.pin_file, &w))
-		return false;
-	if (cfg->backend.pin_file && !check_abs_path(ld, w, cfg->backend.pin_file))
+	if (!get_path_dup(ld, g, "pin_file", false, &cfg->backend.pin_file, NULL))
 		return false;
 	/* Some modules take their own settings in pReserved (NSS softokn: its
 	 * database directory): passed to the real C_Initialize as a string. */
@@ -392,29 +452,16 @@ static const struct {
 static bool load_audit_journal(loader_t *ld, config_audit_t *a, const config_setting_t *g)
 {
 	config_setting_t *w;
-	const char *v;
 	long long n;
-	if (!get_str_dup(ld, g, "journal", false, &a->journal, &w))
+	static const char *const syncs[] = { "write", "fdatasync" };
+	size_t sync;
+	if (!get_path_dup(ld, g, "journal", false, &a->journal, NULL) ||
+	    !get_choice(ld, g, "sync", syncs, 2, 0, &sync))
 		return false;
-	if (a->journal && !check_abs_path(ld, w, a->journal))
-		return false;
-	if (!get_str(ld, g, "sync", false, &v, &w))
-		return false;
-	if (v) {
-		if (!strcmp(v, "fdatasync"))
-			a->sync_fdatasync = true;
-		else if (strcmp(v, "write")) {
-			fail(ld, w, "must be \"write\" or \"fdatasync\"");
-			return false;
-		}
-	}
-	if (!get_str_dup(ld, g, "mac_key", false, &a->mac_key, &w))
-		return false;
-	if (a->mac_key && !check_abs_path(ld, w, a->mac_key))
-		return false;
-	if (!get_str_dup(ld, g, "checkpoint_key", false, &a->checkpoint_key, &w))
-		return false;
-	if (a->checkpoint_key && !check_abs_path(ld, w, a->checkpoint_key))
+	if (sync == 1)
+		a->sync_fdatasync = true;
+	if (!get_path_dup(ld, g, "mac_key", false, &a->mac_key, NULL) ||
+	    !get_path_dup(ld, g, "checkpoint_key", false, &a->checkpoint_key, NULL))
 		return false;
 	if (!get_int(ld, g, "checkpoint_every", 0, 100000000, 1000, &n, NULL))
 		return false;
@@ -456,10 +503,14 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 	a->timeout_ms = 200;
 	a->checkpoint_every = 1000;
 	a->checkpoint_seconds = 60;
-	config_setting_t *g = member(root, "audit"), *w;
+	static const char *const formats[] = { "json", "cef", "logfmt" };
+	static const audit_format_t format_of[] = { AUDIT_FORMAT_JSON, AUDIT_FORMAT_CEF,
+		                                    AUDIT_FORMAT_LOGFMT };
+	config_setting_t *g, *w;
 	const char *v;
 	long long n;
-	if (g && (!want_group(ld, g) || !check_members(ld, g, allowed)))
+	size_t f;
+	if (!get_group(ld, root, "audit", allowed, &g))
 		return false;
 	if (g) {
 		if (!get_bool(ld, g, "enabled", true, &a->enabled) ||
@@ -467,20 +518,9 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 		    !get_bool(ld, g, "cee", false, &a->cee) ||
 		    !get_bool(ld, g, "rfc5424", false, &a->rfc5424))
 			return false;
-		if (!get_str(ld, g, "format", false, &v, &w))
+		if (!get_choice(ld, g, "format", formats, 3, 0, &f))
 			return false;
-		if (v) {
-			if (!strcmp(v, "json"))
-				a->format = AUDIT_FORMAT_JSON;
-			else if (!strcmp(v, "cef"))
-				a->format = AUDIT_FORMAT_CEF;
-			else if (!strcmp(v, "logfmt"))
-				a->format = AUDIT_FORMAT_LOGFMT;
-			else {
-				fail(ld, w, "must be \"json\", \"cef\" or \"logfmt\"");
-				return false;
-			}
-		}
+		a->format = format_of[f];
 		if (a->cee && a->format != AUDIT_FORMAT_JSON) {
 			fail(ld, member(g, "cee"), "the @cee: cookie needs format = \"json\"");
 			return false;
@@ -547,7 +587,7 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
 	static const char *const allowed[] = { "store", "dir", "conninfo_file", "timeout_ms", NULL };
-	config_setting_t *g = member(root, "state"), *w, *legacy;
+	config_setting_t *g = member(root, "state"), *legacy;
 	config_state_t *st = &cfg->state;
 	const char *v;
 	long long n;
@@ -566,14 +606,12 @@ static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root
 	} else if (g) {
 		if (!want_group(ld, g) || !check_members(ld, g, allowed))
 			return false;
-		if (!get_str(ld, g, "store", false, &v, &w))
+		static const char *const stores[] = { "files", "postgresql" };
+		size_t store;
+		if (!get_choice(ld, g, "store", stores, 2, 0, &store))
 			return false;
-		if (v && !strcmp(v, "postgresql"))
+		if (store == 1)
 			st->store = CONFIG_STATE_POSTGRESQL;
-		else if (v && strcmp(v, "files")) {
-			fail(ld, w, "must be \"files\" or \"postgresql\"");
-			return false;
-		}
 		if (st->store == CONFIG_STATE_FILES) {
 			if (member(g, "conninfo_file") || member(g, "timeout_ms")) {
 				fail(ld, member(g, "conninfo_file") ? member(g, "conninfo_file")
@@ -581,17 +619,14 @@ static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root
 				     "only with store = \"postgresql\"");
 				return false;
 			}
-			if (!get_str_dup(ld, g, "dir", false, &st->dir, &w))
-				return false;
-			if (st->dir && !check_abs_path(ld, w, st->dir))
+			if (!get_path_dup(ld, g, "dir", false, &st->dir, NULL))
 				return false;
 		} else {
 			if (member(g, "dir")) {
 				fail(ld, member(g, "dir"), "only with store = \"files\"");
 				return false;
 			}
-			if (!get_str_dup(ld, g, "conninfo_file", true, &st->conninfo_file, &w) ||
-			    !check_abs_path(ld, w, st->conninfo_file))
+			if (!get_path_dup(ld, g, "conninfo_file", true, &st->conninfo_file, NULL))
 				return false;
 			if (!get_int(ld, g, "timeout_ms", 10, 60000, 2000, &n, NULL))
 				return false;
@@ -619,29 +654,18 @@ static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 	static const char *const allowed[] = { "backend", "state_dir", "state", "mode", "audit",
 		                               "validators", "identity_providers", "roles", "keys",
 		                               "rules", "approvers", "approver_groups", NULL };
-	config_setting_t *w;
-	const char *v;
+	static const char *const modes[] = { "in-process", "broker", "auto" };
+	size_t mode;
 	if (!check_members(ld, root, allowed))
 		return false;
 	if (!load_backend(ld, cfg, root))
 		return false;
 	if (!load_state(ld, cfg, root))
 		return false;
-	if (!get_str(ld, root, "mode", false, &v, &w))
+	if (!get_choice(ld, root, "mode", modes, 3, 0, &mode))
 		return false;
-	cfg->mode = CONFIG_MODE_IN_PROCESS;
-	if (v) {
-		if (!strcmp(v, "in-process"))
-			cfg->mode = CONFIG_MODE_IN_PROCESS;
-		else if (!strcmp(v, "broker"))
-			cfg->mode = CONFIG_MODE_BROKER;
-		else if (!strcmp(v, "auto"))
-			cfg->mode = CONFIG_MODE_AUTO;
-		else {
-			fail(ld, w, "must be \"in-process\", \"broker\" or \"auto\"");
-			return false;
-		}
-	}
+	cfg->mode = mode == 2 ? CONFIG_MODE_AUTO : mode == 1 ? CONFIG_MODE_BROKER
+	                                                     : CONFIG_MODE_IN_PROCESS;
 	if (!load_audit(ld, cfg, root))
 		return false;
 	return load_policy(ld, cfg, root);
@@ -899,6 +923,75 @@ static int parse_day(const char *v)
 	return -1;
 }
 
+/* ---- lists of named groups ---------------------------------------------- */
+
+/* A list of groups ( { ... }, ... ): *l = NULL and *n = 0 when absent. */
+static bool get_list(loader_t *ld, const config_setting_t *parent, const char *name,
+                     config_setting_t **l, size_t *n)
+{
+	*l = member(parent, name);
+	*n = *l ? (size_t)config_setting_length(*l) : 0;
+	if (*l && !is_list_like(*l)) {
+		fail(ld, *l, "must be a list ( { ... }, ... )");
+		return false;
+	}
+	return true;
+}
+
+/* Element i of such a list, a group of settings named only from
+ * allowed; NULL (and the loader failed) otherwise. */
+static config_setting_t *list_group(loader_t *ld, const config_setting_t *l, size_t i,
+                                    const char *const *allowed)
+{
+	config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+	return want_group(ld, g) && check_members(ld, g, allowed) ? g : NULL;
+}
+
+/* The group's required name = "..." (check_name), copied into *out. */
+static bool get_name_dup(loader_t *ld, const config_setting_t *g, char **out,
+                         config_setting_t **where)
+{
+	return get_str_dup(ld, g, "name", true, out, where) && check_name(ld, *where, *out);
+}
+
+/* Element i of a list of named groups (validators, approvers, roles,
+ * keys, rules): list_group, then *count = i + 1 (config_free frees what
+ * the entry holds from here on), then its name (*name, setting *where),
+ * which no earlier element in names may have: "duplicate KIND name". */
+static config_setting_t *named_group(loader_t *ld, const config_setting_t *l, size_t i,
+                                     const char *const *allowed, const char *kind, nmap_t *names,
+                                     size_t *count, char **name, config_setting_t **where)
+{
+	config_setting_t *g = list_group(ld, l, i, allowed);
+	if (!g)
+		return NULL;
+	*count = i + 1;
+	if (!get_name_dup(ld, g, name, where))
+		return NULL;
+	size_t prev = nmap_put(names, *name, i);
+	if (prev != SIZE_MAX) {
+		fail(ld, *where, "duplicate %s name '%s' (first at line %u)", kind, *name,
+		     (unsigned)config_setting_source_line(config_setting_get_elem(l, (unsigned)prev)));
+		return NULL;
+	}
+	return g;
+}
+
+/* A duration setting ("30s", "15m", ...); examples fill the message. */
+static bool get_duration(loader_t *ld, const config_setting_t *g, const char *name, bool required,
+                         const char *examples, uint32_t *out)
+{
+	const char *v;
+	config_setting_t *w;
+	if (!get_str(ld, g, name, required, &v, &w))
+		return false;
+	if (v && !parse_duration(v, out)) {
+		fail(ld, w, "must be a duration such as %s", examples);
+		return false;
+	}
+	return true;
+}
+
 /* ---- validators ----------------------------------------------------------- */
 
 #define PUBKEY_MAX_BYTES 65536
@@ -945,34 +1038,23 @@ static bool load_pubkey(loader_t *ld, const config_setting_t *s, const char *pat
 static bool load_validators(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
 	static const char *const allowed[] = { "name", "public_key", NULL };
-	config_setting_t *l = member(root, "validators"), *w;
+	config_setting_t *l, *w;
+	size_t n;
+	if (!get_list(ld, root, "validators", &l, &n))
+		return false;
 	if (!l)
 		return true;
-	if (!is_list_like(l)) {
-		fail(ld, l, "must be a list ( { ... }, ... )");
-		return false;
-	}
-	size_t n = (size_t)config_setting_length(l);
 	nmap_t names = { 0 };
 	bool ok = false;
 	if (!(cfg->validators = xcalloc(ld, n, sizeof *cfg->validators)) || !nmap_init(ld, &names, n))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
 		config_validator_t *v = &cfg->validators[i];
-		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+		config_setting_t *g = named_group(ld, l, i, allowed, "validator", &names,
+		                                  &cfg->n_validators, &v->name, &w);
+		if (!g)
 			goto out;
-		cfg->n_validators = i + 1;
-		if (!get_str_dup(ld, g, "name", true, &v->name, &w) || !check_name(ld, w, v->name))
-			goto out;
-		size_t prev = nmap_put(&names, v->name, i);
-		if (prev != SIZE_MAX) {
-			fail(ld, w, "duplicate validator name '%s' (first at line %u)", v->name,
-			     (unsigned)config_setting_source_line(config_setting_get_elem(l, (unsigned)prev)));
-			goto out;
-		}
-		if (!get_str_dup(ld, g, "public_key", true, &v->public_key_path, &w) ||
-		    !check_abs_path(ld, w, v->public_key_path) ||
+		if (!get_path_dup(ld, g, "public_key", true, &v->public_key_path, &w) ||
 		    !load_pubkey(ld, w, v->public_key_path, &v->pkey))
 			goto out;
 	}
@@ -1042,24 +1124,22 @@ static bool load_idps(loader_t *ld, config_t *cfg, const config_setting_t *root)
 	static const char *const allowed[] = { "name", "issuer", "audience", "jwks", "algorithms",
 		                               "max_clock_skew", "max_token_lifetime", "max_uses",
 		                               NULL };
-	config_setting_t *l = member(root, "identity_providers"), *w;
+	config_setting_t *l, *w;
+	size_t n;
+	if (!get_list(ld, root, "identity_providers", &l, &n))
+		return false;
 	if (!l)
 		return true;
-	if (!is_list_like(l)) {
-		fail(ld, l, "must be a list ( { ... }, ... )");
-		return false;
-	}
-	size_t n = (size_t)config_setting_length(l);
 	if (!(cfg->idps = xcalloc(ld, n, sizeof *cfg->idps)))
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		config_setting_t *g = list_group(ld, l, i, allowed);
 		config_idp_t *p = &cfg->idps[i];
-		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+		if (!g)
 			return false;
 		cfg->n_idps = i + 1;
 		p->line = config_setting_source_line(g);
-		if (!get_str_dup(ld, g, "name", true, &p->name, &w) || !check_name(ld, w, p->name))
+		if (!get_name_dup(ld, g, &p->name, &w))
 			return false;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->idps[j].name, p->name)) {
@@ -1096,8 +1176,7 @@ static bool load_idps(loader_t *ld, config_t *cfg, const config_setting_t *root)
 			            "parties accept too");
 			return false;
 		}
-		if (!get_str_dup(ld, g, "jwks", true, &p->jwks_path, &w) ||
-		    !check_abs_path(ld, w, p->jwks_path) || !load_jwks(ld, w, p))
+		if (!get_path_dup(ld, g, "jwks", true, &p->jwks_path, &w) || !load_jwks(ld, w, p))
 			return false;
 		char **algs = NULL;
 		size_t na = 0;
@@ -1255,40 +1334,25 @@ static bool load_approvers(loader_t *ld, config_t *cfg, const config_setting_t *
 {
 	static const char *const allowed[] = { "name", "users", "keys", NULL };
 	static const char *const gallowed[] = { "name", "members", NULL };
-	config_setting_t *l = member(root, "approvers"), *gl = member(root, "approver_groups"), *w;
+	config_setting_t *l, *gl, *w;
 	nmap_t names = { 0 }, gnames = { 0 };
 	bool ok = false;
 	char **sv = NULL;
-	size_t sn = 0;
-	if (l && !is_list_like(l)) {
-		fail(ld, l, "must be a list ( { ... }, ... )");
+	size_t sn = 0, n, gn;
+	if (!get_list(ld, root, "approvers", &l, &n) ||
+	    !get_list(ld, root, "approver_groups", &gl, &gn))
 		return false;
-	}
-	if (gl && !is_list_like(gl)) {
-		fail(ld, gl, "must be a list ( { ... }, ... )");
-		return false;
-	}
-	size_t n = l ? (size_t)config_setting_length(l) : 0;
-	size_t gn = gl ? (size_t)config_setting_length(gl) : 0;
 	if (!(cfg->approvers = xcalloc(ld, n, sizeof *cfg->approvers)) || !nmap_init(ld, &names, n) ||
 	    !(cfg->approver_groups = xcalloc(ld, gn, sizeof *cfg->approver_groups)) ||
 	    !nmap_init(ld, &gnames, gn))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
 		config_approver_t *a = &cfg->approvers[i];
-		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+		config_setting_t *g = named_group(ld, l, i, allowed, "approver", &names,
+		                                  &cfg->n_approvers, &a->name, &w);
+		if (!g)
 			goto out;
-		cfg->n_approvers = i + 1;
 		a->line = (int)config_setting_source_line(g);
-		if (!get_str_dup(ld, g, "name", true, &a->name, &w) || !check_name(ld, w, a->name))
-			goto out;
-		size_t prev = nmap_put(&names, a->name, i);
-		if (prev != SIZE_MAX) {
-			fail(ld, w, "duplicate approver name '%s' (first at line %d)", a->name,
-			     cfg->approvers[prev].line);
-			goto out;
-		}
 		if (!get_strlist(ld, g, "users", false, &a->users, &a->n_users, &w))
 			goto out;
 		if (!get_strlist(ld, g, "keys", true, &sv, &sn, &w))
@@ -1323,20 +1387,12 @@ static bool load_approvers(loader_t *ld, config_t *cfg, const config_setting_t *
 		sn = 0;
 	}
 	for (size_t i = 0; i < gn; i++) {
-		config_setting_t *g = config_setting_get_elem(gl, (unsigned)i);
 		config_approver_group_t *ag = &cfg->approver_groups[i];
-		if (!want_group(ld, g) || !check_members(ld, g, gallowed))
+		config_setting_t *g = named_group(ld, gl, i, gallowed, "approver group", &gnames,
+		                                  &cfg->n_approver_groups, &ag->name, &w);
+		if (!g)
 			goto out;
-		cfg->n_approver_groups = i + 1;
 		ag->line = (int)config_setting_source_line(g);
-		if (!get_str_dup(ld, g, "name", true, &ag->name, &w) || !check_name(ld, w, ag->name))
-			goto out;
-		size_t prev = nmap_put(&gnames, ag->name, i);
-		if (prev != SIZE_MAX) {
-			fail(ld, w, "duplicate approver group name '%s' (first at line %d)", ag->name,
-			     cfg->approver_groups[prev].line);
-			goto out;
-		}
 		if (!get_strlist(ld, g, "members", true, &sv, &sn, &w))
 			goto out;
 		if (!(ag->members = xcalloc(ld, sn, sizeof *ag->members)))
@@ -1366,21 +1422,16 @@ static bool load_rule_approvals(loader_t *ld, const config_t *cfg, policy_rule_t
                                 const config_setting_t *rg)
 {
 	static const char *const allowed[] = { "count", "from", "max_age", NULL };
-	config_setting_t *g = member(rg, "approvals"), *w;
-	const char *v;
+	config_setting_t *g, *w;
 	long long cnt;
 	char **sv = NULL;
 	size_t sn = 0;
 	bool ok = false;
+	if (!get_group(ld, rg, "approvals", allowed, &g))
+		return false;
 	if (!g)
 		return true;
-	if (!want_group(ld, g) || !check_members(ld, g, allowed))
-		return false;
-	if (!member(g, "count")) {
-		fail_missing(ld, g, "count");
-		return false;
-	}
-	if (!get_int(ld, g, "count", 1, 16, 0, &cnt, &w))
+	if (!get_int_required(ld, g, "count", 1, 16, &cnt))
 		return false;
 	r->approvals_count = (uint32_t)cnt;
 	if (!get_strlist(ld, g, "from", true, &sv, &sn, &w))
@@ -1409,12 +1460,9 @@ static bool load_rule_approvals(loader_t *ld, const config_t *cfg, policy_rule_t
 		     r->approvals_count, members);
 		goto out;
 	}
-	if (!get_str(ld, g, "max_age", false, &v, &w))
+	if (!get_duration(ld, g, "max_age", false, "\"30s\", \"15m\", \"1h\", \"1d\"",
+	                  &r->approvals_max_age_s))
 		goto out;
-	if (v && !parse_duration(v, &r->approvals_max_age_s)) {
-		fail(ld, w, "must be a duration such as \"30s\", \"15m\", \"1h\", \"1d\"");
-		goto out;
-	}
 	ok = true;
 out:
 	strv_free(sv, sn);
@@ -1637,31 +1685,22 @@ static bool load_roles(loader_t *ld, config_t *cfg, const config_setting_t *root
 {
 	static const char *const allowed[] = { "name", "users", "groups", "programs", "credential",
 		                               "identity_provider", "claims", NULL };
-	config_setting_t *l = member(root, "roles"), *w;
-	size_t n = l ? (size_t)config_setting_length(l) : 0;
-	if (l && !is_list_like(l)) {
-		fail(ld, l, "must be a list ( { ... }, ... )");
+	config_setting_t *l, *w;
+	size_t n;
+	if (!get_list(ld, root, "roles", &l, &n))
 		return false;
-	}
 	nmap_t user_cache = { 0 }, group_cache = { 0 };
 	bool ok = false;
 	if (!(cfg->roles = xcalloc(ld, n, sizeof *cfg->roles)) || !nmap_init(ld, names, n) ||
 	    !nmap_init(ld, &user_cache, 16) || !nmap_init(ld, &group_cache, 16))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
 		policy_role_t *r = &cfg->roles[i];
-		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+		config_setting_t *g = named_group(ld, l, i, allowed, "role", names, &cfg->n_roles,
+		                                  &r->name, &w);
+		if (!g)
 			goto out;
-		cfg->n_roles = i + 1;
 		r->line = config_setting_source_line(g);
-		if (!get_str_dup(ld, g, "name", true, &r->name, &w) || !check_name(ld, w, r->name))
-			goto out;
-		size_t prev = nmap_put(names, r->name, i);
-		if (prev != SIZE_MAX) {
-			fail(ld, w, "duplicate role name '%s' (first at line %d)", r->name, cfg->roles[prev].line);
-			goto out;
-		}
 		if (!load_ids(ld, r, g, false, &user_cache) || !load_ids(ld, r, g, true, &group_cache) ||
 		    !load_programs(ld, r, g))
 			goto out;
@@ -1755,17 +1794,17 @@ static bool load_key_use(loader_t *ld, const config_setting_t *g, const char *na
                          uint64_t *out)
 {
 	static const char *const allowed[] = { "mechanisms", NULL };
-	config_setting_t *u = member(g, name), *wm;
+	config_setting_t *u, *wm;
 	char **mv = NULL;
 	size_t mn = 0;
 	char can[160];
 	bool ok;
 
 	*out = 0;
+	if (!get_group(ld, g, name, allowed, &u))
+		return false;
 	if (!u)
 		return true;
-	if (!want_group(ld, u) || !check_members(ld, u, allowed))
-		return false;
 	ok = get_strlist(ld, u, "mechanisms", true, &mv, &mn, &wm);
 	for (size_t j = 0; ok && j < mn; j++) {
 		mech_id_t m = mech_from_name(mv[j]);
@@ -1795,29 +1834,20 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		                               "mechanisms", "hashes", "not_before", "not_after",
 		                               "revoked", "revoked_reason", "decrypt", "unwrap", "derive",
 		                               "ecdsa_truncate", NULL };
-	config_setting_t *l = member(root, "keys"), *w;
-	size_t n = l ? (size_t)config_setting_length(l) : 0;
-	if (l && !is_list_like(l)) {
-		fail(ld, l, "must be a list ( { ... }, ... )");
+	config_setting_t *l, *w;
+	size_t n;
+	if (!get_list(ld, root, "keys", &l, &n))
 		return false;
-	}
 	if (!(cfg->keys = xcalloc(ld, n, sizeof *cfg->keys)) || !nmap_init(ld, names, n))
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
 		policy_key_t *k = &cfg->keys[i];
 		const char *v;
-		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+		config_setting_t *g = named_group(ld, l, i, allowed, "key", names, &cfg->n_keys,
+		                                  &k->name, &w);
+		if (!g)
 			return false;
-		cfg->n_keys = i + 1;
 		k->line = config_setting_source_line(g);
-		if (!get_str_dup(ld, g, "name", true, &k->name, &w) || !check_name(ld, w, k->name))
-			return false;
-		size_t prev = nmap_put(names, k->name, i);
-		if (prev != SIZE_MAX) {
-			fail(ld, w, "duplicate key name '%s' (first at line %d)", k->name, cfg->keys[prev].line);
-			return false;
-		}
 		if (!get_str_dup(ld, g, "token", true, &k->token, &w) || !check_token_name(ld, w, k->token))
 			return false;
 		if (!get_str(ld, g, "id", false, &v, &w))
@@ -2001,39 +2031,22 @@ static void product_index_free(product_index_t *pi)
 static bool load_quota(loader_t *ld, policy_rule_t *r, const config_setting_t *g)
 {
 	static const char *const allowed[] = { "count", "period", "per", NULL };
-	config_setting_t *q = member(g, "quota"), *w;
+	static const char *const pers[] = { "caller", "rule" };
+	config_setting_t *q;
+	long long n;
+	size_t per;
+	if (!get_group(ld, g, "quota", allowed, &q))
+		return false;
 	if (!q)
 		return true;
-	if (!want_group(ld, q) || !check_members(ld, q, allowed))
-		return false;
-	long long n;
-	const char *v;
-	if (!member(q, "count")) {
-		fail_missing(ld, q, "count");
-		return false;
-	}
-	if (!get_int(ld, q, "count", 1, 1000000000, 0, &n, NULL))
+	if (!get_int_required(ld, q, "count", 1, 1000000000, &n))
 		return false;
 	r->quota_count = (uint32_t)n;
-	if (!get_str(ld, q, "period", true, &v, &w))
+	if (!get_duration(ld, q, "period", true, "\"30s\", \"15m\", \"1h\", \"1d\", \"7d\"",
+	                  &r->quota_period_s) ||
+	    !get_choice(ld, q, "per", pers, 2, 0, &per))
 		return false;
-	if (!parse_duration(v, &r->quota_period_s)) {
-		fail(ld, w, "must be a duration such as \"30s\", \"15m\", \"1h\", \"1d\", \"7d\"");
-		return false;
-	}
-	r->quota_scope = QUOTA_PER_CALLER;
-	if (!get_str(ld, q, "per", false, &v, &w))
-		return false;
-	if (v) {
-		if (!strcmp(v, "caller"))
-			r->quota_scope = QUOTA_PER_CALLER;
-		else if (!strcmp(v, "rule"))
-			r->quota_scope = QUOTA_PER_RULE;
-		else {
-			fail(ld, w, "must be \"caller\" or \"rule\"");
-			return false;
-		}
-	}
+	r->quota_scope = per == 1 ? QUOTA_PER_RULE : QUOTA_PER_CALLER;
 	return true;
 }
 
@@ -2071,36 +2084,27 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		                               "admin", "days", "hours", "timezone", "quota", "checks",
 		                               "max_ticket_age", "require_ticket", "ticket_commit_is_token_sha", "decrypt", "unwrap",
 		                               "derive", "approvals", NULL };
-	config_setting_t *l = member(root, "rules"), *w;
-	size_t n = l ? (size_t)config_setting_length(l) : 0;
+	config_setting_t *l, *w;
+	size_t n;
 	nmap_t names = { 0 };
 	product_index_t pi = { 0 };
 	size_t *mark = NULL;
 	char **sv = NULL;
 	size_t sn = 0;
 	bool ok = false;
-	if (l && !is_list_like(l)) {
-		fail(ld, l, "must be a list ( { ... }, ... )");
+	if (!get_list(ld, root, "rules", &l, &n))
 		return false;
-	}
 	if (!(cfg->rules = xcalloc(ld, n, sizeof *cfg->rules)) || !nmap_init(ld, &names, n) ||
 	    !product_index_build(ld, cfg, &pi) || !(mark = xcalloc(ld, cfg->n_keys, sizeof *mark)))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
 		policy_rule_t *r = &cfg->rules[i];
 		const char *v;
-		if (!want_group(ld, g) || !check_members(ld, g, allowed))
+		config_setting_t *g = named_group(ld, l, i, allowed, "rule", &names, &cfg->n_rules,
+		                                  &r->name, &w);
+		if (!g)
 			goto out;
-		cfg->n_rules = i + 1;
 		r->line = config_setting_source_line(g);
-		if (!get_str_dup(ld, g, "name", true, &r->name, &w) || !check_name(ld, w, r->name))
-			goto out;
-		size_t prev = nmap_put(&names, r->name, i);
-		if (prev != SIZE_MAX) {
-			fail(ld, w, "duplicate rule name '%s' (first at line %d)", r->name, cfg->rules[prev].line);
-			goto out;
-		}
 
 		/* roles */
 		if (!get_strlist(ld, g, "roles", true, &sv, &sn, &w))
@@ -2232,12 +2236,9 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		for (size_t j = 0; j < r->n_checks; j++)
 			if (!check_name(ld, config_setting_get_elem(w, (unsigned)j), r->checks[j]))
 				goto out;
-		if (!get_str(ld, g, "max_ticket_age", false, &v, &w))
+		if (!get_duration(ld, g, "max_ticket_age", false, "\"30s\", \"15m\", \"1h\", \"1d\"",
+		                  &r->max_ticket_age_s))
 			goto out;
-		if (v && !parse_duration(v, &r->max_ticket_age_s)) {
-			fail(ld, w, "must be a duration such as \"30s\", \"15m\", \"1h\", \"1d\"");
-			goto out;
-		}
 		bool req_set = member(g, "require_ticket") != NULL;
 		if (!get_bool(ld, g, "require_ticket", false, &r->require_ticket))
 			goto out;

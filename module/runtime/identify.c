@@ -84,46 +84,59 @@ static size_t pw_bufsize(void)
 	return n > 0 ? (size_t)n : 16384;
 }
 
+/* One user database lookup: the group named name (gr), or the user named
+ * name or with uid uid (pw).  The buffer grows on ERANGE up to 1 MiB;
+ * *bufp (the caller frees it) holds the strings of the answer.  Returns
+ * 1 found, 0 not found, -1 error. */
+static int nss_lookup(const char *name, uid_t uid, struct passwd *pw, struct group *gr,
+                      char **bufp)
+{
+	struct passwd *pres = NULL;
+	struct group *gres = NULL;
+	size_t size = pw_bufsize();
+	int err;
+
+	*bufp = NULL;
+	for (;;) {
+		char *nb = realloc(*bufp, size);
+		if (nb == NULL)
+			return -1;
+		*bufp = nb;
+		if (gr)
+			err = getgrnam_r(name, gr, nb, size, &gres);
+		else if (name)
+			err = getpwnam_r(name, pw, nb, size, &pres);
+		else
+			err = getpwuid_r(uid, pw, nb, size, &pres);
+		if (err != ERANGE || size > (1u << 20))
+			break;
+		size *= 2;
+	}
+	if (gr ? gres == NULL : pres == NULL)
+		/* Not found is reported as 0 or one of these by glibc/NSS. */
+		return (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM) ? 0 : -1;
+	return 1;
+}
+
 /* Look up a user by uid (name != NULL: by name).  Returns 1 found, 0 not
  * found, -1 error.  Fills uid, gid and name. */
 static int lookup_user(const char *name, uid_t uid, uid_t *uid_out, gid_t *gid_out,
                        char *name_out, size_t name_len)
 {
-	struct passwd pw, *res = NULL;
-	size_t size = pw_bufsize();
-	char *buf = NULL;
-	int rc = -1, err;
+	struct passwd pw;
+	char *buf;
+	int rc = nss_lookup(name, uid, &pw, NULL, &buf);
 
-	for (;;) {
-		char *nb = realloc(buf, size);
-		if (nb == NULL)
-			goto out;
-		buf = nb;
-		if (name)
-			err = getpwnam_r(name, &pw, buf, size, &res);
-		else
-			err = getpwuid_r(uid, &pw, buf, size, &res);
-		if (err != ERANGE || size > (1u << 20))
-			break;
-		size *= 2;
-	}
-	if (res == NULL) {
-		/* Not found is reported as 0 or one of these by glibc/NSS. */
-		rc = (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM) ? 0 : -1;
-		goto out;
-	}
-	if (strlen(pw.pw_name) >= name_len) {
+	if (rc == 1 && strlen(pw.pw_name) >= name_len)
 		rc = -1;
-		goto out;
+	if (rc == 1) {
+		if (uid_out)
+			*uid_out = pw.pw_uid;
+		if (gid_out)
+			*gid_out = pw.pw_gid;
+		if (name_out)
+			strcpy(name_out, pw.pw_name);
 	}
-	if (uid_out)
-		*uid_out = pw.pw_uid;
-	if (gid_out)
-		*gid_out = pw.pw_gid;
-	if (name_out)
-		strcpy(name_out, pw.pw_name);
-	rc = 1;
-out:
 	free(buf);
 	return rc;
 }
@@ -131,28 +144,12 @@ out:
 /* Group by name.  Returns 1 found, 0 not found, -1 error. */
 static int lookup_group(const char *name, gid_t *gid_out)
 {
-	struct group gr, *res = NULL;
-	size_t size = pw_bufsize();
-	char *buf = NULL;
-	int rc = -1, err;
+	struct group gr;
+	char *buf;
+	int rc = nss_lookup(name, 0, NULL, &gr, &buf);
 
-	for (;;) {
-		char *nb = realloc(buf, size);
-		if (nb == NULL)
-			goto out;
-		buf = nb;
-		err = getgrnam_r(name, &gr, buf, size, &res);
-		if (err != ERANGE || size > (1u << 20))
-			break;
-		size *= 2;
-	}
-	if (res == NULL) {
-		rc = (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM) ? 0 : -1;
-		goto out;
-	}
-	*gid_out = gr.gr_gid;
-	rc = 1;
-out:
+	if (rc == 1)
+		*gid_out = gr.gr_gid;
 	free(buf);
 	return rc;
 }

@@ -23,23 +23,6 @@
 #define QUOTA_RECORD_LEN 32
 #define QUOTA_LOCK_WAIT_NS (2LL * 1000 * 1000 * 1000)
 
-/* Open the state directory and refuse one another user could write to:
- * a counter file swapped or reset by someone else would lift the quota. */
-static int open_state_dir(const char *state_dir, uid_t euid)
-{
-	struct stat st;
-	int dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	if (fstat(dfd, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    (st.st_uid != euid && st.st_uid != 0) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(dfd);
-		return -1;
-	}
-	return dfd;
-}
-
 /* "q-" + hex SHA-256 of the counter name: any name (rule names, caller
  * names, ticket ids) maps to a fixed, safe file name. */
 static int counter_file_name(const char *name, char out[2 + 64 + 1])
@@ -64,10 +47,9 @@ static int counter_file_name(const char *name, char out[2 + 64 + 1])
 static int open_counter(const char *state_dir, const char *name, bool create)
 {
 	char fname[67];
-	struct stat st;
 	int fd = -1;
-	uid_t euid = geteuid();
-	int dfd = open_state_dir(state_dir, euid);
+	/* a counter another user could swap or reset would lift the quota */
+	int dfd = state_dir_open(AT_FDCWD, state_dir, "state directory");
 
 	if (dfd < 0)
 		return -1;
@@ -81,8 +63,7 @@ static int open_counter(const char *state_dir, const char *name, bool create)
 			fd = -2;
 		goto out;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != euid ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	if (!state_file_ours(fd, false)) {
 		close(fd);
 		fd = -1;
 	}

@@ -120,9 +120,7 @@ static void rev_list_add(void *ctx, const char *key, const char *reason)
 
 /* --- file store ------------------------------------------------------------ */
 
-/* A directory only we (or root) can write.  Returns the fd, -2 when it
- * does not exist, -1 otherwise (error set). */
-static int open_safe_dir(int at, const char *path, const char *what)
+int state_dir_open(int at, const char *path, const char *what)
 {
 	struct stat st;
 	uid_t euid = geteuid();
@@ -140,6 +138,15 @@ static int open_safe_dir(int at, const char *path, const char *what)
 		return -1;
 	}
 	return fd;
+}
+
+bool state_file_ours(int fd, bool root_may_own)
+{
+	struct stat st;
+	uid_t euid = geteuid();
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (st.st_uid == euid || (root_may_own && st.st_uid == 0)) &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
 static int rev_file_name(const char *key, char out[2 + 64 + 1])
@@ -163,8 +170,6 @@ static int rev_file_name(const char *key, char out[2 + 64 + 1])
 static int files_read_entry(int dfd, const char *name, rev_list_t *l)
 {
 	char buf[REV_FILE_MAX + 1];
-	struct stat st;
-	uid_t euid = geteuid();
 	ssize_t n;
 	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 
@@ -174,8 +179,7 @@ static int files_read_entry(int dfd, const char *name, rev_list_t *l)
 		state_set_error("revocation %s: %s", name, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != euid && st.st_uid != 0) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	if (!state_file_ours(fd, true)) {
 		close(fd);
 		state_set_error("revocation %s: not a regular file of ours", name);
 		return -1;
@@ -203,12 +207,12 @@ static int files_read_entry(int dfd, const char *name, rev_list_t *l)
 
 static int files_revocations(const char *dir, rev_list_t *l)
 {
-	int sfd = open_safe_dir(AT_FDCWD, dir, "state directory");
+	int sfd = state_dir_open(AT_FDCWD, dir, "state directory");
 	if (sfd == -2)
 		return 0;
 	if (sfd < 0)
 		return -1;
-	int rfd = open_safe_dir(sfd, "revoked", "state directory's revoked/");
+	int rfd = state_dir_open(sfd, "revoked", "state directory's revoked/");
 	close(sfd);
 	if (rfd == -2)
 		return 0;
@@ -232,7 +236,7 @@ static int files_revocations(const char *dir, rev_list_t *l)
 static int files_revoke(const char *dir, const char *key, const char *reason)
 {
 	char fname[67], tmp[80];
-	int sfd = open_safe_dir(AT_FDCWD, dir, "state directory"), rfd, fd;
+	int sfd = state_dir_open(AT_FDCWD, dir, "state directory"), rfd, fd;
 
 	if (sfd == -2)
 		state_set_error("state directory %s does not exist", dir);
@@ -243,7 +247,7 @@ static int files_revoke(const char *dir, const char *key, const char *reason)
 		close(sfd);
 		return -1;
 	}
-	rfd = open_safe_dir(sfd, "revoked", "state directory's revoked/");
+	rfd = state_dir_open(sfd, "revoked", "state directory's revoked/");
 	close(sfd);
 	if (rfd < 0)
 		return -1;
@@ -282,14 +286,14 @@ static int files_revoke(const char *dir, const char *key, const char *reason)
 static int files_unrevoke(const char *dir, const char *key, bool *was)
 {
 	char fname[67];
-	int sfd = open_safe_dir(AT_FDCWD, dir, "state directory"), rfd;
+	int sfd = state_dir_open(AT_FDCWD, dir, "state directory"), rfd;
 
 	*was = false;
 	if (sfd == -2)
 		return 0;
 	if (sfd < 0)
 		return -1;
-	rfd = open_safe_dir(sfd, "revoked", "state directory's revoked/");
+	rfd = state_dir_open(sfd, "revoked", "state directory's revoked/");
 	close(sfd);
 	if (rfd == -2)
 		return 0;

@@ -45,6 +45,18 @@ int state_unrevoke(const char *locator, const char *key, bool *was_revoked);
 /* Forget cached revocations (tests, tools). */
 void state_revocation_cache_flush(void);
 
+/* --- the file store's files (state.c, quota.c) ------------------------- */
+
+/* Open directory path (relative to at) when only we or root can write
+ * it: a file swapped or reset by another user would lift a quota or a
+ * revocation.  Returns the fd, -2 when it does not exist, -1 otherwise
+ * (state_error() says why, naming it as what). */
+int state_dir_open(int at, const char *path, const char *what);
+
+/* Is the open file fd a regular file owned by us (or by root, when
+ * root_may_own) that neither group nor others can write? */
+bool state_file_ours(int fd, bool root_may_own);
+
 /* --- PostgreSQL (state_pg.c) -------------------------------------------- */
 
 /* Counters, as quota_take()/quota_give_back() (1 taken, 0 exhausted,

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <p11-kit/pkcs11.h>
+#include "p11test.h"
 
 static int hex_byte(const char *s)
 {
@@ -24,31 +24,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: p11-signer MODULE TOKEN KEYID PIN N1 [N2...]\n");
 		return 2;
 	}
-	void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "dlopen: %s\n", dlerror());
+	const char *why;
+	CK_FUNCTION_LIST_PTR f = p11t_open_module(argv[1], RTLD_NOW | RTLD_LOCAL, &why);
+	CK_RV rv;
+	if (!f) {
+		fprintf(stderr, "dlopen: %s\n", why);
 		return 2;
 	}
-	CK_C_GetFunctionList getfl = (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList");
-	CK_FUNCTION_LIST_PTR f;
-	CK_RV rv;
-	if (!getfl || getfl(&f) != CKR_OK) return 2;
 	if ((rv = f->C_Initialize(NULL)) != CKR_OK) {
 		fprintf(stderr, "C_Initialize: 0x%lx\n", rv);
 		return 1;
 	}
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	CK_SLOT_ID slot = (CK_SLOT_ID)-1;
-	f->C_GetSlotList(CK_TRUE, slots, &n);
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK) continue;
-		size_t l = strlen(argv[2]);
-		if (l <= sizeof(ti.label) && !memcmp(ti.label, argv[2], l) &&
-		    (l == sizeof(ti.label) || ti.label[l] == ' '))
-			slot = slots[i];
-	}
+	CK_SLOT_ID slot = p11t_slot_by_label(f, argv[2]);
 	if (slot == (CK_SLOT_ID)-1) {
 		fprintf(stderr, "token %s not found\n", argv[2]);
 		return 1;
@@ -63,12 +50,8 @@ int main(int argc, char **argv)
 	size_t idlen = 0;
 	for (const char *p = argv[3]; p[0] && p[1] && idlen < sizeof(id); p += 2)
 		id[idlen++] = (unsigned char)hex_byte(p);
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, idlen } };
-	CK_OBJECT_HANDLE key;
-	CK_ULONG found = 0;
-	if (f->C_FindObjectsInit(s, tmpl, 2) != CKR_OK || f->C_FindObjects(s, &key, 1, &found) != CKR_OK ||
-	    f->C_FindObjectsFinal(s) != CKR_OK || found != 1) {
+	CK_OBJECT_HANDLE key = p11t_private_key(f, s, id, idlen);
+	if (key == CK_INVALID_HANDLE) {
 		fprintf(stderr, "key not found\n");
 		return 1;
 	}

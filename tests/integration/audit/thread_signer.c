@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <p11-kit/pkcs11.h>
+#include "p11test.h"
 
 static CK_FUNCTION_LIST_PTR f;
 static CK_SLOT_ID slot;
@@ -36,12 +36,8 @@ static void *worker(void *arg)
 		fprintf(stderr, "login: 0x%lx\n", rv);
 		return NULL;
 	}
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, idlen } };
-	CK_OBJECT_HANDLE key;
-	CK_ULONG found = 0;
-	if (f->C_FindObjectsInit(s, tmpl, 2) != CKR_OK || f->C_FindObjects(s, &key, 1, &found) != CKR_OK ||
-	    f->C_FindObjectsFinal(s) != CKR_OK || found != 1) {
+	CK_OBJECT_HANDLE key = p11t_private_key(f, s, id, idlen);
+	if (key == CK_INVALID_HANDLE) {
 		fprintf(stderr, "key not found\n");
 		return NULL;
 	}
@@ -66,30 +62,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: thread-signer MODULE TOKEN KEYID PIN THREADS SECONDS STOP\n");
 		return 2;
 	}
-	void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "dlopen: %s\n", dlerror());
-		return 2;
-	}
-	CK_C_GetFunctionList getfl = (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList");
+	const char *why;
 	CK_C_INITIALIZE_ARGS ia = { .flags = CKF_OS_LOCKING_OK };
 	CK_RV rv;
-	if (!getfl || getfl(&f) != CKR_OK) return 2;
+	if (!(f = p11t_open_module(argv[1], RTLD_NOW | RTLD_LOCAL, &why))) {
+		fprintf(stderr, "dlopen: %s\n", why);
+		return 2;
+	}
 	if ((rv = f->C_Initialize(&ia)) != CKR_OK) {
 		fprintf(stderr, "C_Initialize: 0x%lx\n", rv);
 		return 1;
 	}
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	slot = (CK_SLOT_ID)-1;
-	f->C_GetSlotList(CK_TRUE, slots, &n);
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		size_t l = strlen(argv[2]);
-		if (f->C_GetTokenInfo(slots[i], &ti) == CKR_OK && l <= sizeof(ti.label) &&
-		    !memcmp(ti.label, argv[2], l) && (l == sizeof(ti.label) || ti.label[l] == ' '))
-			slot = slots[i];
-	}
+	slot = p11t_slot_by_label(f, argv[2]);
 	if (slot == (CK_SLOT_ID)-1) {
 		fprintf(stderr, "token %s not found\n", argv[2]);
 		return 1;

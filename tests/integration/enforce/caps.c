@@ -9,99 +9,25 @@
  * asserts the CKR codes.  It prints "ckr NAME 0xHEX" lines for codes the
  * token chose (the audit record must carry the same).  Exit 0 pass,
  * 1 fail. */
-#include <dlfcn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 static CK_FUNCTION_LIST_PTR f;
 static CK_FUNCTION_LIST_3_0_PTR f3;
-static const char *case_name;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL %s: ", case_name);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-#define CHECK_RV(call, want)                                                                 \
-	do {                                                                                 \
-		CK_RV rv_ = (call);                                                          \
-		if (rv_ != (want))                                                           \
-			fail("%s = 0x%lx, expected 0x%lx (%s)", #call, rv_, (CK_RV)(want), #want); \
-	} while (0)
-
 static CK_FUNCTION_LIST_PTR load(const char *path, bool want30)
 {
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	CK_FUNCTION_LIST_PTR l = NULL;
-	if (!h)
-		fail("dlopen %s: %s", path, dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&l) != CKR_OK)
-		fail("C_GetFunctionList in %s", path);
+	void *dl;
+	CK_FUNCTION_LIST_PTR l = p11t_load(path, &dl);
 	CHECK_RV(l->C_Initialize(NULL), CKR_OK);
 	if (want30) {
-		CK_C_GetInterface gi = (CK_C_GetInterface)dlsym(h, "C_GetInterface");
-		CK_INTERFACE_PTR iface = NULL;
-		CK_VERSION v = { 3, 0 };
-		if (!gi)
-			fail("no C_GetInterface in %s", path);
-		CHECK_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v, &iface, 0), CKR_OK);
-		f3 = iface->pFunctionList;
+		f3 = p11t_interface30(dl, path);
 		return (CK_FUNCTION_LIST_PTR)f3;
 	}
 	return l;
-}
-
-static CK_SLOT_ID token_slot(CK_FUNCTION_LIST_PTR l)
-{
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	const char *label = getenv("SG_TOKEN");
-	CHECK_RV(l->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		if (l->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		if (!strncmp((char *)ti.label, label, strlen(label)) && ti.label[strlen(label)] == ' ')
-			return slots[i];
-	}
-	fail("token %s not found", label);
-	return 0;
-}
-
-static CK_SESSION_HANDLE open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, const char *pin)
-{
-	CK_SESSION_HANDLE s;
-	CHECK_RV(l->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
-	CK_RV rv = l->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-		fail("C_Login = 0x%lx", rv);
-	return s;
-}
-
-static CK_OBJECT_HANDLE find(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-                             unsigned char id)
-{
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
-	CK_OBJECT_HANDLE o[2];
-	CK_ULONG n = 0;
-	CHECK_RV(l->C_FindObjectsInit(s, t, 2), CKR_OK);
-	CHECK_RV(l->C_FindObjects(s, o, 2, &n), CKR_OK);
-	CHECK_RV(l->C_FindObjectsFinal(s), CKR_OK);
-	if (n != 1)
-		fail("expected one object of class %lu with id %02x, found %lu", cls, id, n);
-	return o[0];
 }
 
 /* Encrypt with the public key (no policy applies to public keys). */
@@ -195,8 +121,8 @@ int main(int argc, char **argv)
 		/* The oracle is real: the token itself answers a bad padding
 		 * with an error, a good one with the plaintext. */
 		CK_FUNCTION_LIST_PTR d = load(hsm, false);
-		CK_SESSION_HANDLE s = open_login(d, token_slot(d), getenv("SG_USER_PIN"));
-		CK_OBJECT_HANDLE k = find(d, s, CKO_PRIVATE_KEY, 0x01);
+		CK_SESSION_HANDLE s = p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
+		CK_OBJECT_HANDLE k = p11t_find(d, s, CKO_PRIVATE_KEY, 0x01);
 		garbage(ct);
 		pl = sizeof(pt);
 		CHECK_RV(d->C_DecryptInit(s, &rsa_pkcs, k), CKR_OK);
@@ -209,20 +135,20 @@ int main(int argc, char **argv)
 		/* The fixture imports the EC key without CKA_DERIVE: allow it on
 		 * the token itself, so that what is refused below is policy's. */
 		CK_FUNCTION_LIST_PTR d = load(hsm, false);
-		CK_SESSION_HANDLE s = open_login(d, token_slot(d), getenv("SG_USER_PIN"));
+		CK_SESSION_HANDLE s = p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
 		CK_BBOOL yes = CK_TRUE;
 		CK_ATTRIBUTE a = { CKA_DERIVE, &yes, sizeof(yes) };
-		CHECK_RV(d->C_SetAttributeValue(s, find(d, s, CKO_PRIVATE_KEY, 0x02), &a, 1), CKR_OK);
+		CHECK_RV(d->C_SetAttributeValue(s, p11t_find(d, s, CKO_PRIVATE_KEY, 0x02), &a, 1), CKR_OK);
 		d->C_Finalize(NULL);
 	}
 
 	f = load(mod, want30);
-	CK_SLOT_ID slot = token_slot(f);
-	CK_SESSION_HANDLE s = open_login(f, slot, "not-the-token-pin");
-	CK_OBJECT_HANDLE rsa = find(f, s, CKO_PRIVATE_KEY, 0x01);
-	CK_OBJECT_HANDLE rsa_pub = find(f, s, CKO_PUBLIC_KEY, 0x01);
-	CK_OBJECT_HANDLE ec = find(f, s, CKO_PRIVATE_KEY, 0x02);
-	CK_OBJECT_HANDLE ec_pub = find(f, s, CKO_PUBLIC_KEY, 0x02);
+	CK_SLOT_ID slot = p11t_sg_token_slot(f);
+	CK_SESSION_HANDLE s = p11t_open_login(f, slot, "not-the-token-pin");
+	CK_OBJECT_HANDLE rsa = p11t_find(f, s, CKO_PRIVATE_KEY, 0x01);
+	CK_OBJECT_HANDLE rsa_pub = p11t_find(f, s, CKO_PUBLIC_KEY, 0x01);
+	CK_OBJECT_HANDLE ec = p11t_find(f, s, CKO_PRIVATE_KEY, 0x02);
+	CK_OBJECT_HANDLE ec_pub = p11t_find(f, s, CKO_PUBLIC_KEY, 0x02);
 
 	if (!strcmp(case_name, "decrypt-signing-key")) {
 		/* The key lists RSA-PKCS and RSA-X-509 for signing; no rule or

@@ -8,9 +8,7 @@
  * real module: where signgate must answer as the token does, the token's
  * own answer is taken from SoftHSM directly first.  edges.sh checks the
  * audit records afterwards.  Exit 0 pass, 1 fail, 77 skip. */
-#include <dlfcn.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,101 +17,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 #define BAD_HANDLE ((CK_OBJECT_HANDLE)0xdead0)
-
-static const char *case_name;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL %s: ", case_name);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-#define CHECK_RV(call, want)                                                                       \
-	do {                                                                                       \
-		CK_RV rv_ = (call);                                                                \
-		if (rv_ != (want))                                                                 \
-			fail("%s = 0x%lx, expected 0x%lx (%s)", #call, rv_, (CK_RV)(want), #want); \
-	} while (0)
-
-static CK_FUNCTION_LIST_PTR load(const char *path)
-{
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	CK_FUNCTION_LIST_PTR l = NULL;
-	if (!h)
-		fail("dlopen %s: %s", path, dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&l) != CKR_OK)
-		fail("C_GetFunctionList in %s", path);
-	return l;
-}
-
-static CK_SLOT_ID token_slot(CK_FUNCTION_LIST_PTR l)
-{
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	const char *label = getenv("SG_TOKEN");
-	CHECK_RV(l->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		if (l->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		if (!strncmp((char *)ti.label, label, strlen(label)) &&
-		    ti.label[strlen(label)] == ' ')
-			return slots[i];
-	}
-	fail("token %s not found", label);
-	return 0;
-}
-
-static CK_SESSION_HANDLE open_rw(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot)
-{
-	CK_SESSION_HANDLE s;
-	CHECK_RV(l->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
-		 CKR_OK);
-	return s;
-}
-
-static CK_SESSION_HANDLE open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, const char *pin)
-{
-	CK_SESSION_HANDLE s = open_rw(l, slot);
-	CK_RV rv = l->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-		fail("C_Login = 0x%lx", rv);
-	return s;
-}
-
-static CK_OBJECT_HANDLE find(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-			     unsigned char id)
-{
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
-	CK_OBJECT_HANDLE o[2];
-	CK_ULONG n = 0;
-	CHECK_RV(l->C_FindObjectsInit(s, t, 2), CKR_OK);
-	CHECK_RV(l->C_FindObjects(s, o, 2, &n), CKR_OK);
-	CHECK_RV(l->C_FindObjectsFinal(s), CKR_OK);
-	if (n != 1)
-		fail("expected one object of class %lu with id %02x, found %lu", cls, id, n);
-	return o[0];
-}
-
-static void sign_ok(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
-{
-	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
-	unsigned char sig[512];
-	CK_ULONG sl = sizeof(sig);
-	CHECK_RV(l->C_SignInit(s, &m, key), CKR_OK);
-	CHECK_RV(l->C_Sign(s, (CK_BYTE_PTR) "data", 4, sig, &sl), CKR_OK);
-	if (sl != 256)
-		fail("signature length %lu", sl);
-}
 
 /* --- the calls whose answers are compared with the token's -------------- */
 
@@ -152,17 +58,17 @@ typedef struct answers {
 
 static void token_answers(const char *hsm, answers_t *a)
 {
-	CK_FUNCTION_LIST_PTR d = load(hsm);
+	CK_FUNCTION_LIST_PTR d = p11t_load(hsm, NULL);
 	CK_ULONG ol;
 	CK_OBJECT_HANDLE nk;
 	CHECK_RV(d->C_Initialize(NULL), CKR_OK);
-	CK_SLOT_ID slot = token_slot(d);
-	CK_SESSION_HANDLE s = open_login(d, slot, getenv("SG_USER_PIN"));
-	CK_OBJECT_HANDLE pub = find(d, s, CKO_PUBLIC_KEY, 0x01);
+	CK_SLOT_ID slot = p11t_sg_token_slot(d);
+	CK_SESSION_HANDLE s = p11t_open_login(d, slot, getenv("SG_USER_PIN"));
+	CK_OBJECT_HANDLE pub = p11t_find(d, s, CKO_PUBLIC_KEY, 0x01);
 	a->wrap = call_wrap(d, s, pub, BAD_HANDLE, &ol);
 	a->unwrap = call_unwrap(d, s, BAD_HANDLE, &nk);
 	a->sign_recover = call_sign_recover_init(d, s, BAD_HANDLE);
-	CK_SESSION_HANDLE s2 = open_rw(d, slot);
+	CK_SESSION_HANDLE s2 = p11t_open_rw(d, slot);
 	d->C_Logout(s);
 	a->so_login_null_pin = d->C_Login(s2, CKU_SO, NULL, 0);
 	if (a->so_login_null_pin == CKR_OK)
@@ -189,7 +95,7 @@ static void reserved_bad(CK_FUNCTION_LIST_PTR f, const char *hsm)
 	const char *conf = getenv("SIGNGATE_CONF");
 
 	/* SoftHSM itself refuses a non-NULL pReserved */
-	CK_FUNCTION_LIST_PTR d = load(hsm);
+	CK_FUNCTION_LIST_PTR d = p11t_load(hsm, NULL);
 	memset(&a, 0, sizeof(a));
 	a.pReserved = (void *)1;
 	CK_RV drv = d->C_Initialize(&a);
@@ -264,9 +170,9 @@ static void reserved_path(CK_FUNCTION_LIST_PTR f)
 	a.flags = CKF_OS_LOCKING_OK;
 	a.pReserved = pages + pg - n;
 	CHECK_RV(f->C_Initialize(&a), CKR_OK);
-	CK_SLOT_ID slot = token_slot(f);
-	CK_SESSION_HANDLE s = open_login(f, slot, "x");
-	sign_ok(f, s, find(f, s, CKO_PRIVATE_KEY, 0x01));
+	CK_SLOT_ID slot = p11t_sg_token_slot(f);
+	CK_SESSION_HANDLE s = p11t_open_login(f, slot, "x");
+	p11t_sign_ok(f, s, p11t_find(f, s, CKO_PRIVATE_KEY, 0x01));
 	CHECK_RV(f->C_Finalize(NULL), CKR_OK);
 	/* a missing config named there is the config's error, as before */
 	a.pReserved = (void *)"/nonexistent/signgate.conf";
@@ -285,12 +191,12 @@ int main(int argc, char **argv)
 	case_name = argv[1];
 
 	if (!strcmp(case_name, "reserved-bad")) {
-		reserved_bad(load(mod), hsm);
+		reserved_bad(p11t_load(mod, NULL), hsm);
 		printf("PASS %s\n", case_name);
 		return 0;
 	}
 	if (!strcmp(case_name, "reserved-path")) {
-		reserved_path(load(mod));
+		reserved_path(p11t_load(mod, NULL));
 		printf("PASS %s\n", case_name);
 		return 0;
 	}
@@ -299,12 +205,12 @@ int main(int argc, char **argv)
 	if (compare)
 		token_answers(hsm, &tok);
 
-	CK_FUNCTION_LIST_PTR f = load(mod);
+	CK_FUNCTION_LIST_PTR f = p11t_load(mod, NULL);
 	CHECK_RV(f->C_Initialize(NULL), CKR_OK);
-	CK_SLOT_ID slot = token_slot(f);
-	CK_SESSION_HANDLE s = open_login(f, slot, "not-the-token-pin");
-	CK_OBJECT_HANDLE rsa = find(f, s, CKO_PRIVATE_KEY, 0x01);
-	CK_OBJECT_HANDLE rsa_pub = find(f, s, CKO_PUBLIC_KEY, 0x01);
+	CK_SLOT_ID slot = p11t_sg_token_slot(f);
+	CK_SESSION_HANDLE s = p11t_open_login(f, slot, "not-the-token-pin");
+	CK_OBJECT_HANDLE rsa = p11t_find(f, s, CKO_PRIVATE_KEY, 0x01);
+	CK_OBJECT_HANDLE rsa_pub = p11t_find(f, s, CKO_PUBLIC_KEY, 0x01);
 	CK_ULONG ol;
 	CK_OBJECT_HANDLE nk;
 
@@ -329,7 +235,7 @@ int main(int argc, char **argv)
 		CK_RV rv = f->C_SignRecover(s, (CK_BYTE_PTR) "x", 1, out, &ol);
 		if (rv == CKR_OK)
 			fail("C_SignRecover signed after a refused init");
-		sign_ok(f, s, rsa);
+		p11t_sign_ok(f, s, rsa);
 	} else if (!strcmp(case_name, "init-token-null-label")) {
 		if (tok.init_token_null_label == CKR_OK)
 			fail("SoftHSM initialised a token with a NULL label");
@@ -338,13 +244,13 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so, strlen(so), NULL),
 			 CKR_FUNCTION_REJECTED);
 		CHECK_RV(f->C_InitToken(slot, NULL, 0, NULL), CKR_FUNCTION_REJECTED);
-		s = open_login(f, slot, "x");
+		s = p11t_open_login(f, slot, "x");
 		/* C_InitPIN / C_SetPIN with a NULL PIN and a length: decided too */
 		CHECK_RV(f->C_InitPIN(s, NULL, 4), CKR_FUNCTION_REJECTED);
 		CHECK_RV(f->C_SetPIN(s, NULL, 4, NULL, 4), CKR_FUNCTION_REJECTED);
-		sign_ok(f, s, find(f, s, CKO_PRIVATE_KEY, 0x01));
+		p11t_sign_ok(f, s, p11t_find(f, s, CKO_PRIVATE_KEY, 0x01));
 	} else if (!strcmp(case_name, "so-login-null-pin")) {
-		CK_SESSION_HANDLE s2 = open_rw(f, slot);
+		CK_SESSION_HANDLE s2 = p11t_open_rw(f, slot);
 		f->C_Logout(s);
 		CHECK_RV(f->C_Login(s2, CKU_SO, NULL, 0), CKR_FUNCTION_REJECTED);
 		CHECK_RV(f->C_Login(s2, CKU_SO, NULL, 6), CKR_FUNCTION_REJECTED);
@@ -353,21 +259,21 @@ int main(int argc, char **argv)
 			 CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "context-login-null-pin")) {
 		CHECK_RV(f->C_Login(s, CKU_CONTEXT_SPECIFIC, NULL, 0), CKR_FUNCTION_REJECTED);
-		sign_ok(f, s, rsa);
+		p11t_sign_ok(f, s, rsa);
 	} else if (!strcmp(case_name, "user-login-null-pin")) {
 		/* PIN-file mode: a NULL PIN presents no ticket and no credential;
 		 * with no credentials in the policy the caller's OS identity
 		 * decides (audit: os-identity), and signing works. */
-		CK_SESSION_HANDLE s2 = open_rw(f, slot);
+		CK_SESSION_HANDLE s2 = p11t_open_rw(f, slot);
 		f->C_Logout(s);
 		CHECK_RV(f->C_Login(s2, CKU_USER, NULL, 5), CKR_ARGUMENTS_BAD);
 		CHECK_RV(f->C_Login(s2, CKU_USER, NULL, 0), CKR_OK);
-		sign_ok(f, s2, rsa);
+		p11t_sign_ok(f, s2, rsa);
 	} else if (!strcmp(case_name, "handle-lie-wrap")) {
 		/* As handle-lie-unwrap, for C_WrapKey: an extractable AES key
 		 * (made by edges.sh on the token, id 0a) wrapped under the RSA
 		 * public key; the wrapped bytes must not reach the caller. */
-		CK_OBJECT_HANDLE aes = find(f, s, CKO_SECRET_KEY, 0x0a);
+		CK_OBJECT_HANDLE aes = p11t_find(f, s, CKO_SECRET_KEY, 0x0a);
 		unsigned char out[512];
 		CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 		char hs[32];

@@ -8,73 +8,19 @@
  * "loose"), SG_TOKEN_B a second token for the other-token case.  This
  * program checks the CKR codes; identity.sh checks the audit records and
  * the token's state directly on SoftHSM.  Exit 0 pass, 1 fail. */
-#include <dlfcn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 static CK_FUNCTION_LIST_PTR f;
-static const char *case_name;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL %s: ", case_name);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-#define CHECK_RV(call, want)                                                                 \
-	do {                                                                                 \
-		CK_RV rv_ = (call);                                                          \
-		if (rv_ != (want))                                                           \
-			fail("%s = 0x%lx, expected 0x%lx (%s)", #call, rv_, (CK_RV)(want), #want); \
-	} while (0)
-
-static CK_FUNCTION_LIST_PTR load(const char *path)
-{
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	CK_FUNCTION_LIST_PTR l = NULL;
-	if (!h)
-		fail("dlopen %s: %s", path, dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&l) != CKR_OK)
-		fail("C_GetFunctionList in %s", path);
-	return l;
-}
-
-static CK_SLOT_ID token_slot(const char *label)
-{
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	CHECK_RV(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		if (!strncmp((char *)ti.label, label, strlen(label)) && ti.label[strlen(label)] == ' ')
-			return slots[i];
-	}
-	fail("token %s not found", label);
-	return 0;
-}
-
+/* The PIN does not matter: signgate logs in with its PIN file. */
 static CK_SESSION_HANDLE open_login(CK_SLOT_ID slot)
 {
-	CK_SESSION_HANDLE s;
-	CHECK_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
-	CK_RV rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "anything", 8);
-	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-		fail("C_Login = 0x%lx", rv);
-	return s;
+	return p11t_open_login(f, slot, "anything");
 }
 
 /* Objects of class cls with CKA_ID id (and label, if not NULL). */
@@ -132,9 +78,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	case_name = argv[1];
-	f = load(mod);
+	f = p11t_load(mod, NULL);
 	CHECK_RV(f->C_Initialize(NULL), CKR_OK);
-	CK_SLOT_ID slot = token_slot(tok);
+	CK_SLOT_ID slot = p11t_token_slot(f, tok);
 	CK_SESSION_HANDLE s = open_login(slot);
 	unsigned char gid = 0x02, other = 0x77;
 	CK_OBJECT_HANDLE loose = find1(s, CKO_PRIVATE_KEY, 0x33, "loose");
@@ -243,7 +189,7 @@ int main(int argc, char **argv)
 		const char *tb = getenv("SG_TOKEN_B");
 		if (!tb)
 			fail("SG_TOKEN_B not set");
-		CK_SESSION_HANDLE sb = open_login(token_slot(tb));
+		CK_SESSION_HANDLE sb = open_login(p11t_token_slot(f, tb));
 		CK_OBJECT_HANDLE ec = find1(s, CKO_PRIVATE_KEY, gid, "ec-release");
 		CK_OBJECT_HANDLE pub = find1(s, CKO_PUBLIC_KEY, gid, "ec-release");
 		CK_ATTRIBUTE lab = { CKA_LABEL, "moved", 5 };
@@ -276,12 +222,12 @@ int main(int argc, char **argv)
 		/* ... and when it is done on the token directly (another
 		 * application holding the PIN), together with the governed ID,
 		 * the key still does not pass for the governed one. */
-		CK_FUNCTION_LIST_PTR d = load(getenv("SG_SOFTHSM"));
+		CK_FUNCTION_LIST_PTR d = p11t_load(getenv("SG_SOFTHSM"), NULL);
 		CHECK_RV(d->C_Initialize(NULL), CKR_OK);
 		CK_FUNCTION_LIST_PTR sg = f;
 		f = d;
 		CK_SESSION_HANDLE ds;
-		CHECK_RV(d->C_OpenSession(token_slot(tok), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &ds), CKR_OK);
+		CHECK_RV(d->C_OpenSession(p11t_token_slot(f, tok), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &ds), CKR_OK);
 		const char *pin = getenv("SG_USER_PIN");
 		CHECK_RV(d->C_Login(ds, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)), CKR_OK);
 		CK_OBJECT_HANDLE dl = find1(ds, CKO_PRIVATE_KEY, 0x33, "loose");

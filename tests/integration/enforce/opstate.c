@@ -24,86 +24,33 @@
  *   fault-keyread   the key's attributes cannot be read at its first use
  *   fault-close     the session closed or the device removed mid-operation
  * Exit 0 pass, 1 fail, 77 skip. */
-#include <dlfcn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
+
+/* The cases repeat the same calls many times: a failure names its line. */
+#undef CHECK_RV
+#define CHECK_RV CHECK_RV_LINE
 
 static CK_FUNCTION_LIST_PTR f;
 static CK_FUNCTION_LIST_3_0_PTR f3;
 static void *module_dl;
-static const char *case_name;
 static unsigned long signatures; /* signatures handed to this program */
 static CK_SLOT_ID slot;
 
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL %s: ", case_name);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-#define CHECK_RV(call, want)                                                                   \
-	do {                                                                                   \
-		CK_RV rv_ = (call);                                                            \
-		if (rv_ != (CK_RV)(want))                                                      \
-			fail("line %d: %s = 0x%lx, expected 0x%lx (%s)", __LINE__, #call, rv_, \
-			     (CK_RV)(want), #want);                                            \
-	} while (0)
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	if (!v || !v[0])
-		fail("%s not set", name);
-	return v;
-}
-
 static void load(void)
 {
-	void *h = dlopen(env("SIGNGATE_MODULE"), RTLD_NOW | RTLD_LOCAL);
-	module_dl = h;
-	if (!h)
-		fail("dlopen: %s", dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&f) != CKR_OK)
-		fail("C_GetFunctionList");
+	f = p11t_load(p11t_env("SIGNGATE_MODULE"), &module_dl);
 	CHECK_RV(f->C_Initialize(NULL), CKR_OK);
-}
-
-static CK_SLOT_ID token_slot(void)
-{
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	const char *label = env("SG_TOKEN");
-	CHECK_RV(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		size_t n = strlen(label);
-		if (!strncmp((char *)ti.label, label, n) && ti.label[n] == ' ')
-			return slots[i];
-	}
-	fail("token %s not found", label);
-	return 0;
 }
 
 static CK_SESSION_HANDLE open_session(void)
 {
-	CK_SESSION_HANDLE s;
-	CK_FLAGS fl = CKF_SERIAL_SESSION | CKF_RW_SESSION;
-	CHECK_RV(f->C_OpenSession(slot, fl, NULL, NULL, &s), CKR_OK);
-	return s;
+	return p11t_open_rw(f, slot);
 }
 
 static void login(CK_SESSION_HANDLE s, const char *pin)
@@ -113,17 +60,7 @@ static void login(CK_SESSION_HANDLE s, const char *pin)
 
 static CK_OBJECT_HANDLE find_key(CK_SESSION_HANDLE s, const char *id_hex)
 {
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	unsigned char id = (unsigned char)strtoul(id_hex, NULL, 16);
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
-	CK_OBJECT_HANDLE o[2];
-	CK_ULONG n = 0;
-	CHECK_RV(f->C_FindObjectsInit(s, t, 2), CKR_OK);
-	CHECK_RV(f->C_FindObjects(s, o, 2, &n), CKR_OK);
-	CHECK_RV(f->C_FindObjectsFinal(s), CKR_OK);
-	if (n != 1)
-		fail("expected one private key with id %s, found %lu", id_hex, n);
-	return o[0];
+	return p11t_find(f, s, CKO_PRIVATE_KEY, (unsigned char)strtoul(id_hex, NULL, 16));
 }
 
 static void hex_decode(const char *hex, unsigned char *out, size_t n)
@@ -192,14 +129,14 @@ static CK_RV sign_once(CK_SESSION_HANDLE s, const unsigned char *d, CK_ULONG dl,
 
 static void case_logout_ticket(void)
 {
-	const char *ticket = env("SG_TICKET_A");
+	const char *ticket = p11t_env("SG_TICKET_A");
 	unsigned char art[32], other[32];
 	CK_SESSION_HANDLE s = open_session();
 
-	hex_decode(env("SG_ART_A"), art, 32);
+	hex_decode(p11t_env("SG_ART_A"), art, 32);
 	memset(other, 0x77, sizeof(other));
 	login(s, ticket);
-	CK_OBJECT_HANDLE key = find_key(s, env("SG_EC_ID"));
+	CK_OBJECT_HANDLE key = find_key(s, p11t_env("SG_EC_ID"));
 	CHECK_RV(f->C_Logout(s), CKR_OK);
 	for (int i = 0; i < 5; i++) {
 		login(s, ticket);
@@ -221,14 +158,14 @@ static void case_logout_ticket(void)
 
 static void case_relogin_ticket(void)
 {
-	const char *ta = env("SG_TICKET_A"), *tb = env("SG_TICKET_B");
+	const char *ta = p11t_env("SG_TICKET_A"), *tb = p11t_env("SG_TICKET_B");
 	unsigned char art_a[32], art_b[32];
 	CK_SESSION_HANDLE s1 = open_session(), s2;
 
-	hex_decode(env("SG_ART_A"), art_a, 32);
-	hex_decode(env("SG_ART_B"), art_b, 32);
+	hex_decode(p11t_env("SG_ART_A"), art_a, 32);
+	hex_decode(p11t_env("SG_ART_B"), art_b, 32);
 	login(s1, ta);
-	CK_OBJECT_HANDLE key = find_key(s1, env("SG_EC_ID"));
+	CK_OBJECT_HANDLE key = find_key(s1, p11t_env("SG_EC_ID"));
 	/* Same session: decided under A, data offered under B (which
 	 * covers it): the operation ended with the login. */
 	CHECK_RV(f->C_SignInit(s1, &mech_ecdsa, key), CKR_OK);
@@ -261,7 +198,7 @@ static void case_multipart_ticket(void)
 	unsigned char buf[256], sig[512];
 	CK_ULONG sl;
 	size_t n;
-	FILE *fp = fopen(env("SG_ART_B_FILE"), "rb");
+	FILE *fp = fopen(p11t_env("SG_ART_B_FILE"), "rb");
 	CK_SESSION_HANDLE s = open_session();
 
 	if (!fp)
@@ -270,8 +207,8 @@ static void case_multipart_ticket(void)
 	fclose(fp);
 	if (n < 2)
 		fail("artifact too short");
-	login(s, env("SG_TICKET_B"));
-	CK_OBJECT_HANDLE rsa = find_key(s, env("SG_RSA_ID"));
+	login(s, p11t_env("SG_TICKET_B"));
+	CK_OBJECT_HANDLE rsa = find_key(s, p11t_env("SG_RSA_ID"));
 	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
 	CHECK_RV(f->C_SignUpdate(s, buf, n / 2), CKR_OK);
 	CHECK_RV(f->C_SignUpdate(s, buf + n / 2, n - n / 2), CKR_OK);
@@ -299,8 +236,8 @@ static void case_logout_multipart(void)
 	CK_ULONG sl = sizeof(sig);
 	CK_SESSION_HANDLE s = open_session(), s2;
 
-	login(s, env("SG_USER_PIN"));
-	CK_OBJECT_HANDLE rsa = find_key(s, env("SG_RSA_ID"));
+	login(s, p11t_env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE rsa = find_key(s, p11t_env("SG_RSA_ID"));
 	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
 	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "data", 4), CKR_OK);
 	CHECK_RV(f->C_Logout(s), CKR_OK);
@@ -310,13 +247,13 @@ static void case_logout_multipart(void)
 		fail("output after a refused C_SignFinal");
 	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "more", 4), CKR_OPERATION_NOT_INITIALIZED);
 	/* the real operation was ended: a new one starts */
-	login(s, env("SG_USER_PIN"));
+	login(s, p11t_env("SG_USER_PIN"));
 	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
 	CHECK_RV(f->C_SignUpdate(s, (CK_BYTE_PTR) "data", 4), CKR_OK);
 	/* a logout and login in another session: logged in anew */
 	s2 = open_session();
 	CHECK_RV(f->C_Logout(s2), CKR_OK);
-	login(s2, env("SG_USER_PIN"));
+	login(s2, p11t_env("SG_USER_PIN"));
 	sl = 0;
 	CHECK_RV(f->C_SignFinal(s, NULL, &sl), CKR_FUNCTION_REJECTED);
 	CHECK_RV(f->C_SignInit(s, &mech_sha256_rsa, rsa), CKR_OK);
@@ -349,10 +286,10 @@ static void case_big_retry(void)
 
 	memset(hash1, 0x11, sizeof(hash1));
 	memset(hash256, 0x22, sizeof(hash256));
-	login(s, env("SG_USER_PIN"));
+	login(s, p11t_env("SG_USER_PIN"));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct key_case *k = &keys[i];
-		CK_OBJECT_HANDLE key = find_key(s, env(k->id_env));
+		CK_OBJECT_HANDLE key = find_key(s, p11t_env(k->id_env));
 		CK_MECHANISM *m = k->rsa ? &mech_rsa_pkcs : &mech_ecdsa;
 		const unsigned char *b = k->rsa ? bad : hash1, *g = k->rsa ? good : hash256;
 		CK_ULONG bl = k->rsa ? bad_len : sizeof(hash1),
@@ -387,8 +324,8 @@ static void case_update_refused(void)
 	CK_ULONG sl;
 	CK_RV rv;
 
-	login(s, env("SG_USER_PIN"));
-	CK_OBJECT_HANDLE key = find_key(s, env("SG_RSA_ID"));
+	login(s, p11t_env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE key = find_key(s, p11t_env("SG_RSA_ID"));
 	CHECK_RV(f->C_SignInit(s, &mech_rsa_pkcs, key), CKR_OK);
 	rv = f->C_SignUpdate(s, (CK_BYTE_PTR) "abc", 3);
 	if (rv == CKR_OK)
@@ -564,7 +501,7 @@ static const CK_RV fault_codes[] = {
 
 static void case_fault_matrix(void)
 {
-	const char *rsa_id = env("SG_RSA_ID"), *ec_id = env("SG_EC_ID");
+	const char *rsa_id = p11t_env("SG_RSA_ID"), *ec_id = p11t_env("SG_EC_ID");
 	static const struct {
 		const char *fn;
 		bool multipart;
@@ -576,7 +513,7 @@ static void case_fault_matrix(void)
 	CK_SESSION_HANDLE s0 = open_session(), s;
 	unsigned long runs = 0;
 
-	login(s0, env("SG_USER_PIN"));
+	login(s0, p11t_env("SG_USER_PIN"));
 	/* token objects: the handles hold in every session */
 	CK_OBJECT_HANDLE rsa = find_key(s0, rsa_id), ec = find_key(s0, ec_id);
 	s = open_session();
@@ -611,8 +548,8 @@ static void case_fault_blocked(void)
 
 	memset(hash1, 0x11, sizeof(hash1));
 	memset(hash, 0x22, sizeof(hash));
-	login(s0, env("SG_USER_PIN"));
-	CK_OBJECT_HANDLE key = find_key(s, env("SG_EC_ID"));
+	login(s0, p11t_env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE key = find_key(s, p11t_env("SG_EC_ID"));
 
 	/* The backend will not let any C_Sign finish: the refused operation
 	 * cannot be ended and stays blocked. */
@@ -654,14 +591,14 @@ static void case_fault_blocked(void)
 
 	/* A blocked operation goes with its session. */
 	s = open_session();
-	key = find_key(s, env("SG_EC_ID"));
+	key = find_key(s, p11t_env("SG_EC_ID"));
 	CHECK_RV(f->C_SignInit(s, &mech_ecdsa, key), CKR_OK);
 	fault_set("C_Sign:0x150:*");
 	CHECK_RV(sign_once(s, hash1, sizeof(hash1), NULL), CKR_MECHANISM_INVALID);
 	fault_set("");
 	CHECK_RV(f->C_CloseSession(s), CKR_OK);
 	s = open_session();
-	key = find_key(s, env("SG_EC_ID"));
+	key = find_key(s, p11t_env("SG_EC_ID"));
 	CHECK_RV(f->C_SignInit(s, &mech_ecdsa, key), CKR_OK);
 	CHECK_RV(sign_once(s, hash, sizeof(hash), NULL), CKR_OK);
 	CHECK_RV(f->C_CloseSession(s), CKR_OK);
@@ -676,9 +613,9 @@ static void case_fault_length(void)
 	CK_ULONG sl, cap;
 
 	memset(hash, 0x22, sizeof(hash));
-	login(s, env("SG_USER_PIN"));
-	CK_OBJECT_HANDLE ec = find_key(s, env("SG_EC_ID"));
-	CK_OBJECT_HANDLE rsa = find_key(s, env("SG_RSA_ID"));
+	login(s, p11t_env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE ec = find_key(s, p11t_env("SG_EC_ID"));
+	CK_OBJECT_HANDLE rsa = find_key(s, p11t_env("SG_RSA_ID"));
 
 	/* The length grows between the question and the call: the call
 	 * says CKR_BUFFER_TOO_SMALL, the retry signs, once. */
@@ -767,10 +704,10 @@ static void case_fault_keyread(void)
 		/* a fresh start each time: nothing known about the key yet */
 		CHECK_RV(f->C_Finalize(NULL), CKR_OK);
 		CHECK_RV(f->C_Initialize(NULL), CKR_OK);
-		slot = token_slot();
+		slot = p11t_sg_token_slot(f);
 		CK_SESSION_HANDLE s = open_session();
-		login(s, env("SG_USER_PIN"));
-		CK_OBJECT_HANDLE ec = find_key(s, env("SG_EC_ID"));
+		login(s, p11t_env("SG_USER_PIN"));
+		CK_OBJECT_HANDLE ec = find_key(s, p11t_env("SG_EC_ID"));
 		snprintf(spec, sizeof(spec), "C_GetAttributeValue:0x%lx:*", fault_codes[i]);
 		fault_set(spec);
 		CK_RV rv = f->C_SignInit(s, &mech_ecdsa, ec);
@@ -800,8 +737,8 @@ static void case_fault_close(void)
 	CK_ULONG sl;
 
 	memset(hash, 0x22, sizeof(hash));
-	login(s0, env("SG_USER_PIN"));
-	CK_OBJECT_HANDLE ec = find_key(s, env("SG_EC_ID"));
+	login(s0, p11t_env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE ec = find_key(s, p11t_env("SG_EC_ID"));
 
 	/* The real session is closed in the middle of the operation. */
 	CHECK_RV(f->C_SignInit(s, &mech_ecdsa, ec), CKR_OK);
@@ -815,7 +752,7 @@ static void case_fault_close(void)
 
 	/* The device is removed in the middle (the token says so). */
 	s = open_session();
-	ec = find_key(s, env("SG_EC_ID"));
+	ec = find_key(s, p11t_env("SG_EC_ID"));
 	CHECK_RV(f->C_SignInit(s, &mech_ecdsa, ec), CKR_OK);
 	fault_set("C_Sign:0x32:1");
 	CHECK_RV(sign_once(s, hash, sizeof(hash), NULL), CKR_DEVICE_REMOVED);
@@ -852,7 +789,7 @@ static void case_passthrough(void)
 	CK_ULONG ctl = sizeof(ct), ol;
 
 	memset(plain, 0x61, sizeof(plain));
-	login(s, env("SG_USER_PIN"));
+	login(s, p11t_env("SG_USER_PIN"));
 	CHECK_RV(f->C_FindObjectsInit(s, t, 2), CKR_OK);
 	CHECK_RV(f->C_FindObjects(s, &aes, 1, &n), CKR_OK);
 	CHECK_RV(f->C_FindObjectsFinal(s), CKR_OK);
@@ -891,20 +828,14 @@ static void case_passthrough(void)
  * signgate ends it in the token (C_SessionCancel). */
 static void case_message_logout(void)
 {
-	CK_C_GetInterface gi = (CK_C_GetInterface)dlsym(module_dl, "C_GetInterface");
-	CK_INTERFACE_PTR iface = NULL;
-	CK_VERSION v = { 3, 0 };
 	unsigned char hash[32], sig[256];
 	CK_ULONG sl;
 
-	if (!gi)
-		fail("no C_GetInterface");
-	CHECK_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v, &iface, 0), CKR_OK);
-	f3 = iface->pFunctionList;
+	f3 = p11t_interface30(module_dl, p11t_env("SIGNGATE_MODULE"));
 	memset(hash, 0x22, sizeof(hash));
 	CK_SESSION_HANDLE s = open_session();
-	login(s, env("SG_USER_PIN"));
-	CK_OBJECT_HANDLE ec = find_key(s, env("SG_EC_ID"));
+	login(s, p11t_env("SG_USER_PIN"));
+	CK_OBJECT_HANDLE ec = find_key(s, p11t_env("SG_EC_ID"));
 	CHECK_RV(f3->C_MessageSignInit(s, &mech_ecdsa, ec), CKR_OK);
 	CHECK_RV(f3->C_Logout(s), CKR_OK);
 	memset(sig, 0, sizeof(sig));
@@ -917,7 +848,7 @@ static void case_message_logout(void)
 	CHECK_RV(f3->C_SignMessage(s, NULL, 0, hash, sizeof(hash), sig, &sl),
 		 CKR_OPERATION_NOT_INITIALIZED);
 	/* ended in the token too: a new operation starts and signs */
-	login(s, env("SG_USER_PIN"));
+	login(s, p11t_env("SG_USER_PIN"));
 	CHECK_RV(f3->C_MessageSignInit(s, &mech_ecdsa, ec), CKR_OK);
 	sl = sizeof(sig);
 	CHECK_RV(f3->C_SignMessage(s, NULL, 0, hash, sizeof(hash), sig, &sl), CKR_OK);
@@ -934,7 +865,7 @@ int main(int argc, char **argv)
 	}
 	case_name = argv[1];
 	load();
-	slot = token_slot();
+	slot = p11t_sg_token_slot(f);
 	if (!strcmp(case_name, "logout-ticket"))
 		case_logout_ticket();
 	else if (!strcmp(case_name, "relogin-ticket"))

@@ -17,7 +17,7 @@
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 static void die(const char *what)
 {
@@ -63,31 +63,14 @@ int main(int argc, char **argv)
 	if (argc != 7 && argc != 10)
 		die("usage: p11sign MODULE TOKEN ID MECH IN OUT [HASH MGF-HASH SLEN]");
 	const char *pin = getenv("P11SIGN_PIN") ? getenv("P11SIGN_PIN") : "x";
-	void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-	CK_FUNCTION_LIST_PTR f = NULL;
-	if (!h)
-		die(dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&f) != CKR_OK || f->C_Initialize(NULL) != CKR_OK)
+	const char *why;
+	CK_FUNCTION_LIST_PTR f = p11t_open_module(argv[1], RTLD_NOW | RTLD_LOCAL, &why);
+	if (!f)
+		die(why);
+	if (f->C_Initialize(NULL) != CKR_OK)
 		die("cannot initialise the module");
 
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	CK_SLOT_ID slot = (CK_SLOT_ID)-1;
-	if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
-		die("C_GetSlotList");
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		char label[33];
-		if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		memcpy(label, ti.label, 32);
-		label[32] = 0;
-		for (int j = 31; j >= 0 && label[j] == ' '; j--)
-			label[j] = 0;
-		if (!strcmp(label, argv[2]))
-			slot = slots[i];
-	}
+	CK_SLOT_ID slot = p11t_slot_by_label(f, argv[2]);
 	if (slot == (CK_SLOT_ID)-1)
 		die("no token with that label");
 	CK_SESSION_HANDLE s;
@@ -103,12 +86,8 @@ int main(int argc, char **argv)
 		die("bad id");
 	for (size_t i = 0; i < id_len; i++)
 		sscanf(argv[3] + 2 * i, "%2hhx", &id[i]);
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, id_len } };
-	CK_OBJECT_HANDLE key;
-	CK_ULONG found = 0;
-	if (f->C_FindObjectsInit(s, tmpl, 2) != CKR_OK || f->C_FindObjects(s, &key, 1, &found) != CKR_OK ||
-	    f->C_FindObjectsFinal(s) != CKR_OK || found != 1)
+	CK_OBJECT_HANDLE key = p11t_private_key(f, s, id, id_len);
+	if (key == CK_INVALID_HANDLE)
 		die("private key not found");
 
 	CK_MECHANISM m = { 0, NULL, 0 };

@@ -5,113 +5,29 @@
  * with the test keys but grants no key administration, SG_SOFTHSM the
  * real module (to show that the token itself would have done it).
  * Exit 0 pass, 1 fail, 77 skip. */
-#include <dlfcn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 static CK_FUNCTION_LIST_PTR f;
 static CK_FUNCTION_LIST_3_0_PTR f3;
-static const char *case_name;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL %s: ", case_name);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-#define CHECK_RV(call, want)                                                                 \
-	do {                                                                                 \
-		CK_RV rv_ = (call);                                                          \
-		if (rv_ != (want))                                                           \
-			fail("%s = 0x%lx, expected 0x%lx (%s)", #call, rv_, (CK_RV)(want), #want); \
-	} while (0)
-
 static CK_FUNCTION_LIST_PTR load(const char *path, bool want30)
 {
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	CK_FUNCTION_LIST_PTR l = NULL;
-	if (!h)
-		fail("dlopen %s: %s", path, dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&l) != CKR_OK)
-		fail("C_GetFunctionList in %s", path);
+	void *dl;
+	CK_FUNCTION_LIST_PTR l = p11t_load(path, &dl);
 	if (want30) {
 		/* signgate offers 3.0 only once it knows its backend has it. */
-		CK_C_GetInterface gi = (CK_C_GetInterface)dlsym(h, "C_GetInterface");
-		CK_INTERFACE_PTR iface = NULL;
-		CK_VERSION v = { 3, 0 };
-		if (!gi)
-			fail("no C_GetInterface in %s", path);
 		CHECK_RV(l->C_Initialize(NULL), CKR_OK);
-		CHECK_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v, &iface, 0), CKR_OK);
-		f3 = iface->pFunctionList;
+		f3 = p11t_interface30(dl, path);
 		if (f3->version.major != 3)
 			fail("interface version %d.%d", f3->version.major, f3->version.minor);
 		return (CK_FUNCTION_LIST_PTR)f3;
 	}
 	return l;
-}
-
-static CK_SLOT_ID token_slot(CK_FUNCTION_LIST_PTR l)
-{
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	const char *label = getenv("SG_TOKEN");
-	CHECK_RV(l->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		if (l->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		if (!strncmp((char *)ti.label, label, strlen(label)) && ti.label[strlen(label)] == ' ')
-			return slots[i];
-	}
-	fail("token %s not found", label);
-	return 0;
-}
-
-static CK_SESSION_HANDLE open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, const char *pin)
-{
-	CK_SESSION_HANDLE s;
-	CHECK_RV(l->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
-	CK_RV rv = l->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-		fail("C_Login = 0x%lx", rv);
-	return s;
-}
-
-static CK_OBJECT_HANDLE find(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, unsigned char id)
-{
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
-	CK_OBJECT_HANDLE o[2];
-	CK_ULONG n = 0;
-	CHECK_RV(l->C_FindObjectsInit(s, t, 2), CKR_OK);
-	CHECK_RV(l->C_FindObjects(s, o, 2, &n), CKR_OK);
-	CHECK_RV(l->C_FindObjectsFinal(s), CKR_OK);
-	if (n != 1)
-		fail("expected one object of class %lu with id %02x, found %lu", cls, id, n);
-	return o[0];
-}
-
-static void sign_ok(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
-{
-	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
-	unsigned char sig[512];
-	CK_ULONG sl = sizeof(sig);
-	CHECK_RV(l->C_SignInit(s, &m, key), CKR_OK);
-	CHECK_RV(l->C_Sign(s, (CK_BYTE_PTR) "data", 4, sig, &sl), CKR_OK);
-	if (sl != 256)
-		fail("signature length %lu", sl);
 }
 
 /* A PKCS#1 v1.5 type 1 block over a SHA-256 DigestInfo: what a raw RSA
@@ -142,8 +58,8 @@ int main(int argc, char **argv)
 	if (!strcmp(case_name, "decrypt-raw")) {
 		CK_FUNCTION_LIST_PTR d = load(hsm, false);
 		CHECK_RV(d->C_Initialize(NULL), CKR_OK);
-		CK_SESSION_HANDLE s = open_login(d, token_slot(d), getenv("SG_USER_PIN"));
-		CK_OBJECT_HANDLE k = find(d, s, CKO_PRIVATE_KEY, 0x01);
+		CK_SESSION_HANDLE s = p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
+		CK_OBJECT_HANDLE k = p11t_find(d, s, CKO_PRIVATE_KEY, 0x01);
 		CK_MECHANISM m = { CKM_RSA_X_509, NULL, 0 };
 		unsigned char blk[256], out[256];
 		CK_ULONG ol = sizeof(out);
@@ -156,11 +72,11 @@ int main(int argc, char **argv)
 	f = load(mod, want30);
 	if (!want30)
 		CHECK_RV(f->C_Initialize(NULL), CKR_OK);
-	CK_SLOT_ID slot = token_slot(f);
-	CK_SESSION_HANDLE s = open_login(f, slot, "not-the-token-pin");
-	CK_OBJECT_HANDLE rsa = find(f, s, CKO_PRIVATE_KEY, 0x01);
-	CK_OBJECT_HANDLE rsa_pub = find(f, s, CKO_PUBLIC_KEY, 0x01);
-	CK_OBJECT_HANDLE ec = find(f, s, CKO_PRIVATE_KEY, 0x02);
+	CK_SLOT_ID slot = p11t_sg_token_slot(f);
+	CK_SESSION_HANDLE s = p11t_open_login(f, slot, "not-the-token-pin");
+	CK_OBJECT_HANDLE rsa = p11t_find(f, s, CKO_PRIVATE_KEY, 0x01);
+	CK_OBJECT_HANDLE rsa_pub = p11t_find(f, s, CKO_PUBLIC_KEY, 0x01);
+	CK_OBJECT_HANDLE ec = p11t_find(f, s, CKO_PRIVATE_KEY, 0x02);
 
 	if (!strcmp(case_name, "decrypt-raw")) {
 		/* Decryption is a capability of its own, which this policy does
@@ -175,7 +91,7 @@ int main(int argc, char **argv)
 		CK_ULONG ol = sizeof(out);
 		padded_block(blk);
 		CHECK_RV(f->C_Decrypt(s, blk, sizeof(blk), out, &ol), CKR_OPERATION_NOT_INITIALIZED);
-		sign_ok(f, s, rsa);
+		p11t_sign_ok(f, s, rsa);
 	} else if (!strcmp(case_name, "relabel")) {
 		char label[64] = "";
 		CK_ATTRIBUTE set = { CKA_LABEL, "evil", 4 };
@@ -185,7 +101,7 @@ int main(int argc, char **argv)
 		label[get.ulValueLen] = 0;
 		if (strcmp(label, getenv("SG_RSA_LABEL")))
 			fail("label changed to %s", label);
-		sign_ok(f, s, rsa);
+		p11t_sign_ok(f, s, rsa);
 	} else if (!strcmp(case_name, "copy")) {
 		CK_ATTRIBUTE t = { CKA_LABEL, "copy", 4 };
 		CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
@@ -222,7 +138,7 @@ int main(int argc, char **argv)
 			fail("a key handle was returned");
 	} else if (!strcmp(case_name, "destroy")) {
 		CHECK_RV(f->C_DestroyObject(s, rsa), CKR_FUNCTION_REJECTED);
-		sign_ok(f, s, rsa);
+		p11t_sign_ok(f, s, rsa);
 	} else if (!strcmp(case_name, "so-login")) {
 		CK_SESSION_HANDLE s2;
 		const char *so = getenv("SG_SO_PIN");
@@ -235,8 +151,8 @@ int main(int argc, char **argv)
 		memcpy(label, "wiped", 5);
 		f->C_CloseAllSessions(slot);
 		CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so, strlen(so), label), CKR_FUNCTION_REJECTED);
-		s = open_login(f, slot, "x");
-		sign_ok(f, s, find(f, s, CKO_PRIVATE_KEY, 0x01));
+		s = p11t_open_login(f, slot, "x");
+		p11t_sign_ok(f, s, p11t_find(f, s, CKO_PRIVATE_KEY, 0x01));
 	} else if (!strcmp(case_name, "generate")) {
 		CK_MECHANISM m = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
 		CK_ULONG bits = 2048;
@@ -279,7 +195,7 @@ int main(int argc, char **argv)
 		CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 		static const char *const steps[] = { "deny", "bad", "allow" };
 		static const CK_RV want[] = { CKR_FUNCTION_REJECTED, CKR_FUNCTION_REJECTED, CKR_OK };
-		sign_ok(f, s, rsa);
+		p11t_sign_ok(f, s, rsa);
 		for (int i = 0; i < 3; i++) {
 			snprintf(from, sizeof(from), "%s.%s", conf, steps[i]);
 			if (rename(from, conf) != 0)

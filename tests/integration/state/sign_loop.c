@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <p11-kit/pkcs11.h>
+#include "p11test.h"
 
 static int64_t mono_ns(void)
 {
@@ -33,39 +33,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s MODULE TOKEN KEY_ID_HEX HASH_FILE SECONDS\n", argv[0]);
 		return 2;
 	}
-	void *h = dlopen(argv[1], RTLD_NOW);
-	if (!h) {
-		fprintf(stderr, "sign-loop: %s\n", dlerror());
+	const char *why;
+	CK_FUNCTION_LIST_PTR f = p11t_open_module(argv[1], RTLD_NOW, &why);
+	CK_RV rv;
+	if (!f) {
+		fprintf(stderr, "sign-loop: %s\n", why);
 		return 1;
 	}
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	CK_FUNCTION_LIST_PTR f;
-	CK_RV rv;
-	if (!gfl || (rv = gfl(&f)) != CKR_OK)
-		return die("C_GetFunctionList", 0);
 	if ((rv = f->C_Initialize(NULL)) != CKR_OK)
 		return die("C_Initialize", rv);
 
-	CK_SLOT_ID slots[32], slot = 0;
-	CK_ULONG ns = 32;
-	int found = 0;
-	if ((rv = f->C_GetSlotList(CK_TRUE, slots, &ns)) != CKR_OK)
-		return die("C_GetSlotList", rv);
-	for (CK_ULONG i = 0; i < ns && !found; i++) {
-		CK_TOKEN_INFO ti;
-		char label[33];
-		if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		memcpy(label, ti.label, 32);
-		label[32] = '\0';
-		for (int j = 31; j >= 0 && label[j] == ' '; j--)
-			label[j] = '\0';
-		if (!strcmp(label, argv[2])) {
-			slot = slots[i];
-			found = 1;
-		}
-	}
-	if (!found)
+	CK_SLOT_ID slot = p11t_slot_by_label(f, argv[2]);
+	if (slot == (CK_SLOT_ID)-1)
 		return die("token not found", 0);
 	CK_SESSION_HANDLE s;
 	if ((rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s)) != CKR_OK)
@@ -79,13 +58,8 @@ int main(int argc, char **argv)
 		return die("key id", 0);
 	for (size_t i = 0; i < idlen; i++)
 		sscanf(argv[3] + 2 * i, "%2hhx", &id[i]);
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_ID, id, idlen } };
-	CK_OBJECT_HANDLE key;
-	CK_ULONG nfound = 0;
-	if (f->C_FindObjectsInit(s, tmpl, 2) != CKR_OK ||
-	    f->C_FindObjects(s, &key, 1, &nfound) != CKR_OK || f->C_FindObjectsFinal(s) != CKR_OK ||
-	    nfound != 1)
+	CK_OBJECT_HANDLE key = p11t_private_key(f, s, id, idlen);
+	if (key == CK_INVALID_HANDLE)
 		return die("key not found", 0);
 
 	unsigned char hash[64];
