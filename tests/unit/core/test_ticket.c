@@ -15,8 +15,10 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/x509.h>
 
 #include "config.h"
+#include "jws.h"
 #include "ticket.h"
 
 #define NOW ((time_t)1800000000)
@@ -864,6 +866,147 @@ static void test_decode_unverified(void **state)
 	assert_null(p);
 }
 
+/* A public key only (as a validator's config holds): d2i of its SPKI. */
+static EVP_PKEY *public_only(EVP_PKEY *pk)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pk, &der);
+	const unsigned char *p = der;
+	assert_true(n > 0);
+	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, n);
+	assert_non_null(pub);
+	OPENSSL_free(der);
+	return pub;
+}
+
+/* The optional commit claim round-trips; claims that verify would refuse
+ * are not issued; a public key cannot issue. */
+static void test_issue_more(void **state)
+{
+	ticket_claims_t c, out;
+	char *tok;
+	(void)state;
+
+	c = sample_claims("ci-ec");
+	strcpy(c.commit, "0123456789abcdef0123456789abcdef01234567");
+	tok = ticket_issue(ec_key, &c);
+	assert_non_null(tok);
+	assert_int_equal(verify_str(tok, &out), TICKET_OK);
+	assert_string_equal(out.commit, "0123456789abcdef0123456789abcdef01234567");
+	assert_string_equal(out.pipeline, "release");
+	assert_int_equal(out.max_uses, 3);
+	free(tok);
+	/* an empty or unclean audience entry */
+	c = sample_claims("ci-ed");
+	c.aud[1][0] = '\0';
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	strcpy(c.aud[0], "k\x01");
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.n_aud = TICKET_MAX_AUD + 1;
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.n_digests = TICKET_MAX_DIGESTS + 1;
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	strcpy(c.checks[0].result, "ok\n");
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.exp = 253402300800LL;            /* after 9999-12-31 */
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.iat = -1;
+	assert_null(ticket_issue(ed_key, &c));
+	/* public keys: the algorithm is known, signing fails */
+	EVP_PKEY *ec_pub = public_only(ec_key), *ed_pub = public_only(ed_key);
+	assert_string_equal(ticket_alg_for_key(ec_pub), "ES256");
+	assert_string_equal(ticket_alg_for_key(ed_pub), "EdDSA");
+	c = sample_claims("ci-ec");
+	assert_null(ticket_issue(ec_pub, &c));
+	c = sample_claims("ci-ed");
+	assert_null(ticket_issue(ed_pub, &c));
+	EVP_PKEY_free(ec_pub);
+	EVP_PKEY_free(ed_pub);
+	/* a P-384 key implies no ticket algorithm */
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	assert_null(ticket_alg_for_key(p384));
+	assert_null(ticket_issue(p384, &c));
+	EVP_PKEY_free(p384);
+	assert_null(ticket_alg_for_key(NULL));
+}
+
+/* Each of the three parts must be canonical base64url: the payload too. */
+static void test_payload_not_base64url(void **state)
+{
+	ticket_claims_t c;
+	char detail[256];
+	(void)state;
+	char *p = payload_with("ci-ed", NULL), *tok = make_token(ed_key, ED_HDR, p);
+	char *dot = strchr(tok, '.');
+	dot[3] = '+';                       /* the standard alphabet, not base64url */
+	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
+	                                      sizeof detail), TICKET_MALFORMED);
+	assert_string_equal(detail, "payload: not canonical base64url");
+	assert_int_equal(c.jti[0], '\0');
+	free(tok);
+	free(p);
+}
+
+/* The ES256 verifier shared with ID tokens (jws.h): r||s of exactly 64
+ * bytes, over the exact message. */
+static void test_jws_es256(void **state)
+{
+	(void)state;
+	const char *msg = "header.payload";
+	unsigned char sig[64];
+	assert_int_equal(raw_sign(ec_key, msg, sig), 64);
+	assert_true(jws_verify_es256(ec_key, (const unsigned char *)msg, strlen(msg), sig, 64));
+	assert_false(jws_verify_es256(ec_key, (const unsigned char *)msg, strlen(msg), sig, 63));
+	assert_false(jws_verify_es256(ec_key, (const unsigned char *)msg, strlen(msg) - 1, sig, 64));
+	assert_false(jws_verify_es256(ec_key, (const unsigned char *)msg, strlen(msg), sig, 0));
+	sig[10] ^= 1;
+	assert_false(jws_verify_es256(ec_key, (const unsigned char *)msg, strlen(msg), sig, 64));
+	/* an Ed25519 key is not an ES256 key */
+	assert_false(jws_verify_es256(ed_key, (const unsigned char *)msg, strlen(msg), sig, 64));
+	assert_string_equal(ticket_status_name((ticket_status_t)99), "ticket-unknown-status");
+}
+
+/* aud as a single string is bounded like each entry of a list; the claim
+ * helpers answer no for no claims. */
+static void test_aud_string_and_null_claims(void **state)
+{
+	ticket_claims_t c;
+	char detail[256], aud[100];
+	(void)state;
+	memset(aud, 'k', 64);
+	aud[64] = '\0';
+	char extra[128];
+	snprintf(extra, sizeof extra, "\"aud\":\"%s\"", aud);
+	char *p = payload_with("ci-ed", extra), *tok = make_token(ed_key, ED_HDR, p);
+	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
+	                                      sizeof detail), TICKET_MALFORMED);
+	assert_non_null(strstr(detail, "claim 'aud'"));
+	free(tok);
+	free(p);
+	aud[63] = '\0';
+	snprintf(extra, sizeof extra, "\"aud\":\"%s\"", aud);
+	p = payload_with("ci-ed", extra);
+	tok = make_token(ed_key, ED_HDR, p);
+	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
+	                                      sizeof detail), TICKET_OK);
+	assert_int_equal(c.n_aud, 1);
+	assert_string_equal(c.aud[0], aud);
+	assert_true(ticket_audience_allows(&c, aud, NULL, 0));
+	assert_false(ticket_audience_allows(&c, "k", NULL, 0));
+	free(tok);
+	free(p);
+	unsigned char d[32] = { 0 };
+	assert_false(ticket_has_digest(NULL, d));
+	assert_false(ticket_has_digest(&c, NULL));
+	assert_false(ticket_audience_allows(NULL, "k", NULL, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -890,6 +1033,10 @@ int main(void)
 		cmocka_unit_test(test_claim_helpers),
 		cmocka_unit_test(test_issue_refuses),
 		cmocka_unit_test(test_decode_unverified),
+		cmocka_unit_test(test_issue_more),
+		cmocka_unit_test(test_payload_not_base64url),
+		cmocka_unit_test(test_jws_es256),
+		cmocka_unit_test(test_aud_string_and_null_claims),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
