@@ -994,6 +994,23 @@ static void test_bundle_edges(void **state)
 	assert_true(bundle_looks_like("sgb1\r\nt:x", 9));
 	assert_false(bundle_looks_like("sgb1:t:x", 8));
 	bundle_free(NULL);
+	/* base64url that is not canonical: data after padding, a final
+	 * character with bits left over, a lone sixth bit */
+	static const char *noncanon[] = { "sgb1~a:AA=A", "sgb1~a:AB", "sgb1~a:AAAAB", "sgb1~a:AA===" };
+	for (size_t i = 0; i < sizeof noncanon / sizeof noncanon[0]; i++) {
+		assert_false(bundle_parse(noncanon[i], strlen(noncanon[i]), &out, detail, sizeof detail));
+		assert_string_equal(detail, "bundle: approval 1 is not base64url");
+	}
+	/* short enough to pass the length estimate, but decoding to more than
+	 * APPROVAL_MAX_LEN bytes */
+	n = 7 + 10926;
+	big = malloc(n + 1);
+	memcpy(big, "sgb1~a:", 7);
+	memset(big + 7, 'A', n - 7);
+	big[n] = '\0';
+	assert_false(bundle_parse(big, n, &out, detail, sizeof detail));
+	assert_string_equal(detail, "bundle: approval 1 is not base64url");
+	free(big);
 	/* an encoded bundle of nothing but a ticket */
 	char *enc = bundle_encode("t1", NULL, NULL, 0);
 	assert_string_equal(enc, "sgb1~t:t1");
@@ -1045,6 +1062,10 @@ static void test_statement_and_signing(void **state)
 	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	assert_null(approval_sign_pem(rsa, st));
 	EVP_PKEY_free(rsa);
+	/* nor is P-384 (SSHSIG from a PEM key is Ed25519 or P-256 only) */
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	assert_null(approval_sign_pem(p384, st));
+	EVP_PKEY_free(p384);
 	free(st);
 	/* invalid fields: no statement */
 	approval_t bad = a;
