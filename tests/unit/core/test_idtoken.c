@@ -1158,6 +1158,144 @@ static void test_audit_fields_gitlab(void **state)
 	assert_int_equal(f.n, 0);
 }
 
+/* More JWKS members wrong on their own. */
+static void test_jwks_members(void **state)
+{
+	(void)state;
+	char doc[8192];
+	/* n as a number; an n longer than any accepted modulus */
+	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":5,\"e\":\"AQAB\"}]}", -1,
+	            "key 'a': RSA key without valid n and e");
+	{
+		size_t off = (size_t)snprintf(doc, sizeof doc, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"");
+		memset(doc + off, 'A', 1400);   /* 1050 bytes: more than 8192 bits */
+		off += 1400;
+		snprintf(doc + off, sizeof doc - off, "\",\"e\":\"AQAB\"}]}");
+		expect_jwks(doc, -1, "RSA key without valid n and e");
+	}
+	/* exponent 1 */
+	{
+		char *one = rsa_jwk("a", "");
+		char *e = strstr(one, "\"e\":\"AQAB\"");
+		assert_non_null(e);
+		memmove(e + 7, e + 9, strlen(e + 9) + 1);   /* "e":"AQ" */
+		snprintf(doc, sizeof doc, "{\"keys\":[%s]}", one);
+		expect_jwks(doc, -1, "RSA key smaller than 2048 bits or with a bad exponent");
+		free(one);
+	}
+	/* a kid of 128 characters does not fit */
+	{
+		char kid[200];
+		memset(kid, 'k', 128);
+		kid[128] = '\0';
+		snprintf(doc, sizeof doc, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"%s\"}]}", kid);
+		expect_jwks(doc, -1, "key 0: kid missing, empty, too long or not printable");
+	}
+	/* EC: y of 31 bytes with a good x; alg ES256 named explicitly is fine */
+	{
+		BIGNUM *x = NULL, *y = NULL;
+		unsigned char xb[32], yb[32];
+		assert_int_equal(EVP_PKEY_get_bn_param(ec_key, OSSL_PKEY_PARAM_EC_PUB_X, &x), 1);
+		assert_int_equal(EVP_PKEY_get_bn_param(ec_key, OSSL_PKEY_PARAM_EC_PUB_Y, &y), 1);
+		BN_bn2binpad(x, xb, 32);
+		BN_bn2binpad(y, yb, 32);
+		char *xs = b64(xb, 32), *ys = b64(yb, 32), *ys31 = b64(yb, 31);
+		snprintf(doc, sizeof doc, "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"a\","
+		         "\"x\":\"%s\",\"y\":\"%s\"}]}", xs, ys31);
+		expect_jwks(doc, -1, "key 'a': EC key without 32-byte x and y");
+		snprintf(doc, sizeof doc, "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES256\","
+		         "\"use\":\"sig\",\"kid\":\"a\",\"x\":\"%s\",\"y\":\"%s\"}]}", xs, ys);
+		idtoken_jwk_t *k;
+		size_t n;
+		char err[200];
+		assert_int_equal(idtoken_jwks_parse(doc, strlen(doc), &k, &n, err, sizeof err), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(k[0].alg, IDTOKEN_ALG_ES256);
+		assert_string_equal(k[0].kid, "a");
+		idtoken_jwks_free(k, n);
+		free(xs);
+		free(ys);
+		free(ys31);
+		BN_free(x);
+		BN_free(y);
+	}
+}
+
+static void test_more_claims(void **state)
+{
+	static idtoken_claims_t c;
+	char detail[200], iss[300], p[1024], *t;
+	(void)state;
+	/* false is "false" */
+	claims_of("{" P_ISS "\"jti\":\"x\"," P_TIMES ",\"ref_protected\":false,"
+	          "\"environment_protected\":true}", &c);
+	assert_string_equal(idtoken_claim(&c, IDC_REF_PROTECTED), "false");
+	assert_string_equal(idtoken_claim(&c, IDC_ENVIRONMENT_PROTECTED), "true");
+	/* an issuer of 256 bytes does not fit (it would not match anyway) */
+	memcpy(iss, "https://", 8);
+	memset(iss + 8, 'i', 248);
+	iss[256] = '\0';
+	snprintf(p, sizeof p, "{\"iss\":\"%s\",\"aud\":\"signgate\",\"jti\":\"x\"," P_TIMES "}", iss);
+	expect_payload(p, IDTOKEN_MALFORMED, "claim 'iss' missing or not a printable string");
+	iss[255] = '\0';
+	snprintf(p, sizeof p, "{\"iss\":\"%s\",\"aud\":\"signgate\",\"jti\":\"x\"," P_TIMES "}", iss);
+	expect_payload(p, IDTOKEN_ISSUER, "is not a configured identity provider");
+	/* issued in the future (beyond the skew) with an earlier nbf: not yet
+	 * valid, counted from iat */
+	expect_payload("{" P_ISS "\"jti\":\"x\",\"nbf\":1799999000,\"iat\":1800000040,"
+	               "\"exp\":1800000100}", IDTOKEN_NOT_YET_VALID, "not valid for another 40 s");
+	/* the audience refusal without a detail buffer */
+	t = token(RS_H, gh_payload(GH, "other", NOW, NOW + 60, "74", "refs/tags/v1", "push"), rsa_key);
+	assert_int_equal(idtoken_verify(cfg, t, strlen(t), NOW, &c, NULL, 0), IDTOKEN_AUDIENCE);
+	assert_int_equal(idtoken_verify(cfg, t, strlen(t), NOW, &c, detail, sizeof detail),
+	                 IDTOKEN_AUDIENCE);
+	assert_string_equal(detail, "claim 'aud' does not carry the audience of provider github");
+	free(t);
+}
+
+/* GitHub claims with none of the optional ones: only the fields that
+ * exist, never made-up URIs. */
+static void test_audit_fields_sparse(void **state)
+{
+	static idtoken_claims_t c;
+	static struct fields f;
+	(void)state;
+	memset(&c, 0, sizeof c);
+	strcpy(c.jti, "j");
+	strcpy(c.issuer, GH);
+	strcpy(c.provider, "github");
+	set_claim(&c, IDC_RUN_ID, "5");   /* without repository: no invocation URI */
+	memset(&f, 0, sizeof f);
+	idtoken_audit_fields(&c, collect, &f);
+	assert_string_equal(field(&f, "oidc_issuer"), GH);
+	assert_null(field(&f, "oidc_build_signer_uri"));
+	assert_null(field(&f, "oidc_build_config_uri"));
+	assert_null(field(&f, "oidc_source_repository_uri"));
+	assert_null(field(&f, "oidc_run_invocation_uri"));
+	assert_string_equal(field(&f, "oidc_source_repository_identifier"), "(null)");
+	assert_string_equal(field(&f, "oidc_jti"), "j");
+	/* GitLab: a project path without a job id; a ref without ref_type */
+	memset(&c, 0, sizeof c);
+	strcpy(c.jti, "j");
+	strcpy(c.issuer, "https://gitlab.example.com");
+	set_claim(&c, IDC_PROJECT_ID, "1");
+	set_claim(&c, IDC_PROJECT_PATH, "g/p");
+	memset(&f, 0, sizeof f);
+	idtoken_audit_fields(&c, collect, &f);
+	assert_string_equal(field(&f, "oidc_source_repository_uri"), "https://gitlab.example.com/g/p");
+	assert_null(field(&f, "oidc_run_invocation_uri"));
+	assert_string_equal(field(&f, "oidc_source_repository_ref"), "(null)");
+	/* a validator without a name never hides an issuer */
+	char *t = token(RS_H, "{\"iss\":\"https://gitlab.example.com\"}", rsa_key);
+	config_t vc;
+	config_validator_t v[1] = { { .name = NULL } };
+	memset(&vc, 0, sizeof vc);
+	vc.validators = v;
+	vc.n_validators = 1;
+	assert_true(idtoken_looks_like(&vc, t, strlen(t)));
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1178,6 +1316,9 @@ int main(void)
 		cmocka_unit_test(test_jwks_refusals),
 		cmocka_unit_test(test_audit_fields_github),
 		cmocka_unit_test(test_audit_fields_gitlab),
+		cmocka_unit_test(test_jwks_members),
+		cmocka_unit_test(test_more_claims),
+		cmocka_unit_test(test_audit_fields_sparse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
