@@ -709,6 +709,21 @@ static void test_header_refusals(void **state)
 	}
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_SIGNATURE);
 	free(t);
+	/* ES256: r||s of exactly 64 bytes, over the exact input */
+	t = token(ES_H, good_payload(), ec_key);
+	assert_int_equal(verify(t, &c, detail), IDTOKEN_OK);
+	{
+		char *last = strrchr(t, '.') + 1;
+		assert_int_equal(strlen(last), 86);   /* 64 bytes */
+		char save = last[84];
+		last[84] = '\0';                      /* 63 bytes */
+		assert_int_equal(verify(t, &c, detail), IDTOKEN_SIGNATURE);
+		last[84] = save;
+		last[10] = last[10] == 'A' ? 'B' : 'A';
+		assert_int_equal(verify(t, &c, detail), IDTOKEN_SIGNATURE);
+		assert_string_equal(detail, "signature does not verify with key 'e1' of provider github");
+	}
+	free(t);
 	/* no output structure: refused, nothing read */
 	t = token(RS_H, good_payload(), rsa_key);
 	assert_int_equal(idtoken_verify(cfg, t, strlen(t), NOW, NULL, detail, 200),
