@@ -488,6 +488,22 @@ static void test_cms_accepts(void **state)
 	inspect_cms_attributes(HASH_SHA384, buf, n, &r);
 	assert_int_equal(r.status, INSPECT_OK);
 	assert_int_equal(r.hash, HASH_SHA384);
+
+	/* a mechanism that names no hash (EdDSA; or one not known): the
+	 * attributes are still read and their digest bound, but no hash is
+	 * claimed for them */
+	n = set_of(buf, parts, lens, 2);
+	inspect_cms_attributes(HASH_NONE, buf, n, &r);
+	assert_int_equal(r.status, INSPECT_OK);
+	assert_int_equal(r.hash, HASH_UNKNOWN);
+	assert_int_equal(r.basis, INSPECT_BASIS_NONE);
+	assert_int_equal(r.digest_len, 32);
+	assert_memory_equal(r.digest, md + sizeof(md_head), 32);
+	inspect_cms_attributes(HASH_UNKNOWN, buf, n, &r);
+	assert_int_equal(r.status, INSPECT_OK);
+	assert_int_equal(r.hash, HASH_UNKNOWN);
+	assert_int_equal(r.basis, INSPECT_BASIS_NONE);
+	assert_int_equal(r.digest_len, 32);
 }
 
 static void test_cms_plain_message(void **state)
@@ -680,6 +696,8 @@ static void test_ec_order_bits(void **state)
 	/* an OID that is no curve (sha256) */
 	static const unsigned char sha[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
 	assert_int_equal(inspect_ec_order_bits(sha, sizeof(sha)), 0);
+	/* longer than any curve's parameters: not parsed at all */
+	assert_int_equal(inspect_ec_order_bits(p256, 4097), 0);
 	/* Ed25519 parameters as printable string */
 	static const unsigned char ed[] = { 0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's', '2', '5', '5', '1', '9' };
 	assert_int_equal(inspect_ec_order_bits(ed, sizeof(ed)), 0);

@@ -99,6 +99,10 @@ static void test_mech_uses(void **state)
 	assert_int_equal(mech_uses(MECH_ECDH1_DERIVE), MECH_USE_DERIVE);
 	assert_int_equal(mech_uses(MECH_ECDH1_COFACTOR_DERIVE), MECH_USE_DERIVE);
 	assert_int_equal(mech_from_name("ckm_ecdh1_derive"), MECH_ECDH1_DERIVE);
+	/* CKM- (as some tools print) is the same prefix; no prefix twice */
+	assert_int_equal(mech_from_name("CKM-ECDSA"), MECH_ECDSA);
+	assert_int_equal(mech_from_name("ckm-sha256-rsa-pkcs"), MECH_SHA256_RSA_PKCS);
+	assert_int_equal(mech_from_name("CKM_CKM_ECDSA"), MECH_UNKNOWN);
 	assert_int_equal(mech_from_name("rsa_pkcs_oaep"), MECH_RSA_PKCS_OAEP);
 }
 

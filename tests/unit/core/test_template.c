@@ -93,6 +93,20 @@ static void test_bool(void **state)
 	assert_false(out);
 	assert_int_equal(template_get_bool(t, 3, CKA_SIGN, &out), TEMPLATE_BAD);
 	assert_int_equal(template_get_bool(t, 3, CKA_DECRYPT, &out), TEMPLATE_ABSENT);
+	/* a CK_BBOOL without a value, of the right size: not a value either */
+	CK_ATTRIBUTE n[] = { { CKA_TOKEN, NULL, sizeof(CK_BBOOL) } };
+	out = true;
+	assert_int_equal(template_get_bool(n, 1, CKA_TOKEN, &out), TEMPLATE_BAD);
+	assert_true(out);   /* untouched */
+}
+
+/* A duplicate in a small template is refused without a place to say
+ * which type repeated. */
+static void test_duplicate_without_dup_out(void **state)
+{
+	(void)state;
+	CK_ATTRIBUTE t[] = { { CKA_ID, "a", 1 }, { CKA_LABEL, "l", 1 }, { CKA_ID, "b", 1 } };
+	assert_int_equal(template_check(t, 3, NULL), CKR_TEMPLATE_INCONSISTENT);
 }
 
 static void test_bytes(void **state)
@@ -128,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_ulong),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_bytes),
+		cmocka_unit_test(test_duplicate_without_dup_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/x509.h>
 
 #include "config.h"
 #include "ticket.h"
@@ -864,6 +865,330 @@ static void test_decode_unverified(void **state)
 	assert_null(p);
 }
 
+/* A public key only (as a validator's config holds): d2i of its SPKI. */
+static EVP_PKEY *public_only(EVP_PKEY *pk)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pk, &der);
+	const unsigned char *p = der;
+	assert_true(n > 0);
+	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, n);
+	assert_non_null(pub);
+	OPENSSL_free(der);
+	return pub;
+}
+
+/* The optional commit claim round-trips; claims that verify would refuse
+ * are not issued; a public key cannot issue. */
+static void test_issue_more(void **state)
+{
+	ticket_claims_t c, out;
+	char *tok;
+	(void)state;
+
+	c = sample_claims("ci-ec");
+	strcpy(c.commit, "0123456789abcdef0123456789abcdef01234567");
+	tok = ticket_issue(ec_key, &c);
+	assert_non_null(tok);
+	assert_int_equal(verify_str(tok, &out), TICKET_OK);
+	assert_string_equal(out.commit, "0123456789abcdef0123456789abcdef01234567");
+	assert_string_equal(out.pipeline, "release");
+	assert_int_equal(out.max_uses, 3);
+	free(tok);
+	/* an empty or unclean audience entry */
+	c = sample_claims("ci-ed");
+	c.aud[1][0] = '\0';
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	strcpy(c.aud[0], "k\x01");
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.n_aud = TICKET_MAX_AUD + 1;
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.n_digests = TICKET_MAX_DIGESTS + 1;
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	strcpy(c.checks[0].result, "ok\n");
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.exp = 253402300800LL;            /* after 9999-12-31 */
+	assert_null(ticket_issue(ed_key, &c));
+	c = sample_claims("ci-ed");
+	c.iat = -1;
+	assert_null(ticket_issue(ed_key, &c));
+	/* public keys: the algorithm is known, signing fails */
+	EVP_PKEY *ec_pub = public_only(ec_key), *ed_pub = public_only(ed_key);
+	assert_string_equal(ticket_alg_for_key(ec_pub), "ES256");
+	assert_string_equal(ticket_alg_for_key(ed_pub), "EdDSA");
+	c = sample_claims("ci-ec");
+	assert_null(ticket_issue(ec_pub, &c));
+	c = sample_claims("ci-ed");
+	assert_null(ticket_issue(ed_pub, &c));
+	EVP_PKEY_free(ec_pub);
+	EVP_PKEY_free(ed_pub);
+	/* a P-384 key implies no ticket algorithm */
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	assert_null(ticket_alg_for_key(p384));
+	assert_null(ticket_issue(p384, &c));
+	EVP_PKEY_free(p384);
+	assert_null(ticket_alg_for_key(NULL));
+}
+
+/* Each of the three parts must be canonical base64url: the payload too. */
+static void test_payload_not_base64url(void **state)
+{
+	ticket_claims_t c;
+	char detail[256];
+	(void)state;
+	char *p = payload_with("ci-ed", NULL), *tok = make_token(ed_key, ED_HDR, p);
+	char *dot = strchr(tok, '.');
+	dot[3] = '+';                       /* the standard alphabet, not base64url */
+	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
+	                                      sizeof detail), TICKET_MALFORMED);
+	assert_string_equal(detail, "payload: not canonical base64url");
+	assert_int_equal(c.jti[0], '\0');
+	free(tok);
+	free(p);
+}
+
+static void test_status_name_out_of_range(void **state)
+{
+	(void)state;
+	assert_string_equal(ticket_status_name((ticket_status_t)99), "ticket-unknown-status");
+}
+
+/* aud as a single string is bounded like each entry of a list; the claim
+ * helpers answer no for no claims. */
+static void test_aud_string_and_null_claims(void **state)
+{
+	ticket_claims_t c;
+	char detail[256], aud[100];
+	(void)state;
+	memset(aud, 'k', 64);
+	aud[64] = '\0';
+	char extra[128];
+	snprintf(extra, sizeof extra, "\"aud\":\"%s\"", aud);
+	char *p = payload_with("ci-ed", extra), *tok = make_token(ed_key, ED_HDR, p);
+	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
+	                                      sizeof detail), TICKET_MALFORMED);
+	assert_non_null(strstr(detail, "claim 'aud'"));
+	free(tok);
+	free(p);
+	aud[63] = '\0';
+	snprintf(extra, sizeof extra, "\"aud\":\"%s\"", aud);
+	p = payload_with("ci-ed", extra);
+	tok = make_token(ed_key, ED_HDR, p);
+	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
+	                                      sizeof detail), TICKET_OK);
+	assert_int_equal(c.n_aud, 1);
+	assert_string_equal(c.aud[0], aud);
+	assert_true(ticket_audience_allows(&c, aud, NULL, 0));
+	assert_false(ticket_audience_allows(&c, "k", NULL, 0));
+	free(tok);
+	free(p);
+	unsigned char d[32] = { 0 };
+	assert_false(ticket_has_digest(NULL, d));
+	assert_false(ticket_has_digest(&c, NULL));
+	assert_false(ticket_audience_allows(NULL, "k", NULL, 0));
+}
+
+static ticket_status_t verify_detail_of(const char *payload, char *detail)
+{
+	ticket_claims_t c;
+	char *tok = make_token(ed_key, ED_HDR, payload);
+	ticket_status_t st = ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail, 256);
+	free(tok);
+	return st;
+}
+
+#define BASE "\"iss\":\"ci-ed\",\"sub\":\"app\",\"run\":\"1\",\"jti\":\"j\""
+#define TIMES "\"iat\":1,\"nbf\":1,\"exp\":1800001800"
+
+/* Claims refused with the claim named; claims accepted that a careless
+ * reader would refuse (upper-case hex). */
+static void test_claim_details(void **state)
+{
+	char detail[256];
+	(void)state;
+	static const struct {
+		const char *payload;
+		ticket_status_t want;
+		const char *msg;
+	} cases[] = {
+		{ "{" BASE "," TIMES ",\"pipeline\":\"rel\\u007fease\"}", TICKET_MALFORMED, "pipeline" },
+		{ "{" BASE "," TIMES ",\"checks\":{\"unit\\ttests\":\"pass\"}}", TICKET_MALFORMED, "checks" },
+		{ "{" BASE "," TIMES ",\"checks\":{\"unit-tests\":\"pass\"}}", TICKET_OK, "ok" },
+		{ "{" BASE ",\"iat\":100,\"nbf\":1,\"exp\":50}", TICKET_MALFORMED, "exp" },
+		{ "{" BASE "," TIMES ",\"artifacts\":[5]}", TICKET_MALFORMED,
+		  "claim 'artifacts' entry 0: not sha256:HEX" },
+		{ "{" BASE "," TIMES ",\"artifacts\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
+		  "\"sha512:0000000000000000000000000000000000000000000000000000000000000000\"]}",
+		  TICKET_MALFORMED, "claim 'artifacts' entry 1: not sha256:HEX" },
+		{ "{" BASE "," TIMES ",\"artifacts\":[\"sha256:ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789\"]}",
+		  TICKET_OK, "ok" },
+		{ "{" BASE "," TIMES ",\"commit\":\"" "0123456789012345678901234567890123456789012345678901234567890123" "4\"}",
+		  TICKET_MALFORMED, "commit" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		detail[0] = '\0';
+		ticket_status_t st = verify_detail_of(cases[i].payload, detail);
+		if (st != cases[i].want)
+			fail_msg("case %zu: %s, want %s (%s)", i, ticket_status_name(st),
+			         ticket_status_name(cases[i].want), detail);
+		if (!strstr(detail, cases[i].msg))
+			fail_msg("case %zu: detail '%s' lacks '%s'", i, detail, cases[i].msg);
+	}
+	/* upper- and lower-case hex name the same artifact */
+	ticket_claims_t c;
+	char *tok = make_token(ed_key, ED_HDR, "{" BASE "," TIMES ",\"artifacts\":"
+	                       "[\"sha256:ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789\"]}");
+	assert_int_equal(ticket_verify(&cfg, tok, strlen(tok), NOW, &c), TICKET_OK);
+	unsigned char d[32] = { 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+		                0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45,
+		                0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89 };
+	assert_true(ticket_has_digest(&c, d));
+	/* no claims out-parameter: the status alone */
+	assert_int_equal(ticket_verify(&cfg, tok, strlen(tok), NOW, NULL), TICKET_OK);
+	assert_int_equal(ticket_verify(&cfg, tok, strlen(tok), NOW + 100000000, NULL), TICKET_EXPIRED);
+	free(tok);
+	/* typ that is not a string */
+	tok = make_token(ed_key, "{\"alg\":\"EdDSA\",\"typ\":1}", "{" BASE "," TIMES "}");
+	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	                 TICKET_MALFORMED);
+	assert_string_equal(detail, "header: typ is not \"JWT\"");
+	free(tok);
+}
+
+/* Validators without a name or without a key (a half-loaded config)
+ * are never matched. */
+static void test_incomplete_validators(void **state)
+{
+	ticket_claims_t c;
+	char detail[256];
+	(void)state;
+	config_validator_t v[2] = { { .name = NULL, .pkey = ed_key }, { .name = "ci-ed", .pkey = NULL } };
+	config_t half = { .validators = v, .n_validators = 2 };
+	char *tok = make_token(ed_key, ED_HDR, "{" BASE "," TIMES "}");
+	assert_int_equal(ticket_verify_detail(&half, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	                 TICKET_UNKNOWN_ISSUER);
+	assert_string_equal(detail, "issuer 'ci-ed' is not a configured validator");
+	assert_int_equal(ticket_verify_detail(NULL, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	                 TICKET_UNKNOWN_ISSUER);
+	/* a P-384 validator key: no ticket algorithm */
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	v[1].pkey = p384;
+	assert_int_equal(ticket_verify_detail(&half, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	                 TICKET_BAD_ALG);
+	assert_string_equal(detail, "header alg is not usable, the algorithm of validator 'ci-ed'");
+	EVP_PKEY_free(p384);
+	free(tok);
+	/* decode without verifying: ES256 is a ticket algorithm too */
+	char *h = NULL, *p = NULL;
+	tok = make_token(ec_key, ES_HDR, "{" BASE "," TIMES "}");
+	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), &h, &p, &c, detail, sizeof detail),
+	                 TICKET_OK);
+	assert_string_equal(c.jti, "j");
+	free(h);
+	free(p);
+	free(tok);
+	tok = make_token(NULL, "{\"typ\":\"JWT\"}", "{" BASE "," TIMES "}");
+	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), NULL, NULL, &c, detail, sizeof detail),
+	                 TICKET_BAD_ALG);
+	assert_string_equal(detail, "header alg is neither EdDSA nor ES256");
+	free(tok);
+}
+
+/* The smallest claims issue a ticket with none of the optional members;
+ * a check without result text is written from .pass. */
+static void test_issue_minimal(void **state)
+{
+	ticket_claims_t c, out;
+	(void)state;
+	memset(&c, 0, sizeof c);
+	strcpy(c.issuer, "ci-ed");
+	strcpy(c.product, "app");
+	strcpy(c.run, "9");
+	strcpy(c.jti, "j9");
+	c.iat = c.nbf = NOW;
+	c.exp = NOW + 60;
+	char *tok = ticket_issue(ed_key, &c), *h = NULL, *p = NULL;
+	assert_non_null(tok);
+	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), &h, &p, &out, NULL, 0), TICKET_OK);
+	assert_null(strstr(p, "pipeline"));
+	assert_null(strstr(p, "checks"));
+	assert_null(strstr(p, "aud"));
+	assert_null(strstr(p, "artifacts"));
+	assert_null(strstr(p, "max_uses"));
+	assert_null(strstr(p, "commit"));
+	assert_int_equal(verify_str(tok, &out), TICKET_OK);
+	assert_int_equal(out.n_checks, 0);
+	assert_int_equal(out.max_uses, 0);
+	free(h);
+	free(p);
+	free(tok);
+	c.n_checks = 1;
+	strcpy(c.checks[0].name, "scan");
+	c.checks[0].pass = false;
+	tok = ticket_issue(ed_key, &c);
+	assert_non_null(tok);
+	assert_int_equal(verify_str(tok, &out), TICKET_OK);
+	assert_string_equal(out.checks[0].result, "fail");
+	assert_false(ticket_check_passed(&out, "scan"));
+	assert_false(ticket_check_passed(&out, NULL));
+	free(tok);
+	/* each required field, and each bound, refused on its own */
+	ticket_claims_t bad = c;
+	bad.issuer[0] = '\0';
+	assert_null(ticket_issue(ed_key, &bad));
+	bad = c;
+	strcpy(bad.pipeline, "a\nb");
+	assert_null(ticket_issue(ed_key, &bad));
+	bad = c;
+	bad.jti[0] = '\0';
+	assert_null(ticket_issue(ed_key, &bad));
+	bad = c;
+	memset(bad.commit, 'c', sizeof bad.commit);   /* unterminated */
+	assert_null(ticket_issue(ed_key, &bad));
+	bad = c;
+	bad.nbf = -1;
+	assert_null(ticket_issue(ed_key, &bad));
+	bad = c;
+	bad.exp = -1;
+	assert_null(ticket_issue(ed_key, &bad));
+	bad = c;
+	bad.exp = bad.iat - 1;
+	bad.nbf = bad.exp;
+	assert_null(ticket_issue(ed_key, &bad));
+	bad = c;
+	bad.checks[0].name[0] = '\0';
+	assert_null(ticket_issue(ed_key, &bad));
+}
+
+/* ticket_looks_like: the shape only. */
+static void test_looks_like_shapes(void **state)
+{
+	(void)state;
+	assert_false(ticket_looks_like(".eyJhbGciOiJFZERTQSJ9.e30abc", 28));   /* not "eyJ" first */
+	assert_false(ticket_looks_like("eyJhbGciOiJFZERTQSJ9.e30.abc.", 29));  /* a fourth part */
+	assert_false(ticket_looks_like("eyJhbGciOiJFZERTQSJ9.e30abc.", 28));   /* empty last part */
+	char *big = malloc(TICKET_MAX_LEN + 2);
+	memset(big, 'A', TICKET_MAX_LEN + 1);
+	memcpy(big, "eyJ", 3);
+	big[10] = '.';
+	big[20] = '.';
+	big[TICKET_MAX_LEN + 1] = '\0';
+	assert_true(ticket_looks_like(big, TICKET_MAX_LEN));
+	assert_false(ticket_looks_like(big, TICKET_MAX_LEN + 1));
+	free(big);
+	/* audiences: products that are NULL are skipped, no key name */
+	ticket_claims_t c = sample_claims("ci-ed");
+	char *products[] = { NULL, "other" };
+	assert_true(ticket_audience_allows(&c, NULL, products, 2));
+	products[1] = NULL;
+	assert_false(ticket_audience_allows(&c, NULL, products, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -890,6 +1215,14 @@ int main(void)
 		cmocka_unit_test(test_claim_helpers),
 		cmocka_unit_test(test_issue_refuses),
 		cmocka_unit_test(test_decode_unverified),
+		cmocka_unit_test(test_issue_more),
+		cmocka_unit_test(test_payload_not_base64url),
+		cmocka_unit_test(test_status_name_out_of_range),
+		cmocka_unit_test(test_aud_string_and_null_claims),
+		cmocka_unit_test(test_claim_details),
+		cmocka_unit_test(test_incomplete_validators),
+		cmocka_unit_test(test_issue_minimal),
+		cmocka_unit_test(test_looks_like_shapes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
