@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit.h"
 #include "debug.h"
 #include "secure_open.h"
 
@@ -265,8 +266,9 @@ int token_view_open(token_view_t *v, const config_t *cfg, unsigned pin_flags, co
 		}
 		rv = v->f->C_Login(t->session, CKU_USER, pin, pin_len);
 		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-			snprintf(err, errlen, "token %s: login with the PIN from %s failed (0x%lx)", t->label,
-			         b->pin_file, (unsigned long)rv);
+			const char *name = audit_ckr_name(rv);
+			snprintf(err, errlen, "token %s: login with the PIN from %s failed: %s (0x%lx)",
+			         t->label, b->pin_file, name ? name : "CKR_...", (unsigned long)rv);
 			goto out;
 		}
 	}
