@@ -662,7 +662,6 @@ static int ticket_verify_cmd(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	sg_debug_init();
 	/* The caller the decision is made for: --user, else whoever runs this. */
 	char self[32];
 	snprintf(self, sizeof(self), "%u", (unsigned)getuid());
@@ -675,12 +674,9 @@ static int ticket_verify_cmd(int argc, char **argv)
 	 * refuse gives no answer here either. */
 	cfg = config_load(cfgpath, true, err, sizeof(err));
 	if (!cfg) {
-		SG_DEBUG(SG_DBG_CONFIG, "%s refused: %s", cfgpath, err);
 		fprintf(stderr, "signgate ticket verify: %s\n", err);
 		return 2;
 	}
-	SG_DEBUG(SG_DBG_CONFIG, "%s loaded: %zu roles, %zu keys, %zu rules, %zu validators", cfgpath,
-	         cfg->n_roles, cfg->n_keys, cfg->n_rules, cfg->n_validators);
 	const policy_key_t *key = NULL;
 	mech_id_t mech = MECH_UNKNOWN;
 	hash_alg_t hash = HASH_UNKNOWN;
