@@ -398,8 +398,12 @@ int cmd_explain(int argc, char **argv)
 			n--;
 		tok[n] = '\0';
 		ticket_st = ticket_verify_detail(cfg, tok, n, req.now, &ticket, detail, sizeof detail);
-		SG_DEBUG(SG_DBG_TICKET, "explain: ticket %s%s%s", ticket_status_name(ticket_st),
-		         ticket_st == TICKET_OK ? "" : ": ", ticket_st == TICKET_OK ? "" : detail);
+		if (ticket_st == TICKET_OK)
+			SG_DEBUG(SG_DBG_TICKET, "explain: ticket verified: issuer %s product %s run %s",
+			         ticket.issuer, ticket.product, ticket.run);
+		else
+			SG_DEBUG(SG_DBG_TICKET, "explain: ticket refused: %s: %s",
+			         ticket_status_name(ticket_st), detail);
 		printf("ticket:    %s%s%s\n", ticket_st == TICKET_OK ? "verified" : ticket_status_name(ticket_st),
 		       ticket_st == TICKET_OK ? "" : ": ", ticket_st == TICKET_OK ? "" : detail);
 		if (ticket_st == TICKET_OK)

@@ -700,8 +700,11 @@ static int ticket_verify_cmd(int argc, char **argv)
 	if (!tok)
 		goto out;
 	st = ticket_verify_detail(cfg, tok, len, at, &cl, detail, sizeof(detail));
-	SG_DEBUG(SG_DBG_TICKET, "ticket verify: %s%s%s", ticket_status_name(st), st == TICKET_OK ? "" : ": ",
-	         st == TICKET_OK ? "" : detail);
+	if (st == TICKET_OK)
+		SG_DEBUG(SG_DBG_TICKET, "ticket verify: verified: issuer %s product %s run %s", cl.issuer,
+		         cl.product, cl.run);
+	else
+		SG_DEBUG(SG_DBG_TICKET, "ticket verify: refused: %s: %s", ticket_status_name(st), detail);
 	if (st != TICKET_OK) {
 		printf("refused: %s: %s\n", ticket_status_name(st), detail);
 		if (key) {
