@@ -681,8 +681,8 @@ static CK_RV login_tokens(const config_backend_t *b)
 		rv = REAL(C_OpenSession, slots[i], CKF_SERIAL_SESSION, NULL, NULL, &h);
 		if (rv != CKR_OK) {
 			fprintf(stderr, "signgate: cannot open a session on token '%.*s': CKR 0x%lx\n",
-			        (int)token_field_len(ti.label, sizeof(ti.label)), (const char *)ti.label,
-			        (unsigned long)rv);
+			        (int)token_field_len(ti.label, sizeof(ti.label)),
+			        (const char *)ti.label, (unsigned long)rv);
 			goto out;
 		}
 		login_sessions[n_login_sessions++] = h;
