@@ -1,9 +1,15 @@
 /* signgate inventory: the token's keys against the policy, and drift.
  *
- * Loads the backend module the config names, logs in with the config's
- * PIN file, reads every key object on the exposed tokens and matches it
- * to the governed keys by the SHA-256 of its public key (the same
- * fingerprint the module enforces, spki.h), never by label or ID alone.
+ * Opens the tokens as the module does (runtime/token.c: the config's
+ * backend and init_args, the tokens backend.tokens exposes, login with the
+ * PIN file), reads every key object on them, establishes each object's
+ * identity with the module's own code (runtime/keycache.c: RSA from its
+ * modulus, EC private keys by proof -- a challenge signed by the object
+ * and verified under a public key the policy names, never a public key
+ * merely sharing its CKA_ID) and asks the module's lookup which governed
+ * key it is (token_key_govern, policy_key_lookup): a key shown as governed
+ * here is one the module takes for it, a look-alike or copy is one it
+ * refuses as key-mismatch.
  * Then reports what an administrator should know, each with a severity:
  *
  *   critical  PIN file readable by group/others; policy writable by group/others
@@ -40,13 +46,15 @@
 #include <jansson.h>
 #include <p11-kit/pkcs11.h>
 
-#include "audit.h"
 #include "commands.h"
 #include "config.h"
+#include "debug.h"
 #include "inventory.h"
+#include "keycache.h"
 #include "policy.h"
 #include "report.h"
 #include "spki.h"
+#include "token.h"
 
 #define EXIT_FINDING 3
 #define EXIT_USAGE 2
@@ -82,10 +90,14 @@ typedef struct tkey {
 	CK_KEY_TYPE type;
 	unsigned char id[64]; size_t id_len;
 	char label[129];
-	bool has_fp;
+	bool has_fp;                 /* identity established as the module does (keycache) */
 	unsigned char fp[32];
+	bool shown_fp;               /* fingerprint for the report: has_fp, or proven against a
+	                                public key the policy does not name */
+	unsigned char sfp[32];
 	char desc[24];               /* "RSA-2048", "EC-P256" */
-	const policy_key_t *gov;     /* governed key this is, by fingerprint and token */
+	policy_reason_t why;         /* the module's lookup: REASON_ALLOWED = governed */
+	const policy_key_t *gov;     /* governed key this is, as the module looks it up */
 	bool copy;                   /* ... or a copy of its material (another ID/label/token) */
 } tkey_t;
 
@@ -158,25 +170,9 @@ static void hex(const unsigned char *p, size_t n, char *out, size_t outlen)
 	out[j] = '\0';
 }
 
-static void padded_copy(char *out, size_t outlen, const unsigned char *in, size_t inlen)
-{
-	size_t n = inlen < outlen - 1 ? inlen : outlen - 1;
-	memcpy(out, in, n);
-	while (n && (out[n - 1] == ' ' || out[n - 1] == '\0'))
-		n--;
-	out[n] = '\0';
-}
-
 static bool key_on_token(const policy_key_t *k, const token_t *t)
 {
-	return !strcmp(k->token, t->label) || (t->serial[0] && !strcmp(k->token, t->serial));
-}
-
-/* One table of CK_RV names for the module and the tools (audit.c). */
-static const char *rv_name(CK_RV rv)
-{
-	const char *n = audit_ckr_name(rv);
-	return n ? n : "CKR_...";
+	return token_named(k->token, t->label, t->serial);
 }
 
 /* ---- reading the token ------------------------------------------------------------ */
@@ -201,13 +197,6 @@ static bool attr_get(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HAN
 	return true;
 }
 
-static bool attr_ulong(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
-                       CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
-{
-	CK_ATTRIBUTE a = { type, out, sizeof *out };
-	return fl->C_GetAttributeValue(s, o, &a, 1) == CKR_OK;
-}
-
 static const char *curve_name(const unsigned char *p, size_t n)
 {
 	static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
@@ -219,50 +208,63 @@ static const char *curve_name(const unsigned char *p, size_t n)
 	return "?";
 }
 
-/* One key object: its ID, label, type, and the fingerprint where the
- * object carries the public part (RSA keys both; EC only the public key). */
-static void read_key(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, tkey_t *k,
-                     unsigned char **ec_params, size_t *ec_params_len)
+/* What the report calls the key ("RSA-2048", "EC-P256"): description
+ * only, never identity. */
+static void key_desc(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_KEY_TYPE type,
+                     char *desc, size_t len)
 {
-	unsigned char *v = NULL, *w = NULL;
-	size_t vl, wl;
-	CK_ULONG type = CKK_VENDOR_DEFINED;
-	*ec_params = NULL;
-	*ec_params_len = 0;
-	if (attr_get(fl, s, o, CKA_ID, &v, &vl) && vl <= sizeof k->id) {
-		memcpy(k->id, v, vl);
-		k->id_len = vl;
-	}
-	free(v);
-	if (attr_get(fl, s, o, CKA_LABEL, &v, &vl))
-		padded_copy(k->label, sizeof k->label, v, vl);
-	free(v);
-	attr_ulong(fl, s, o, CKA_KEY_TYPE, &type);
-	k->type = type;
+	unsigned char *v = NULL;
+	size_t vl;
 	if (type == CKK_RSA) {
-		snprintf(k->desc, sizeof k->desc, "RSA");
-		if (attr_get(fl, s, o, CKA_MODULUS, &v, &vl) && attr_get(fl, s, o, CKA_PUBLIC_EXPONENT, &w, &wl)) {
+		snprintf(desc, len, "RSA");
+		if (attr_get(fl, s, o, CKA_MODULUS, &v, &vl)) {
 			size_t z = 0;
 			while (z < vl && !v[z])
 				z++;
-			snprintf(k->desc, sizeof k->desc, "RSA-%zu", (vl - z) * 8);
-			k->has_fp = spki_fp_rsa(v, vl, w, wl, k->fp) == 0;
+			snprintf(desc, len, "RSA-%zu", (vl - z) * 8);
 		}
-		free(v);
-		free(w);
 	} else if (type == CKK_EC) {
-		snprintf(k->desc, sizeof k->desc, "EC");
-		if (attr_get(fl, s, o, CKA_EC_PARAMS, &v, &vl)) {
-			snprintf(k->desc, sizeof k->desc, "EC-%s", curve_name(v, vl));
-			if (attr_get(fl, s, o, CKA_EC_POINT, &w, &wl))
-				k->has_fp = spki_fp_ec(v, vl, w, wl, k->fp) == 0;
-			free(w);
-			*ec_params = v;
-			*ec_params_len = vl;
-		}
+		snprintf(desc, len, "EC");
+		if (attr_get(fl, s, o, CKA_EC_PARAMS, &v, &vl))
+			snprintf(desc, len, "EC-%s", curve_name(v, vl));
 	} else {
-		snprintf(k->desc, sizeof k->desc, "type-0x%lx", (unsigned long)type);
+		snprintf(desc, len, "type-0x%lx", (unsigned long)type);
 	}
+	free(v);
+}
+
+/* One key object, read as the module reads it (keycache_get): ID, label,
+ * type, the fingerprint where its identity is established (its own
+ * public part, or a proof against a fingerprint the policy names), and
+ * which governed key the module takes it for. */
+static void read_key(const inv_t *iv, CK_FUNCTION_LIST_PTR fl, const token_t *t, CK_SESSION_HANDLE s,
+                     CK_OBJECT_HANDLE o, tkey_t *k)
+{
+	key_attrs_t ka;
+	memset(&ka, 0, sizeof ka);
+	if (keycache_get(t->slot, s, o, &ka) != CKR_OK)
+		ka.standing = KEY_UNKNOWN;
+	memcpy(k->id, ka.id, ka.id_len <= sizeof k->id ? ka.id_len : 0);
+	k->id_len = ka.id_len <= sizeof k->id ? ka.id_len : 0;
+	snprintf(k->label, sizeof k->label, "%s", ka.label);
+	k->type = ka.type;
+	if (ka.standing != KEY_KNOWN) {
+		/* As at the module's *Init: not established is not "ungoverned". */
+		CK_ULONG type = CKK_VENDOR_DEFINED;
+		CK_ATTRIBUTE a = { CKA_KEY_TYPE, &type, sizeof type };
+		if (fl->C_GetAttributeValue(s, o, &a, 1) == CKR_OK)
+			k->type = type;
+	}
+	key_desc(fl, s, o, k->type, k->desc, sizeof k->desc);
+	k->has_fp = ka.has_fp;
+	memcpy(k->fp, ka.fp, 32);
+	k->shown_fp = ka.has_fp;
+	memcpy(k->sfp, ka.fp, 32);
+	k->gov = token_key_govern(iv->cfg, t->label, t->serial, &ka, &k->why);
+	SG_DEBUG(SG_DBG_POLICY, "inventory: token %s object %lu (%s, label '%s'): %s%s%s", t->label,
+	         (unsigned long)o, k->desc, k->label, k->gov ? "governed as " : "",
+	         k->gov ? k->gov->name : policy_reason_name(k->why),
+	         ka.fp_source == KEY_FP_PROVEN ? " (identity proven by a signature)" : "");
 }
 
 static CK_OBJECT_HANDLE *find_all(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
@@ -306,11 +308,15 @@ static tkey_t *key_new(inv_t *iv)
 	return k;
 }
 
-/* Private keys first; each EC private key takes its fingerprint from the
- * public key object with the same CKA_ID (as libp11 does); public keys
- * that pair with no private key are listed on their own. */
-static int scan_token(inv_t *iv, CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, size_t ti)
+/* Private keys first; each pairs with the public key objects of the same
+ * key material (same fingerprint), never with one that merely shares its
+ * CKA_ID (a public key planted under a governed key's ID lends nothing).
+ * Public keys that pair with no private key are listed on their own. */
+static int scan_token(inv_t *iv, token_view_t *tv, size_t ti)
 {
+	CK_FUNCTION_LIST_PTR fl = tv->f;
+	const token_t *t = &iv->tokens[ti];
+	CK_SESSION_HANDLE s = tv->slots[ti].session;
 	size_t n_priv = 0, n_pub = 0;
 	CK_OBJECT_HANDLE *priv = find_all(fl, s, CKO_PRIVATE_KEY, &n_priv);
 	CK_OBJECT_HANDLE *pub = find_all(fl, s, CKO_PUBLIC_KEY, &n_pub);
@@ -319,46 +325,41 @@ static int scan_token(inv_t *iv, CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, s
 	int rc = -1;
 	if (!pubs || !paired)
 		goto out;
-	for (size_t i = 0; i < n_pub; i++) {
-		unsigned char *ep;
-		size_t epl;
-		read_key(fl, s, pub[i], &pubs[i], &ep, &epl);
-		free(ep);
-	}
+	for (size_t i = 0; i < n_pub; i++)
+		read_key(iv, fl, t, s, pub[i], &pubs[i]);
 	size_t first = iv->n_keys;
 	for (size_t i = 0; i < n_priv; i++) {
 		tkey_t *k = key_new(iv);
 		if (!k)
 			goto out;
-		unsigned char *ep;
-		size_t epl;
-		read_key(fl, s, priv[i], k, &ep, &epl);
-		free(ep);
+		read_key(iv, fl, t, s, priv[i], k);
 		k->tok = ti;
 		k->has_private = true;
-		/* the public half: by fingerprint when known, else same type and ID */
+		iv->n_keys++;
+	}
+	/* For the report only: the fingerprint of private keys whose identity
+	 * the module would not establish (their public key is named by no
+	 * policy), proven the same way against every candidate public key. */
+	token_view_prove_any(true);
+	for (size_t i = first; i < iv->n_keys; i++) {
+		tkey_t *k = &iv->keys[i];
+		key_attrs_t ka;
+		if (k->shown_fp || keycache_get(t->slot, s, priv[i - first], &ka) != CKR_OK || !ka.has_fp)
+			continue;
+		memcpy(k->sfp, ka.fp, 32);
+		k->shown_fp = true;
+	}
+	token_view_prove_any(false);
+	for (size_t i = first; i < iv->n_keys; i++) {
+		tkey_t *k = &iv->keys[i];
 		for (size_t j = 0; j < n_pub; j++) {
 			tkey_t *p = &pubs[j];
-			bool same = k->has_fp ? (p->has_fp && !memcmp(p->fp, k->fp, 32))
-			                      : (p->type == k->type && p->id_len == k->id_len &&
-			                         !memcmp(p->id, k->id, k->id_len) && p->has_fp);
-			if (!same)
+			if (!k->shown_fp || !p->shown_fp || memcmp(p->sfp, k->sfp, 32))
 				continue;
-			if (!k->has_fp) {
-				memcpy(k->fp, p->fp, 32);
-				k->has_fp = true;
-				if (!strcmp(k->desc, "EC") || !strncmp(k->desc, "EC-", 3))
-					snprintf(k->desc, sizeof k->desc, "%s", p->desc);
-			}
 			k->has_public = true;
 			paired[j] = true;
 		}
-		iv->n_keys++;
 	}
-	/* a public key can also pair with a private key read later in the loop */
-	for (size_t j = 0; j < n_pub; j++)
-		for (size_t i = first; !paired[j] && i < iv->n_keys; i++)
-			paired[j] = pubs[j].has_fp && iv->keys[i].has_fp && !memcmp(pubs[j].fp, iv->keys[i].fp, 32);
 	for (size_t j = 0; j < n_pub; j++) {
 		if (paired[j])
 			continue;
@@ -368,6 +369,7 @@ static int scan_token(inv_t *iv, CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, s
 		*k = pubs[j];
 		k->tok = ti;
 		k->has_public = true;
+		k->gov = NULL;       /* a public key signs nothing: never governed */
 		iv->n_keys++;
 	}
 	rc = 0;
@@ -379,132 +381,34 @@ out:
 	return rc;
 }
 
-static bool token_exposed(const config_t *cfg, const token_t *t)
-{
-	if (!cfg->backend.n_tokens)
-		return true;
-	for (size_t i = 0; i < cfg->backend.n_tokens; i++)
-		if (!strcmp(cfg->backend.tokens[i], t->label) ||
-		    (t->serial[0] && !strcmp(cfg->backend.tokens[i], t->serial)))
-			return true;
-	return false;
-}
-
-/* The PIN file's first line, without its line end.  0 or -1 (err set). */
-static int read_pin(const char *path, char *pin, size_t pinlen, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open PIN file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	ssize_t n = read(fd, pin, pinlen - 1);
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "cannot read PIN file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	pin[n] = '\0';
-	pin[strcspn(pin, "\r\n")] = '\0';
-	if (!pin[0]) {
-		snprintf(err, errlen, "PIN file %s is empty", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int scan(inv_t *iv, char *err, size_t errlen)
 {
-	const config_t *cfg = iv->cfg;
-	void *dl = NULL;
-	CK_FUNCTION_LIST_PTR fl = NULL;
-	CK_SLOT_ID *slots = NULL;
-	char pin[256];
-	bool initialized = false;
+	token_view_t tv;
 	int rc = -1;
 
-	if (!cfg->backend.pin_file) {
-		snprintf(err, errlen, "%s has no backend.pin_file: inventory logs in with it to see private keys",
-		         iv->conf_path);
+	/* Loose PIN-file permissions are a finding here (check_file), not a
+	 * reason to stop; the PIN is parsed as the module parses it. */
+	if (token_view_open(&tv, iv->cfg, TOKEN_PIN_ANY_MODE, iv->token_filter, err, errlen) < 0)
 		return -1;
-	}
-	if (read_pin(cfg->backend.pin_file, pin, sizeof pin, err, errlen) < 0)
-		return -1;
-	if (!(dl = dlopen(cfg->backend.module, RTLD_NOW | RTLD_LOCAL))) {
-		snprintf(err, errlen, "cannot load backend module %s: %s", cfg->backend.module, dlerror());
+	if (!(iv->tokens = calloc(tv.n_slots + 1, sizeof *iv->tokens))) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	CK_C_GetFunctionList get;
-	*(void **)&get = dlsym(dl, "C_GetFunctionList");
-	if (!get || get(&fl) != CKR_OK || !fl) {
-		snprintf(err, errlen, "%s: no usable C_GetFunctionList", cfg->backend.module);
-		goto out;
-	}
-	CK_C_INITIALIZE_ARGS ia = { .flags = CKF_OS_LOCKING_OK };
-	CK_RV rv = fl->C_Initialize(&ia);
-	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		snprintf(err, errlen, "%s: C_Initialize failed (0x%lx)", cfg->backend.module, (unsigned long)rv);
-		goto out;
-	}
-	initialized = rv == CKR_OK;
-	CK_ULONG n_slots = 0;
-	if (fl->C_GetSlotList(CK_TRUE, NULL, &n_slots) != CKR_OK ||
-	    !(slots = calloc(n_slots + 1, sizeof *slots)) ||
-	    fl->C_GetSlotList(CK_TRUE, slots, &n_slots) != CKR_OK) {
-		snprintf(err, errlen, "%s: cannot list slots", cfg->backend.module);
-		goto out;
-	}
-	if (!(iv->tokens = calloc(n_slots + 1, sizeof *iv->tokens)))
-		goto out;
-	for (CK_ULONG i = 0; i < n_slots; i++) {
-		CK_TOKEN_INFO ti;
-		if (fl->C_GetTokenInfo(slots[i], &ti) != CKR_OK || !(ti.flags & CKF_TOKEN_INITIALIZED))
-			continue;  /* SoftHSM always shows one empty slot */
-		token_t *t = &iv->tokens[iv->n_tokens];
-		t->slot = slots[i];
-		padded_copy(t->label, sizeof t->label, ti.label, sizeof ti.label);
-		padded_copy(t->serial, sizeof t->serial, ti.serialNumber, sizeof ti.serialNumber);
-		if (!token_exposed(cfg, t))
-			continue;
-		if (iv->token_filter && strcmp(iv->token_filter, t->label) && strcmp(iv->token_filter, t->serial))
-			continue;
-		iv->n_tokens++;
-	}
-	if (iv->token_filter && !iv->n_tokens) {
-		snprintf(err, errlen, "no exposed token '%s' (the config's backend.tokens decide what is exposed)",
-		         iv->token_filter);
-		goto out;
+	for (size_t i = 0; i < tv.n_slots; i++) {
+		token_t *t = &iv->tokens[iv->n_tokens++];
+		t->slot = tv.slots[i].slot;
+		memcpy(t->label, tv.slots[i].label, sizeof t->label);
+		memcpy(t->serial, tv.slots[i].serial, sizeof t->serial);
 	}
 	for (size_t i = 0; i < iv->n_tokens; i++) {
-		token_t *t = &iv->tokens[i];
-		CK_SESSION_HANDLE s;
-		if ((rv = fl->C_OpenSession(t->slot, CKF_SERIAL_SESSION, NULL, NULL, &s)) != CKR_OK) {
-			snprintf(err, errlen, "token %s: C_OpenSession failed (0x%lx)", t->label, (unsigned long)rv);
-			goto out;
-		}
-		rv = fl->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-			snprintf(err, errlen, "token %s: login with the PIN from %s failed: %s (0x%lx)", t->label,
-			         cfg->backend.pin_file, rv_name(rv), (unsigned long)rv);
-			fl->C_CloseSession(s);
-			goto out;
-		}
-		int sr = scan_token(iv, fl, s, i);
-		fl->C_Logout(s);
-		fl->C_CloseSession(s);
-		if (sr < 0) {
-			snprintf(err, errlen, "token %s: out of memory reading keys", t->label);
+		if (scan_token(iv, &tv, i) < 0) {
+			snprintf(err, errlen, "token %s: out of memory reading keys", iv->tokens[i].label);
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	explicit_bzero(pin, sizeof pin);
-	free(slots);
-	if (initialized)
-		fl->C_Finalize(NULL);
-	if (dl)
-		dlclose(dl);
+	token_view_close(&tv);
 	return rc;
 }
 
@@ -568,20 +472,20 @@ static void analyse_keys(inv_t *iv)
 			add(iv, SEV_LOW, "no-fingerprint", node, k->name,
 			    "governed by ID/label only: a relabelled look-alike is caught only when both ID and "
 			    "label are checked; add fingerprint = \"sha256:...\"");
+		/* The object the module takes for k: its lookup (token, CKA_ID
+		 * then label, confirmed by the fingerprint keycache establishes). */
 		tkey_t *match = NULL;
 		bool public_only = false;
 		for (size_t i = 0; i < iv->n_keys; i++) {
 			tkey_t *t = &iv->keys[i];
 			if (!key_on_token(k, &iv->tokens[t->tok]))
 				continue;
-			bool same = k->has_fingerprint ? (t->has_fp && !memcmp(t->fp, k->fingerprint, 32))
-			                               : id_label_match(k, t) && (k->has_id || k->label);
-			if (!same)
-				continue;
 			if (!t->has_private) {
-				public_only = true;
+				public_only |= k->has_fingerprint && t->has_fp && !memcmp(t->fp, k->fingerprint, 32);
 				continue;
 			}
+			if (t->gov != k)
+				continue;
 			if (!match || (!id_label_match(k, match) && id_label_match(k, t)))
 				match = t;
 		}
@@ -591,7 +495,8 @@ static void analyse_keys(inv_t *iv)
 			continue;
 		}
 		if (!match) {
-			/* the same material on another token or only as a public key */
+			/* the same material on another token, under other names, or
+			 * only as a public key */
 			const char *elsewhere = NULL;
 			for (size_t i = 0; k->has_fingerprint && i < iv->n_keys && !elsewhere; i++)
 				if (iv->keys[i].has_private && iv->keys[i].has_fp &&
@@ -602,18 +507,20 @@ static void analyse_keys(inv_t *iv)
 				    "%s key is gone from token %s: the policy entry can be removed",
 				    k->revoked ? "revoked" : "expired", k->token);
 			else {
-				/* An EC private key whose public key object is gone has no
-				 * readable fingerprint: the module cannot confirm it either. */
+				/* A private key with its ID/label whose identity cannot be
+				 * proven (an EC key no public key the policy names verifies):
+				 * the module cannot confirm it either. */
 				bool unverifiable = false;
 				for (size_t i = 0; i < iv->n_keys && !unverifiable; i++)
 					unverifiable = iv->keys[i].has_private && !iv->keys[i].has_fp &&
 					               key_on_token(k, &iv->tokens[iv->keys[i].tok]) &&
 					               id_label_match(k, &iv->keys[i]);
 				add(iv, SEV_HIGH, "key-missing", node, k->name,
-				    "no private key with its fingerprint on token %s%s%s%s%s", k->token,
+				    "no private key on token %s that the module takes for it%s%s%s%s", k->token,
 				    public_only ? " (only the public key is there)" : "",
-				    unverifiable ? " (a private key with its ID/label is there, but without a public key "
-				                   "object its fingerprint cannot be read)" : "",
+				    unverifiable ? " (a private key with its ID/label is there, but its identity "
+				                   "cannot be established: no public key the policy names verifies "
+				                   "its signature)" : "",
 				    elsewhere ? "; the material is on token " : "", elsewhere ? elsewhere : "");
 			}
 			continue;
@@ -666,15 +573,15 @@ static void analyse_keys(inv_t *iv)
 		}
 	}
 
-	/* token keys no policy governs */
+	/* token keys the module takes for no governed key */
 	for (size_t i = 0; i < iv->n_keys; i++) {
 		tkey_t *t = &iv->keys[i];
 		if (t->gov)
 			continue;
 		tkey_node(iv, t, node, sizeof node);
 		tkey_subject(iv, t, subj, sizeof subj);
-		if (t->has_fp)
-			spki_fp_format(t->fp, fps, sizeof fps);
+		if (t->shown_fp)
+			spki_fp_format(t->sfp, fps, sizeof fps);
 		else
 			snprintf(fps, sizeof fps, "(no fingerprint: public part not readable)");
 		if (!t->has_private) {
@@ -700,11 +607,19 @@ static void analyse_keys(inv_t *iv)
 		if (copy)
 			continue;
 		const policy_key_t *which = NULL;
-		if (tok_key_has_governed_name(iv, t, &which))
+		if (t->why == REASON_KEY_UNKNOWN || t->why == REASON_KEY_OTHER_TOKEN)
+			add(iv, SEV_HIGH, "key-unknown", node, subj,
+			    "%s: its identity cannot be established (an attribute the module reads is missing, "
+			    "unreadable or too long): the module refuses it (%s)", t->desc,
+			    policy_reason_name(t->why));
+		else if (t->why == REASON_KEY_MISMATCH || tok_key_has_governed_name(iv, t, &which)) {
+			if (!which)
+				tok_key_has_governed_name(iv, t, &which);
 			add(iv, SEV_HIGH, "lookalike-key", node, subj,
-			    "%s %s carries the ID or label of governed key %s but %s", t->desc, fps, which->name,
+			    "%s %s carries the ID or label of governed key %s but %s", t->desc, fps,
+			    which ? which->name : "?",
 			    t->has_fp ? "is other key material" : "cannot be confirmed as it");
-		else
+		} else
 			add(iv, SEV_MEDIUM, "ungoverned-key", node, subj,
 			    "%s %s: no policy governs it (signgate refuses it; direct token users do not)", t->desc, fps);
 	}
@@ -949,8 +864,8 @@ static void print_table(const inv_t *iv, const char *when)
 			if (k->tok != t)
 				continue;
 			hex(k->id, k->id_len, idh, sizeof idh);
-			if (k->has_fp) {
-				spki_fp_format(k->fp, fps, sizeof fps);
+			if (k->shown_fp) {
+				spki_fp_format(k->sfp, fps, sizeof fps);
 				fps[23] = '\0';
 				strcat(fps, "...");
 			} else {
@@ -1003,12 +918,20 @@ static json_t *json_report(const inv_t *iv, const char *when, int fail_on, int s
 			if (k->tok != t)
 				continue;
 			hex(k->id, k->id_len, idh, sizeof idh);
-			if (k->has_fp)
-				spki_fp_format(k->fp, fps, sizeof fps);
-			json_array_append_new(keys, json_pack("{s:b,s:b,s:s,s:s,s:s,s:o,s:o,s:o}", "private", k->has_private,
-			                                      "public", k->has_public, "type", k->desc, "id", idh, "label",
-			                                      k->label, "fingerprint",
-			                                      k->has_fp ? json_string(fps) : json_null(), "governed_as",
+			if (k->shown_fp)
+				spki_fp_format(k->sfp, fps, sizeof fps);
+			/* identity: what the module's lookup says of this private key
+			 * ("governed", or the reason it refuses it: key-mismatch,
+			 * key-ungoverned, key-unknown); null for a public key. */
+			json_t *ident = !k->has_private ? json_null()
+			                : k->why == REASON_ALLOWED ? json_string("governed")
+			                                           : json_string(policy_reason_name(k->why));
+			json_array_append_new(keys, json_pack("{s:b,s:b,s:s,s:s,s:s,s:o,s:b,s:o,s:o,s:o}", "private",
+			                                      k->has_private, "public", k->has_public, "type", k->desc,
+			                                      "id", idh, "label", k->label, "fingerprint",
+			                                      k->shown_fp ? json_string(fps) : json_null(),
+			                                      "fingerprint_established", k->has_fp, "identity", ident,
+			                                      "governed_as",
 			                                      k->gov && !k->copy ? json_string(k->gov->name) : json_null(),
 			                                      "copy_of", k->copy ? json_string(k->gov->name) : json_null()));
 		}

@@ -7,7 +7,12 @@
  *
  * verify answers with the module's own code (config_load + ticket_verify),
  * so "accepted" here means the module would accept the ticket's signature,
- * issuer and times; the rules' checks, age and product are listed after it.
+ * issuer and times.  What each rule that wants a ticket makes of it (checks,
+ * age, product, audience) is then decided by the module's engine,
+ * policy_decide, for a caller (--user, default the user running it): the
+ * same decision, reason and detail the module gives at C_SignInit.
+ * --key K [--mechanism M] [--hash H] decides one signature and sets the
+ * exit status by it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +28,12 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "caller.h"
 #include "commands.h"
 #include "config.h"
+#include "debug.h"
+#include "identify.h"
+#include "policy.h"
 #include "ticket.h"
 
 #define DEFAULT_TTL_S (30 * 60)
@@ -38,12 +47,17 @@ static void usage(FILE *f)
 	        "              [--digest sha256:HEX]... [--aud NAME]... [--ttl DURATION]\n"
 	        "              [--at TIME] [--nbf TIME] [--exp TIME] [--max-uses N] [--jti ID]\n"
 	        "              [--commit SHA]\n"
-	        "       signgate ticket verify --config FILE [--at TIME] TICKET|-|@FILE\n"
+	        "       signgate ticket verify --config FILE [--at TIME] [--user U]\n"
+	        "              [--key K [--mechanism M] [--hash H]] TICKET|-|@FILE\n"
 	        "       signgate ticket show TICKET|-|@FILE\n"
 	        "\n"
 	        "DURATION: 30s, 15m, 1h, 1d.  TIME: now, RFC 3339 (2026-11-22T10:00:00Z),\n"
 	        "@EPOCH, or relative to now (+10m, -2h).  A ticket argument '-' reads\n"
-	        "stdin, @FILE reads a file.  Exit: 0 ok/accepted, 1 refused, 2 usage or error.\n");
+	        "stdin, @FILE reads a file.  verify decides, with the module's engine, what\n"
+	        "each rule wanting a ticket makes of it for user U (default: you); with\n"
+	        "--key, one signature (mechanism default: the key's first).\n"
+	        "Exit: 0 ok/accepted (and allowed with --key), 1 refused (or denied with\n"
+	        "--key), 2 usage or error.\n");
 }
 
 /* --- small parsers -------------------------------------------------------- */
@@ -518,54 +532,87 @@ static void print_checks(FILE *f, const ticket_claims_t *c)
 		fprintf(f, "%s%s:%s", i ? "," : "", c->checks[i].name, c->checks[i].result);
 }
 
-static bool key_has_product(const policy_key_t *k, const char *product)
+/* The first signing mechanism a key allows (the decision needs one). */
+static mech_id_t key_first_mech(const policy_key_t *k)
 {
-	for (size_t i = 0; i < k->n_products; i++)
-		if (!strcmp(k->products[i], product))
-			return true;
-	return false;
+	for (int m = MECH_UNKNOWN + 1; m < MECH_COUNT; m++)
+		if ((k->mech_allowed >> m) & 1u)
+			return (mech_id_t)m;
+	return MECH_UNKNOWN;
 }
 
-/* The ticket-related conditions of each rule that wants a ticket: the
- * caller, time window and quota are not known here and not evaluated. */
-static void print_rules(const config_t *cfg, const ticket_claims_t *c, time_t now)
+/* The module's decision at C_SignInit for this caller, key and ticket. */
+static void decide_with_ticket(const config_t *cfg, const caller_t *caller, const policy_key_t *k,
+                               mech_id_t m, hash_alg_t h, const ticket_claims_t *c, time_t now,
+                               policy_decision_t *d)
+{
+	policy_request_t req = { 0 };
+	req.action = POLICY_ACTION_SIGN;
+	req.caller = caller;
+	req.key = k;
+	req.mech = m;
+	req.hash = h;
+	req.hash_deferred = h == HASH_UNKNOWN;
+	req.now = now;
+	req.ticket = c;
+	policy_decide(cfg, &req, d);
+	SG_DEBUG(SG_DBG_POLICY, "ticket verify: key %s mechanism %s: %s %s rule=%s role=%s", k->name,
+	         mech_name(m), d->allow ? "allow" : "deny", policy_reason_name(d->reason),
+	         d->rule ? d->rule->name : "-", d->role ? d->role->name : "-");
+	if (!d->allow)
+		SG_DEBUG(SG_DBG_POLICY, "  why: %s", d->detail);
+}
+
+static void print_decision(const policy_key_t *k, mech_id_t m, const policy_decision_t *d)
+{
+	printf("decision:  %s\nreason:    %s\nkey:       %s, mechanism %s\nrule:      %s\n",
+	       d->allow ? "allow" : "deny", policy_reason_name(d->reason), k->name, mech_name(m),
+	       d->rule ? d->rule->name : "-");
+	if (!d->allow)
+		printf("detail:    %s\n", d->detail);
+}
+
+/* Each rule that wants a ticket: what the module's engine decides for
+ * each of its keys with this ticket (quota and the data not evaluated;
+ * the mechanism is each key's first, its hash checked on the data). */
+static void print_rules(const config_t *cfg, const caller_t *caller, const ticket_claims_t *c,
+                        time_t now)
 {
 	bool any = false;
 
 	for (size_t r = 0; r < cfg->n_rules; r++) {
 		const policy_rule_t *rule = &cfg->rules[r];
-		size_t usable = 0;
-		char why[512] = "";
-		size_t o = 0;
+		size_t usable = 0, n_keys = 0;
+		char why[400] = "";
 
 		if (!rule->require_ticket && !rule->n_checks)
 			continue;
 		if (!any)
-			printf("rules that want a ticket (ticket conditions only; caller, time window "
-			       "and quota not evaluated):\n");
+			printf("rules that want a ticket (the module's decision for %s, uid %u; quota and "
+			       "the data not evaluated):\n", caller->user[0] ? caller->user : "?",
+			       (unsigned)caller->uid);
 		any = true;
-		for (size_t i = 0; i < rule->n_checks; i++)
-			if (!ticket_check_passed(c, rule->checks[i]) && o < sizeof(why))
-				o += (size_t)snprintf(why + o, sizeof(why) - o, "%scheck '%s' not pass",
-				                      o ? "; " : "", rule->checks[i]);
-		if (rule->max_ticket_age_s && now - c->iat > (int64_t)rule->max_ticket_age_s
-		    && o < sizeof(why))
-			o += (size_t)snprintf(why + o, sizeof(why) - o, "%solder than %us",
-			                      o ? "; " : "", rule->max_ticket_age_s);
-		for (size_t k = 0; k < rule->n_keys; k++) {
-			const policy_key_t *key = &cfg->keys[rule->keys[k]];
-			if (key_has_product(key, c->product)
-			    && ticket_audience_allows(c, key->name, key->products, key->n_products))
+		size_t nk = rule->all_keys ? cfg->n_keys : rule->n_keys;
+		for (size_t i = 0; i < nk; i++) {
+			const policy_key_t *key = &cfg->keys[rule->all_keys ? i : rule->keys[i]];
+			mech_id_t m = key_first_mech(key);
+			policy_decision_t d;
+			if (m == MECH_UNKNOWN)
+				continue;
+			n_keys++;
+			decide_with_ticket(cfg, caller, key, m, HASH_UNKNOWN, c, now, &d);
+			if (d.allow && d.rule == rule)
 				usable++;
+			else if (!why[0] && d.allow)
+				snprintf(why, sizeof(why), "key %s: allowed by rule %s first", key->name,
+				         d.rule ? d.rule->name : "?");
+			else if (!why[0])
+				snprintf(why, sizeof(why), "%s: %s", policy_reason_name(d.reason), d.detail);
 		}
-		if (!usable && o < sizeof(why))
-			o += (size_t)snprintf(why + o, sizeof(why) - o,
-			                      "%sno key of the rule is for product '%s' and the audience",
-			                      o ? "; " : "", c->product);
-		if (o)
-			printf("  %-24s no: %s\n", rule->name, why);
+		if (usable)
+			printf("  %-24s yes (%zu of %zu keys)\n", rule->name, usable, n_keys);
 		else
-			printf("  %-24s yes (%zu of %zu keys)\n", rule->name, usable, rule->n_keys);
+			printf("  %-24s no: %s\n", rule->name, why[0] ? why : "no signing key");
 	}
 	if (!any)
 		printf("no rule in the config wants a ticket\n");
@@ -576,10 +623,15 @@ static int ticket_verify_cmd(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "at", required_argument, NULL, 'T' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "mechanism", required_argument, NULL, 'm' },
+		{ "hash", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *cfgpath = NULL;
+	const char *cfgpath = NULL, *user = NULL, *key_s = NULL, *mech_s = NULL, *hash_s = NULL;
+	caller_t caller;
 	time_t now = time(NULL), at = now;
 	char err[CONFIG_ERR_MAX], detail[256], exp_s[32];
 	ticket_claims_t cl;
@@ -592,6 +644,10 @@ static int ticket_verify_cmd(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
+		case 'u': user = optarg; break;
+		case 'k': key_s = optarg; break;
+		case 'm': mech_s = optarg; break;
+		case 'H': hash_s = optarg; break;
 		case 'T':
 			if (!parse_time(optarg, now, &at)) {
 				fprintf(stderr, "signgate ticket verify: bad --at '%s'\n", optarg);
@@ -602,8 +658,16 @@ static int ticket_verify_cmd(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!cfgpath || optind != argc - 1) {
+	if (!cfgpath || optind != argc - 1 || ((mech_s || hash_s) && !key_s)) {
 		usage(stderr);
+		return 2;
+	}
+	/* The caller the decision is made for: --user, else whoever runs this. */
+	char self[32];
+	snprintf(self, sizeof(self), "%u", (unsigned)getuid());
+	if (caller_from_names(&caller, user ? user : self, NULL, 0, NULL) < 0) {
+		fprintf(stderr, "signgate ticket verify: user '%s' is unknown on this system\n",
+		        user ? user : self);
 		return 2;
 	}
 	/* The same owner and mode checks as the module: a config it would
@@ -613,12 +677,48 @@ static int ticket_verify_cmd(int argc, char **argv)
 		fprintf(stderr, "signgate ticket verify: %s\n", err);
 		return 2;
 	}
+	const policy_key_t *key = NULL;
+	mech_id_t mech = MECH_UNKNOWN;
+	hash_alg_t hash = HASH_UNKNOWN;
+	if (key_s) {
+		if (!(key = policy_key_by_name(cfg, key_s))) {
+			fprintf(stderr, "signgate ticket verify: no key '%s' in %s\n", key_s, cfgpath);
+			goto out;
+		}
+		mech = mech_s ? mech_from_name(mech_s) : key_first_mech(key);
+		if (mech == MECH_UNKNOWN) {
+			fprintf(stderr, "signgate ticket verify: unknown mechanism '%s'\n", mech_s ? mech_s : "");
+			goto out;
+		}
+		hash = hash_s ? hash_from_name(hash_s) : mech_fixed_hash(mech);
+		if (hash_s && hash == HASH_UNKNOWN) {
+			fprintf(stderr, "signgate ticket verify: unknown hash '%s'\n", hash_s);
+			goto out;
+		}
+	}
 	tok = read_ticket_arg(argv[optind], &len);
 	if (!tok)
 		goto out;
 	st = ticket_verify_detail(cfg, tok, len, at, &cl, detail, sizeof(detail));
+	if (st == TICKET_OK)
+		SG_DEBUG(SG_DBG_TICKET, "ticket verify: verified: issuer %s product %s run %s", cl.issuer,
+		         cl.product, cl.run);
+	else
+		SG_DEBUG(SG_DBG_TICKET, "ticket verify: refused: %s: %s", ticket_status_name(st), detail);
 	if (st != TICKET_OK) {
 		printf("refused: %s: %s\n", ticket_status_name(st), detail);
+		if (key) {
+			/* What the module makes of a ticket that was presented but
+			 * did not verify (enforce.c decide_use): as if none, and a
+			 * rule that wants one says ticket-invalid. */
+			policy_decision_t d;
+			decide_with_ticket(cfg, &caller, key, mech, hash, NULL, at, &d);
+			if (!d.allow && d.reason == REASON_TICKET_MISSING) {
+				d.reason = REASON_TICKET_INVALID;
+				snprintf(d.detail, sizeof(d.detail), "%s", ticket_status_name(st));
+			}
+			print_decision(key, mech, &d);
+		}
 		rc = 1;
 		goto out;
 	}
@@ -641,8 +741,14 @@ static int ticket_verify_cmd(int argc, char **argv)
 			printf("%02x", cl.digests[i][k]);
 		printf("\n");
 	}
-	print_rules(cfg, &cl, at);
+	print_rules(cfg, &caller, &cl, at);
 	rc = 0;
+	if (key) {
+		policy_decision_t d;
+		decide_with_ticket(cfg, &caller, key, mech, hash, &cl, at, &d);
+		print_decision(key, mech, &d);
+		rc = d.allow ? 0 : 1;
+	}
 out:
 	free(tok);
 	config_free(cfg);

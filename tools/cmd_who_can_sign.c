@@ -6,6 +6,12 @@
  * and names or ids the system no longer knows are flagged, because an
  * offboarded account that is still in the policy is a right nobody
  * revoked.  The model (report.h) is shared with `signgate inventory`.
+ *
+ * Each grant of a signing key to a user also says what the module would
+ * decide for that user now ("now:"): policy_decide with the user's
+ * identity, the key, its first mechanism and no ticket -- so a grant that
+ * is listed but refused (revoked or expired key, outside the window, a
+ * ticket needed) says so with the module's reason.
  */
 #include <getopt.h>
 #include <grp.h>
@@ -19,6 +25,8 @@
 
 #include "commands.h"
 #include "config.h"
+#include "debug.h"
+#include "identify.h"
 #include "mech.h"
 #include "policy.h"
 #include "report.h"
@@ -638,6 +646,43 @@ static void print_conditions(const config_t *cfg, const policy_rule_t *r, const 
 	}
 }
 
+/* What the module decides now for this grant's user and key (signing,
+ * the key's first mechanism, the hash checked on the data, no ticket or
+ * approvals).  False when that cannot be said from names alone: not a
+ * user account, no key, a rule that does not sign, a role that also
+ * needs a program, a credential or an ID token. */
+static bool grant_now(const view_t *v, const report_grant_t *g, policy_decision_t *d)
+{
+	const config_t *cfg = v->cfg;
+	const report_identity_t *id = &v->m->ids[g->ident];
+	const policy_rule_t *r = &cfg->rules[g->rule];
+	const policy_role_t *ro = &cfg->roles[g->role];
+	if (id->kind != REPORT_ID_USER || g->key == REPORT_NO_KEY || !r->sign || ro->n_programs ||
+	    ro->credential || ro->idp)
+		return false;
+	const policy_key_t *k = &cfg->keys[g->key];
+	mech_id_t m = MECH_UNKNOWN;
+	for (int i = MECH_UNKNOWN + 1; i < MECH_COUNT && m == MECH_UNKNOWN; i++)
+		if ((k->mech_allowed >> i) & 1u)
+			m = (mech_id_t)i;
+	caller_t caller;
+	if (m == MECH_UNKNOWN || caller_from_names(&caller, id->name, NULL, 0, NULL) < 0)
+		return false;
+	policy_request_t req = { 0 };
+	req.action = POLICY_ACTION_SIGN;
+	req.caller = &caller;
+	req.key = k;
+	req.mech = m;
+	req.hash = mech_fixed_hash(m);
+	req.hash_deferred = req.hash == HASH_UNKNOWN;
+	req.now = v->now;
+	policy_decide(cfg, &req, d);
+	SG_DEBUG(SG_DBG_POLICY, "who-can-sign: user %s key %s %s: %s %s rule=%s", id->name, k->name,
+	         mech_name(m), d->allow ? "allow" : "deny", policy_reason_name(d->reason),
+	         d->rule ? d->rule->name : "-");
+	return true;
+}
+
 static void print_grant(const view_t *v, const report_grant_t *g)
 {
 	const config_t *cfg = v->cfg;
@@ -681,6 +726,13 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 	if (k->revoked && k->revoked_reason && k->revoked_reason[0])
 		printf(" (%s)", k->revoked_reason);
 	printf("\n");
+	policy_decision_t d;
+	if (grant_now(v, g, &d)) {
+		if (d.allow)
+			printf("      %-11s allow (rule %s)\n", "now:", d.rule ? d.rule->name : "?");
+		else
+			printf("      %-11s deny %s: %s\n", "now:", policy_reason_name(d.reason), d.detail);
+	}
 }
 
 static json_t *json_strv(char *const *v, size_t n)
@@ -754,6 +806,15 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 		                    k->revoked_reason ? json_string(k->revoked_reason) : json_null());
 		json_object_set_new(o, "validity", val);
 	}
+	policy_decision_t d;
+	if (grant_now(v, g, &d))
+		json_object_set_new(o, "now", json_pack("{s:s,s:s,s:o,s:s}", "decision",
+		                                        d.allow ? "allow" : "deny", "reason",
+		                                        policy_reason_name(d.reason), "rule",
+		                                        d.rule ? json_string(d.rule->name) : json_null(),
+		                                        "detail", d.detail));
+	else
+		json_object_set_new(o, "now", json_null());
 	static const char *const dn[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	json_t *w = json_object(), *days = json_array();
 	for (int d = 1; d <= 7; d++)

@@ -39,6 +39,7 @@
 #include "template.h"
 #include "secure_open.h"
 #include "ticket.h"
+#include "token.h"
 #include "approval.h"
 
 #define ENF_MAX_SLOTS 64
@@ -280,29 +281,6 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 	return CKR_OK;
 }
 
-static void trim_copy(char *dst, size_t dstlen, const CK_UTF8CHAR *src, size_t srclen)
-{
-	size_t n = srclen;
-	while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\0'))
-		n--;
-	if (n >= dstlen)
-		n = dstlen - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static bool token_exposed(const config_t *cfg, const char *label, const char *serial)
-{
-	if (!cfg)
-		return false;
-	if (cfg->backend.n_tokens == 0)
-		return true;
-	for (size_t i = 0; i < cfg->backend.n_tokens; i++)
-		if (!strcmp(cfg->backend.tokens[i], label) || !strcmp(cfg->backend.tokens[i], serial))
-			return true;
-	return false;
-}
-
 /* Learn a slot's token (label, serial, exposure) once. */
 static enf_slot_t *slot_learn_locked(CK_SLOT_ID id)
 {
@@ -320,9 +298,12 @@ static enf_slot_t *slot_learn_locked(CK_SLOT_ID id)
 	memset(sl, 0, sizeof(*sl));
 	sl->id = id;
 	sl->lookup = CK_INVALID_HANDLE;
-	trim_copy(sl->label, sizeof(sl->label), ti.label, sizeof(ti.label));
-	trim_copy(sl->serial, sizeof(sl->serial), ti.serialNumber, sizeof(ti.serialNumber));
-	sl->exposed = token_exposed(cfg_get(), sl->label, sl->serial);
+	/* token.c: the one copy of token names and exposure (gate.c logs in
+	 * to the same tokens, the tools read the same). */
+	token_field_copy(sl->label, sizeof(sl->label), ti.label, sizeof(ti.label));
+	token_field_copy(sl->serial, sizeof(sl->serial), ti.serialNumber, sizeof(ti.serialNumber));
+	const config_t *ecfg = cfg_get();
+	sl->exposed = ecfg && token_info_exposed(&ecfg->backend, &ti);
 	return sl;
 }
 
@@ -1164,32 +1145,15 @@ static void target_from_op(const sg_session_t *s, target_t *t)
 	t->gkey = s->op.gkey;
 }
 
-/* Find the governed key behind the target's attributes. */
+/* Find the governed key behind the target's attributes: token.c, the
+ * same lookup the tools make (signgate inventory, explain --object). */
 static void target_govern(const config_t *cfg, target_t *t, policy_reason_t *why)
 {
-	policy_key_ref_t ref = {
-		.token_label = t->token,
-		.token_serial = t->serial,
-		.id = t->ka.id,
-		.id_len = t->ka.id_len,
-		.label = t->ka.label,
-		.has_fingerprint = t->ka.has_fp,
-	};
-	*why = REASON_KEY_UNGOVERNED;
 	t->gkey = NULL;
+	*why = REASON_KEY_UNGOVERNED;
 	if (!cfg || !t->have_ka)
 		return;
-	/* An object whose identity is not established is never "not
-	 * governed": the caller sees *why and refuses. */
-	if (t->ka.standing != KEY_KNOWN) {
-		*why = t->ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
-		return;
-	}
-	if (t->ka.label_long)
-		ref.label = NULL;
-	if (t->ka.has_fp)
-		memcpy(ref.fingerprint, t->ka.fp, 32);
-	t->gkey = policy_key_lookup(cfg, &ref, why);
+	t->gkey = token_key_govern(cfg, t->token, t->serial, &t->ka, why);
 }
 
 /* Is an operation still active in the real session?  Asked without side

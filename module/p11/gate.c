@@ -39,10 +39,10 @@
 #include "debug.h"
 #include "enforce.h"
 #include "keycache.h"
-#include "secure_open.h"
 #include "session.h"
 #include "template.h"
 #include "ticket.h"
+#include "token.h"
 
 #define EXPORTED __attribute__((visibility("default")))
 #define PIN_MAX 256
@@ -604,59 +604,14 @@ static void atfork_register(void)
 
 static CK_RV pin_read(const char *path, CK_UTF8CHAR *pin, size_t cap, CK_ULONG *len)
 {
-	char err[CONFIG_ERR_MAX], *buf = NULL;
-	size_t n = 0, got = 0;
+	char err[CONFIG_ERR_MAX];
 
-	/* A secret: regular file, root's or ours, no access for others and no
-	 * write or read for the group, no symbolic link (secure_open.c). */
-	if (!secure_read_file(path, SECURE_OPEN_SECRET | SECURE_OPEN_NOFOLLOW, cap - 1, &buf, &got,
-	                      NULL, err, sizeof(err))) {
+	/* One reading of the PIN file for the module and the tools (token.c). */
+	if (token_pin_read(path, TOKEN_PIN_STRICT, pin, cap, len, err, sizeof(err)) < 0) {
 		fprintf(stderr, "signgate: %s (backend.pin_file)\n", err);
 		return CKR_FUNCTION_FAILED;
 	}
-	n = got;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	if (n)
-		memcpy(pin, buf, n);
-	OPENSSL_cleanse(buf, got);
-	free(buf);
-	if (!n) {
-		fprintf(stderr, "signgate: %s: pin_file is empty\n", path);
-		OPENSSL_cleanse(pin, cap);
-		return CKR_FUNCTION_FAILED;
-	}
-	*len = n;
 	return CKR_OK;
-}
-
-/* The length of a blank-padded PKCS#11 string field without its padding
- * (for messages: "token 'release'", not "token 'release      ...'"). */
-static int field_len(const CK_UTF8CHAR *field, size_t size)
-{
-	while (size && field[size - 1] == ' ')
-		size--;
-	return (int)size;
-}
-
-/* A blank-padded PKCS#11 string field equals s. */
-static bool field_is(const CK_UTF8CHAR *field, size_t size, const char *s)
-{
-	size_t n = size;
-	while (n && field[n - 1] == ' ')
-		n--;
-	return strlen(s) == n && memcmp(field, s, n) == 0;
-}
-
-static bool token_configured(const config_backend_t *b, const CK_TOKEN_INFO *ti)
-{
-	if (!b->n_tokens)
-		return true;
-	for (size_t i = 0; i < b->n_tokens; i++)
-		if (field_is(ti->label, sizeof(ti->label), b->tokens[i]) ||
-		    field_is(ti->serialNumber, sizeof(ti->serialNumber), b->tokens[i]))
-			return true;
-	return false;
 }
 
 /* The real module's slot list (malloc'ed). */
@@ -721,13 +676,13 @@ static CK_RV login_tokens(const config_backend_t *b)
 		CK_TOKEN_INFO ti;
 		CK_SESSION_HANDLE h;
 		if (REAL(C_GetTokenInfo, slots[i], &ti) != CKR_OK ||
-		    !(ti.flags & CKF_TOKEN_INITIALIZED) || !token_configured(b, &ti))
+		    !(ti.flags & CKF_TOKEN_INITIALIZED) || !token_info_exposed(b, &ti))
 			continue;
 		rv = REAL(C_OpenSession, slots[i], CKF_SERIAL_SESSION, NULL, NULL, &h);
 		if (rv != CKR_OK) {
 			fprintf(stderr, "signgate: cannot open a session on token '%.*s': CKR 0x%lx\n",
-			        field_len(ti.label, sizeof(ti.label)), (const char *)ti.label,
-			        (unsigned long)rv);
+			        (int)token_field_len(ti.label, sizeof(ti.label)),
+			        (const char *)ti.label, (unsigned long)rv);
 			goto out;
 		}
 		login_sessions[n_login_sessions++] = h;
@@ -737,8 +692,8 @@ static CK_RV login_tokens(const config_backend_t *b)
 			rv = CKR_OK;    /* e.g. a forked child: the login was inherited */
 		if (rv != CKR_OK) {
 			fprintf(stderr, "signgate: %s: login to token '%.*s' failed: CKR 0x%lx\n",
-			        b->pin_file, field_len(ti.label, sizeof(ti.label)), (const char *)ti.label,
-			        (unsigned long)rv);
+			        b->pin_file, (int)token_field_len(ti.label, sizeof(ti.label)),
+			        (const char *)ti.label, (unsigned long)rv);
 			goto out;
 		}
 	}
@@ -1068,8 +1023,7 @@ static CK_RV vslots_refresh(void)
 				continue;
 			for (size_t i = 0; i < count; i++) {
 				const char *name = cfg->backend.tokens[i];
-				if (!set[i] && (field_is(ti.label, sizeof(ti.label), name) ||
-				                field_is(ti.serialNumber, sizeof(ti.serialNumber), name))) {
+				if (!set[i] && token_info_named(&ti, name)) {
 					real[i] = all[r];
 					set[i] = true;
 					break;

@@ -84,15 +84,20 @@ echo "release artifact" > "$T/app.bin"
 art=$(issue --key "$T/ed.pem" --issuer ci-ed --artifact "$T/app.bin")
 run 0 "sha256:$(sha256sum "$T/app.bin" | cut -d' ' -f1)" "$S" ticket verify --config "$C" "$art"
 
-# A rule whose check is missing is reported, the ticket itself is fine.
+# What each rule makes of the ticket is the module's decision (policy_decide),
+# with its reason name: a failed check, an audience naming no key of the
+# rule, a ticket older than max_ticket_age (the ticket itself is fine).
 partial=$(issue --key "$T/ed.pem" --issuer ci-ed --check unit-tests=pass --check vuln-scan=fail)
-run 0 "release-signing +no: check 'vuln-scan' not pass" "$S" ticket verify --config "$C" "$partial"
-# An audience that names no key of the rule.
+run 0 "release-signing +no: ticket-check-failed: check vuln-scan: result 'fail'" "$S" ticket verify --config "$C" "$partial"
 other=$(issue --key "$T/ed.pem" --issuer ci-ed --check unit-tests=pass --check vuln-scan=pass --aud other-key)
-run 0 "release-signing +no: no key" "$S" ticket verify --config "$C" "$other"
-# Older than the rule's max_ticket_age but not expired.
+run 0 "release-signing +no: ticket-wrong-product: ticket audience does not name key test-rsa" \
+	"$S" ticket verify --config "$C" "$other"
 old=$(issue --key "$T/ed.pem" --issuer ci-ed --check unit-tests=pass --check vuln-scan=pass --at -2h --ttl 3h)
-run 0 "release-signing +no: older than 3600s" "$S" ticket verify --config "$C" "$old"
+run 0 "release-signing +no: ticket-too-old: ticket issued [0-9]+ s ago, rule release-signing allows 3600 s" \
+	"$S" ticket verify --config "$C" "$old"
+# --key: one signature decided, the exit status says allow (0) or deny (1).
+run 0 '^reason: +allowed' "$S" ticket verify --config "$C" --key test-rsa --mechanism SHA256-RSA-PKCS "$good"
+run 1 '^reason: +ticket-check-failed' "$S" ticket verify --config "$C" --key test-rsa "$partial"
 
 # --- refusals, one per status -----------------------------------------------------
 expired=$(issue --key "$T/ed.pem" --issuer ci-ed --at -2h --ttl 1h)
