@@ -1253,6 +1253,41 @@ static void test_rules_of_key(void **state)
 	assert_string_equal(cfg->rules[r[0]].name, "r-admin");
 }
 
+/* policy_build refuses what the indexes cannot hold: two keys one object. */
+static void test_build_refuses(void **state)
+{
+	(void)state;
+	char err[CONFIG_ERR_MAX];
+	static const char *const dup[] = {
+		"keys = ( { name = \"a\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
+		"         { name = \"b\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+		"keys = ( { name = \"a\"; token = \"t\"; label = \"l\"; mechanisms = [ \"ECDSA\" ]; },\n"
+		"         { name = \"b\"; token = \"t\"; label = \"l\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+	};
+	static const char *const want[] = { "same token and id as key 'a'", "same token and label as key 'a'" };
+	for (size_t i = 0; i < 2; i++) {
+		char text[1024];
+		snprintf(text, sizeof text,
+		         "backend = { module = \"/m.so\"; };\nroles = ( { name = \"r\"; users = [ 1 ]; } );\n%s"
+		         "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"a\" ]; } );\n", dup[i]);
+		config_t *c = config_load_string(text, "dup.conf", err, sizeof err);
+		if (c) {
+			config_free(c);
+			fail_msg("two keys of one object accepted");
+		}
+		if (!strstr(err, want[i]))
+			fail_msg("error '%s' lacks '%s'", err, want[i]);
+	}
+	/* the lookup's reason is optional; base64 with '+' and '/' parses */
+	unsigned char id1[] = { 0x01 };
+	policy_key_ref_t ref = { .token_label = "tok", .id = id1, .id_len = 1, .label = "rsa-l" };
+	assert_null(policy_key_lookup(cfg, &ref, NULL));
+	assert_true(policy_credential_parse(
+		"pbkdf2-sha256$1000$+/+/+/+/+/8=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0, 0));
+	assert_int_equal(policy_credential_hash_iter(NULL, 1000, err, sizeof err), -1);
+	assert_int_equal(policy_credential_hash_iter("x", 999, err, sizeof err), -1);
+}
+
 /* ---- credentials -------------------------------------------------------------- */
 
 static void test_credentials(void **state)
@@ -1360,6 +1395,7 @@ int main(void)
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_key_lookup),
 		cmocka_unit_test(test_rules_of_key),
+		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_cost_flat),
 		cmocka_unit_test(test_claims_approvals_commit),
