@@ -942,7 +942,8 @@ static void env_bundle_load_locked(const config_t *cfg)
 	snprintf(msg, sizeof msg, "SIGNGATE_BUNDLE%s%s%s%s", ok ? ": " : "", ok ? names : "",
 	         detail[0] ? ": " : "", detail);
 	audit_record_t r = { .event = AUDIT_TICKET, .allowed = ok,
-		             .reason = policy_reason_name(ok ? REASON_APPROVALS_ACCEPTED : REASON_APPROVAL_INVALID),
+		             .reason = policy_reason_name(ok ? REASON_APPROVALS_ACCEPTED
+		                                             : REASON_APPROVAL_INVALID),
 		             .detail = msg, .caller = &g_caller, .operation = "approval",
 		             .approvers = ok && names[0] ? names : NULL };
 	audit_emit(&r);
@@ -1015,8 +1016,9 @@ static CK_RV login_bundle(const config_t *cfg, target_t *t, const char *pin, siz
 		if (st != TICKET_OK) {
 			bundle_free(&b);
 			free(list);
-			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(st)), "ticket of the bundle given as PIN", NULL,
-			     NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(st)),
+			     "ticket of the bundle given as PIN", NULL, NULL, t, NULL, NULL, NULL, 0,
+			     CKR_PIN_INCORRECT, "C_Login", NULL);
 			return CKR_PIN_INCORRECT;
 		}
 	}
@@ -1044,8 +1046,8 @@ static CK_RV login_bundle(const config_t *cfg, target_t *t, const char *pin, siz
 	         detail[0] ? "; " : "", detail);
 	policy_decision_t d = { 0 };
 	snprintf(d.approvers, sizeof d.approvers, "%s", names);
-	emit(AUDIT_TICKET, true, policy_reason_name(REASON_BUNDLE_ACCEPTED), msg, &d, b.ticket ? &claims : NULL, t, NULL, NULL, NULL,
-	     0, CKR_OK, "C_Login", NULL);
+	emit(AUDIT_TICKET, true, policy_reason_name(REASON_BUNDLE_ACCEPTED), msg, &d,
+	     b.ticket ? &claims : NULL, t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 	bundle_free(&b);
 	OPENSSL_cleanse(list, BUNDLE_MAX_APPROVALS * sizeof(*list));
 	free(list);
@@ -1549,8 +1551,8 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 			return CKR_FUNCTION_REJECTED;
 		return rv;
 	}
-	emit(AUDIT_SIGN, true, policy_reason_name(REASON_ALLOWED), NULL, &d, tk, &g_pending.t, mech_ckm_name(g_pending.mechanism),
-	     NULL, NULL, 0, CKR_OK, use_name(use), &delivered);
+	emit(AUDIT_SIGN, true, policy_reason_name(REASON_ALLOWED), NULL, &d, tk, &g_pending.t,
+	     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, CKR_OK, use_name(use), &delivered);
 	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
 		/* The new key exists but its record does not: it is not handed
 		 * out. */
@@ -1990,7 +1992,8 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	d.role = s->op.role;
 	memcpy(d.approvers, s->op.approvers, sizeof(d.approvers));
 	target_from_op(s, &t);
-	emit(AUDIT_SIGN, true, policy_reason_name(REASON_ALLOWED), NULL, &d, tk, &t, mech_ckm_name(s->op.mechanism),
+	emit(AUDIT_SIGN, true, policy_reason_name(REASON_ALLOWED), NULL, &d, tk, &t,
+	     mech_ckm_name(s->op.mechanism),
 	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
 	     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, CKR_OK,
 	     op_call(s), &delivered);
