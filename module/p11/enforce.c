@@ -1682,11 +1682,14 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	 * state store; read at most STATE_REVOCATION_CACHE_MS ago.  A store
 	 * that cannot answer refuses: a revocation may be what it holds. */
 	if (t.gkey) {
-		char rwhy[STATE_REASON_MAX + 1], detail[STATE_REASON_MAX + 40];
+		char rwhy[STATE_REASON_MAX + 1] = "", detail[STATE_REASON_MAX + 40] = "";
 		int r = state_key_revoked(cfg->state_dir, t.gkey->name, rwhy, sizeof rwhy);
 		if (r != 0) {
 			policy_reason_t rr = r > 0 ? REASON_KEY_REVOKED : REASON_STATE_UNAVAILABLE;
-			snprintf(detail, sizeof detail, "revoked (signgate revoke): %s", rwhy);
+			/* rwhy is filled only for a revocation */
+			if (r > 0)
+				snprintf(detail, sizeof detail, "revoked (signgate revoke): %.*s",
+				         (int)(sizeof rwhy - 1), rwhy);
 			emit(AUDIT_SIGN, false, policy_reason_name(rr), r > 0 ? detail : state_error(), &d, tk,
 			     &t, mname, pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
 			     use_name(use), NULL);
