@@ -4,7 +4,9 @@
  * by token and CKA_ID, by token and label, by fingerprint; names; the
  * rules that name each key), so that a decision looks at the rules of one
  * key only and costs the same with 10 rules as with 10,000.
- * policy_decide() is pure: no allocation, no I/O, no locks.
+ * policy_decide() (at *Init) and policy_decide_data() (at the data, with
+ * the counters' answers) are pure: no allocation, no I/O, no locks, no
+ * clock.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,9 +5,10 @@
  * decision path.  Lookups are by hash index, so a decision costs the same
  * with 10 keys and rules as with 10,000.
  *
- * Quotas and ticket use counts live in the state directory (quota.h): the
- * engine says which rule applies and what the limit is; the caller of the
- * engine consumes the counter and denies when it is exhausted.
+ * Quotas and ticket use counts live in the state store (quota.h): the
+ * engine says which counter must be taken (policy_decide_data: need), the
+ * caller takes it (I/O) and hands the answer back; what the answer means
+ * (exhausted, store unavailable) is decided here.
  */
 #ifndef SIGNGATE_POLICY_H
 #define SIGNGATE_POLICY_H
@@ -57,14 +58,14 @@ typedef enum policy_reason {
 	REASON_MECHANISM_FORBIDDEN,
 	REASON_HASH_FORBIDDEN,      /* SHA-1, unparseable DigestInfo, hash not listed */
 	REASON_OUTSIDE_WINDOW,
-	REASON_QUOTA_EXHAUSTED,     /* set by the quota layer */
+	REASON_QUOTA_EXHAUSTED,     /* the quota's answer (policy_decide_data) */
 	REASON_NO_ADMIN_CAPABILITY,
 	REASON_TICKET_MISSING,
 	REASON_TICKET_INVALID,      /* detail in ticket_result */
 	REASON_TICKET_TOO_OLD,
 	REASON_TICKET_WRONG_PRODUCT,
 	REASON_TICKET_CHECK_FAILED,
-	REASON_TICKET_EXHAUSTED,    /* max_uses, set by the quota layer */
+	REASON_TICKET_EXHAUSTED,    /* max_uses: the counter's answer (policy_decide_data) */
 	REASON_ARTIFACT_MISMATCH,
 	REASON_BAD_CREDENTIAL,
 	REASON_AUDIT_UNAVAILABLE,
