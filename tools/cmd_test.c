@@ -637,14 +637,10 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		req.hash_deferred = req.hash == HASH_UNKNOWN;
 	}
 	req.ticket = have_ticket && tstatus == TICKET_OK ? &tk : NULL;
+	/* As the module asks: a refused ticket, a look-alike object */
+	req.ticket_status = have_ticket ? tstatus : TICKET_OK;
+	req.key_reason = obj && req.action != POLICY_ACTION_ADMIN ? why : REASON_KEY_UNGOVERNED;
 	policy_decide(in_force, &req, &d);
-	if (!d.allow && have_ticket && tstatus != TICKET_OK && d.reason == REASON_TICKET_MISSING) {
-		d.reason = REASON_TICKET_INVALID;
-		snprintf(d.detail, sizeof d.detail, "%s", ticket_status_name(tstatus));
-	}
-	if (!req.key && !d.allow &&
-	    (d.reason == REASON_KEY_UNGOVERNED || d.reason == REASON_NO_ROLE) && obj)
-		d.reason = why;
 	res->allow = d.allow;
 	res->reason = d.reason;
 	snprintf(res->detail, sizeof res->detail, "%s", d.detail);

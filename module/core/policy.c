@@ -4,7 +4,9 @@
  * by token and CKA_ID, by token and label, by fingerprint; names; the
  * rules that name each key), so that a decision looks at the rules of one
  * key only and costs the same with 10 rules as with 10,000.
- * policy_decide() is pure: no allocation, no I/O, no locks.
+ * policy_decide() (at *Init) and policy_decide_data() (at the data, with
+ * the counters' answers) are pure: no allocation, no I/O, no locks, no
+ * clock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 
 #include "policy.h"
 
-/* CK_RV values (pkcs11.h is not needed for three constants). */
+/* CK_RV values (pkcs11.h is not needed for a few constants). */
 #define CKR_OK_ 0x00000000UL
 #define CKR_FUNCTION_FAILED_ 0x00000006UL
 #define CKR_MECHANISM_INVALID_ 0x00000070UL
@@ -26,6 +28,10 @@
 #define CKR_DATA_INVALID_ 0x00000020UL
 #define CKR_DATA_LEN_RANGE_ 0x00000021UL
 #define CKR_MECHANISM_PARAM_INVALID_ 0x00000071UL
+#define CKR_DEVICE_ERROR_ 0x00000030UL
+#define CKR_KEY_HANDLE_INVALID_ 0x00000060UL
+#define CKR_OPERATION_NOT_INITIALIZED_ 0x00000091UL
+#define CKR_TEMPLATE_INCONSISTENT_ 0x000000D1UL
 
 typedef struct cred {
 	bool set;
@@ -621,6 +627,31 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_TOKEN_COMMIT_MISMATCH] = "token-commit-mismatch",
 	[REASON_APPROVALS_MISSING] = "approvals-missing",
 	[REASON_APPROVAL_INVALID] = "approval-invalid",
+	[REASON_LOGIN_CHANGED] = "login-changed",
+	[REASON_OPERATION_BLOCKED] = "operation-blocked",
+	[REASON_OPERATION_NOT_INITIALIZED] = "operation-not-initialized",
+	[REASON_OPERATION_STATE] = "operation-state",
+	[REASON_BACKEND_FAULT] = "backend-fault",
+	[REASON_HANDLE_INCONSISTENT] = "handle-inconsistent",
+	[REASON_TICKET_MALFORMED] = "ticket-malformed",
+	[REASON_TICKET_BAD_ALG] = "ticket-bad-alg",
+	[REASON_TICKET_UNKNOWN_ISSUER] = "ticket-unknown-issuer",
+	[REASON_TICKET_BAD_SIGNATURE] = "ticket-bad-signature",
+	[REASON_TICKET_EXPIRED] = "ticket-expired",
+	[REASON_TICKET_NOT_YET_VALID] = "ticket-not-yet-valid",
+	[REASON_TICKET_ACCEPTED] = "ticket-accepted",
+	[REASON_TOKEN_ACCEPTED] = "token-accepted",
+	[REASON_BUNDLE_ACCEPTED] = "bundle-accepted",
+	[REASON_APPROVALS_ACCEPTED] = "approvals-accepted",
+	[REASON_CREDENTIAL_ACCEPTED] = "credential-accepted",
+	[REASON_OS_IDENTITY] = "os-identity",
+	[REASON_LOGIN_FORWARDED] = "forwarded",
+	[REASON_COMPAT_MODE_FORWARDED] = "compat-mode-forwarded",
+	[REASON_CONFIG_LOADED] = "config-loaded",
+	[REASON_CONFIG_RELOADED] = "config-reloaded",
+	[REASON_MODULE_START] = "module-start",
+	[REASON_MODULE_STOP] = "module-stop",
+	[REASON_CHECKPOINT] = "checkpoint",
 };
 
 static const char *const action_names[POLICY_ACTION_COUNT] = {
@@ -649,7 +680,35 @@ unsigned long policy_reason_ckr(policy_reason_t r)
 {
 	switch (r) {
 	case REASON_ALLOWED:
+	case REASON_TICKET_ACCEPTED:
+	case REASON_TOKEN_ACCEPTED:
+	case REASON_BUNDLE_ACCEPTED:
+	case REASON_APPROVALS_ACCEPTED:
+	case REASON_CREDENTIAL_ACCEPTED:
+	case REASON_OS_IDENTITY:
+	case REASON_LOGIN_FORWARDED:
+	case REASON_COMPAT_MODE_FORWARDED:
+	case REASON_CONFIG_LOADED:
+	case REASON_CONFIG_RELOADED:
+	case REASON_MODULE_START:
+	case REASON_MODULE_STOP:
+	case REASON_CHECKPOINT:
 		return CKR_OK_;
+	case REASON_TICKET_MALFORMED:
+	case REASON_TICKET_BAD_ALG:
+	case REASON_TICKET_UNKNOWN_ISSUER:
+	case REASON_TICKET_BAD_SIGNATURE:
+	case REASON_TICKET_EXPIRED:
+	case REASON_TICKET_NOT_YET_VALID:
+		return CKR_PIN_INCORRECT_;   /* recorded at C_Login, where they are refused */
+	case REASON_KEY_OTHER_TOKEN:
+		return CKR_KEY_HANDLE_INVALID_;   /* administration: CKR_OBJECT_HANDLE_INVALID */
+	case REASON_TEMPLATE_DUPLICATE:
+		return CKR_TEMPLATE_INCONSISTENT_;
+	case REASON_OPERATION_NOT_INITIALIZED:
+		return CKR_OPERATION_NOT_INITIALIZED_;
+	case REASON_BACKEND_FAULT:
+		return CKR_DEVICE_ERROR_;
 	case REASON_MECHANISM_FORBIDDEN:
 	case REASON_HASH_FORBIDDEN:
 		return CKR_MECHANISM_INVALID_;
@@ -1214,7 +1273,7 @@ static void deny(policy_decision_t *out, policy_reason_t r)
 	out->ckr = policy_reason_ckr(r);
 }
 
-void policy_decide(const config_t *cfg, const policy_request_t *req, policy_decision_t *out)
+static void decide_request(const config_t *cfg, const policy_request_t *req, policy_decision_t *out)
 {
 	out->allow = false;
 	out->rule = NULL;
@@ -1223,7 +1282,7 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 	out->approvers[0] = '\0';
 	if (!pol(cfg) || !req) {
 		deny(out, REASON_CONFIG_INVALID);
-		snprintf(out->detail, sizeof out->detail, "no valid configuration loaded");
+		snprintf(out->detail, sizeof out->detail, "no valid config in force");
 		return;
 	}
 	if (!req->caller || !req->caller->known) {
@@ -1322,6 +1381,328 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 	snprintf(out->detail, sizeof out->detail, "no rule grants key %s to the caller's roles%s%s", k->name,
 	         req->action == POLICY_ACTION_SIGN ? "" : " for ", req->action == POLICY_ACTION_SIGN ? "" :
 	         action_grant(req->action)->what);
+}
+
+void policy_decide(const config_t *cfg, const policy_request_t *req, policy_decision_t *out)
+{
+	decide_request(cfg, req, out);
+	if (out->allow || !req)
+		return;
+	/* A ticket was presented but did not verify: say so rather than
+	 * "missing" (the code stays that of a policy refusal). */
+	if (out->reason == REASON_TICKET_MISSING && req->ticket_status != TICKET_OK) {
+		out->reason = REASON_TICKET_INVALID;
+		snprintf(out->detail, sizeof out->detail, "%s", ticket_status_name(req->ticket_status));
+	}
+	/* An object with no governed key because it is dressed as one, or
+	 * because its identity is unknown: the denial says which. */
+	if (!req->key && (req->key_reason == REASON_KEY_MISMATCH || req->key_reason == REASON_KEY_UNKNOWN) &&
+	    (req->action == POLICY_ACTION_ADMIN || out->reason == REASON_KEY_UNGOVERNED ||
+	     out->reason == REASON_NO_ROLE)) {
+		out->reason = req->key_reason;
+		if (req->key_reason == REASON_KEY_UNKNOWN) {
+			out->ckr = policy_reason_ckr(REASON_KEY_UNKNOWN);
+			snprintf(out->detail, sizeof out->detail, "%s",
+			         req->action == POLICY_ACTION_ADMIN ?
+			                 "identity of the object could not be established; administration "
+			                 "needs a rule over all keys" :
+			                 "identity of the key could not be established");
+		}
+	}
+}
+
+/* ---- the data of an allowed operation -------------------------------------- */
+
+policy_data_kind_t policy_data_kind(mech_id_t m)
+{
+	if (m == MECH_RSA_PKCS || m == MECH_ECDSA || m == MECH_RSA_X_509 ||
+	    (m == MECH_RSA_PKCS_PSS && mech_fixed_hash(m) == HASH_UNKNOWN))
+		return POLICY_DATA_RAW;
+	if ((unsigned)m < MECH_COUNT && mech_fixed_hash(m) != HASH_UNKNOWN)
+		return POLICY_DATA_HASHED;
+	return POLICY_DATA_PLAIN;
+}
+
+bool policy_ticket_binds(const ticket_claims_t *t, const unsigned char *digest, size_t len)
+{
+	if (!t || t->n_digests == 0)
+		return true;
+	if (!digest || len != 32)
+		return false;
+	for (size_t i = 0; i < t->n_digests && i < TICKET_MAX_DIGESTS; i++)
+		if (CRYPTO_memcmp(t->digests[i], digest, 32) == 0)
+			return true;
+	return false;
+}
+
+void policy_quota_counter(const policy_rule_t *r, const caller_t *c, char *name, size_t len)
+{
+	if (r->quota_scope == QUOTA_PER_CALLER)
+		snprintf(name, len, "rule:%s:uid:%lu", r->name, c ? (unsigned long)c->uid : 0UL);
+	else
+		snprintf(name, len, "rule:%s", r->name);
+}
+
+void policy_ticket_counter(const ticket_claims_t *t, char *name, size_t len)
+{
+	snprintf(name, len, "ticket:%s", t->jti);
+}
+
+policy_reason_t policy_ticket_reason(ticket_status_t s)
+{
+	switch (s) {
+	case TICKET_OK: return REASON_TICKET_ACCEPTED;
+	case TICKET_BAD_ALG: return REASON_TICKET_BAD_ALG;
+	case TICKET_UNKNOWN_ISSUER: return REASON_TICKET_UNKNOWN_ISSUER;
+	case TICKET_BAD_SIGNATURE: return REASON_TICKET_BAD_SIGNATURE;
+	case TICKET_EXPIRED: return REASON_TICKET_EXPIRED;
+	case TICKET_NOT_YET_VALID: return REASON_TICKET_NOT_YET_VALID;
+	case TICKET_MALFORMED:
+	default: return REASON_TICKET_MALFORMED;
+	}
+}
+
+static void data_deny(policy_data_decision_t *o, const policy_data_request_t *req, bool name_rule,
+                      policy_reason_t r, unsigned long ckr, const char *detail)
+{
+	o->d.allow = false;
+	o->d.reason = r;
+	o->d.ckr = ckr;
+	o->d.rule = name_rule ? req->rule : NULL;
+	o->d.role = name_rule ? req->role : NULL;
+	o->need = POLICY_NEED_NOTHING;
+	snprintf(o->d.detail, sizeof o->d.detail, "%s", detail ? detail : "");
+}
+
+/* The rule's quota and the ticket's uses, in that order; at_data: the
+ * counters of a signature or decryption (their detail says so). */
+static bool decide_counters(const policy_data_request_t *req, policy_data_decision_t *o)
+{
+	const policy_rule_t *r = req->rule;
+	bool at_data = req->op != POLICY_DATA_KEY_USE;
+	if (r && r->quota_count) {
+		switch (req->quota) {
+		case POLICY_COUNT_UNASKED:
+			o->need = POLICY_NEED_QUOTA;
+			return false;
+		case POLICY_COUNT_EXHAUSTED:
+			data_deny(o, req, true, REASON_QUOTA_EXHAUSTED, CKR_FUNCTION_REJECTED_,
+			          at_data ? "signature quota used up for this period" : "quota used up for this period");
+			return false;
+		case POLICY_COUNT_UNAVAILABLE:
+			data_deny(o, req, true, REASON_STATE_UNAVAILABLE, CKR_FUNCTION_REJECTED_, req->state_error);
+			return false;
+		case POLICY_COUNT_TAKEN:
+			break;
+		}
+	}
+	const ticket_claims_t *t = req->ticket;
+	if (t && t->max_uses) {
+		switch (req->ticket_use) {
+		case POLICY_COUNT_UNASKED:
+			o->need = POLICY_NEED_TICKET_USE;
+			return false;
+		case POLICY_COUNT_EXHAUSTED:
+			data_deny(o, req, true, REASON_TICKET_EXHAUSTED, CKR_FUNCTION_REJECTED_,
+			          "ticket used max_uses times");
+			return false;
+		case POLICY_COUNT_UNAVAILABLE:
+			data_deny(o, req, true, REASON_STATE_UNAVAILABLE, CKR_FUNCTION_REJECTED_, req->state_error);
+			return false;
+		case POLICY_COUNT_TAKEN:
+			break;
+		}
+	}
+	return true;
+}
+
+/* The data of a signature: the hash it establishes, the artifact it
+ * binds, the approvals that cover it.  False when denied. */
+static bool decide_sign_data(const policy_data_request_t *req, policy_data_decision_t *o)
+{
+	const inspect_result_t *ir = req->inspect;
+	const ticket_claims_t *tk = req->ticket;
+	policy_data_kind_t kind = policy_data_kind(req->mech);
+	const unsigned char *dig = NULL;
+	size_t dlen = 0;
+	bool is_digest = false;
+	char why[sizeof o->d.detail];
+
+	if (kind == POLICY_DATA_RAW) {
+		if (req->multipart) {
+			/* PKCS#11 defines these mechanisms single-part only.
+			 * CKR_FUNCTION_REJECTED, not the data code: pkcs11-tool
+			 * retries every refused C_Sign as C_SignUpdate and shows
+			 * that answer, which must still read as a refusal. */
+			data_deny(o, req, true, REASON_DATA_MALFORMED, CKR_FUNCTION_REJECTED_,
+			          "a raw mechanism takes its input in one C_Sign");
+			return false;
+		}
+		if (!ir) {
+			o->hash = HASH_UNKNOWN;
+			data_deny(o, req, true, REASON_HASH_FORBIDDEN, CKR_MECHANISM_INVALID_,
+			          "the data was not inspected");
+			return false;
+		}
+		if (inspect_refused(ir)) {
+			policy_reason_t r;
+			switch (ir->status) {
+			case INSPECT_HASH_DISGUISED: r = REASON_HASH_DISGUISED; break;
+			case INSPECT_HASH_TRUNCATED: r = REASON_HASH_TRUNCATED; break;
+			case INSPECT_MALFORMED: r = REASON_DATA_MALFORMED; break;
+			case INSPECT_PSS_PARAMS_INVALID: r = REASON_PSS_PARAMS_INVALID; break;
+			default: r = REASON_HASH_FORBIDDEN; break;   /* no known hash */
+			}
+			o->hash = HASH_UNKNOWN;
+			data_deny(o, req, true, r, policy_reason_ckr(r), ir->detail);
+			return false;
+		}
+		o->hash = ir->hash;
+		dig = ir->digest_len ? ir->digest : NULL;
+		dlen = ir->digest_len;
+		is_digest = true;
+	} else if (kind == POLICY_DATA_HASHED && ir) {
+		/* Each part on its own, as Java sends its signed attributes
+		 * whole in one C_SignUpdate: a part that presents itself as a
+		 * SET is held to the same rules as a whole input. */
+		if (inspect_refused(ir)) {
+			data_deny(o, req, true, REASON_DATA_MALFORMED, policy_reason_ckr(REASON_DATA_MALFORMED),
+			          ir->detail);
+			return false;
+		}
+		if (ir->status == INSPECT_OK) {
+			dig = ir->digest;
+			dlen = ir->digest_len;
+		}
+	}
+
+	if (req->hash_pending || is_digest) {
+		/* Raw RSA that is no PKCS#1 block establishes no hash; the key
+		 * lists RSA-X-509 on purpose (policy_hash_allowed). */
+		if (o->hash == HASH_UNKNOWN && req->mech != MECH_RSA_X_509) {
+			data_deny(o, req, false, REASON_HASH_FORBIDDEN, policy_reason_ckr(REASON_HASH_FORBIDDEN),
+			          "no hash established from the data");
+			return false;
+		}
+		/* Everything but the hash was decided at *Init, moments ago;
+		 * the data only tells the hash. */
+		if (!policy_hash_allowed(req->key, req->mech, o->hash)) {
+			const char *basis = ir ? inspect_basis_name(ir->basis) : NULL;
+			snprintf(why, sizeof why, "hash %s (from %s) not allowed for key %s", hash_name(o->hash),
+			         basis ? basis : "?", req->key ? req->key->name : "?");
+			data_deny(o, req, true, REASON_HASH_FORBIDDEN, policy_reason_ckr(REASON_HASH_FORBIDDEN), why);
+			return false;
+		}
+	}
+	/* A ticket that lists artifacts binds every signature made under it.
+	 * Data that is neither a digest nor CMS signed attributes, signed
+	 * single-part with SHA-256, is over SHA-256(data); any other
+	 * signature cannot be tied to an artifact: refused. */
+	if (!dig && tk && tk->n_digests) {
+		if (!req->multipart && req->data_sha256 && mech_fixed_hash(req->mech) == HASH_SHA256) {
+			dig = req->data_sha256;
+			dlen = 32;
+		} else if (req->multipart && mech_fixed_hash(req->mech) == HASH_SHA256 &&
+		           req->op == POLICY_DATA_SIGN) {
+			/* over all the parts: checked before C_SignFinal */
+			o->bind_at_final = true;
+		} else {
+			data_deny(o, req, true, REASON_ARTIFACT_MISMATCH, CKR_FUNCTION_REJECTED_,
+			          "the ticket lists artifacts; the artifact of this signature cannot be "
+			          "established (multi-part, or a hash other than SHA-256)");
+			return false;
+		}
+	}
+	if (dig && !policy_ticket_binds(tk, dig, dlen)) {
+		data_deny(o, req, true, REASON_ARTIFACT_MISMATCH, CKR_FUNCTION_REJECTED_,
+		          "the data signed is not over an artifact the ticket lists");
+		return false;
+	}
+	o->artifact = dig;
+	if (dig && req->rule && req->rule->approvals_count) {
+		/* The approvals judged again with the artifact known, against the
+		 * config of the rule.  Approvals name SHA-256 digests: other hash
+		 * lengths match none that lists artifacts. */
+		static const unsigned char none[32];
+		const policy_rule_t *r = req->rule;
+		policy_request_t areq = { .action = POLICY_ACTION_SIGN, .caller = req->caller,
+			                  .key = req->key, .now = req->now, .ticket = tk,
+			                  .approvals = req->approvals, .n_approvals = req->n_approvals,
+			                  .artifact = dlen == 32 ? dig : none };
+		unsigned got = req->approvals_cfg ? policy_approvals_count(req->approvals_cfg, r, &areq,
+		                                                           o->d.approvers,
+		                                                           sizeof o->d.approvers)
+		                                  : 0;
+		if (!req->approvals_cfg || got < r->approvals_count) {
+			if (req->approvals_cfg)
+				snprintf(why, sizeof why,
+				         "rule %s: %u more approval%s needed that cover the data signed (%u of %u counted)",
+				         r->name, r->approvals_count - got, r->approvals_count - got == 1 ? "" : "s", got,
+				         r->approvals_count);
+			else
+				why[0] = '\0';
+			data_deny(o, req, true, REASON_APPROVALS_MISSING, CKR_FUNCTION_REJECTED_, why);
+			return false;
+		}
+	}
+	return true;
+}
+
+void policy_decide_data(const config_t *cfg, const policy_data_request_t *req,
+                        policy_data_decision_t *out)
+{
+	memset(&out->d, 0, sizeof out->d);
+	out->need = POLICY_NEED_NOTHING;
+	out->hash = req ? req->hash : HASH_UNKNOWN;
+	out->artifact = NULL;
+	out->bind_at_final = false;
+	if (!cfg || !req) {
+		data_deny(out, req, false, REASON_CONFIG_INVALID, CKR_FUNCTION_REJECTED_,
+		          "no valid config in force");
+		return;
+	}
+	/* The ticket bound to the operation at *Init, never the login state
+	 * of the moment; still only valid for its window. */
+	const ticket_claims_t *t = req->ticket;
+	if (t && ((t->exp && (int64_t)req->now > t->exp + TICKET_LEEWAY_S) ||
+	          (t->nbf && (int64_t)req->now + TICKET_LEEWAY_S < t->nbf))) {
+		data_deny(out, req, true, REASON_TICKET_INVALID, CKR_FUNCTION_REJECTED_,
+		          ticket_status_name(t->exp && (int64_t)req->now > t->exp + TICKET_LEEWAY_S ?
+		                                     TICKET_EXPIRED :
+		                                     TICKET_NOT_YET_VALID));
+		return;
+	}
+	if ((req->op == POLICY_DATA_SIGN || req->op == POLICY_DATA_SIGN_RECOVER ||
+	     req->op == POLICY_DATA_MESSAGE_SIGN) &&
+	    !decide_sign_data(req, out))
+		return;
+	/* Quotas and ticket uses are taken before the token signs (and given
+	 * back if no signature comes of it). */
+	if (!decide_counters(req, out))
+		return;
+	out->d.allow = true;
+	out->d.reason = REASON_ALLOWED;
+	out->d.ckr = CKR_OK_;
+	out->d.rule = req->rule;
+	out->d.role = req->role;
+}
+
+void policy_decide_final(const ticket_claims_t *t, const policy_rule_t *r,
+                         const policy_role_t *role, const unsigned char *digest,
+                         policy_decision_t *out)
+{
+	memset(out, 0, sizeof *out);
+	out->rule = r;
+	out->role = role;
+	if (digest && policy_ticket_binds(t, digest, 32)) {
+		out->allow = true;
+		out->reason = REASON_ALLOWED;
+		out->ckr = CKR_OK_;
+		return;
+	}
+	out->reason = REASON_ARTIFACT_MISMATCH;
+	out->ckr = CKR_FUNCTION_REJECTED_;
+	snprintf(out->detail, sizeof out->detail, "the data signed is not an artifact the ticket lists");
 }
 
 /* ---- credentials at login ------------------------------------------------- */

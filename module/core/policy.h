@@ -5,9 +5,10 @@
  * decision path.  Lookups are by hash index, so a decision costs the same
  * with 10 keys and rules as with 10,000.
  *
- * Quotas and ticket use counts live in the state directory (quota.h): the
- * engine says which rule applies and what the limit is; the caller of the
- * engine consumes the counter and denies when it is exhausted.
+ * Quotas and ticket use counts live in the state store (quota.h): the
+ * engine says which counter must be taken (policy_decide_data: need), the
+ * caller takes it (I/O) and hands the answer back; what the answer means
+ * (exhausted, store unavailable) is decided here.
  */
 #ifndef SIGNGATE_POLICY_H
 #define SIGNGATE_POLICY_H
@@ -21,6 +22,7 @@
 #include "caller.h"
 #include "model.h"
 #include "idtoken.h"
+#include "inspect.h"
 #include "mech.h"
 #include "ticket.h"
 
@@ -56,14 +58,14 @@ typedef enum policy_reason {
 	REASON_MECHANISM_FORBIDDEN,
 	REASON_HASH_FORBIDDEN,      /* SHA-1, unparseable DigestInfo, hash not listed */
 	REASON_OUTSIDE_WINDOW,
-	REASON_QUOTA_EXHAUSTED,     /* set by the quota layer */
+	REASON_QUOTA_EXHAUSTED,     /* the quota's answer (policy_decide_data) */
 	REASON_NO_ADMIN_CAPABILITY,
 	REASON_TICKET_MISSING,
 	REASON_TICKET_INVALID,      /* detail in ticket_result */
 	REASON_TICKET_TOO_OLD,
 	REASON_TICKET_WRONG_PRODUCT,
 	REASON_TICKET_CHECK_FAILED,
-	REASON_TICKET_EXHAUSTED,    /* max_uses, set by the quota layer */
+	REASON_TICKET_EXHAUSTED,    /* max_uses: the counter's answer (policy_decide_data) */
 	REASON_ARTIFACT_MISMATCH,
 	REASON_BAD_CREDENTIAL,
 	REASON_AUDIT_UNAVAILABLE,
@@ -101,6 +103,36 @@ typedef enum policy_reason {
 	REASON_TOKEN_COMMIT_MISMATCH, /* ticket commit is not the token's sha */
 	REASON_APPROVALS_MISSING,   /* fewer distinct approvers than the rule's approvals.count */
 	REASON_APPROVAL_INVALID,    /* an approval in the bundle did not verify (login) */
+	/* The operation state machine (module/p11): decided from what the
+	 * caller and the token did to an operation policy had allowed. */
+	REASON_LOGIN_CHANGED,       /* a data call after a logout or a new login */
+	REASON_OPERATION_BLOCKED,   /* the token did not let signgate end a refused operation */
+	REASON_OPERATION_NOT_INITIALIZED, /* a data call on no operation signgate tracks */
+	REASON_OPERATION_STATE,     /* C_Get/SetOperationState of a governed operation */
+	REASON_BACKEND_FAULT,       /* the token answered with more than the caller's buffer */
+	REASON_HANDLE_INCONSISTENT, /* the token rejected a handle, then accepted it */
+	/* A ticket that did not verify: the ticket_status_t of the record
+	 * (policy_ticket_reason(); the same names as ticket_status_name()). */
+	REASON_TICKET_MALFORMED,
+	REASON_TICKET_BAD_ALG,
+	REASON_TICKET_UNKNOWN_ISSUER,
+	REASON_TICKET_BAD_SIGNATURE,
+	REASON_TICKET_EXPIRED,
+	REASON_TICKET_NOT_YET_VALID,
+	/* The outcome of records that accept: login, tickets, lifecycle. */
+	REASON_TICKET_ACCEPTED,
+	REASON_TOKEN_ACCEPTED,
+	REASON_BUNDLE_ACCEPTED,
+	REASON_APPROVALS_ACCEPTED,
+	REASON_CREDENTIAL_ACCEPTED,
+	REASON_OS_IDENTITY,         /* login without credentials: the OS identity decides */
+	REASON_LOGIN_FORWARDED,     /* "forwarded": SO or context-specific login to the token */
+	REASON_COMPAT_MODE_FORWARDED, /* no pin_file: the caller's PIN goes to the token */
+	REASON_CONFIG_LOADED,
+	REASON_CONFIG_RELOADED,
+	REASON_MODULE_START,
+	REASON_MODULE_STOP,
+	REASON_CHECKPOINT,          /* audit chain checkpoint */
 	REASON_COUNT
 } policy_reason_t;
 
@@ -146,6 +178,15 @@ typedef struct policy_request {
 	const approval_t *approvals;
 	size_t n_approvals;
 	const unsigned char *artifact;
+	/* A ticket was presented but did not verify, or has left its window
+	 * (TICKET_OK: none presented, or ticket is it): a rule that requires
+	 * a ticket is then refused ticket-invalid, not ticket-missing. */
+	ticket_status_t ticket_status;
+	/* Why key is NULL: REASON_KEY_MISMATCH (an object dressed as a
+	 * governed key) or REASON_KEY_UNKNOWN (its identity could not be
+	 * established); a denial then names that reason.  REASON_ALLOWED or
+	 * REASON_KEY_UNGOVERNED: simply not governed. */
+	policy_reason_t key_reason;
 } policy_request_t;
 
 typedef struct policy_decision {
@@ -171,6 +212,117 @@ const policy_key_t *policy_key_lookup(const config_t *cfg, const policy_key_ref_
 
 /* The decision.  Never allocates. */
 void policy_decide(const config_t *cfg, const policy_request_t *req, policy_decision_t *out);
+
+/* ---- the data of an allowed operation ---------------------------------------
+ *
+ * An operation allowed at *Init is decided again when its data arrives:
+ * the data tells the hash (bare digests), the artifact signed, and the
+ * counters are taken.  The PKCS#11 layer gathers the facts (it runs the
+ * inspector on the data, hashes it, asks the state store) and
+ * policy_decide_data() decides, in the order of config/REFERENCE.md
+ * ("How a decision is made", at the data). */
+
+/* How the data of a signing mechanism is looked at. */
+typedef enum policy_data_kind {
+	POLICY_DATA_PLAIN = 0,      /* neither: not inspected */
+	POLICY_DATA_RAW,            /* the input is the digest or block (RSA-PKCS, RSA-X-509,
+	                             * ECDSA, PSS without a hash): single-part, the inspector
+	                             * establishes the hash from it */
+	POLICY_DATA_HASHED,         /* the mechanism hashes (SHA256-RSA-PKCS ...): each part is
+	                             * looked at as CMS signed attributes */
+} policy_data_kind_t;
+
+policy_data_kind_t policy_data_kind(mech_id_t m);
+
+/* The operation the data is for. */
+typedef enum policy_data_op {
+	POLICY_DATA_SIGN = 0,       /* C_Sign, C_SignUpdate (a C_SignFinal follows parts) */
+	POLICY_DATA_SIGN_RECOVER,
+	POLICY_DATA_MESSAGE_SIGN,
+	POLICY_DATA_DECRYPT,        /* C_Decrypt*, C_DecryptMessage: no data rules, counters only */
+	POLICY_DATA_KEY_USE,        /* C_UnwrapKey, C_DeriveKey: one call, counters only */
+} policy_data_op_t;
+
+/* A counter's answer (quota of the rule, uses of the ticket). */
+typedef enum policy_count {
+	POLICY_COUNT_UNASKED = 0,   /* not taken for this operation yet */
+	POLICY_COUNT_TAKEN,         /* taken (now, or earlier for this operation) */
+	POLICY_COUNT_EXHAUSTED,     /* the limit is reached */
+	POLICY_COUNT_UNAVAILABLE,   /* the state store did not answer */
+} policy_count_t;
+
+/* What the decision needs before it can allow: the caller takes that
+ * counter (quota_take) and decides again with its answer. */
+typedef enum policy_need {
+	POLICY_NEED_NOTHING = 0,
+	POLICY_NEED_QUOTA,          /* the rule's quota: policy_quota_counter() */
+	POLICY_NEED_TICKET_USE,     /* one of the ticket's max_uses: policy_ticket_counter() */
+} policy_need_t;
+
+typedef struct policy_data_request {
+	policy_data_op_t op;
+	const caller_t *caller;
+	const policy_key_t *key;        /* as decided at *Init */
+	const policy_rule_t *rule;      /* the rule that allowed at *Init */
+	const policy_role_t *role;
+	mech_id_t mech;
+	hash_alg_t hash;                /* the hash known at *Init (fixed, PSS params), else HASH_UNKNOWN */
+	bool hash_pending;              /* the data must tell the hash (RSA-PKCS, ECDSA) */
+	bool multipart;                 /* the data comes in parts (C_SignUpdate ...) */
+	time_t now;
+	/* The ticket bound to the operation at *Init (NULL: none): judged
+	 * against its window at now, its artifacts and max_uses. */
+	const ticket_claims_t *ticket;
+	/* The inspector's result on this data (NULL: not inspected):
+	 * inspect_digestinfo/_rsa_x509/_ecdsa/_pss_input for RAW data,
+	 * inspect_cms_attributes for HASHED. */
+	const inspect_result_t *inspect;
+	/* SHA-256 of the whole data of a single-part call (NULL: not hashed;
+	 * needed when the ticket lists artifacts and the data is plain). */
+	const unsigned char *data_sha256;
+	/* Approvals in force and the config of rule (only read when the rule
+	 * needs approvals and an artifact is known). */
+	const config_t *approvals_cfg;
+	const approval_t *approvals;
+	size_t n_approvals;
+	/* Counters: the answers so far, and the state store's error text. */
+	policy_count_t quota;
+	policy_count_t ticket_use;
+	const char *state_error;
+} policy_data_request_t;
+
+typedef struct policy_data_decision {
+	policy_decision_t d;            /* allow, reason, ckr, rule, role, detail, approvers */
+	policy_need_t need;             /* allowed so far: take this, then decide again */
+	hash_alg_t hash;                /* the hash established (HASH_UNKNOWN: none; for the audit) */
+	const unsigned char *artifact;  /* the digest bound to the ticket's artifacts (NULL: none) */
+	bool bind_at_final;             /* the artifact is over all parts: checked before C_SignFinal */
+} policy_data_decision_t;
+
+/* The decision at the data.  Pure; never allocates.  An allow with need
+ * set is not yet an allow: take the counter and call again (the data
+ * checks are repeated, the answers given are kept). */
+void policy_decide_data(const config_t *cfg, const policy_data_request_t *req,
+                        policy_data_decision_t *out);
+
+/* The decision at C_SignFinal of a multi-part signature whose artifact is
+ * over all the parts (bind_at_final): digest is their SHA-256 (NULL when
+ * it could not be computed). */
+void policy_decide_final(const ticket_claims_t *t, const policy_rule_t *r,
+                         const policy_role_t *role, const unsigned char *digest,
+                         policy_decision_t *out);
+
+/* Does the ticket bind this digest (no artifacts listed: any)? */
+bool policy_ticket_binds(const ticket_claims_t *t, const unsigned char *digest, size_t len);
+
+/* Names of the counters in the state store: the rule's quota (per caller
+ * when its scope says so) and the ticket's uses. */
+void policy_quota_counter(const policy_rule_t *r, const caller_t *c, char *name, size_t len);
+void policy_ticket_counter(const ticket_claims_t *t, char *name, size_t len);
+
+/* The reason for a ticket that did not verify (same name as
+ * ticket_status_name()); REASON_TICKET_ACCEPTED for TICKET_OK. */
+policy_reason_t policy_ticket_reason(ticket_status_t s);
 
 /* Verify a role credential presented at C_Login against the stored hash;
  * returns the role or NULL. Constant-time comparison. */

@@ -639,8 +639,7 @@ static void env_ticket_load(const config_t *cfg)
 	audit_record_t r = {
 		.event = AUDIT_TICKET,
 		.allowed = g_env_ticket_status == TICKET_OK,
-		.reason = g_env_ticket_status == TICKET_OK ? "ticket-accepted" :
-		                                              ticket_status_name(g_env_ticket_status),
+		.reason = policy_reason_name(policy_ticket_reason(g_env_ticket_status)),
 		.detail = "SIGNGATE_TICKET",
 		.caller = &g_caller,
 		.ticket = g_env_ticket_status == TICKET_OK ? &g_env_ticket : NULL,
@@ -737,7 +736,7 @@ static idtoken_status_t idtoken_accept(const config_t *cfg, const char *tok, siz
 	tl_emit_idtoken = out->jti[0] ? out : NULL;
 	tl_emit_no_idtoken = true;
 	emit(AUDIT_LOGIN, st == IDTOKEN_OK,
-	     st == IDTOKEN_OK ? "token-accepted"
+	     st == IDTOKEN_OK ? policy_reason_name(REASON_TOKEN_ACCEPTED)
 	     : unavailable    ? policy_reason_name(REASON_STATE_UNAVAILABLE)
 	                      : policy_reason_name(policy_idtoken_reason(st)),
 	     msg,
@@ -924,7 +923,8 @@ static void env_bundle_load_locked(const config_t *cfg)
 	snprintf(msg, sizeof msg, "SIGNGATE_BUNDLE%s%s%s%s", ok ? ": " : "", ok ? names : "",
 	         detail[0] ? ": " : "", detail);
 	audit_record_t r = { .event = AUDIT_TICKET, .allowed = ok,
-		             .reason = ok ? "approvals-accepted" : policy_reason_name(REASON_APPROVAL_INVALID),
+		             .reason = policy_reason_name(ok ? REASON_APPROVALS_ACCEPTED
+		                                             : REASON_APPROVAL_INVALID),
 		             .detail = msg, .caller = &g_caller, .operation = "approval",
 		             .approvers = ok && names[0] ? names : NULL };
 	audit_emit(&r);
@@ -997,8 +997,9 @@ static CK_RV login_bundle(const config_t *cfg, target_t *t, const char *pin, siz
 		if (st != TICKET_OK) {
 			bundle_free(&b);
 			free(list);
-			emit(AUDIT_TICKET, false, ticket_status_name(st), "ticket of the bundle given as PIN", NULL,
-			     NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(st)),
+			     "ticket of the bundle given as PIN", NULL, NULL, t, NULL, NULL, NULL, 0,
+			     CKR_PIN_INCORRECT, "C_Login", NULL);
 			return CKR_PIN_INCORRECT;
 		}
 	}
@@ -1026,41 +1027,12 @@ static CK_RV login_bundle(const config_t *cfg, target_t *t, const char *pin, siz
 	         detail[0] ? "; " : "", detail);
 	policy_decision_t d = { 0 };
 	snprintf(d.approvers, sizeof d.approvers, "%s", names);
-	emit(AUDIT_TICKET, true, "bundle-accepted", msg, &d, b.ticket ? &claims : NULL, t, NULL, NULL, NULL,
-	     0, CKR_OK, "C_Login", NULL);
+	emit(AUDIT_TICKET, true, policy_reason_name(REASON_BUNDLE_ACCEPTED), msg, &d,
+	     b.ticket ? &claims : NULL, t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 	bundle_free(&b);
 	OPENSSL_cleanse(list, BUNDLE_MAX_APPROVALS * sizeof(*list));
 	free(list);
 	return CKR_OK;
-}
-
-/* At the data: the approvals judged again with the artifact known (the
- * rule's own config, from *Init).  Fills d's rule, role and detail. */
-static bool approvals_cover_data(sg_session_t *s, const ticket_claims_t *tk, const unsigned char *dig,
-                                 size_t dlen, policy_decision_t *d)
-{
-	const config_t *cfg = s->op.approvals_cfg;
-	const policy_rule_t *r = s->op.rule;
-	approval_t apv[BUNDLE_MAX_APPROVALS];
-	policy_request_t req = { .action = POLICY_ACTION_SIGN, .caller = &g_caller, .key = s->op.gkey,
-		                 .now = time(NULL), .ticket = tk };
-	d->rule = r;
-	d->role = s->op.role;
-	if (!cfg)
-		return false;
-	req.n_approvals = approvals_current(cfg, apv);
-	req.approvals = apv;
-	/* Approvals name SHA-256 digests: other hash lengths match none that
-	 * lists artifacts. */
-	unsigned char none[32] = { 0 };
-	req.artifact = dlen == 32 ? dig : none;
-	unsigned got = policy_approvals_count(cfg, r, &req, s->op.approvers, sizeof(s->op.approvers));
-	if (got >= r->approvals_count)
-		return true;
-	snprintf(d->detail, sizeof d->detail,
-	         "rule %s: %u more approval%s needed that cover the data signed (%u of %u counted)", r->name,
-	         r->approvals_count - got, r->approvals_count - got == 1 ? "" : "s", got, r->approvals_count);
-	return false;
 }
 
 static const policy_role_t *login_role(const config_t *cfg)
@@ -1092,10 +1064,12 @@ static bool mech_hash_from_data(mech_id_t m)
 }
 
 /* Decide a key use.  Fills d; the ticket pointer, if any, is returned
- * through tk so that the audit can name it. */
+ * through tk so that the audit can name it.  key_reason: why t has no
+ * governed key, when it looks like one or is unknown (policy_request_t). */
 static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t action,
-                       const target_t *t, mech_id_t m, hash_alg_t h, bool deferred, policy_decision_t *d,
-                       ticket_claims_t *tk_copy, const ticket_claims_t **tk)
+                       const target_t *t, policy_reason_t key_reason, mech_id_t m, hash_alg_t h,
+                       bool deferred, policy_decision_t *d, ticket_claims_t *tk_copy,
+                       const ticket_claims_t **tk)
 {
 	ticket_status_t ts;
 	bool presented;
@@ -1104,14 +1078,11 @@ static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t act
 
 	memset(d, 0, sizeof(*d));
 	*tk = NULL;
-	if (!cfg) {
-		d->reason = REASON_CONFIG_INVALID;
-		d->ckr = CKR_FUNCTION_REJECTED;
-		snprintf(d->detail, sizeof(d->detail), "no valid config in force");
-		return;
-	}
 	(void)s;
-	*tk = ticket_current(cfg, tk_copy, &ts, &presented);
+	(void)presented;
+	ts = TICKET_OK;
+	if (cfg)
+		*tk = ticket_current(cfg, tk_copy, &ts, &presented);
 
 	req.action = action;
 	req.caller = &g_caller;
@@ -1121,18 +1092,16 @@ static void decide_use(const config_t *cfg, sg_session_t *s, policy_action_t act
 	req.hash_deferred = deferred;
 	req.now = time(NULL);
 	req.ticket = *tk;
-	req.login_role = login_role(cfg);
-	req.idtoken = idtoken_current(cfg, &idt_copy, &req.idtoken_status);
+	req.ticket_status = ts;
+	req.key_reason = key_reason;
 	approval_t apv[BUNDLE_MAX_APPROVALS];
-	req.n_approvals = approvals_current(cfg, apv);
-	req.approvals = req.n_approvals ? apv : NULL;
-	policy_decide(cfg, &req, d);
-	/* A ticket was presented but did not verify: say so rather than
-	 * "missing". */
-	if (!d->allow && d->reason == REASON_TICKET_MISSING && presented && ts != TICKET_OK) {
-		d->reason = REASON_TICKET_INVALID;
-		snprintf(d->detail, sizeof(d->detail), "%s", ticket_status_name(ts));
+	if (cfg) {
+		req.login_role = login_role(cfg);
+		req.idtoken = idtoken_current(cfg, &idt_copy, &req.idtoken_status);
+		req.n_approvals = approvals_current(cfg, apv);
+		req.approvals = req.n_approvals ? apv : NULL;
 	}
+	policy_decide(cfg, &req, d);
 }
 
 /* The target of the operation in progress, as filled at *Init. */
@@ -1288,7 +1257,7 @@ static void op_block(sg_session_t *s)
 
 /* An audit record about the operation in progress (its key, mechanism
  * and bound ticket), refused with a reason of the state machine. */
-static void op_emit_deny(sg_session_t *s, const char *reason, const char *detail, CK_RV ckr)
+static void op_emit_deny(sg_session_t *s, policy_reason_t reason, const char *detail, CK_RV ckr)
 {
 	policy_decision_t d = { 0 };
 	target_t t;
@@ -1296,7 +1265,8 @@ static void op_emit_deny(sg_session_t *s, const char *reason, const char *detail
 	d.rule = s->op.rule;
 	d.role = s->op.role;
 	target_from_op(s, &t);
-	emit(AUDIT_SIGN, false, reason, detail, &d, s->op.has_ticket ? &s->op.ticket : NULL, &t,
+	emit(AUDIT_SIGN, false, policy_reason_name(reason), detail, &d,
+	     s->op.has_ticket ? &s->op.ticket : NULL, &t,
 	     mech_ckm_name(s->op.mechanism),
 	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, ckr,
 	     op_call(s), NULL);
@@ -1311,7 +1281,7 @@ static void op_terminate_or_block(sg_session_t *s)
 		return;
 	}
 	op_block(s);
-	op_emit_deny(s, "operation-blocked",
+	op_emit_deny(s, REASON_OPERATION_BLOCKED,
 	             "the token did not end the refused operation; blocked until it can be ended",
 	             CKR_FUNCTION_REJECTED);
 }
@@ -1332,7 +1302,7 @@ CK_RV enforce_op_check(sg_session_t *s)
 	logged_in = g_logged_in;
 	pthread_mutex_unlock(&g_lock);
 	CK_RV ckr = logged_in ? CKR_FUNCTION_REJECTED : CKR_USER_NOT_LOGGED_IN;
-	op_emit_deny(s, "login-changed",
+	op_emit_deny(s, REASON_LOGIN_CHANGED,
 	             logged_in ? "the caller logged in anew since the operation started"
 	                       : "the caller logged out since the operation started",
 	             ckr);
@@ -1352,7 +1322,7 @@ CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
 {
 	if (real_op_terminate(s)) {
 		if (!at_init)
-			op_emit_deny(s, "operation-blocked",
+			op_emit_deny(s, REASON_OPERATION_BLOCKED,
 			             "the blocked operation is now ended; this call is refused",
 			             CKR_FUNCTION_REJECTED);
 		session_op_clear(&s->op);
@@ -1360,7 +1330,7 @@ CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
 	}
 	if (at_init)
 		return CKR_OPERATION_ACTIVE;
-	op_emit_deny(s, "operation-blocked",
+	op_emit_deny(s, REASON_OPERATION_BLOCKED,
 	             "the token has not ended a refused operation; nothing reaches it",
 	             CKR_FUNCTION_REJECTED);
 	return CKR_FUNCTION_REJECTED;
@@ -1372,7 +1342,7 @@ CK_RV enforce_op_untracked(sg_session_t *s, sg_op_t kind)
 
 	memset(&t, 0, sizeof(t));
 	slot_names(s->slot, t.token, t.serial);
-	emit(AUDIT_SIGN, false, "operation-not-initialized",
+	emit(AUDIT_SIGN, false, policy_reason_name(REASON_OPERATION_NOT_INITIALIZED),
 	     "a data call on an operation signgate does not track is not forwarded", NULL, NULL, &t,
 	     NULL, NULL, NULL, 0, CKR_OPERATION_NOT_INITIALIZED, op_name(kind), NULL);
 	return CKR_OPERATION_NOT_INITIALIZED;
@@ -1388,7 +1358,7 @@ bool enforce_op_after_error(sg_session_t *s, CK_RV rv)
 	if (real_op_terminate(s))
 		return true;
 	op_block(s);
-	op_emit_deny(s, "operation-blocked",
+	op_emit_deny(s, REASON_OPERATION_BLOCKED,
 	             "the token kept the operation active after an error and did not end it",
 	             CKR_FUNCTION_REJECTED);
 	return false;
@@ -1400,7 +1370,7 @@ CK_RV enforce_op_fault(sg_session_t *s, const char *detail, bool ended)
 
 	if (s->op.op == SG_OP_NONE)
 		return CKR_DEVICE_ERROR;
-	op_emit_deny(s, "backend-fault", detail, CKR_DEVICE_ERROR);
+	op_emit_deny(s, REASON_BACKEND_FAULT, detail, CKR_DEVICE_ERROR);
 	if (s->op.quota_taken && cfg)
 		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
 	s->op.quota_taken = false;
@@ -1456,36 +1426,46 @@ static __thread struct pending_use {
 	target_t t;
 } g_pending;
 
+/* A counter taken in the state store, as the decision reads it. */
+static policy_count_t count_answer(int q)
+{
+	return q == 1 ? POLICY_COUNT_TAKEN : q == 0 ? POLICY_COUNT_EXHAUSTED : POLICY_COUNT_UNAVAILABLE;
+}
+
 /* Take the rule's quota and the ticket's use for a single-call key use
- * (unwrap, derive) before the token sees it; they are not given back,
- * whatever the token answers: a failed attempt is an attempt.  Returns
- * REASON_ALLOWED or the denial (detail filled). */
-static policy_reason_t take_use_counters(const config_t *cfg, const policy_rule_t *r,
-                                         const ticket_claims_t *tk, char *detail, size_t dlen)
+ * (unwrap, derive) before the token sees it, as the decision asks for
+ * them; they are not given back, whatever the token answers: a failed
+ * attempt is an attempt.  Fills d (allowed, or the denial). */
+static void take_use_counters(const config_t *cfg, const policy_decision_t *init,
+                              const ticket_claims_t *tk, policy_decision_t *d)
 {
 	char name[96];
-	int q;
+	policy_data_decision_t dd;
+	policy_data_request_t q = {
+		.op = POLICY_DATA_KEY_USE,
+		.caller = &g_caller,
+		.rule = init->rule,
+		.role = init->role,
+		.now = time(NULL),
+		.ticket = tk,
+	};
 
-	if (r && r->quota_count) {
-		if (r->quota_scope == QUOTA_PER_CALLER)
-			snprintf(name, sizeof(name), "rule:%s:uid:%lu", r->name, (unsigned long)g_caller.uid);
-		else
-			snprintf(name, sizeof(name), "rule:%s", r->name);
-		q = quota_take(cfg->state_dir, name, r->quota_count, r->quota_period_s, time(NULL));
-		if (q != 1) {
-			snprintf(detail, dlen, "%s", q == 0 ? "quota used up for this period" : state_error());
-			return q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE;
+	for (;;) {
+		policy_decide_data(cfg, &q, &dd);
+		if (dd.need == POLICY_NEED_QUOTA) {
+			policy_quota_counter(q.rule, &g_caller, name, sizeof(name));
+			q.quota = count_answer(quota_take(cfg->state_dir, name, q.rule->quota_count,
+			                                  q.rule->quota_period_s, time(NULL)));
+		} else if (dd.need == POLICY_NEED_TICKET_USE) {
+			policy_ticket_counter(tk, name, sizeof(name));
+			q.ticket_use = count_answer(quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL)));
+		} else {
+			break;
 		}
+		if (q.quota == POLICY_COUNT_UNAVAILABLE || q.ticket_use == POLICY_COUNT_UNAVAILABLE)
+			q.state_error = state_error();
 	}
-	if (tk && tk->max_uses) {
-		snprintf(name, sizeof(name), "ticket:%s", tk->jti);
-		q = quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL));
-		if (q != 1) {
-			snprintf(detail, dlen, "%s", q == 0 ? "ticket used max_uses times" : state_error());
-			return q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE;
-		}
-	}
-	return REASON_ALLOWED;
+	*d = dd.d;
 }
 
 bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use, CK_ATTRIBUTE_PTR tmpl,
@@ -1535,8 +1515,8 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 			return CKR_FUNCTION_REJECTED;
 		return rv;
 	}
-	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &g_pending.t, mech_ckm_name(g_pending.mechanism),
-	     NULL, NULL, 0, CKR_OK, use_name(use), &delivered);
+	emit(AUDIT_SIGN, true, policy_reason_name(REASON_ALLOWED), NULL, &d, tk, &g_pending.t,
+	     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, CKR_OK, use_name(use), &delivered);
 	if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required) {
 		/* The new key exists but its record does not: it is not handed
 		 * out. */
@@ -1575,7 +1555,8 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		if (s->op.op == SG_OP_NONE && key == CK_INVALID_HANDLE)
 			return CKR_OK;
 		target_fill(&t, s->slot, s->handle, s->op.key);
-		emit(AUDIT_SIGN, false, "operation-state", "operation state of a governed operation",
+		emit(AUDIT_SIGN, false, policy_reason_name(REASON_OPERATION_STATE),
+		     "operation state of a governed operation",
 		     NULL, NULL, &t, NULL, NULL, NULL, 0, CKR_FUNCTION_REJECTED, use_name(use), NULL);
 		return CKR_FUNCTION_REJECTED;
 	}
@@ -1613,9 +1594,8 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		 * private key may be wrapped as the token allows. */
 		if (!t.gkey && why != REASON_KEY_MISMATCH)
 			return CKR_OK;
-		decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
-		if (!t.gkey && !d.allow)
-			d.reason = why;
+		decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, why, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc,
+		           &tk);
 		emit(AUDIT_ADMIN, d.allow, policy_reason_name(d.reason), d.detail, &d, tk, &t,
 		     mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0,
 		     d.allow ? CKR_OK : d.ckr, use_name(use), NULL);
@@ -1654,9 +1634,7 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	/* Decryption, unwrapping and derivation are decided as what they are
 	 * (capabilities of their own, with their own mechanisms), never as
 	 * signing; raw RSA signing carries no hash to judge. */
-	decide_use(cfg, s, action, &t, m, h, h == HASH_UNKNOWN, &d, &tkc, &tk);
-	if (!t.gkey && !d.allow && (d.reason == REASON_KEY_UNGOVERNED || d.reason == REASON_NO_ROLE))
-		d.reason = why;
+	decide_use(cfg, s, action, &t, why, m, h, h == HASH_UNKNOWN, &d, &tkc, &tk);
 	if (!d.allow) {
 		emit(AUDIT_SIGN, false, policy_reason_name(d.reason), d.detail, &d, tk, &t, mname,
 		     pending || action != POLICY_ACTION_SIGN ? NULL : hash_name(h), NULL, 0, d.ckr,
@@ -1668,11 +1646,14 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	 * state store; read at most STATE_REVOCATION_CACHE_MS ago.  A store
 	 * that cannot answer refuses: a revocation may be what it holds. */
 	if (t.gkey) {
-		char rwhy[STATE_REASON_MAX + 1], detail[STATE_REASON_MAX + 40];
+		char rwhy[STATE_REASON_MAX + 1] = "", detail[STATE_REASON_MAX + 40] = "";
 		int r = state_key_revoked(cfg->state_dir, t.gkey->name, rwhy, sizeof rwhy);
 		if (r != 0) {
 			policy_reason_t rr = r > 0 ? REASON_KEY_REVOKED : REASON_STATE_UNAVAILABLE;
-			snprintf(detail, sizeof detail, "revoked (signgate revoke): %s", rwhy);
+			/* rwhy is filled only for a revocation */
+			if (r > 0)
+				snprintf(detail, sizeof detail, "revoked (signgate revoke): %.*s",
+				         (int)(sizeof rwhy - 1), rwhy);
 			emit(AUDIT_SIGN, false, policy_reason_name(rr), r > 0 ? detail : state_error(), &d, tk,
 			     &t, mname, pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
 			     use_name(use), NULL);
@@ -1685,13 +1666,12 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		/* unwrap/derive: one call, no data calls to count it at.  The
 		 * quota is taken now, before the token sees it, and the record
 		 * is written with the token's answer (enforce_key_use_done). */
-		char why_q[160];
-		policy_reason_t qr = cfg ? take_use_counters(cfg, d.rule, tk, why_q, sizeof(why_q))
-		                         : REASON_CONFIG_INVALID;
-		if (qr != REASON_ALLOWED) {
-			emit(AUDIT_SIGN, false, policy_reason_name(qr), why_q, &d, tk, &t, mname, NULL, NULL, 0,
-			     CKR_FUNCTION_REJECTED, use_name(use), NULL);
-			return CKR_FUNCTION_REJECTED;
+		policy_decision_t qd;
+		take_use_counters(cfg, &d, tk, &qd);
+		if (!qd.allow) {
+			emit(AUDIT_SIGN, false, policy_reason_name(qd.reason), qd.detail, &d, tk, &t, mname, NULL,
+			     NULL, 0, qd.ckr, use_name(use), NULL);
+			return qd.ckr;
 		}
 		g_pending.active = true;
 		g_pending.session = s->handle;
@@ -1727,211 +1707,103 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 
 /* --- data ------------------------------------------------------------- */
 
-/* The audit reason for an inspector refusal. */
-static policy_reason_t inspect_reason(inspect_status_t st)
-{
-	switch (st) {
-	case INSPECT_HASH_DISGUISED:     return REASON_HASH_DISGUISED;
-	case INSPECT_HASH_TRUNCATED:     return REASON_HASH_TRUNCATED;
-	case INSPECT_MALFORMED:          return REASON_DATA_MALFORMED;
-	case INSPECT_PSS_PARAMS_INVALID: return REASON_PSS_PARAMS_INVALID;
-	default:                         return REASON_HASH_FORBIDDEN; /* no known hash */
-	}
-}
-
-static bool ticket_binds(const ticket_claims_t *tk, const unsigned char *dig, size_t dlen)
-{
-	if (!tk || tk->n_digests == 0)
-		return true;
-	if (dlen != 32)
-		return false;
-	for (size_t i = 0; i < tk->n_digests; i++)
-		if (CRYPTO_memcmp(tk->digests[i], dig, 32) == 0)
-			return true;
-	return false;
-}
-
-/* The ticket bound to the operation, if any; *status says when it has
- * left its validity window since. */
-static const ticket_claims_t *op_ticket(const sg_session_t *s, ticket_status_t *status)
-{
-	time_t now = time(NULL);
-	const ticket_claims_t *t = &s->op.ticket;
-
-	*status = TICKET_OK;
-	if (!s->op.has_ticket)
-		return NULL;
-	if (t->exp && now > t->exp + TICKET_LEEWAY_S)
-		*status = TICKET_EXPIRED;
-	else if (t->nbf && now + TICKET_LEEWAY_S < t->nbf)
-		*status = TICKET_NOT_YET_VALID;
-	return *status == TICKET_OK ? t : NULL;
-}
-
-static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_claims_t *tk,
-                      policy_reason_t reason, const char *detail, CK_RV ckr)
+/* Deny the data of the operation in progress as policy_decide_data()
+ * decided: the record (with the operation's key, mechanism and bound
+ * ticket), the quota unit given back, the real operation ended. */
+static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_claims_t *tk)
 {
 	target_t t;
 	const config_t *cfg = cfg_get();
 
 	target_from_op(s, &t);
-	emit(AUDIT_SIGN, false, policy_reason_name(reason), detail, d, tk, &t,
+	emit(AUDIT_SIGN, false, policy_reason_name(d->reason), d->detail, d, tk, &t,
 	     mech_ckm_name(s->op.mechanism), s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
-	     NULL, 0, ckr, op_call(s), NULL);
+	     NULL, 0, d->ckr, op_call(s), NULL);
 	if (s->op.quota_taken && cfg)
 		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
 	s->op.quota_taken = false;
 	op_terminate_or_block(s);
 }
 
+static policy_data_op_t data_op(sg_op_t op)
+{
+	switch (op) {
+	case SG_OP_SIGN: return POLICY_DATA_SIGN;
+	case SG_OP_SIGN_RECOVER: return POLICY_DATA_SIGN_RECOVER;
+	case SG_OP_MESSAGE_SIGN: return POLICY_DATA_MESSAGE_SIGN;
+	default: return POLICY_DATA_DECRYPT;
+	}
+}
+
+/* The data of an operation allowed at *Init.  Here only the facts are
+ * gathered (the inspector's reading of the data, its SHA-256, the
+ * approvals in force, the counters of the state store); what they mean
+ * is policy_decide_data()'s. */
 CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 {
 	const config_t *cfg = enforce_config();
-	policy_decision_t d = { 0 };
-	const ticket_claims_t *tk = NULL;
-	ticket_status_t ts;
-	const unsigned char *dig = NULL;
-	size_t dlen = 0;
-	bool is_digest = false;
+	policy_data_decision_t dd;
+	inspect_result_t ir;
+	unsigned char data_sha[32];
+	bool have_sha = false;
+	approval_t apv[BUNDLE_MAX_APPROVALS];
+	const ticket_claims_t *tk = s->op.has_ticket ? &s->op.ticket : NULL;
 
 	if (s->op.op == SG_OP_NONE)
 		return CKR_OK;
-	if (!cfg) {
-		d.reason = REASON_CONFIG_INVALID;
-		data_deny(s, &d, NULL, REASON_CONFIG_INVALID, "no valid config in force", CKR_FUNCTION_REJECTED);
-		return CKR_FUNCTION_REJECTED;
-	}
-	/* The ticket bound to the operation at *Init, never the login state
-	 * of the moment; still only valid for its window. */
-	tk = op_ticket(s, &ts);
-	if (ts != TICKET_OK) {
-		d.rule = s->op.rule;
-		d.role = s->op.role;
-		data_deny(s, &d, &s->op.ticket, REASON_TICKET_INVALID, ticket_status_name(ts),
-		          CKR_FUNCTION_REJECTED);
-		return CKR_FUNCTION_REJECTED;
-	}
 
-	if (s->op.op == SG_OP_SIGN || s->op.op == SG_OP_SIGN_RECOVER || s->op.op == SG_OP_MESSAGE_SIGN) {
+	policy_data_request_t q = {
+		.op = data_op(s->op.op),
+		.caller = &g_caller,
+		.key = s->op.gkey,
+		.rule = s->op.rule,
+		.role = s->op.role,
+		.mech = s->op.mech,
+		.hash = s->op.hash,
+		.hash_pending = s->op.hash_pending,
+		.multipart = s->op.multipart,
+		.now = time(NULL),
+		.ticket = tk,
+	};
+	if (cfg && q.op != POLICY_DATA_DECRYPT) {
 		/* The hash a bare-digest signature is made over, and the digest
 		 * it binds, established by the inspector from the data alone. */
 		mech_id_t m = s->op.mech;
-		inspect_result_t ir = { .status = INSPECT_NOT_CMS };
-		if (m == MECH_RSA_PKCS || m == MECH_ECDSA || m == MECH_RSA_X_509 ||
-		    (mech_is_pss(m) && mech_fixed_hash(m) == HASH_UNKNOWN)) {
-			if (s->op.multipart) {
-				/* PKCS#11 defines these mechanisms single-part only.
-				 * CKR_FUNCTION_REJECTED, not the data code: pkcs11-tool
-				 * retries every refused C_Sign as C_SignUpdate and shows
-				 * that answer, which must still read as a refusal. */
-				d.rule = s->op.rule;
-				d.role = s->op.role;
-				data_deny(s, &d, tk, REASON_DATA_MALFORMED, "a raw mechanism takes its input in one C_Sign",
-				          CKR_FUNCTION_REJECTED);
-				return CKR_FUNCTION_REJECTED;
-			}
-			if (m == MECH_RSA_PKCS) {
+		switch (policy_data_kind(m)) {
+		case POLICY_DATA_RAW:
+			if (s->op.multipart)
+				break;   /* refused unread: single-part only */
+			if (m == MECH_RSA_PKCS)
 				inspect_digestinfo(data, len, &ir);
-			} else if (m == MECH_ECDSA) {
+			else if (m == MECH_ECDSA)
 				inspect_ecdsa(data, len, s->op.key_attrs.ec_order_bits,
 				              s->op.gkey ? s->op.gkey->ecdsa_truncate : 0, &ir);
-			} else if (m == MECH_RSA_X_509) {
+			else if (m == MECH_RSA_X_509)
 				inspect_rsa_x509(data, len, &ir);
-			} else {
+			else
 				inspect_pss_input(s->op.hash, data, len, &ir);
-			}
-			if (inspect_refused(&ir)) {
-				policy_reason_t why = inspect_reason(ir.status);
-				s->op.hash = HASH_UNKNOWN;
-				d.rule = s->op.rule;
-				d.role = s->op.role;
-				data_deny(s, &d, tk, why, ir.detail, policy_reason_ckr(why));
-				return policy_reason_ckr(why);
-			}
-			s->op.hash = ir.hash;
-			dig = ir.digest_len ? ir.digest : NULL;
-			dlen = ir.digest_len;
-			is_digest = true;
-		} else if (mech_fixed_hash(m) != HASH_UNKNOWN) {
-			/* Each part on its own, as Java sends its signed attributes
-			 * whole in one C_SignUpdate: a part that presents itself as
-			 * a SET is held to the same rules as a whole input. */
+			q.inspect = &ir;
+			break;
+		case POLICY_DATA_HASHED:
 			inspect_cms_attributes(mech_fixed_hash(m), data, len, &ir);
-			if (inspect_refused(&ir)) {
-				d.rule = s->op.rule;
-				d.role = s->op.role;
-				data_deny(s, &d, tk, REASON_DATA_MALFORMED, ir.detail,
-				          policy_reason_ckr(REASON_DATA_MALFORMED));
-				return policy_reason_ckr(REASON_DATA_MALFORMED);
-			}
-			if (ir.status == INSPECT_OK) {
-				dig = ir.digest;
-				dlen = ir.digest_len;
-			}
-		}
-
-		if (s->op.hash_pending || is_digest) {
-			/* Raw RSA that is no PKCS#1 block establishes no hash; the
-			 * key lists RSA-X-509 on purpose (policy_hash_allowed). */
-			if (s->op.hash == HASH_UNKNOWN && m != MECH_RSA_X_509) {
-				d.reason = REASON_HASH_FORBIDDEN;
-				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN, "no hash established from the data",
-				          policy_reason_ckr(REASON_HASH_FORBIDDEN));
-				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
-			}
-			/* Everything but the hash was decided at *Init, moments
-			 * ago; the data only tells the hash. */
-			if (!policy_hash_allowed(s->op.gkey, s->op.mech, s->op.hash)) {
-				char why[160];
-				d.rule = s->op.rule;
-				d.role = s->op.role;
-				const char *basis = inspect_basis_name(ir.basis);
-				snprintf(why, sizeof(why), "hash %s (from %s) not allowed for key %s",
-				         hash_name(s->op.hash), basis ? basis : "?", s->op.gkey ? s->op.gkey->name : "?");
-				data_deny(s, &d, tk, REASON_HASH_FORBIDDEN, why, policy_reason_ckr(REASON_HASH_FORBIDDEN));
-				return policy_reason_ckr(REASON_HASH_FORBIDDEN);
-			}
-			s->op.hash_pending = false;
-		}
-		/* A ticket that lists artifacts binds every signature made under
-		 * it.  Data that is neither a digest nor CMS signed attributes,
-		 * signed single-part with SHA-256, is over SHA-256(data); any
-		 * other signature cannot be tied to an artifact: refused. */
-		unsigned char data_dig[32];
-		if (!dig && tk && tk->n_digests) {
-			if (!s->op.multipart && data && mech_fixed_hash(s->op.mech) == HASH_SHA256) {
-				SHA256(data, len, data_dig);
-				dig = data_dig;
-				dlen = sizeof(data_dig);
-			} else if (s->op.multipart && mech_fixed_hash(s->op.mech) == HASH_SHA256 &&
-			           s->op.op == SG_OP_SIGN) {
-				/* over all the parts: checked before C_SignFinal */
-				s->op.bind_at_final = true;
-			} else {
-				d.rule = s->op.rule;
-				d.role = s->op.role;
-				data_deny(s, &d, tk, REASON_ARTIFACT_MISMATCH,
-				          "the ticket lists artifacts; the artifact of this signature cannot be "
-				          "established (multi-part, or a hash other than SHA-256)",
-				          CKR_FUNCTION_REJECTED);
-				return CKR_FUNCTION_REJECTED;
-			}
-		}
-		if (dig && !ticket_binds(tk, dig, dlen)) {
-			d.rule = s->op.rule;
-			d.role = s->op.role;
-			data_deny(s, &d, tk, REASON_ARTIFACT_MISMATCH,
-			          "the data signed is not over an artifact the ticket lists", CKR_FUNCTION_REJECTED);
-			return CKR_FUNCTION_REJECTED;
-		}
-		if (dig && s->op.rule && s->op.rule->approvals_count && !approvals_cover_data(s, tk, dig, dlen, &d)) {
-			data_deny(s, &d, tk, REASON_APPROVALS_MISSING, d.detail, CKR_FUNCTION_REJECTED);
-			return CKR_FUNCTION_REJECTED;
+			q.inspect = &ir;
+			break;
+		case POLICY_DATA_PLAIN:
+			break;
 		}
 	}
-
-	/* Quotas and ticket uses are taken before the token signs, and given
-	 * back if no signature comes of it. */
+	/* The SHA-256 of exactly what is signed: for the audit record, and
+	 * for a ticket that lists artifacts. */
+	if (cfg && data && !s->op.multipart && (cfg->audit.enabled || (tk && tk->n_digests))) {
+		SHA256(data, len, data_sha);
+		have_sha = true;
+		q.data_sha256 = data_sha;
+	}
+	if (cfg && s->op.rule && s->op.rule->approvals_count && s->op.approvals_cfg) {
+		q.approvals_cfg = s->op.approvals_cfg;
+		q.n_approvals = approvals_current(s->op.approvals_cfg, apv);
+		q.approvals = apv;
+	}
 	if (op_is_decrypt(s->op.op) && !s->op.data_checked) {
 		/* Other ciphertext on the same decryption (after a length query
 		 * or CKR_BUFFER_TOO_SMALL with different data, or a new message)
@@ -1939,46 +1811,48 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		s->op.quota_taken = false;
 		s->op.ticket_use_taken = false;
 	}
-	if (!s->op.quota_taken && s->op.rule && s->op.rule->quota_count) {
-		const policy_rule_t *r = s->op.rule;
-		time_t now = time(NULL);
-		if (r->quota_scope == QUOTA_PER_CALLER)
-			snprintf(s->op.quota_name, sizeof(s->op.quota_name), "rule:%s:uid:%lu", r->name,
-			         (unsigned long)g_caller.uid);
-		else
-			snprintf(s->op.quota_name, sizeof(s->op.quota_name), "rule:%s", r->name);
-		s->op.quota_period_s = r->quota_period_s;
-		int q = quota_take(cfg->state_dir, s->op.quota_name, r->quota_count, r->quota_period_s, now);
-		if (q != 1) {
-			d.rule = r;
-			d.role = s->op.role;
-			data_deny(s, &d, tk, q == 0 ? REASON_QUOTA_EXHAUSTED : REASON_STATE_UNAVAILABLE,
-			          q == 0 ? "signature quota used up for this period" : state_error(),
-			          CKR_FUNCTION_REJECTED);
-			return CKR_FUNCTION_REJECTED;
-		}
-		s->op.quota_taken = true;
-	}
-	if (!s->op.ticket_use_taken && tk && tk->max_uses) {
-		char name[96];
-		snprintf(name, sizeof(name), "ticket:%s", tk->jti);
-		int q = quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL));
-		if (q != 1) {
-			d.rule = s->op.rule;
-			d.role = s->op.role;
-			data_deny(s, &d, tk, q == 0 ? REASON_TICKET_EXHAUSTED : REASON_STATE_UNAVAILABLE,
-			          q == 0 ? "ticket used max_uses times" : state_error(),
-			          CKR_FUNCTION_REJECTED);
-			return CKR_FUNCTION_REJECTED;
-		}
-		s->op.ticket_use_taken = true;
-	}
+	q.quota = s->op.quota_taken ? POLICY_COUNT_TAKEN : POLICY_COUNT_UNASKED;
+	q.ticket_use = s->op.ticket_use_taken ? POLICY_COUNT_TAKEN : POLICY_COUNT_UNASKED;
 
-	/* The SHA-256 of exactly what is signed, for the audit record (and
-	 * for the artifact binding of a multi-part signature). */
+	/* Quotas and ticket uses are taken when the decision asks for them,
+	 * before the token signs, and given back if no signature comes of it. */
+	for (;;) {
+		policy_decide_data(cfg, &q, &dd);
+		if (dd.need == POLICY_NEED_QUOTA) {
+			policy_quota_counter(s->op.rule, &g_caller, s->op.quota_name, sizeof(s->op.quota_name));
+			s->op.quota_period_s = s->op.rule->quota_period_s;
+			q.quota = count_answer(quota_take(cfg->state_dir, s->op.quota_name, s->op.rule->quota_count,
+			                                  s->op.rule->quota_period_s, time(NULL)));
+			s->op.quota_taken = q.quota == POLICY_COUNT_TAKEN;
+		} else if (dd.need == POLICY_NEED_TICKET_USE) {
+			char name[96];
+			policy_ticket_counter(tk, name, sizeof(name));
+			q.ticket_use = count_answer(quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL)));
+			s->op.ticket_use_taken = q.ticket_use == POLICY_COUNT_TAKEN;
+		} else {
+			break;
+		}
+		if (q.quota == POLICY_COUNT_UNAVAILABLE || q.ticket_use == POLICY_COUNT_UNAVAILABLE)
+			q.state_error = state_error();
+	}
+	s->op.hash = dd.hash;
+	if (!dd.d.allow) {
+		data_deny(s, &dd.d, dd.d.reason == REASON_CONFIG_INVALID ? NULL : tk);
+		return dd.d.ckr;
+	}
+	s->op.hash_pending = false;
+	if (dd.bind_at_final)
+		s->op.bind_at_final = true;
+	if (dd.artifact && s->op.rule && s->op.rule->approvals_count)
+		memcpy(s->op.approvers, dd.d.approvers, sizeof(s->op.approvers));
+
+	/* The SHA-256 of what is signed, for the audit record (and for the
+	 * artifact binding of a multi-part signature). */
 	if ((cfg->audit.enabled || s->op.bind_at_final) && data) {
 		if (!s->op.multipart) {
-			SHA256(data, len, s->op.data_sha256);
+			if (!have_sha)
+				SHA256(data, len, data_sha);
+			memcpy(s->op.data_sha256, data_sha, sizeof(data_sha));
 			s->op.has_data_sha256 = true;
 			s->op.data_len = len;
 		} else {
@@ -2002,7 +1876,7 @@ CK_RV enforce_sign_final(sg_session_t *s)
 {
 	unsigned char dig[32];
 	unsigned int l = 0;
-	policy_decision_t d = { 0 };
+	policy_decision_t d;
 	EVP_MD_CTX *c;
 	bool ok = false;
 
@@ -2010,15 +1884,14 @@ CK_RV enforce_sign_final(sg_session_t *s)
 		return CKR_OK;
 	c = s->op.data_md ? EVP_MD_CTX_new() : NULL;
 	if (c && EVP_MD_CTX_copy_ex(c, s->op.data_md) && EVP_DigestFinal_ex(c, dig, &l) && l == 32)
-		ok = ticket_binds(s->op.has_ticket ? &s->op.ticket : NULL, dig, sizeof(dig));
+		ok = true;
 	EVP_MD_CTX_free(c);
-	if (ok)
+	policy_decide_final(s->op.has_ticket ? &s->op.ticket : NULL, s->op.rule, s->op.role,
+	                    ok ? dig : NULL, &d);
+	if (d.allow)
 		return CKR_OK;
-	d.rule = s->op.rule;
-	d.role = s->op.role;
-	data_deny(s, &d, s->op.has_ticket ? &s->op.ticket : NULL, REASON_ARTIFACT_MISMATCH,
-	          "the data signed is not an artifact the ticket lists", CKR_FUNCTION_REJECTED);
-	return CKR_FUNCTION_REJECTED;
+	data_deny(s, &d, s->op.has_ticket ? &s->op.ticket : NULL);
+	return d.ckr;
 }
 
 CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
@@ -2086,7 +1959,8 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	d.role = s->op.role;
 	memcpy(d.approvers, s->op.approvers, sizeof(d.approvers));
 	target_from_op(s, &t);
-	emit(AUDIT_SIGN, true, "allowed", NULL, &d, tk, &t, mech_ckm_name(s->op.mechanism),
+	emit(AUDIT_SIGN, true, policy_reason_name(REASON_ALLOWED), NULL, &d, tk, &t,
+	     mech_ckm_name(s->op.mechanism),
 	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
 	     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, CKR_OK,
 	     op_call(s), &delivered);
@@ -2260,15 +2134,9 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	}
 	/* An unknown object is decided as a key nobody is named for: only a
 	 * capability over all keys covers it. */
-	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
-	if (unknown && !d.allow) {
-		d.reason = why;
-		d.ckr = policy_reason_ckr(why);
-		snprintf(d.detail, sizeof(d.detail),
-		         "identity of the object could not be established; administration needs a rule "
-		         "over all keys");
-	}
-	emit(AUDIT_ADMIN, d.allow, d.allow ? "allowed" : policy_reason_name(d.reason), d.detail, &d, tk,
+	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, unknown ? why : REASON_KEY_UNGOVERNED, MECH_UNKNOWN,
+	           HASH_UNKNOWN, true, &d, &tkc, &tk);
+	emit(AUDIT_ADMIN, d.allow, policy_reason_name(d.allow ? REASON_ALLOWED : d.reason), d.detail, &d, tk,
 	     &t, NULL, NULL, NULL, 0, d.allow ? CKR_OK : d.ckr, admin_name(what), NULL);
 	return d.allow ? CKR_OK : d.ckr;
 }
@@ -2297,7 +2165,7 @@ void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJE
 	snprintf(detail, sizeof(detail),
 	         "the real module rejected key handle %lu, then accepted it: undone",
 	         (unsigned long)obj);
-	emit(AUDIT_BACKEND_ERROR, false, "handle-inconsistent", detail, NULL, NULL, &t, NULL, NULL,
+	emit(AUDIT_BACKEND_ERROR, false, policy_reason_name(REASON_HANDLE_INCONSISTENT), detail, NULL, NULL, &t, NULL, NULL,
 	     NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
 }
 
@@ -2365,7 +2233,7 @@ static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const ch
 		/* The ticket first: a refused ticket must not use up the token. */
 		ticket_status_t ts = ticket_verify(cfg, tkt, tktlen, time(NULL), &tc);
 		if (ts != TICKET_OK) {
-			emit(AUDIT_TICKET, false, ticket_status_name(ts), "ticket given with an ID token as PIN",
+			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(ts)), "ticket given with an ID token as PIN",
 			     NULL, NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
 			return CKR_PIN_INCORRECT;
 		}
@@ -2388,7 +2256,7 @@ static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const ch
 	pthread_mutex_unlock(&g_lock);
 	OPENSSL_cleanse(&idt, sizeof(idt));
 	if (tkt)
-		emit(AUDIT_TICKET, true, "ticket-accepted", "ticket given with an ID token as PIN", NULL, &tc,
+		emit(AUDIT_TICKET, true, policy_reason_name(REASON_TICKET_ACCEPTED), "ticket given with an ID token as PIN", NULL, &tc,
 		     t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 	return CKR_OK;
 }
@@ -2406,7 +2274,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	if (s)
 		slot_names(s->slot, t.token, t.serial);
 	if (!cfg) {
-		emit(AUDIT_LOGIN, false, "config-invalid", "no valid config in force", NULL, NULL, &t, NULL,
+		emit(AUDIT_LOGIN, false, policy_reason_name(REASON_CONFIG_INVALID), "no valid config in force", NULL, NULL, &t, NULL,
 		     NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
 		return CKR_PIN_INCORRECT;
 	}
@@ -2414,7 +2282,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	 * PIN goes to the token (compatibility mode, said in the audit). SO
 	 * and context-specific logins always need the caller's own PIN. */
 	if (!cfg->backend.pin_file || user != CKU_USER) {
-		emit(AUDIT_LOGIN, true, cfg->backend.pin_file ? "forwarded" : "compat-mode-forwarded",
+		emit(AUDIT_LOGIN, true, policy_reason_name(cfg->backend.pin_file ? REASON_LOGIN_FORWARDED : REASON_COMPAT_MODE_FORWARDED),
 		     user == CKU_SO ? "SO login" : user == CKU_USER ? "user login" : "context-specific login",
 		     NULL, NULL, &t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 		return ENFORCE_FORWARD_LOGIN;
@@ -2430,7 +2298,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	if (pin && ticket_looks_like((const char *)pin, pin_len)) {
 		st = ticket_verify(cfg, (const char *)pin, pin_len, time(NULL), &claims);
 		if (st != TICKET_OK) {
-			emit(AUDIT_TICKET, false, ticket_status_name(st), "ticket given as PIN", NULL, NULL, &t,
+			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(st)), "ticket given as PIN", NULL, NULL, &t,
 			     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
 			return CKR_PIN_INCORRECT;
 		}
@@ -2441,7 +2309,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 		__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
-		emit(AUDIT_TICKET, true, "ticket-accepted", "ticket given as PIN", NULL, &claims, &t, NULL,
+		emit(AUDIT_TICKET, true, policy_reason_name(REASON_TICKET_ACCEPTED), "ticket given as PIN", NULL, &claims, &t, NULL,
 		     NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 		return CKR_OK;
 	}
@@ -2455,7 +2323,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		__atomic_store_n(&g_role_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		policy_decision_t d = { .role = role };
-		emit(AUDIT_LOGIN, true, "credential-accepted", NULL, &d, NULL, &t, NULL, NULL, NULL, 0, CKR_OK,
+		emit(AUDIT_LOGIN, true, policy_reason_name(REASON_CREDENTIAL_ACCEPTED), NULL, &d, NULL, &t, NULL, NULL, NULL, 0, CKR_OK,
 		     "C_Login", NULL);
 		return CKR_OK;
 	}
@@ -2467,7 +2335,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		if (cfg->roles[i].credential)
 			any_cred = true;
 	if (any_cred) {
-		emit(AUDIT_LOGIN, false, "bad-credential", "PIN matches no role credential", NULL, NULL, &t,
+		emit(AUDIT_LOGIN, false, policy_reason_name(REASON_BAD_CREDENTIAL), "PIN matches no role credential", NULL, NULL, &t,
 		     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
 		return CKR_PIN_INCORRECT;
 	}
@@ -2475,7 +2343,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	g_logged_in = true;
 	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&g_lock);
-	emit(AUDIT_LOGIN, true, "os-identity", "no credentials configured; PIN not checked", NULL, NULL, &t,
+	emit(AUDIT_LOGIN, true, policy_reason_name(REASON_OS_IDENTITY), "no credentials configured; PIN not checked", NULL, NULL, &t,
 	     NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 	return CKR_OK;
 }
