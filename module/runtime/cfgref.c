@@ -1,6 +1,8 @@
 /* signgate: reference-counted lifetime of loaded configs (cfgref.h). */
 #include "cfgref.h"
 
+#include "debug.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #ifdef __GLIBC__
@@ -42,10 +44,20 @@ __attribute__((constructor)) static void cfgref_register_atfork(void)
 	pthread_atfork(NULL, NULL, cfgref_atfork_child);
 }
 
+static size_t alive_locked(void)
+{
+	size_t k = g_cur ? 1 : 0;
+	for (struct cfgref_node *n = g_retired; n; n = n->next)
+		k++;
+	return k;
+}
+
 static void node_free(struct cfgref_node *n)
 {
 	if (!n)
 		return;
+	/* SIGNGATE_DEBUG=config: the reload tests count these */
+	SG_DEBUG(SG_DBG_CONFIG, "config #%llu freed", (unsigned long long)n->serial);
 	config_free(n->cfg);
 	free(n);
 #ifdef __GLIBC__
@@ -111,7 +123,11 @@ bool cfgref_publish(config_t *cfg)
 		}
 	}
 	g_cur = n;
+	size_t alive = alive_locked();
 	pthread_mutex_unlock(&g_mu);
+	/* alive: in force + retired but still held (the one freed now not counted) */
+	SG_DEBUG(SG_DBG_CONFIG, "config #%llu in force; configs alive: %zu",
+	         (unsigned long long)(n ? n->serial : 0), alive);
 	node_free(dead);
 	return ok;
 }
@@ -214,11 +230,8 @@ void cfgref_fini(void)
 void cfgref_stats(cfgref_stats_t *out)
 {
 	pthread_mutex_lock(&g_mu);
-	out->alive = g_cur ? 1 : 0;
-	out->retired = 0;
-	for (struct cfgref_node *n = g_retired; n; n = n->next)
-		out->retired++;
-	out->alive += out->retired;
+	out->alive = alive_locked();
+	out->retired = out->alive - (g_cur ? 1 : 0);
 	out->freed = g_freed;
 	pthread_mutex_unlock(&g_mu);
 }
