@@ -1568,6 +1568,7 @@ static __thread struct pending_use {
 	const policy_role_t *role;
 	target_t t;
 } g_pending;
+static __thread cfgref_t tl_pending_cfg;   /* keeps g_pending's config alive */
 
 /* Take the rule's quota and the ticket's use for a single-call key use
  * (unwrap, derive) before the token sees it; they are not given back,
@@ -1635,6 +1636,9 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 	if (!s || !g_pending.active || g_pending.session != s->handle || g_pending.use != use)
 		return rv;
 	g_pending.active = false;
+	/* the config g_pending points into: let go when this returns */
+	__attribute__((cleanup(cfgref_drop))) cfgref_t pending_cfg = tl_pending_cfg;
+	tl_pending_cfg = (cfgref_t){ 0 };
 	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
 	d.rule = g_pending.rule;
 	d.role = g_pending.role;
@@ -1685,6 +1689,7 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	uint64_t login_gen = enforce_login_generation();
 
 	g_pending.active = false;
+	cfgref_drop(&tl_pending_cfg);
 	if (use == USE_OPERATION_STATE) {
 		/* Saving or restoring the state of a governed operation would let
 		 * it be finished elsewhere, unchecked. */
@@ -1797,9 +1802,6 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	}
 
 	sg_op_t op = op_for_use(use);
-	/* What the operation keeps (key, rule, role, and g_pending's till
-	 * enforce_key_use_done) stays alive with its session. */
-	cfgref_assign(&s->cfg_hold, &tl_pin);
 	if (op == SG_OP_NONE) {
 		/* unwrap/derive: one call, no data calls to count it at.  The
 		 * quota is taken now, before the token sees it, and the record
@@ -1813,6 +1815,7 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			return CKR_FUNCTION_REJECTED;
 		}
 		g_pending.active = true;
+		cfgref_assign(&tl_pending_cfg, &tl_pin);   /* its rule, role, key: till _done */
 		g_pending.session = s->handle;
 		g_pending.use = use;
 		g_pending.mechanism = mech ? mech->mechanism : 0;
@@ -1822,6 +1825,11 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return CKR_OK;
 	}
 	session_op_clear(&s->op);
+	/* What the operation keeps (key, rule, role) stays alive with its
+	 * session; the operation before (now cleared) let its config go.  Not
+	 * earlier: an unwrap on a session whose signature is in progress
+	 * must not let the signature's config go. */
+	cfgref_assign(&s->cfg_hold, &tl_pin);
 	s->op.op = op;
 	s->op.key = key;
 	s->op.mechanism = mech ? mech->mechanism : 0;

@@ -10,6 +10,9 @@
  * C_SignFinal) and single-part ECDSA.  Thread 0 keeps some multi-part
  * operations open across a reload (C_SignUpdate, 1.3 s, C_SignUpdate,
  * C_SignFinal): their key and rule belong to a config retired meanwhile.
+ * Thread 1 does the same with a C_DeriveKey (ECDH, granted by both
+ * configs) on the same session in the middle, decided under the new
+ * config: the signature's config must stay alive all the same.
  * Every call must succeed and every RSA signature verify; under ASan a
  * config freed too early is a use-after-free report.  Prints
  * "reload: signing stopped" on stderr before C_Finalize, so that
@@ -62,22 +65,41 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static CK_OBJECT_HANDLE find_key(CK_SESSION_HANDLE s, const char *hex_id)
+static CK_OBJECT_HANDLE find_obj(CK_SESSION_HANDLE s, const char *hex_id, CK_OBJECT_CLASS cls)
 {
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	unsigned char id = (unsigned char)strtoul(hex_id, NULL, 16);
 	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
 	CK_OBJECT_HANDLE o[2];
 	CK_ULONG n = 0;
 	if (f->C_FindObjectsInit(s, t, 2) != CKR_OK || f->C_FindObjects(s, o, 2, &n) != CKR_OK ||
 	    f->C_FindObjectsFinal(s) != CKR_OK || n != 1)
-		fail("private key %s not found (%lu)", hex_id, n);
+		fail("object of class %lu with id %s not found (%lu)", cls, hex_id, n);
 	return o[0];
+}
+
+static CK_OBJECT_HANDLE find_key(CK_SESSION_HANDLE s, const char *hex_id)
+{
+	return find_obj(s, hex_id, CKO_PRIVATE_KEY);
+}
+
+/* ECDH with the test key's own public point: a new session secret key. */
+static CK_RV derive(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, unsigned char *point, CK_ULONG pl)
+{
+	CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, pl, point };
+	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
+	CK_OBJECT_CLASS c = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_ULONG len = 32;
+	CK_BBOOL no = CK_FALSE;
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
+		             { CKA_VALUE_LEN, &len, sizeof(len) }, { CKA_TOKEN, &no, sizeof(no) } };
+	CK_OBJECT_HANDLE out = CK_INVALID_HANDLE;
+	return f->C_DeriveKey(s, &m, key, t, 4, &out);
 }
 
 typedef struct worker {
 	int index;
-	unsigned long rsa_done, ec_done, spanning_done;
+	unsigned long rsa_done, ec_done, spanning_done, derive_done;
 } worker_t;
 
 static bool rsa_verify(const unsigned char *msg, size_t len, const unsigned char *sig, size_t sl)
@@ -102,6 +124,14 @@ static void *worker(void *arg)
 	}
 	CK_OBJECT_HANDLE rsa = find_key(s, getenv("SG_RSA_ID"));
 	CK_OBJECT_HANDLE ec = find_key(s, getenv("SG_EC_ID"));
+	unsigned char point[80];
+	CK_ATTRIBUTE pa = { CKA_EC_POINT, point, sizeof(point) };
+	if ((rv = f->C_GetAttributeValue(s, find_obj(s, getenv("SG_EC_ID"), CKO_PUBLIC_KEY), &pa, 1)) !=
+	            CKR_OK ||
+	    pa.ulValueLen != 67) {
+		thread_fail(w->index, "CKA_EC_POINT", rv);
+		return NULL;
+	}
 	while (!atomic_load(&stop)) {
 		i++;
 		if (i % 2) {
@@ -110,7 +140,7 @@ static void *worker(void *arg)
 			CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 			unsigned char sig[512];
 			CK_ULONG sl = sizeof(sig);
-			bool span = w->index == 0 && i % 6 == 1;
+			bool span = w->index <= 1 && i % 6 == 1, derive_tried = false;
 			if ((rv = f->C_SignInit(s, &m, rsa)) != CKR_OK) {
 				thread_fail(w->index, "C_SignInit (RSA)", rv);
 				break;
@@ -118,9 +148,23 @@ static void *worker(void *arg)
 			for (int p = 0; p < 3; p++) {
 				if (span && p == 1)
 					sleep_ms(1300);
+				if (span && p == 1 && w->index == 1) {
+					/* allowed by signgate under the config in force now
+					 * (SoftHSM then refuses it while a signature is
+					 * active, and ends the signature: the next data
+					 * call still goes through signgate's checks of the
+					 * signature's key and rule first) */
+					rv = derive(s, ec, point + 2, 65);
+					w->derive_done++;
+					derive_tried = true;
+				}
 				rv = f->C_SignUpdate(s, (CK_BYTE_PTR)parts[p], strlen(parts[p]));
 				if (rv != CKR_OK)
 					break;
+			}
+			if (rv != CKR_OK && derive_tried) {
+				f->C_SignFinal(s, sig, &sl);   /* ended by the token: ours too */
+				continue;
 			}
 			if (rv != CKR_OK) {
 				thread_fail(w->index, "C_SignUpdate", rv);
@@ -258,12 +302,13 @@ int main(int argc, char **argv)
 	 * last config and for thread 0's open operation to end. */
 	sleep_ms(2500);
 	atomic_store(&stop, true);
-	unsigned long rsa = 0, ec = 0, spanning = 0;
+	unsigned long rsa = 0, ec = 0, spanning = 0, derived = 0;
 	for (int t = 0; t < nthreads; t++) {
 		pthread_join(th[t], NULL);
 		rsa += w[t].rsa_done;
 		ec += w[t].ec_done;
 		spanning += w[t].spanning_done;
+		derived += w[t].derive_done;
 	}
 	fprintf(stderr, "reload: signing stopped\n");
 	f->C_Logout(ls);
@@ -272,11 +317,12 @@ int main(int argc, char **argv)
 	EVP_PKEY_free(rsa_pub);
 	free(text_a);
 	free(text_b);
-	printf("reload: %d threads, %d reloads: %lu RSA multi-part (%lu across a reload), %lu ECDSA\n",
-	       nthreads, reloads, rsa, spanning, ec);
+	printf("reload: %d threads, %d reloads: %lu RSA multi-part (%lu across a reload, %lu of them "
+	       "with a C_DeriveKey inside), %lu ECDSA\n",
+	       nthreads, reloads, rsa, spanning, derived, ec);
 	if (atomic_load(&failures))
 		fail("%d failed calls", atomic_load(&failures));
-	if (spanning < 2 || ec == 0)
+	if (spanning < 2 || ec == 0 || (nthreads > 1 && derived == 0))
 		fail("too few operations to mean anything");
 	printf("PASS reload\n");
 	return 0;

@@ -8,14 +8,26 @@ source "$SIGNGATE_SRCDIR/tests/lib/fixture.sh"
 reload=${1:?reload binary} threads=${2:-3} reloads=${3:-8}
 conf="$SG_TMP/signgate.conf"
 export SIGNGATE_CONF="$conf" SG_TOKEN SG_USER_PIN SG_RSA_ID SG_EC_ID SG_RSA_PUB
-policy=$(sg_allow_policy)
-sg_config "$conf.a" "$(sed 's/"testers-sign"/"sign-a"/' <<<"$policy")"
-sg_config "$conf.b" "$(sed 's/"testers-sign"/"sign-b"/' <<<"$policy")"
-grep -q sign-b "$conf.b" || sg_fail "could not make config b"
+# both configs: sign with both keys, derive (ECDH) with the EC key
+policy() {
+	cat <<POLICY
+roles = ( { name = "testers"; users = [ $(id -u) ]; } );
+keys = (
+  { name = "test-rsa"; token = "$SG_TOKEN"; id = "$SG_RSA_ID"; label = "$SG_RSA_LABEL";
+    fingerprint = "sha256:$SG_RSA_FP"; mechanisms = [ "SHA256-RSA-PKCS" ]; hashes = [ "SHA256" ]; },
+  { name = "test-ec"; token = "$SG_TOKEN"; id = "$SG_EC_ID"; label = "$SG_EC_LABEL";
+    fingerprint = "sha256:$SG_EC_FP"; mechanisms = [ "ECDSA" ]; hashes = [ "SHA256" ];
+    derive = { mechanisms = [ "ECDH1-DERIVE" ]; }; }
+);
+rules = ( { name = "$1"; roles = [ "testers" ]; keys = [ "test-rsa", "test-ec" ]; derive = true; } );
+POLICY
+}
+sg_config "$conf.a" "$(policy sign-a)"
+sg_config "$conf.b" "$(policy sign-b)"
 cp -p "$conf.a" "$conf"
 
 rc=0
-SIGNGATE_DEBUG=config "$reload" "$threads" "$reloads" 2> "$SG_TMP/stderr" || rc=$?
+SIGNGATE_DEBUG=${SIGNGATE_DEBUG:-config} "$reload" "$threads" "$reloads" 2> "$SG_TMP/stderr" || rc=$?
 cat "$SG_TMP/stderr" >&2
 [ $rc = 0 ] || sg_fail "reload exited $rc"
 
