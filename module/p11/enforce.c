@@ -136,8 +136,37 @@ static __thread cfgref_t tl_pin;
 static __thread const config_t *tl_cfg;   /* tl_pin's config */
 static __thread unsigned tl_depth;
 static __thread cfgref_t tl_loose;
+static __thread cfgref_t tl_pending_cfg;   /* keeps g_pending's config alive (key use) */
 
 static void cfg_reload_check(void);
+
+/* A thread that ends lets go of what it holds between calls. */
+static pthread_key_t g_thread_key;
+static pthread_once_t g_thread_key_once = PTHREAD_ONCE_INIT;
+
+static void cfg_thread_exit(void *unused)
+{
+	(void)unused;
+	cfgref_drop(&tl_loose);
+	cfgref_drop(&tl_pending_cfg);
+}
+
+static bool g_thread_key_ok;
+
+static void cfg_thread_key_create(void)
+{
+	/* Without a key (none left), what a thread holds at its end stays
+	 * until C_Finalize: memory, never safety. */
+	g_thread_key_ok = pthread_key_create(&g_thread_key, cfg_thread_exit) == 0;
+}
+
+/* Before this thread keeps a reference beyond the call. */
+static void cfg_thread_keeps(void)
+{
+	pthread_once(&g_thread_key_once, cfg_thread_key_create);
+	if (g_thread_key_ok)
+		pthread_setspecific(g_thread_key, (void *)1);
+}
 
 static int cfg_scope_begin(void)
 {
@@ -166,6 +195,7 @@ static const config_t *cfg_get(void)
 	if (tl_depth)
 		return tl_cfg;
 	/* Not inside an enforce call (should not happen): a loose pin. */
+	cfg_thread_keeps();
 	return cfgref_hold(&tl_loose);
 }
 
@@ -251,6 +281,7 @@ const config_t *enforce_config(void)
 	if (tl_depth)
 		return tl_cfg;
 	cfg_reload_check();
+	cfg_thread_keeps();
 	return cfgref_hold(&tl_loose);
 }
 
@@ -1568,7 +1599,6 @@ static __thread struct pending_use {
 	const policy_role_t *role;
 	target_t t;
 } g_pending;
-static __thread cfgref_t tl_pending_cfg;   /* keeps g_pending's config alive */
 
 /* Take the rule's quota and the ticket's use for a single-call key use
  * (unwrap, derive) before the token sees it; they are not given back,
@@ -1815,6 +1845,7 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			return CKR_FUNCTION_REJECTED;
 		}
 		g_pending.active = true;
+		cfg_thread_keeps();
 		cfgref_assign(&tl_pending_cfg, &tl_pin);   /* its rule, role, key: till _done */
 		g_pending.session = s->handle;
 		g_pending.use = use;

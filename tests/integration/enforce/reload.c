@@ -13,6 +13,7 @@
  * Thread 1 does the same with a C_DeriveKey (ECDH, granted by both
  * configs) on the same session in the middle, decided under the new
  * config: the signature's config must stay alive all the same.
+ * Before each reload a short-lived thread lists the slots and ends.
  * Every call must succeed and every RSA signature verify; under ASan a
  * config freed too early is a use-after-free report.  Prints
  * "reload: signing stopped" on stderr before C_Finalize, so that
@@ -203,6 +204,18 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* A thread that lists the slots (gate.c reads the config outside any
+ * enforce call there) and ends: nothing it held may keep a config. */
+static void *slot_lister(void *arg)
+{
+	CK_SLOT_ID slots[16];
+	CK_ULONG n = 16;
+	(void)arg;
+	if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+		thread_fail(-1, "C_GetSlotList", CKR_GENERAL_ERROR);
+	return NULL;
+}
+
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *fp = fopen(path, "rb");
@@ -292,6 +305,10 @@ int main(int argc, char **argv)
 			fail("pthread_create");
 	}
 	for (int r = 0; r < reloads && !atomic_load(&failures); r++) {
+		pthread_t lister;
+		if (pthread_create(&lister, NULL, slot_lister, NULL) != 0)
+			fail("pthread_create");
+		pthread_join(lister, NULL);
 		sleep_ms(1100);
 		if (r % 2 == 0)
 			install_config(conf, text_b, len_b);
