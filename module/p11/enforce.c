@@ -550,9 +550,8 @@ void enforce_atfork_child(void)
 	/* The child owns nothing of the parent's token state: it has to
 	 * C_Initialize again, which reloads the config and the caller.
 	 * Locks may have been held by other parent threads: make new ones.
-	 * Configs are leaked on purpose (cfgref.c forgets them in its own
-	 * child handler): another thread may have been using them at fork
-	 * time. */
+	 * Configs are leaked on purpose: another thread may have been using
+	 * them at fork time. */
 	pthread_mutex_init(&g_lock, NULL);
 	pthread_mutex_init(&g_reload_lock, NULL);
 	g_real = NULL;
