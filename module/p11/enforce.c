@@ -26,6 +26,7 @@
 #include <openssl/sha.h>
 
 #include "audit.h"
+#include "cfgref.h"
 #include "debug.h"
 #include "caller.h"
 #include "identify.h"
@@ -52,18 +53,10 @@ typedef struct enf_slot {
 	CK_SESSION_HANDLE lookup;    /* signgate's own session for searches */
 } enf_slot_t;
 
-/* Configs are never freed while the module is initialised: operations
- * keep pointers to keys and rules of the config they were allowed by, and
- * a reload must not pull them away.  Reloads are rare; fini frees all. */
-typedef struct enf_retired {
-	struct enf_retired *next;
-	config_t *cfg;
-} enf_retired_t;
-
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;   /* state below */
+/* Held only by the thread that looks at the file and loads it (others
+ * try it and go on with the config in force): never wanted by a signer. */
 static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
-static config_t *g_cfg;              /* in force; NULL = invalid file: deny all */
-static enf_retired_t *g_retired;
 static char g_path[PATH_MAX];
 static struct stat g_seen;           /* the file as last looked at */
 static time_t g_last_check;
@@ -124,22 +117,87 @@ static void idtoken_state_reset(void)
 	OPENSSL_cleanse(&g_env_idtoken, sizeof(g_env_idtoken));
 }
 
-static const config_t *cfg_get(void)
+/* --- the config's lifetime (cfgref.h) -----------------------------------
+ *
+ * The config in force (NULL = invalid file: deny all) is cfgref's.  Who
+ * uses a config pointer holds a reference:
+ *   - a call into enforce: every public enforce_* function that reads the
+ *     config opens a scope (CFG_SCOPE) whose outermost level looks at the
+ *     file (cfg_reload_check) and pins the config in force for this
+ *     thread; cfg_get() and enforce_config() inside return the pin, so
+ *     one call decides under one config however the file changes;
+ *   - an operation in progress: its session holds the config its key,
+ *     rule and role were decided under (sg_session_t.cfg_hold), until the
+ *     session starts another operation or is closed;
+ *   - gate.c, calling enforce_config() outside any enforce call: a pin
+ *     of the thread's own (tl_loose), valid until the thread's next call
+ *     into enforce.
+ * A retired config is freed when the last of these lets it go. */
+static __thread cfgref_t tl_pin;
+static __thread const config_t *tl_cfg;   /* tl_pin's config */
+static __thread unsigned tl_depth;
+static __thread cfgref_t tl_loose;
+static __thread cfgref_t tl_pending_cfg;   /* keeps g_pending's config alive (key use) */
+
+static void cfg_reload_check(void);
+
+/* A thread that ends lets go of what it holds between calls. */
+static pthread_key_t g_thread_key;
+static pthread_once_t g_thread_key_once = PTHREAD_ONCE_INIT;
+
+static void cfg_thread_exit(void *unused)
 {
-	return __atomic_load_n(&g_cfg, __ATOMIC_ACQUIRE);
+	(void)unused;
+	cfgref_drop(&tl_loose);
+	cfgref_drop(&tl_pending_cfg);
 }
 
-static void cfg_retire_locked(config_t *cfg)
+static bool g_thread_key_ok;
+
+static void cfg_thread_key_create(void)
 {
-	enf_retired_t *r;
-	if (!cfg)
-		return;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return; /* leak rather than free memory an operation may hold */
-	r->cfg = cfg;
-	r->next = g_retired;
-	g_retired = r;
+	/* Without a key (none left), what a thread holds at its end stays
+	 * until C_Finalize: memory, never safety. */
+	g_thread_key_ok = pthread_key_create(&g_thread_key, cfg_thread_exit) == 0;
+}
+
+/* Before this thread keeps a reference beyond the call. */
+static void cfg_thread_keeps(void)
+{
+	pthread_once(&g_thread_key_once, cfg_thread_key_create);
+	if (g_thread_key_ok)
+		pthread_setspecific(g_thread_key, (void *)1);
+}
+
+static int cfg_scope_begin(void)
+{
+	if (tl_depth++ == 0) {
+		cfgref_drop(&tl_loose);
+		cfg_reload_check();
+		tl_cfg = cfgref_hold(&tl_pin);
+	}
+	return 0;
+}
+
+static void cfg_scope_end(int *unused)
+{
+	(void)unused;
+	if (--tl_depth == 0) {
+		tl_cfg = NULL;
+		cfgref_drop(&tl_pin);
+	}
+}
+
+#define CFG_SCOPE() \
+	__attribute__((cleanup(cfg_scope_end), unused)) int cfg_scope_ = cfg_scope_begin()
+
+static const config_t *cfg_get(void)
+{
+	if (tl_depth)
+		return tl_cfg;
+	/* Not inside an enforce call (should not happen): a loose pin. */
+	cfg_thread_keeps();
+	return cfgref_hold(&tl_loose);
 }
 
 static bool stat_same(const struct stat *a, const struct stat *b)
@@ -186,11 +244,15 @@ static void cfg_maybe_reload(void)
 	if (!changed)
 		return;
 
+	/* No lock a signer needs is held while loading (names of users and
+	 * groups may go to NSS): they go on under the config in force. */
 	fresh = config_load(g_path, true, err, sizeof(err));
-	pthread_mutex_lock(&g_lock);
-	cfg_retire_locked(g_cfg);
-	__atomic_store_n(&g_cfg, fresh, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&g_lock);
+	/* fresh stays in force (alive) while this thread holds g_reload_lock:
+	 * only the holder publishes, and enforce_fini takes it first. */
+	if (!cfgref_publish(fresh) && fresh) {
+		fresh = NULL;
+		snprintf(err, sizeof(err), "no memory to track the new config");
+	}
 
 	if (fresh) {
 		audit_configure(&fresh->audit);
@@ -203,7 +265,7 @@ static void cfg_maybe_reload(void)
 	}
 }
 
-const config_t *enforce_config(void)
+static void cfg_reload_check(void)
 {
 	time_t now = time(NULL);
 	if (__atomic_load_n(&g_last_check, __ATOMIC_RELAXED) != now &&
@@ -213,7 +275,15 @@ const config_t *enforce_config(void)
 			cfg_maybe_reload();
 		pthread_mutex_unlock(&g_reload_lock);
 	}
-	return cfg_get();
+}
+
+const config_t *enforce_config(void)
+{
+	if (tl_depth)
+		return tl_cfg;
+	cfg_reload_check();
+	cfg_thread_keeps();
+	return cfgref_hold(&tl_loose);
 }
 
 /* In broker mode (behind p11-kit server) the connection is on standard
@@ -254,6 +324,8 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 		return CKR_FUNCTION_FAILED;
 	}
 
+	if (!cfgref_publish(cfg))
+		return CKR_HOST_MEMORY;
 	pthread_mutex_lock(&g_lock);
 	snprintf(g_path, sizeof(g_path), "%s", path);
 	if (stat(path, &g_seen) != 0)
@@ -270,7 +342,6 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 	approvals_reset_locked();
 	g_nslots = 0;
 	g_real = NULL;
-	__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&g_lock);
 
 	caller_setup(cfg);
@@ -281,18 +352,38 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 	return CKR_OK;
 }
 
-/* Learn a slot's token (label, serial, exposure) once. */
-static enf_slot_t *slot_learn_locked(CK_SLOT_ID id)
+static enf_slot_t *slot_find_locked(CK_SLOT_ID id)
 {
-	CK_TOKEN_INFO ti;
-	enf_slot_t *sl;
-
 	for (size_t i = 0; i < g_nslots; i++)
 		if (g_slots[i].id == id)
 			return &g_slots[i];
-	if (!g_real || g_nslots >= ENF_MAX_SLOTS)
+	return NULL;
+}
+
+/* Learn a slot's token (label, serial, exposure) once.  Called with
+ * g_lock held; the token is read with it released (g_lock is never held
+ * across a call into the real module), so two threads may both read a
+ * new slot: the first to come back adds it.  Entries stay where they are
+ * until enforce_fini. */
+static enf_slot_t *slot_learn_locked(CK_SLOT_ID id)
+{
+	CK_TOKEN_INFO ti;
+	CK_FUNCTION_LIST_PTR real = g_real;
+	enf_slot_t *sl = slot_find_locked(id);
+	CK_RV rv;
+
+	if (sl)
+		return sl;
+	if (!real || g_nslots >= ENF_MAX_SLOTS)
 		return NULL;
-	if (g_real->C_GetTokenInfo(id, &ti) != CKR_OK)
+	pthread_mutex_unlock(&g_lock);
+	rv = real->C_GetTokenInfo(id, &ti);
+	pthread_mutex_lock(&g_lock);
+	if (rv != CKR_OK || g_real != real)
+		return NULL;
+	if ((sl = slot_find_locked(id)))
+		return sl;
+	if (g_nslots >= ENF_MAX_SLOTS)
 		return NULL;
 	sl = &g_slots[g_nslots++];
 	memset(sl, 0, sizeof(*sl));
@@ -309,21 +400,33 @@ static enf_slot_t *slot_learn_locked(CK_SLOT_ID id)
 
 static CK_SESSION_HANDLE lookup_session(CK_SLOT_ID id)
 {
-	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE, fresh = CK_INVALID_HANDLE;
+	CK_FUNCTION_LIST_PTR real = NULL;
 	enf_slot_t *sl;
 
 	pthread_mutex_lock(&g_lock);
 	sl = slot_learn_locked(id);
 	if (sl && sl->exposed) {
-		if (sl->lookup == CK_INVALID_HANDLE) {
-			if (g_real->C_OpenSession(id, CKF_SERIAL_SESSION, NULL, NULL, &sl->lookup) == CKR_OK)
-				session_poison(sl->lookup); /* never reachable by callers */
-			else
-				sl->lookup = CK_INVALID_HANDLE;
-		}
 		h = sl->lookup;
+		real = g_real;
 	}
 	pthread_mutex_unlock(&g_lock);
+	if (h != CK_INVALID_HANDLE || !real)
+		return h;
+	/* Opened without g_lock; if another thread opened one meanwhile, its
+	 * session is kept and this one closed. */
+	if (real->C_OpenSession(id, CKF_SERIAL_SESSION, NULL, NULL, &fresh) != CKR_OK)
+		return CK_INVALID_HANDLE;
+	session_poison(fresh); /* never reachable by callers */
+	pthread_mutex_lock(&g_lock);
+	if (g_real == real && sl->lookup == CK_INVALID_HANDLE) {
+		sl->lookup = fresh;
+		fresh = CK_INVALID_HANDLE;
+	}
+	h = g_real == real ? sl->lookup : CK_INVALID_HANDLE;
+	pthread_mutex_unlock(&g_lock);
+	if (fresh != CK_INVALID_HANDLE)
+		real->C_CloseSession(fresh);   /* stays poisoned until the token hands it out again */
 	return h;
 }
 
@@ -364,6 +467,7 @@ void enforce_backend_ready(CK_FUNCTION_LIST_PTR real)
 
 bool enforce_slot_exposed(CK_SLOT_ID slot)
 {
+	CFG_SCOPE();
 	enf_slot_t *sl;
 	bool exposed;
 
@@ -392,21 +496,20 @@ static void slot_names(CK_SLOT_ID slot, char label[33], char serial[17])
 
 void enforce_fini(void)
 {
-	enf_retired_t *r;
-
 	audit_config_event(AUDIT_MODULE_STOP, true, "module-stop", NULL, NULL);
 	keycache_fini();
+	/* A thread still loading a config (an application that finalizes
+	 * while another thread signs breaks the PKCS#11 rules, but must not
+	 * make us publish into a finalized module) finishes first. */
+	pthread_mutex_lock(&g_reload_lock);
 	pthread_mutex_lock(&g_lock);
 	/* The backend closes signgate's lookup sessions in its C_Finalize. */
 	g_real = NULL;
 	g_nslots = 0;
-	config_free(g_cfg);
-	__atomic_store_n(&g_cfg, NULL, __ATOMIC_RELEASE);
-	while ((r = g_retired)) {
-		g_retired = r->next;
-		config_free(r->cfg);
-		free(r);
-	}
+	/* Every config, whatever holds it: no call is in progress, and the
+	 * references of sessions and threads belong to this lifetime only. */
+	cfgref_drop(&tl_loose);
+	cfgref_fini();
 	g_path[0] = '\0';
 	g_logged_in = false;
 	g_has_ticket = false;
@@ -419,6 +522,7 @@ void enforce_fini(void)
 	idtoken_state_reset();
 	approvals_reset_locked();
 	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_unlock(&g_reload_lock);
 	audit_shutdown();
 }
 
@@ -433,8 +537,6 @@ void enforce_atfork_child(void)
 	pthread_mutex_init(&g_reload_lock, NULL);
 	g_real = NULL;
 	g_nslots = 0;
-	g_cfg = NULL;
-	g_retired = NULL;
 	g_path[0] = '\0';
 	g_logged_in = false;
 	g_has_ticket = false;
@@ -513,9 +615,9 @@ static void target_fill(target_t *t, CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK
 {
 	/* Which fingerprints an identity is proven against depends on the
 	 * config: a new config starts from an empty cache. */
-	static const config_t *cache_cfg;
-	const config_t *cfg = cfg_get();
-	if (__atomic_exchange_n(&cache_cfg, cfg, __ATOMIC_ACQ_REL) != cfg)
+	static uint64_t cache_serial;   /* not the config's address: a freed one's may come again */
+	uint64_t serial = tl_depth ? cfgref_serial(&tl_pin) : 0;
+	if (__atomic_exchange_n(&cache_serial, serial, __ATOMIC_ACQ_REL) != serial)
 		keycache_clear();
 
 	memset(t, 0, sizeof(*t));
@@ -1293,6 +1395,7 @@ uint64_t enforce_login_generation(void)
 
 CK_RV enforce_op_check(sg_session_t *s)
 {
+	CFG_SCOPE();
 	bool logged_in;
 	const config_t *cfg = cfg_get();
 
@@ -1320,6 +1423,7 @@ CK_RV enforce_op_check(sg_session_t *s)
 
 CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
 {
+	CFG_SCOPE();
 	if (real_op_terminate(s)) {
 		if (!at_init)
 			op_emit_deny(s, REASON_OPERATION_BLOCKED,
@@ -1338,6 +1442,7 @@ CK_RV enforce_op_blocked(sg_session_t *s, bool at_init)
 
 CK_RV enforce_op_untracked(sg_session_t *s, sg_op_t kind)
 {
+	CFG_SCOPE();
 	target_t t;
 
 	memset(&t, 0, sizeof(t));
@@ -1350,6 +1455,7 @@ CK_RV enforce_op_untracked(sg_session_t *s, sg_op_t kind)
 
 bool enforce_op_after_error(sg_session_t *s, CK_RV rv)
 {
+	CFG_SCOPE();
 	(void)rv;
 	if (s->op.op == SG_OP_NONE || !real_op_active(s))
 		return true;
@@ -1366,6 +1472,7 @@ bool enforce_op_after_error(sg_session_t *s, CK_RV rv)
 
 CK_RV enforce_op_fault(sg_session_t *s, const char *detail, bool ended)
 {
+	CFG_SCOPE();
 	const config_t *cfg = cfg_get();
 
 	if (s->op.op == SG_OP_NONE)
@@ -1471,6 +1578,7 @@ static void take_use_counters(const config_t *cfg, const policy_decision_t *init
 bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use, CK_ATTRIBUTE_PTR tmpl,
                                     CK_ULONG n)
 {
+	CFG_SCOPE();
 	if (!s || !g_pending.active || g_pending.session != s->handle || g_pending.use != use)
 		return false;
 	/* Only a secret key, said explicitly: unwrapping or deriving a
@@ -1489,6 +1597,7 @@ bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use, CK
 
 CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJECT_HANDLE new_key)
 {
+	CFG_SCOPE();
 	const config_t *cfg = cfg_get();
 	policy_decision_t d = { 0 };
 	ticket_claims_t tkc;
@@ -1500,6 +1609,9 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 	if (!s || !g_pending.active || g_pending.session != s->handle || g_pending.use != use)
 		return rv;
 	g_pending.active = false;
+	/* the config g_pending points into: let go when this returns */
+	__attribute__((cleanup(cfgref_drop))) cfgref_t pending_cfg = tl_pending_cfg;
+	tl_pending_cfg = (cfgref_t){ 0 };
 	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
 	d.rule = g_pending.rule;
 	d.role = g_pending.role;
@@ -1531,6 +1643,7 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 
 CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
 {
+	CFG_SCOPE();
 	const config_t *cfg = enforce_config();
 	policy_decision_t d;
 	policy_reason_t why;
@@ -1549,6 +1662,7 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 	uint64_t login_gen = enforce_login_generation();
 
 	g_pending.active = false;
+	cfgref_drop(&tl_pending_cfg);
 	if (use == USE_OPERATION_STATE) {
 		/* Saving or restoring the state of a governed operation would let
 		 * it be finished elsewhere, unchecked. */
@@ -1674,6 +1788,8 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			return qd.ckr;
 		}
 		g_pending.active = true;
+		cfg_thread_keeps();
+		cfgref_assign(&tl_pending_cfg, &tl_pin);   /* its rule, role, key: till _done */
 		g_pending.session = s->handle;
 		g_pending.use = use;
 		g_pending.mechanism = mech ? mech->mechanism : 0;
@@ -1683,6 +1799,11 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		return CKR_OK;
 	}
 	session_op_clear(&s->op);
+	/* What the operation keeps (key, rule, role) stays alive with its
+	 * session; the operation before (now cleared) let its config go.  Not
+	 * earlier: an unwrap on a session whose signature is in progress
+	 * must not let the signature's config go. */
+	cfgref_assign(&s->cfg_hold, &tl_pin);
 	s->op.op = op;
 	s->op.key = key;
 	s->op.mechanism = mech ? mech->mechanism : 0;
@@ -1741,6 +1862,7 @@ static policy_data_op_t data_op(sg_op_t op)
  * is policy_decide_data()'s. */
 CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 {
+	CFG_SCOPE();
 	const config_t *cfg = enforce_config();
 	policy_data_decision_t dd;
 	inspect_result_t ir;
@@ -1874,6 +1996,7 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 
 CK_RV enforce_sign_final(sg_session_t *s)
 {
+	CFG_SCOPE();
 	unsigned char dig[32];
 	unsigned int l = 0;
 	policy_decision_t d;
@@ -1896,6 +2019,7 @@ CK_RV enforce_sign_final(sg_session_t *s)
 
 CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
+	CFG_SCOPE();
 	const config_t *cfg = cfg_get();
 	policy_decision_t d = { 0 };
 	const ticket_claims_t *tk;
@@ -2032,6 +2156,7 @@ static const policy_key_t *governed_lookalike(const config_t *cfg, const char *t
 CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_OBJECT_HANDLE obj,
                     CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
 {
+	CFG_SCOPE();
 	const config_t *cfg = enforce_config();
 	policy_decision_t d;
 	ticket_claims_t tkc;
@@ -2143,6 +2268,7 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 
 void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUTE_TYPE dup)
 {
+	CFG_SCOPE();
 	target_t t;
 	char detail[96];
 
@@ -2157,6 +2283,7 @@ void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUT
 
 void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj)
 {
+	CFG_SCOPE();
 	target_t t;
 	char detail[128];
 
@@ -2171,6 +2298,7 @@ void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJE
 
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
 {
+	CFG_SCOPE();
 	(void)s;
 	if (rv != CKR_OK)
 		return;
@@ -2263,6 +2391,7 @@ static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const ch
 
 CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
+	CFG_SCOPE();
 	const config_t *cfg = enforce_config();
 	ticket_claims_t claims;
 	ticket_status_t st;
@@ -2350,6 +2479,7 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 
 void enforce_logout(sg_session_t *s)
 {
+	CFG_SCOPE();
 	(void)s;
 	pthread_mutex_lock(&g_lock);
 	g_logged_in = false;

@@ -32,7 +32,13 @@ void enforce_fini(void);
 void enforce_atfork_child(void);
 
 /* The config in force (reloaded when the file changed, checked at most
- * once a second).  NULL when the current file is invalid: deny all. */
+ * once a second).  NULL when the current file is invalid: deny all.
+ * The pointer stays valid (the config is not freed, even if a reload
+ * retires it) until this thread's next call of an enforce_* function or
+ * of enforce_config(): do not keep it across one.  (Configs are
+ * reference-counted, module/runtime/cfgref.h; inside enforce.c each call
+ * holds the config it decides under, and each session the config of its
+ * operation in progress.) */
 const config_t *enforce_config(void);
 
 /* Which operation a key meets a mechanism for. */

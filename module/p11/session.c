@@ -100,6 +100,7 @@ void session_op_data_reset(sg_op_state_t *op)
 static void entry_wipe(sg_session_t *s)
 {
 	session_op_clear(&s->op);
+	cfgref_drop(&s->cfg_hold);
 	pthread_mutex_t lock = s->lock;
 	memset(s, 0, sizeof(*s));
 	s->lock = lock;
@@ -110,6 +111,7 @@ void session_table_fini(void)
 	pthread_rwlock_wrlock(&table_lock);
 	for (size_t i = 0; i < n_all; i++) {
 		session_op_clear(&all[i]->op);
+		cfgref_drop(&all[i]->cfg_hold);
 		memset(&all[i]->ticket, 0, sizeof(all[i]->ticket));
 		pthread_mutex_destroy(&all[i]->lock);
 		free(all[i]);

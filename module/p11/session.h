@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "cfgref.h"
 #include "keycache.h"
 #include "pkcs11_3.h"
 #include "ticket.h"
@@ -111,6 +112,11 @@ typedef struct sg_session {
 	 * an operation signgate does not track is answered by signgate
 	 * (CKR_OPERATION_NOT_INITIALIZED), never forwarded. */
 	sg_op_t passthrough;
+	/* The config the last operation was decided under (its key, rule and
+	 * role point into it; so may copies of s->op that gate.c keeps for
+	 * the next message): kept alive until the next operation of this
+	 * session or its end (cfgref.h).  Set by enforce_key_use. */
+	cfgref_t cfg_hold;
 } sg_session_t;
 
 int  session_table_init(void);
