@@ -52,6 +52,11 @@
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool initialized;
 static atomic_bool offer_3_0;          /* the backend in use has the 3.0 interface */
+/* Fork generations (see "fork" below): bumped in every child of a fork;
+ * the state is live only in the generation C_Initialize ran in. */
+static atomic_uint fork_generation;
+static atomic_uint init_generation;    /* fork_generation at the last C_Initialize */
+static unsigned state_generation;      /* the generation the state belongs to (init_lock) */
 static backend_t backend;
 static bool pin_mode;                  /* signgate holds the real login (pin_file) */
 static CK_SESSION_HANDLE *login_sessions;
@@ -69,8 +74,18 @@ static CK_FUNCTION_LIST_3_0 list_3_0;
 static CK_INTERFACE iface_3_0 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_3_0, 0 };
 static CK_INTERFACE iface_2_40 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_2_40, 0 };
 
+/* Initialised, and in this process: a child of a fork that has not
+ * called C_Initialize is not (PKCS#11: it must initialise again).  Two
+ * loads, no system call on the signing path. */
+static bool live(void)
+{
+	return atomic_load_explicit(&initialized, memory_order_acquire) &&
+	       atomic_load_explicit(&init_generation, memory_order_relaxed) ==
+	               atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
+
 #define NEED_INIT() do { \
-	if (!atomic_load_explicit(&initialized, memory_order_acquire)) \
+	if (!live()) \
 		return CKR_CRYPTOKI_NOT_INITIALIZED; \
 } while (0)
 
@@ -584,31 +599,66 @@ out:
 static void vslots_after_fork(void);
 static void vslots_forget(void);
 
+/* Fork.  The child of a fork has only the forking thread, in a copy of
+ * memory taken while the parent's other threads may have been anywhere
+ * (inside malloc or free too): the child handler neither allocates nor
+ * frees nor calls the real module.  It makes the locks anew (a lock held
+ * by a thread that does not exist here would never be released) and
+ * bumps the fork generation, nothing more; from then on every entry
+ * point answers CKR_CRYPTOKI_NOT_INITIALIZED (live()), and the child's
+ * C_Initialize forgets the parent's state first (after_fork_reset).
+ * The session table and the key cache are locked across the fork
+ * (prepare/parent handlers; neither lock is held across a call out), so
+ * that what the child reads of them later is consistent. */
+static void atfork_prepare(void)
+{
+	session_atfork_prepare();
+	keycache_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	keycache_atfork_parent();
+	session_atfork_parent();
+}
+
 static void atfork_child(void)
 {
-	/* Only this thread survives; nothing here calls the real module. */
+	atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
 	pthread_mutex_init(&init_lock, NULL);
 	pthread_mutex_init(&login_lock, NULL);
 	pthread_mutex_init(&caller_login_serial, NULL);
 	pthread_mutex_init(&token_login_lock, NULL);
 	vslots_after_fork();
-	tokens_logged_in = false;
-	n_login_slots = 0;
-	if (!atomic_load(&initialized) && !backend.dl)
-		return;
-	atomic_store(&initialized, false);
-	atomic_store(&offer_3_0, false);
-	session_table_reset_after_fork();
-	free(login_sessions);
-	login_sessions = NULL;
-	n_login_sessions = 0;
+	session_atfork_child();
+	keycache_atfork_child();
 	enforce_atfork_child();
-	backend_forget_after_fork(&backend);
 }
 
 static void atfork_register(void)
 {
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* In the child's C_Initialize (init_lock held; no other thread gets past
+ * live() meanwhile): forget what belonged to the parent.  Its sessions
+ * stay valid in the real module's copied memory: they are poisoned, out
+ * of the child's reach.  The parent's login-session array is dropped, not
+ * freed (a parent thread may have been freeing it at the fork); the
+ * handles in it are poisoned already.  Then the backend is known to be
+ * the parent's, initialised. */
+static void after_fork_reset(void)
+{
+	atomic_store(&initialized, false);
+	atomic_store(&offer_3_0, false);
+	tokens_logged_in = false;
+	n_login_slots = 0;
+	login_sessions = NULL;
+	n_login_sessions = 0;
+	vslots_forget();
+	session_table_after_fork();
+	keycache_clear();
+	backend_forget_after_fork(&backend);
 }
 
 static CK_RV pin_read(const char *path, CK_UTF8CHAR *pin, size_t cap, CK_ULONG *len)
@@ -831,6 +881,10 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 
 	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&init_lock);
+	if (state_generation != atomic_load(&fork_generation)) {
+		after_fork_reset();
+		state_generation = atomic_load(&fork_generation);
+	}
 	if (atomic_load(&initialized)) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
@@ -907,6 +961,7 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	enforce_backend_ready(backend.list);
 	atomic_store(&offer_3_0, backend.list3 != NULL);
+	atomic_store(&init_generation, state_generation);
 	SG_DEBUG(SG_DBG_P11, "C_Initialize: backend %s, PKCS#11 %s offered, %s", bcfg->module,
 	         backend.list3 ? "3.0 and 2.40" : "2.40",
 	         pin_mode ? "token login with the PIN file at the caller's first C_Login"
@@ -934,7 +989,7 @@ static CK_RV gate_Finalize(CK_VOID_PTR pReserved)
 	if (pReserved)
 		return CKR_ARGUMENTS_BAD;
 	pthread_mutex_lock(&init_lock);
-	if (!atomic_load(&initialized)) {
+	if (!live()) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		goto out;
 	}
@@ -971,6 +1026,13 @@ static CK_RV gate_GetInfo(CK_INFO_PTR pInfo)
 /* ---------------------------------------------------------------------- */
 /* getters                                                                 */
 
+/* 3.0 is offered once the backend is known to have it, and not in a
+ * child of a fork before its own C_Initialize. */
+static bool offer_3_0_now(void)
+{
+	return atomic_load(&offer_3_0) && live();
+}
+
 EXPORTED CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
 	if (!ppFunctionList)
@@ -981,7 +1043,7 @@ EXPORTED CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 
 EXPORTED CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
 {
-	bool v3 = atomic_load(&offer_3_0);
+	bool v3 = offer_3_0_now();
 	CK_ULONG n = v3 ? 2 : 1, i = 0;
 
 	if (!pulCount)
@@ -1009,7 +1071,7 @@ EXPORTED CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVe
 
 	if (!ppInterface)
 		return CKR_ARGUMENTS_BAD;
-	if (atomic_load(&offer_3_0))
+	if (offer_3_0_now())
 		candidates[n++] = &iface_3_0;
 	candidates[n++] = &iface_2_40;
 	for (size_t i = 0; i < n; i++) {
