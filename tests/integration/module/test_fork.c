@@ -1,11 +1,15 @@
 /* signgate module test: fork while other threads are inside the module.
  *
  * The backend is tests/lib/faultbackend.c with every C_Sign slowed down
- * (SG_FAULT=C_Sign:sleep=MS:*), so that a thread signing in the parent
- * holds its session's lock (and goes through the key cache, the audit
- * and the policy locks) when the main thread forks; another thread
- * opens and closes sessions all the time (the session table lock).  For
- * each of several forks:
+ * (SG_FAULT=C_Sign:sleep=MS:*): the main thread forks while a thread
+ * signing in the parent is inside C_Sign, holding its session's lock
+ * (after the key cache, the policy and the audit locks), and while
+ * another thread makes refused data calls all the time (the session
+ * table, session, policy and audit locks, and an audit record each).
+ * Both stay out of SoftHSM itself at the fork: SoftHSM is not fork-safe
+ * (a child inherits its internal mutexes as a parent thread held them;
+ * seen here as a child hanging in SoftHSM's C_OpenSession when a parent
+ * thread was opening sessions at the fork).  For each of several forks:
  *  - a child that does not call C_Initialize gets
  *    CKR_CRYPTOKI_NOT_INITIALIZED from every entry point, C_Finalize
  *    included, and is offered the 2.40 interface only;
@@ -37,7 +41,7 @@
 
 #include "pkcs11_3.h"
 
-#define SLOW_SIGN_MS "150"
+#define SLOW_SIGN_MS "400"
 #define ROUNDS 6
 
 static CK_FUNCTION_LIST_PTR f;
@@ -46,6 +50,7 @@ static const char *token_label, *user_pin;
 static atomic_bool stop;
 static atomic_int signed_in_parent;
 static atomic_bool signer_inside;
+static atomic_int signer_seq;           /* C_Sign calls the signer began */
 static atomic_ulong signer_session;
 
 static CK_SLOT_ID find_slot(void)
@@ -135,26 +140,29 @@ static void *signer(void *arg)
 		if (f->C_SignInit(h, &ec, k) != CKR_OK)
 			continue;
 		atomic_store(&signer_inside, true);
+		atomic_fetch_add(&signer_seq, 1);
 		if (f->C_Sign(h, hash, sizeof(hash), sig, &len) == CKR_OK)
 			atomic_fetch_add(&signed_in_parent, 1);
+		atomic_store(&signer_inside, false);
 	}
 	f->C_CloseSession(h);
 	return NULL;
 }
 
-/* Sessions opened and closed all the time: the table lock, taken often. */
+/* Data calls on an operation that was never started, all the time:
+ * refused inside signgate (session table, session, policy and audit
+ * locks), never reaching SoftHSM. */
 static void *churner(void *arg)
 {
 	CK_SLOT_ID slot = *(CK_SLOT_ID *)arg;
-	while (!atomic_load(&stop)) {
-		CK_SESSION_HANDLE x[4];
-		for (int j = 0; j < 4; j++)
-			if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &x[j]) != CKR_OK)
-				x[j] = CK_INVALID_HANDLE;
-		for (int j = 0; j < 4; j++)
-			if (x[j] != CK_INVALID_HANDLE)
-				f->C_CloseSession(x[j]);
-	}
+	CK_SESSION_HANDLE h;
+	CK_BYTE data[32] = { 4 };
+
+	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) != CKR_OK)
+		return NULL;
+	while (!atomic_load(&stop))
+		f->C_SignUpdate(h, data, sizeof(data));
+	f->C_CloseSession(h);
 	return NULL;
 }
 
@@ -285,11 +293,13 @@ int main(void)
 	setenv("SG_FAULT", "C_Sign:sleep=" SLOW_SIGN_MS ":*", 1);
 	pthread_create(&ts, NULL, signer, &slot);
 	pthread_create(&tc, NULL, churner, &slot);
-	while (!atomic_load(&signer_inside))
-		usleep(1000);
-
 	for (int round = 0; round < ROUNDS; round++) {
-		usleep(20000 + 13000 * round);    /* land at different points */
+		/* fork while the signer is in its slow C_Sign, at different
+		 * points of it (inside signgate or in the backend's wait) */
+		int seq = atomic_load(&signer_seq);
+		while (atomic_load(&signer_seq) == seq || !atomic_load(&signer_inside))
+			usleep(1000);
+		usleep(1000 + 25000 * round);
 		fflush(NULL);
 		pid_t pid = fork();
 		if (pid == 0) {
