@@ -528,7 +528,8 @@ void enforce_fini(void)
 
 void enforce_atfork_child(void)
 {
-	/* The child owns nothing of the parent's token state: it has to
+	/* In the fork handler (gate.c): nothing here allocates or frees.
+	 * The child owns nothing of the parent's token state: it has to
 	 * C_Initialize again, which reloads the config and the caller.
 	 * Locks may have been held by other parent threads: make new ones.
 	 * Configs are leaked on purpose: another thread may have been using
@@ -546,7 +547,8 @@ void enforce_atfork_child(void)
 	g_role_any = false;
 	idtoken_state_reset();
 	approvals_reset_locked();
-	keycache_clear();
+	/* no allocation or freeing here: the key cache is cleared by the
+	 * child's C_Initialize (gate.c), the configs are leaked */
 	audit_atfork_child();
 }
 

@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include "backend.h"
 #include "debug.h"
 #include "enforce.h"
+#include "forward.h"
 #include "keycache.h"
 #include "session.h"
 #include "template.h"
@@ -50,6 +52,11 @@
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool initialized;
 static atomic_bool offer_3_0;          /* the backend in use has the 3.0 interface */
+/* Fork generations (see "fork" below): bumped in every child of a fork;
+ * the state is live only in the generation C_Initialize ran in. */
+static atomic_uint fork_generation;
+static atomic_uint init_generation;    /* fork_generation at the last C_Initialize */
+static unsigned state_generation;      /* the generation the state belongs to (init_lock) */
 static backend_t backend;
 static bool pin_mode;                  /* signgate holds the real login (pin_file) */
 static CK_SESSION_HANDLE *login_sessions;
@@ -67,9 +74,26 @@ static CK_FUNCTION_LIST_3_0 list_3_0;
 static CK_INTERFACE iface_3_0 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_3_0, 0 };
 static CK_INTERFACE iface_2_40 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_2_40, 0 };
 
+/* Initialised, and in this process: a child of a fork that has not
+ * called C_Initialize is not (PKCS#11: it must initialise again).  Two
+ * loads, no system call on the signing path. */
+static bool live(void)
+{
+	return atomic_load_explicit(&initialized, memory_order_acquire) &&
+	       atomic_load_explicit(&init_generation, memory_order_relaxed) ==
+	               atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
+
 #define NEED_INIT() do { \
-	if (!atomic_load_explicit(&initialized, memory_order_acquire)) \
+	if (!live()) \
 		return CKR_CRYPTOKI_NOT_INITIALIZED; \
+} while (0)
+
+/* A 3.0 call: only with a 3.0 backend. */
+#define NEED_3_0() do { \
+	NEED_INIT(); \
+	if (!backend.list3) \
+		return CKR_FUNCTION_NOT_SUPPORTED; \
 } while (0)
 
 /* A real module may leave entries NULL: answer as a module without them. */
@@ -575,31 +599,66 @@ out:
 static void vslots_after_fork(void);
 static void vslots_forget(void);
 
+/* Fork.  The child of a fork has only the forking thread, in a copy of
+ * memory taken while the parent's other threads may have been anywhere
+ * (inside malloc or free too): the child handler neither allocates nor
+ * frees nor calls the real module.  It makes the locks anew (a lock held
+ * by a thread that does not exist here would never be released) and
+ * bumps the fork generation, nothing more; from then on every entry
+ * point answers CKR_CRYPTOKI_NOT_INITIALIZED (live()), and the child's
+ * C_Initialize forgets the parent's state first (after_fork_reset).
+ * The session table and the key cache are locked across the fork
+ * (prepare/parent handlers; neither lock is held across a call out), so
+ * that what the child reads of them later is consistent. */
+static void atfork_prepare(void)
+{
+	session_atfork_prepare();
+	keycache_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	keycache_atfork_parent();
+	session_atfork_parent();
+}
+
 static void atfork_child(void)
 {
-	/* Only this thread survives; nothing here calls the real module. */
+	atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
 	pthread_mutex_init(&init_lock, NULL);
 	pthread_mutex_init(&login_lock, NULL);
 	pthread_mutex_init(&caller_login_serial, NULL);
 	pthread_mutex_init(&token_login_lock, NULL);
 	vslots_after_fork();
-	tokens_logged_in = false;
-	n_login_slots = 0;
-	if (!atomic_load(&initialized) && !backend.dl)
-		return;
-	atomic_store(&initialized, false);
-	atomic_store(&offer_3_0, false);
-	session_table_reset_after_fork();
-	free(login_sessions);
-	login_sessions = NULL;
-	n_login_sessions = 0;
+	session_atfork_child();
+	keycache_atfork_child();
 	enforce_atfork_child();
-	backend_forget_after_fork(&backend);
 }
 
 static void atfork_register(void)
 {
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* In the child's C_Initialize (init_lock held; no other thread gets past
+ * live() meanwhile): forget what belonged to the parent.  Its sessions
+ * stay valid in the real module's copied memory: they are poisoned, out
+ * of the child's reach.  The parent's login-session array is dropped, not
+ * freed (a parent thread may have been freeing it at the fork); the
+ * handles in it are poisoned already.  Then the backend is known to be
+ * the parent's, initialised. */
+static void after_fork_reset(void)
+{
+	atomic_store(&initialized, false);
+	atomic_store(&offer_3_0, false);
+	tokens_logged_in = false;
+	n_login_slots = 0;
+	login_sessions = NULL;
+	n_login_sessions = 0;
+	vslots_forget();
+	session_table_after_fork();
+	keycache_clear();
+	backend_forget_after_fork(&backend);
 }
 
 static CK_RV pin_read(const char *path, CK_UTF8CHAR *pin, size_t cap, CK_ULONG *len)
@@ -777,6 +836,10 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 
 	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&init_lock);
+	if (state_generation != atomic_load(&fork_generation)) {
+		after_fork_reset();
+		state_generation = atomic_load(&fork_generation);
+	}
 	if (atomic_load(&initialized)) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
@@ -853,6 +916,7 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	enforce_backend_ready(backend.list);
 	atomic_store(&offer_3_0, backend.list3 != NULL);
+	atomic_store(&init_generation, state_generation);
 	SG_DEBUG(SG_DBG_P11, "C_Initialize: backend %s, PKCS#11 %s offered, %s", bcfg->module,
 	         backend.list3 ? "3.0 and 2.40" : "2.40",
 	         pin_mode ? "token login with the PIN file at the caller's first C_Login"
@@ -880,7 +944,7 @@ static CK_RV gate_Finalize(CK_VOID_PTR pReserved)
 	if (pReserved)
 		return CKR_ARGUMENTS_BAD;
 	pthread_mutex_lock(&init_lock);
-	if (!atomic_load(&initialized)) {
+	if (!live()) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		goto out;
 	}
@@ -917,6 +981,13 @@ static CK_RV gate_GetInfo(CK_INFO_PTR pInfo)
 /* ---------------------------------------------------------------------- */
 /* getters                                                                 */
 
+/* 3.0 is offered once the backend is known to have it, and not in a
+ * child of a fork before its own C_Initialize. */
+static bool offer_3_0_now(void)
+{
+	return atomic_load(&offer_3_0) && live();
+}
+
 EXPORTED CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
 	if (!ppFunctionList)
@@ -927,7 +998,7 @@ EXPORTED CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 
 EXPORTED CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
 {
-	bool v3 = atomic_load(&offer_3_0);
+	bool v3 = offer_3_0_now();
 	CK_ULONG n = v3 ? 2 : 1, i = 0;
 
 	if (!pulCount)
@@ -955,7 +1026,7 @@ EXPORTED CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVe
 
 	if (!ppInterface)
 		return CKR_ARGUMENTS_BAD;
-	if (atomic_load(&offer_3_0))
+	if (offer_3_0_now())
 		candidates[n++] = &iface_3_0;
 	candidates[n++] = &iface_2_40;
 	for (size_t i = 0; i < n; i++) {
@@ -1127,13 +1198,6 @@ static CK_RV gate_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, C
 	return rv;
 }
 
-static CK_RV gate_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
-{
-	NEED_INIT();
-	NEED_SLOT(slotID);
-	return REAL(C_GetSlotInfo, slotID, pInfo);
-}
-
 static CK_RV gate_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
 	CK_RV rv;
@@ -1148,22 +1212,6 @@ static CK_RV gate_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	if (rv == CKR_OK && pin_mode && pInfo && pInfo->ulMaxPinLen < TICKET_MAX_LEN)
 		pInfo->ulMaxPinLen = TICKET_MAX_LEN;
 	return rv;
-}
-
-static CK_RV gate_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
-                                   CK_ULONG_PTR pulCount)
-{
-	NEED_INIT();
-	NEED_SLOT(slotID);
-	return REAL(C_GetMechanismList, slotID, pMechanismList, pulCount);
-}
-
-static CK_RV gate_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
-                                   CK_MECHANISM_INFO_PTR pInfo)
-{
-	NEED_INIT();
-	NEED_SLOT(slotID);
-	return REAL(C_GetMechanismInfo, slotID, type, pInfo);
 }
 
 static CK_RV gate_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
@@ -1600,18 +1648,6 @@ static CK_RV gate_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
 	           REAL(C_SetAttributeValue, hSession, hObject, pTemplate, ulCount), hObject);
 }
 
-static CK_RV gate_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                                CK_ULONG_PTR pulSize)
-{
-	FORWARD_SESSION(hSession, REAL(C_GetObjectSize, hSession, hObject, pulSize));
-}
-
-static CK_RV gate_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                                    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
-{
-	FORWARD_SESSION(hSession, REAL(C_GetAttributeValue, hSession, hObject, pTemplate, ulCount));
-}
-
 /* A logged-out caller finds public objects only (see GetSessionInfo):
  * the search gets CKA_PRIVATE = FALSE, which the real token applies as
  * it would for a logged-out session (a CKA_PRIVATE the caller gave is
@@ -1664,140 +1700,33 @@ out:
 	return rv;
 }
 
-static CK_RV gate_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
-                              CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
-{
-	FORWARD_SESSION(hSession, REAL(C_FindObjects, hSession, phObject, ulMaxObjectCount,
-	                               pulObjectCount));
-}
-
-static CK_RV gate_FindObjectsFinal(CK_SESSION_HANDLE hSession)
-{
-	FORWARD_SESSION(hSession, REAL(C_FindObjectsFinal, hSession));
-}
-
 /* ---------------------------------------------------------------------- */
-/* encryption, digests, verification: forwarded                            */
+/* plain pass-throughs (forward.h): generated, one shape each              */
 
-static CK_RV gate_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                              CK_OBJECT_HANDLE hKey)
-{
-	FORWARD_SESSION(hSession, REAL(C_EncryptInit, hSession, pMechanism, hKey));
-}
+#define SG_ARGS(...) __VA_ARGS__
 
-static CK_RV gate_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                          CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_Encrypt, hSession, pData, ulDataLen, pEncryptedData,
-	                               pulEncryptedDataLen));
-}
+#define GATE_FORWARD_SLOT(fn, params, args) \
+	static CK_RV gate_##fn params \
+	{ \
+		NEED_INIT(); \
+		NEED_SLOT(slotID); \
+		return REAL(C_##fn, SG_ARGS args); \
+	}
 
-static CK_RV gate_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
-                                CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_EncryptUpdate, hSession, pPart, ulPartLen, pEncryptedPart,
-	                               pulEncryptedPartLen));
-}
+#define GATE_FORWARD_SESSION(fn, params, args) \
+	static CK_RV gate_##fn params \
+	{ \
+		FORWARD_SESSION(hSession, REAL(C_##fn, SG_ARGS args)); \
+	}
 
-static CK_RV gate_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
-                               CK_ULONG_PTR pulLastEncryptedPartLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_EncryptFinal, hSession, pLastEncryptedPart,
-	                               pulLastEncryptedPartLen));
-}
+#define GATE_FORWARD_SESSION3(fn, params, args) \
+	static CK_RV gate_##fn params \
+	{ \
+		NEED_3_0(); \
+		FORWARD_SESSION(hSession, REAL3(C_##fn, SG_ARGS args)); \
+	}
 
-static CK_RV gate_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
-{
-	FORWARD_SESSION(hSession, REAL(C_DigestInit, hSession, pMechanism));
-}
-
-static CK_RV gate_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                         CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_Digest, hSession, pData, ulDataLen, pDigest, pulDigestLen));
-}
-
-static CK_RV gate_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_DigestUpdate, hSession, pPart, ulPartLen));
-}
-
-static CK_RV gate_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
-{
-	FORWARD_SESSION(hSession, REAL(C_DigestKey, hSession, hKey));
-}
-
-static CK_RV gate_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
-                              CK_ULONG_PTR pulDigestLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_DigestFinal, hSession, pDigest, pulDigestLen));
-}
-
-static CK_RV gate_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                             CK_OBJECT_HANDLE hKey)
-{
-	FORWARD_SESSION(hSession, REAL(C_VerifyInit, hSession, pMechanism, hKey));
-}
-
-static CK_RV gate_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                         CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_Verify, hSession, pData, ulDataLen, pSignature,
-	                               ulSignatureLen));
-}
-
-static CK_RV gate_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_VerifyUpdate, hSession, pPart, ulPartLen));
-}
-
-static CK_RV gate_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                              CK_ULONG ulSignatureLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_VerifyFinal, hSession, pSignature, ulSignatureLen));
-}
-
-static CK_RV gate_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                                    CK_OBJECT_HANDLE hKey)
-{
-	FORWARD_SESSION(hSession, REAL(C_VerifyRecoverInit, hSession, pMechanism, hKey));
-}
-
-static CK_RV gate_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                                CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_VerifyRecover, hSession, pSignature, ulSignatureLen, pData,
-	                               pulDataLen));
-}
-
-static CK_RV gate_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-                                      CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
-                                      CK_ULONG_PTR pulEncryptedPartLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_DigestEncryptUpdate, hSession, pPart, ulPartLen,
-	                               pEncryptedPart, pulEncryptedPartLen));
-}
-
-static CK_RV gate_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_SeedRandom, hSession, pSeed, ulSeedLen));
-}
-
-static CK_RV gate_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData,
-                                 CK_ULONG ulRandomLen)
-{
-	FORWARD_SESSION(hSession, REAL(C_GenerateRandom, hSession, RandomData, ulRandomLen));
-}
-
-static CK_RV gate_GetFunctionStatus(CK_SESSION_HANDLE hSession)
-{
-	FORWARD_SESSION(hSession, REAL(C_GetFunctionStatus, hSession));
-}
-
-static CK_RV gate_CancelFunction(CK_SESSION_HANDLE hSession)
-{
-	FORWARD_SESSION(hSession, REAL(C_CancelFunction, hSession));
-}
+SG_P11_FORWARDS(GATE_FORWARD_SLOT, GATE_FORWARD_SESSION, GATE_FORWARD_SESSION3)
 
 /* ---------------------------------------------------------------------- */
 /* signing and raw private-key operations: intercepted                     */
@@ -2171,12 +2100,6 @@ out:
 /* ---------------------------------------------------------------------- */
 /* PKCS#11 3.0                                                             */
 
-#define NEED_3_0() do { \
-	NEED_INIT(); \
-	if (!backend.list3) \
-		return CKR_FUNCTION_NOT_SUPPORTED; \
-} while (0)
-
 static CK_RV gate_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 {
 	CK_RV rv;
@@ -2190,51 +2113,6 @@ static CK_RV gate_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 		op_end(s, CKR_FUNCTION_CANCELED);
 	session_put(s);
 	return rv;
-}
-
-static CK_RV gate_MessageEncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                                     CK_OBJECT_HANDLE hKey)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_MessageEncryptInit, hSession, pMechanism, hKey));
-}
-
-static CK_RV gate_EncryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                                 CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
-                                 CK_ULONG ulAssociatedDataLen, CK_BYTE_PTR pPlaintext,
-                                 CK_ULONG ulPlaintextLen, CK_BYTE_PTR pCiphertext,
-                                 CK_ULONG_PTR pulCiphertextLen)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_EncryptMessage, hSession, pParameter, ulParameterLen,
-	                                pAssociatedData, ulAssociatedDataLen, pPlaintext,
-	                                ulPlaintextLen, pCiphertext, pulCiphertextLen));
-}
-
-static CK_RV gate_EncryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                                      CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
-                                      CK_ULONG ulAssociatedDataLen)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_EncryptMessageBegin, hSession, pParameter, ulParameterLen,
-	                                pAssociatedData, ulAssociatedDataLen));
-}
-
-static CK_RV gate_EncryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                                     CK_ULONG ulParameterLen, CK_BYTE_PTR pPlaintextPart,
-                                     CK_ULONG ulPlaintextPartLen, CK_BYTE_PTR pCiphertextPart,
-                                     CK_ULONG_PTR pulCiphertextPartLen, CK_FLAGS flags)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_EncryptMessageNext, hSession, pParameter, ulParameterLen,
-	                                pPlaintextPart, ulPlaintextPartLen, pCiphertextPart,
-	                                pulCiphertextPartLen, flags));
-}
-
-static CK_RV gate_MessageEncryptFinal(CK_SESSION_HANDLE hSession)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_MessageEncryptFinal, hSession));
 }
 
 static CK_RV gate_MessageDecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -2418,147 +2296,40 @@ static CK_RV gate_MessageSignFinal(CK_SESSION_HANDLE hSession)
 	return message_final(hSession, SG_OP_MESSAGE_SIGN, backend.list3->C_MessageSignFinal);
 }
 
-static CK_RV gate_MessageVerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                                    CK_OBJECT_HANDLE hKey)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_MessageVerifyInit, hSession, pMechanism, hKey));
-}
-
-static CK_RV gate_VerifyMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                                CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                                CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_VerifyMessage, hSession, pParameter, ulParameterLen, pData,
-	                                ulDataLen, pSignature, ulSignatureLen));
-}
-
-static CK_RV gate_VerifyMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                                     CK_ULONG ulParameterLen)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_VerifyMessageBegin, hSession, pParameter, ulParameterLen));
-}
-
-static CK_RV gate_VerifyMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                                    CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                                    CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_VerifyMessageNext, hSession, pParameter, ulParameterLen,
-	                                pData, ulDataLen, pSignature, ulSignatureLen));
-}
-
-static CK_RV gate_MessageVerifyFinal(CK_SESSION_HANDLE hSession)
-{
-	NEED_3_0();
-	FORWARD_SESSION(hSession, REAL3(C_MessageVerifyFinal, hSession));
-}
-
 /* ---------------------------------------------------------------------- */
 /* the tables                                                              */
 
-#define LIST_2_40_ENTRIES \
-	.C_Initialize = gate_Initialize, \
-	.C_Finalize = gate_Finalize, \
-	.C_GetInfo = gate_GetInfo, \
-	.C_GetFunctionList = C_GetFunctionList, \
-	.C_GetSlotList = gate_GetSlotList, \
-	.C_GetSlotInfo = gate_GetSlotInfo, \
-	.C_GetTokenInfo = gate_GetTokenInfo, \
-	.C_GetMechanismList = gate_GetMechanismList, \
-	.C_GetMechanismInfo = gate_GetMechanismInfo, \
-	.C_InitToken = gate_InitToken, \
-	.C_InitPIN = gate_InitPIN, \
-	.C_SetPIN = gate_SetPIN, \
-	.C_OpenSession = gate_OpenSession, \
-	.C_CloseSession = gate_CloseSession, \
-	.C_CloseAllSessions = gate_CloseAllSessions, \
-	.C_GetSessionInfo = gate_GetSessionInfo, \
-	.C_GetOperationState = gate_GetOperationState, \
-	.C_SetOperationState = gate_SetOperationState, \
-	.C_Login = gate_Login, \
-	.C_Logout = gate_Logout, \
-	.C_CreateObject = gate_CreateObject, \
-	.C_CopyObject = gate_CopyObject, \
-	.C_DestroyObject = gate_DestroyObject, \
-	.C_GetObjectSize = gate_GetObjectSize, \
-	.C_GetAttributeValue = gate_GetAttributeValue, \
-	.C_SetAttributeValue = gate_SetAttributeValue, \
-	.C_FindObjectsInit = gate_FindObjectsInit, \
-	.C_FindObjects = gate_FindObjects, \
-	.C_FindObjectsFinal = gate_FindObjectsFinal, \
-	.C_EncryptInit = gate_EncryptInit, \
-	.C_Encrypt = gate_Encrypt, \
-	.C_EncryptUpdate = gate_EncryptUpdate, \
-	.C_EncryptFinal = gate_EncryptFinal, \
-	.C_DecryptInit = gate_DecryptInit, \
-	.C_Decrypt = gate_Decrypt, \
-	.C_DecryptUpdate = gate_DecryptUpdate, \
-	.C_DecryptFinal = gate_DecryptFinal, \
-	.C_DigestInit = gate_DigestInit, \
-	.C_Digest = gate_Digest, \
-	.C_DigestUpdate = gate_DigestUpdate, \
-	.C_DigestKey = gate_DigestKey, \
-	.C_DigestFinal = gate_DigestFinal, \
-	.C_SignInit = gate_SignInit, \
-	.C_Sign = gate_Sign, \
-	.C_SignUpdate = gate_SignUpdate, \
-	.C_SignFinal = gate_SignFinal, \
-	.C_SignRecoverInit = gate_SignRecoverInit, \
-	.C_SignRecover = gate_SignRecover, \
-	.C_VerifyInit = gate_VerifyInit, \
-	.C_Verify = gate_Verify, \
-	.C_VerifyUpdate = gate_VerifyUpdate, \
-	.C_VerifyFinal = gate_VerifyFinal, \
-	.C_VerifyRecoverInit = gate_VerifyRecoverInit, \
-	.C_VerifyRecover = gate_VerifyRecover, \
-	.C_DigestEncryptUpdate = gate_DigestEncryptUpdate, \
-	.C_DecryptDigestUpdate = gate_DecryptDigestUpdate, \
-	.C_SignEncryptUpdate = gate_SignEncryptUpdate, \
-	.C_DecryptVerifyUpdate = gate_DecryptVerifyUpdate, \
-	.C_GenerateKey = gate_GenerateKey, \
-	.C_GenerateKeyPair = gate_GenerateKeyPair, \
-	.C_WrapKey = gate_WrapKey, \
-	.C_UnwrapKey = gate_UnwrapKey, \
-	.C_DeriveKey = gate_DeriveKey, \
-	.C_SeedRandom = gate_SeedRandom, \
-	.C_GenerateRandom = gate_GenerateRandom, \
-	.C_GetFunctionStatus = gate_GetFunctionStatus, \
-	.C_CancelFunction = gate_CancelFunction, \
-	.C_WaitForSlotEvent = gate_WaitForSlotEvent
+/* Filled from forward.h's lists: C_<name> = gate_<name> for every
+ * entry, the three getters being the exported functions themselves. */
+#define gate_GetFunctionList C_GetFunctionList
+#define gate_GetInterfaceList C_GetInterfaceList
+#define gate_GetInterface C_GetInterface
+#define TABLE_ENTRY(fn) .C_##fn = gate_##fn,
+#define COUNT_ENTRY(fn) +1
 
+/* a name given twice would leave another entry out */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Woverride-init"
 static CK_FUNCTION_LIST list_2_40 = {
 	.version = { 2, 40 },
-	LIST_2_40_ENTRIES,
+	SG_P11_FUNCTIONS_2_40(TABLE_ENTRY)
 };
 
 static CK_FUNCTION_LIST_3_0 list_3_0 = {
 	.version = { 3, 0 },
-	LIST_2_40_ENTRIES,
-	.C_GetInterfaceList = C_GetInterfaceList,
-	.C_GetInterface = C_GetInterface,
-	.C_LoginUser = gate_LoginUser,
-	.C_SessionCancel = gate_SessionCancel,
-	.C_MessageEncryptInit = gate_MessageEncryptInit,
-	.C_EncryptMessage = gate_EncryptMessage,
-	.C_EncryptMessageBegin = gate_EncryptMessageBegin,
-	.C_EncryptMessageNext = gate_EncryptMessageNext,
-	.C_MessageEncryptFinal = gate_MessageEncryptFinal,
-	.C_MessageDecryptInit = gate_MessageDecryptInit,
-	.C_DecryptMessage = gate_DecryptMessage,
-	.C_DecryptMessageBegin = gate_DecryptMessageBegin,
-	.C_DecryptMessageNext = gate_DecryptMessageNext,
-	.C_MessageDecryptFinal = gate_MessageDecryptFinal,
-	.C_MessageSignInit = gate_MessageSignInit,
-	.C_SignMessage = gate_SignMessage,
-	.C_SignMessageBegin = gate_SignMessageBegin,
-	.C_SignMessageNext = gate_SignMessageNext,
-	.C_MessageSignFinal = gate_MessageSignFinal,
-	.C_MessageVerifyInit = gate_MessageVerifyInit,
-	.C_VerifyMessage = gate_VerifyMessage,
-	.C_VerifyMessageBegin = gate_VerifyMessageBegin,
-	.C_VerifyMessageNext = gate_VerifyMessageNext,
-	.C_MessageVerifyFinal = gate_MessageVerifyFinal,
+	SG_P11_FUNCTIONS_2_40(TABLE_ENTRY)
+	SG_P11_FUNCTIONS_3_0(TABLE_ENTRY)
 };
+#pragma GCC diagnostic pop
+
+/* No entry left out: the lists name as many functions as the tables
+ * have pointers (a missing name would leave a NULL entry). */
+_Static_assert(sizeof(CK_FUNCTION_LIST) ==
+               offsetof(CK_FUNCTION_LIST, C_Initialize) +
+               (0 SG_P11_FUNCTIONS_2_40(COUNT_ENTRY)) * sizeof(CK_C_Initialize),
+               "forward.h: SG_P11_FUNCTIONS_2_40 does not name every 2.40 function");
+_Static_assert(sizeof(CK_FUNCTION_LIST_3_0) ==
+               offsetof(CK_FUNCTION_LIST_3_0, C_Initialize) +
+               (0 SG_P11_FUNCTIONS_2_40(COUNT_ENTRY) SG_P11_FUNCTIONS_3_0(COUNT_ENTRY)) *
+               sizeof(CK_C_Initialize),
+               "forward.h: SG_P11_FUNCTIONS_3_0 does not name every 3.0 function");

@@ -359,14 +359,35 @@ bool session_is_poisoned(CK_SESSION_HANDLE h)
 	return found;
 }
 
-/* In the child of a fork only the forking thread survives: locks held
- * by other threads would never be released, so every lock is made anew.
- * The parent's sessions still exist in the real module's copied memory;
- * they are poisoned so the child cannot reach them around the policy.
- * Nothing here calls into the real module. */
-void session_table_reset_after_fork(void)
+/* Fork (gate.c).  The table lock is taken across the fork, so the child
+ * finds the table consistent (no thread was half-way through growing
+ * it); it is never held across a call out, so this waits for a probe at
+ * most.  In the child the lock is made anew: the thread that took it
+ * has another id there.  Nothing here allocates or frees. */
+void session_atfork_prepare(void)
+{
+	pthread_rwlock_wrlock(&table_lock);
+}
+
+void session_atfork_parent(void)
+{
+	pthread_rwlock_unlock(&table_lock);
+}
+
+void session_atfork_child(void)
 {
 	pthread_rwlock_init(&table_lock, NULL);
+}
+
+/* The child's C_Initialize (outside the fork handler): the parent's
+ * sessions still exist in the real module's copied memory; they are
+ * poisoned so the child cannot reach them around the policy.  Every
+ * entry's lock is made anew (a parent thread may have held it) and the
+ * entry forgotten without freeing what it points to (that thread may
+ * have been freeing it).  Nothing here calls into the real module. */
+void session_table_after_fork(void)
+{
+	pthread_rwlock_wrlock(&table_lock);
 	for (size_t i = 0; i < n_slots; i++) {
 		sg_session_t *e = slots[i];
 		if (e && e != TOMB) {
@@ -378,8 +399,9 @@ void session_table_reset_after_fork(void)
 	n_live = n_tomb = 0;
 	n_free = 0;
 	for (size_t i = 0; i < n_all; i++) {
+		memset(all[i], 0, sizeof(*all[i]));
 		pthread_mutex_init(&all[i]->lock, NULL);
-		entry_wipe(all[i]);
 		free_list[n_free++] = all[i];
 	}
+	pthread_rwlock_unlock(&table_lock);
 }

@@ -121,7 +121,13 @@ typedef struct sg_session {
 
 int  session_table_init(void);
 void session_table_fini(void);           /* frees every entry */
-void session_table_reset_after_fork(void);
+/* Fork: the table lock is held across it (prepare/parent) and made anew
+ * in the child; the child's C_Initialize then forgets the parent's
+ * sessions (poisoned) with session_table_after_fork. */
+void session_atfork_prepare(void);
+void session_atfork_parent(void);
+void session_atfork_child(void);
+void session_table_after_fork(void);
 
 /* Add a new session; returns the locked entry or NULL (CKR_HOST_MEMORY). */
 sg_session_t *session_add(CK_SESSION_HANDLE h, CK_SLOT_ID slot);

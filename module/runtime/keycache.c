@@ -115,6 +115,27 @@ void keycache_clear(void)
 	pthread_mutex_unlock(&kc_lock);
 }
 
+/* Fork (the module's fork handlers): the cache lock is held across it,
+ * so the child finds the table consistent and can clear it later (in its
+ * C_Initialize, not in the handler: clearing frees).  Both locks are
+ * made anew in the child; the search lock is held across token calls,
+ * so it is not taken at the fork, only replaced.  No allocation here. */
+void keycache_atfork_prepare(void)
+{
+	pthread_mutex_lock(&kc_lock);
+}
+
+void keycache_atfork_parent(void)
+{
+	pthread_mutex_unlock(&kc_lock);
+}
+
+void keycache_atfork_child(void)
+{
+	pthread_mutex_init(&kc_lock, NULL);
+	pthread_mutex_init(&kc_search_lock, NULL);
+}
+
 void keycache_fini(void)
 {
 	pthread_mutex_lock(&kc_lock);

@@ -91,6 +91,11 @@ void keycache_invalidate(CK_OBJECT_HANDLE obj);
  * handles may be reused.  Drops every session-object entry of the slot. */
 void keycache_invalidate_session_objects(CK_SLOT_ID slot);
 void keycache_clear(void);
+/* Fork handlers (no allocation): the lock is held across a fork and made
+ * anew in the child, which then calls keycache_clear outside the handler. */
+void keycache_atfork_prepare(void);
+void keycache_atfork_parent(void);
+void keycache_atfork_child(void);
 
 /* The bound (default KEYCACHE_MAX_DEFAULT); setting it evicts at once. */
 #define KEYCACHE_MAX_DEFAULT 4096
