@@ -256,12 +256,12 @@ static void cfg_maybe_reload(void)
 
 	if (fresh) {
 		audit_configure(&fresh->audit);
-		audit_config_event(AUDIT_CONFIG_RELOAD, true, "config-reloaded", fresh->path,
+		audit_config_event(AUDIT_CONFIG_RELOAD, true, policy_reason_name(REASON_CONFIG_RELOADED), fresh->path,
 		                   fresh->sha256);
 	} else {
 		fprintf(stderr, "signgate: config refused, denying everything until it is fixed: %s\n",
 		        err);
-		audit_config_event(AUDIT_CONFIG_REFUSED, false, "config-invalid", err, NULL);
+		audit_config_event(AUDIT_CONFIG_REFUSED, false, policy_reason_name(REASON_CONFIG_INVALID), err, NULL);
 	}
 }
 
@@ -346,8 +346,8 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 
 	caller_setup(cfg);
 	audit_configure(&cfg->audit);
-	audit_config_event(AUDIT_MODULE_START, true, "module-start", NULL, NULL);
-	audit_config_event(AUDIT_CONFIG_LOAD, true, "config-loaded", cfg->path, cfg->sha256);
+	audit_config_event(AUDIT_MODULE_START, true, policy_reason_name(REASON_MODULE_START), NULL, NULL);
+	audit_config_event(AUDIT_CONFIG_LOAD, true, policy_reason_name(REASON_CONFIG_LOADED), cfg->path, cfg->sha256);
 	*backend = &cfg->backend;
 	return CKR_OK;
 }
@@ -496,7 +496,7 @@ static void slot_names(CK_SLOT_ID slot, char label[33], char serial[17])
 
 void enforce_fini(void)
 {
-	audit_config_event(AUDIT_MODULE_STOP, true, "module-stop", NULL, NULL);
+	audit_config_event(AUDIT_MODULE_STOP, true, policy_reason_name(REASON_MODULE_STOP), NULL, NULL);
 	keycache_fini();
 	/* A thread still loading a config (an application that finalizes
 	 * while another thread signs breaks the PKCS#11 rules, but must not

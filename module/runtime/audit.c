@@ -17,6 +17,7 @@
  * the next delivered record says how many were dropped.
  */
 #include "audit.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1328,7 +1329,7 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 		else e = errno;
 		if (rc == 0 && checkpoint_due(s, rec, &h)) {
 			audit_record_t c = { .event = AUDIT_CHECKPOINT, .allowed = true,
-				             .reason = "checkpoint" };
+				             .reason = policy_reason_name(REASON_CHECKPOINT) };
 			writer_t cw;
 			size_t cbody = format_unlocked(cb, &c, s, &cw);
 			*ckpt = journal_seal_append_locked(s, cb, &cw, cbody, &h, true) == 0;
