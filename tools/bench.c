@@ -40,6 +40,8 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "codec.h"
+
 #define MAX_THREADS 64
 #define MAX_ROUNDS  100
 #define MAX_ENV	    16
@@ -149,15 +151,8 @@ static void die_usage(const char *msg)
 static int parse_hex(const char *hex, unsigned char *out, size_t cap, size_t *len)
 {
 	size_t n = strlen(hex);
-	if (n == 0 || n % 2 || n / 2 > cap)
+	if (n == 0 || !codec_hex_decode(hex, n, CODEC_HEX_UPPER, out, cap, len))
 		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned int b;
-		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-			return -1;
-		out[i] = (unsigned char)b;
-	}
-	*len = n / 2;
 	return 0;
 }
 

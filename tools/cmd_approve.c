@@ -36,6 +36,7 @@
 #include "config.h"
 #include "policy.h"
 #include "ticket.h"
+#include "codec.h"
 
 #define FILE_MAX (BUNDLE_MAX_LEN + 16)
 
@@ -126,16 +127,9 @@ static bool sha256_file(const char *path, unsigned char out[32])
 
 static bool parse_digest(const char *s, unsigned char out[32])
 {
-	if (strncmp(s, "sha256:", 7) || strlen(s) != 71)
-		return false;
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-		if (!strchr("0123456789abcdefABCDEF", s[7 + 2 * i]) || !strchr("0123456789abcdefABCDEF", s[8 + 2 * i]) ||
-		    sscanf(s + 7 + 2 * i, "%2x", &v) != 1)
-			return false;
-		out[i] = (unsigned char)v;
-	}
-	return true;
+	size_t n;
+	return !strncmp(s, "sha256:", 7) && strlen(s) == 71 &&
+	       codec_hex_decode(s + 7, 64, CODEC_HEX_UPPER, out, 32, &n);
 }
 
 /* ssh-keygen -Y sign over the statement; returns the approval or NULL. */
@@ -272,8 +266,7 @@ int cmd_approve(int argc, char **argv)
 	unsigned char nonce[16];
 	if (RAND_bytes(nonce, sizeof nonce) != 1)
 		return 2;
-	for (int i = 0; i < 16; i++)
-		snprintf(a.nonce + 2 * i, 3, "%02x", nonce[i]);
+	codec_hex_encode(a.nonce, sizeof a.nonce, nonce, sizeof nonce);
 	char *statement = approval_statement(&a);
 	if (!statement) {
 		fprintf(stderr, "signgate approve: approver, product, run and ticket must be names of "

@@ -31,6 +31,7 @@
 
 #include "audit.h"
 #include "commands.h"
+#include "codec.h"
 
 #define NO_TIME INT64_MIN
 
@@ -314,11 +315,7 @@ static int read_stream(input_t *in, FILE *f, const char *name)
 		}
 		r.has_chain = tx.has_chain;
 		if (tx.has_chain) {
-			static const char hexd[] = "0123456789abcdef";
-			for (int i = 0; i < 32; i++) {
-				r.chain[2 * i] = hexd[tx.chain[i] >> 4];
-				r.chain[2 * i + 1] = hexd[tx.chain[i] & 15];
-			}
+			codec_hex_encode(r.chain, sizeof r.chain, tx.chain, 32);
 			r.chain_ok = audit_text_chain_ok(&tx);
 		}
 		if (r.journal || r.journal_error) {
@@ -975,7 +972,7 @@ static int cmd_keygen(int argc, char **argv)
 	unsigned char mac[32];
 	char hex[66];
 	if (RAND_priv_bytes(mac, sizeof(mac)) != 1) return 2;
-	for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	codec_hex_encode(hex, sizeof(hex), mac, sizeof(mac));
 	hex[64] = '\n';
 	hex[65] = '\0';
 	OPENSSL_cleanse(mac, sizeof(mac));

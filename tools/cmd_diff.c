@@ -29,6 +29,7 @@
 #include "policy.h"
 #include "policy_input.h"
 #include "report.h"
+#include "codec.h"
 
 /* ---- kinds of rights ------------------------------------------------------- */
 
@@ -383,12 +384,7 @@ static char *set_join(strset_t *s)
 
 static void hex32(const unsigned char *p, char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[64] = '\0';
+	codec_hex_encode(out, 65, p, 32);
 }
 
 static void mechs_text(uint64_t mask, char *out, size_t outlen)
@@ -709,8 +705,7 @@ static void products_text(const policy_key_t *k, char *out, size_t len)
 static void binding_text(const policy_key_t *k, char *out, size_t len)
 {
 	char id[140] = "", fp[65] = "";
-	for (size_t i = 0; i < k->id_len && 2 * i + 2 < sizeof id; i++)
-		snprintf(id + 2 * i, 3, "%02x", k->id[i]);
+	codec_hex_encode(id, sizeof id, k->id, k->id_len);
 	if (k->has_fingerprint)
 		hex32(k->fingerprint, fp);
 	snprintf(out, len, "token %s, id %s, label %s, fingerprint %s", k->token,

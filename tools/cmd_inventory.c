@@ -55,6 +55,7 @@
 #include "report.h"
 #include "spki.h"
 #include "token.h"
+#include "codec.h"
 
 #define EXIT_FINDING 3
 #define EXIT_USAGE 2
@@ -161,13 +162,7 @@ static void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 
 static void hex(const unsigned char *p, size_t n, char *out, size_t outlen)
 {
-	static const char hx[] = "0123456789abcdef";
-	size_t j = 0;
-	for (size_t i = 0; i < n && j + 2 < outlen; i++) {
-		out[j++] = hx[p[i] >> 4];
-		out[j++] = hx[p[i] & 15];
-	}
-	out[j] = '\0';
+	codec_hex_encode(out, outlen, p, n);   /* "" if it does not fit */
 }
 
 static bool key_on_token(const policy_key_t *k, const token_t *t)

@@ -34,6 +34,7 @@
 #include "policy.h"
 #include "policy_input.h"
 #include "test_cases.h"
+#include "codec.h"
 
 /* ---- operations ----------------------------------------------------------- */
 
@@ -167,32 +168,13 @@ static int get_strv(case_ctx_t *ctx, const config_setting_t *g, const char *name
 	return 1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex with optional ':' separators; returns the length or -1. */
+/* Hex, either case, ':' allowed between bytes (as in the config's key
+ * ids); returns the length or -1. */
 static long hex_decode(const char *s, unsigned char *out, size_t max)
 {
-	size_t n = 0;
-	while (*s) {
-		if (*s == ':') {
-			s++;
-			continue;
-		}
-		int a = hexval((unsigned char)s[0]), b = a < 0 ? -1 : hexval((unsigned char)s[1]);
-		if (a < 0 || b < 0 || n == max)
-			return -1;
-		out[n++] = (unsigned char)(a << 4 | b);
-		s += 2;
-	}
+	size_t n;
+	if (!codec_hex_decode(s, strlen(s), CODEC_HEX_UPPER | CODEC_HEX_COLONS, out, max, &n))
+		return -1;
 	return (long)n;
 }
 

@@ -35,6 +35,7 @@
 #include "identify.h"
 #include "policy.h"
 #include "ticket.h"
+#include "codec.h"
 
 #define DEFAULT_TTL_S (30 * 60)
 
@@ -148,17 +149,9 @@ static void format_time(int64_t t, char *buf, size_t len)
 
 static bool parse_hex_digest(const char *s, unsigned char out[32])
 {
-	if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
-		return false;
-	for (int i = 0; i < 32; i++) {
-		unsigned int v;
-		if (!strchr("0123456789abcdefABCDEF", s[7 + 2 * i]) || !s[7 + 2 * i]
-		    || !strchr("0123456789abcdefABCDEF", s[8 + 2 * i]) || !s[8 + 2 * i]
-		    || sscanf(s + 7 + 2 * i, "%2x", &v) != 1)
-			return false;
-		out[i] = (unsigned char)v;
-	}
-	return true;
+	size_t n;
+	return strncmp(s, "sha256:", 7) == 0 && strlen(s) == 7 + 64 &&
+	       codec_hex_decode(s + 7, 64, CODEC_HEX_UPPER, out, 32, &n);
 }
 
 static bool sha256_file(const char *path, unsigned char out[32])
@@ -503,8 +496,7 @@ static int ticket_issue_cmd(int argc, char **argv)
 			fprintf(stderr, "signgate ticket issue: no randomness for jti\n");
 			return 2;
 		}
-		for (size_t i = 0; i < sizeof(r); i++)
-			snprintf(cl.jti + 2 * i, 3, "%02x", r[i]);
+		codec_hex_encode(cl.jti, sizeof(cl.jti), r, sizeof(r));
 	}
 	pk = load_private_key(keyfile);
 	if (!pk)
@@ -736,10 +728,9 @@ static int ticket_verify_cmd(int argc, char **argv)
 		printf("%s%s", i ? "," : "", cl.aud[i]);
 	printf("%s artifacts=%zu\n", cl.n_aud ? "" : "(any)", cl.n_digests);
 	for (size_t i = 0; i < cl.n_digests; i++) {
-		printf("    sha256:");
-		for (int k = 0; k < 32; k++)
-			printf("%02x", cl.digests[i][k]);
-		printf("\n");
+		char h[CODEC_HEX_SIZE(32)];
+		codec_hex_encode(h, sizeof h, cl.digests[i], 32);
+		printf("    sha256:%s\n", h);
 	}
 	print_rules(cfg, &caller, &cl, at);
 	rc = 0;

@@ -30,6 +30,7 @@
 #include "mech.h"
 #include "policy.h"
 #include "report.h"
+#include "codec.h"
 
 /* ---- formatting helpers (report.h) ---------------------------------------- */
 
@@ -554,13 +555,7 @@ static void print_key_uses(const policy_rule_t *r, const policy_key_t *k)
 
 static void hex_format(const unsigned char *p, size_t n, char *out, size_t outlen)
 {
-	static const char hx[] = "0123456789abcdef";
-	size_t j = 0;
-	for (size_t i = 0; i < n && j + 2 < outlen; i++) {
-		out[j++] = hx[p[i] >> 4];
-		out[j++] = hx[p[i] & 15];
-	}
-	out[j] = '\0';
+	codec_hex_encode(out, outlen, p, n);   /* "" if it does not fit */
 }
 
 /* The rule's approvals (issue 16): how many, from which groups, how old.

@@ -15,6 +15,7 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include <openssl/x509.h>
 
 #include "approval.h"
+#include "codec.h"
 
 #define SSHSIG_BEGIN "-----BEGIN SSH SIGNATURE-----"
 #define SSHSIG_END "-----END SSH SIGNATURE-----"
@@ -63,85 +65,21 @@ static void say(char *detail, size_t dlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* --- base64 (standard and URL alphabets, padding optional) -------------- */
-
-static int b64val(int c, bool url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
+/* --- base64 (standard and URL alphabets, padding optional): codec.h ----- */
 
 /* Decode, skipping line breaks when skip_ws; returns the length or -1. */
 static long b64_decode(const char *in, size_t len, bool url, bool skip_ws, unsigned char *out,
                        size_t max)
 {
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0, pad = 0;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)in[i];
-		if (skip_ws && (c == '\n' || c == '\r'))
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad)
-			return -1;      /* data after padding */
-		int v = b64val(c, url);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= max)
-				return -1;
-			out[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (pad > 2 || bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	return (long)n;
+	unsigned flags = (url ? CODEC_B64_URL : 0) | (skip_ws ? CODEC_B64_SKIP_NEWLINES : 0);
+	size_t n;
+	return codec_b64_decode(in, len, flags, out, max, &n) && n <= LONG_MAX ? (long)n : -1;
 }
 
+/* Standard base64 is padded (as ssh-keygen writes it), base64url not. */
 static char *b64_encode(const unsigned char *in, size_t len, bool url)
 {
-	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	static const char urlc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const char *a = url ? urlc : std;
-	char *out = malloc(len / 3 * 4 + 8);
-	size_t n = 0;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		out[n++] = a[(v >> 18) & 63];
-		out[n++] = a[(v >> 12) & 63];
-		if (i + 1 < len)
-			out[n++] = a[(v >> 6) & 63];
-		else if (!url)
-			out[n++] = '=';
-		if (i + 2 < len)
-			out[n++] = a[v & 63];
-		else if (!url)
-			out[n++] = '=';
-	}
-	out[n] = '\0';
-	return out;
+	return codec_b64_encode_alloc(in, len, url ? CODEC_B64_URL | CODEC_B64_PAD_NONE : 0);
 }
 
 /* --- SSH wire format ---------------------------------------------------- */
@@ -587,15 +525,6 @@ static bool name_ok(const char *s, size_t n)
 	return true;
 }
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool parse_int64(const char *s, size_t n, int64_t *out)
 {
 	int64_t v = 0;
@@ -681,13 +610,10 @@ approval_status_t approval_parse(const char *text, size_t len, approval_t *out, 
 			    APPROVAL_MAX_DIGESTS);
 			goto bad;
 		}
-		for (size_t i = 0; i < 32; i++) {
-			int hi = hexv(v[7 + 2 * i]), lo = hexv(v[8 + 2 * i]);
-			if (hi < 0 || lo < 0) {
-				say(detail, dlen, "statement: artifact digest is not lower-case hex");
-				goto bad;
-			}
-			out->digests[out->n_digests][i] = (unsigned char)(hi << 4 | lo);
+		size_t dn;
+		if (!codec_hex_decode(v + 7, 64, 0, out->digests[out->n_digests], 32, &dn)) {
+			say(detail, dlen, "statement: artifact digest is not lower-case hex");
+			goto bad;
 		}
 		out->n_digests++;
 	}
@@ -708,11 +634,12 @@ approval_status_t approval_parse(const char *text, size_t len, approval_t *out, 
 		say(detail, dlen, "statement: nonce line missing or not 32 hex digits");
 		goto bad;
 	}
-	for (size_t i = 0; i < 32; i++)
-		if (hexv(v[i]) < 0) {
-			say(detail, dlen, "statement: nonce is not lower-case hex");
-			goto bad;
-		}
+	unsigned char nonce[16];
+	size_t nn;
+	if (!codec_hex_decode(v, 32, 0, nonce, sizeof nonce, &nn)) {
+		say(detail, dlen, "statement: nonce is not lower-case hex");
+		goto bad;
+	}
 	memcpy(out->nonce, v, 32);
 	if (p != end) {
 		say(detail, dlen, "statement: unexpected line after nonce");
@@ -974,8 +901,7 @@ char *approval_statement(const approval_t *a)
 	wb_put(&w, line, strlen(line));
 	for (size_t i = 0; i < a->n_digests; i++) {
 		char hex[65];
-		for (size_t j = 0; j < 32; j++)
-			snprintf(hex + 2 * j, 3, "%02x", a->digests[i][j]);
+		codec_hex_encode(hex, sizeof hex, a->digests[i], 32);
 		snprintf(line, sizeof line, "artifact: sha256:%s\n", hex);
 		wb_put(&w, line, strlen(line));
 	}

@@ -23,6 +23,7 @@
 
 #include "model.h"
 #include "jws.h"
+#include "codec.h"
 #include "ticket.h"
 
 #define RSA_MIN_BITS 2048
@@ -157,7 +158,7 @@ static unsigned char *jwk_bytes(const json_t *jwk, const char *name, size_t max,
 	out = malloc(len);
 	if (!out)
 		return NULL;
-	if (!jws_b64url_decode(s, len, out, n) || *n == 0 || *n > max) {
+	if (!codec_b64_decode(s, len, CODEC_B64_URL | CODEC_B64_PAD_NONE, out, max, n) || *n == 0) {
 		free(out);
 		return NULL;
 	}

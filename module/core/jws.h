@@ -2,10 +2,10 @@
  * and CI identity tokens (idtoken.c).
  *
  * In ticket.c, which had them first: strict base64url (one accepted text
- * per byte string), strict JSON objects (duplicate keys and NUL escapes
- * refused), the three-part split, and the header checks that do not
- * depend on the key (typ, crit).  In jws.c: failure details, string and
- * time claims, the validity window, signature verification.
+ * per byte string, by codec.h), strict JSON objects (duplicate keys and
+ * NUL escapes refused), the three-part split, and the header checks that
+ * do not depend on the key (typ, crit).  In jws.c: failure details, string
+ * and time claims, the validity window, signature verification.
  */
 #ifndef SIGNGATE_JWS_H
 #define SIGNGATE_JWS_H
@@ -33,7 +33,7 @@ void jws_parts_free(jws_parts_t *j);
 /* typ absent or "JWT"; no crit. */
 bool jws_header_format_ok(const json_t *h, char *detail, size_t dlen);
 
-bool jws_b64url_decode(const char *in, size_t n, unsigned char *out, size_t *outlen);
+/* Unpadded base64url (codec.h does the decoding: CODEC_B64_URL | CODEC_B64_PAD_NONE). */
 char *jws_b64url_encode(const unsigned char *in, size_t n);   /* malloc'd */
 
 /* --- jws.c ---------------------------------------------------------------- */

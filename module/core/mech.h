@@ -71,6 +71,8 @@ unsigned long mech_to_ckm(mech_id_t id);
 mech_id_t mech_from_name(const char *name);   /* case-insensitive, '-' or '_' */
 const char *mech_name(mech_id_t id);          /* "SHA256-RSA-PKCS" */
 const char *mech_ckm_name(unsigned long ckm); /* "CKM_SHA256_RSA_PKCS" or "CKM_0x..." */
+/* CK_RV is unsigned long too: "CKR_FUNCTION_REJECTED", NULL if unknown. */
+const char *ckr_name(unsigned long ckr);
 
 hash_alg_t hash_from_name(const char *name);  /* "SHA256", "sha-256" */
 const char *hash_name(hash_alg_t h);

@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "policy.h"
+#include "codec.h"
 
 /* CK_RV values (pkcs11.h is not needed for a few constants). */
 #define CKR_OK_ 0x00000000UL
@@ -200,48 +201,10 @@ static size_t name_find(const itab_t *t, const char *name, const void *base, siz
 
 /* ---- credentials -------------------------------------------------------- */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict standard base64 of s[0..n), padding optional. */
+/* Standard base64, padding optional (but exact when present). */
 static bool b64_decode(const char *s, size_t n, unsigned char *out, size_t max, size_t *out_len)
 {
-	while (n && s[n - 1] == '=')
-		n--;
-	if (n % 4 == 1)
-		return false;
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return false;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= max)
-				return false;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (bits && (acc & ((1u << bits) - 1)))
-		return false;  /* non-canonical trailing bits */
-	*out_len = o;
-	return true;
+	return codec_b64_decode(s, n, 0, out, max, out_len);
 }
 
 bool policy_credential_parse(const char *s, uint32_t *iter, unsigned char *salt,
@@ -291,8 +254,11 @@ int policy_credential_hash_iter(const char *secret, uint32_t iter, char *out, si
 	    !PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, sizeof salt, (int)iter, EVP_sha256(),
 	                       sizeof hash, hash))
 		return -1;
-	EVP_EncodeBlock((unsigned char *)s64, salt, sizeof salt);
-	EVP_EncodeBlock((unsigned char *)h64, hash, sizeof hash);
+	if (!codec_b64_encode(s64, sizeof s64, salt, sizeof salt, 0) ||
+	    !codec_b64_encode(h64, sizeof h64, hash, sizeof hash, 0)) {
+		OPENSSL_cleanse(hash, sizeof hash);
+		return -1;
+	}
 	OPENSSL_cleanse(hash, sizeof hash);
 	int n = snprintf(out, outlen, "pbkdf2-sha256$%u$%s$%s", iter, s64, h64);
 	return n > 0 && (size_t)n < outlen ? 0 : -1;

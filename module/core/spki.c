@@ -1,5 +1,6 @@
 /* signgate: SubjectPublicKeyInfo fingerprints built from token attributes. */
 #include "spki.h"
+#include "codec.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -214,19 +215,11 @@ size_t spki_der_ec(const unsigned char *params, size_t params_len, const unsigne
 
 void spki_fp_format(const unsigned char fp[32], char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
 	if (outlen < 72) {
 		if (outlen)
 			out[0] = '\0';
 		return;
 	}
 	memcpy(out, "sha256:", 7);
-	o = 7;
-	for (int i = 0; i < 32; i++) {
-		out[o++] = hex[fp[i] >> 4];
-		out[o++] = hex[fp[i] & 15];
-	}
-	out[o] = '\0';
+	(void)codec_hex_encode(out + 7, outlen - 7, fp, 32);
 }

@@ -21,6 +21,7 @@
 
 #include "model.h"
 #include "jws.h"
+#include "codec.h"
 
 #define SIG_LEN 64                      /* Ed25519, and ES256 as raw r||s */
 
@@ -43,79 +44,16 @@ const char *ticket_status_name(ticket_status_t s)
 
 /* --- base64url (RFC 7515: no padding) ------------------------------------ */
 
-static int b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '-') return 62;
-	if (c == '_') return 63;
-	return -1;
-}
+/* Strict (codec.h): only the url-safe alphabet, no '=' padding, no length
+ * that cannot come from an encoder, and zero unused bits in the last
+ * character, so that every byte string has exactly one accepted text (no
+ * signature-preserving variants of a ticket).  out has room for n bytes,
+ * more than any n characters decode to. */
+#define B64URL (CODEC_B64_URL | CODEC_B64_PAD_NONE)
 
-static bool b64url_char(unsigned char c)
-{
-	return b64url_value(c) >= 0;
-}
-
-/* Strict: only the url-safe alphabet, no '=' padding, no length that
- * cannot come from an encoder, and zero unused bits in the last
- * character, so that every byte string has exactly one accepted text
- * (no signature-preserving variants of a ticket). */
 static bool b64url_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
 {
-	uint32_t acc = 0;
-	size_t o = 0;
-	int bits = 0;
-
-	if (n % 4 == 1)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64url_value((unsigned char)in[i]);
-		if (v < 0)
-			return false;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (acc != 0)             /* non-canonical trailing bits */
-		return false;
-	*outlen = o;
-	return true;
-}
-
-static char *b64url_encode(const unsigned char *in, size_t n)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char *out = malloc(n / 3 * 4 + 4 + 1);
-	size_t o = 0, i = 0;
-
-	if (!out)
-		return NULL;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = alphabet[v >> 18 & 63];
-		out[o++] = alphabet[v >> 12 & 63];
-		out[o++] = alphabet[v >> 6 & 63];
-		out[o++] = alphabet[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		out[o++] = alphabet[v >> 18 & 63];
-		out[o++] = alphabet[v >> 12 & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = alphabet[v >> 18 & 63];
-		out[o++] = alphabet[v >> 12 & 63];
-		out[o++] = alphabet[v >> 6 & 63];
-	}
-	out[o] = '\0';
-	return out;
+	return codec_b64_decode(in, n, B64URL, out, n, outlen);
 }
 
 bool ticket_looks_like(const char *s, size_t len)
@@ -133,7 +71,7 @@ bool ticket_looks_like(const char *s, size_t len)
 		if (s[i] == '.') {
 			if (++dots > 2 || i == 0 || s[i - 1] == '.')
 				return false;
-		} else if (!b64url_char((unsigned char)s[i])) {
+		} else if (!codec_b64_char((unsigned char)s[i], B64URL)) {
 			return false;
 		}
 	}
@@ -212,24 +150,11 @@ static bool get_string(const json_t *obj, const char *key, bool required,
 	return copy_string(v, what, dst, cap, detail, dlen);
 }
 
+/* Either case: the ticket's signature covers the text as written. */
 static bool hex_digest(const char *s, size_t n, unsigned char out[32])
 {
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < 32; i++) {
-		int v = 0;
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-			int d;
-			if (c >= '0' && c <= '9') d = c - '0';
-			else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-			else return false;
-			v = v << 4 | d;
-		}
-		out[i] = (unsigned char)v;
-	}
-	return true;
+	size_t len;
+	return n == 64 && codec_hex_decode(s, n, CODEC_HEX_UPPER, out, 32, &len);
 }
 
 static bool get_checks(const json_t *obj, ticket_claims_t *c, char *detail, size_t dlen)
@@ -398,8 +323,10 @@ static json_t *json_object_strict(const unsigned char *b, size_t n)
 static ticket_status_t jws_parse(const char *token, size_t len, jws_parts_t *j,
                                  char *detail, size_t dlen)
 {
-	const char *dot1, *dot2;
+	codec_buf_t in;
+	const unsigned char *hdr, *pay, *sig;
 	size_t hlen, plen, slen, n;
+	bool three;
 
 	memset(j, 0, sizeof(*j));
 	if (!token || len == 0) {
@@ -410,22 +337,22 @@ static ticket_status_t jws_parse(const char *token, size_t len, jws_parts_t *j,
 		set_detail(detail, dlen, "longer than %d bytes", TICKET_MAX_LEN);
 		return TICKET_MALFORMED;
 	}
-	dot1 = memchr(token, '.', len);
-	dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
-	if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token))) {
+	/* HEADER '.' PAYLOAD '.' SIGNATURE, no third dot */
+	codec_buf_reader(&in, token, len);
+	three = codec_buf_read_until(&in, '.', &hdr, &hlen) &&
+	        codec_buf_read_until(&in, '.', &pay, &plen);
+	slen = codec_buf_unread(&in);
+	if (!three || !codec_buf_read_ptr(&in, slen, &sig) || memchr(sig, '.', slen)) {
 		set_detail(detail, dlen, "not three dot-separated parts");
 		return TICKET_MALFORMED;
 	}
-	hlen = (size_t)(dot1 - token);
-	plen = (size_t)(dot2 - dot1 - 1);
-	slen = len - (size_t)(dot2 + 1 - token);
 
 	j->buf = malloc(len);
 	if (!j->buf) {
 		set_detail(detail, dlen, "out of memory");
 		return TICKET_MALFORMED;
 	}
-	if (!b64url_decode(token, hlen, j->buf, &n)) {
+	if (!b64url_decode((const char *)hdr, hlen, j->buf, &n)) {
 		set_detail(detail, dlen, "header: not canonical base64url");
 		goto bad;
 	}
@@ -434,7 +361,7 @@ static ticket_status_t jws_parse(const char *token, size_t len, jws_parts_t *j,
 		set_detail(detail, dlen, "header: not a strict JSON object");
 		goto bad;
 	}
-	if (!b64url_decode(dot1 + 1, plen, j->buf, &n)) {
+	if (!b64url_decode((const char *)pay, plen, j->buf, &n)) {
 		set_detail(detail, dlen, "payload: not canonical base64url");
 		goto bad;
 	}
@@ -443,12 +370,12 @@ static ticket_status_t jws_parse(const char *token, size_t len, jws_parts_t *j,
 		set_detail(detail, dlen, "payload: not a strict JSON object");
 		goto bad;
 	}
-	if (!b64url_decode(dot2 + 1, slen, j->buf, &j->sig_len)) {
+	if (!b64url_decode((const char *)sig, slen, j->buf, &j->sig_len)) {
 		set_detail(detail, dlen, "signature: not canonical base64url");
 		goto bad;
 	}
 	j->sig = j->buf;
-	j->signing_input_len = (size_t)(dot2 - token);
+	j->signing_input_len = hlen + 1 + plen;
 	return TICKET_OK;
 bad:
 	jws_parts_free(j);
@@ -748,8 +675,7 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 			goto bad;
 		for (size_t i = 0; i < c->n_digests; i++) {
 			char hex[7 + 64 + 1] = "sha256:";
-			for (size_t k = 0; k < 32; k++)
-				snprintf(hex + 7 + 2 * k, 3, "%02x", c->digests[i][k]);
+			codec_hex_encode(hex + 7, sizeof hex - 7, c->digests[i], 32);
 			json_array_append_new(arts, json_string(hex));
 		}
 		json_object_set_new(p, "artifacts", arts);
@@ -785,8 +711,8 @@ char *ticket_issue(void *pkey, const ticket_claims_t *claims)
 	pjson = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!hjson || !pjson)
 		goto out;
-	h64 = b64url_encode((const unsigned char *)hjson, strlen(hjson));
-	p64 = b64url_encode((const unsigned char *)pjson, strlen(pjson));
+	h64 = codec_b64_encode_alloc(hjson, strlen(hjson), B64URL);
+	p64 = codec_b64_encode_alloc(pjson, strlen(pjson), B64URL);
 	if (!h64 || !p64)
 		goto out;
 	ilen = strlen(h64) + 1 + strlen(p64);
@@ -796,7 +722,7 @@ char *ticket_issue(void *pkey, const ticket_claims_t *claims)
 	snprintf(input, ilen + 1, "%s.%s", h64, p64);
 	if (!sign_input(pkey, alg, (const unsigned char *)input, ilen, sig))
 		goto out;
-	s64 = b64url_encode(sig, sizeof(sig));
+	s64 = codec_b64_encode_alloc(sig, sizeof(sig), B64URL);
 	if (!s64 || ilen + 1 + strlen(s64) > TICKET_MAX_LEN)
 		goto out;
 	token = malloc(ilen + 1 + strlen(s64) + 1);
@@ -835,12 +761,7 @@ bool jws_header_format_ok(const json_t *h, char *detail, size_t dlen)
 	return header_format_ok(h, detail, dlen);
 }
 
-bool jws_b64url_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
-{
-	return b64url_decode(in, n, out, outlen);
-}
-
 char *jws_b64url_encode(const unsigned char *in, size_t n)
 {
-	return b64url_encode(in, n);
+	return codec_b64_encode_alloc(in, n, B64URL);
 }

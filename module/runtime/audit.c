@@ -17,6 +17,8 @@
  * the next delivered record says how many were dropped.
  */
 #include "audit.h"
+#include "codec.h"
+#include "mech.h"
 #include "policy.h"
 
 #include <errno.h>
@@ -135,42 +137,7 @@ const char *audit_event_name(audit_event_t e)
 
 const char *audit_ckr_name(unsigned long ckr)
 {
-	static const struct { unsigned long v; const char *n; } t[] = {
-		{ 0x000, "CKR_OK" }, { 0x001, "CKR_CANCEL" }, { 0x002, "CKR_HOST_MEMORY" },
-		{ 0x003, "CKR_SLOT_ID_INVALID" }, { 0x005, "CKR_GENERAL_ERROR" },
-		{ 0x006, "CKR_FUNCTION_FAILED" }, { 0x007, "CKR_ARGUMENTS_BAD" },
-		{ 0x010, "CKR_ATTRIBUTE_READ_ONLY" }, { 0x011, "CKR_ATTRIBUTE_SENSITIVE" },
-		{ 0x012, "CKR_ATTRIBUTE_TYPE_INVALID" }, { 0x013, "CKR_ATTRIBUTE_VALUE_INVALID" },
-		{ 0x020, "CKR_DATA_INVALID" }, { 0x021, "CKR_DATA_LEN_RANGE" },
-		{ 0x030, "CKR_DEVICE_ERROR" }, { 0x031, "CKR_DEVICE_MEMORY" },
-		{ 0x032, "CKR_DEVICE_REMOVED" }, { 0x050, "CKR_FUNCTION_CANCELED" },
-		{ 0x054, "CKR_FUNCTION_NOT_SUPPORTED" }, { 0x060, "CKR_KEY_HANDLE_INVALID" },
-		{ 0x062, "CKR_KEY_SIZE_RANGE" }, { 0x063, "CKR_KEY_TYPE_INCONSISTENT" },
-		{ 0x068, "CKR_KEY_FUNCTION_NOT_PERMITTED" }, { 0x070, "CKR_MECHANISM_INVALID" },
-		{ 0x071, "CKR_MECHANISM_PARAM_INVALID" }, { 0x082, "CKR_OBJECT_HANDLE_INVALID" },
-		{ 0x090, "CKR_OPERATION_ACTIVE" }, { 0x091, "CKR_OPERATION_NOT_INITIALIZED" },
-		{ 0x0A0, "CKR_PIN_INCORRECT" }, { 0x0A1, "CKR_PIN_INVALID" },
-		{ 0x0A2, "CKR_PIN_LEN_RANGE" }, { 0x0A3, "CKR_PIN_EXPIRED" },
-		{ 0x0A4, "CKR_PIN_LOCKED" }, { 0x0B0, "CKR_SESSION_CLOSED" },
-		{ 0x0B3, "CKR_SESSION_HANDLE_INVALID" }, { 0x0B5, "CKR_SESSION_READ_ONLY" },
-		{ 0x0C0, "CKR_SIGNATURE_INVALID" }, { 0x0C1, "CKR_SIGNATURE_LEN_RANGE" },
-		{ 0x0D0, "CKR_TEMPLATE_INCOMPLETE" }, { 0x0D1, "CKR_TEMPLATE_INCONSISTENT" },
-		{ 0x0E0, "CKR_TOKEN_NOT_PRESENT" }, { 0x0E1, "CKR_TOKEN_NOT_RECOGNIZED" },
-		{ 0x0E2, "CKR_TOKEN_WRITE_PROTECTED" }, { 0x100, "CKR_USER_ALREADY_LOGGED_IN" },
-		{ 0x101, "CKR_USER_NOT_LOGGED_IN" }, { 0x102, "CKR_USER_PIN_NOT_INITIALIZED" },
-		{ 0x103, "CKR_USER_TYPE_INVALID" }, { 0x150, "CKR_BUFFER_TOO_SMALL" },
-		{ 0x190, "CKR_CRYPTOKI_NOT_INITIALIZED" }, { 0x191, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
-		{ 0x1B0, "CKR_ACTION_PROHIBITED" },
-		/* the most common denial, and what decryption and unwrapping fail with */
-		{ 0x200, "CKR_FUNCTION_REJECTED" }, { 0x040, "CKR_ENCRYPTED_DATA_INVALID" },
-		{ 0x041, "CKR_ENCRYPTED_DATA_LEN_RANGE" }, { 0x0F0, "CKR_UNWRAPPING_KEY_HANDLE_INVALID" },
-		{ 0x110, "CKR_WRAPPED_KEY_INVALID" }, { 0x113, "CKR_WRAPPING_KEY_HANDLE_INVALID" },
-		{ 0x0F1, "CKR_UNWRAPPING_KEY_SIZE_RANGE" }, { 0x160, "CKR_SAVED_STATE_INVALID" },
-	};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (t[i].v == ckr)
-			return t[i].n;
-	return NULL;
+	return ckr_name(ckr);
 }
 
 /* --- small helpers -------------------------------------------------------- */
@@ -182,34 +149,11 @@ static long long mono_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void hex_encode(char *out, const unsigned char *in, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_val(int c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
+/* 64 lower-case hex digits: one text, one chain. */
 static bool hex_decode32(const char *s, unsigned char out[32])
 {
-	for (int i = 0; i < 32; i++) {
-		int hi = hex_val((unsigned char)s[2 * i]), lo = hex_val((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0 || (s[2 * i] >= 'A' && s[2 * i] <= 'F') ||
-		    (s[2 * i + 1] >= 'A' && s[2 * i + 1] <= 'F'))
-			return false;   /* lowercase only: one text, one chain */
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
+	size_t n;
+	return codec_hex_decode(s, 64, 0, out, 32, &n) && n == 32;
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
@@ -428,7 +372,7 @@ static void field_hex(writer_t *w, const char *key, size_t klen, const unsigned 
 	char hex[2 * 64 + 1];
 	if (!v || n == 0) return;
 	if (n > 64) n = 64;
-	hex_encode(hex, v, n);
+	codec_hex_encode(hex, sizeof(hex), v, n);
 	field_plain(w, key, klen, hex);
 }
 
@@ -493,7 +437,7 @@ static void instance_new_locked(void)
 		}
 		got += (size_t)r;
 	}
-	hex_encode(g_instance, rnd, sizeof(rnd));
+	codec_hex_encode(g_instance, sizeof(g_instance), rnd, sizeof(rnd));
 	g_seq = 0;
 	memcpy(g_prev, ZERO_CHAIN, sizeof(g_prev));
 	atomic_store(&g_pid, getpid());
@@ -1005,7 +949,7 @@ static void head_from_tail_locked(audit_journal_head_t *h)
 	if (h->id[0] && tc.seq <= h->seq) return;
 	memcpy(h->id, tc.journal, sizeof(h->id));
 	h->seq = tc.seq;
-	hex_encode(h->chain, tx.chain, 32);
+	codec_hex_encode(h->chain, sizeof(h->chain), tx.chain, 32);
 }
 
 /* Wait for the host-wide journal lock until deadline (monotonic ns): a
@@ -1113,7 +1057,7 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 			flock(g_sfd, LOCK_UN);
 			return -1;
 		}
-		hex_encode(h->id, rnd, sizeof(rnd));
+		codec_hex_encode(h->id, sizeof(h->id), rnd, sizeof(rnd));
 		memcpy(h->chain, ZERO_CHAIN, sizeof(h->chain));
 		h->seq = 0;
 	}
@@ -1189,7 +1133,7 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 			errno = EINVAL;
 			return -1;
 		}
-		hex_encode(hex, sig, 64);
+		codec_hex_encode(hex, sizeof(hex), sig, 64);
 		sb_str(b, s->format == AUDIT_FORMAT_JSON ? ",\"sig\":\"" : " sig=");
 		sb_put(b, hex, 128);
 		if (s->format == AUDIT_FORMAT_JSON) sb_chr(b, '"');
@@ -1200,7 +1144,7 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 		errno = EMSGSIZE;
 		return -1;
 	}
-	hex_encode(chain, md, 32);
+	codec_hex_encode(chain, sizeof(chain), md, 32);
 	put_chain(b, s->format, chain);
 	sb_chr(b, '\n');
 	if (b->overflow) {
@@ -1362,7 +1306,7 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 	unsigned char md[32];
 	char chain[65];
 	if (!s->key_error[0] && mac_locked(s, b->p + body, b->len - body, md) == 0) {
-		hex_encode(chain, md, 32);
+		codec_hex_encode(chain, sizeof(chain), md, 32);
 		put_chain(b, s->format, chain);
 		*send_failed_copy = !b->overflow;
 	}
@@ -1440,7 +1384,7 @@ int audit_emit(const audit_record_t *rec)
 	    !EVP_DigestUpdate(g_md_ctx, buf + body, b.len - body) ||
 	    !EVP_DigestFinal_ex(g_md_ctx, md, &mdlen))
 		goto out;
-	hex_encode(chain, md, 32);
+	codec_hex_encode(chain, sizeof(chain), md, 32);
 	if (s->format == AUDIT_FORMAT_JSON) {
 		sb_str(&b, ",\"chain\":\"");
 		sb_put(&b, chain, 64);
@@ -1684,7 +1628,7 @@ static void unescape_into(sbuf_t *b, const char *s, size_t n)
 			if (i + 4 < n) {
 				int v = 0, ok = 1;
 				for (int k = 1; k <= 4; k++) {
-					int h = hex_val((unsigned char)s[i + k]);
+					int h = codec_hex_digit((unsigned char)s[i + k]);
 					if (h < 0) ok = 0;
 					v = v << 4 | (h < 0 ? 0 : h);
 				}

@@ -29,6 +29,7 @@
 #undef config_t
 
 #include "approval.h"
+#include "codec.h"
 #include "config.h"
 #include "debug.h"
 #include "idtoken.h"
@@ -777,32 +778,11 @@ static bool check_name(loader_t *ld, const config_setting_t *s, const char *v)
 	return true;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex, optionally with ':' between bytes ("01", "0a:1b"). */
+/* Hex, either case, optionally with ':' between bytes ("01", "0a:1b"). */
 static bool parse_hex(const char *v, unsigned char *out, size_t max, size_t *n_out)
 {
-	size_t n = 0;
-	while (*v) {
-		int hi = hexval(v[0]), lo = hi >= 0 ? hexval(v[1]) : -1;
-		if (hi < 0 || lo < 0 || n >= max)
-			return false;
-		out[n++] = (unsigned char)(hi << 4 | lo);
-		v += 2;
-		if (*v == ':' && v[1])
-			v++;
-	}
-	*n_out = n;
-	return n > 0;
+	return codec_hex_decode(v, strlen(v), CODEC_HEX_UPPER | CODEC_HEX_COLONS, out, max, n_out) &&
+	       *n_out > 0;
 }
 
 static bool parse_duration(const char *v, uint32_t *out)

@@ -6,6 +6,7 @@
  * cannot leave a half-old, half-new counter behind.
  */
 #include "quota.h"
+#include "codec.h"
 #include "state.h"
 
 #include <errno.h>
@@ -29,18 +30,12 @@ static int counter_file_name(const char *name, char out[2 + 64 + 1])
 {
 	unsigned char md[32];
 	unsigned int len = 0;
-	static const char hex[] = "0123456789abcdef";
 
 	if (EVP_Digest(name, strlen(name), md, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		return -1;
 	out[0] = 'q';
 	out[1] = '-';
-	for (int i = 0; i < 32; i++) {
-		out[2 + 2 * i] = hex[md[i] >> 4];
-		out[3 + 2 * i] = hex[md[i] & 0xf];
-	}
-	out[66] = '\0';
-	return 0;
+	return codec_hex_encode(out + 2, 64 + 1, md, 32) ? 0 : -1;
 }
 
 /* Open (optionally create) the counter file and check it is ours. */

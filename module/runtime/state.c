@@ -9,6 +9,7 @@
  * unreadable (-1: decisions that need it are refused).
  */
 #include "state.h"
+#include "codec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -153,18 +154,12 @@ static int rev_file_name(const char *key, char out[2 + 64 + 1])
 {
 	unsigned char md[32];
 	unsigned int len = 0;
-	static const char hex[] = "0123456789abcdef";
 
 	if (EVP_Digest(key, strlen(key), md, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		return -1;
 	out[0] = 'r';
 	out[1] = '-';
-	for (int i = 0; i < 32; i++) {
-		out[2 + 2 * i] = hex[md[i] >> 4];
-		out[3 + 2 * i] = hex[md[i] & 0xf];
-	}
-	out[66] = '\0';
-	return 0;
+	return codec_hex_encode(out + 2, 64 + 1, md, 32) ? 0 : -1;
 }
 
 static int files_read_entry(int dfd, const char *name, rev_list_t *l)
