@@ -183,13 +183,14 @@ replay)
 	# one signs, the other is refused as a replay.
 	t=$(idt_mint github) || sg_fail "mint"
 	# SoftHSM, read by two processes starting at once, sometimes shows one
-	# of them no slot at all: that process never reached C_Login (no use
-	# taken), so it tries again.
+	# of them no slot at all, or fails its C_GetTokenInfo with
+	# CKR_GENERAL_ERROR: that process never reached C_Login (no use taken),
+	# so it tries again.
 	sign_retry() {
 		local i
 		for i in 1 2 3; do
 			sign "$@" && return 0
-			grep -q 'No slots' "$2.log" || return 1
+			grep -qE 'No slots|C_GetTokenInfo failed' "$2.log" || return 1
 		done
 		return 1
 	}
