@@ -7,8 +7,9 @@
  * module/p11/enforce.c decides a key use: policy_key_lookup() for an object
  * given by token/ID/label/fingerprint, policy_decide() with the request
  * enforce.c builds (hash deferred for mechanisms whose hash comes with
- * the data), then the checks enforce.c makes when the data arrives (hash
- * of the data, artifact digests, quota, ticket uses, audit delivery).
+ * the data), then policy_decide_data() with the facts enforce_sign_data()
+ * gathers when the data arrives (the inspector's reading of the case's
+ * data, its SHA-256, the counters' answers), then the audit delivery.
  * No token is needed: the cases test the policy, not the token.
  */
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 /* libconfig calls its handle config_t, as we do: rename theirs here. */
 #define config_t lc_config_t
@@ -422,6 +424,91 @@ static void result_deny(case_result_t *res, policy_reason_t r, const char *detai
 	snprintf(res->detail, sizeof res->detail, "%s", detail);
 }
 
+/* What the module learns from the data of a signature, as a case states
+ * it: the data bytes themselves, or what the inspector established from
+ * them (the hash, the digest bound). */
+typedef struct case_data {
+	const unsigned char *bytes; /* "data": NULL = not given */
+	size_t len;
+	unsigned order_bits;  /* "ec_order_bits": the curve of an ECDSA key */
+	bool hash_given;      /* "hash" for RSA-PKCS / ECDSA: the inspector's hash */
+	hash_alg_t hash;      /* HASH_UNKNOWN with hash_given: "unparseable" */
+	const unsigned char *digest; /* "data_digest": NULL = not given */
+} case_data_t;
+
+/* Fill q's inspection result and data SHA-256 the way enforce_sign_data()
+ * gathers them: data bytes go through the module's inspector; a stated
+ * hash or digest becomes the result the inspector gives for such data.
+ * False when the case states nothing about the data (its checks are then
+ * not made, as `signgate explain` does not make them). */
+static bool case_data_facts(const case_data_t *cd, const policy_key_t *key,
+			    policy_data_request_t *q, inspect_result_t *ir, unsigned char sha[32])
+{
+	policy_data_kind_t kind = policy_data_kind(q->mech);
+
+	memset(ir, 0, sizeof *ir);
+	if (cd->bytes) {
+		switch (kind) {
+		case POLICY_DATA_RAW:
+			if (q->mech == MECH_RSA_PKCS)
+				inspect_digestinfo(cd->bytes, cd->len, ir);
+			else if (q->mech == MECH_ECDSA)
+				inspect_ecdsa(cd->bytes, cd->len, cd->order_bits,
+					      key ? key->ecdsa_truncate : 0, ir);
+			else if (q->mech == MECH_RSA_X_509)
+				inspect_rsa_x509(cd->bytes, cd->len, ir);
+			else
+				inspect_pss_input(q->hash, cd->bytes, cd->len, ir);
+			q->inspect = ir;
+			break;
+		case POLICY_DATA_HASHED:
+			inspect_cms_attributes(mech_fixed_hash(q->mech), cd->bytes, cd->len, ir);
+			q->inspect = ir;
+			break;
+		case POLICY_DATA_PLAIN:
+			break;
+		}
+		SHA256(cd->bytes, cd->len, sha);
+		q->data_sha256 = sha;
+		return true;
+	}
+	/* A hash is a fact of the data only where the data tells it. */
+	bool hash_fact = cd->hash_given && q->hash_pending;
+	if (!hash_fact && !cd->digest)
+		return false;
+	if (kind == POLICY_DATA_PLAIN) {
+		/* not inspected; the digest is that of the whole data */
+		q->data_sha256 = cd->digest;
+		return true;
+	}
+	if (hash_fact && cd->hash == HASH_UNKNOWN) {
+		/* no DigestInfo of a known hash, no digest length of one */
+		ir->status = INSPECT_HASH_UNKNOWN;
+		ir->hash = HASH_UNKNOWN;
+		ir->basis = INSPECT_BASIS_NONE;
+		snprintf(ir->detail, sizeof ir->detail,
+			 "input is no DigestInfo / no known hash length");
+		q->inspect = ir;
+		return true;
+	}
+	ir->status = INSPECT_OK;
+	if (kind == POLICY_DATA_HASHED)
+		ir->hash = mech_fixed_hash(q->mech); /* CMS signed attributes */
+	else if (hash_fact)
+		ir->hash = cd->hash;
+	else if (q->hash != HASH_UNKNOWN)
+		ir->hash = q->hash; /* PSS: its parameters' hash */
+	else
+		ir->hash = HASH_SHA256; /* the data is a digest, data_digest a SHA-256 */
+	ir->basis = inspect_mech_basis(q->mech);
+	if (cd->digest) {
+		memcpy(ir->digest, cd->digest, 32);
+		ir->digest_len = 32;
+	}
+	q->inspect = ir;
+	return true;
+}
+
 /* Run one case; -1 when the case itself is malformed (ctx->err). */
 static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *res)
 {
@@ -429,19 +516,20 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		"name",	      "caller", "key",	  "object",	 "operation",  "mechanism",
 		"hash",	      "at",	"ticket", "data_digest", "login_role", "credential",
 		"quota_left", "audit",	"config", "token",	 "state",      "state_revoked",
-		"expect",     "reason", "rule",	  NULL
+		"expect",     "reason", "rule",	  "data",	 "ec_order_bits", NULL
 	};
 	const char *name = NULL, *key = NULL, *op_s = "sign", *mech_s = NULL, *hash_s = NULL;
 	const char *at = NULL, *login_s = NULL, *cred = NULL, *audit_s = NULL, *config_s = NULL;
 	const char *expect = NULL, *want_reason = NULL, *want_rule = NULL, *token_s = NULL;
-	const char *state_s = NULL, *state_revoked = NULL;
-	long long quota_left = -1, uses_left = -1;
+	const char *state_s = NULL, *state_revoked = NULL, *data_s = NULL;
+	long long quota_left = -1, uses_left = -1, ec_order_bits = -1;
 	const config_t *cfg = ctx->cfg;
 	caller_t caller;
 	ticket_claims_t tk;
 	ticket_status_t tstatus = TICKET_OK;
 	bool have_ticket = false, have_digest = false;
 	unsigned char digest[32];
+	static unsigned char data_buf[8192];
 	policy_request_t req = { 0 };
 	policy_decision_t d;
 	policy_reason_t why = REASON_KEY_UNGOVERNED;
@@ -460,7 +548,9 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	    get_str(ctx, cs, "rule", &want_rule) < 0 ||
 	    get_int(ctx, cs, "quota_left", &quota_left) < 0 ||
 	    get_str(ctx, cs, "token", &token_s) < 0 || get_str(ctx, cs, "state", &state_s) < 0 ||
-	    get_str(ctx, cs, "state_revoked", &state_revoked) < 0)
+	    get_str(ctx, cs, "state_revoked", &state_revoked) < 0 ||
+	    get_str(ctx, cs, "data", &data_s) < 0 ||
+	    get_int(ctx, cs, "ec_order_bits", &ec_order_bits) < 0)
 		return -1;
 	if (!op_s)
 		op_s = "sign";
@@ -618,6 +708,41 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		}
 		req.hash_deferred = req.hash == HASH_UNKNOWN;
 	}
+
+	/* The data of a signature, as the module would see it. */
+	case_data_t cdata = { .hash_given = data_hash_given && deferred_to_data,
+			      .hash = data_hash,
+			      .digest = have_digest ? digest : NULL };
+	if (data_s) {
+		long n = hex_decode(data_s, data_buf, sizeof data_buf);
+		if (n < 0)
+			CASE_FAIL(ctx, cs, "case '%s': 'data' must be hex (at most %zu bytes)",
+				  name, sizeof data_buf);
+		if (!op->sign_data)
+			CASE_FAIL(ctx, cs, "case '%s': 'data' is the data of a signature", name);
+		if (have_digest || (data_hash_given && deferred_to_data))
+			CASE_FAIL(ctx, cs,
+				  "case '%s': with 'data', the module reads the hash and digest "
+				  "from it: give no 'hash' or 'data_digest'",
+				  name);
+		cdata.bytes = data_buf;
+		cdata.len = (size_t)n;
+		if (req.mech == MECH_ECDSA) {
+			if (ec_order_bits <= 0 || ec_order_bits > 1024)
+				CASE_FAIL(ctx, cs,
+					  "case '%s': ECDSA 'data' needs the key's 'ec_order_bits' "
+					  "(256 for P-256)",
+					  name);
+			cdata.order_bits = (unsigned)ec_order_bits;
+		}
+	}
+	if (ec_order_bits >= 0 && (!data_s || req.mech != MECH_ECDSA))
+		CASE_FAIL(ctx, cs, "case '%s': 'ec_order_bits' is for ECDSA 'data'", name);
+	if (cdata.hash_given && !have_digest && have_ticket && tk.n_digests)
+		CASE_FAIL(ctx, cs,
+			  "case '%s': the ticket lists artifacts: give the digest signed "
+			  "('data_digest' or 'data')",
+			  name);
 	req.ticket = have_ticket && tstatus == TICKET_OK ? &tk : NULL;
 	/* As the module asks: a refused ticket, a look-alike object */
 	req.ticket_status = have_ticket ? tstatus : TICKET_OK;
@@ -645,34 +770,54 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		goto judge;
 	}
 
-	/* enforce_sign_data(): what the data tells, then the counters. */
-	if (op->sign_data && deferred_to_data && data_hash_given) {
-		if (data_hash == HASH_UNKNOWN) {
-			result_deny(res, REASON_HASH_FORBIDDEN,
-				    "input is no DigestInfo / no known hash length");
+	/* enforce_sign_data() and, for unwrap and derive, the counters taken
+	 * before the token sees them: the facts of the case, decided by
+	 * policy_decide_data().  The case's quota_left / uses_left are the
+	 * state store's answers when the decision asks for a counter. */
+	if (op->key_use) {
+		policy_data_decision_t dd;
+		inspect_result_t ir;
+		unsigned char data_sha[32];
+		policy_data_request_t q = {
+			.op = op->sign_data			   ? POLICY_DATA_SIGN
+			      : op->action == POLICY_ACTION_DECRYPT ? POLICY_DATA_DECRYPT
+								    : POLICY_DATA_KEY_USE,
+			.caller = &caller,
+			.key = req.key,
+			.rule = d.rule,
+			.role = d.role,
+			.mech = req.mech,
+			.hash = deferred_to_data ? HASH_UNKNOWN : req.hash,
+			.hash_pending = deferred_to_data,
+			.now = req.now,
+			.ticket = req.ticket,
+			.approvals_cfg = in_force,
+		};
+		if (op->sign_data && !case_data_facts(&cdata, req.key, &q, &ir, data_sha)) {
+			/* No data stated: the case is about the decision at
+			 * *Init and the counters; the data's rules are not
+			 * judged (the request of a key use without data). */
+			q.op = POLICY_DATA_DECRYPT;
+		}
+		for (int asked = 0; asked < 3; asked++) {
+			policy_decide_data(in_force, &q, &dd);
+			if (dd.need == POLICY_NEED_QUOTA)
+				q.quota = quota_left == 0 ? POLICY_COUNT_EXHAUSTED : POLICY_COUNT_TAKEN;
+			else if (dd.need == POLICY_NEED_TICKET_USE)
+				q.ticket_use =
+					uses_left == 0 ? POLICY_COUNT_EXHAUSTED : POLICY_COUNT_TAKEN;
+			else
+				break;
+		}
+		if (dd.need != POLICY_NEED_NOTHING) /* fail closed: never an allow */
+			dd.d.allow = false;
+		if (!dd.d.allow) {
+			res->allow = false;
+			res->reason = dd.d.reason;
+			snprintf(res->detail, sizeof res->detail, "%s", dd.d.detail);
+			snprintf(res->rule, sizeof res->rule, "%s", dd.d.rule ? dd.d.rule->name : "");
 			goto judge;
 		}
-		if (!policy_hash_allowed(req.key, req.mech, data_hash)) {
-			char why_s[160];
-			snprintf(why_s, sizeof why_s, "hash %s not allowed for key %s",
-				 hash_name(data_hash), req.key->name);
-			result_deny(res, REASON_HASH_FORBIDDEN, why_s);
-			goto judge;
-		}
-	}
-	if (op->sign_data && have_digest && req.ticket && tk.n_digests &&
-	    !ticket_has_digest(&tk, digest)) {
-		result_deny(res, REASON_ARTIFACT_MISMATCH,
-			    "the data signed is not over an artifact the ticket lists");
-		goto judge;
-	}
-	if (op->key_use && d.rule && d.rule->quota_count && quota_left == 0) {
-		result_deny(res, REASON_QUOTA_EXHAUSTED, "quota used up for this period");
-		goto judge;
-	}
-	if (op->key_use && req.ticket && tk.max_uses && uses_left == 0) {
-		result_deny(res, REASON_TICKET_EXHAUSTED, "ticket used max_uses times");
-		goto judge;
 	}
 	if (op->audit_refuses && audit_s && !strcmp(audit_s, "unavailable") && cfg->audit.enabled &&
 	    cfg->audit.required) {

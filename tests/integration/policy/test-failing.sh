@@ -88,6 +88,45 @@ set +e
 "$TOOL" test "$T/c.conf" "$T/syntax.cases" > "$T/out" 2>&1; rc=$?
 set -e
 [ $rc -eq 2 ] && grep -q "syntax.cases:1:" "$T/out" || fail "syntax error: exit $rc: $(cat "$T/out")"
+# Data a case cannot mean: ECDSA bytes without the curve, a hash beside the
+# bytes it is read from, a ticket's artifacts with a hash but no digest.
+printf 'cases = ( { name = "x"; caller = { uid = 4300; }; key = "k"; mechanism = "ECDSA"; data = "%s"; expect = "allow"; } );\n' \
+	"$(printf '11%.0s' $(seq 32))" > "$T/curve.cases"
+set +e
+"$TOOL" test "$T/c.conf" "$T/curve.cases" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "needs the key's 'ec_order_bits'" "$T/out" || fail "ECDSA data without ec_order_bits: exit $rc: $(cat "$T/out")"
+printf 'cases = ( { name = "x"; caller = { uid = 4300; }; key = "k"; mechanism = "ECDSA"; hash = "SHA256"; ec_order_bits = 256; data = "%s"; expect = "allow"; } );\n' \
+	"$(printf '11%.0s' $(seq 32))" > "$T/both.cases"
+set +e
+"$TOOL" test "$T/c.conf" "$T/both.cases" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "reads the hash and digest from it" "$T/out" || fail "data and hash: exit $rc: $(cat "$T/out")"
+printf 'cases = ( { name = "x"; caller = { uid = 4300; }; key = "k"; mechanism = "ECDSA"; data = "zz"; ec_order_bits = 256; expect = "allow"; } );\n' > "$T/hex.cases"
+set +e
+"$TOOL" test "$T/c.conf" "$T/hex.cases" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "'data' must be hex" "$T/out" || fail "data not hex: exit $rc: $(cat "$T/out")"
+printf 'cases = ( { name = "x"; caller = { uid = 4300; }; key = "k"; mechanism = "ECDSA"; hash = "SHA256"; ticket = { artifacts = [ "%s" ]; }; expect = "allow"; } );\n' \
+	"$(printf 'a%.0s' $(seq 64))" > "$T/nodigest.cases"
+set +e
+"$TOOL" test "$T/c.conf" "$T/nodigest.cases" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "the ticket lists artifacts: give the digest signed" "$T/out" || fail "artifacts without a digest: exit $rc: $(cat "$T/out")"
+# The data decided: a 32-byte ECDSA input on P-256 is SHA-256 (allowed),
+# 20 bytes are SHA-1, which the key's default hashes do not allow.
+cat > "$T/data.cases" <<CASES
+cases = (
+  { name = "ECDSA over a SHA-256 digest"; caller = { uid = 4300; }; key = "k"; mechanism = "ECDSA";
+    data = "$(printf '5a%.0s' $(seq 32))"; ec_order_bits = 256; at = "2026-06-03T12:00:00Z";
+    expect = "allow"; rule = "devs-sign"; },
+  { name = "ECDSA over a SHA-1 digest"; caller = { uid = 4300; }; key = "k"; mechanism = "ECDSA";
+    data = "$(printf '5a%.0s' $(seq 20))"; ec_order_bits = 256; at = "2026-06-03T12:00:00Z";
+    expect = "deny"; reason = "hash-forbidden"; rule = "devs-sign"; }
+);
+CASES
+"$TOOL" test "$T/c.conf" "$T/data.cases" > "$T/out" 2>&1 || fail "ECDSA data cases: $(cat "$T/out")"
+grep -qx '2 passed, 0 failed' "$T/out" || fail "ECDSA data summary: $(cat "$T/out")"
 echo "ok: malformed cases files refused"
 
 # Pipes for both (process substitution).
