@@ -69,10 +69,9 @@ CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char 
 	return l;
 }
 
-CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
-				  const unsigned char *id, size_t idlen)
+CK_OBJECT_HANDLE p11t_object(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			     const unsigned char *id, size_t idlen)
 {
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, (void *)id, idlen } };
 	CK_OBJECT_HANDLE key;
 	CK_ULONG found = 0;
@@ -80,6 +79,39 @@ CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
 	    l->C_FindObjectsFinal(s) != CKR_OK || found != 1)
 		return CK_INVALID_HANDLE;
 	return key;
+}
+
+CK_OBJECT_HANDLE p11t_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			  unsigned char id)
+{
+	return p11t_object(l, s, cls, &id, 1);
+}
+
+CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
+				  const unsigned char *id, size_t idlen)
+{
+	return p11t_object(l, s, CKO_PRIVATE_KEY, id, idlen);
+}
+
+CK_RV p11t_initialize(CK_FUNCTION_LIST_PTR l, const char *reserved)
+{
+	CK_C_INITIALIZE_ARGS a;
+	memset(&a, 0, sizeof(a));
+	a.flags = CKF_OS_LOCKING_OK;
+	a.pReserved = (void *)reserved;
+	return l->C_Initialize(&a);
+}
+
+CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, CK_FLAGS flags,
+				      const char *pin)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	if (l->C_OpenSession(slot, CKF_SERIAL_SESSION | flags, NULL, NULL, &s) != CKR_OK)
+		return CK_INVALID_HANDLE;
+	CK_RV rv = l->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
+		return CK_INVALID_HANDLE;
+	return s;
 }
 
 /* The slot among slots[0..n) whose token is labelled label. */

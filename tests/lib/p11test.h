@@ -56,11 +56,29 @@ CK_FUNCTION_LIST_3_0_PTR p11t_interface30(void *dl, const char *path);
  * *why set (dlerror's text, or that the function list is missing). */
 CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char **why);
 
-/* The first private key with CKA_ID id[0..idlen) (one C_FindObjects of
- * at most one object), or CK_INVALID_HANDLE when there is none or a call
- * fails. */
+/* The first object of class cls with CKA_ID id[0..idlen) (one
+ * C_FindObjects of at most one object), or CK_INVALID_HANDLE when there is
+ * none or a call fails. */
+CK_OBJECT_HANDLE p11t_object(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			     const unsigned char *id, size_t idlen);
+
+/* The same with the one-byte CKA_ID id. */
+CK_OBJECT_HANDLE p11t_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			  unsigned char id);
+
+/* The first private key with CKA_ID id[0..idlen). */
 CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
 				  const unsigned char *id, size_t idlen);
+
+/* C_Initialize with CKF_OS_LOCKING_OK and pReserved = reserved (signgate
+ * reads it as its config path; NULL for none): the call's CK_RV. */
+CK_RV p11t_initialize(CK_FUNCTION_LIST_PTR l, const char *reserved);
+
+/* A session on slot with flags (CKF_SERIAL_SESSION added) logged in as
+ * user with pin (already logged in is fine), or CK_INVALID_HANDLE when
+ * opening or the login fails. */
+CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, CK_FLAGS flags,
+				      const char *pin);
 
 /* The slot of the token whose label is label (padded with blanks), or
  * (CK_SLOT_ID)-1 when there is none: for programs with failure handling
