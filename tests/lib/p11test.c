@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *case_name = "";
 
@@ -112,6 +113,43 @@ CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, C
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
 		return CK_INVALID_HANDLE;
 	return s;
+}
+
+char *p11t_read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+	if (!fp)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, fp) == (size_t)n) {
+		buf[n] = '\0';
+		if (len)
+			*len = (size_t)n;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	return buf;
+}
+
+int p11t_replace_file(const char *path, const void *data, size_t len)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -1;
+	FILE *fp = fopen(tmp, "wb");
+	if (!fp)
+		return -1;
+	if (fwrite(data, 1, len, fp) != len) {
+		fclose(fp);
+		return -1;
+	}
+	if (fclose(fp) != 0 || chmod(tmp, 0600) != 0 || rename(tmp, path) != 0)
+		return -1;
+	return 0;
 }
 
 /* The slot among slots[0..n) whose token is labelled label. */

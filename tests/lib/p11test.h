@@ -80,6 +80,15 @@ CK_RV p11t_initialize(CK_FUNCTION_LIST_PTR l, const char *reserved);
 CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, CK_FLAGS flags,
 				      const char *pin);
 
+/* The whole file at path, NUL-terminated, in malloc'ed memory, its
+ * length in *len (if not NULL); NULL when it cannot be read (errno). */
+char *p11t_read_file(const char *path, size_t *len);
+
+/* Replace the file at path by data[0..len) in one step (written to
+ * path.tmp with mode 0600, renamed over path: a new inode, as an editor
+ * or a deployment does, so the module sees a change); 0, or -1 (errno). */
+int p11t_replace_file(const char *path, const void *data, size_t len);
+
 /* The slot of the token whose label is label (padded with blanks), or
  * (CK_SLOT_ID)-1 when there is none: for programs with failure handling
  * of their own. */

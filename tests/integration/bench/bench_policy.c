@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "bench_libconfig.h"
 #include "caller.h"
 #include "identify.h"
@@ -41,50 +42,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-typedef struct text {
-	char *buf;
-	size_t len, cap;
-} text_t;
-
-static void text_printf(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_printf(text_t *t, const char *fmt, ...)
-{
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			abort();
-		if ((size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		t->cap = (t->cap + (size_t)n + 1) * 2;
-		t->buf = realloc(t->buf, t->cap);
-		if (!t->buf)
-			abort();
-	}
-}
-
-/* A fingerprint per key that differs for every i (not a real SPKI hash:
- * the engine compares bytes, it never recomputes them). */
-static void fake_fingerprint(size_t i, unsigned char fp[32])
-{
-	uint64_t x = 0x9e3779b97f4a7c15ULL * (i + 1);
-	for (int b = 0; b < 32; b++) {
-		x ^= x >> 29;
-		x *= 0xbf58476d1ce4e5b9ULL;
-		fp[b] = (unsigned char)(x >> 56);
-	}
 }
 
 /* N keys, N roles, N rules.  Role `mine` holds the running uid; every
