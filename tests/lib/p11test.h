@@ -11,6 +11,7 @@
 #define SIGNGATE_P11TEST_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "pkcs11_3.h"
 
@@ -37,6 +38,25 @@ __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...);
 			fail("line %d: %s = 0x%lx, expected 0x%lx (%s)", __LINE__, #call, rv_, \
 			     (CK_RV)(want), #want);                                            \
 	} while (0)
+
+/* For programs that go on after a failed check and count the failures
+ * in an int `failures` of their own: "FAIL file:line: <message>" on
+ * stderr and failures++ unless cond holds. */
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			failures++;                                            \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+		}                                                              \
+	} while (0)
+
+/* The same for a CK_RV, with what names the call (CHECK_RV above stops
+ * the test instead). */
+#define EXPECT_RV(got, want, what)                                                          \
+	CHECK((got) == (want), "%s: got CKR 0x%lx, want 0x%lx", what, (unsigned long)(got), \
+	      (unsigned long)(want))
 
 /* The value of an environment variable that must be set and not empty. */
 const char *p11t_env(const char *name);

@@ -36,6 +36,23 @@ void fake_fingerprint(size_t i, unsigned char fp[32])
 	}
 }
 
+void text_fake_key(text_t *t, size_t i, const char *token, size_t id, bool last)
+{
+	unsigned char fp[32];
+	fake_fingerprint(i, fp);
+	text_printf(t,
+	            "  { name = \"key%05zu\"; token = \"%s\"; id = \"%08zx\"; "
+	            "label = \"label-%zu\"; fingerprint = \"sha256:",
+	            i, token, id, i);
+	for (int b = 0; b < 32; b++)
+		text_printf(t, "%02x", fp[b]);
+	text_printf(t,
+	            "\"; products = [ \"prod%zu\" ]; "
+	            "mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\", \"RSA-PKCS\" ]; "
+	            "hashes = [ \"SHA256\" ]; }%s\n",
+	            i, last ? "" : ",");
+}
+
 int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

@@ -49,7 +49,6 @@ static double now_s(void)
 static char *make_config(size_t n, size_t mine, const char *state_dir)
 {
 	text_t t = { NULL, 0, 0 };
-	unsigned char fp[32];
 
 	text_printf(&t,
 		    "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; "
@@ -61,20 +60,8 @@ static char *make_config(size_t n, size_t mine, const char *state_dir)
 			    i == mine ? (unsigned long)getuid() : (unsigned long)(200000 + i),
 			    i + 1 < n ? "," : "");
 	text_printf(&t, ");\nkeys = (\n");
-	for (size_t i = 0; i < n; i++) {
-		fake_fingerprint(i, fp);
-		text_printf(&t,
-			    "  { name = \"key%05zu\"; token = \"bench\"; id = \"%08zx\"; "
-			    "label = \"label-%zu\"; fingerprint = \"sha256:",
-			    i, i, i);
-		for (int b = 0; b < 32; b++)
-			text_printf(&t, "%02x", fp[b]);
-		text_printf(&t,
-			    "\"; products = [ \"prod%zu\" ]; "
-			    "mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\", \"RSA-PKCS\" ]; "
-			    "hashes = [ \"SHA256\" ]; }%s\n",
-			    i, i + 1 < n ? "," : "");
-	}
+	for (size_t i = 0; i < n; i++)
+		text_fake_key(&t, i, "bench", i, i + 1 == n);
 	text_printf(&t, ");\nrules = (\n");
 	for (size_t i = 0; i < n; i++)
 		text_printf(

@@ -93,7 +93,6 @@ static char *make_config(const char *base, size_t n, bool on, unsigned variant)
 {
 	const char *token = getenv("SG_TOKEN"), *id = getenv("SG_EC_ID"), *fp_hex = getenv("SG_EC_FP");
 	text_t t = { NULL, 0, 0 };
-	unsigned char fp[32];
 
 	if (!token || !id || !fp_hex)
 		die("SG_TOKEN, SG_EC_ID and SG_EC_FP must be set");
@@ -107,20 +106,8 @@ static char *make_config(const char *base, size_t n, bool on, unsigned variant)
 	            "  { name = \"bench-ec\"; token = \"%s\"; id = \"%s\"; fingerprint = \"sha256:%s\"; "
 	            "products = [ \"bench\" ]; mechanisms = [ \"ECDSA\" ]; hashes = [ \"SHA256\" ]; }%s\n",
 	            token, id, fp_hex, n ? "," : "");
-	for (size_t i = 0; i < n; i++) {
-		fake_fingerprint(i, fp);
-		text_printf(&t,
-		            "  { name = \"key%05zu\"; token = \"%s\"; id = \"%08zx\"; "
-		            "label = \"label-%zu\"; fingerprint = \"sha256:",
-		            i, token, i + 0x100, i);
-		for (int b = 0; b < 32; b++)
-			text_printf(&t, "%02x", fp[b]);
-		text_printf(&t,
-		            "\"; products = [ \"prod%zu\" ]; "
-		            "mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\", \"RSA-PKCS\" ]; "
-		            "hashes = [ \"SHA256\" ]; }%s\n",
-		            i, i + 1 < n ? "," : "");
-	}
+	for (size_t i = 0; i < n; i++)
+		text_fake_key(&t, i, token, i + 0x100, i + 1 == n);
 	text_printf(&t, ");\nrules = (\n");
 	text_printf(&t, "  { name = \"bench-sign\"; roles = [ \"%s\" ]; keys = [ \"bench-ec\" ]; }%s\n",
 	            on ? "bench-me" : "bench-nobody", n ? "," : "");

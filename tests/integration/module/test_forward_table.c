@@ -37,19 +37,6 @@ static long (*rec_count)(const char *name);
 static void (*rec_reset)(void);
 static void (*rec_watch)(CK_SESSION_HANDLE h);
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
-/* CHECK_RV with a description (not p11test.h's, which stops the test) */
-#define EXPECT_RV(got, want, what) \
-	CHECK((got) == (want), "%s: got CKR 0x%lx, want 0x%lx", what, (unsigned long)(got), \
-	      (unsigned long)(want))
-
 /* Every function pointer of a table, from the first after the version. */
 static void check_table(const void *table, size_t size, const void *gate_base, const char *what)
 {

@@ -44,19 +44,6 @@ static int failures;
 static const char *token_label;
 static const char *user_pin;
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
-/* CHECK_RV with a description (not p11test.h's, which stops the test) */
-#define EXPECT_RV(got, want, what) \
-	CHECK((got) == (want), "%s: got CKR 0x%lx, want 0x%lx", what, (unsigned long)(got), \
-	      (unsigned long)(want))
-
 typedef struct module {
 	void *dl;
 	CK_FUNCTION_LIST_PTR f;
