@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *case_name = "";
 
@@ -69,10 +70,9 @@ CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char 
 	return l;
 }
 
-CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
-				  const unsigned char *id, size_t idlen)
+CK_OBJECT_HANDLE p11t_object(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			     const unsigned char *id, size_t idlen)
 {
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, (void *)id, idlen } };
 	CK_OBJECT_HANDLE key;
 	CK_ULONG found = 0;
@@ -80,6 +80,76 @@ CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
 	    l->C_FindObjectsFinal(s) != CKR_OK || found != 1)
 		return CK_INVALID_HANDLE;
 	return key;
+}
+
+CK_OBJECT_HANDLE p11t_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			  unsigned char id)
+{
+	return p11t_object(l, s, cls, &id, 1);
+}
+
+CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
+				  const unsigned char *id, size_t idlen)
+{
+	return p11t_object(l, s, CKO_PRIVATE_KEY, id, idlen);
+}
+
+CK_RV p11t_initialize(CK_FUNCTION_LIST_PTR l, const char *reserved)
+{
+	CK_C_INITIALIZE_ARGS a;
+	memset(&a, 0, sizeof(a));
+	a.flags = CKF_OS_LOCKING_OK;
+	a.pReserved = (void *)reserved;
+	return l->C_Initialize(&a);
+}
+
+CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, CK_FLAGS flags,
+				      const char *pin)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	if (l->C_OpenSession(slot, CKF_SERIAL_SESSION | flags, NULL, NULL, &s) != CKR_OK)
+		return CK_INVALID_HANDLE;
+	CK_RV rv = l->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
+		return CK_INVALID_HANDLE;
+	return s;
+}
+
+char *p11t_read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+	if (!fp)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, fp) == (size_t)n) {
+		buf[n] = '\0';
+		if (len)
+			*len = (size_t)n;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	return buf;
+}
+
+int p11t_replace_file(const char *path, const void *data, size_t len)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -1;
+	FILE *fp = fopen(tmp, "wb");
+	if (!fp)
+		return -1;
+	if (fwrite(data, 1, len, fp) != len) {
+		fclose(fp);
+		return -1;
+	}
+	if (fclose(fp) != 0 || chmod(tmp, 0600) != 0 || rename(tmp, path) != 0)
+		return -1;
+	return 0;
 }
 
 /* The slot among slots[0..n) whose token is labelled label. */

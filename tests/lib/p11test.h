@@ -11,6 +11,7 @@
 #define SIGNGATE_P11TEST_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "pkcs11_3.h"
 
@@ -38,6 +39,25 @@ __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...);
 			     (CK_RV)(want), #want);                                            \
 	} while (0)
 
+/* For programs that go on after a failed check and count the failures
+ * in an int `failures` of their own: "FAIL file:line: <message>" on
+ * stderr and failures++ unless cond holds. */
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			failures++;                                            \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+		}                                                              \
+	} while (0)
+
+/* The same for a CK_RV, with what names the call (CHECK_RV above stops
+ * the test instead). */
+#define EXPECT_RV(got, want, what)                                                          \
+	CHECK((got) == (want), "%s: got CKR 0x%lx, want 0x%lx", what, (unsigned long)(got), \
+	      (unsigned long)(want))
+
 /* The value of an environment variable that must be set and not empty. */
 const char *p11t_env(const char *name);
 
@@ -56,11 +76,38 @@ CK_FUNCTION_LIST_3_0_PTR p11t_interface30(void *dl, const char *path);
  * *why set (dlerror's text, or that the function list is missing). */
 CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char **why);
 
-/* The first private key with CKA_ID id[0..idlen) (one C_FindObjects of
- * at most one object), or CK_INVALID_HANDLE when there is none or a call
- * fails. */
+/* The first object of class cls with CKA_ID id[0..idlen) (one
+ * C_FindObjects of at most one object), or CK_INVALID_HANDLE when there is
+ * none or a call fails. */
+CK_OBJECT_HANDLE p11t_object(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			     const unsigned char *id, size_t idlen);
+
+/* The same with the one-byte CKA_ID id. */
+CK_OBJECT_HANDLE p11t_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+			  unsigned char id);
+
+/* The first private key with CKA_ID id[0..idlen). */
 CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
 				  const unsigned char *id, size_t idlen);
+
+/* C_Initialize with CKF_OS_LOCKING_OK and pReserved = reserved (signgate
+ * reads it as its config path; NULL for none): the call's CK_RV. */
+CK_RV p11t_initialize(CK_FUNCTION_LIST_PTR l, const char *reserved);
+
+/* A session on slot with flags (CKF_SERIAL_SESSION added) logged in as
+ * user with pin (already logged in is fine), or CK_INVALID_HANDLE when
+ * opening or the login fails. */
+CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, CK_FLAGS flags,
+				      const char *pin);
+
+/* The whole file at path, NUL-terminated, in malloc'ed memory, its
+ * length in *len (if not NULL); NULL when it cannot be read (errno). */
+char *p11t_read_file(const char *path, size_t *len);
+
+/* Replace the file at path by data[0..len) in one step (written to
+ * path.tmp with mode 0600, renamed over path: a new inode, as an editor
+ * or a deployment does, so the module sees a change); 0, or -1 (errno). */
+int p11t_replace_file(const char *path, const void *data, size_t len);
 
 /* The slot of the token whose label is label (padded with blanks), or
  * (CK_SLOT_ID)-1 when there is none: for programs with failure handling

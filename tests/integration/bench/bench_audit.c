@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "bench_common.h"
 #include "audit.h"
 #include "caller.h"
 #include "identify.h"
@@ -46,12 +47,6 @@ static double now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* The reader stores the size of the last datagram here (shared page). */

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "bench_libconfig.h"
 #include "caller.h"
 #include "identify.h"
@@ -43,56 +44,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-typedef struct text {
-	char *buf;
-	size_t len, cap;
-} text_t;
-
-static void text_printf(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_printf(text_t *t, const char *fmt, ...)
-{
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			abort();
-		if ((size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		t->cap = (t->cap + (size_t)n + 1) * 2;
-		t->buf = realloc(t->buf, t->cap);
-		if (!t->buf)
-			abort();
-	}
-}
-
-/* A fingerprint per key that differs for every i (not a real SPKI hash:
- * the engine compares bytes, it never recomputes them). */
-static void fake_fingerprint(size_t i, unsigned char fp[32])
-{
-	uint64_t x = 0x9e3779b97f4a7c15ULL * (i + 1);
-	for (int b = 0; b < 32; b++) {
-		x ^= x >> 29;
-		x *= 0xbf58476d1ce4e5b9ULL;
-		fp[b] = (unsigned char)(x >> 56);
-	}
-}
-
 /* N keys, N roles, N rules.  Role `mine` holds the running uid; every
  * other role holds a uid nobody has, so the caller is in exactly one. */
 static char *make_config(size_t n, size_t mine, const char *state_dir)
 {
 	text_t t = { NULL, 0, 0 };
-	unsigned char fp[32];
 
 	text_printf(&t,
 		    "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; "
@@ -104,20 +60,8 @@ static char *make_config(size_t n, size_t mine, const char *state_dir)
 			    i == mine ? (unsigned long)getuid() : (unsigned long)(200000 + i),
 			    i + 1 < n ? "," : "");
 	text_printf(&t, ");\nkeys = (\n");
-	for (size_t i = 0; i < n; i++) {
-		fake_fingerprint(i, fp);
-		text_printf(&t,
-			    "  { name = \"key%05zu\"; token = \"bench\"; id = \"%08zx\"; "
-			    "label = \"label-%zu\"; fingerprint = \"sha256:",
-			    i, i, i);
-		for (int b = 0; b < 32; b++)
-			text_printf(&t, "%02x", fp[b]);
-		text_printf(&t,
-			    "\"; products = [ \"prod%zu\" ]; "
-			    "mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\", \"RSA-PKCS\" ]; "
-			    "hashes = [ \"SHA256\" ]; }%s\n",
-			    i, i + 1 < n ? "," : "");
-	}
+	for (size_t i = 0; i < n; i++)
+		text_fake_key(&t, i, "bench", i, i + 1 == n);
 	text_printf(&t, ");\nrules = (\n");
 	for (size_t i = 0; i < n; i++)
 		text_printf(

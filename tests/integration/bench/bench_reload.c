@@ -44,7 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pkcs11_3.h"
+#include "bench_common.h"
+#include "p11test.h"
 
 static CK_FUNCTION_LIST_PTR f;
 
@@ -59,32 +60,6 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	printf("RESULT status=error tag=reload\n");
 	exit(2);
-}
-
-typedef struct text {
-	char *buf;
-	size_t len, cap;
-} text_t;
-
-static void text_printf(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_printf(text_t *t, const char *fmt, ...)
-{
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			abort();
-		if ((size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		t->cap = (t->cap + (size_t)n + 1) * 2;
-		t->buf = realloc(t->buf, t->cap);
-		if (!t->buf)
-			abort();
-	}
 }
 
 static double now_ms(void)
@@ -112,24 +87,12 @@ static long rss_kib(void)
 	return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* A fingerprint per key that differs for every i (never a real key's). */
-static void fake_fingerprint(size_t i, unsigned char fp[32])
-{
-	uint64_t x = 0x9e3779b97f4a7c15ULL * (i + 1);
-	for (int b = 0; b < 32; b++) {
-		x ^= x >> 29;
-		x *= 0xbf58476d1ce4e5b9ULL;
-		fp[b] = (unsigned char)(x >> 56);
-	}
-}
-
 /* base + N keys, roles and rules nobody here holds, + the token's EC key
  * with a rule for this caller (on) or for a role nobody holds (off). */
 static char *make_config(const char *base, size_t n, bool on, unsigned variant)
 {
 	const char *token = getenv("SG_TOKEN"), *id = getenv("SG_EC_ID"), *fp_hex = getenv("SG_EC_FP");
 	text_t t = { NULL, 0, 0 };
-	unsigned char fp[32];
 
 	if (!token || !id || !fp_hex)
 		die("SG_TOKEN, SG_EC_ID and SG_EC_FP must be set");
@@ -143,20 +106,8 @@ static char *make_config(const char *base, size_t n, bool on, unsigned variant)
 	            "  { name = \"bench-ec\"; token = \"%s\"; id = \"%s\"; fingerprint = \"sha256:%s\"; "
 	            "products = [ \"bench\" ]; mechanisms = [ \"ECDSA\" ]; hashes = [ \"SHA256\" ]; }%s\n",
 	            token, id, fp_hex, n ? "," : "");
-	for (size_t i = 0; i < n; i++) {
-		fake_fingerprint(i, fp);
-		text_printf(&t,
-		            "  { name = \"key%05zu\"; token = \"%s\"; id = \"%08zx\"; "
-		            "label = \"label-%zu\"; fingerprint = \"sha256:",
-		            i, token, i + 0x100, i);
-		for (int b = 0; b < 32; b++)
-			text_printf(&t, "%02x", fp[b]);
-		text_printf(&t,
-		            "\"; products = [ \"prod%zu\" ]; "
-		            "mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\", \"RSA-PKCS\" ]; "
-		            "hashes = [ \"SHA256\" ]; }%s\n",
-		            i, i + 1 < n ? "," : "");
-	}
+	for (size_t i = 0; i < n; i++)
+		text_fake_key(&t, i, token, i + 0x100, i + 1 == n);
 	text_printf(&t, ");\nrules = (\n");
 	text_printf(&t, "  { name = \"bench-sign\"; roles = [ \"%s\" ]; keys = [ \"bench-ec\" ]; }%s\n",
 	            on ? "bench-me" : "bench-nobody", n ? "," : "");
@@ -172,32 +123,9 @@ static char *make_config(const char *base, size_t n, bool on, unsigned variant)
  * deployment does; the module sees a change. */
 static void install(const char *path, const char *text)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *fp = fopen(tmp, "w");
-	if (!fp || fputs(text, fp) < 0 || fclose(fp) != 0)
-		die("cannot write %s: %s", tmp, strerror(errno));
-	if (chmod(tmp, 0600) != 0 || rename(tmp, path) != 0)
+	if (p11t_replace_file(path, text, strlen(text)) != 0)
 		die("cannot install %s: %s", path, strerror(errno));
 }
-
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	text_t t = { NULL, 0, 0 };
-	char buf[4096];
-	size_t n;
-	if (!fp)
-		die("cannot read %s: %s", path, strerror(errno));
-	text_printf(&t, "%s", "");
-	while ((n = fread(buf, 1, sizeof(buf) - 1, fp)) > 0) {
-		buf[n] = '\0';
-		text_printf(&t, "%s", buf);
-	}
-	fclose(fp);
-	return t.buf;
-}
-
 typedef struct token {
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE key;
@@ -206,41 +134,23 @@ typedef struct token {
 static void open_token(token_t *tk)
 {
 	const char *label = getenv("SG_TOKEN"), *pin = getenv("SG_USER_PIN"), *id = getenv("SG_EC_ID");
-	CK_C_INITIALIZE_ARGS ia = { .flags = CKF_OS_LOCKING_OK };
-	CK_SLOT_ID slots[16], slot = 0;
-	CK_ULONG n = 16;
-	bool found = false;
+	CK_SLOT_ID slot;
 	CK_RV rv;
 
 	if (!pin || !id)
 		die("SG_USER_PIN and SG_EC_ID must be set");
-	if ((rv = f->C_Initialize(&ia)) != CKR_OK)
+	if ((rv = p11t_initialize(f, NULL)) != CKR_OK)
 		die("C_Initialize = 0x%lx", rv);
-	if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
-		die("C_GetSlotList");
-	for (CK_ULONG i = 0; i < n && !found; i++) {
-		CK_TOKEN_INFO ti;
-		if (f->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
-		    !strncmp((char *)ti.label, label, strlen(label)) && ti.label[strlen(label)] == ' ') {
-			slot = slots[i];
-			found = true;
-		}
-	}
-	if (!found)
+	if ((slot = p11t_slot_by_label(f, label)) == (CK_SLOT_ID)-1)
 		die("token %s not found", label);
 	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &tk->s) != CKR_OK)
 		die("C_OpenSession");
 	if ((rv = f->C_Login(tk->s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin))) != CKR_OK)
 		die("C_Login = 0x%lx", rv);
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	unsigned char idb = (unsigned char)strtoul(id, NULL, 16);
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &idb, 1 } };
-	CK_ULONG k = 0;
-	if (f->C_FindObjectsInit(tk->s, t, 2) != CKR_OK || f->C_FindObjects(tk->s, &tk->key, 1, &k) != CKR_OK ||
-	    f->C_FindObjectsFinal(tk->s) != CKR_OK || k != 1)
+	tk->key = p11t_key(f, tk->s, CKO_PRIVATE_KEY, (unsigned char)strtoul(id, NULL, 16));
+	if (tk->key == CK_INVALID_HANDLE)
 		die("EC key %s not found", id);
 }
-
 /* One ECDSA signature over a hash; the CKR of C_SignInit or C_Sign. */
 static CK_RV sign_once(const token_t *tk)
 {
@@ -264,12 +174,6 @@ static void next_second(void)
 	time_t t0 = time(NULL);
 	while (time(NULL) == t0)
 		usleep(20000);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -300,14 +204,13 @@ int main(int argc, char **argv)
 	char conf[4096];
 	snprintf(conf, sizeof(conf), "%s.reload.conf", base_path);
 	setenv("SIGNGATE_CONF", conf, 1);
-	char *base = slurp(base_path);
+	char *base = p11t_read_file(base_path, NULL);
+	if (!base)
+		die("cannot read %s: %s", base_path, strerror(errno));
 
-	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		die("dlopen %s: %s", module, dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&f) != CKR_OK)
-		die("C_GetFunctionList");
+	const char *why = NULL;
+	if (!(f = p11t_open_module(module, RTLD_NOW | RTLD_LOCAL, &why)))
+		die("%s: %s", module, why);
 
 	/* Warm up with a one-key config: module, token, OpenSSL, arenas. */
 	token_t tk;

@@ -34,24 +34,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 static CK_FUNCTION_LIST_PTR f;
 static CK_SLOT_ID slot;
 static atomic_bool stop;
 static atomic_int failures;
 static EVP_PKEY *rsa_pub;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL reload: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
 
 /* In a thread: count and report, the main thread fails at the end. */
 static void thread_fail(int t, const char *what, CK_RV rv)
@@ -68,14 +57,7 @@ static void sleep_ms(long ms)
 
 static CK_OBJECT_HANDLE find_obj(CK_SESSION_HANDLE s, const char *hex_id, CK_OBJECT_CLASS cls)
 {
-	unsigned char id = (unsigned char)strtoul(hex_id, NULL, 16);
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
-	CK_OBJECT_HANDLE o[2];
-	CK_ULONG n = 0;
-	if (f->C_FindObjectsInit(s, t, 2) != CKR_OK || f->C_FindObjects(s, o, 2, &n) != CKR_OK ||
-	    f->C_FindObjectsFinal(s) != CKR_OK || n != 1)
-		fail("object of class %lu with id %s not found (%lu)", cls, hex_id, n);
-	return o[0];
+	return p11t_find(f, s, cls, (unsigned char)strtoul(hex_id, NULL, 16));
 }
 
 static CK_OBJECT_HANDLE find_key(CK_SESSION_HANDLE s, const char *hex_id)
@@ -216,35 +198,16 @@ static void *slot_lister(void *arg)
 	return NULL;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf;
-	long n;
-	if (!fp || fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0)
-		fail("cannot read %s", path);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n)
-		fail("cannot read %s", path);
-	fclose(fp);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Replace the config in one step (a new inode: the module sees it). */
 static void install_config(const char *conf, const char *text, size_t len)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", conf);
-	FILE *fp = fopen(tmp, "wb");
-	if (!fp || fwrite(text, 1, len, fp) != len || fclose(fp) != 0)
-		fail("cannot write %s", tmp);
-	if (chmod(tmp, 0600) != 0 || rename(tmp, conf) != 0)
+	if (p11t_replace_file(conf, text, len) != 0)
 		fail("cannot install %s", conf);
 }
 
 int main(int argc, char **argv)
 {
+	case_name = "reload";
 	if (argc != 3)
 		fail("usage: reload THREADS RELOADS");
 	int nthreads = atoi(argv[1]), reloads = atoi(argv[2]);
@@ -256,39 +219,22 @@ int main(int argc, char **argv)
 	if (nthreads < 1 || nthreads > 16 || reloads < 1 || !conf || !label || !pin || !module)
 		fail("bad arguments or environment");
 	snprintf(path, sizeof(path), "%s.a", conf);
-	char *text_a = slurp(path, &len_a);
+	char *text_a = p11t_read_file(path, &len_a);
+	if (!text_a)
+		fail("cannot read %s", path);
 	snprintf(path, sizeof(path), "%s.b", conf);
-	char *text_b = slurp(path, &len_b);
+	char *text_b = p11t_read_file(path, &len_b);
+	if (!text_b)
+		fail("cannot read %s", path);
 	FILE *pf = fopen(getenv("SG_RSA_PUB"), "r");
 	if (!pf || !(rsa_pub = PEM_read_PUBKEY(pf, NULL, NULL, NULL)))
 		fail("cannot read SG_RSA_PUB");
 	fclose(pf);
 
-	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		fail("dlopen %s: %s", module, dlerror());
-	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&f) != CKR_OK)
-		fail("C_GetFunctionList");
-	CK_C_INITIALIZE_ARGS ia = { .flags = CKF_OS_LOCKING_OK };
-	if (f->C_Initialize(&ia) != CKR_OK)
+	f = p11t_load(module, NULL);
+	if (p11t_initialize(f, NULL) != CKR_OK)
 		fail("C_Initialize");
-
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-	bool found = false;
-	if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
-		fail("C_GetSlotList");
-	for (CK_ULONG i = 0; i < n && !found; i++) {
-		CK_TOKEN_INFO ti;
-		if (f->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
-		    !strncmp((char *)ti.label, label, strlen(label)) && ti.label[strlen(label)] == ' ') {
-			slot = slots[i];
-			found = true;
-		}
-	}
-	if (!found)
-		fail("token %s not found", label);
+	slot = p11t_token_slot(f, label);
 	CK_SESSION_HANDLE ls;
 	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ls) != CKR_OK)
 		fail("C_OpenSession");

@@ -13,18 +13,13 @@
  * rec_reset() zeroes them, rec_watch(h) counts only calls on the test's
  * session h from then on (signgate signs in sessions of its own to prove
  * a key's identity); calls on a slot are always counted.  Login counts only non-user logins
- * ("C_Login(SO)"), since signgate logs in to the token itself. */
-#include <dlfcn.h>
-#include <stdlib.h>
+ * ("C_Login(SO)"), since signgate logs in to the token itself.  The
+ * table and the getters are tests/lib/wrap30.c's. */
 #include <string.h>
 
-#include "pkcs11_3.h"
+#include "wrap30.h"
 
 #define EXPORT __attribute__((visibility("default")))
-
-static CK_FUNCTION_LIST_PTR hsm;
-static CK_FUNCTION_LIST_3_0 list30;
-static CK_INTERFACE iface30 = { (CK_UTF8CHAR_PTR) "PKCS 11", &list30, 0 };
 
 /* name, parameters, arguments: counted, then SoftHSM's own */
 #define REC_2_40(X) \
@@ -185,114 +180,14 @@ static CK_RV r_Login(CK_SESSION_HANDLE h, CK_USER_TYPE u, CK_UTF8CHAR_PTR p, CK_
 	return hsm->C_Login(h, u, p, pl);
 }
 
-static CK_RV unsupported(void)
+void wrap30_fill(CK_FUNCTION_LIST_3_0 *l)
 {
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-static CK_RV r_SessionCancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
-{
-	(void)h;
-	(void)flags;
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-static CK_RV r_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count);
-static CK_RV r_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
-                            CK_INTERFACE_PTR_PTR iface, CK_FLAGS flags);
-
-static int load(void)
-{
-	CK_C_GetFunctionList gfl;
-	void *h;
-	const char *path = getenv("SG_SOFTHSM");
-
-	if (hsm)
-		return 0;
-	h = dlopen(path && path[0] ? path : "/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return -1;
-	gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!gfl || gfl(&hsm) != CKR_OK)
-		return -1;
-	memcpy(&list30, hsm, sizeof(CK_FUNCTION_LIST));
-	list30.version.major = 3;
-	list30.version.minor = 0;
-#define REC_SET(fn, params, args) list30.C_##fn = r_##fn;
+#define REC_SET(fn, params, args) l->C_##fn = r_##fn;
 	REC_2_40(REC_SET)
 	REC_SLOT(REC_SET)
 	REC_3_0(REC_SET)
-	list30.C_Login = r_Login;
-	list30.C_GetInterfaceList = r_GetInterfaceList;
-	list30.C_GetInterface = r_GetInterface;
-	list30.C_SessionCancel = r_SessionCancel;
-	list30.C_MessageEncryptInit = (CK_C_MessageEncryptInit)(void (*)(void))unsupported;
-	list30.C_EncryptMessage = (CK_C_EncryptMessage)(void (*)(void))unsupported;
-	list30.C_EncryptMessageBegin = (CK_C_EncryptMessageBegin)(void (*)(void))unsupported;
-	list30.C_EncryptMessageNext = (CK_C_EncryptMessageNext)(void (*)(void))unsupported;
-	list30.C_MessageEncryptFinal = (CK_C_MessageEncryptFinal)(void (*)(void))unsupported;
-	list30.C_VerifyMessage = (CK_C_VerifyMessage)(void (*)(void))unsupported;
-	list30.C_VerifyMessageBegin = (CK_C_VerifyMessageBegin)(void (*)(void))unsupported;
-	list30.C_VerifyMessageNext = (CK_C_VerifyMessageNext)(void (*)(void))unsupported;
-	list30.C_MessageVerifyFinal = (CK_C_MessageVerifyFinal)(void (*)(void))unsupported;
-	return 0;
-}
-
-static CK_RV r_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count)
-{
-	if (!count)
-		return CKR_ARGUMENTS_BAD;
-	if (load() != 0)
-		return CKR_GENERAL_ERROR;
-	if (!list) {
-		*count = 1;
-		return CKR_OK;
-	}
-	if (*count < 1) {
-		*count = 1;
-		return CKR_BUFFER_TOO_SMALL;
-	}
-	list[0] = iface30;
-	*count = 1;
-	return CKR_OK;
-}
-
-static CK_RV r_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
-                            CK_INTERFACE_PTR_PTR iface, CK_FLAGS flags)
-{
-	if (!iface)
-		return CKR_ARGUMENTS_BAD;
-	if (load() != 0)
-		return CKR_GENERAL_ERROR;
-	if (name && strcmp((const char *)name, "PKCS 11") != 0)
-		return CKR_ARGUMENTS_BAD;
-	if (version && (version->major != 3 || version->minor != 0))
-		return CKR_ARGUMENTS_BAD;
-	if (flags & ~iface30.flags)
-		return CKR_ARGUMENTS_BAD;
-	*iface = &iface30;
-	return CKR_OK;
-}
-
-EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count)
-{
-	return r_GetInterfaceList(list, count);
-}
-
-EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
-                            CK_INTERFACE_PTR_PTR iface, CK_FLAGS flags)
-{
-	return r_GetInterface(name, version, iface, flags);
-}
-
-EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
-{
-	if (!out)
-		return CKR_ARGUMENTS_BAD;
-	if (load() != 0)
-		return CKR_GENERAL_ERROR;
-	*out = (CK_FUNCTION_LIST_PTR)&list30;
-	return CKR_OK;
+	l->C_Login = r_Login;
+	/* C_SessionCancel stays unsupported */
 }
 
 /* The count of calls of a function ("C_SignInit", "C_Login(SO)"), or -1

@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 #define SLOW_SIGN_MS "400"
 #define ROUNDS 6
@@ -53,68 +53,14 @@ static atomic_bool signer_inside;
 static atomic_int signer_seq;           /* C_Sign calls the signer began */
 static atomic_ulong signer_session;
 
-static CK_SLOT_ID find_slot(void)
-{
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-
-	if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
-		return (CK_SLOT_ID)-1;
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		size_t l = strlen(token_label);
-		if (f->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
-		    memcmp(ti.label, token_label, l) == 0 && (l == 32 || ti.label[l] == ' '))
-			return slots[i];
-	}
-	return (CK_SLOT_ID)-1;
-}
-
-static CK_OBJECT_HANDLE find_key(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, unsigned char id)
-{
-	CK_ATTRIBUTE t[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_ID, &id, 1 },
-	};
-	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
-	CK_ULONG n = 0;
-
-	if (f->C_FindObjectsInit(h, t, 2) != CKR_OK)
-		return CK_INVALID_HANDLE;
-	f->C_FindObjects(h, &o, 1, &n);
-	f->C_FindObjectsFinal(h);
-	return n == 1 ? o : CK_INVALID_HANDLE;
-}
-
-static CK_RV init(void)
-{
-	CK_C_INITIALIZE_ARGS a;
-	memset(&a, 0, sizeof(a));
-	a.flags = CKF_OS_LOCKING_OK;
-	return f->C_Initialize(&a);
-}
-
-static CK_SESSION_HANDLE open_login(CK_SLOT_ID slot)
-{
-	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-	CK_RV rv;
-
-	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) != CKR_OK)
-		return CK_INVALID_HANDLE;
-	rv = f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin));
-	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-		return CK_INVALID_HANDLE;
-	return h;
-}
-
 /* Sign a hash with the EC key and verify the signature: 1 when both work. */
 static int sign_verify(CK_SESSION_HANDLE h)
 {
 	CK_MECHANISM ec = { CKM_ECDSA, NULL, 0 };
 	CK_BYTE hash[32] = { 5 }, sig[128];
 	CK_ULONG len = sizeof(sig);
-	CK_OBJECT_HANDLE k = find_key(h, CKO_PRIVATE_KEY, 0x02);
-	CK_OBJECT_HANDLE pub = find_key(h, CKO_PUBLIC_KEY, 0x02);
+	CK_OBJECT_HANDLE k = p11t_key(f, h, CKO_PRIVATE_KEY, 0x02);
+	CK_OBJECT_HANDLE pub = p11t_key(f, h, CKO_PUBLIC_KEY, 0x02);
 
 	if (!k || !pub || f->C_SignInit(h, &ec, k) != CKR_OK ||
 	    f->C_Sign(h, hash, sizeof(hash), sig, &len) != CKR_OK)
@@ -127,14 +73,14 @@ static int sign_verify(CK_SESSION_HANDLE h)
 static void *signer(void *arg)
 {
 	CK_SLOT_ID slot = *(CK_SLOT_ID *)arg;
-	CK_SESSION_HANDLE h = open_login(slot);
+	CK_SESSION_HANDLE h = p11t_try_open_login(f, slot, 0, user_pin);
 	CK_MECHANISM ec = { CKM_ECDSA, NULL, 0 };
 	CK_BYTE hash[32] = { 6 }, sig[128];
 
 	if (h == CK_INVALID_HANDLE)
 		return NULL;
 	atomic_store(&signer_session, h);
-	CK_OBJECT_HANDLE k = find_key(h, CKO_PRIVATE_KEY, 0x02);
+	CK_OBJECT_HANDLE k = p11t_key(f, h, CKO_PRIVATE_KEY, 0x02);
 	while (!atomic_load(&stop)) {
 		CK_ULONG len = sizeof(sig);
 		if (f->C_SignInit(h, &ec, k) != CKR_OK)
@@ -217,14 +163,14 @@ static int child_reinitialised(CK_SESSION_HANDLE parent_session, bool fork_again
 {
 	int bad = 0;
 	CK_SESSION_INFO si;
-	CK_RV rv = init();
+	CK_RV rv = p11t_initialize(f, NULL);
 
 	CHILD_CHECK(rv == CKR_OK, "C_Initialize: CKR 0x%lx", rv);
 	if (rv != CKR_OK)
 		return bad;
 	rv = f->C_GetSessionInfo(parent_session, &si);
 	CHILD_CHECK(rv == CKR_SESSION_HANDLE_INVALID, "the parent's session: CKR 0x%lx", rv);
-	CK_SLOT_ID slot = find_slot();
+	CK_SLOT_ID slot = p11t_slot_by_label(f, token_label);
 	CHILD_CHECK(slot != (CK_SLOT_ID)-1, "token not found");
 	/* several sessions: the entries of the parent's sessions (the slow
 	 * signer's locked one among them) are reused */
@@ -233,7 +179,7 @@ static int child_reinitialised(CK_SESSION_HANDLE parent_session, bool fork_again
 		rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &hs[i]);
 		CHILD_CHECK(rv == CKR_OK, "C_OpenSession %d: CKR 0x%lx", i, rv);
 	}
-	CK_SESSION_HANDLE h = open_login(slot);
+	CK_SESSION_HANDLE h = p11t_try_open_login(f, slot, 0, user_pin);
 	CHILD_CHECK(h != CK_INVALID_HANDLE, "open and login");
 	CHILD_CHECK(sign_verify(h), "sign and verify in the child");
 	for (int i = 0; i < 12; i++) {
@@ -260,7 +206,6 @@ static int child_reinitialised(CK_SESSION_HANDLE parent_session, bool fork_again
 int main(void)
 {
 	const char *path = getenv("SIGNGATE_MODULE");
-	CK_C_GetFunctionList gfl;
 	pthread_t ts, tc;
 	int failures = 0;
 
@@ -270,21 +215,18 @@ int main(void)
 		fprintf(stderr, "run from fork.sh\n");
 		return 77;
 	}
-	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!dl) {
-		fprintf(stderr, "%s\n", dlerror());
-		return 1;
-	}
-	*(void **)&gfl = dlsym(dl, "C_GetFunctionList");
+	void *dl;
+	case_name = "test_fork";
+	f = p11t_load(path, &dl);
 	*(void **)&get_interface_list = dlsym(dl, "C_GetInterfaceList");
-	if (!gfl || !get_interface_list || gfl(&f) != CKR_OK)
+	if (!get_interface_list)
 		return 1;
-	if (init() != CKR_OK) {
+	if (p11t_initialize(f, NULL) != CKR_OK) {
 		fprintf(stderr, "FAIL: C_Initialize\n");
 		return 1;
 	}
-	CK_SLOT_ID slot = find_slot();
-	CK_SESSION_HANDLE mine = open_login(slot);
+	CK_SLOT_ID slot = p11t_slot_by_label(f, token_label);
+	CK_SESSION_HANDLE mine = p11t_try_open_login(f, slot, 0, user_pin);
 	if (mine == CK_INVALID_HANDLE || !sign_verify(mine)) {
 		fprintf(stderr, "FAIL: the parent cannot sign\n");
 		return 1;

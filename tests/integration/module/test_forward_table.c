@@ -29,25 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11_3.h"
+#include "p11test.h"
 
 static int failures;
 static const char *token_label, *user_pin, *so_pin;
 static long (*rec_count)(const char *name);
 static void (*rec_reset)(void);
 static void (*rec_watch)(CK_SESSION_HANDLE h);
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
-#define CHECK_RV(got, want, what) \
-	CHECK((got) == (want), "%s: got CKR 0x%lx, want 0x%lx", what, (unsigned long)(got), \
-	      (unsigned long)(want))
 
 /* Every function pointer of a table, from the first after the version. */
 static void check_table(const void *table, size_t size, const void *gate_base, const char *what)
@@ -71,61 +59,6 @@ static void check_table(const void *table, size_t size, const void *gate_base, c
 	printf("%s: %zu entries checked\n", what, i);
 }
 
-static CK_SLOT_ID find_slot(CK_FUNCTION_LIST_PTR f)
-{
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
-
-	if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
-		return (CK_SLOT_ID)-1;
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_TOKEN_INFO ti;
-		size_t l = strlen(token_label);
-		if (f->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
-		    memcmp(ti.label, token_label, l) == 0 && (l == 32 || ti.label[l] == ' '))
-			return slots[i];
-	}
-	return (CK_SLOT_ID)-1;
-}
-
-static CK_OBJECT_HANDLE find_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
-                                 unsigned char id)
-{
-	CK_ATTRIBUTE t[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_ID, &id, 1 },
-	};
-	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
-	CK_ULONG n = 0;
-
-	if (f->C_FindObjectsInit(h, t, 2) != CKR_OK)
-		return CK_INVALID_HANDLE;
-	f->C_FindObjects(h, &o, 1, &n);
-	f->C_FindObjectsFinal(h);
-	return n == 1 ? o : CK_INVALID_HANDLE;
-}
-
-static CK_RV init_with(CK_FUNCTION_LIST_PTR f, const char *conf)
-{
-	CK_C_INITIALIZE_ARGS a;
-	memset(&a, 0, sizeof(a));
-	a.flags = CKF_OS_LOCKING_OK;
-	a.pReserved = (void *)conf;
-	return f->C_Initialize(&a);
-}
-
-static CK_SESSION_HANDLE open_login(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot)
-{
-	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-	CK_RV rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h);
-
-	CHECK_RV(rv, CKR_OK, "C_OpenSession");
-	rv = f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin));
-	CHECK(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN, "C_Login: CKR 0x%lx",
-	      (unsigned long)rv);
-	return h;
-}
-
 /* A governed call: refused, and the backend never saw it. */
 static void governed(const char *name, CK_RV rv)
 {
@@ -140,13 +73,13 @@ static void governed(const char *name, CK_RV rv)
 
 static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const char *conf)
 {
-	CHECK_RV(init_with(f, conf), CKR_OK, "C_Initialize (deny policy)");
-	CK_SLOT_ID slot = find_slot(f);
+	EXPECT_RV(p11t_initialize(f, conf), CKR_OK, "C_Initialize (deny policy)");
+	CK_SLOT_ID slot = p11t_slot_by_label(f, token_label);
 	CHECK(slot != (CK_SLOT_ID)-1, "token not found");
-	CK_SESSION_HANDLE h = open_login(f, slot);
-	CK_OBJECT_HANDLE ec = find_key(f, h, CKO_PRIVATE_KEY, 0x02);
-	CK_OBJECT_HANDLE rsa = find_key(f, h, CKO_PRIVATE_KEY, 0x01);
-	CK_OBJECT_HANDLE rsa_pub = find_key(f, h, CKO_PUBLIC_KEY, 0x01);
+	CK_SESSION_HANDLE h = p11t_open_login(f, slot, user_pin);
+	CK_OBJECT_HANDLE ec = p11t_key(f, h, CKO_PRIVATE_KEY, 0x02);
+	CK_OBJECT_HANDLE rsa = p11t_key(f, h, CKO_PRIVATE_KEY, 0x01);
+	CK_OBJECT_HANDLE rsa_pub = p11t_key(f, h, CKO_PUBLIC_KEY, 0x01);
 	CHECK(ec && rsa && rsa_pub, "test keys not found");
 
 	CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 }, pkcs = { CKM_RSA_PKCS, NULL, 0 };
@@ -217,7 +150,7 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	governed("C_CopyObject", f->C_CopyObject(h, ec, label_tmpl, 1, &obj));
 	governed("C_SetAttributeValue", f->C_SetAttributeValue(h, ec, label_tmpl, 1));
 	governed("C_DestroyObject", f->C_DestroyObject(h, ec));
-	CHECK(find_key(f, h, CKO_PRIVATE_KEY, 0x02) == ec, "the EC key is gone after a refusal");
+	CHECK(p11t_key(f, h, CKO_PRIVATE_KEY, 0x02) == ec, "the EC key is gone after a refusal");
 	/* administration and operation state */
 	governed("C_InitToken", f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin), label32));
 	governed("C_InitPIN", f->C_InitPIN(h, (CK_UTF8CHAR_PTR)"99999", 5));
@@ -246,18 +179,18 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	CHECK(rec_count("C_Login(SO)") == 0, "an SO login reached the backend");
 
 	/* controls: plain pass-throughs do reach the backend */
-	CHECK_RV(f->C_DigestInit(h, &sha256), CKR_OK, "C_DigestInit");
+	EXPECT_RV(f->C_DigestInit(h, &sha256), CKR_OK, "C_DigestInit");
 	CHECK(rec_count("C_DigestInit") == 1, "C_DigestInit: the backend saw %ld calls, want 1",
 	      rec_count("C_DigestInit"));
-	CHECK_RV(f3->C_MessageVerifyInit(h, &ecdsa, ec), CKR_FUNCTION_NOT_SUPPORTED,
+	EXPECT_RV(f3->C_MessageVerifyInit(h, &ecdsa, ec), CKR_FUNCTION_NOT_SUPPORTED,
 	         "C_MessageVerifyInit (the test backend's answer)");
 	CHECK(rec_count("C_MessageVerifyInit") == 1, "C_MessageVerifyInit: the backend saw %ld calls",
 	      rec_count("C_MessageVerifyInit"));
 
 	/* closed one by one (signgate's own login session stays) */
-	CHECK_RV(f->C_CloseAllSessions(slot), CKR_OK, "C_CloseAllSessions");
+	EXPECT_RV(f->C_CloseAllSessions(slot), CKR_OK, "C_CloseAllSessions");
 	CHECK(rec_count("C_CloseAllSessions") == 0, "C_CloseAllSessions was forwarded as such");
-	CHECK_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	EXPECT_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 }
 
 /* With a policy that allows it, the same calls reach the backend and
@@ -268,25 +201,25 @@ static void allow_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const 
 	CK_BYTE hash[32] = { 9 }, sig[128];
 	CK_ULONG len = sizeof(sig);
 
-	CHECK_RV(init_with(f, conf), CKR_OK, "C_Initialize (allow policy)");
-	CK_SESSION_HANDLE h = open_login(f, find_slot(f));
-	CK_OBJECT_HANDLE ec = find_key(f, h, CKO_PRIVATE_KEY, 0x02);
+	EXPECT_RV(p11t_initialize(f, conf), CKR_OK, "C_Initialize (allow policy)");
+	CK_SESSION_HANDLE h = p11t_open_login(f, p11t_slot_by_label(f, token_label), user_pin);
+	CK_OBJECT_HANDLE ec = p11t_key(f, h, CKO_PRIVATE_KEY, 0x02);
 	rec_watch(h);
 	rec_reset();
-	CHECK_RV(f->C_SignInit(h, &ecdsa, ec), CKR_OK, "C_SignInit (allowed)");
-	CHECK_RV(f->C_Sign(h, hash, sizeof(hash), sig, &len), CKR_OK, "C_Sign (allowed)");
+	EXPECT_RV(f->C_SignInit(h, &ecdsa, ec), CKR_OK, "C_SignInit (allowed)");
+	EXPECT_RV(f->C_Sign(h, hash, sizeof(hash), sig, &len), CKR_OK, "C_Sign (allowed)");
 	CHECK(rec_count("C_SignInit") == 1 && rec_count("C_Sign") == 1,
 	      "allowed signing: the backend saw C_SignInit %ld, C_Sign %ld times, want 1 and 1",
 	      rec_count("C_SignInit"), rec_count("C_Sign"));
 	len = sizeof(sig);
-	CHECK_RV(f3->C_MessageSignInit(h, &ecdsa, ec), CKR_OK, "C_MessageSignInit (allowed)");
-	CHECK_RV(f3->C_SignMessage(h, NULL, 0, hash, sizeof(hash), sig, &len), CKR_OK,
+	EXPECT_RV(f3->C_MessageSignInit(h, &ecdsa, ec), CKR_OK, "C_MessageSignInit (allowed)");
+	EXPECT_RV(f3->C_SignMessage(h, NULL, 0, hash, sizeof(hash), sig, &len), CKR_OK,
 	         "C_SignMessage (allowed)");
 	CHECK(rec_count("C_MessageSignInit") == 1 && rec_count("C_SignMessage") == 1,
 	      "allowed message signing: the backend saw %ld and %ld calls, want 1 and 1",
 	      rec_count("C_MessageSignInit"), rec_count("C_SignMessage"));
-	CHECK_RV(f3->C_MessageSignFinal(h), CKR_OK, "C_MessageSignFinal");
-	CHECK_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	EXPECT_RV(f3->C_MessageSignFinal(h), CKR_OK, "C_MessageSignFinal");
+	EXPECT_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 }
 
 int main(void)
@@ -307,9 +240,11 @@ int main(void)
 		fprintf(stderr, "run from forward-table.sh\n");
 		return 77;
 	}
-	void *gate = dlopen(gate_path, RTLD_NOW | RTLD_LOCAL);
+	void *gate;
+	case_name = "test_forward_table";
+	f = p11t_load(gate_path, &gate);
 	void *rec = dlopen(rec_path, RTLD_NOW | RTLD_LOCAL);
-	if (!gate || !rec) {
+	if (!rec) {
 		fprintf(stderr, "cannot load: %s\n", dlerror());
 		return 1;
 	}
@@ -318,7 +253,7 @@ int main(void)
 	*(void **)&rec_count = dlsym(rec, "rec_count");
 	*(void **)&rec_reset = dlsym(rec, "rec_reset");
 	*(void **)&rec_watch = dlsym(rec, "rec_watch");
-	if (!gfl || !gi || !rec_count || !rec_reset || !rec_watch || gfl(&f) != CKR_OK ||
+	if (!gfl || !gi || !rec_count || !rec_reset || !rec_watch ||
 	    !dladdr(*(void **)&gfl, &info)) {
 		fprintf(stderr, "missing symbols\n");
 		return 1;
@@ -326,8 +261,8 @@ int main(void)
 	const void *base = info.dli_fbase;
 
 	check_table(f, sizeof(*f), base, "2.40 table before C_Initialize");
-	CHECK_RV(init_with(f, deny), CKR_OK, "C_Initialize");
-	CHECK_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_OK, "C_GetInterface 3.0");
+	EXPECT_RV(p11t_initialize(f, deny), CKR_OK, "C_Initialize");
+	EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_OK, "C_GetInterface 3.0");
 	if (!iface) {
 		fprintf(stderr, "no 3.0 interface\n");
 		return 1;
@@ -339,7 +274,7 @@ int main(void)
 	CHECK(memcmp(&f3->C_Initialize, &f->C_Initialize,
 	             sizeof(*f) - offsetof(CK_FUNCTION_LIST, C_Initialize)) == 0,
 	      "the 3.0 and 2.40 tables differ in their 2.40 part");
-	CHECK_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	EXPECT_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 
 	deny_phase(f, f3, deny);
 	allow_phase(f, f3, allow);
