@@ -106,14 +106,26 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	 * own failure: a case, which carries no data and no calls, cannot
 	 * reproduce them. */
 	static const char *const runtime_only[] = {
-		"key-unknown", "key-other-token", "template-duplicate", "hash-disguised",
-		"hash-truncated", "data-malformed", "pss-params-invalid", "backend-fault",
-		"login-changed", "operation-blocked", "operation-not-initialized",
-		"decrypt-failed", "unwrap-failed", "derive-failed", "handle-inconsistent",
+		"key-unknown",
+		"key-other-token",
+		"template-duplicate",
+		"hash-disguised",
+		"hash-truncated",
+		"data-malformed",
+		"pss-params-invalid",
+		"backend-fault",
+		"login-changed",
+		"operation-blocked",
+		"operation-not-initialized",
+		"decrypt-failed",
+		"unwrap-failed",
+		"derive-failed",
+		"handle-inconsistent",
 	};
 	for (size_t i = 0; i < sizeof(runtime_only) / sizeof(runtime_only[0]); i++)
 		if (!strcmp(reason, runtime_only[i]))
-			return skip(cv, file, line, "a runtime-only reason: the data or call sequence decided");
+			return skip(cv, file, line,
+			            "a runtime-only reason: the data or call sequence decided");
 	mech_id_t m = mech ? mech_from_name(mech) : MECH_UNKNOWN;
 	if (is_sign && m == MECH_UNKNOWN)
 		return skip(cv, file, line, "mechanism signgate has no name for");
@@ -121,7 +133,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	FILE *f = cv->out;
 	char name[512];
 	snprintf(name, sizeof name, "%s %s %s %s %s (%s:%ld)", time_s, event, outcome, reason,
-		 key ? key : "-", file, line);
+	         key ? key : "-", file, line);
 	/* libconfig takes no comma after the last element: one before
 	 * every case but the first. */
 	fprintf(f, "%s  {\n    name = ", cv->n_cases ? "  ,\n" : "");
@@ -190,7 +202,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 			put_str(f, hash);
 			fprintf(f, ";\n");
 		} else if (!strcmp(reason, "hash-forbidden") &&
-			   (m == MECH_RSA_PKCS || m == MECH_ECDSA)) {
+		           (m == MECH_RSA_PKCS || m == MECH_ECDSA)) {
 			/* refused on the data, with no hash the module could name */
 			const char *op = jstr(rec, "op");
 			if (op && strcmp(op, "C_SignInit"))
@@ -201,7 +213,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	/* The ticket, as far as the record tells it. */
 	const policy_rule_t *r = cv->cfg && rule ? policy_rule_by_name(cv->cfg, rule) : NULL;
 	bool ticket = product || jstr(rec, "jti") || !strncmp(reason, "ticket-", 7) ||
-		      !strcmp(reason, "artifact-mismatch");
+	              !strcmp(reason, "artifact-mismatch");
 	if (!strcmp(reason, "ticket-missing"))
 		ticket = false;
 	if (ticket) {
@@ -223,8 +235,8 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 		}
 		if (!strcmp(reason, "ticket-invalid")) {
 			const char *st = detail && !strncmp(detail, "ticket-", 7)
-						 ? detail
-						 : "ticket-bad-signature";
+			                         ? detail
+			                         : "ticket-bad-signature";
 			fprintf(f, "status = ");
 			put_str(f, st);
 			fprintf(f, "; ");
@@ -247,7 +259,7 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	}
 	if (!strcmp(reason, "artifact-mismatch"))
 		fprintf(f, "    data_digest = \"%s\";\n",
-			"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+		        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
 	if (!strcmp(reason, "quota-exhausted"))
 		fprintf(f, "    quota_left = 0;\n");
 	if (!strcmp(reason, "audit-unavailable"))
@@ -257,7 +269,8 @@ static void convert(conv_t *cv, json_t *rec, const char *file, long line)
 	if (!strcmp(reason, "state-unavailable"))
 		fprintf(f, "    state = \"unavailable\";\n");
 	static const char killed[] = "revoked (signgate revoke): ";
-	if (!strcmp(reason, "key-revoked") && detail && !strncmp(detail, killed, sizeof killed - 1)) {
+	if (!strcmp(reason, "key-revoked") && detail &&
+	    !strncmp(detail, killed, sizeof killed - 1)) {
 		fprintf(f, "    state_revoked = ");
 		put_str(f, detail + sizeof killed - 1);
 		fprintf(f, ";\n");
@@ -306,11 +319,11 @@ static int read_log(conv_t *cv, FILE *in, const char *file)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: signgate audit --to-cases FILE [--config CONFIG] [LOG...]\n"
-		   "  Writes every recorded key use and key administration (JSON records,\n"
-		   "  allowed and denied) as a `signgate test` case to FILE ('-' = stdout).\n"
-		   "  --config CONFIG  the config in force: fills the ticket checks of\n"
-		   "                   allowed records from the rule that allowed them\n"
-		   "Exit status: 0 written, 2 usage or input error.\n");
+	           "  Writes every recorded key use and key administration (JSON records,\n"
+	           "  allowed and denied) as a `signgate test` case to FILE ('-' = stdout).\n"
+	           "  --config CONFIG  the config in force: fills the ticket checks of\n"
+	           "                   allowed records from the rule that allowed them\n"
+	           "Exit status: 0 written, 2 usage or input error.\n");
 }
 
 int cmd_audit_to_cases(int argc, char **argv)
@@ -329,18 +342,10 @@ int cmd_audit_to_cases(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o':
-			out_path = optarg;
-			break;
-		case 'c':
-			conf = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'o': out_path = optarg; break;
+		case 'c': conf = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (!out_path) {
@@ -369,8 +374,8 @@ int cmd_audit_to_cases(int argc, char **argv)
 		goto out;
 	}
 	fprintf(cv.out,
-		"# signgate test cases from recorded decisions (signgate audit --to-cases)\n"
-		"cases = (\n");
+	        "# signgate test cases from recorded decisions (signgate audit --to-cases)\n"
+	        "cases = (\n");
 	if (optind == argc) {
 		if (read_log(&cv, stdin, "(stdin)") < 0)
 			goto fail;
@@ -399,7 +404,7 @@ int cmd_audit_to_cases(int argc, char **argv)
 		cv.out = NULL;
 	}
 	fprintf(stderr, "signgate audit: %zu cases written to %s, %zu records skipped\n",
-		cv.n_cases, to_stdout ? "standard output" : out_path, cv.n_skipped);
+	        cv.n_cases, to_stdout ? "standard output" : out_path, cv.n_skipped);
 	rc = 0;
 	goto out;
 fail:

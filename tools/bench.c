@@ -43,9 +43,9 @@
 #include "codec.h"
 
 #define MAX_THREADS 64
-#define MAX_ROUNDS  100
-#define MAX_ENV	    16
-#define SIG_MAX	    1024
+#define MAX_ROUNDS 100
+#define MAX_ENV 16
+#define SIG_MAX 1024
 /* Upper bound on signatures per second per thread we keep latencies
  * for; beyond it signatures are still counted, only not sampled. */
 #define SAMPLES_PER_SECOND 200000
@@ -60,9 +60,9 @@ static const char *const mech_names[] = { "ecdsa", "sha256-rsa", "rsa-pkcs" };
 
 /* DER prefix of a SHA-256 DigestInfo (RFC 8017, 9.2 note 1). */
 static const unsigned char sha256_digestinfo_prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06,
-							    0x09, 0x60, 0x86, 0x48, 0x01,
-							    0x65, 0x03, 0x04, 0x02, 0x01,
-							    0x05, 0x00, 0x04, 0x20 };
+	                                                    0x09, 0x60, 0x86, 0x48, 0x01,
+	                                                    0x65, 0x03, 0x04, 0x02, 0x01,
+	                                                    0x05, 0x00, 0x04, 0x20 };
 
 typedef struct bench_side {
 	const char *name;
@@ -85,7 +85,7 @@ typedef struct bench_opts {
 	int rounds;
 	const char *pubkey_path;
 	const char *tag; /* free text copied to the RESULT line */
-	uint64_t count;	 /* signatures per thread; 0 = sign for `seconds` */
+	uint64_t count;  /* signatures per thread; 0 = sign for `seconds` */
 	bool login;
 } bench_opts_t;
 
@@ -97,8 +97,8 @@ typedef struct side_result {
 	double rate; /* signatures per second, all threads */
 	double p1_us, p50_us, p99_us;
 	double init_ms; /* dlopen .. first signature of thread 0 */
-	double cpu_us;	/* process CPU time per signature, timed part */
-	int verified;	/* 1 ok, 0 failed, -1 not checked */
+	double cpu_us;  /* process CPU time per signature, timed part */
+	int verified;   /* 1 ok, 0 failed, -1 not checked */
 	long maxrss_kb;
 } side_result_t;
 
@@ -135,16 +135,16 @@ static void die_usage(const char *msg)
 	if (msg)
 		fprintf(stderr, "signgate-bench: %s\n", msg);
 	fprintf(stderr, "usage: signgate-bench --module A.so [--module-b B.so] [--conf-b PATH]\n"
-			"         --token LABEL --pin PIN [--pin-b PIN] --id HEX\n"
-			"         --mech ecdsa|sha256-rsa|rsa-pkcs [--threads T] [--seconds S]\n"
-			"         [--rounds R] [--warmup S] [--pubkey PEM] [--no-login]\n"
-			"         [--name-a NAME] [--name-b NAME] [--env-a K=V] [--env-b K=V]\n"
-			"         [--tag TEXT] [--count N]\n"
-			"Alternates A and B for R rounds (A B A B ...), each round in a fresh\n"
-			"process, and prints signatures/s, the ratio B/A and p50/p99 latency.\n"
-			"Without --module-b, B is A again (a noise check: expect ~1.0).\n"
-			"--count N signs exactly N times per thread instead of for S seconds\n"
-			"(for valgrind --tool=callgrind --toggle-collect=sign_loop).\n");
+	                "         --token LABEL --pin PIN [--pin-b PIN] --id HEX\n"
+	                "         --mech ecdsa|sha256-rsa|rsa-pkcs [--threads T] [--seconds S]\n"
+	                "         [--rounds R] [--warmup S] [--pubkey PEM] [--no-login]\n"
+	                "         [--name-a NAME] [--name-b NAME] [--env-a K=V] [--env-b K=V]\n"
+	                "         [--tag TEXT] [--count N]\n"
+	                "Alternates A and B for R rounds (A B A B ...), each round in a fresh\n"
+	                "process, and prints signatures/s, the ratio B/A and p50/p99 latency.\n"
+	                "Without --module-b, B is A again (a noise check: expect ~1.0).\n"
+	                "--count N signs exactly N times per thread instead of for S seconds\n"
+	                "(for valgrind --tool=callgrind --toggle-collect=sign_loop).\n");
 	exit(2);
 }
 
@@ -174,28 +174,28 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
 		O_COUNT
 	};
 	static const struct option lopts[] = { { "module", required_argument, NULL, 'm' },
-					       { "module-b", required_argument, NULL, O_MODULE_B },
-					       { "conf-a", required_argument, NULL, O_CONF_A },
-					       { "conf-b", required_argument, NULL, O_CONF_B },
-					       { "token", required_argument, NULL, 't' },
-					       { "pin", required_argument, NULL, 'p' },
-					       { "pin-b", required_argument, NULL, O_PIN_B },
-					       { "mech", required_argument, NULL, 'M' },
-					       { "id", required_argument, NULL, 'i' },
-					       { "threads", required_argument, NULL, 'T' },
-					       { "seconds", required_argument, NULL, 's' },
-					       { "rounds", required_argument, NULL, 'r' },
-					       { "warmup", required_argument, NULL, O_WARMUP },
-					       { "pubkey", required_argument, NULL, O_PUBKEY },
-					       { "name-a", required_argument, NULL, O_NAME_A },
-					       { "name-b", required_argument, NULL, O_NAME_B },
-					       { "env-a", required_argument, NULL, O_ENV_A },
-					       { "env-b", required_argument, NULL, O_ENV_B },
-					       { "no-login", no_argument, NULL, O_NO_LOGIN },
-					       { "tag", required_argument, NULL, O_TAG },
-					       { "count", required_argument, NULL, O_COUNT },
-					       { "help", no_argument, NULL, 'h' },
-					       { NULL, 0, NULL, 0 } };
+		                               { "module-b", required_argument, NULL, O_MODULE_B },
+		                               { "conf-a", required_argument, NULL, O_CONF_A },
+		                               { "conf-b", required_argument, NULL, O_CONF_B },
+		                               { "token", required_argument, NULL, 't' },
+		                               { "pin", required_argument, NULL, 'p' },
+		                               { "pin-b", required_argument, NULL, O_PIN_B },
+		                               { "mech", required_argument, NULL, 'M' },
+		                               { "id", required_argument, NULL, 'i' },
+		                               { "threads", required_argument, NULL, 'T' },
+		                               { "seconds", required_argument, NULL, 's' },
+		                               { "rounds", required_argument, NULL, 'r' },
+		                               { "warmup", required_argument, NULL, O_WARMUP },
+		                               { "pubkey", required_argument, NULL, O_PUBKEY },
+		                               { "name-a", required_argument, NULL, O_NAME_A },
+		                               { "name-b", required_argument, NULL, O_NAME_B },
+		                               { "env-a", required_argument, NULL, O_ENV_A },
+		                               { "env-b", required_argument, NULL, O_ENV_B },
+		                               { "no-login", no_argument, NULL, O_NO_LOGIN },
+		                               { "tag", required_argument, NULL, O_TAG },
+		                               { "count", required_argument, NULL, O_COUNT },
+		                               { "help", no_argument, NULL, 'h' },
+		                               { NULL, 0, NULL, 0 } };
 	const char *pin_b = NULL, *id_hex = NULL, *mech = NULL;
 	int c;
 
@@ -210,54 +210,22 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
 
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'm':
-			o->side[0].module = optarg;
-			break;
-		case O_MODULE_B:
-			o->side[1].module = optarg;
-			break;
-		case O_CONF_A:
-			o->side[0].conf = optarg;
-			break;
-		case O_CONF_B:
-			o->side[1].conf = optarg;
-			break;
-		case 't':
-			o->token = optarg;
-			break;
-		case 'p':
-			o->side[0].pin = optarg;
-			break;
-		case O_PIN_B:
-			pin_b = optarg;
-			break;
-		case 'M':
-			mech = optarg;
-			break;
-		case 'i':
-			id_hex = optarg;
-			break;
-		case 'T':
-			o->threads = atoi(optarg);
-			break;
-		case 's':
-			o->seconds = strtod(optarg, NULL);
-			break;
-		case 'r':
-			o->rounds = atoi(optarg);
-			break;
-		case O_WARMUP:
-			o->warmup = strtod(optarg, NULL);
-			break;
-		case O_PUBKEY:
-			o->pubkey_path = optarg;
-			break;
-		case O_NAME_A:
-			o->side[0].name = optarg;
-			break;
-		case O_NAME_B:
-			o->side[1].name = optarg;
-			break;
+		case 'm': o->side[0].module = optarg; break;
+		case O_MODULE_B: o->side[1].module = optarg; break;
+		case O_CONF_A: o->side[0].conf = optarg; break;
+		case O_CONF_B: o->side[1].conf = optarg; break;
+		case 't': o->token = optarg; break;
+		case 'p': o->side[0].pin = optarg; break;
+		case O_PIN_B: pin_b = optarg; break;
+		case 'M': mech = optarg; break;
+		case 'i': id_hex = optarg; break;
+		case 'T': o->threads = atoi(optarg); break;
+		case 's': o->seconds = strtod(optarg, NULL); break;
+		case 'r': o->rounds = atoi(optarg); break;
+		case O_WARMUP: o->warmup = strtod(optarg, NULL); break;
+		case O_PUBKEY: o->pubkey_path = optarg; break;
+		case O_NAME_A: o->side[0].name = optarg; break;
+		case O_NAME_B: o->side[1].name = optarg; break;
 		case O_ENV_A:
 		case O_ENV_B: {
 			bench_side_t *s = &o->side[c == O_ENV_A ? 0 : 1];
@@ -266,20 +234,11 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
 			s->env[s->n_env++] = optarg;
 			break;
 		}
-		case O_NO_LOGIN:
-			o->login = false;
-			break;
-		case O_TAG:
-			o->tag = optarg;
-			break;
-		case O_COUNT:
-			o->count = strtoull(optarg, NULL, 10);
-			break;
-		case 'h':
-			die_usage(NULL);
-			break;
-		default:
-			die_usage(NULL);
+		case O_NO_LOGIN: o->login = false; break;
+		case O_TAG: o->tag = optarg; break;
+		case O_COUNT: o->count = strtoull(optarg, NULL, 10); break;
+		case 'h': die_usage(NULL); break;
+		default: die_usage(NULL);
 		}
 	}
 	if (optind != argc)
@@ -333,12 +292,9 @@ static void make_input(const bench_opts_t *o, thread_ctx_t *t, uint64_t n)
 static CK_MECHANISM_TYPE mech_type(bench_mech_t m)
 {
 	switch (m) {
-	case BENCH_ECDSA:
-		return CKM_ECDSA;
-	case BENCH_SHA256_RSA:
-		return CKM_SHA256_RSA_PKCS;
-	case BENCH_RSA_PKCS:
-		return CKM_RSA_PKCS;
+	case BENCH_ECDSA: return CKM_ECDSA;
+	case BENCH_SHA256_RSA: return CKM_SHA256_RSA_PKCS;
+	case BENCH_RSA_PKCS: return CKM_RSA_PKCS;
 	}
 	return CKM_VENDOR_DEFINED;
 }
@@ -347,9 +303,9 @@ static CK_MECHANISM_TYPE mech_type(bench_mech_t m)
  * (--toggle-collect=sign_loop): instructions per signature are the one
  * measure a busy machine cannot disturb. */
 static __attribute__((noinline)) CK_RV sign_loop(const bench_opts_t *o, thread_ctx_t *t,
-						 CK_SESSION_HANDLE s, CK_MECHANISM *mech,
-						 CK_OBJECT_HANDLE key, uint64_t n,
-						 struct timespec *start, struct timespec *end)
+                                                 CK_SESSION_HANDLE s, CK_MECHANISM *mech,
+                                                 CK_OBJECT_HANDLE key, uint64_t n,
+                                                 struct timespec *start, struct timespec *end)
 {
 	struct timespec a, b;
 	CK_RV rv;
@@ -369,7 +325,7 @@ static __attribute__((noinline)) CK_RV sign_loop(const bench_opts_t *o, thread_c
 		t->count++;
 		if (t->lat_n < t->lat_cap) {
 			int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000LL +
-				     (b.tv_nsec - a.tv_nsec);
+			             (b.tv_nsec - a.tv_nsec);
 			t->lat_ns[t->lat_n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 		}
 		if (o->count ? t->count >= o->count : ts_diff(start, &b) >= o->seconds)
@@ -541,7 +497,7 @@ static int verify_signature(const bench_opts_t *o, const thread_ctx_t *t)
 		    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) <= 0)
 			goto out;
 		rc = EVP_PKEY_verify(ctx, t->sig, t->sig_len,
-				     t->data + sizeof(sha256_digestinfo_prefix), 32) == 1;
+		                     t->data + sizeof(sha256_digestinfo_prefix), 32) == 1;
 		break;
 	}
 out:
@@ -605,7 +561,7 @@ static void run_side(const bench_opts_t *o, const bench_side_t *side, side_resul
 	}
 	for (int i = 0; i < o->threads; i++) {
 		t[i].lat_cap = o->count ? (size_t)o->count + 1
-					: (size_t)(o->seconds * SAMPLES_PER_SECOND) + 1024;
+		                        : (size_t)(o->seconds * SAMPLES_PER_SECOND) + 1024;
 		t[i].lat_ns = malloc(t[i].lat_cap * sizeof(uint32_t));
 		if (!t[i].lat_ns) {
 			snprintf(r->error, sizeof(r->error), "out of memory");
@@ -766,10 +722,10 @@ static int run_side_forked(const bench_opts_t *o, const bench_side_t *side, side
 		r->ok = false;
 		if (WIFSIGNALED(status))
 			snprintf(r->error, sizeof(r->error), "child killed by signal %d",
-				 WTERMSIG(status));
+			         WTERMSIG(status));
 		else
 			snprintf(r->error, sizeof(r->error), "child exited with status %d",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	return r->ok ? 0 : -1;
 }
@@ -838,7 +794,7 @@ int main(int argc, char **argv)
 			side_result_t *r = &res[round][s];
 			if (run_side_forked(&o, &o.side[s], r) != 0) {
 				fprintf(stderr, "signgate-bench: round %d, side %s (%s): %s\n",
-					round + 1, o.side[s].name, o.side[s].module, r->error);
+				        round + 1, o.side[s].name, o.side[s].module, r->error);
 				printf("RESULT status=error side=%s error=\"%s\"%s%s\n",
 				       o.side[s].name, r->error, o.tag ? " tag=" : "",
 				       o.tag ? o.tag : "");
@@ -865,10 +821,10 @@ int main(int argc, char **argv)
 		       round + 1, rate[0][round], rate[1][round], r_rate[round], p50[0][round],
 		       p99[0][round], p50[1][round], p99[1][round], cpu[0][round], cpu[1][round],
 		       res[round][0].verified < 0
-			       ? "-"
-			       : (res[round][0].verified == 1 && res[round][1].verified == 1
-					  ? "ok"
-					  : "FAILED"));
+		               ? "-"
+		               : (res[round][0].verified == 1 && res[round][1].verified == 1
+		                          ? "ok"
+		                          : "FAILED"));
 	}
 
 	double a_rate = median_of(rate[0], o.rounds), b_rate = median_of(rate[1], o.rounds);
@@ -907,7 +863,7 @@ int main(int argc, char **argv)
 	       a_p50, a_p99, b_p50, b_p99, a_cpu, b_cpu, a_init, b_init,
 	       !verify_checked ? "skipped"
 	       : verify_failed ? "failed"
-			       : "ok",
+	                       : "ok",
 	       o.tag ? " tag=" : "", o.tag ? o.tag : "");
 	return verify_failed ? 1 : 0;
 }

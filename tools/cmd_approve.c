@@ -155,9 +155,9 @@ static char *sign_with_ssh(const char *key, const char *statement)
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
-			dup2(devnull, 1);   /* stdout is the approval's; stderr stays for prompts */
-		execlp("ssh-keygen", "ssh-keygen", "-q", "-Y", "sign", "-f", key, "-n", APPROVAL_NAMESPACE, msg,
-		       (char *)NULL);
+			dup2(devnull, 1); /* stdout is the approval's; stderr stays for prompts */
+		execlp("ssh-keygen", "ssh-keygen", "-q", "-Y", "sign", "-f", key, "-n",
+		       APPROVAL_NAMESPACE, msg, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -192,14 +192,18 @@ static int approve_usage(FILE *f)
 
 int cmd_approve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },   { "approver", required_argument, NULL, 'a' },
-		{ "product", required_argument, NULL, 'p' }, { "run", required_argument, NULL, 'r' },
-		{ "artifact", required_argument, NULL, 'f' }, { "digest", required_argument, NULL, 'd' },
-		{ "ticket", required_argument, NULL, 't' }, { "ttl", required_argument, NULL, 'l' },
-		{ "at", required_argument, NULL, 'A' },     { "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },         { 0 }
-	};
+	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
+		                              { "approver", required_argument, NULL, 'a' },
+		                              { "product", required_argument, NULL, 'p' },
+		                              { "run", required_argument, NULL, 'r' },
+		                              { "artifact", required_argument, NULL, 'f' },
+		                              { "digest", required_argument, NULL, 'd' },
+		                              { "ticket", required_argument, NULL, 't' },
+		                              { "ttl", required_argument, NULL, 'l' },
+		                              { "at", required_argument, NULL, 'A' },
+		                              { "out", required_argument, NULL, 'o' },
+		                              { "help", no_argument, NULL, 'h' },
+		                              { 0 } };
 	approval_t a = { 0 };
 	const char *key = NULL, *outp = NULL;
 	int64_t ttl = 24 * 3600;
@@ -215,7 +219,8 @@ int cmd_approve(int argc, char **argv)
 		case 'f':
 		case 'd':
 			if (a.n_digests >= APPROVAL_MAX_DIGESTS) {
-				fprintf(stderr, "signgate approve: at most %d artifacts\n", APPROVAL_MAX_DIGESTS);
+				fprintf(stderr, "signgate approve: at most %d artifacts\n",
+				        APPROVAL_MAX_DIGESTS);
 				return 2;
 			}
 			if (c == 'f' ? !sha256_file(optarg, a.digests[a.n_digests])
@@ -229,7 +234,8 @@ int cmd_approve(int argc, char **argv)
 		case 't': {
 			char *t = ticket_arg(optarg), *hj = NULL, *pj = NULL;
 			ticket_claims_t cl;
-			if (!t || ticket_decode_unverified(t, strlen(t), &hj, &pj, &cl, NULL, 0) != TICKET_OK) {
+			if (!t || ticket_decode_unverified(t, strlen(t), &hj, &pj, &cl, NULL, 0) !=
+			                  TICKET_OK) {
 				fprintf(stderr, "signgate approve: --ticket is not a ticket\n");
 				free(t);
 				free(hj);
@@ -244,7 +250,8 @@ int cmd_approve(int argc, char **argv)
 		}
 		case 'l':
 			if (!parse_ttl(optarg, &ttl) || ttl <= 0) {
-				fprintf(stderr, "signgate approve: --ttl: not a duration (30m, 24h, 2d)\n");
+				fprintf(stderr,
+				        "signgate approve: --ttl: not a duration (30m, 24h, 2d)\n");
 				return 2;
 			}
 			break;
@@ -269,8 +276,9 @@ int cmd_approve(int argc, char **argv)
 	codec_hex_encode(a.nonce, sizeof a.nonce, nonce, sizeof nonce);
 	char *statement = approval_statement(&a);
 	if (!statement) {
-		fprintf(stderr, "signgate approve: approver, product, run and ticket must be names of "
-		                "letters, digits and ._@+-:/ (at most 63)\n");
+		fprintf(stderr,
+		        "signgate approve: approver, product, run and ticket must be names of "
+		        "letters, digits and ._@+-:/ (at most 63)\n");
 		return 2;
 	}
 	char *approval = NULL;
@@ -288,9 +296,12 @@ int cmd_approve(int argc, char **argv)
 		EVP_PKEY *pk = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
 		BIO_free(b);
 		if (!pk)
-			fprintf(stderr, "signgate approve: %s is neither an OpenSSH nor a PEM private key\n", key);
+			fprintf(stderr,
+			        "signgate approve: %s is neither an OpenSSH nor a PEM private key\n",
+			        key);
 		else if (!(approval = approval_sign_pem(pk, statement)))
-			fprintf(stderr, "signgate approve: only Ed25519 and EC P-256 PEM keys can sign\n");
+			fprintf(stderr,
+			        "signgate approve: only Ed25519 and EC P-256 PEM keys can sign\n");
 		EVP_PKEY_free(pk);
 	}
 	OPENSSL_cleanse(ktext, kl);
@@ -310,10 +321,11 @@ int cmd_approve(int argc, char **argv)
 
 static int approval_usage(FILE *f)
 {
-	fprintf(f, "usage: signgate approval bundle [--ticket T|@FILE] APPROVAL_FILE...\n"
-	           "       signgate approval verify --config C [--at TIME] [--user USER] [--ticket T|@FILE]\n"
-	           "              APPROVAL_FILE|BUNDLE_FILE...\n"
-	           "Exit: 0 ok (verify: every approval verified), 1 refused, 2 usage or error.\n");
+	fprintf(f,
+	        "usage: signgate approval bundle [--ticket T|@FILE] APPROVAL_FILE...\n"
+	        "       signgate approval verify --config C [--at TIME] [--user USER] [--ticket T|@FILE]\n"
+	        "              APPROVAL_FILE|BUNDLE_FILE...\n"
+	        "Exit: 0 ok (verify: every approval verified), 1 refused, 2 usage or error.\n");
 	return 2;
 }
 
@@ -334,11 +346,13 @@ static int approval_bundle(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++) {
 		if (n >= BUNDLE_MAX_APPROVALS) {
-			fprintf(stderr, "signgate approval bundle: at most %d approvals\n", BUNDLE_MAX_APPROVALS);
+			fprintf(stderr, "signgate approval bundle: at most %d approvals\n",
+			        BUNDLE_MAX_APPROVALS);
 			goto out;
 		}
 		if (!(texts[n] = read_file(argv[i], &lens[n])) || lens[n] > APPROVAL_MAX_LEN) {
-			fprintf(stderr, "signgate approval bundle: %s: cannot read or too long\n", argv[i]);
+			fprintf(stderr, "signgate approval bundle: %s: cannot read or too long\n",
+			        argv[i]);
 			free(texts[n]);
 			goto out;
 		}
@@ -369,11 +383,11 @@ static void fmt_time(int64_t t, char *buf, size_t len)
 
 static int approval_verify_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "at", required_argument, NULL, 'A' },
-		{ "user", required_argument, NULL, 'u' },   { "ticket", required_argument, NULL, 't' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+		                              { "at", required_argument, NULL, 'A' },
+		                              { "user", required_argument, NULL, 'u' },
+		                              { "ticket", required_argument, NULL, 't' },
+		                              { 0 } };
 	const char *cpath = NULL, *user = NULL, *ticket_s = NULL;
 	time_t at = time(NULL);
 	char err[CONFIG_ERR_MAX];
@@ -406,8 +420,9 @@ static int approval_verify_cmd(int argc, char **argv)
 	}
 	if (ticket_s) {
 		char *t = ticket_arg(ticket_s), detail[200];
-		ticket_status_t ts = t ? ticket_verify_detail(cfg, t, strlen(t), at, &tk, detail, sizeof detail)
-		                       : TICKET_MALFORMED;
+		ticket_status_t ts =
+		        t ? ticket_verify_detail(cfg, t, strlen(t), at, &tk, detail, sizeof detail)
+		          : TICKET_MALFORMED;
 		printf("ticket %s%s%s\n", ts == TICKET_OK ? "accepted" : ticket_status_name(ts),
 		       ts == TICKET_OK || !t ? "" : ": ", ts == TICKET_OK || !t ? "" : detail);
 		have_ticket = ts == TICKET_OK;
@@ -423,7 +438,8 @@ static int approval_verify_cmd(int argc, char **argv)
 			config_free(cfg);
 			return 2;
 		}
-		while (len && (text[len - 1] == '\n' || text[len - 1] == '\r') && bundle_looks_like(text, len))
+		while (len && (text[len - 1] == '\n' || text[len - 1] == '\r') &&
+		       bundle_looks_like(text, len))
 			text[--len] = '\0';
 		const char *parts[BUNDLE_MAX_APPROVALS];
 		size_t plen[BUNDLE_MAX_APPROVALS], np = 0;
@@ -436,9 +452,11 @@ static int approval_verify_cmd(int argc, char **argv)
 				continue;
 			}
 			if (b.ticket) {
-				ticket_status_t ts = ticket_verify_detail(cfg, b.ticket, strlen(b.ticket), at, &tk,
-				                                          detail, sizeof detail);
-				printf("%s: ticket %s%s%s\n", argv[i], ts == TICKET_OK ? "accepted" : ticket_status_name(ts),
+				ticket_status_t ts =
+				        ticket_verify_detail(cfg, b.ticket, strlen(b.ticket), at,
+				                             &tk, detail, sizeof detail);
+				printf("%s: ticket %s%s%s\n", argv[i],
+				       ts == TICKET_OK ? "accepted" : ticket_status_name(ts),
 				       ts == TICKET_OK ? "" : ": ", ts == TICKET_OK ? "" : detail);
 				if (ts == TICKET_OK)
 					have_ticket = true;
@@ -455,9 +473,11 @@ static int approval_verify_cmd(int argc, char **argv)
 		}
 		for (size_t j = 0; j < np; j++) {
 			approval_t a;
-			approval_status_t st = approval_verify(cfg, parts[j], plen[j], at, &a, detail, sizeof detail);
+			approval_status_t st = approval_verify(cfg, parts[j], plen[j], at, &a,
+			                                       detail, sizeof detail);
 			if (st != APPROVAL_OK) {
-				printf("%s: approval %zu refused: %s: %s\n", argv[i], j + 1, approval_status_name(st), detail);
+				printf("%s: approval %zu refused: %s: %s\n", argv[i], j + 1,
+				       approval_status_name(st), detail);
 				bad++;
 				continue;
 			}
@@ -465,7 +485,8 @@ static int approval_verify_cmd(int argc, char **argv)
 			fmt_time(a.iat, t1, sizeof t1);
 			fmt_time(a.exp, t2, sizeof t2);
 			printf("%s: approval %zu verified: approver=%s product=%s run=%s artifacts=%zu%s%s "
-			       "issued=%s expires=%s\n", argv[i], j + 1, a.approver, a.product, a.run, a.n_digests,
+			       "issued=%s expires=%s\n",
+			       argv[i], j + 1, a.approver, a.product, a.run, a.n_digests,
 			       a.ticket[0] ? " ticket=" : "", a.ticket, t1, t2);
 			if (n < BUNDLE_MAX_APPROVALS)
 				list[n++] = a;
@@ -481,16 +502,20 @@ static int approval_verify_cmd(int argc, char **argv)
 		char names[160];
 		if (!rule->approvals_count)
 			continue;
-		policy_request_t req = { .caller = &who, .now = at, .ticket = have_ticket ? &tk : NULL,
-			                 .approvals = list, .n_approvals = n };
+		policy_request_t req = { .caller = &who,
+			                 .now = at,
+			                 .ticket = have_ticket ? &tk : NULL,
+			                 .approvals = list,
+			                 .n_approvals = n };
 		/* Per key of the rule (products differ); none: as if any. */
 		size_t nk = rule->n_keys ? rule->n_keys : 1;
 		for (size_t k = 0; k < nk; k++) {
 			req.key = rule->n_keys ? &cfg->keys[rule->keys[k]] : NULL;
 			unsigned got = policy_approvals_count(cfg, rule, &req, names, sizeof names);
 			printf("rule %s%s%s: %u of %u approvals%s%s%s -> %s\n", rule->name,
-			       req.key ? " key " : "", req.key ? req.key->name : "", got, rule->approvals_count,
-			       got ? " (" : "", got ? names : "", got ? ")" : "",
+			       req.key ? " key " : "", req.key ? req.key->name : "", got,
+			       rule->approvals_count, got ? " (" : "", got ? names : "",
+			       got ? ")" : "",
 			       got >= rule->approvals_count ? "satisfied" : "not enough");
 		}
 	}

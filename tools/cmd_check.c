@@ -42,24 +42,31 @@ static void audit_warnings(const config_t *cfg, const char *path)
 	const config_audit_t *a = &cfg->audit;
 	struct stat st;
 	char err[512];
-	if (!a->enabled) return;
+	if (!a->enabled)
+		return;
 	if (a->socket_path) {
-		const char *serr = stat(a->socket_path, &st) != 0 ? strerror(errno) :
-		                   !S_ISSOCK(st.st_mode) ? "not a socket" : NULL;
+		const char *serr = stat(a->socket_path, &st) != 0 ? strerror(errno)
+		                   : !S_ISSOCK(st.st_mode)        ? "not a socket"
+		                                                  : NULL;
 		if (serr)
-			fprintf(stderr, "%s: warning: audit.socket %s: %s: no syslog daemon listens there%s\n",
+			fprintf(stderr,
+			        "%s: warning: audit.socket %s: %s: no syslog daemon listens there%s\n",
 			        path, a->socket_path, serr,
-			        a->journal ? " (records go to the journal only)" :
-			        a->required ? " (signatures will be refused)" : "");
+			        a->journal    ? " (records go to the journal only)"
+			        : a->required ? " (signatures will be refused)"
+			                      : "");
 	}
-	if (!a->journal) return;
+	if (!a->journal)
+		return;
 	const char *why = NULL;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", a->journal);
 	char *d = dirname(dir);
 	if (stat(a->journal, &st) == 0) {
-		if (!S_ISREG(st.st_mode)) why = "not a regular file";
-		else if (access(a->journal, W_OK) != 0) why = strerror(errno);
+		if (!S_ISREG(st.st_mode))
+			why = "not a regular file";
+		else if (access(a->journal, W_OK) != 0)
+			why = strerror(errno);
 	} else if (errno != ENOENT) {
 		why = strerror(errno);
 	} else if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -75,7 +82,8 @@ static void audit_warnings(const config_t *cfg, const char *path)
 		fprintf(stderr, "%s: warning: %s\n", path, err);
 	if (a->checkpoint_key) {
 		void *k = audit_checkpoint_key_load(a->checkpoint_key, err, sizeof(err));
-		if (!k) fprintf(stderr, "%s: warning: %s\n", path, err);
+		if (!k)
+			fprintf(stderr, "%s: warning: %s\n", path, err);
 		EVP_PKEY_free(k);
 	}
 }
@@ -98,12 +106,16 @@ static void never_in_force(const config_t *cfg, const char *path)
 		for (size_t j = 0; j < cfg->backend.n_tokens && !exposed; j++)
 			exposed = !strcmp(cfg->backend.tokens[j], k->token);
 		if (!exposed)
-			fprintf(stderr, "%s:%d: warning: key '%s': token '%s' is not in backend.tokens; "
+			fprintf(stderr,
+			        "%s:%d: warning: key '%s': token '%s' is not in backend.tokens; "
 			        "unless it is the serial or label of a token listed there, the module never "
-			        "shows this key\n", path, k->line, k->name, k->token);
+			        "shows this key\n",
+			        path, k->line, k->name, k->token);
 		if (k->not_after && k->not_after <= now)
-			fprintf(stderr, "%s:%d: warning: key '%s' is past its not_after: it can no longer "
-			        "sign\n", path, k->line, k->name);
+			fprintf(stderr,
+			        "%s:%d: warning: key '%s' is past its not_after: it can no longer "
+			        "sign\n",
+			        path, k->line, k->name);
 	}
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		const policy_rule_t *r = &cfg->rules[i];
@@ -111,15 +123,19 @@ static void never_in_force(const config_t *cfg, const char *path)
 		for (size_t j = 0; j < r->n_roles && !member; j++)
 			member = role_has_member(&cfg->roles[r->roles[j]]);
 		if (!member)
-			fprintf(stderr, "%s:%d: warning: rule '%s' can never apply: none of its roles has a "
-			        "member that exists on this system\n", path, r->line, r->name);
+			fprintf(stderr,
+			        "%s:%d: warning: rule '%s' can never apply: none of its roles has a "
+			        "member that exists on this system\n",
+			        path, r->line, r->name);
 		for (size_t j = 0; j < r->n_keys && !signs; j++) {
 			const policy_key_t *k = &cfg->keys[r->keys[j]];
 			signs = !k->revoked && !(k->not_after && k->not_after <= now);
 		}
 		if (r->sign && !r->admin && !signs)
-			fprintf(stderr, "%s:%d: warning: rule '%s' can never sign: every key it names is "
-			        "revoked or past its not_after\n", path, r->line, r->name);
+			fprintf(stderr,
+			        "%s:%d: warning: rule '%s' can never sign: every key it names is "
+			        "revoked or past its not_after\n",
+			        path, r->line, r->name);
 	}
 }
 
@@ -139,12 +155,15 @@ static void state_warnings(const config_t *cfg, const char *path)
 	if (!counts)
 		return;
 	if (stat(cfg->state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		fprintf(stderr, "%s: warning: state directory %s: %s: every decision that counts (quota, "
-		        "ticket max_uses) will be refused as state-unavailable\n", path, cfg->state_dir,
-		        errno ? strerror(errno) : "not a directory");
+		fprintf(stderr,
+		        "%s: warning: state directory %s: %s: every decision that counts (quota, "
+		        "ticket max_uses) will be refused as state-unavailable\n",
+		        path, cfg->state_dir, errno ? strerror(errno) : "not a directory");
 	else if (access(cfg->state_dir, W_OK | X_OK) != 0)
-		fprintf(stderr, "%s: warning: state directory %s is not writable by this user: counting "
-		        "decisions are refused as state-unavailable\n", path, cfg->state_dir);
+		fprintf(stderr,
+		        "%s: warning: state directory %s is not writable by this user: counting "
+		        "decisions are refused as state-unavailable\n",
+		        path, cfg->state_dir);
 }
 
 static void warnings(const config_t *cfg, const char *path)
@@ -156,24 +175,31 @@ static void warnings(const config_t *cfg, const char *path)
 		for (size_t j = 0; j < r->n_unresolved; j++) {
 			const char *u = r->unresolved[j];
 			const char *colon = strchr(u, ':');
-			fprintf(stderr, "%s:%d: warning: role '%s': %.*s '%s' does not exist on this system\n",
-			        path, r->line, r->name, (int)(colon ? colon - u : 0), u, colon ? colon + 1 : u);
+			fprintf(stderr,
+			        "%s:%d: warning: role '%s': %.*s '%s' does not exist on this system\n",
+			        path, r->line, r->name, (int)(colon ? colon - u : 0), u,
+			        colon ? colon + 1 : u);
 		}
 		if (!role_has_member(r))
-			fprintf(stderr, "%s:%d: warning: role '%s' has no member that exists on this system\n",
+			fprintf(stderr,
+			        "%s:%d: warning: role '%s' has no member that exists on this system\n",
 			        path, r->line, r->name);
 		if (r->any_identity && !r->credential)
 			for (size_t j = 0; j < r->n_programs; j++)
 				if (!r->programs[j].has_sha256)
-					fprintf(stderr, "%s:%d: warning: role '%s' admits any user running %s; "
+					fprintf(stderr,
+					        "%s:%d: warning: role '%s' admits any user running %s; "
 					        "add users/groups or the program's sha256\n",
 					        path, r->line, r->name, r->programs[j].path);
 	}
 	for (size_t i = 0; i < cfg->n_keys; i++)
 		if (!cfg->keys[i].has_fingerprint)
-			fprintf(stderr, "%s:%d: warning: key '%s' has no fingerprint: an object with its %s "
-			        "would be taken for it\n", path, cfg->keys[i].line, cfg->keys[i].name,
-			        cfg->keys[i].has_id ? "token and ID (and label)" : "token and label");
+			fprintf(stderr,
+			        "%s:%d: warning: key '%s' has no fingerprint: an object with its %s "
+			        "would be taken for it\n",
+			        path, cfg->keys[i].line, cfg->keys[i].name,
+			        cfg->keys[i].has_id ? "token and ID (and label)"
+			                            : "token and label");
 	never_in_force(cfg, path);
 }
 
@@ -214,7 +240,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (!quiet)
 		warnings(cfg, path);
-	printf("%s: OK (%zu roles, %zu keys, %zu rules)\n", path, cfg->n_roles, cfg->n_keys, cfg->n_rules);
+	printf("%s: OK (%zu roles, %zu keys, %zu rules)\n", path, cfg->n_roles, cfg->n_keys,
+	       cfg->n_rules);
 	int rc = 0;
 	if (cfg->state.store == CONFIG_STATE_POSTGRESQL && !offline) {
 		/* The shared store is part of whether this config can sign. */
@@ -223,9 +250,10 @@ int cmd_check(int argc, char **argv)
 			fprintf(stderr, "%s: state store: %s\n", path, state_error());
 			rc = 1;
 		} else if (version != STATE_SCHEMA_VERSION) {
-			fprintf(stderr, "%s: state store: schema version %d, this signgate needs %d (%s)\n",
+			fprintf(stderr,
+			        "%s: state store: schema version %d, this signgate needs %d (%s)\n",
 			        path, version, STATE_SCHEMA_VERSION,
-			        version == 0 ? "signgate state init"
+			        version == 0                     ? "signgate state init"
 			        : version < STATE_SCHEMA_VERSION ? "signgate state migrate"
 			                                         : "upgrade signgate");
 			rc = 1;

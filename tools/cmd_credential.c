@@ -15,11 +15,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: signgate credential hash [--iterations N] < secret\n"
-	           "       signgate credential verify HASH < secret\n"
-	           "  hash:   print \"pbkdf2-sha256$ITER$SALT$HASH\" for a role's credential setting\n"
-	           "          (default %d iterations; the first line of stdin is the secret)\n"
-	           "  verify: exit 0 when the secret matches HASH, 1 otherwise\n",
+	fprintf(f,
+	        "usage: signgate credential hash [--iterations N] < secret\n"
+	        "       signgate credential verify HASH < secret\n"
+	        "  hash:   print \"pbkdf2-sha256$ITER$SALT$HASH\" for a role's credential setting\n"
+	        "          (default %d iterations; the first line of stdin is the secret)\n"
+	        "  verify: exit 0 when the secret matches HASH, 1 otherwise\n",
 	        POLICY_CREDENTIAL_ITER);
 }
 
@@ -30,7 +31,8 @@ static int read_secret(char *buf, size_t len)
 		return -1;
 	size_t n = strlen(buf);
 	if (n == len - 1 && buf[n - 1] != '\n') {
-		fprintf(stderr, "signgate credential: secret too long (at most %zu bytes)\n", len - 2);
+		fprintf(stderr, "signgate credential: secret too long (at most %zu bytes)\n",
+		        len - 2);
 		return -1;
 	}
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -61,7 +63,8 @@ int cmd_credential(int argc, char **argv)
 				char *end;
 				iter = strtoul(argv[++i], &end, 10);
 				if (*end || iter < 1000 || iter > 100000000) {
-					fprintf(stderr, "signgate credential: --iterations must be 1000..100000000\n");
+					fprintf(stderr,
+					        "signgate credential: --iterations must be 1000..100000000\n");
 					return 2;
 				}
 			} else {
@@ -81,7 +84,8 @@ int cmd_credential(int argc, char **argv)
 		rc = 0;
 	} else if (!strcmp(argv[1], "verify") && argc == 3) {
 		if (!policy_credential_parse(argv[2], NULL, NULL, NULL, NULL, NULL)) {
-			fprintf(stderr, "signgate credential: not a pbkdf2-sha256$ITER$SALT$HASH string\n");
+			fprintf(stderr,
+			        "signgate credential: not a pbkdf2-sha256$ITER$SALT$HASH string\n");
 			return 2;
 		}
 		if (read_secret(secret, sizeof secret) < 0)
@@ -90,7 +94,8 @@ int cmd_credential(int argc, char **argv)
 		char text[600];
 		snprintf(text, sizeof text,
 		         "backend = { module = \"/nonexistent\"; };\n"
-		         "roles = ( { name = \"r\"; users = [ 0 ]; credential = \"%s\"; } );\n", argv[2]);
+		         "roles = ( { name = \"r\"; users = [ 0 ]; credential = \"%s\"; } );\n",
+		         argv[2]);
 		char err[CONFIG_ERR_MAX];
 		config_t *cfg = config_load_string(text, "<credential>", err, sizeof err);
 		if (!cfg) {

@@ -76,7 +76,7 @@ static const struct right_kind {
 	/* The key's own mechanisms for this right; NULL = none apply.  A key
 	 * with none cannot be used this way whatever the rules say. */
 	uint64_t (*key_mechs)(const policy_key_t *k);
-	bool hashes;	   /* the key's `hashes` apply */
+	bool hashes;       /* the key's `hashes` apply */
 	bool key_validity; /* a revoked key has no such right */
 } right_kinds[] = {
 	{ "sign", rule_sign, key_sign_mechs, true, true },
@@ -89,13 +89,13 @@ static const struct right_kind {
 
 /* ---- grant paths ---------------------------------------------------------------- */
 
-#define WEEK_MIN    (7 * 1440)
+#define WEEK_MIN (7 * 1440)
 #define NO_KEY_NAME "(token)" /* administration that names no key (all_keys) */
 
 typedef struct grant {
 	char ident[REPORT_NAME_MAX + 16]; /* "user alice", "group signers", "role ci" */
-	const char *key;		  /* key name or NO_KEY_NAME */
-	size_t right;			  /* index into right_kinds */
+	const char *key;                  /* key name or NO_KEY_NAME */
+	size_t right;                     /* index into right_kinds */
 	const policy_rule_t *rule;
 	const policy_role_t *role;
 	const policy_key_t *k; /* NULL for NO_KEY_NAME */
@@ -128,7 +128,7 @@ static bool minute_in_window(const policy_rule_t *r, int64_t now)
 }
 
 static int grant_add(side_t *s, const char *ident, size_t right, const policy_rule_t *r,
-		     const policy_role_t *ro, const policy_key_t *k)
+                     const policy_role_t *ro, const policy_key_t *k)
 {
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
@@ -151,7 +151,7 @@ static int grant_add(side_t *s, const char *ident, size_t right, const policy_ru
 
 /* Every right a (rule, role) gives one identity. */
 static int grants_of(side_t *s, const char *ident, const policy_rule_t *r, const policy_role_t *ro,
-		     const policy_key_t *k)
+                     const policy_key_t *k)
 {
 	for (size_t i = 0; i < N_RIGHTS; i++) {
 		const struct right_kind *rk = &right_kinds[i];
@@ -173,7 +173,7 @@ static int grants_of(side_t *s, const char *ident, const policy_rule_t *r, const
 }
 
 static int grants_for_rule_role(side_t *s, const char *ident, const policy_rule_t *r,
-				const policy_role_t *ro, size_t key)
+                                const policy_role_t *ro, size_t key)
 {
 	const config_t *cfg = s->cfg;
 	if (key != REPORT_NO_KEY)
@@ -228,18 +228,18 @@ static int side_build(side_t *s)
 					snprintf(ident, sizeof ident, "user %s", u);
 				} else {
 					snprintf(ident, sizeof ident, "group %s",
-						 ro->group_names[j - ro->n_user_names]);
+					         ro->group_names[j - ro->n_user_names]);
 				}
 				if (rule->all_keys) {
 					for (size_t k = 0; k < cfg->n_keys && !rc; k++)
 						rc = grants_for_rule_role(s, ident, rule, ro, k);
 					if (!rc)
 						rc = grants_for_rule_role(s, ident, rule, ro,
-									  REPORT_NO_KEY);
+						                          REPORT_NO_KEY);
 				} else {
 					for (size_t k = 0; k < rule->n_keys && !rc; k++)
 						rc = grants_for_rule_role(s, ident, rule, ro,
-									  rule->keys[k]);
+						                          rule->keys[k]);
 				}
 			}
 		}
@@ -394,7 +394,7 @@ static void mechs_text(uint64_t mask, char *out, size_t outlen)
 	for (int m = MECH_UNKNOWN + 1; m < 64; m++)
 		if ((mask >> m) & 1u) {
 			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
-					 mech_name((mech_id_t)m));
+			                 mech_name((mech_id_t)m));
 			if (w < 0 || (size_t)w >= outlen - len)
 				return;
 			len += (size_t)w;
@@ -410,7 +410,7 @@ static void hashes_text(uint32_t mask, char *out, size_t outlen)
 	for (int h = HASH_UNKNOWN + 1; h < HASH_COUNT; h++)
 		if ((mask >> h) & 1u) {
 			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
-					 hash_name((hash_alg_t)h));
+			                 hash_name((hash_alg_t)h));
 			if (w < 0 || (size_t)w >= outlen - len)
 				return;
 			len += (size_t)w;
@@ -450,7 +450,7 @@ static void describe(const grant_t *g, size_t n, right_desc_t *d)
 		if (r->quota_count) {
 			report_duration_format(r->quota_period_s, b2, sizeof b2);
 			snprintf(buf, sizeof buf, "%u per %s per %s", r->quota_count, b2,
-				 r->quota_scope == QUOTA_PER_CALLER ? "caller" : "rule");
+			         r->quota_scope == QUOTA_PER_CALLER ? "caller" : "rule");
 			set_add(&s[F_QUOTA], buf);
 		} else {
 			set_add(&s[F_QUOTA], "none");
@@ -465,7 +465,7 @@ static void describe(const grant_t *g, size_t n, right_desc_t *d)
 				qsort(cs, nc, sizeof *cs, strp_cmp);
 				for (size_t j = 0; j < nc && len < sizeof buf; j++)
 					len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s",
-								j ? "," : " ", cs[j]);
+					                        j ? "," : " ", cs[j]);
 			}
 			if (r->max_ticket_age_s && len < sizeof buf) {
 				report_duration_format(r->max_ticket_age_s, b2, sizeof b2);
@@ -482,7 +482,7 @@ static void describe(const grant_t *g, size_t n, right_desc_t *d)
 			if (ro->programs[j].has_sha256)
 				hex32(ro->programs[j].sha256, h);
 			snprintf(buf, sizeof buf, "%s%s%s", ro->programs[j].path,
-				 h[0] ? " sha256:" : "", h);
+			         h[0] ? " sha256:" : "", h);
 			set_add(&s[F_PROGRAMS], buf);
 		}
 		set_add(&s[F_CREDENTIAL], ro->credential ? "required" : "not required");
@@ -514,7 +514,7 @@ typedef struct report {
 } report_t;
 
 static void out_line(report_t *rep, bool widens, bool narrows, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static void out_line(report_t *rep, bool widens, bool narrows, const char *fmt, ...)
 {
@@ -593,8 +593,8 @@ static void compare_right(report_t *rep, const grant_t *o, size_t no, const gran
 
 	if (rep->json) {
 		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "identity", any->ident, "key",
-				      any->key, "right", rk->name, "change", change, "widens",
-				      widens, "narrows", narrows);
+		                      any->key, "right", rk->name, "change", change, "widens",
+		                      widens, "narrows", narrows);
 		json_t *ch = json_array();
 		for (int f = 0; f < F_COUNT; f++) {
 			if (no && nn && od.f[f] && nd.f[f] && !strcmp(od.f[f], nd.f[f]))
@@ -616,7 +616,7 @@ static void compare_right(report_t *rep, const grant_t *o, size_t no, const gran
 		json_array_append_new(rep->rights, e);
 	}
 	out_line(rep, widens, narrows && !widens, "%s: %s %s on %s", any->ident, change, rk->name,
-		 any->key);
+	         any->key);
 	if (!rep->json) {
 		for (int f = 0; f < F_COUNT; f++) {
 			const char *a = od.f[f], *b = nd.f[f];
@@ -669,11 +669,11 @@ static json_t *json_strv(char *const *v, size_t n)
 }
 
 static void key_field(report_t *rep, json_t *changes, const char *key, const char *field,
-		      const char *old, const char *new, bool widens, bool narrows)
+                      const char *old, const char *new, bool widens, bool narrows)
 {
 	if (rep->json) {
 		json_t *c = json_pack("{s:s,s:b,s:b}", "field", field, "widens", widens, "narrows",
-				      narrows);
+		                      narrows);
 		if (old)
 			json_object_set_new(c, "old", json_string(old));
 		if (new)
@@ -681,7 +681,7 @@ static void key_field(report_t *rep, json_t *changes, const char *key, const cha
 		json_array_append_new(changes, c);
 	}
 	out_line(rep, widens, narrows, "key %s: %s %s -> %s", key, field, old ? old : "-",
-		 new ? new : "-");
+	         new ? new : "-");
 }
 
 static void time_text(time_t t, char *out, size_t len)
@@ -709,7 +709,7 @@ static void binding_text(const policy_key_t *k, char *out, size_t len)
 	if (k->has_fingerprint)
 		hex32(k->fingerprint, fp);
 	snprintf(out, len, "token %s, id %s, label %s, fingerprint %s", k->token,
-		 k->has_id ? id : "-", k->label ? k->label : "-", fp[0] ? fp : "-");
+	         k->has_id ? id : "-", k->label ? k->label : "-", fp[0] ? fp : "-");
 }
 
 static bool str_sets_equal(const policy_key_t *o, const policy_key_t *n)
@@ -741,18 +741,18 @@ static void compare_key(report_t *rep, const policy_key_t *o, const policy_key_t
 		/* Adding a key grants nothing by itself: the rights it brings are
 		 * listed with the identities. */
 		out_line(rep, false, o != NULL, "key %s: %s (products: %s)", k->name,
-			 o ? "removed" : "added", a);
+		         o ? "removed" : "added", a);
 		goto done;
 	}
 	if (e)
 		json_object_set_new(e, "change",
-				    json_string(o->revoked != n->revoked
-							? (n->revoked ? "revoked" : "unrevoked")
-						: !str_sets_equal(o, n) ? "re-scoped"
-									: "changed"));
+		                    json_string(o->revoked != n->revoked
+		                                        ? (n->revoked ? "revoked" : "unrevoked")
+		                                : !str_sets_equal(o, n) ? "re-scoped"
+		                                                        : "changed"));
 	if (o->revoked != n->revoked)
 		key_field(rep, ch, k->name, "revoked", o->revoked ? "true" : "false",
-			  n->revoked ? "true" : "false", !n->revoked, n->revoked);
+		          n->revoked ? "true" : "false", !n->revoked, n->revoked);
 	products_text(o, a, sizeof a);
 	products_text(n, b, sizeof b);
 	if (strcmp(a, b)) {
@@ -770,9 +770,9 @@ static void compare_key(report_t *rep, const policy_key_t *o, const policy_key_t
 		/* Another object on the token may now carry this key's rights,
 		 * unless only a fingerprint was added (that pins the key). */
 		bool pinned = !o->has_fingerprint && n->has_fingerprint &&
-			      !strcmp(o->token, n->token) && o->has_id == n->has_id &&
-			      o->id_len == n->id_len && !memcmp(o->id, n->id, o->id_len) &&
-			      !strcmp(o->label ? o->label : "", n->label ? n->label : "");
+		              !strcmp(o->token, n->token) && o->has_id == n->has_id &&
+		              o->id_len == n->id_len && !memcmp(o->id, n->id, o->id_len) &&
+		              !strcmp(o->label ? o->label : "", n->label ? n->label : "");
 		key_field(rep, ch, k->name, "binding", a, b, !pinned, pinned);
 	}
 	for (size_t i = 0; i < N_RIGHTS; i++) {
@@ -848,17 +848,17 @@ static void compare_settings(report_t *rep, const config_t *a, const config_t *b
 	/* Fewer records, or signatures no longer refused without one. */
 	if (a->audit.enabled != b->audit.enabled)
 		setting(rep, "audit.enabled", a->audit.enabled ? "true" : "false",
-			b->audit.enabled ? "true" : "false", !b->audit.enabled);
+		        b->audit.enabled ? "true" : "false", !b->audit.enabled);
 	if (a->audit.required != b->audit.required)
 		setting(rep, "audit.required", a->audit.required ? "true" : "false",
-			b->audit.required ? "true" : "false", !b->audit.required);
+		        b->audit.required ? "true" : "false", !b->audit.required);
 	/* A new trusted issuer can vouch for any ticket. */
 	for (size_t i = 0; i < b->n_validators; i++) {
 		bool found = false;
 		for (size_t j = 0; !found && j < a->n_validators; j++)
 			found = !strcmp(a->validators[j].name, b->validators[i].name) &&
-				!strcmp(a->validators[j].public_key_path,
-					b->validators[i].public_key_path);
+			        !strcmp(a->validators[j].public_key_path,
+			                b->validators[i].public_key_path);
 		if (!found)
 			setting(rep, "validator", NULL, b->validators[i].name, true);
 	}
@@ -866,8 +866,8 @@ static void compare_settings(report_t *rep, const config_t *a, const config_t *b
 		bool found = false;
 		for (size_t j = 0; !found && j < b->n_validators; j++)
 			found = !strcmp(a->validators[i].name, b->validators[j].name) &&
-				!strcmp(a->validators[i].public_key_path,
-					b->validators[j].public_key_path);
+			        !strcmp(a->validators[i].public_key_path,
+			                b->validators[j].public_key_path);
 		if (!found)
 			setting(rep, "validator", a->validators[i].name, NULL, false);
 	}
@@ -876,12 +876,12 @@ static void compare_settings(report_t *rep, const config_t *a, const config_t *b
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: signgate diff [--json] OLD NEW\n"
-		   "  Rights gained, lost and changed between two configs: for every identity\n"
-		   "  (users and groups as who-can-sign resolves them, program- and\n"
-		   "  credential-selected roles) and key; keys added, removed, revoked,\n"
-		   "  re-scoped.  OLD and NEW may be pipes: diff <(git show HEAD~1:FILE) FILE.\n"
-		   "  Lines start with + (widens a right), - (narrows), ~ (neither).\n"
-		   "Exit status: 0 no right widens, 3 some right widens, 1 error.\n");
+	           "  Rights gained, lost and changed between two configs: for every identity\n"
+	           "  (users and groups as who-can-sign resolves them, program- and\n"
+	           "  credential-selected roles) and key; keys added, removed, revoked,\n"
+	           "  re-scoped.  OLD and NEW may be pipes: diff <(git show HEAD~1:FILE) FILE.\n"
+	           "  Lines start with + (widens a right), - (narrows), ~ (neither).\n"
+	           "Exit status: 0 no right widens, 3 some right widens, 1 error.\n");
 }
 
 int cmd_diff(int argc, char **argv)
@@ -898,15 +898,9 @@ int cmd_diff(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j':
-			rep.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 1;
+		case 'j': rep.json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
 		}
 	}
 	if (argc - optind != 2) {
@@ -938,9 +932,9 @@ int cmd_diff(int argc, char **argv)
 	compare_rights(&rep, &sides[0], &sides[1]);
 	if (rep.json) {
 		json_t *o = json_pack("{s:s,s:s,s:b,s:I,s:I}", "old", sides[0].path, "new",
-				      sides[1].path, "widens", rep.n_widen > 0, "changes",
-				      (json_int_t)rep.n_changes, "widening_changes",
-				      (json_int_t)rep.n_widen);
+		                      sides[1].path, "widens", rep.n_widen > 0, "changes",
+		                      (json_int_t)rep.n_changes, "widening_changes",
+		                      (json_int_t)rep.n_widen);
 		json_object_set_new(o, "settings", rep.settings);
 		json_object_set_new(o, "keys", rep.keys);
 		json_object_set_new(o, "rights", rep.rights);

@@ -41,8 +41,8 @@ typedef struct doctor {
 	int n_fail, n_warn;
 } doctor_t;
 
-__attribute__((format(printf, 5, 6)))
-static void say(doctor_t *d, status_t st, const char *check, const char *fix, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void say(doctor_t *d, status_t st, const char *check,
+                                                      const char *fix, const char *fmt, ...)
 {
 	char detail[1024];
 	va_list ap;
@@ -55,9 +55,10 @@ static void say(doctor_t *d, status_t st, const char *check, const char *fix, co
 	else if (st == ST_WARN)
 		d->n_warn++;
 	if (d->json) {
-		json_array_append_new(d->lines, json_pack("{s:s, s:s, s:s, s:s?}", "check", check, "status",
-		                                          st == ST_FAIL ? "fail" : status_names[st],
-		                                          "detail", detail, "fix", st != ST_OK ? fix : NULL));
+		json_array_append_new(d->lines,
+		                      json_pack("{s:s, s:s, s:s, s:s?}", "check", check, "status",
+		                                st == ST_FAIL ? "fail" : status_names[st], "detail",
+		                                detail, "fix", st != ST_OK ? fix : NULL));
 		return;
 	}
 	printf("%-5s %-17s %s\n", status_names[st], check, detail);
@@ -75,30 +76,36 @@ static void check_file(doctor_t *d, const char *check, const char *path, bool se
 	char fix[PATH_MAX + 64];
 
 	if (stat(path, &st) != 0) {
-		say(d, ST_FAIL, check, "create it, or correct the path in the config", "%s: %s", path,
-		    strerror(errno));
+		say(d, ST_FAIL, check, "create it, or correct the path in the config", "%s: %s",
+		    path, strerror(errno));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		say(d, ST_FAIL, check, "point the config at a regular file", "%s: not a regular file", path);
+		say(d, ST_FAIL, check, "point the config at a regular file",
+		    "%s: not a regular file", path);
 		return;
 	}
 	if (st.st_uid != 0 && st.st_uid != service) {
 		snprintf(fix, sizeof fix, "chown root (or the service account) %s", path);
-		say(d, ST_FAIL, check, fix, "%s: owned by uid %lu, not root or uid %lu: the module refuses it",
-		    path, (unsigned long)st.st_uid, (unsigned long)service);
+		say(d, ST_FAIL, check, fix,
+		    "%s: owned by uid %lu, not root or uid %lu: the module refuses it", path,
+		    (unsigned long)st.st_uid, (unsigned long)service);
 		return;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(fix, sizeof fix, "chmod go-w %s", path);
-		say(d, ST_FAIL, check, fix, "%s: mode %04o, writable by %s: whoever can write it decides", path,
-		    (unsigned)(st.st_mode & 07777), st.st_mode & S_IWOTH ? "everyone" : "the group");
+		say(d, ST_FAIL, check, fix,
+		    "%s: mode %04o, writable by %s: whoever can write it decides", path,
+		    (unsigned)(st.st_mode & 07777),
+		    st.st_mode & S_IWOTH ? "everyone" : "the group");
 		return;
 	}
 	if (secret && (st.st_mode & (S_IRGRP | S_IROTH))) {
 		snprintf(fix, sizeof fix, "chmod 0600 %s", path);
-		say(d, ST_FAIL, check, fix, "%s: mode %04o, readable by %s: they can use the token without signgate",
-		    path, (unsigned)(st.st_mode & 07777), st.st_mode & S_IROTH ? "everyone" : "the group");
+		say(d, ST_FAIL, check, fix,
+		    "%s: mode %04o, readable by %s: they can use the token without signgate", path,
+		    (unsigned)(st.st_mode & 07777),
+		    st.st_mode & S_IROTH ? "everyone" : "the group");
 		return;
 	}
 	if (secret && st.st_size == 0) {
@@ -106,8 +113,8 @@ static void check_file(doctor_t *d, const char *check, const char *path, bool se
 		return;
 	}
 	if (access(path, R_OK) != 0) {
-		say(d, ST_FAIL, check, "run signgate as an account that can read it", "%s: not readable: %s",
-		    path, strerror(errno));
+		say(d, ST_FAIL, check, "run signgate as an account that can read it",
+		    "%s: not readable: %s", path, strerror(errno));
 		return;
 	}
 	say(d, ST_OK, check, NULL, "%s (mode %04o, uid %lu)", path, (unsigned)(st.st_mode & 07777),
@@ -117,7 +124,7 @@ static void check_file(doctor_t *d, const char *check, const char *path, bool se
 static bool any_quota_or_ticket(const config_t *cfg)
 {
 	if (cfg->n_validators)
-		return true;    /* tickets may carry max_uses, counted in the state */
+		return true; /* tickets may carry max_uses, counted in the state */
 	for (size_t i = 0; i < cfg->n_rules; i++)
 		if (cfg->rules[i].quota_count)
 			return true;
@@ -136,10 +143,11 @@ static void check_state_pg(doctor_t *d, const config_t *cfg)
 	}
 	if (version != STATE_SCHEMA_VERSION) {
 		say(d, ST_FAIL, "state",
-		    version == 0 ? "signgate state init" : version < STATE_SCHEMA_VERSION ? "signgate state migrate"
-		                                                                          : "upgrade signgate",
-		    "PostgreSQL store: schema version %d, this signgate needs %d: the module refuses it", version,
-		    STATE_SCHEMA_VERSION);
+		    version == 0                     ? "signgate state init"
+		    : version < STATE_SCHEMA_VERSION ? "signgate state migrate"
+		                                     : "upgrade signgate",
+		    "PostgreSQL store: schema version %d, this signgate needs %d: the module refuses it",
+		    version, STATE_SCHEMA_VERSION);
 		return;
 	}
 	say(d, ST_OK, "state", NULL, "PostgreSQL store reachable, schema version %d", version);
@@ -153,7 +161,8 @@ static void check_state(doctor_t *d, const config_t *cfg)
 	bool needed = any_quota_or_ticket(cfg);
 
 	if (!dir) {
-		say(d, needed ? ST_FAIL : ST_OK, "state", "set state_dir", "no state directory configured");
+		say(d, needed ? ST_FAIL : ST_OK, "state", "set state_dir",
+		    "no state directory configured");
 		return;
 	}
 	if (cfg->state.store == CONFIG_STATE_POSTGRESQL) {
@@ -161,16 +170,18 @@ static void check_state(doctor_t *d, const config_t *cfg)
 		return;
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(fix, sizeof fix, "mkdir -m 0700 %s (owned by the account signgate runs as)", dir);
-		say(d, needed ? ST_FAIL : ST_WARN, "state", fix,
-		    "%s: %s: %s", dir, errno ? strerror(errno) : "not a directory",
+		snprintf(fix, sizeof fix,
+		         "mkdir -m 0700 %s (owned by the account signgate runs as)", dir);
+		say(d, needed ? ST_FAIL : ST_WARN, "state", fix, "%s: %s: %s", dir,
+		    errno ? strerror(errno) : "not a directory",
 		    needed ? "every decision that counts (quota, ticket max_uses) is refused"
 		           : "nothing counts yet, but a quota or ticket limit added later would be refused");
 		return;
 	}
 	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
 		snprintf(fix, sizeof fix, "chmod o-w %s", dir);
-		say(d, ST_FAIL, "state", fix, "%s: writable by everyone: anyone can reset quota counters", dir);
+		say(d, ST_FAIL, "state", fix,
+		    "%s: writable by everyone: anyone can reset quota counters", dir);
 		return;
 	}
 	if (access(dir, W_OK | X_OK) != 0) {
@@ -196,16 +207,20 @@ static void check_journal(doctor_t *d, const config_t *cfg, uid_t service)
 	if (slash)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-		snprintf(fix, sizeof fix, "install -d -m 0700 %s (owned by the account signgate runs as)", dir);
+		snprintf(fix, sizeof fix,
+		         "install -d -m 0700 %s (owned by the account signgate runs as)", dir);
 		say(d, a->required ? ST_FAIL : ST_WARN, "audit-journal", fix,
 		    "%s: directory not usable by this account: %s", dir,
 		    a->required ? "every signature is refused" : "records are lost");
-	} else if (stat(a->journal, &st) == 0 && (!S_ISREG(st.st_mode) || access(a->journal, W_OK) != 0)) {
-		say(d, a->required ? ST_FAIL : ST_WARN, "audit-journal", "make it a regular file this account can append to",
+	} else if (stat(a->journal, &st) == 0 &&
+	           (!S_ISREG(st.st_mode) || access(a->journal, W_OK) != 0)) {
+		say(d, a->required ? ST_FAIL : ST_WARN, "audit-journal",
+		    "make it a regular file this account can append to",
 		    "%s: not a writable regular file", a->journal);
 	} else if (stat(a->journal, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		snprintf(fix, sizeof fix, "chmod go-w %s", a->journal);
-		say(d, ST_FAIL, "audit-journal", fix, "%s: writable by others: records can be removed", a->journal);
+		say(d, ST_FAIL, "audit-journal", fix,
+		    "%s: writable by others: records can be removed", a->journal);
 	} else {
 		say(d, ST_OK, "audit-journal", NULL, "%s (sync: %s)", a->journal,
 		    a->sync_fdatasync ? "fdatasync" : "write");
@@ -224,7 +239,8 @@ static void check_audit(doctor_t *d, const config_t *cfg)
 	int fd, rc;
 
 	if (!a->enabled) {
-		say(d, ST_WARN, "audit", "set audit.enabled = true", "audit is off: no record of any decision");
+		say(d, ST_WARN, "audit", "set audit.enabled = true",
+		    "audit is off: no record of any decision");
 		return;
 	}
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", a->socket_path);
@@ -234,15 +250,18 @@ static void check_audit(doctor_t *d, const config_t *cfg)
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0) {
-		snprintf(fix, sizeof fix, "start a syslog daemon listening on %s (rsyslog), or set "
-		         "audit.socket to where one listens", a->socket_path);
+		snprintf(fix, sizeof fix,
+		         "start a syslog daemon listening on %s (rsyslog), or set "
+		         "audit.socket to where one listens",
+		         a->socket_path);
 		/* With a journal the journal is the record of truth; syslog
 		 * failing refuses signatures only with audit.syslog_required. */
 		bool refuses = a->required && (!a->journal || a->syslog_required);
-		say(d, refuses ? ST_FAIL : ST_WARN, "audit-socket", fix, "%s: %s: %s", a->socket_path,
-		    strerror(e), refuses ? "with audit.required every signature is refused"
-		                 : a->journal ? "the SOC's copy is missing (the journal keeps the records)"
-		                              : "records are dropped (audit.required is off)");
+		say(d, refuses ? ST_FAIL : ST_WARN, "audit-socket", fix, "%s: %s: %s",
+		    a->socket_path, strerror(e),
+		    refuses      ? "with audit.required every signature is refused"
+		    : a->journal ? "the SOC's copy is missing (the journal keeps the records)"
+		                 : "records are dropped (audit.required is off)");
 		return;
 	}
 	say(d, ST_OK, "audit-socket", NULL, "%s accepts records", a->socket_path);
@@ -260,7 +279,8 @@ static void key_finding(void *arg, const char *sev, const char *code, const char
 	/* Signing with a governed key fails when the key or its token is not
 	 * there; the rest (look-alikes, drift, copies) is what inventory is for. */
 	if (!strcmp(code, "key-missing") && strcmp(sev, "info"))
-		st = ST_FAIL, fix = "import the key, or correct its token/id/fingerprint in the config";
+		st = ST_FAIL,
+		fix = "import the key, or correct its token/id/fingerprint in the config";
 	else if (!strcmp(code, "token-missing"))
 		st = ST_FAIL, fix = "initialise the token, or correct backend.tokens";
 	else if (!strcmp(sev, "info") || !strcmp(sev, "low"))
@@ -273,19 +293,23 @@ static void check_token(doctor_t *d, const config_t *cfg, const char *conf_path)
 	char err[1024];
 
 	if (!cfg->backend.pin_file) {
-		say(d, ST_WARN, "token", "set backend.pin_file so that callers never need the token PIN",
+		say(d, ST_WARN, "token",
+		    "set backend.pin_file so that callers never need the token PIN",
 		    "no backend.pin_file: compatibility mode, the caller's PIN goes to the token; keys not checked");
 		return;
 	}
 	if (inventory_check_keys(cfg, conf_path, key_finding, d, err, sizeof err) < 0) {
-		say(d, ST_FAIL, "token", "fix the backend module, the token or the PIN file", "%s", err);
+		say(d, ST_FAIL, "token", "fix the backend module, the token or the PIN file", "%s",
+		    err);
 		return;
 	}
 	size_t fp = 0;
 	for (size_t i = 0; i < cfg->n_keys; i++)
 		fp += cfg->keys[i].has_fingerprint;
-	say(d, ST_OK, "token", NULL, "%s loads, each exposed token logs in with %s; %zu governed keys "
-	    "(%zu with a fingerprint) checked", cfg->backend.module, cfg->backend.pin_file, cfg->n_keys, fp);
+	say(d, ST_OK, "token", NULL,
+	    "%s loads, each exposed token logs in with %s; %zu governed keys "
+	    "(%zu with a fingerprint) checked",
+	    cfg->backend.module, cfg->backend.pin_file, cfg->n_keys, fp);
 }
 
 /* ---- p11-kit ------------------------------------------------------------------------ */
@@ -354,7 +378,8 @@ static size_t p11mods_effective(const char *dirs, p11mod_t **out)
 	size_t n = 0;
 	char *copy = strdup(dirs), *save = NULL;
 
-	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir;
+	     dir = strtok_r(NULL, ":", &save)) {
 		DIR *dp = opendir(dir);
 		struct dirent *e;
 		if (!dp)
@@ -402,37 +427,50 @@ static void check_p11kit(doctor_t *d, const config_t *cfg, const char *conf_path
 	for (size_t i = 0; i < n; i++) {
 		p11mod_t *m = &mods[i];
 		if (!m->module[0])
-			continue;     /* masked */
+			continue; /* masked */
 		if (strstr(m->module, "signgate-pkcs11")) {
 			registered = true;
 			if (access(m->module, R_OK) != 0) {
-				snprintf(fix, sizeof fix, "set module: in %s to where signgate-pkcs11.so is installed",
-				         m->file);
-				say(d, ST_FAIL, "p11-kit", fix, "%s names %s, which does not exist", m->file,
-				    m->module);
+				snprintf(
+				        fix, sizeof fix,
+				        "set module: in %s to where signgate-pkcs11.so is installed",
+				        m->file);
+				say(d, ST_FAIL, "p11-kit", fix, "%s names %s, which does not exist",
+				    m->file, m->module);
 			} else if (m->critical) {
 				snprintf(fix, sizeof fix, "set critical: no in %s", m->file);
-				say(d, ST_WARN, "p11-kit", fix, "%s is critical: a user who may not read the "
-				    "policy loses every p11-kit token, not only signgate's", m->file);
+				say(d, ST_WARN, "p11-kit", fix,
+				    "%s is critical: a user who may not read the "
+				    "policy loses every p11-kit token, not only signgate's",
+				    m->file);
 			} else {
-				say(d, ST_OK, "p11-kit", NULL, "%s registers %s", m->file, m->module);
+				say(d, ST_OK, "p11-kit", NULL, "%s registers %s", m->file,
+				    m->module);
 			}
 			if (m->reserved[0] && cfg && !same_file(m->reserved, conf_path))
-				say(d, ST_WARN, "p11-kit", "make x-init-reserved name the config signgate should load",
-				    "%s: x-init-reserved %s is not %s", m->file, m->reserved, conf_path);
+				say(d, ST_WARN, "p11-kit",
+				    "make x-init-reserved name the config signgate should load",
+				    "%s: x-init-reserved %s is not %s", m->file, m->reserved,
+				    conf_path);
 			continue;
 		}
 		if (cfg && m->proxy && same_file(m->module, cfg->backend.module)) {
-			snprintf(fix, sizeof fix, "mask it: printf 'module:\\n' > /etc/pkcs11/modules/%s "
-			         "(or add \"disable-in: p11-kit-proxy\")", m->name);
-			say(d, ST_FAIL, "p11-kit-bypass", fix, "%s registers the real module %s with p11-kit-proxy: "
+			snprintf(fix, sizeof fix,
+			         "mask it: printf 'module:\\n' > /etc/pkcs11/modules/%s "
+			         "(or add \"disable-in: p11-kit-proxy\")",
+			         m->name);
+			say(d, ST_FAIL, "p11-kit-bypass", fix,
+			    "%s registers the real module %s with p11-kit-proxy: "
 			    "every program using the proxy (the openssl engine's default, GnuTLS) reaches the "
-			    "token directly, around signgate", m->file, m->module);
+			    "token directly, around signgate",
+			    m->file, m->module);
 		}
 	}
 	if (!registered)
-		say(d, ST_OK, "p11-kit", NULL, "signgate is not registered with p11-kit (%s); tools load it "
-		    "by path", dirs);
+		say(d, ST_OK, "p11-kit", NULL,
+		    "signgate is not registered with p11-kit (%s); tools load it "
+		    "by path",
+		    dirs);
 	free(mods);
 }
 
@@ -455,8 +493,8 @@ static void check_broker(doctor_t *d, const config_t *cfg, const char *conf_path
 	char fix[PATH_MAX + 128];
 
 	if (!pw) {
-		snprintf(fix, sizeof fix, "useradd --system --no-create-home --shell /usr/sbin/nologin %s",
-		         user);
+		snprintf(fix, sizeof fix,
+		         "useradd --system --no-create-home --shell /usr/sbin/nologin %s", user);
 		say(d, ST_FAIL, "broker-account", fix, "no service account '%s'", user);
 	} else {
 		const char *files[] = { conf_path, cfg ? cfg->backend.pin_file : NULL };
@@ -465,19 +503,22 @@ static void check_broker(doctor_t *d, const config_t *cfg, const char *conf_path
 			if (!files[i] || stat(files[i], &st) != 0)
 				continue;
 			if (!readable_by(&st, pw->pw_uid, pw->pw_gid)) {
-				snprintf(fix, sizeof fix, "chown %s %s (mode 0600)", user, files[i]);
-				say(d, ST_FAIL, "broker-account", fix, "%s cannot read %s: every connection fails",
-				    user, files[i]);
+				snprintf(fix, sizeof fix, "chown %s %s (mode 0600)", user,
+				         files[i]);
+				say(d, ST_FAIL, "broker-account", fix,
+				    "%s cannot read %s: every connection fails", user, files[i]);
 				ok = false;
 			}
 		}
 		if (ok)
-			say(d, ST_OK, "broker-account", NULL, "%s (uid %lu) can read the config and PIN file",
-			    user, (unsigned long)pw->pw_uid);
+			say(d, ST_OK, "broker-account", NULL,
+			    "%s (uid %lu) can read the config and PIN file", user,
+			    (unsigned long)pw->pw_uid);
 	}
 	if (stat(sock, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		say(d, ST_FAIL, "broker-socket", "start the broker (systemctl start signgate-broker)",
-		    "%s: %s", sock, errno ? strerror(errno) : "not a socket");
+		say(d, ST_FAIL, "broker-socket",
+		    "start the broker (systemctl start signgate-broker)", "%s: %s", sock,
+		    errno ? strerror(errno) : "not a socket");
 		return;
 	}
 	say(d, ST_OK, "broker-socket", NULL, "%s is a socket", sock);
@@ -506,12 +547,17 @@ static void usage(FILE *f)
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },       { "json", no_argument, NULL, 'j' },
-		{ "p11-kit-dirs", required_argument, NULL, 'p' }, { "broker", no_argument, NULL, 'b' },
-		{ "service-user", required_argument, NULL, 'u' }, { "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },               { NULL, 0, NULL, 0 },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "p11-kit-dirs", required_argument, NULL, 'p' },
+		{ "broker", no_argument, NULL, 'b' },
+		{ "service-user", required_argument, NULL, 'u' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	const char *conf = NULL, *dirs = NULL, *user = "signgate", *sock = "/run/signgate/pkcs11.sock";
+	const char *conf = NULL, *dirs = NULL, *user = "signgate",
+	           *sock = "/run/signgate/pkcs11.sock";
 	bool broker = false;
 	doctor_t d = { 0 };
 	char userdirs[PATH_MAX * 3];
@@ -540,10 +586,13 @@ int cmd_doctor(int argc, char **argv)
 		/* p11-kit's order; it ignores the user's directory for root */
 		const char *home = getenv("HOME");
 		if (geteuid() != 0 && home)
-			snprintf(userdirs, sizeof userdirs, "%s/.config/pkcs11/modules:/etc/pkcs11/modules:"
-			         "/usr/share/p11-kit/modules", home);
+			snprintf(userdirs, sizeof userdirs,
+			         "%s/.config/pkcs11/modules:/etc/pkcs11/modules:"
+			         "/usr/share/p11-kit/modules",
+			         home);
 		else
-			snprintf(userdirs, sizeof userdirs, "/etc/pkcs11/modules:/usr/share/p11-kit/modules");
+			snprintf(userdirs, sizeof userdirs,
+			         "/etc/pkcs11/modules:/usr/share/p11-kit/modules");
 		dirs = userdirs;
 	}
 	if (d.json)
@@ -556,18 +605,22 @@ int cmd_doctor(int argc, char **argv)
 	if (!cfg) {
 		say(&d, ST_FAIL, "config", "fix the config (signgate check CONFIG)", "%s", err);
 	} else {
-		say(&d, ST_OK, "config", NULL, "%s loads as the module loads it (%zu roles, %zu keys, %zu rules)",
-		    conf, cfg->n_roles, cfg->n_keys, cfg->n_rules);
+		say(&d, ST_OK, "config", NULL,
+		    "%s loads as the module loads it (%zu roles, %zu keys, %zu rules)", conf,
+		    cfg->n_roles, cfg->n_keys, cfg->n_rules);
 		if (strcmp(conf, CONFIG_DEFAULT_PATH) && access(CONFIG_DEFAULT_PATH, F_OK) != 0)
-			say(&d, ST_WARN, "config-path", "also install the config as " CONFIG_DEFAULT_PATH
+			say(&d, ST_WARN, "config-path",
+			    "also install the config as " CONFIG_DEFAULT_PATH
 			    " (or set SIGNGATE_CONF for every signing tool)",
 			    "programs that load signgate through p11-kit and initialise it themselves (GnuTLS) "
-			    "pass no x-init-reserved and load %s, which does not exist", CONFIG_DEFAULT_PATH);
+			    "pass no x-init-reserved and load %s, which does not exist",
+			    CONFIG_DEFAULT_PATH);
 		uid_t service = geteuid();
 		if (cfg->backend.pin_file)
 			check_file(&d, "pin-file", cfg->backend.pin_file, true, service);
 		for (size_t i = 0; i < cfg->n_validators; i++)
-			check_file(&d, "validator-key", cfg->validators[i].public_key_path, false, service);
+			check_file(&d, "validator-key", cfg->validators[i].public_key_path, false,
+			           service);
 		check_state(&d, cfg);
 		check_audit(&d, cfg);
 		check_journal(&d, cfg, service);
@@ -581,14 +634,15 @@ int cmd_doctor(int argc, char **argv)
 
 	int rc = d.n_fail ? 1 : 0;
 	if (d.json) {
-		json_t *root = json_pack("{s:s, s:o, s:i, s:i, s:i}", "config", conf, "checks", d.lines,
-		                         "failures", d.n_fail, "warnings", d.n_warn, "exit", rc);
+		json_t *root =
+		        json_pack("{s:s, s:o, s:i, s:i, s:i}", "config", conf, "checks", d.lines,
+		                  "failures", d.n_fail, "warnings", d.n_warn, "exit", rc);
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("\n");
 		json_decref(root);
 	} else {
-		printf("result: %d failure%s, %d warning%s%s\n", d.n_fail, d.n_fail == 1 ? "" : "s", d.n_warn,
-		       d.n_warn == 1 ? "" : "s",
+		printf("result: %d failure%s, %d warning%s%s\n", d.n_fail, d.n_fail == 1 ? "" : "s",
+		       d.n_warn, d.n_warn == 1 ? "" : "s",
 		       rc ? ": signing will fail or can go around the gate (exit 1)" : "");
 	}
 	config_free(cfg);

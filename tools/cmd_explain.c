@@ -30,37 +30,36 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: signgate explain --config C --user U [--group G]... [--program P]\n"
-	        "                        (--key K | --token T [--id HEX] [--label L])\n"
-	        "                        [--mechanism M] [--hash H] [--ticket TICKET|@FILE]\n"
-	        "                        [--action sign|admin|decrypt|unwrap|derive]\n"
-	        "                        [--at TIME] [--product P] [--check NAME[=RESULT]]...\n"
-	        "                        [--ticket-age DURATION] [--login-role ROLE]\n"
-	        "                        [--approval FILE]...\n"
-	        "                        [--id-token TOKEN|@FILE]\n"
-	        "  --key K         a governed key's name (\"-\" with --action admin: no key)\n"
-	        "  --token T       a key object on token T (label or serial), selected by\n"
-	        "  --id HEX        its CKA_ID and/or\n"
-	        "  --label L       its CKA_LABEL: read with the config's backend and PIN file\n"
-	        "                  and identified as the module does (each matching private\n"
-	        "                  key object is decided)\n"
-	        "  --ticket T      a validation ticket (or @FILE), verified as the module does\n"
-	        "  --mechanism M   e.g. SHA256-RSA-PKCS, RSA-PKCS, ECDSA (required for sign);\n"
-	        "                  RSA-PKCS-OAEP, RSA-PKCS, ECDH1-DERIVE ... (required for\n"
-	        "                  decrypt, unwrap and derive)\n"
-	        "  --hash H        hash the data is made with (default: the mechanism's own;\n"
-	        "                  for RSA-PKCS/PSS/ECDSA the module checks it on the data)\n"
-	        "  --at TIME       RFC 3339 time of the decision (default: now)\n"
-	        "  --product P     simulate a validation ticket for product P\n"
-	        "  --check N[=R]   a check in the simulated ticket (result R, default pass)\n"
-	        "  --ticket-age D  age of the simulated ticket (default 0s)\n"
-	        "  --approval F    an approval (signgate approve), verified and counted; the\n"
-	        "                  simulated ticket takes the first one's run and ticket id\n"
-	        "  --login-role R  the caller proved role R's credential at login\n"
-	        "  --id-token T    a CI identity token presented (verified with the config's\n"
-	        "                  identity_providers at --at; not counted against max_uses)\n"
-	        "Exit status: 0 allow, 1 deny, 2 usage or config error.\n");
+	fprintf(f, "usage: signgate explain --config C --user U [--group G]... [--program P]\n"
+	           "                        (--key K | --token T [--id HEX] [--label L])\n"
+	           "                        [--mechanism M] [--hash H] [--ticket TICKET|@FILE]\n"
+	           "                        [--action sign|admin|decrypt|unwrap|derive]\n"
+	           "                        [--at TIME] [--product P] [--check NAME[=RESULT]]...\n"
+	           "                        [--ticket-age DURATION] [--login-role ROLE]\n"
+	           "                        [--approval FILE]...\n"
+	           "                        [--id-token TOKEN|@FILE]\n"
+	           "  --key K         a governed key's name (\"-\" with --action admin: no key)\n"
+	           "  --token T       a key object on token T (label or serial), selected by\n"
+	           "  --id HEX        its CKA_ID and/or\n"
+	           "  --label L       its CKA_LABEL: read with the config's backend and PIN file\n"
+	           "                  and identified as the module does (each matching private\n"
+	           "                  key object is decided)\n"
+	           "  --ticket T      a validation ticket (or @FILE), verified as the module does\n"
+	           "  --mechanism M   e.g. SHA256-RSA-PKCS, RSA-PKCS, ECDSA (required for sign);\n"
+	           "                  RSA-PKCS-OAEP, RSA-PKCS, ECDH1-DERIVE ... (required for\n"
+	           "                  decrypt, unwrap and derive)\n"
+	           "  --hash H        hash the data is made with (default: the mechanism's own;\n"
+	           "                  for RSA-PKCS/PSS/ECDSA the module checks it on the data)\n"
+	           "  --at TIME       RFC 3339 time of the decision (default: now)\n"
+	           "  --product P     simulate a validation ticket for product P\n"
+	           "  --check N[=R]   a check in the simulated ticket (result R, default pass)\n"
+	           "  --ticket-age D  age of the simulated ticket (default 0s)\n"
+	           "  --approval F    an approval (signgate approve), verified and counted; the\n"
+	           "                  simulated ticket takes the first one's run and ticket id\n"
+	           "  --login-role R  the caller proved role R's credential at login\n"
+	           "  --id-token T    a CI identity token presented (verified with the config's\n"
+	           "                  identity_providers at --at; not counted against max_uses)\n"
+	           "Exit status: 0 allow, 1 deny, 2 usage or config error.\n");
 }
 
 #define MAX_GROUPS 64
@@ -84,7 +83,8 @@ static void decide(const config_t *cfg, const policy_request_t *req, bool ticket
 	SG_DEBUG(SG_DBG_POLICY, "explain: %s %s %s key=%s rule=%s role=%s mechanism=%s",
 	         policy_action_name(req->action), d->allow ? "allow" : "deny",
 	         policy_reason_name(d->reason), req->key ? req->key->name : "-",
-	         d->rule ? d->rule->name : "-", d->role ? d->role->name : "-", mech_name(req->mech));
+	         d->rule ? d->rule->name : "-", d->role ? d->role->name : "-",
+	         mech_name(req->mech));
 	if (!d->allow)
 		SG_DEBUG(SG_DBG_POLICY, "  why: %s", d->detail);
 }
@@ -110,8 +110,8 @@ static void print_decision(const policy_request_t *req, const policy_decision_t 
  * identified with the module's code, then decided.  0 all allowed, 1 a
  * denial (or no such object), 2 the token cannot be read. */
 static int explain_objects(const config_t *cfg, policy_request_t *req, const char *tok,
-                           const unsigned char *id, size_t id_len, const char *label, bool ticket_bad,
-                           ticket_status_t ts)
+                           const unsigned char *id, size_t id_len, const char *label,
+                           bool ticket_bad, ticket_status_t ts)
 {
 	token_view_t tv;
 	char err[CONFIG_ERR_MAX + 128];
@@ -151,19 +151,23 @@ static int explain_objects(const config_t *cfg, policy_request_t *req, const cha
 		req->key = token_key_govern(cfg, t->label, t->serial, &ka, &why);
 		if (ka.has_fp)
 			spki_fp_format(ka.fp, fps, sizeof fps);
-		printf("%sobject:    token %s handle %lu label '%s': %s%s (fingerprint %s%s)\n", i ? "\n" : "",
-		       t->label, (unsigned long)found[i], ka.label, req->key ? "governed key " : "",
+		printf("%sobject:    token %s handle %lu label '%s': %s%s (fingerprint %s%s)\n",
+		       i ? "\n" : "", t->label, (unsigned long)found[i], ka.label,
+		       req->key ? "governed key " : "",
 		       req->key ? req->key->name : policy_reason_name(why), fps,
-		       ka.fp_source == KEY_FP_PROVEN ? ", proven by a signature" :
-		       ka.fp_source == KEY_FP_OWN ? ", from its public part" : "");
+		       ka.fp_source == KEY_FP_PROVEN ? ", proven by a signature"
+		       : ka.fp_source == KEY_FP_OWN  ? ", from its public part"
+		                                     : "");
 		if (ka.standing != KEY_KNOWN) {
 			/* enforce_key_use: refused before any decision */
 			memset(&d, 0, sizeof d);
 			d.reason = why;
-			d.ckr = ka.standing == KEY_OTHER_TOKEN ? CKR_KEY_HANDLE_INVALID : CKR_FUNCTION_REJECTED;
-			snprintf(d.detail, sizeof d.detail, "identity of the key could not be established");
-			SG_DEBUG(SG_DBG_POLICY, "explain: %s deny %s", policy_action_name(req->action),
-			         policy_reason_name(why));
+			d.ckr = ka.standing == KEY_OTHER_TOKEN ? CKR_KEY_HANDLE_INVALID
+			                                       : CKR_FUNCTION_REJECTED;
+			snprintf(d.detail, sizeof d.detail,
+			         "identity of the key could not be established");
+			SG_DEBUG(SG_DBG_POLICY, "explain: %s deny %s",
+			         policy_action_name(req->action), policy_reason_name(why));
 		} else {
 			decide(cfg, req, ticket_bad, ts, why, &d);
 		}
@@ -180,17 +184,26 @@ static int explain_objects(const config_t *cfg, policy_request_t *req, const cha
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },  { "user", required_argument, NULL, 'u' },
-		{ "group", required_argument, NULL, 'g' },   { "program", required_argument, NULL, 'p' },
-		{ "key", required_argument, NULL, 'k' },     { "mechanism", required_argument, NULL, 'm' },
-		{ "hash", required_argument, NULL, 'H' },    { "at", required_argument, NULL, 't' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "program", required_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "mechanism", required_argument, NULL, 'm' },
+		{ "hash", required_argument, NULL, 'H' },
+		{ "at", required_argument, NULL, 't' },
 		{ "approval", required_argument, NULL, 'V' },
-		{ "product", required_argument, NULL, 'P' }, { "check", required_argument, NULL, 'C' },
-		{ "action", required_argument, NULL, 'a' },  { "ticket-age", required_argument, NULL, 'A' },
-		{ "login-role", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "product", required_argument, NULL, 'P' },
+		{ "check", required_argument, NULL, 'C' },
+		{ "action", required_argument, NULL, 'a' },
+		{ "ticket-age", required_argument, NULL, 'A' },
+		{ "login-role", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "id-token", required_argument, NULL, 'I' },
-		{ "token", required_argument, NULL, 'T' },   { "id", required_argument, NULL, 'i' },
-		{ "label", required_argument, NULL, 'l' },   { "ticket", required_argument, NULL, 'K' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "ticket", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL, *user = NULL, *program = NULL, *key = NULL, *mech_s = NULL;
@@ -225,8 +238,14 @@ int cmd_explain(int argc, char **argv)
 		case 'm': mech_s = optarg; break;
 		case 'H': hash_s = optarg; break;
 		case 't': at = optarg; break;
-		case 'P': product = optarg; have_ticket = true; break;
-		case 'A': age_s = optarg; have_ticket = true; break;
+		case 'P':
+			product = optarg;
+			have_ticket = true;
+			break;
+		case 'A':
+			age_s = optarg;
+			have_ticket = true;
+			break;
 		case 'a': action_s = optarg; break;
 		case 'L': login_role_s = optarg; break;
 		case 'V':
@@ -263,11 +282,14 @@ int cmd_explain(int argc, char **argv)
 	if (optind != argc || !conf || !user || (!key == !by_object) ||
 	    (by_object && (!obj_token || (!obj_id && !obj_label))) || (ticket_s && have_ticket)) {
 		if (key && by_object)
-			fprintf(stderr, "signgate explain: --key or --token/--id/--label, not both\n");
+			fprintf(stderr,
+			        "signgate explain: --key or --token/--id/--label, not both\n");
 		else if (by_object)
-			fprintf(stderr, "signgate explain: --token and --id and/or --label select an object\n");
+			fprintf(stderr,
+			        "signgate explain: --token and --id and/or --label select an object\n");
 		else if (ticket_s && have_ticket)
-			fprintf(stderr, "signgate explain: --ticket or a simulated ticket, not both\n");
+			fprintf(stderr,
+			        "signgate explain: --ticket or a simulated ticket, not both\n");
 		usage(stderr);
 		return 2;
 	}
@@ -280,7 +302,8 @@ int cmd_explain(int argc, char **argv)
 			if (hl % 2 || hl / 2 > sizeof idb || sscanf(obj_id + i, "%2x", &v) != 1 ||
 			    !strchr("0123456789abcdefABCDEF", obj_id[i]) ||
 			    !strchr("0123456789abcdefABCDEF", obj_id[i + 1])) {
-				fprintf(stderr, "signgate explain: --id wants hex digits (at most 64 bytes)\n");
+				fprintf(stderr,
+				        "signgate explain: --id wants hex digits (at most 64 bytes)\n");
 				return 2;
 			}
 			idb[idb_len++] = (unsigned char)v;
@@ -292,7 +315,8 @@ int cmd_explain(int argc, char **argv)
 		if (!strcmp(action_s, policy_action_name((policy_action_t)a)))
 			req.action = (policy_action_t)a;
 	if (req.action == POLICY_ACTION_COUNT) {
-		fprintf(stderr, "signgate explain: --action must be sign, admin, decrypt, unwrap or derive\n");
+		fprintf(stderr,
+		        "signgate explain: --action must be sign, admin, decrypt, unwrap or derive\n");
 		return 2;
 	}
 	/* decrypt, unwrap, derive: a mechanism, no hash */
@@ -304,7 +328,8 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (key_use) {
 		if (!mech_s || hash_s) {
-			fprintf(stderr, "signgate explain: --action %s needs --mechanism and takes no --hash\n",
+			fprintf(stderr,
+			        "signgate explain: --action %s needs --mechanism and takes no --hash\n",
 			        action_s);
 			return 2;
 		}
@@ -345,26 +370,30 @@ int cmd_explain(int argc, char **argv)
 	int rc = 2;
 	caller_t caller;
 	if (caller_from_names(&caller, user, n_groups ? groups : NULL, n_groups, program) < 0) {
-		fprintf(stderr, "signgate explain: user '%s' or a group is unknown on this system\n", user);
+		fprintf(stderr,
+		        "signgate explain: user '%s' or a group is unknown on this system\n", user);
 		goto out;
 	}
 	req.caller = &caller;
 	if (key && strcmp(key, "-")) {
 		req.key = policy_key_by_name(cfg, key);
 		if (!req.key)
-			printf("note: '%s' is not a key in %s: treated as an ungoverned key\n", key, conf);
+			printf("note: '%s' is not a key in %s: treated as an ungoverned key\n", key,
+			       conf);
 	}
 	if (login_role_s) {
 		req.login_role = policy_role_by_name(cfg, login_role_s);
 		if (!req.login_role) {
-			fprintf(stderr, "signgate explain: no role '%s' in %s\n", login_role_s, conf);
+			fprintf(stderr, "signgate explain: no role '%s' in %s\n", login_role_s,
+			        conf);
 			goto out;
 		}
 	}
 	if (have_ticket) {
 		uint32_t age = 0;
 		if (age_s && !config_parse_duration(age_s, &age)) {
-			fprintf(stderr, "signgate explain: --ticket-age '%s' is not a duration\n", age_s);
+			fprintf(stderr, "signgate explain: --ticket-age '%s' is not a duration\n",
+			        age_s);
 			goto out;
 		}
 		snprintf(ticket.issuer, sizeof ticket.issuer, "explain");
@@ -397,14 +426,17 @@ int cmd_explain(int argc, char **argv)
 		while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
 			n--;
 		tok[n] = '\0';
-		ticket_st = ticket_verify_detail(cfg, tok, n, req.now, &ticket, detail, sizeof detail);
+		ticket_st =
+		        ticket_verify_detail(cfg, tok, n, req.now, &ticket, detail, sizeof detail);
 		if (ticket_st == TICKET_OK)
-			SG_DEBUG(SG_DBG_TICKET, "explain: ticket verified: issuer %s product %s run %s",
+			SG_DEBUG(SG_DBG_TICKET,
+			         "explain: ticket verified: issuer %s product %s run %s",
 			         ticket.issuer, ticket.product, ticket.run);
 		else
 			SG_DEBUG(SG_DBG_TICKET, "explain: ticket refused: %s: %s",
 			         ticket_status_name(ticket_st), detail);
-		printf("ticket:    %s%s%s\n", ticket_st == TICKET_OK ? "verified" : ticket_status_name(ticket_st),
+		printf("ticket:    %s%s%s\n",
+		       ticket_st == TICKET_OK ? "verified" : ticket_status_name(ticket_st),
 		       ticket_st == TICKET_OK ? "" : ": ", ticket_st == TICKET_OK ? "" : detail);
 		if (ticket_st == TICKET_OK)
 			req.ticket = &ticket;
@@ -416,7 +448,8 @@ int cmd_explain(int argc, char **argv)
 		if (idtoken_s[0] == '@') {
 			FILE *f = fopen(idtoken_s + 1, "re");
 			if (!f) {
-				fprintf(stderr, "signgate explain: cannot read %s\n", idtoken_s + 1);
+				fprintf(stderr, "signgate explain: cannot read %s\n",
+				        idtoken_s + 1);
 				goto out;
 			}
 			n = fread(tok, 1, sizeof tok - 1, f);
@@ -428,9 +461,10 @@ int cmd_explain(int argc, char **argv)
 		while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
 			n--;
 		tok[n] = '\0';
-		idtoken_status_t ist = idtoken_verify(cfg, tok, n, req.now, &idt, detail, sizeof detail);
-		printf("id-token:  %s (%s)\n", ist == IDTOKEN_OK ? "verified" : idtoken_status_name(ist),
-		       detail);
+		idtoken_status_t ist =
+		        idtoken_verify(cfg, tok, n, req.now, &idt, detail, sizeof detail);
+		printf("id-token:  %s (%s)\n",
+		       ist == IDTOKEN_OK ? "verified" : idtoken_status_name(ist), detail);
 		if (ist == IDTOKEN_OK)
 			req.idtoken = &idt;
 		else
@@ -445,10 +479,11 @@ int cmd_explain(int argc, char **argv)
 		if (f)
 			fclose(f);
 		text[n] = '\0';
-		approval_status_t st = approval_verify(cfg, text, n, req.now, &approvals[req.n_approvals], why,
-		                                       sizeof why);
+		approval_status_t st = approval_verify(
+		        cfg, text, n, req.now, &approvals[req.n_approvals], why, sizeof why);
 		if (st != APPROVAL_OK) {
-			printf("approval:  %s: %s: %s (not counted)\n", approval_files[i], approval_status_name(st), why);
+			printf("approval:  %s: %s: %s (not counted)\n", approval_files[i],
+			       approval_status_name(st), why);
 			continue;
 		}
 		/* The simulated ticket is the one the approvals speak of. */
@@ -473,7 +508,8 @@ int cmd_explain(int argc, char **argv)
 	       caller.program[0] ? caller.program : "(any)");
 	if (req.action == POLICY_ACTION_SIGN)
 		printf("mechanism: %s, hash %s\n", mech_name(req.mech),
-		       req.hash_deferred ? "(read from the data at signing time)" : hash_name(req.hash));
+		       req.hash_deferred ? "(read from the data at signing time)"
+		                         : hash_name(req.hash));
 	if (key_use)
 		printf("mechanism: %s, for %s (a capability of its own: the rule must grant %s and the key "
 		       "list the mechanism in its %s group)\n",
@@ -486,7 +522,8 @@ int cmd_explain(int argc, char **argv)
 	if (d.rule && d.rule->approvals_count) {
 		printf("approvals: %u distinct from", d.rule->approvals_count);
 		for (size_t i = 0; i < d.rule->n_approvals_from; i++)
-			printf("%s %s", i ? "," : "", cfg->approver_groups[d.rule->approvals_from[i]].name);
+			printf("%s %s", i ? "," : "",
+			       cfg->approver_groups[d.rule->approvals_from[i]].name);
 		if (d.rule->approvals_max_age_s)
 			printf(", at most %u s old", d.rule->approvals_max_age_s);
 		printf("; counted here: %s\n", d.allow ? d.approvers : "see detail");

@@ -61,7 +61,8 @@ static char *read_token(const char *arg, size_t *len)
 	if (!strcmp(arg, "-") || arg[0] == '@') {
 		FILE *f = !strcmp(arg, "-") ? stdin : fopen(arg + 1, "re");
 		if (!f) {
-			fprintf(stderr, "signgate id-token: cannot read %s: %s\n", arg + 1, strerror(errno));
+			fprintf(stderr, "signgate id-token: cannot read %s: %s\n", arg + 1,
+			        strerror(errno));
 			free(buf);
 			return NULL;
 		}
@@ -126,12 +127,13 @@ static int explain(int argc, char **argv)
 	idtoken_status_t st = idtoken_verify(cfg, tok, len, now, &c, detail, sizeof detail);
 	memset(tok, 0, len);
 	free(tok);
-	printf("token:     %s (%s)\n", st == IDTOKEN_OK ? "verified" : idtoken_status_name(st), detail);
+	printf("token:     %s (%s)\n", st == IDTOKEN_OK ? "verified" : idtoken_status_name(st),
+	       detail);
 	if (c.jti[0]) {
-		printf("provider:  %s\nissuer:    %s\nkid:       %s (%s)\njti:       %s\n", c.provider,
-		       c.issuer, c.kid, c.alg, c.jti);
-		printf("issued:    %lld, expires %lld (in %lld s), lifetime %lld s\n", (long long)c.iat,
-		       (long long)c.exp, (long long)(c.exp - (int64_t)now),
+		printf("provider:  %s\nissuer:    %s\nkid:       %s (%s)\njti:       %s\n",
+		       c.provider, c.issuer, c.kid, c.alg, c.jti);
+		printf("issued:    %lld, expires %lld (in %lld s), lifetime %lld s\n",
+		       (long long)c.iat, (long long)c.exp, (long long)(c.exp - (int64_t)now),
 		       (long long)(c.exp - c.iat));
 		printf("claims:\n");
 		for (int i = 0; i < IDC_COUNT; i++) {
@@ -167,10 +169,12 @@ static int explain(int argc, char **argv)
 		          policy_role_matches_token(cfg, user ? r : &claims_only, &caller, NULL, &c,
 		                                    now, why, sizeof why);
 		if (st != IDTOKEN_OK)
-			snprintf(why, sizeof why, "the token did not verify (%s)", idtoken_status_name(st));
+			snprintf(why, sizeof why, "the token did not verify (%s)",
+			         idtoken_status_name(st));
 		else if (ok && !user && os_part)
-			snprintf(why, sizeof why, "claims match; the caller must also be one of the "
-			                          "role's users/groups/programs (try --user)");
+			snprintf(why, sizeof why,
+			         "claims match; the caller must also be one of the "
+			         "role's users/groups/programs (try --user)");
 		printf("  %-20s %s%s%s\n", r->name, ok ? "match" : "no match",
 		       ok && !why[0] ? "" : ": ", ok && !why[0] ? "" : why);
 		if (ok)
@@ -243,7 +247,7 @@ static int fetch(const char *url, const char *ca_file, long timeout, body_t *b)
 	curl_easy_cleanup(h);
 	if (rc != CURLE_OK || status != 200) {
 		fprintf(stderr, "signgate id-token: GET %s: %s\n", url,
-		        b->too_big ? "response too large"
+		        b->too_big       ? "response too large"
 		        : rc != CURLE_OK ? (errbuf[0] ? errbuf : curl_easy_strerror(rc))
 		                         : "HTTP status not 200");
 		if (rc == CURLE_OK)
@@ -275,7 +279,8 @@ static int write_atomic(const char *path, const char *data, size_t n)
 		return -1;
 	}
 	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "signgate id-token: cannot replace %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "signgate id-token: cannot replace %s: %s\n", path,
+		        strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
@@ -337,7 +342,8 @@ static int jwks(int argc, char **argv)
 	const char *uri = json_string_value(json_object_get(d, "jwks_uri"));
 	/* OIDC Discovery 4.3: the document's issuer is the issuer asked for. */
 	if (!iss || strcmp(iss, issuer) != 0) {
-		fprintf(stderr, "signgate id-token: discovery document names issuer '%s', not '%s'\n",
+		fprintf(stderr,
+		        "signgate id-token: discovery document names issuer '%s', not '%s'\n",
 		        iss ? iss : "(none)", issuer);
 		json_decref(d);
 		free(disc.p);

@@ -73,11 +73,11 @@ static int sev_from_name(const char *s)
 
 typedef struct finding {
 	sev_t sev;
-	const char *code;            /* stable: "ungoverned-key", "key-missing", ... */
+	const char *code; /* stable: "ungoverned-key", "key-missing", ... */
 	char subject[320];
 	char detail[512];
-	char node[96];               /* dot node to highlight ("" = none) */
-	size_t rule;                 /* rule to highlight (SIZE_MAX = none) */
+	char node[96]; /* dot node to highlight ("" = none) */
+	size_t rule;   /* rule to highlight (SIZE_MAX = none) */
 } finding_t;
 
 typedef struct token {
@@ -86,20 +86,21 @@ typedef struct token {
 } token_t;
 
 typedef struct tkey {
-	size_t tok;                  /* index into tokens */
+	size_t tok; /* index into tokens */
 	bool has_private, has_public;
 	CK_KEY_TYPE type;
-	unsigned char id[64]; size_t id_len;
+	unsigned char id[64];
+	size_t id_len;
 	char label[129];
-	bool has_fp;                 /* identity established as the module does (keycache) */
+	bool has_fp; /* identity established as the module does (keycache) */
 	unsigned char fp[32];
-	bool shown_fp;               /* fingerprint for the report: has_fp, or proven against a
+	bool shown_fp; /* fingerprint for the report: has_fp, or proven against a
 	                                public key the policy does not name */
 	unsigned char sfp[32];
-	char desc[24];               /* "RSA-2048", "EC-P256" */
-	policy_reason_t why;         /* the module's lookup: REASON_ALLOWED = governed */
-	const policy_key_t *gov;     /* governed key this is, as the module looks it up */
-	bool copy;                   /* ... or a copy of its material (another ID/label/token) */
+	char desc[24];           /* "RSA-2048", "EC-P256" */
+	policy_reason_t why;     /* the module's lookup: REASON_ALLOWED = governed */
+	const policy_key_t *gov; /* governed key this is, as the module looks it up */
+	bool copy;               /* ... or a copy of its material (another ID/label/token) */
 } tkey_t;
 
 typedef struct inv {
@@ -108,26 +109,30 @@ typedef struct inv {
 	report_model_t model;
 	time_t now;
 	int expiry_days;
-	uid_t owner_ok;  bool has_owner_ok;
+	uid_t owner_ok;
+	bool has_owner_ok;
 	const char *token_filter;
-	token_t *tokens; size_t n_tokens;
-	tkey_t *keys; size_t n_keys, cap_keys;
-	finding_t *f; size_t n_f, cap_f;
-	bool *gov_present;           /* per governed key: found on its token */
-	bool *gov_scanned;           /* per governed key: its token was scanned */
+	token_t *tokens;
+	size_t n_tokens;
+	tkey_t *keys;
+	size_t n_keys, cap_keys;
+	finding_t *f;
+	size_t n_f, cap_f;
+	bool *gov_present; /* per governed key: found on its token */
+	bool *gov_scanned; /* per governed key: its token was scanned */
 } inv_t;
 
 /* ---- findings ---------------------------------------------------------------- */
 
-__attribute__((format(printf, 6, 7)))
-static void add(inv_t *iv, sev_t sev, const char *code, const char *node, const char *subject,
-                const char *fmt, ...)
+__attribute__((format(printf, 6, 7))) static void add(inv_t *iv, sev_t sev, const char *code,
+                                                      const char *node, const char *subject,
+                                                      const char *fmt, ...)
 {
 	if (iv->n_f == iv->cap_f) {
 		size_t nc = iv->cap_f ? iv->cap_f * 2 : 32;
 		finding_t *nv = realloc(iv->f, nc * sizeof *nv);
 		if (!nv)
-			return;  /* a report short of memory loses a line, never crashes */
+			return; /* a report short of memory loses a line, never crashes */
 		iv->f = nv;
 		iv->cap_f = nc;
 	}
@@ -147,8 +152,8 @@ static void add(inv_t *iv, sev_t sev, const char *code, const char *node, const 
 /* ---- small helpers ------------------------------------------------------------- */
 
 /* Append to a fixed buffer; truncates quietly (a report line, not data). */
-__attribute__((format(printf, 4, 5)))
-static void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t size, size_t *len,
+                                                          const char *fmt, ...)
 {
 	if (*len >= size - 1)
 		return;
@@ -162,7 +167,7 @@ static void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 
 static void hex(const unsigned char *p, size_t n, char *out, size_t outlen)
 {
-	codec_hex_encode(out, outlen, p, n);   /* "" if it does not fit */
+	codec_hex_encode(out, outlen, p, n); /* "" if it does not fit */
 }
 
 static bool key_on_token(const policy_key_t *k, const token_t *t)
@@ -178,8 +183,8 @@ static bool attr_get(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HAN
 	CK_ATTRIBUTE a = { type, NULL, 0 };
 	*val = NULL;
 	*len = 0;
-	if (fl->C_GetAttributeValue(s, o, &a, 1) != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION ||
-	    a.ulValueLen > 1 << 20)
+	if (fl->C_GetAttributeValue(s, o, &a, 1) != CKR_OK ||
+	    a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > 1 << 20)
 		return false;
 	if (!(a.pValue = malloc(a.ulValueLen ? a.ulValueLen : 1)))
 		return false;
@@ -194,19 +199,23 @@ static bool attr_get(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HAN
 
 static const char *curve_name(const unsigned char *p, size_t n)
 {
-	static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+	static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,
+		                              0xce, 0x3d, 0x03, 0x01, 0x07 };
 	static const unsigned char p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 	static const unsigned char p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
-	if (n == sizeof p256 && !memcmp(p, p256, n)) return "P256";
-	if (n == sizeof p384 && !memcmp(p, p384, n)) return "P384";
-	if (n == sizeof p521 && !memcmp(p, p521, n)) return "P521";
+	if (n == sizeof p256 && !memcmp(p, p256, n))
+		return "P256";
+	if (n == sizeof p384 && !memcmp(p, p384, n))
+		return "P384";
+	if (n == sizeof p521 && !memcmp(p, p521, n))
+		return "P521";
 	return "?";
 }
 
 /* What the report calls the key ("RSA-2048", "EC-P256"): description
  * only, never identity. */
-static void key_desc(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_KEY_TYPE type,
-                     char *desc, size_t len)
+static void key_desc(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                     CK_KEY_TYPE type, char *desc, size_t len)
 {
 	unsigned char *v = NULL;
 	size_t vl;
@@ -232,8 +241,8 @@ static void key_desc(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HAN
  * type, the fingerprint where its identity is established (its own
  * public part, or a proof against a fingerprint the policy names), and
  * which governed key the module takes it for. */
-static void read_key(const inv_t *iv, CK_FUNCTION_LIST_PTR fl, const token_t *t, CK_SESSION_HANDLE s,
-                     CK_OBJECT_HANDLE o, tkey_t *k)
+static void read_key(const inv_t *iv, CK_FUNCTION_LIST_PTR fl, const token_t *t,
+                     CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, tkey_t *k)
 {
 	key_attrs_t ka;
 	memset(&ka, 0, sizeof ka);
@@ -339,7 +348,8 @@ static int scan_token(inv_t *iv, token_view_t *tv, size_t ti)
 	for (size_t i = first; i < iv->n_keys; i++) {
 		tkey_t *k = &iv->keys[i];
 		key_attrs_t ka;
-		if (k->shown_fp || keycache_get(t->slot, s, priv[i - first], &ka) != CKR_OK || !ka.has_fp)
+		if (k->shown_fp || keycache_get(t->slot, s, priv[i - first], &ka) != CKR_OK ||
+		    !ka.has_fp)
 			continue;
 		memcpy(k->sfp, ka.fp, 32);
 		k->shown_fp = true;
@@ -364,7 +374,7 @@ static int scan_token(inv_t *iv, token_view_t *tv, size_t ti)
 		*k = pubs[j];
 		k->tok = ti;
 		k->has_public = true;
-		k->gov = NULL;       /* a public key signs nothing: never governed */
+		k->gov = NULL; /* a public key signs nothing: never governed */
 		iv->n_keys++;
 	}
 	rc = 0;
@@ -397,7 +407,8 @@ static int scan(inv_t *iv, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < iv->n_tokens; i++) {
 		if (scan_token(iv, &tv, i) < 0) {
-			snprintf(err, errlen, "token %s: out of memory reading keys", iv->tokens[i].label);
+			snprintf(err, errlen, "token %s: out of memory reading keys",
+			         iv->tokens[i].label);
 			goto out;
 		}
 	}
@@ -461,7 +472,7 @@ static void analyse_keys(inv_t *iv)
 			scanned |= key_on_token(k, &iv->tokens[t]);
 		iv->gov_scanned[gi] = scanned;
 		if (!scanned && iv->token_filter)
-			continue;  /* another token: not this report's business */
+			continue; /* another token: not this report's business */
 		bool retired = k->revoked || (k->not_after && iv->now >= k->not_after);
 		if (!k->has_fingerprint)
 			add(iv, SEV_LOW, "no-fingerprint", node, k->name,
@@ -476,7 +487,8 @@ static void analyse_keys(inv_t *iv)
 			if (!key_on_token(k, &iv->tokens[t->tok]))
 				continue;
 			if (!t->has_private) {
-				public_only |= k->has_fingerprint && t->has_fp && !memcmp(t->fp, k->fingerprint, 32);
+				public_only |= k->has_fingerprint && t->has_fp &&
+				               !memcmp(t->fp, k->fingerprint, 32);
 				continue;
 			}
 			if (t->gov != k)
@@ -507,16 +519,20 @@ static void analyse_keys(inv_t *iv)
 				 * the module cannot confirm it either. */
 				bool unverifiable = false;
 				for (size_t i = 0; i < iv->n_keys && !unverifiable; i++)
-					unverifiable = iv->keys[i].has_private && !iv->keys[i].has_fp &&
-					               key_on_token(k, &iv->tokens[iv->keys[i].tok]) &&
-					               id_label_match(k, &iv->keys[i]);
+					unverifiable =
+					        iv->keys[i].has_private && !iv->keys[i].has_fp &&
+					        key_on_token(k, &iv->tokens[iv->keys[i].tok]) &&
+					        id_label_match(k, &iv->keys[i]);
 				add(iv, SEV_HIGH, "key-missing", node, k->name,
-				    "no private key on token %s that the module takes for it%s%s%s%s", k->token,
-				    public_only ? " (only the public key is there)" : "",
-				    unverifiable ? " (a private key with its ID/label is there, but its identity "
-				                   "cannot be established: no public key the policy names verifies "
-				                   "its signature)" : "",
-				    elsewhere ? "; the material is on token " : "", elsewhere ? elsewhere : "");
+				    "no private key on token %s that the module takes for it%s%s%s%s",
+				    k->token, public_only ? " (only the public key is there)" : "",
+				    unverifiable
+				            ? " (a private key with its ID/label is there, but its identity "
+				              "cannot be established: no public key the policy names verifies "
+				              "its signature)"
+				            : "",
+				    elsewhere ? "; the material is on token " : "",
+				    elsewhere ? elsewhere : "");
 			}
 			continue;
 		}
@@ -526,12 +542,14 @@ static void analyse_keys(inv_t *iv)
 			hex(match->id, match->id_len, idh, sizeof idh);
 			hex(k->id, k->id_len, idp, sizeof idp);
 			char what[320] = "";
-			if (k->has_id && (k->id_len != match->id_len || memcmp(k->id, match->id, k->id_len)))
-				snprintf(what, sizeof what, "ID %s on the token, policy says %s", idh[0] ? idh : "(none)",
-				         idp);
+			if (k->has_id &&
+			    (k->id_len != match->id_len || memcmp(k->id, match->id, k->id_len)))
+				snprintf(what, sizeof what, "ID %s on the token, policy says %s",
+				         idh[0] ? idh : "(none)", idp);
 			if (k->label && strcmp(k->label, match->label)) {
 				size_t l = strlen(what);
-				snprintf(what + l, sizeof what - l, "%slabel '%s' on the token, policy says '%s'",
+				snprintf(what + l, sizeof what - l,
+				         "%slabel '%s' on the token, policy says '%s'",
 				         l ? "; " : "", match->label, k->label);
 			}
 			add(iv, SEV_MEDIUM, "key-drift", node, k->name, "%s", what);
@@ -547,19 +565,22 @@ static void analyse_keys(inv_t *iv)
 			tkey_subject(iv, t, subj, sizeof subj);
 			add(iv, SEV_HIGH, "key-copy", node, subj,
 			    "a copy of governed key %s (same key material under another ID, label or token): "
-			    "it outlives rotation and revocation of the original", k->name);
+			    "it outlives rotation and revocation of the original",
+			    k->name);
 			snprintf(node, sizeof node, "key:%s", k->name);
 		}
 		if (k->revoked)
 			add(iv, SEV_HIGH, "revoked-key-present", node, k->name,
-			    "revoked%s%s, still on token %s: destroy it", k->revoked_reason ? ": " : "",
+			    "revoked%s%s, still on token %s: destroy it",
+			    k->revoked_reason ? ": " : "",
 			    k->revoked_reason ? k->revoked_reason : "", k->token);
 		else if (k->not_after && iv->now >= k->not_after) {
 			char na[32];
 			report_time_format(k->not_after, na, sizeof na);
 			add(iv, SEV_MEDIUM, "expired-key-present", node, k->name,
 			    "expired %s, still on token %s: destroy it", na, k->token);
-		} else if (k->not_after && k->not_after - iv->now <= (time_t)iv->expiry_days * 86400) {
+		} else if (k->not_after &&
+		           k->not_after - iv->now <= (time_t)iv->expiry_days * 86400) {
 			char na[32];
 			report_time_format(k->not_after, na, sizeof na);
 			long days = (long)((k->not_after - iv->now) / 86400);
@@ -582,15 +603,17 @@ static void analyse_keys(inv_t *iv)
 		if (!t->has_private) {
 			bool governed_pub = false;
 			for (size_t g = 0; g < cfg->n_keys && t->has_fp; g++)
-				governed_pub |= cfg->keys[g].has_fingerprint && !memcmp(cfg->keys[g].fingerprint, t->fp, 32);
+				governed_pub |= cfg->keys[g].has_fingerprint &&
+				                !memcmp(cfg->keys[g].fingerprint, t->fp, 32);
 			if (!governed_pub)
-				add(iv, SEV_INFO, "public-key-only", node, subj, "%s %s: a public key without its private key",
-				    t->desc, fps);
+				add(iv, SEV_INFO, "public-key-only", node, subj,
+				    "%s %s: a public key without its private key", t->desc, fps);
 			continue;
 		}
 		bool copy = false;
 		for (size_t g = 0; g < cfg->n_keys && t->has_fp; g++)
-			if (cfg->keys[g].has_fingerprint && !memcmp(cfg->keys[g].fingerprint, t->fp, 32)) {
+			if (cfg->keys[g].has_fingerprint &&
+			    !memcmp(cfg->keys[g].fingerprint, t->fp, 32)) {
 				add(iv, SEV_HIGH, "key-copy", node, subj,
 				    "the key material of governed key %s, on a token the policy does not name for it",
 				    cfg->keys[g].name);
@@ -605,9 +628,10 @@ static void analyse_keys(inv_t *iv)
 		if (t->why == REASON_KEY_UNKNOWN || t->why == REASON_KEY_OTHER_TOKEN)
 			add(iv, SEV_HIGH, "key-unknown", node, subj,
 			    "%s: its identity cannot be established (an attribute the module reads is missing, "
-			    "unreadable or too long): the module refuses it (%s)", t->desc,
-			    policy_reason_name(t->why));
-		else if (t->why == REASON_KEY_MISMATCH || tok_key_has_governed_name(iv, t, &which)) {
+			    "unreadable or too long): the module refuses it (%s)",
+			    t->desc, policy_reason_name(t->why));
+		else if (t->why == REASON_KEY_MISMATCH ||
+		         tok_key_has_governed_name(iv, t, &which)) {
 			if (!which)
 				tok_key_has_governed_name(iv, t, &which);
 			add(iv, SEV_HIGH, "lookalike-key", node, subj,
@@ -616,7 +640,8 @@ static void analyse_keys(inv_t *iv)
 			    t->has_fp ? "is other key material" : "cannot be confirmed as it");
 		} else
 			add(iv, SEV_MEDIUM, "ungoverned-key", node, subj,
-			    "%s %s: no policy governs it (signgate refuses it; direct token users do not)", t->desc, fps);
+			    "%s %s: no policy governs it (signgate refuses it; direct token users do not)",
+			    t->desc, fps);
 	}
 
 	/* blast radius: products per key material (entries with the same
@@ -654,24 +679,25 @@ static void analyse_sharing(inv_t *iv)
 		memset(group, 0, cfg->n_keys * sizeof *group);
 		for (size_t gj = gi; gj < cfg->n_keys; gj++) {
 			const policy_key_t *o = &cfg->keys[gj];
-			group[gj] = gj == gi ||
-			            (k->has_fingerprint && o->has_fingerprint && !memcmp(k->fingerprint, o->fingerprint, 32));
+			group[gj] = gj == gi || (k->has_fingerprint && o->has_fingerprint &&
+			                         !memcmp(k->fingerprint, o->fingerprint, 32));
 			if (!group[gj])
 				continue;
 			done[gj] = true;
 			appendf(names, sizeof names, &ln, "%s%s", n_names++ ? ", " : "", o->name);
 			for (size_t q = 0; q < o->n_products; q++)
 				if (!product_seen(cfg, group, gj, q))
-					appendf(prods, sizeof prods, &lp, "%s%s", n_prod++ ? ", " : "", o->products[q]);
+					appendf(prods, sizeof prods, &lp, "%s%s",
+					        n_prod++ ? ", " : "", o->products[q]);
 		}
 		snprintf(node, sizeof node, "key:%s", k->name);
 		if (n_prod > 1)
 			add(iv, SEV_MEDIUM, "shared-key", node, names,
-			    "one key signs for %zu products (%s): a compromise or revocation hits all of them", n_prod,
-			    prods);
+			    "one key signs for %zu products (%s): a compromise or revocation hits all of them",
+			    n_prod, prods);
 		else if (n_names > 1)
-			add(iv, SEV_MEDIUM, "shared-key", node, names, "one key material governed under %zu names",
-			    n_names);
+			add(iv, SEV_MEDIUM, "shared-key", node, names,
+			    "one key material governed under %zu names", n_names);
 	}
 	free(done);
 	free(group);
@@ -701,10 +727,13 @@ static void analyse_rules(inv_t *iv)
 			           role_uid_members(iv, r->roles[i]);
 		}
 		if (!members) {
-			appendf(why, sizeof why, &l, "%srole%s ", l ? "; " : "", r->n_roles > 1 ? "s" : "");
+			appendf(why, sizeof why, &l, "%srole%s ", l ? "; " : "",
+			        r->n_roles > 1 ? "s" : "");
 			for (size_t i = 0; i < r->n_roles; i++)
-				appendf(why, sizeof why, &l, "%s%s", i ? ", " : "", cfg->roles[r->roles[i]].name);
-			appendf(why, sizeof why, &l, " match%s no existing user or group member", r->n_roles > 1 ? "" : "es");
+				appendf(why, sizeof why, &l, "%s%s", i ? ", " : "",
+				        cfg->roles[r->roles[i]].name);
+			appendf(why, sizeof why, &l, " match%s no existing user or group member",
+			        r->n_roles > 1 ? "" : "es");
 			snprintf(node, sizeof node, "role:%s", cfg->roles[r->roles[0]].name);
 		}
 		if (!r->days || (r->minute_from >= 0 && r->minute_from == r->minute_to))
@@ -720,9 +749,12 @@ static void analyse_rules(inv_t *iv)
 				            !(key->not_after && iv->now >= key->not_after);
 			}
 			if (all_known && !any_present)
-				appendf(why, sizeof why, &l, "%s%s on the token", l ? "; " : "", r->n_keys > 1 ? "none of its keys is" : "its key is not");
+				appendf(why, sizeof why, &l, "%s%s on the token", l ? "; " : "",
+				        r->n_keys > 1 ? "none of its keys is" : "its key is not");
 			else if (all_known && r->sign && !r->admin && !any_live)
-				appendf(why, sizeof why, &l, "%s%s revoked or expired", l ? "; " : "", r->n_keys > 1 ? "all its keys are" : "its key is");
+				appendf(why, sizeof why, &l, "%s%s revoked or expired",
+				        l ? "; " : "",
+				        r->n_keys > 1 ? "all its keys are" : "its key is");
 		}
 		if (l) {
 			add(iv, SEV_MEDIUM, "rule-never-fires", node, r->name, "%s", why);
@@ -739,7 +771,8 @@ static void analyse_rules(inv_t *iv)
 			snprintf(rnode, sizeof rnode, "rule:%s", r->name);
 			char age[48] = "";
 			if (r->approvals_max_age_s)
-				snprintf(age, sizeof age, ", none older than %u s", r->approvals_max_age_s);
+				snprintf(age, sizeof age, ", none older than %u s",
+				         r->approvals_max_age_s);
 			add(iv, SEV_INFO, "approvals-required", rnode, r->name,
 			    "signatures need %u distinct approvals from %s%s (never the requester's own)",
 			    r->approvals_count, groups, age);
@@ -758,7 +791,8 @@ static void analyse_identities(inv_t *iv)
 		snprintf(node, sizeof node, "unk:%s:%s", u->kind, u->name);
 		snprintf(subj, sizeof subj, "%s %s", u->kind, u->name);
 		add(iv, SEV_MEDIUM, "unknown-identity", node, subj,
-		    "role %s names a %s this system does not know (offboarding lag?)", cfg->roles[u->role].name, u->kind);
+		    "role %s names a %s this system does not know (offboarding lag?)",
+		    cfg->roles[u->role].name, u->kind);
 	}
 	/* admin capability, one finding per identity */
 	for (size_t id = 0; id < m->n_ids; id++) {
@@ -791,8 +825,10 @@ static void analyse_identities(inv_t *iv)
 			snprintf(subj, sizeof subj, "uid %u", (unsigned)ident->uid);
 		else
 			snprintf(subj, sizeof subj, "any caller");
-		add(iv, all || ident->kind == REPORT_ID_ANY ? SEV_HIGH : SEV_MEDIUM, "admin-capability", node, subj,
-		    "may create, destroy, copy or relabel keys through rule%s %s", strchr(buf, ',') ? "s" : "", buf);
+		add(iv, all || ident->kind == REPORT_ID_ANY ? SEV_HIGH : SEV_MEDIUM,
+		    "admin-capability", node, subj,
+		    "may create, destroy, copy or relabel keys through rule%s %s",
+		    strchr(buf, ',') ? "s" : "", buf);
 	}
 }
 
@@ -803,29 +839,35 @@ static void check_file(inv_t *iv, const char *path, bool is_pin, bool has_secret
 	const char *what = is_pin ? "PIN file" : "policy file";
 	snprintf(node, sizeof node, "file:%s", path);
 	if (stat(path, &st) < 0) {
-		add(iv, is_pin ? SEV_HIGH : SEV_MEDIUM, "file-unreadable", node, path, "%s: %s", what, strerror(errno));
+		add(iv, is_pin ? SEV_HIGH : SEV_MEDIUM, "file-unreadable", node, path, "%s: %s",
+		    what, strerror(errno));
 		return;
 	}
 	mode_t m = st.st_mode & 07777;
 	if (m & (S_IWGRP | S_IWOTH))
-		add(iv, is_pin ? SEV_HIGH : SEV_CRITICAL, is_pin ? "pin-file-permissions" : "policy-file-permissions",
-		    node, path, "%s mode %04o: writable by %s%s", what, (unsigned)m,
+		add(iv, is_pin ? SEV_HIGH : SEV_CRITICAL,
+		    is_pin ? "pin-file-permissions" : "policy-file-permissions", node, path,
+		    "%s mode %04o: writable by %s%s", what, (unsigned)m,
 		    m & S_IWOTH ? "everyone" : "the group",
-		    is_pin ? "" : " (anyone who can write it decides who signs; the module refuses to load it)");
+		    is_pin ? ""
+		           : " (anyone who can write it decides who signs; the module refuses to load it)");
 	if (m & (S_IRGRP | S_IROTH)) {
 		if (is_pin)
 			add(iv, SEV_CRITICAL, "pin-file-permissions", node, path,
 			    "PIN file mode %04o: readable by %s: they can log in to the token and sign without signgate",
 			    (unsigned)m, m & S_IROTH ? "everyone" : "the group");
 		else
-			add(iv, has_secrets ? SEV_MEDIUM : SEV_LOW, "policy-file-permissions", node, path,
-			    "policy file mode %04o: readable by %s%s", (unsigned)m, m & S_IROTH ? "everyone" : "the group",
+			add(iv, has_secrets ? SEV_MEDIUM : SEV_LOW, "policy-file-permissions", node,
+			    path, "policy file mode %04o: readable by %s%s", (unsigned)m,
+			    m & S_IROTH ? "everyone" : "the group",
 			    has_secrets ? " (it holds role credential hashes)" : "");
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid() && !(iv->has_owner_ok && st.st_uid == iv->owner_ok)) {
+	if (st.st_uid != 0 && st.st_uid != geteuid() &&
+	    !(iv->has_owner_ok && st.st_uid == iv->owner_ok)) {
 		struct passwd *pw = getpwuid(st.st_uid);
-		add(iv, SEV_HIGH, is_pin ? "pin-file-permissions" : "policy-file-permissions", node, path,
-		    "%s owned by %s (uid %u), not root%s%s", what, pw ? pw->pw_name : "?", (unsigned)st.st_uid,
+		add(iv, SEV_HIGH, is_pin ? "pin-file-permissions" : "policy-file-permissions", node,
+		    path, "%s owned by %s (uid %u), not root%s%s", what, pw ? pw->pw_name : "?",
+		    (unsigned)st.st_uid,
 		    iv->has_owner_ok ? " or the --owner account" : " or the user running inventory",
 		    "");
 	}
@@ -850,10 +892,10 @@ static void print_table(const inv_t *iv, const char *when)
 		size_t n = 0;
 		for (size_t i = 0; i < iv->n_keys; i++)
 			n += iv->keys[i].tok == t;
-		printf("\ntoken %s (serial %s): %zu key%s\n", iv->tokens[t].label, iv->tokens[t].serial, n,
-		       n == 1 ? "" : "s");
-		printf("  %-8s %-9s %-6s %-18s %-26s %s\n", "OBJECTS", "TYPE", "ID", "LABEL", "FINGERPRINT",
-		       "GOVERNED AS");
+		printf("\ntoken %s (serial %s): %zu key%s\n", iv->tokens[t].label,
+		       iv->tokens[t].serial, n, n == 1 ? "" : "s");
+		printf("  %-8s %-9s %-6s %-18s %-26s %s\n", "OBJECTS", "TYPE", "ID", "LABEL",
+		       "FINGERPRINT", "GOVERNED AS");
 		for (size_t i = 0; i < iv->n_keys; i++) {
 			const tkey_t *k = &iv->keys[i];
 			if (k->tok != t)
@@ -870,10 +912,13 @@ static void print_table(const inv_t *iv, const char *when)
 			if (k->copy)
 				snprintf(as, sizeof as, "-  (copy of %s)", k->gov->name);
 			else
-				snprintf(as, sizeof as, "%s", k->gov ? k->gov->name : k->has_private ? "-  (ungoverned)" : "-");
+				snprintf(as, sizeof as, "%s",
+				         k->gov           ? k->gov->name
+				         : k->has_private ? "-  (ungoverned)"
+				                          : "-");
 			printf("  %-8s %-9s %-6s %-18s %-26s %s\n",
-			       k->has_private ? (k->has_public ? "priv+pub" : "private") : "public", k->desc,
-			       idh[0] ? idh : "-", k->label[0] ? k->label : "-", fps, as);
+			       k->has_private ? (k->has_public ? "priv+pub" : "private") : "public",
+			       k->desc, idh[0] ? idh : "-", k->label[0] ? k->label : "-", fps, as);
 		}
 	}
 	size_t n_missing = 0;
@@ -888,14 +933,15 @@ static void print_table(const inv_t *iv, const char *when)
 	size_t count[SEV_COUNT] = { 0 };
 	for (size_t i = 0; i < iv->n_f; i++)
 		count[iv->f[i].sev]++;
-	printf("\nfindings: %zu critical, %zu high, %zu medium, %zu low, %zu info\n", count[SEV_CRITICAL],
-	       count[SEV_HIGH], count[SEV_MEDIUM], count[SEV_LOW], count[SEV_INFO]);
+	printf("\nfindings: %zu critical, %zu high, %zu medium, %zu low, %zu info\n",
+	       count[SEV_CRITICAL], count[SEV_HIGH], count[SEV_MEDIUM], count[SEV_LOW],
+	       count[SEV_INFO]);
 	if (iv->n_f)
 		printf("  %-9s %-24s %s\n", "SEVERITY", "FINDING", "SUBJECT / DETAIL");
 	for (size_t i = 0; i < iv->n_f; i++) {
 		const finding_t *f = &iv->f[i];
-		printf("  %-9s %-24s %s\n  %-9s %-24s   %s\n", sev_names[f->sev], f->code, f->subject, "", "",
-		       f->detail);
+		printf("  %-9s %-24s %s\n  %-9s %-24s   %s\n", sev_names[f->sev], f->code,
+		       f->subject, "", "", f->detail);
 	}
 }
 
@@ -919,19 +965,25 @@ static json_t *json_report(const inv_t *iv, const char *when, int fail_on, int s
 			 * ("governed", or the reason it refuses it: key-mismatch,
 			 * key-ungoverned, key-unknown); null for a public key. */
 			json_t *ident = !k->has_private ? json_null()
-			                : k->why == REASON_ALLOWED ? json_string("governed")
-			                                           : json_string(policy_reason_name(k->why));
-			json_array_append_new(keys, json_pack("{s:b,s:b,s:s,s:s,s:s,s:o,s:b,s:o,s:o,s:o}", "private",
-			                                      k->has_private, "public", k->has_public, "type", k->desc,
-			                                      "id", idh, "label", k->label, "fingerprint",
-			                                      k->shown_fp ? json_string(fps) : json_null(),
-			                                      "fingerprint_established", k->has_fp, "identity", ident,
-			                                      "governed_as",
-			                                      k->gov && !k->copy ? json_string(k->gov->name) : json_null(),
-			                                      "copy_of", k->copy ? json_string(k->gov->name) : json_null()));
+			                : k->why == REASON_ALLOWED
+			                        ? json_string("governed")
+			                        : json_string(policy_reason_name(k->why));
+			json_array_append_new(
+			        keys,
+			        json_pack("{s:b,s:b,s:s,s:s,s:s,s:o,s:b,s:o,s:o,s:o}", "private",
+			                  k->has_private, "public", k->has_public, "type", k->desc,
+			                  "id", idh, "label", k->label, "fingerprint",
+			                  k->shown_fp ? json_string(fps) : json_null(),
+			                  "fingerprint_established", k->has_fp, "identity", ident,
+			                  "governed_as",
+			                  k->gov && !k->copy ? json_string(k->gov->name)
+			                                     : json_null(),
+			                  "copy_of",
+			                  k->copy ? json_string(k->gov->name) : json_null()));
 		}
-		json_array_append_new(toks, json_pack("{s:s,s:s,s:o}", "label", iv->tokens[t].label, "serial",
-		                                      iv->tokens[t].serial, "keys", keys));
+		json_array_append_new(toks,
+		                      json_pack("{s:s,s:s,s:o}", "label", iv->tokens[t].label,
+		                                "serial", iv->tokens[t].serial, "keys", keys));
 	}
 	json_object_set_new(root, "tokens", toks);
 	json_t *gov = json_array();
@@ -939,8 +991,8 @@ static json_t *json_report(const inv_t *iv, const char *when, int fail_on, int s
 		const policy_key_t *k = &iv->cfg->keys[g];
 		if (!iv->gov_scanned[g] && iv->token_filter)
 			continue;
-		json_array_append_new(gov, json_pack("{s:s,s:s,s:b}", "name", k->name, "token", k->token, "present",
-		                                     iv->gov_present[g]));
+		json_array_append_new(gov, json_pack("{s:s,s:s,s:b}", "name", k->name, "token",
+		                                     k->token, "present", iv->gov_present[g]));
 	}
 	json_object_set_new(root, "governed_keys", gov);
 	json_t *fs = json_array();
@@ -948,15 +1000,17 @@ static json_t *json_report(const inv_t *iv, const char *when, int fail_on, int s
 	for (size_t i = 0; i < iv->n_f; i++) {
 		const finding_t *f = &iv->f[i];
 		count[f->sev]++;
-		json_array_append_new(fs, json_pack("{s:s,s:s,s:s,s:s}", "severity", sev_names[f->sev], "code",
-		                                    f->code, "subject", f->subject, "detail", f->detail));
+		json_array_append_new(fs, json_pack("{s:s,s:s,s:s,s:s}", "severity",
+		                                    sev_names[f->sev], "code", f->code, "subject",
+		                                    f->subject, "detail", f->detail));
 	}
 	json_object_set_new(root, "findings", fs);
 	json_t *sum = json_object();
 	for (int s = SEV_COUNT - 1; s >= 0; s--)
 		json_object_set_new(sum, sev_names[s], json_integer((json_int_t)count[s]));
 	json_object_set_new(root, "summary", sum);
-	json_object_set_new(root, "fail_on", fail_on < 0 ? json_null() : json_string(sev_names[fail_on]));
+	json_object_set_new(root, "fail_on",
+	                    fail_on < 0 ? json_null() : json_string(sev_names[fail_on]));
 	json_object_set_new(root, "exit_status", json_integer(status));
 	return root;
 }
@@ -989,18 +1043,22 @@ static int node_sev(const inv_t *iv, const char *node)
 
 static const char *sev_fill(int s)
 {
-	return s >= SEV_HIGH ? "#ff7b7b" : s == SEV_MEDIUM ? "#ffb347" : s == SEV_LOW ? "#fff09a" : "#ffffff";
+	return s >= SEV_HIGH     ? "#ff7b7b"
+	       : s == SEV_MEDIUM ? "#ffb347"
+	       : s == SEV_LOW    ? "#fff09a"
+	                         : "#ffffff";
 }
 
-static void dot_node(const inv_t *iv, const char *id, const char *label, const char *shape, const char *extra)
+static void dot_node(const inv_t *iv, const char *id, const char *label, const char *shape,
+                     const char *extra)
 {
 	int s = node_sev(iv, id);
 	char tip[1024] = "";
 	size_t l = 0;
 	for (size_t i = 0; i < iv->n_f && l < sizeof tip - 1; i++)
 		if (!strcmp(iv->f[i].node, id)) {
-			int w = snprintf(tip + l, sizeof tip - l, "%s%s: %s", l ? "\n" : "", sev_names[iv->f[i].sev],
-			                 iv->f[i].code);
+			int w = snprintf(tip + l, sizeof tip - l, "%s%s: %s", l ? "\n" : "",
+			                 sev_names[iv->f[i].sev], iv->f[i].code);
 			if (w > 0)
 				l += (size_t)w < sizeof tip - l ? (size_t)w : sizeof tip - l - 1;
 		}
@@ -1008,7 +1066,9 @@ static void dot_node(const inv_t *iv, const char *id, const char *label, const c
 	dot_str(id);
 	printf(" [shape=%s, style=\"filled%s\", fillcolor=\"%s\"%s%s, label=", shape,
 	       extra && strstr(extra, "dashed") ? ",dashed" : "", sev_fill(s),
-	       s >= SEV_HIGH ? ", color=\"#c00000\", penwidth=2" : s == SEV_MEDIUM ? ", color=\"#d07000\"" : "",
+	       s >= SEV_HIGH     ? ", color=\"#c00000\", penwidth=2"
+	       : s == SEV_MEDIUM ? ", color=\"#d07000\""
+	                         : "",
 	       extra && !strstr(extra, "dashed") ? extra : "");
 	char full[1200];
 	if (tip[0])
@@ -1056,7 +1116,7 @@ static void print_dot(const inv_t *iv, const char *when)
 	for (size_t i = 0; i < m->n_unknown; i++) {
 		const report_unknown_t *u = &m->unknown[i];
 		if (!strcmp(u->kind, "uid"))
-			continue;  /* shown as an identity above */
+			continue; /* shown as an identity above */
 		snprintf(id, sizeof id, "unk:%s:%s", u->kind, u->name);
 		snprintf(label, sizeof label, "%s %s\n(no such %s)", u->kind, u->name, u->kind);
 		dot_node(iv, id, label, "ellipse", "dashed");
@@ -1066,7 +1126,8 @@ static void print_dot(const inv_t *iv, const char *when)
 	for (size_t r = 0; r < cfg->n_roles; r++) {
 		const policy_role_t *ro = &cfg->roles[r];
 		snprintf(id, sizeof id, "role:%s", ro->name);
-		snprintf(label, sizeof label, "%s%s%s", ro->name, ro->n_programs ? "\n(program-bound)" : "",
+		snprintf(label, sizeof label, "%s%s%s", ro->name,
+		         ro->n_programs ? "\n(program-bound)" : "",
 		         ro->credential ? "\n(credential)" : "");
 		dot_node(iv, id, label, "box", NULL);
 	}
@@ -1108,8 +1169,8 @@ static void print_dot(const inv_t *iv, const char *when)
 		const policy_key_t *k = &cfg->keys[g];
 		snprintf(id, sizeof id, "key:%s", k->name);
 		hex(k->id, k->id_len, idh, sizeof idh);
-		snprintf(label, sizeof label, "%s\n%s id %s%s", k->name, k->token, idh[0] ? idh : "-",
-		         iv->gov_present[g] ? "" : "\n(not on token)");
+		snprintf(label, sizeof label, "%s\n%s id %s%s", k->name, k->token,
+		         idh[0] ? idh : "-", iv->gov_present[g] ? "" : "\n(not on token)");
 		dot_node(iv, id, label, "component", iv->gov_present[g] ? NULL : "dashed");
 	}
 	for (size_t i = 0; i < iv->n_keys; i++) {
@@ -1118,8 +1179,9 @@ static void print_dot(const inv_t *iv, const char *when)
 			continue;
 		tkey_node(iv, t, id, sizeof id);
 		hex(t->id, t->id_len, idh, sizeof idh);
-		snprintf(label, sizeof label, "%s (ungoverned)\n%s id %s\n%s", t->label[0] ? t->label : "(no label)",
-		         iv->tokens[t->tok].label, idh[0] ? idh : "-", t->desc);
+		snprintf(label, sizeof label, "%s (ungoverned)\n%s id %s\n%s",
+		         t->label[0] ? t->label : "(no label)", iv->tokens[t->tok].label,
+		         idh[0] ? idh : "-", t->desc);
 		dot_node(iv, id, label, "component", "dashed");
 	}
 	printf("  }\n");
@@ -1129,10 +1191,10 @@ static void print_dot(const inv_t *iv, const char *when)
 			continue;
 		tkey_node(iv, t, id, sizeof id);
 		if (node_sev(iv, id) < 0)
-			continue;  /* the governed key itself; a copy (with a finding) is drawn next to it */
+			continue; /* the governed key itself; a copy (with a finding) is drawn next to it */
 		hex(t->id, t->id_len, idh, sizeof idh);
-		snprintf(label, sizeof label, "copy of %s\n%s id %s label %s", t->gov->name, iv->tokens[t->tok].label,
-		         idh[0] ? idh : "-", t->label);
+		snprintf(label, sizeof label, "copy of %s\n%s id %s label %s", t->gov->name,
+		         iv->tokens[t->tok].label, idh[0] ? idh : "-", t->label);
 		dot_node(iv, id, label, "component", "dashed");
 		snprintf(id2, sizeof id2, "key:%s", t->gov->name);
 		printf("  ");
@@ -1147,7 +1209,9 @@ static void print_dot(const inv_t *iv, const char *when)
 			bool seen = false;
 			for (size_t h = 0; h <= g && !seen; h++)
 				for (size_t q = 0; q < cfg->keys[h].n_products && !seen; q++)
-					seen = (h < g || q < p) && !strcmp(cfg->keys[h].products[q], cfg->keys[g].products[p]);
+					seen = (h < g || q < p) &&
+					       !strcmp(cfg->keys[h].products[q],
+					               cfg->keys[g].products[p]);
 			if (seen)
 				continue;
 			snprintf(id, sizeof id, "product:%s", cfg->keys[g].products[p]);
@@ -1163,15 +1227,20 @@ static void print_dot(const inv_t *iv, const char *when)
 			snprintf(id, sizeof id, "role:%s", cfg->roles[rule->roles[i]].name);
 			size_t n = rule->all_keys ? cfg->n_keys : rule->n_keys;
 			for (size_t k = 0; k < n; k++) {
-				snprintf(id2, sizeof id2, "key:%s", cfg->keys[rule->all_keys ? k : rule->keys[k]].name);
-				snprintf(label, sizeof label, "%s%s%s", rule->name, rule->sign ? "" : "", rule->admin ? " (admin)" : "");
+				snprintf(id2, sizeof id2, "key:%s",
+				         cfg->keys[rule->all_keys ? k : rule->keys[k]].name);
+				snprintf(label, sizeof label, "%s%s%s", rule->name,
+				         rule->sign ? "" : "", rule->admin ? " (admin)" : "");
 				printf("  ");
 				dot_str(id);
 				printf(" -> ");
 				dot_str(id2);
 				printf(" [label=");
 				dot_str(label);
-				printf("%s%s];\n", rule->admin ? ", color=\"#c00000\", fontcolor=\"#c00000\", penwidth=2" : "",
+				printf("%s%s];\n",
+				       rule->admin
+				               ? ", color=\"#c00000\", fontcolor=\"#c00000\", penwidth=2"
+				               : "",
 				       dead ? ", style=dashed" : "");
 			}
 		}
@@ -1226,10 +1295,14 @@ static void usage(FILE *f)
 int cmd_inventory(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },      { "token", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },              { "dot", no_argument, NULL, 'd' },
-		{ "fail-on", required_argument, NULL, 'f' },     { "expiry-days", required_argument, NULL, 'e' },
-		{ "owner", required_argument, NULL, 'o' },       { "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "token", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "dot", no_argument, NULL, 'd' },
+		{ "fail-on", required_argument, NULL, 'f' },
+		{ "expiry-days", required_argument, NULL, 'e' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL;
@@ -1246,7 +1319,8 @@ int cmd_inventory(int argc, char **argv)
 		case 'd': dot = true; break;
 		case 'f':
 			if ((fail_on = sev_from_name(optarg)) < 0) {
-				fprintf(stderr, "signgate inventory: --fail-on must be info, low, medium, high or critical\n");
+				fprintf(stderr,
+				        "signgate inventory: --fail-on must be info, low, medium, high or critical\n");
 				return EXIT_USAGE;
 			}
 			break;
@@ -1254,7 +1328,8 @@ int cmd_inventory(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > 36500) {
-				fprintf(stderr, "signgate inventory: --expiry-days must be a number of days (0-36500)\n");
+				fprintf(stderr,
+				        "signgate inventory: --expiry-days must be a number of days (0-36500)\n");
 				return EXIT_USAGE;
 			}
 			iv.expiry_days = (int)v;
@@ -1263,7 +1338,8 @@ int cmd_inventory(int argc, char **argv)
 		case 'o': {
 			struct passwd *pw = getpwnam(optarg);
 			if (!pw) {
-				fprintf(stderr, "signgate inventory: --owner: no user '%s'\n", optarg);
+				fprintf(stderr, "signgate inventory: --owner: no user '%s'\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			iv.owner_ok = pw->pw_uid;
@@ -1369,8 +1445,10 @@ int inventory_check_keys(const config_t *cfg, const char *conf_path, inventory_k
 			       !strcmp(cfg->backend.tokens[i], iv.tokens[t].serial);
 		if (!seen) {
 			char d[320];
-			snprintf(d, sizeof d, "backend.tokens names '%s' but %s shows no initialised token with "
-			         "that label or serial", cfg->backend.tokens[i], cfg->backend.module);
+			snprintf(d, sizeof d,
+			         "backend.tokens names '%s' but %s shows no initialised token with "
+			         "that label or serial",
+			         cfg->backend.tokens[i], cfg->backend.module);
 			cb(arg, "high", "token-missing", cfg->backend.tokens[i], d);
 		}
 	}

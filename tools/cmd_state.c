@@ -31,12 +31,12 @@ static config_t *load(const char *path, const char *cmd)
 static void state_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: signgate state init|migrate|status [--config CONFIG]\n"
-		"  init     create the schema (version %d) in the config's PostgreSQL database\n"
-		"  migrate  bring an older schema to version %d\n"
-		"  status   connect and print the store and its schema version\n"
-		"  The file store (state_dir) needs neither init nor migrate.\n",
-		STATE_SCHEMA_VERSION, STATE_SCHEMA_VERSION);
+	        "usage: signgate state init|migrate|status [--config CONFIG]\n"
+	        "  init     create the schema (version %d) in the config's PostgreSQL database\n"
+	        "  migrate  bring an older schema to version %d\n"
+	        "  status   connect and print the store and its schema version\n"
+	        "  The file store (state_dir) needs neither init nor migrate.\n",
+	        STATE_SCHEMA_VERSION, STATE_SCHEMA_VERSION);
 }
 
 int cmd_state(int argc, char **argv)
@@ -82,10 +82,10 @@ int cmd_state(int argc, char **argv)
 	} else if (op == STATE_ADMIN_STATUS) {
 		printf("state store: postgresql (%s): schema version %d%s\n",
 		       cfg->state.conninfo_file, version,
-		       version == STATE_SCHEMA_VERSION	? ", current"
-		       : version == 0			? ": no schema, run `signgate state init`"
+		       version == STATE_SCHEMA_VERSION  ? ", current"
+		       : version == 0                   ? ": no schema, run `signgate state init`"
 		       : version < STATE_SCHEMA_VERSION ? ": older, run `signgate state migrate`"
-							: ": newer than this signgate knows");
+		                                        : ": newer than this signgate knows");
 		rc = version == STATE_SCHEMA_VERSION ? 0 : 1;
 	} else {
 		printf("state store: postgresql (%s): schema version %d\n",
@@ -122,7 +122,7 @@ static int revoke_common(int argc, char **argv, bool revoke)
 	}
 	if (!key || (revoke && (!reason || !*reason))) {
 		fprintf(stderr, "usage: signgate %s KEY%s [--config CONFIG]\n", cmd,
-			revoke ? " --reason TEXT" : "");
+		        revoke ? " --reason TEXT" : "");
 		return 2;
 	}
 	if (revoke && strlen(reason) > STATE_REASON_MAX) {

@@ -46,8 +46,8 @@ static const struct op_kind {
 	const char *name;
 	policy_action_t action;
 	bool needs_mech;    /* a mechanism is part of the request */
-	bool sign_data;	    /* the data checks of a signature: its hash, artifact digests */
-	bool key_use;	    /* a private-key use: kill switch, rule quota, ticket uses */
+	bool sign_data;     /* the data checks of a signature: its hash, artifact digests */
+	bool key_use;       /* a private-key use: kill switch, rule quota, ticket uses */
 	bool audit_refuses; /* an undeliverable record refuses it (audit.required) */
 	/* Audit-only reason when the policy allowed and the token failed the
 	 * operation (case setting token = "fails"); REASON_ALLOWED = none. */
@@ -79,7 +79,7 @@ typedef struct case_ctx {
 #define CASE_FAIL(ctx, s, ...)                                                                 \
 	do {                                                                                   \
 		int n_ = snprintf((ctx)->err, sizeof(ctx)->err, "%s:%d: ", (ctx)->file,        \
-				  config_setting_source_line(s));                              \
+		                  config_setting_source_line(s));                              \
 		if (n_ > 0 && (size_t)n_ < sizeof(ctx)->err)                                   \
 			snprintf((ctx)->err + n_, sizeof(ctx)->err - (size_t)n_, __VA_ARGS__); \
 		return -1;                                                                     \
@@ -140,7 +140,7 @@ static int get_bool(case_ctx_t *ctx, const config_setting_t *g, const char *name
 
 /* A list of strings (or, with numbers_ok, of strings and integers). */
 static int get_strv(case_ctx_t *ctx, const config_setting_t *g, const char *name, char *buf,
-		    size_t width, size_t max, size_t *n, bool numbers_ok)
+                    size_t width, size_t max, size_t *n, bool numbers_ok)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	*n = 0;
@@ -158,7 +158,7 @@ static int get_strv(case_ctx_t *ctx, const config_setting_t *g, const char *name
 			const char *v = config_setting_get_string(e);
 			if (strlen(v) >= width)
 				CASE_FAIL(ctx, e, "'%s': entry longer than %zu characters", name,
-					  width - 1);
+				          width - 1);
 			snprintf(slot, width, "%s", v);
 		} else if (numbers_ok && config_setting_type(e) == CONFIG_TYPE_INT) {
 			snprintf(slot, width, "%d", config_setting_get_int(e));
@@ -181,7 +181,7 @@ static long hex_decode(const char *s, unsigned char *out, size_t max)
 }
 
 static int get_sha256(case_ctx_t *ctx, const config_setting_t *g, const char *name,
-		      unsigned char out[32])
+                      unsigned char out[32])
 {
 	const char *v;
 	int r = get_str(ctx, g, name, &v);
@@ -191,7 +191,7 @@ static int get_sha256(case_ctx_t *ctx, const config_setting_t *g, const char *na
 		v += 7;
 	if (strlen(v) != 64 || hex_decode(v, out, 32) != 32)
 		CASE_FAIL(ctx, config_setting_get_member(g, name), "'%s' must be 64 hex digits",
-			  name);
+		          name);
 	return 1;
 }
 
@@ -232,9 +232,9 @@ static bool numeric_id(const char *s, unsigned long *out)
  * written elsewhere, or recorded from an account since removed). */
 static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out)
 {
-	static const char *const known_names[] = { "user",   "uid",	"gid",
-						   "groups", "program", "program_sha256",
-						   "known",  NULL };
+	static const char *const known_names[] = { "user",   "uid",     "gid",
+		                                   "groups", "program", "program_sha256",
+		                                   "known",  NULL };
 	const char *user = NULL, *program = NULL;
 	char groups[CALLER_MAX_GROUPS][64];
 	const char *gp[CALLER_MAX_GROUPS];
@@ -249,7 +249,7 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 	if (only_known(ctx, c, known_names) < 0 || get_str(ctx, c, "user", &user) < 0 ||
 	    get_int(ctx, c, "uid", &uid) < 0 || get_int(ctx, c, "gid", &gid) < 0 ||
 	    get_strv(ctx, c, "groups", groups[0], sizeof groups[0], CALLER_MAX_GROUPS, &n_groups,
-		     true) < 0 ||
+	             true) < 0 ||
 	    get_str(ctx, c, "program", &program) < 0 || get_bool(ctx, c, "known", &known) < 0)
 		return -1;
 	if (!known)
@@ -274,7 +274,7 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 			uid = (long long)num;
 		if (uid < 0)
 			CASE_FAIL(ctx, c, "user '%s' is unknown on this system: give its 'uid'",
-				  user);
+			          user);
 		out->uid = (uid_t)uid;
 		out->gid = gid >= 0 ? (gid_t)gid : (gid_t)uid;
 		for (size_t i = 0; i < n_groups; i++) {
@@ -285,12 +285,12 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 				out->groups[out->n_groups++] = gr->gr_gid;
 			else
 				CASE_FAIL(ctx, c,
-					  "group '%.63s' is unknown on this system: give its gid",
-					  groups[i]);
+				          "group '%.63s' is unknown on this system: give its gid",
+				          groups[i]);
 		}
 	} else if (user && uid >= 0 && (uid_t)uid != out->uid) {
 		CASE_FAIL(ctx, c, "user '%s' has uid %u here, not %lld", user, (unsigned)out->uid,
-			  uid);
+		          uid);
 	}
 	if (gid >= 0)
 		out->gid = (gid_t)gid;
@@ -308,11 +308,11 @@ static int read_caller(case_ctx_t *ctx, const config_setting_t *c, caller_t *out
 }
 
 static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now, ticket_claims_t *tk,
-		       ticket_status_t *status, long long *uses_left)
+                       ticket_status_t *status, long long *uses_left)
 {
-	static const char *const known_names[] = { "issuer",	"product",  "checks",	 "issued",
-						   "age",	"audience", "artifacts", "max_uses",
-						   "uses_left", "status",   "jti",	 NULL };
+	static const char *const known_names[] = { "issuer",    "product",  "checks",    "issued",
+		                                   "age",       "audience", "artifacts", "max_uses",
+		                                   "uses_left", "status",   "jti",       NULL };
 	const char *issuer = NULL, *product = NULL, *issued = NULL, *age = NULL, *st = NULL;
 	const char *jti = NULL;
 	char checks[TICKET_MAX_CHECKS][96], arts[TICKET_MAX_DIGESTS][80];
@@ -328,11 +328,11 @@ static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now, t
 	    get_str(ctx, t, "age", &age) < 0 || get_str(ctx, t, "status", &st) < 0 ||
 	    get_str(ctx, t, "jti", &jti) < 0 ||
 	    get_strv(ctx, t, "checks", checks[0], sizeof checks[0], TICKET_MAX_CHECKS, &n_checks,
-		     false) < 0 ||
+	             false) < 0 ||
 	    get_strv(ctx, t, "audience", tk->aud[0], sizeof tk->aud[0], TICKET_MAX_AUD, &tk->n_aud,
-		     false) < 0 ||
+	             false) < 0 ||
 	    get_strv(ctx, t, "artifacts", arts[0], sizeof arts[0], TICKET_MAX_DIGESTS, &n_arts,
-		     false) < 0 ||
+	             false) < 0 ||
 	    get_int(ctx, t, "max_uses", &max_uses) < 0 ||
 	    get_int(ctx, t, "uses_left", uses_left) < 0)
 		return -1;
@@ -371,16 +371,16 @@ static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now, t
 			a += 7;
 		if (strlen(a) != 64 || hex_decode(a, tk->digests[tk->n_digests++], 32) != 32)
 			CASE_FAIL(ctx, t,
-				  "'artifacts' entries must be SHA-256 digests (64 hex digits)");
+			          "'artifacts' entries must be SHA-256 digests (64 hex digits)");
 	}
 	if (st) {
 		static const ticket_status_t all[] = { TICKET_OK,
-						       TICKET_MALFORMED,
-						       TICKET_BAD_ALG,
-						       TICKET_UNKNOWN_ISSUER,
-						       TICKET_BAD_SIGNATURE,
-						       TICKET_EXPIRED,
-						       TICKET_NOT_YET_VALID };
+			                               TICKET_MALFORMED,
+			                               TICKET_BAD_ALG,
+			                               TICKET_UNKNOWN_ISSUER,
+			                               TICKET_BAD_SIGNATURE,
+			                               TICKET_EXPIRED,
+			                               TICKET_NOT_YET_VALID };
 		bool found = false;
 		for (size_t i = 0; !found && i < sizeof all / sizeof all[0]; i++) {
 			const char *nm = ticket_status_name(all[i]);
@@ -392,8 +392,8 @@ static int read_ticket(case_ctx_t *ctx, const config_setting_t *t, time_t now, t
 		}
 		if (!found)
 			CASE_FAIL(ctx, t,
-				  "'status' must be ok, malformed, bad-alg, unknown-issuer, "
-				  "bad-signature, expired or not-yet-valid");
+			          "'status' must be ok, malformed, bad-alg, unknown-issuer, "
+			          "bad-signature, expired or not-yet-valid");
 	}
 	return 0;
 }
@@ -430,9 +430,9 @@ static void result_deny(case_result_t *res, policy_reason_t r, const char *detai
 typedef struct case_data {
 	const unsigned char *bytes; /* "data": NULL = not given */
 	size_t len;
-	unsigned order_bits;  /* "ec_order_bits": the curve of an ECDSA key */
-	bool hash_given;      /* "hash" for RSA-PKCS / ECDSA: the inspector's hash */
-	hash_alg_t hash;      /* HASH_UNKNOWN with hash_given: "unparseable" */
+	unsigned order_bits;         /* "ec_order_bits": the curve of an ECDSA key */
+	bool hash_given;             /* "hash" for RSA-PKCS / ECDSA: the inspector's hash */
+	hash_alg_t hash;             /* HASH_UNKNOWN with hash_given: "unparseable" */
 	const unsigned char *digest; /* "data_digest": NULL = not given */
 } case_data_t;
 
@@ -442,7 +442,7 @@ typedef struct case_data {
  * False when the case states nothing about the data (its checks are then
  * not made, as `signgate explain` does not make them). */
 static bool case_data_facts(const case_data_t *cd, const policy_key_t *key,
-			    policy_data_request_t *q, inspect_result_t *ir, unsigned char sha[32])
+                            policy_data_request_t *q, inspect_result_t *ir, unsigned char sha[32])
 {
 	policy_data_kind_t kind = policy_data_kind(q->mech);
 
@@ -454,7 +454,7 @@ static bool case_data_facts(const case_data_t *cd, const policy_key_t *key,
 				inspect_digestinfo(cd->bytes, cd->len, ir);
 			else if (q->mech == MECH_ECDSA)
 				inspect_ecdsa(cd->bytes, cd->len, cd->order_bits,
-					      key ? key->ecdsa_truncate : 0, ir);
+				              key ? key->ecdsa_truncate : 0, ir);
 			else if (q->mech == MECH_RSA_X_509)
 				inspect_rsa_x509(cd->bytes, cd->len, ir);
 			else
@@ -465,8 +465,7 @@ static bool case_data_facts(const case_data_t *cd, const policy_key_t *key,
 			inspect_cms_attributes(mech_fixed_hash(q->mech), cd->bytes, cd->len, ir);
 			q->inspect = ir;
 			break;
-		case POLICY_DATA_PLAIN:
-			break;
+		case POLICY_DATA_PLAIN: break;
 		}
 		SHA256(cd->bytes, cd->len, sha);
 		q->data_sha256 = sha;
@@ -487,7 +486,7 @@ static bool case_data_facts(const case_data_t *cd, const policy_key_t *key,
 		ir->hash = HASH_UNKNOWN;
 		ir->basis = INSPECT_BASIS_NONE;
 		snprintf(ir->detail, sizeof ir->detail,
-			 "input is no DigestInfo / no known hash length");
+		         "input is no DigestInfo / no known hash length");
 		q->inspect = ir;
 		return true;
 	}
@@ -513,10 +512,10 @@ static bool case_data_facts(const case_data_t *cd, const policy_key_t *key,
 static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *res)
 {
 	static const char *const known_names[] = {
-		"name",	      "caller", "key",	  "object",	 "operation",  "mechanism",
-		"hash",	      "at",	"ticket", "data_digest", "login_role", "credential",
-		"quota_left", "audit",	"config", "token",	 "state",      "state_revoked",
-		"expect",     "reason", "rule",	  "data",	 "ec_order_bits", NULL
+		"name",       "caller", "key",    "object",      "operation",     "mechanism",
+		"hash",       "at",     "ticket", "data_digest", "login_role",    "credential",
+		"quota_left", "audit",  "config", "token",       "state",         "state_revoked",
+		"expect",     "reason", "rule",   "data",        "ec_order_bits", NULL
 	};
 	const char *name = NULL, *key = NULL, *op_s = "sign", *mech_s = NULL, *hash_s = NULL;
 	const char *at = NULL, *login_s = NULL, *cred = NULL, *audit_s = NULL, *config_s = NULL;
@@ -562,7 +561,7 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	const struct op_kind *op = op_find(op_s);
 	if (!op)
 		CASE_FAIL(ctx, config_setting_get_member(cs, "operation"),
-			  "case '%s': unknown operation '%s'", name, op_s);
+		          "case '%s': unknown operation '%s'", name, op_s);
 	req.action = op->action;
 	if (token_s && strcmp(token_s, "ok") && strcmp(token_s, "fails"))
 		CASE_FAIL(ctx, cs, "case '%s': 'token' must be \"ok\" or \"fails\"", name);
@@ -571,12 +570,12 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		CASE_FAIL(ctx, cs, "case '%s': 'state' must be \"ok\" or \"unavailable\"", name);
 	if (token_fails && op->token_failed == REASON_ALLOWED)
 		CASE_FAIL(ctx, cs, "case '%s': a failing token is no decision of %s", name,
-			  op->name);
+		          op->name);
 
 	req.now = time(NULL);
 	if (at && !config_parse_rfc3339(at, &req.now))
 		CASE_FAIL(ctx, config_setting_get_member(cs, "at"),
-			  "case '%s': 'at' must be an RFC 3339 date-time", name);
+		          "case '%s': 'at' must be an RFC 3339 date-time", name);
 
 	const config_setting_t *c = config_setting_get_member(cs, "caller");
 	if (!c)
@@ -588,7 +587,7 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	if (op->needs_mech) {
 		if (!mech_s)
 			CASE_FAIL(ctx, cs, "case '%s': 'mechanism' is required for %s", name,
-				  op->name);
+			          op->name);
 		req.mech = mech_from_name(mech_s);
 		if (req.mech == MECH_UNKNOWN)
 			CASE_FAIL(ctx, cs, "case '%s': unknown mechanism '%s'", name, mech_s);
@@ -630,15 +629,15 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		req.key = policy_key_by_name(cfg, key);
 		if (!req.key && strcmp(key, "-"))
 			CASE_FAIL(ctx, cs,
-				  "case '%s': no key '%s' in the config (use 'object' for an "
-				  "ungoverned key)",
-				  name, key);
+			          "case '%s': no key '%s' in the config (use 'object' for an "
+			          "ungoverned key)",
+			          name, key);
 		if (!strcmp(key, "-") && op->action != POLICY_ACTION_ADMIN)
 			CASE_FAIL(ctx, cs, "case '%s': key \"-\" (no key) is for operation admin",
-				  name);
+			          name);
 	} else if (obj) {
 		static const char *const obj_names[] = { "token", "id", "label", "fingerprint",
-							 NULL };
+			                                 NULL };
 		const char *token = NULL, *id_s = NULL, *label = NULL;
 		unsigned char id[64];
 		long id_len = 0;
@@ -674,7 +673,7 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 	}
 	if (cred) {
 		const policy_role_t *proved =
-			policy_credential_match(cfg, &caller, cred, strlen(cred));
+		        policy_credential_match(cfg, &caller, cred, strlen(cred));
 		if (!proved || (req.login_role && proved != req.login_role)) {
 			result_deny(res, REASON_BAD_CREDENTIAL, "credential refused at C_Login");
 			goto judge;
@@ -694,9 +693,9 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 			/* PSS: the hash of its parameters, known at *Init */
 			if (!strcmp(hash_s, "unparseable"))
 				CASE_FAIL(
-					ctx, cs,
-					"case '%s': hash \"unparseable\" is for RSA-PKCS and ECDSA",
-					name);
+				        ctx, cs,
+				        "case '%s': hash \"unparseable\" is for RSA-PKCS and ECDSA",
+				        name);
 			req.hash = data_hash;
 		} else if (data_hash_given && (!op->sign_data || data_hash != req.hash)) {
 			/* The module reads no hash for this mechanism (raw RSA,
@@ -704,35 +703,35 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 			 * (SHA256-RSA-PKCS; PSS parameters naming another hash are
 			 * refused by the module as CKR_MECHANISM_PARAM_INVALID). */
 			CASE_FAIL(ctx, cs, "case '%s': mechanism %s takes no hash '%s'", name,
-				  mech_name(req.mech), hash_s);
+			          mech_name(req.mech), hash_s);
 		}
 		req.hash_deferred = req.hash == HASH_UNKNOWN;
 	}
 
 	/* The data of a signature, as the module would see it. */
 	case_data_t cdata = { .hash_given = data_hash_given && deferred_to_data,
-			      .hash = data_hash,
-			      .digest = have_digest ? digest : NULL };
+		              .hash = data_hash,
+		              .digest = have_digest ? digest : NULL };
 	if (data_s) {
 		long n = hex_decode(data_s, data_buf, sizeof data_buf);
 		if (n < 0)
 			CASE_FAIL(ctx, cs, "case '%s': 'data' must be hex (at most %zu bytes)",
-				  name, sizeof data_buf);
+			          name, sizeof data_buf);
 		if (!op->sign_data)
 			CASE_FAIL(ctx, cs, "case '%s': 'data' is the data of a signature", name);
 		if (have_digest || (data_hash_given && deferred_to_data))
 			CASE_FAIL(ctx, cs,
-				  "case '%s': with 'data', the module reads the hash and digest "
-				  "from it: give no 'hash' or 'data_digest'",
-				  name);
+			          "case '%s': with 'data', the module reads the hash and digest "
+			          "from it: give no 'hash' or 'data_digest'",
+			          name);
 		cdata.bytes = data_buf;
 		cdata.len = (size_t)n;
 		if (req.mech == MECH_ECDSA) {
 			if (ec_order_bits <= 0 || ec_order_bits > 1024)
 				CASE_FAIL(ctx, cs,
-					  "case '%s': ECDSA 'data' needs the key's 'ec_order_bits' "
-					  "(256 for P-256)",
-					  name);
+				          "case '%s': ECDSA 'data' needs the key's 'ec_order_bits' "
+				          "(256 for P-256)",
+				          name);
 			cdata.order_bits = (unsigned)ec_order_bits;
 		}
 	}
@@ -740,9 +739,9 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		CASE_FAIL(ctx, cs, "case '%s': 'ec_order_bits' is for ECDSA 'data'", name);
 	if (cdata.hash_given && !have_digest && have_ticket && tk.n_digests)
 		CASE_FAIL(ctx, cs,
-			  "case '%s': the ticket lists artifacts: give the digest signed "
-			  "('data_digest' or 'data')",
-			  name);
+		          "case '%s': the ticket lists artifacts: give the digest signed "
+		          "('data_digest' or 'data')",
+		          name);
 	req.ticket = have_ticket && tstatus == TICKET_OK ? &tk : NULL;
 	/* As the module asks: a refused ticket, a look-alike object */
 	req.ticket_status = have_ticket ? tstatus : TICKET_OK;
@@ -779,9 +778,9 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		inspect_result_t ir;
 		unsigned char data_sha[32];
 		policy_data_request_t q = {
-			.op = op->sign_data			   ? POLICY_DATA_SIGN
+			.op = op->sign_data                         ? POLICY_DATA_SIGN
 			      : op->action == POLICY_ACTION_DECRYPT ? POLICY_DATA_DECRYPT
-								    : POLICY_DATA_KEY_USE,
+			                                            : POLICY_DATA_KEY_USE,
 			.caller = &caller,
 			.key = req.key,
 			.rule = d.rule,
@@ -802,10 +801,11 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 		for (int asked = 0; asked < 3; asked++) {
 			policy_decide_data(in_force, &q, &dd);
 			if (dd.need == POLICY_NEED_QUOTA)
-				q.quota = quota_left == 0 ? POLICY_COUNT_EXHAUSTED : POLICY_COUNT_TAKEN;
+				q.quota = quota_left == 0 ? POLICY_COUNT_EXHAUSTED
+				                          : POLICY_COUNT_TAKEN;
 			else if (dd.need == POLICY_NEED_TICKET_USE)
-				q.ticket_use =
-					uses_left == 0 ? POLICY_COUNT_EXHAUSTED : POLICY_COUNT_TAKEN;
+				q.ticket_use = uses_left == 0 ? POLICY_COUNT_EXHAUSTED
+				                              : POLICY_COUNT_TAKEN;
 			else
 				break;
 		}
@@ -815,20 +815,21 @@ static int run_case(case_ctx_t *ctx, const config_setting_t *cs, case_result_t *
 			res->allow = false;
 			res->reason = dd.d.reason;
 			snprintf(res->detail, sizeof res->detail, "%s", dd.d.detail);
-			snprintf(res->rule, sizeof res->rule, "%s", dd.d.rule ? dd.d.rule->name : "");
+			snprintf(res->rule, sizeof res->rule, "%s",
+			         dd.d.rule ? dd.d.rule->name : "");
 			goto judge;
 		}
 	}
 	if (op->audit_refuses && audit_s && !strcmp(audit_s, "unavailable") && cfg->audit.enabled &&
 	    cfg->audit.required) {
 		result_deny(res, REASON_AUDIT_UNAVAILABLE,
-			    "the signature's audit record was not delivered");
+		            "the signature's audit record was not delivered");
 		goto judge;
 	}
 	/* The policy allowed and the counters were taken: the token fails it. */
 	if (token_fails) {
 		result_deny(res, op->token_failed,
-			    "the policy allowed, the token failed the operation");
+		            "the policy allowed, the token failed the operation");
 		goto judge;
 	}
 
@@ -839,16 +840,16 @@ judge:
 	if (want_allow != res->allow) {
 		res->pass = false;
 		snprintf(res->message, sizeof res->message, "expected %s, got %s %s%s%s", expect,
-			 res->allow ? "allow" : "deny", res->reason_name,
-			 res->detail[0] ? ": " : "", res->detail);
+		         res->allow ? "allow" : "deny", res->reason_name,
+		         res->detail[0] ? ": " : "", res->detail);
 	} else if (want_reason && strcmp(want_reason, res->reason_name)) {
 		res->pass = false;
 		snprintf(res->message, sizeof res->message, "expected reason %s, got %s%s%s",
-			 want_reason, res->reason_name, res->detail[0] ? ": " : "", res->detail);
+		         want_reason, res->reason_name, res->detail[0] ? ": " : "", res->detail);
 	} else if (want_rule && strcmp(want_rule, res->rule)) {
 		res->pass = false;
 		snprintf(res->message, sizeof res->message, "expected rule %s, got %s", want_rule,
-			 res->rule[0] ? res->rule : "(none)");
+		         res->rule[0] ? res->rule : "(none)");
 	}
 	return 0;
 }
@@ -860,21 +861,11 @@ static void xml_escape(FILE *f, const char *s)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		switch (ch) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
 		default:
 			/* XML 1.0 has no way to write most control characters */
 			if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
@@ -906,7 +897,7 @@ static int write_junit(const char *path, const suite_t *suites, size_t n_suites)
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites name=\"signgate test\" tests=\"%zu\" failures=\"%zu\">\n", total,
-		failed);
+	        failed);
 	for (size_t i = 0; i < n_suites; i++) {
 		const suite_t *s = &suites[i];
 		fprintf(f, "  <testsuite name=\"");
@@ -944,12 +935,12 @@ static int write_junit(const char *path, const suite_t *suites, size_t n_suites)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: signgate test [--junit FILE] [--quiet] CONFIG CASES...\n"
-		"  Runs every case of the CASES files (docs/policy-tests.md) through the\n"
-		"  module's decision engine with CONFIG and compares outcome and reason.\n"
-		"  --junit FILE  also write the results as JUnit XML\n"
-		"  --quiet       print only failing cases and the summary\n"
-		"Exit status: 0 all passed, 1 a case failed, 2 usage, config or cases file error.\n");
+	        "usage: signgate test [--junit FILE] [--quiet] CONFIG CASES...\n"
+	        "  Runs every case of the CASES files (docs/policy-tests.md) through the\n"
+	        "  module's decision engine with CONFIG and compares outcome and reason.\n"
+	        "  --junit FILE  also write the results as JUnit XML\n"
+	        "  --quiet       print only failing cases and the summary\n"
+	        "Exit status: 0 all passed, 1 a case failed, 2 usage, config or cases file error.\n");
 }
 
 /* Run the cases of one file's text into s; -1 on a malformed file. */
@@ -961,7 +952,7 @@ static int run_text(const char *path, const char *text, const config_t *cfg, sui
 	int rc = -1;
 	if (!config_read_string(&lc, text)) {
 		fprintf(stderr, "%s:%d: %s\n", path, config_error_line(&lc),
-			config_error_text(&lc));
+		        config_error_text(&lc));
 		goto out;
 	}
 	const config_setting_t *root = config_root_setting(&lc);
@@ -969,8 +960,8 @@ static int run_text(const char *path, const char *text, const config_t *cfg, sui
 		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
 		if (strcmp(config_setting_name(e), "cases")) {
 			fprintf(stderr,
-				"%s:%d: unknown setting '%s' (a cases file holds 'cases')\n", path,
-				config_setting_source_line(e), config_setting_name(e));
+			        "%s:%d: unknown setting '%s' (a cases file holds 'cases')\n", path,
+			        config_setting_source_line(e), config_setting_name(e));
 			goto out;
 		}
 	}
@@ -999,8 +990,8 @@ static int run_text(const char *path, const char *text, const config_t *cfg, sui
 		for (size_t j = 0; j < s->n; j++)
 			if (!strcmp(s->res[j].name, r->name)) {
 				fprintf(stderr,
-					"%s:%d: case name '%s' used twice (first at line %d)\n",
-					path, r->line, r->name, s->res[j].line);
+				        "%s:%d: case name '%s' used twice (first at line %d)\n",
+				        path, r->line, r->name, s->res[j].line);
 				goto out;
 			}
 		s->n++;
@@ -1037,7 +1028,7 @@ static int run_file(const char *path, const config_t *cfg, suite_t *s, bool quie
 }
 
 int test_cases_run_text(const config_t *cfg, const char *name, const char *text, size_t *passed,
-			size_t *failed)
+                        size_t *failed)
 {
 	suite_t s = { .file = name };
 	int rc = run_text(name, text, cfg, &s, true);
@@ -1062,18 +1053,10 @@ int cmd_test(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j':
-			junit = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'j': junit = optarg; break;
+		case 'q': quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (argc - optind < 2) {

@@ -41,24 +41,23 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: signgate ticket keygen --out FILE [--alg EdDSA|ES256] [--pub FILE]\n"
-	        "       signgate ticket issue --key FILE --issuer NAME --product P --run ID\n"
-	        "              [--pipeline NAME] [--check NAME=RESULT]... [--artifact FILE]...\n"
-	        "              [--digest sha256:HEX]... [--aud NAME]... [--ttl DURATION]\n"
-	        "              [--at TIME] [--nbf TIME] [--exp TIME] [--max-uses N] [--jti ID]\n"
-	        "              [--commit SHA]\n"
-	        "       signgate ticket verify --config FILE [--at TIME] [--user U]\n"
-	        "              [--key K [--mechanism M] [--hash H]] TICKET|-|@FILE\n"
-	        "       signgate ticket show TICKET|-|@FILE\n"
-	        "\n"
-	        "DURATION: 30s, 15m, 1h, 1d.  TIME: now, RFC 3339 (2026-11-22T10:00:00Z),\n"
-	        "@EPOCH, or relative to now (+10m, -2h).  A ticket argument '-' reads\n"
-	        "stdin, @FILE reads a file.  verify decides, with the module's engine, what\n"
-	        "each rule wanting a ticket makes of it for user U (default: you); with\n"
-	        "--key, one signature (mechanism default: the key's first).\n"
-	        "Exit: 0 ok/accepted (and allowed with --key), 1 refused (or denied with\n"
-	        "--key), 2 usage or error.\n");
+	fprintf(f, "usage: signgate ticket keygen --out FILE [--alg EdDSA|ES256] [--pub FILE]\n"
+	           "       signgate ticket issue --key FILE --issuer NAME --product P --run ID\n"
+	           "              [--pipeline NAME] [--check NAME=RESULT]... [--artifact FILE]...\n"
+	           "              [--digest sha256:HEX]... [--aud NAME]... [--ttl DURATION]\n"
+	           "              [--at TIME] [--nbf TIME] [--exp TIME] [--max-uses N] [--jti ID]\n"
+	           "              [--commit SHA]\n"
+	           "       signgate ticket verify --config FILE [--at TIME] [--user U]\n"
+	           "              [--key K [--mechanism M] [--hash H]] TICKET|-|@FILE\n"
+	           "       signgate ticket show TICKET|-|@FILE\n"
+	           "\n"
+	           "DURATION: 30s, 15m, 1h, 1d.  TIME: now, RFC 3339 (2026-11-22T10:00:00Z),\n"
+	           "@EPOCH, or relative to now (+10m, -2h).  A ticket argument '-' reads\n"
+	           "stdin, @FILE reads a file.  verify decides, with the module's engine, what\n"
+	           "each rule wanting a ticket makes of it for user U (default: you); with\n"
+	           "--key, one signature (mechanism default: the key's first).\n"
+	           "Exit: 0 ok/accepted (and allowed with --key), 1 refused (or denied with\n"
+	           "--key), 2 usage or error.\n");
 }
 
 /* --- small parsers -------------------------------------------------------- */
@@ -75,11 +74,16 @@ static bool parse_duration(const char *s, int64_t *out)
 	n = strtoll(s, &end, 10);
 	if (errno || end == s || n < 0)
 		return false;
-	if (!strcmp(end, "s")) mul = 1;
-	else if (!strcmp(end, "m")) mul = 60;
-	else if (!strcmp(end, "h")) mul = 3600;
-	else if (!strcmp(end, "d")) mul = 86400;
-	else return false;
+	if (!strcmp(end, "s"))
+		mul = 1;
+	else if (!strcmp(end, "m"))
+		mul = 60;
+	else if (!strcmp(end, "h"))
+		mul = 3600;
+	else if (!strcmp(end, "d"))
+		mul = 86400;
+	else
+		return false;
 	if (n > 100LL * 365 * 86400 / mul)
 		return false;
 	*out = (int64_t)n * mul;
@@ -114,16 +118,17 @@ static bool parse_time(const char *s, time_t now, time_t *out)
 	}
 	memset(&tm, 0, sizeof(tm));
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	    n != 19)
 		return false;
 	s += n;
-	if (*s == '.')             /* fractional seconds: ignored */
+	if (*s == '.') /* fractional seconds: ignored */
 		for (s++; *s >= '0' && *s <= '9'; s++)
 			;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31
-	    || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
 		return false;
 	*out = timegm(&tm);
 	if (!strcmp(s, "Z") || !strcmp(s, "z"))
@@ -326,16 +331,19 @@ static EVP_PKEY *load_private_key(const char *path)
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		fprintf(stderr, "signgate ticket issue: warning: %s is readable by others "
-		        "(mode %03o); a validator key should be 0600\n", path,
-		        (unsigned)(st.st_mode & 0777));
+		fprintf(stderr,
+		        "signgate ticket issue: warning: %s is readable by others "
+		        "(mode %03o); a validator key should be 0600\n",
+		        path, (unsigned)(st.st_mode & 0777));
 	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!pk)
 		fprintf(stderr, "signgate ticket issue: %s: not a PEM private key\n", path);
 	else if (!ticket_alg_for_key(pk)) {
-		fprintf(stderr, "signgate ticket issue: %s: only Ed25519 and EC P-256 keys "
-		        "sign tickets\n", path);
+		fprintf(stderr,
+		        "signgate ticket issue: %s: only Ed25519 and EC P-256 keys "
+		        "sign tickets\n",
+		        path);
 		EVP_PKEY_free(pk);
 		pk = NULL;
 	}
@@ -376,31 +384,53 @@ static int ticket_issue_cmd(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keyfile = optarg; break;
-		case 'i': if (!copy_field(cl.issuer, sizeof(cl.issuer), optarg, "--issuer")) return 2; break;
-		case 'P': if (!copy_field(cl.product, sizeof(cl.product), optarg, "--product")) return 2; break;
-		case 'p': if (!copy_field(cl.pipeline, sizeof(cl.pipeline), optarg, "--pipeline")) return 2; break;
-		case 'C': if (!copy_field(cl.commit, sizeof(cl.commit), optarg, "--commit")) return 2; break;
-		case 'r': if (!copy_field(cl.run, sizeof(cl.run), optarg, "--run")) return 2; break;
-		case 'j': if (!copy_field(cl.jti, sizeof(cl.jti), optarg, "--jti")) return 2; break;
+		case 'i':
+			if (!copy_field(cl.issuer, sizeof(cl.issuer), optarg, "--issuer"))
+				return 2;
+			break;
+		case 'P':
+			if (!copy_field(cl.product, sizeof(cl.product), optarg, "--product"))
+				return 2;
+			break;
+		case 'p':
+			if (!copy_field(cl.pipeline, sizeof(cl.pipeline), optarg, "--pipeline"))
+				return 2;
+			break;
+		case 'C':
+			if (!copy_field(cl.commit, sizeof(cl.commit), optarg, "--commit"))
+				return 2;
+			break;
+		case 'r':
+			if (!copy_field(cl.run, sizeof(cl.run), optarg, "--run"))
+				return 2;
+			break;
+		case 'j':
+			if (!copy_field(cl.jti, sizeof(cl.jti), optarg, "--jti"))
+				return 2;
+			break;
 		case 'c': {
 			char *eq = strchr(optarg, '=');
 			ticket_check_t *ck;
 			if (!eq || eq == optarg || !eq[1]) {
-				fprintf(stderr, "signgate ticket issue: --check wants NAME=RESULT\n");
+				fprintf(stderr,
+				        "signgate ticket issue: --check wants NAME=RESULT\n");
 				return 2;
 			}
 			if (cl.n_checks == TICKET_MAX_CHECKS) {
-				fprintf(stderr, "signgate ticket issue: at most %d checks\n", TICKET_MAX_CHECKS);
+				fprintf(stderr, "signgate ticket issue: at most %d checks\n",
+				        TICKET_MAX_CHECKS);
 				return 2;
 			}
 			ck = &cl.checks[cl.n_checks];
 			*eq = '\0';
-			if (!copy_field(ck->name, sizeof(ck->name), optarg, "check name")
-			    || !copy_field(ck->result, sizeof(ck->result), eq + 1, "check result"))
+			if (!copy_field(ck->name, sizeof(ck->name), optarg, "check name") ||
+			    !copy_field(ck->result, sizeof(ck->result), eq + 1, "check result"))
 				return 2;
 			for (size_t i = 0; i < cl.n_checks; i++)
 				if (!strcmp(cl.checks[i].name, ck->name)) {
-					fprintf(stderr, "signgate ticket issue: check '%s' given twice\n", ck->name);
+					fprintf(stderr,
+					        "signgate ticket issue: check '%s' given twice\n",
+					        ck->name);
 					return 2;
 				}
 			ck->pass = !strcmp(ck->result, "pass");
@@ -410,23 +440,26 @@ static int ticket_issue_cmd(int argc, char **argv)
 		case 'f':
 		case 'd':
 			if (cl.n_digests == TICKET_MAX_DIGESTS) {
-				fprintf(stderr, "signgate ticket issue: at most %d artifacts\n", TICKET_MAX_DIGESTS);
+				fprintf(stderr, "signgate ticket issue: at most %d artifacts\n",
+				        TICKET_MAX_DIGESTS);
 				return 2;
 			}
 			if (c == 'f' && !sha256_file(optarg, cl.digests[cl.n_digests])) {
-				fprintf(stderr, "signgate ticket issue: cannot hash %s: %s\n", optarg,
-				        strerror(errno));
+				fprintf(stderr, "signgate ticket issue: cannot hash %s: %s\n",
+				        optarg, strerror(errno));
 				return 2;
 			}
 			if (c == 'd' && !parse_hex_digest(optarg, cl.digests[cl.n_digests])) {
-				fprintf(stderr, "signgate ticket issue: --digest wants sha256:<64 hex>\n");
+				fprintf(stderr,
+				        "signgate ticket issue: --digest wants sha256:<64 hex>\n");
 				return 2;
 			}
 			cl.n_digests++;
 			break;
 		case 'A':
 			if (cl.n_aud == TICKET_MAX_AUD) {
-				fprintf(stderr, "signgate ticket issue: at most %d --aud\n", TICKET_MAX_AUD);
+				fprintf(stderr, "signgate ticket issue: at most %d --aud\n",
+				        TICKET_MAX_AUD);
 				return 2;
 			}
 			if (!copy_field(cl.aud[cl.n_aud], sizeof(cl.aud[0]), optarg, "--aud"))
@@ -452,8 +485,10 @@ static int ticket_issue_cmd(int argc, char **argv)
 			unsigned long long v;
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
-			if (errno || *end || end == optarg || optarg[0] == '-' || v < 1 || v > UINT32_MAX) {
-				fprintf(stderr, "signgate ticket issue: --max-uses wants 1..%u\n", UINT32_MAX);
+			if (errno || *end || end == optarg || optarg[0] == '-' || v < 1 ||
+			    v > UINT32_MAX) {
+				fprintf(stderr, "signgate ticket issue: --max-uses wants 1..%u\n",
+				        UINT32_MAX);
 				return 2;
 			}
 			cl.max_uses = (uint32_t)v;
@@ -464,7 +499,8 @@ static int ticket_issue_cmd(int argc, char **argv)
 		}
 	}
 	if (!keyfile || !cl.issuer[0] || !cl.product[0] || !cl.run[0] || optind != argc) {
-		fprintf(stderr, "signgate ticket issue: --key, --issuer, --product and --run are required\n");
+		fprintf(stderr,
+		        "signgate ticket issue: --key, --issuer, --product and --run are required\n");
 		usage(stderr);
 		return 2;
 	}
@@ -503,7 +539,8 @@ static int ticket_issue_cmd(int argc, char **argv)
 		goto out;
 	tok = ticket_issue(pk, &cl);
 	if (!tok) {
-		fprintf(stderr, "signgate ticket issue: cannot issue (claims refused or signing failed)\n");
+		fprintf(stderr,
+		        "signgate ticket issue: cannot issue (claims refused or signing failed)\n");
 		goto out;
 	}
 	printf("%s\n", tok);
@@ -548,8 +585,8 @@ static void decide_with_ticket(const config_t *cfg, const caller_t *caller, cons
 	req.now = now;
 	req.ticket = c;
 	policy_decide(cfg, &req, d);
-	SG_DEBUG(SG_DBG_POLICY, "ticket verify: key %s mechanism %s: %s %s rule=%s role=%s", k->name,
-	         mech_name(m), d->allow ? "allow" : "deny", policy_reason_name(d->reason),
+	SG_DEBUG(SG_DBG_POLICY, "ticket verify: key %s mechanism %s: %s %s rule=%s role=%s",
+	         k->name, mech_name(m), d->allow ? "allow" : "deny", policy_reason_name(d->reason),
 	         d->rule ? d->rule->name : "-", d->role ? d->role->name : "-");
 	if (!d->allow)
 		SG_DEBUG(SG_DBG_POLICY, "  why: %s", d->detail);
@@ -581,8 +618,8 @@ static void print_rules(const config_t *cfg, const caller_t *caller, const ticke
 			continue;
 		if (!any)
 			printf("rules that want a ticket (the module's decision for %s, uid %u; quota and "
-			       "the data not evaluated):\n", caller->user[0] ? caller->user : "?",
-			       (unsigned)caller->uid);
+			       "the data not evaluated):\n",
+			       caller->user[0] ? caller->user : "?", (unsigned)caller->uid);
 		any = true;
 		size_t nk = rule->all_keys ? cfg->n_keys : rule->n_keys;
 		for (size_t i = 0; i < nk; i++) {
@@ -596,10 +633,11 @@ static void print_rules(const config_t *cfg, const caller_t *caller, const ticke
 			if (d.allow && d.rule == rule)
 				usable++;
 			else if (!why[0] && d.allow)
-				snprintf(why, sizeof(why), "key %s: allowed by rule %s first", key->name,
-				         d.rule ? d.rule->name : "?");
+				snprintf(why, sizeof(why), "key %s: allowed by rule %s first",
+				         key->name, d.rule ? d.rule->name : "?");
 			else if (!why[0])
-				snprintf(why, sizeof(why), "%s: %s", policy_reason_name(d.reason), d.detail);
+				snprintf(why, sizeof(why), "%s: %s", policy_reason_name(d.reason),
+				         d.detail);
 		}
 		if (usable)
 			printf("  %-24s yes (%zu of %zu keys)\n", rule->name, usable, n_keys);
@@ -674,12 +712,14 @@ static int ticket_verify_cmd(int argc, char **argv)
 	hash_alg_t hash = HASH_UNKNOWN;
 	if (key_s) {
 		if (!(key = policy_key_by_name(cfg, key_s))) {
-			fprintf(stderr, "signgate ticket verify: no key '%s' in %s\n", key_s, cfgpath);
+			fprintf(stderr, "signgate ticket verify: no key '%s' in %s\n", key_s,
+			        cfgpath);
 			goto out;
 		}
 		mech = mech_s ? mech_from_name(mech_s) : key_first_mech(key);
 		if (mech == MECH_UNKNOWN) {
-			fprintf(stderr, "signgate ticket verify: unknown mechanism '%s'\n", mech_s ? mech_s : "");
+			fprintf(stderr, "signgate ticket verify: unknown mechanism '%s'\n",
+			        mech_s ? mech_s : "");
 			goto out;
 		}
 		hash = hash_s ? hash_from_name(hash_s) : mech_fixed_hash(mech);
@@ -693,10 +733,11 @@ static int ticket_verify_cmd(int argc, char **argv)
 		goto out;
 	st = ticket_verify_detail(cfg, tok, len, at, &cl, detail, sizeof(detail));
 	if (st == TICKET_OK)
-		SG_DEBUG(SG_DBG_TICKET, "ticket verify: verified: issuer %s product %s run %s", cl.issuer,
-		         cl.product, cl.run);
+		SG_DEBUG(SG_DBG_TICKET, "ticket verify: verified: issuer %s product %s run %s",
+		         cl.issuer, cl.product, cl.run);
 	else
-		SG_DEBUG(SG_DBG_TICKET, "ticket verify: refused: %s: %s", ticket_status_name(st), detail);
+		SG_DEBUG(SG_DBG_TICKET, "ticket verify: refused: %s: %s", ticket_status_name(st),
+		         detail);
 	if (st != TICKET_OK) {
 		printf("refused: %s: %s\n", ticket_status_name(st), detail);
 		if (key) {
@@ -719,8 +760,8 @@ static int ticket_verify_cmd(int argc, char **argv)
 	print_checks(stdout, &cl);
 	printf(" exp=%s\n", exp_s);
 	printf("  jti=%s pipeline=%s iat=%lld age=%llds expires-in=%llds", cl.jti,
-	       cl.pipeline[0] ? cl.pipeline : "-", (long long)cl.iat,
-	       (long long)(at - cl.iat), (long long)(cl.exp - at));
+	       cl.pipeline[0] ? cl.pipeline : "-", (long long)cl.iat, (long long)(at - cl.iat),
+	       (long long)(cl.exp - at));
 	if (cl.max_uses)
 		printf(" max_uses=%u", cl.max_uses);
 	printf("\n  aud=");

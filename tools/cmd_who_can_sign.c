@@ -44,7 +44,7 @@ void report_time_format(time_t t, char *out, size_t outlen)
 void report_days_format(uint8_t days, char *out, size_t outlen)
 {
 	static const char *const names[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const int order[7] = { 1, 2, 3, 4, 5, 6, 0 };  /* Monday first, as people write it */
+	static const int order[7] = { 1, 2, 3, 4, 5, 6, 0 }; /* Monday first, as people write it */
 	if ((days & 0x7f) == 0x7f) {
 		snprintf(out, outlen, "every day");
 		return;
@@ -57,7 +57,8 @@ void report_days_format(uint8_t days, char *out, size_t outlen)
 	out[0] = '\0';
 	for (int i = 0; i < 7; i++)
 		if ((days >> order[i]) & 1u) {
-			int n = snprintf(out + len, outlen - len, "%s%s", len ? "," : "", names[order[i]]);
+			int n = snprintf(out + len, outlen - len, "%s%s", len ? "," : "",
+			                 names[order[i]]);
 			if (n < 0 || (size_t)n >= outlen - len)
 				return;
 			len += (size_t)n;
@@ -69,8 +70,8 @@ void report_hours_format(const policy_rule_t *r, char *out, size_t outlen)
 	if (r->minute_from < 0)
 		snprintf(out, outlen, "all day");
 	else
-		snprintf(out, outlen, "%02d:%02d-%02d:%02d", r->minute_from / 60, r->minute_from % 60,
-		         r->minute_to / 60, r->minute_to % 60);
+		snprintf(out, outlen, "%02d:%02d-%02d:%02d", r->minute_from / 60,
+		         r->minute_from % 60, r->minute_to / 60, r->minute_to % 60);
 }
 
 void report_duration_format(uint32_t s, char *out, size_t outlen)
@@ -103,7 +104,8 @@ typedef struct member {
 typedef struct builder {
 	report_model_t *m;
 	size_t cap_ids, cap_grants, cap_unknown;
-	account_t *accounts; size_t n_accounts;  /* the whole user database, for primary groups */
+	account_t *accounts;
+	size_t n_accounts; /* the whole user database, for primary groups */
 	bool oom;
 } builder_t;
 
@@ -190,13 +192,14 @@ static int load_accounts(builder_t *b)
 	return b->oom ? -1 : 0;
 }
 
-static void member_add(builder_t *b, member_t **ms, size_t *n, size_t *cap, size_t ident, const char *via)
+static void member_add(builder_t *b, member_t **ms, size_t *n, size_t *cap, size_t ident,
+                       const char *via)
 {
 	if (ident == SIZE_MAX)
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if ((*ms)[i].ident == ident)
-			return;  /* first way in wins: a user named directly and in a group is listed once */
+			return; /* first way in wins: a user named directly and in a group is listed once */
 	member_t *v = grow(b, *ms, cap, *n, sizeof *v);
 	if (!v)
 		return;
@@ -216,7 +219,8 @@ static member_t *role_members(builder_t *b, const config_t *cfg, size_t ri, size
 	unsigned long num;
 
 	if (ro->any_identity)
-		member_add(b, &ms, &n, &cap, ident_get(b, REPORT_ID_ANY, "*", (uid_t)-1), "any caller");
+		member_add(b, &ms, &n, &cap, ident_get(b, REPORT_ID_ANY, "*", (uid_t)-1),
+		           "any caller");
 	for (size_t i = 0; i < ro->n_user_names; i++) {
 		const char *u = ro->user_names[i];
 		struct passwd *pw = numeric(u, &num) ? getpwuid((uid_t)num) : getpwnam(u);
@@ -225,13 +229,15 @@ static member_t *role_members(builder_t *b, const config_t *cfg, size_t ri, size
 				snprintf(via, sizeof via, "uid %s", u);
 			else
 				snprintf(via, sizeof via, "user %s", u);
-			member_add(b, &ms, &n, &cap, ident_get(b, REPORT_ID_USER, pw->pw_name, pw->pw_uid), via);
+			member_add(b, &ms, &n, &cap,
+			           ident_get(b, REPORT_ID_USER, pw->pw_name, pw->pw_uid), via);
 		} else if (numeric(u, &num)) {
 			/* A bare uid still matches a process running under it. */
 			unknown_add(b, ri, "uid", u);
 			snprintf(buf, sizeof buf, "uid:%s", u);
 			snprintf(via, sizeof via, "uid %s", u);
-			member_add(b, &ms, &n, &cap, ident_get(b, REPORT_ID_UID, buf, (uid_t)num), via);
+			member_add(b, &ms, &n, &cap, ident_get(b, REPORT_ID_UID, buf, (uid_t)num),
+			           via);
 		} else {
 			unknown_add(b, ri, "user", u);
 		}
@@ -263,7 +269,9 @@ static member_t *role_members(builder_t *b, const config_t *cfg, size_t ri, size
 			for (size_t j = 0; j < nm; j++) {
 				struct passwd *pw = names[j] ? getpwnam(names[j]) : NULL;
 				if (pw)
-					member_add(b, &ms, &n, &cap, ident_get(b, REPORT_ID_USER, pw->pw_name, pw->pw_uid),
+					member_add(b, &ms, &n, &cap,
+					           ident_get(b, REPORT_ID_USER, pw->pw_name,
+					                     pw->pw_uid),
 					           via);
 				free(names[j]);
 			}
@@ -273,13 +281,16 @@ static member_t *role_members(builder_t *b, const config_t *cfg, size_t ri, size
 		for (size_t j = 0; j < b->n_accounts; j++)
 			if (b->accounts[j].gid == gid)
 				member_add(b, &ms, &n, &cap,
-				           ident_get(b, REPORT_ID_USER, b->accounts[j].name, b->accounts[j].uid), via);
+				           ident_get(b, REPORT_ID_USER, b->accounts[j].name,
+				                     b->accounts[j].uid),
+				           via);
 	}
 	*n_out = n;
 	return ms;
 }
 
-static void grant_add(builder_t *b, size_t ident, size_t rule, size_t role, size_t key, const char *via)
+static void grant_add(builder_t *b, size_t ident, size_t rule, size_t role, size_t key,
+                      const char *via)
 {
 	report_model_t *m = b->m;
 	report_grant_t *v = grow(b, m->grants, &b->cap_grants, m->n_grants, sizeof *v);
@@ -323,7 +334,8 @@ int report_model_build(const config_t *cfg, report_model_t *m)
 					grant_add(&b, mb->ident, r, ri, REPORT_NO_KEY, mb->via);
 				} else {
 					for (size_t k = 0; k < rule->n_keys; k++)
-						grant_add(&b, mb->ident, r, ri, rule->keys[k], mb->via);
+						grant_add(&b, mb->ident, r, ri, rule->keys[k],
+						          mb->via);
 				}
 			}
 		}
@@ -358,9 +370,10 @@ typedef struct view {
 	const config_t *cfg;
 	const report_model_t *m;
 	time_t now;
-	const char *user, *key, *product;     /* filters */
+	const char *user, *key, *product; /* filters */
 	const policy_key_t *key_sel;
-	uid_t user_uid; bool user_has_uid;
+	uid_t user_uid;
+	bool user_has_uid;
 	char user_name[REPORT_NAME_MAX];
 } view_t;
 
@@ -388,7 +401,7 @@ static bool ident_selected(const view_t *v, const report_identity_t *id)
 	if (!v->user)
 		return true;
 	if (id->kind == REPORT_ID_ANY)
-		return true;  /* "any caller" includes the user (under its program/credential) */
+		return true; /* "any caller" includes the user (under its program/credential) */
 	if (id->kind == REPORT_ID_USER)
 		return (v->user_name[0] && !strcmp(id->name, v->user_name)) ||
 		       (v->user_has_uid && id->uid == v->user_uid);
@@ -402,7 +415,8 @@ static bool grant_selected(const view_t *v, const report_grant_t *g)
 	if (v->key_sel)
 		return g->key == (size_t)(v->key_sel - v->cfg->keys);
 	if (v->product)
-		return g->key != REPORT_NO_KEY && key_has_product(&v->cfg->keys[g->key], v->product);
+		return g->key != REPORT_NO_KEY &&
+		       key_has_product(&v->cfg->keys[g->key], v->product);
 	return true;
 }
 
@@ -432,8 +446,9 @@ static bool role_selected(const view_t *v, size_t ri)
 
 static bool unknown_selected(const view_t *v, const report_unknown_t *u)
 {
-	if (v->user)  /* the names that could be this user: a group says nothing about one user */
-		return (!strcmp(u->kind, "user") || !strcmp(u->kind, "uid")) && !strcmp(u->name, v->user);
+	if (v->user) /* the names that could be this user: a group says nothing about one user */
+		return (!strcmp(u->kind, "user") || !strcmp(u->kind, "uid")) &&
+		       !strcmp(u->name, v->user);
 	return role_selected(v, u->role);
 }
 
@@ -485,7 +500,8 @@ static void mechs_join(const policy_key_t *k, char *out, size_t outlen)
 	out[0] = '\0';
 	for (int m = MECH_UNKNOWN + 1; m < MECH_COUNT; m++)
 		if ((k->mech_allowed >> m) & 1u) {
-			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", mech_name((mech_id_t)m));
+			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
+			                 mech_name((mech_id_t)m));
 			if (w < 0 || (size_t)w >= outlen - len)
 				return;
 			len += (size_t)w;
@@ -498,7 +514,8 @@ static void hashes_join(const policy_key_t *k, char *out, size_t outlen)
 	out[0] = '\0';
 	for (int h = HASH_UNKNOWN + 1; h < HASH_COUNT; h++)
 		if ((k->hash_allowed >> h) & 1u) {
-			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", hash_name((hash_alg_t)h));
+			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
+			                 hash_name((hash_alg_t)h));
 			if (w < 0 || (size_t)w >= outlen - len)
 				return;
 			len += (size_t)w;
@@ -529,7 +546,8 @@ static void mech_set_join(uint64_t set, char *out, size_t outlen)
 	out[0] = '\0';
 	for (int m = MECH_UNKNOWN + 1; m < MECH_COUNT; m++)
 		if ((set >> m) & 1u) {
-			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", mech_name((mech_id_t)m));
+			int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
+			                 mech_name((mech_id_t)m));
 			if (w < 0 || (size_t)w >= outlen - len)
 				return;
 			len += (size_t)w;
@@ -548,14 +566,14 @@ static void print_key_uses(const policy_rule_t *r, const policy_key_t *k)
 		if (!granted[i])
 			continue;
 		mech_set_join(sets[i], buf, sizeof buf);
-		printf("      %-11s %s\n", names[i], sets[i] ? buf : "(the key allows none: not granted)");
+		printf("      %-11s %s\n", names[i],
+		       sets[i] ? buf : "(the key allows none: not granted)");
 	}
 }
 
-
 static void hex_format(const unsigned char *p, size_t n, char *out, size_t outlen)
 {
-	codec_hex_encode(out, outlen, p, n);   /* "" if it does not fit */
+	codec_hex_encode(out, outlen, p, n); /* "" if it does not fit */
 }
 
 /* The rule's approvals (issue 16): how many, from which groups, how old.
@@ -567,11 +585,13 @@ static void approval_groups(const policy_rule_t *r, char *buf, size_t len)
 	size_t off = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; g_approvals_cfg && i < r->n_approvals_from && off < len; i++) {
-		const config_approver_group_t *g = &g_approvals_cfg->approver_groups[r->approvals_from[i]];
+		const config_approver_group_t *g =
+		        &g_approvals_cfg->approver_groups[r->approvals_from[i]];
 		int w = snprintf(buf + off, len - off, "%s%s (", i ? ", " : "", g->name);
 		off += w > 0 ? (size_t)w : 0;
 		for (size_t j = 0; j < g->n_members && off < len; j++) {
-			w = snprintf(buf + off, len - off, "%s%s", j ? " " : "", g_approvals_cfg->approvers[g->members[j]].name);
+			w = snprintf(buf + off, len - off, "%s%s", j ? " " : "",
+			             g_approvals_cfg->approvers[g->members[j]].name);
 			off += w > 0 ? (size_t)w : 0;
 		}
 		if (off < len) {
@@ -591,8 +611,9 @@ static void print_approvals(const policy_rule_t *r)
 	approval_groups(r, buf, sizeof buf);
 	if (r->approvals_max_age_s)
 		report_duration_format(r->approvals_max_age_s, age, sizeof age);
-	printf("      %-11s %u distinct, from %s; max age %s; never the requester's own\n", "approvals:",
-	       r->approvals_count, buf, r->approvals_max_age_s ? age : "(until they expire)");
+	printf("      %-11s %u distinct, from %s; max age %s; never the requester's own\n",
+	       "approvals:", r->approvals_count, buf,
+	       r->approvals_max_age_s ? age : "(until they expire)");
 }
 
 /* The rule's and role's conditions, common to a key grant and an all-keys grant. */
@@ -613,8 +634,9 @@ static void print_conditions(const config_t *cfg, const policy_rule_t *r, const 
 		strlist_join(r->checks, r->n_checks, ", ", buf, sizeof buf);
 		if (r->max_ticket_age_s)
 			report_duration_format(r->max_ticket_age_s, buf2, sizeof buf2);
-		printf("      %-11s required; checks: %s; max age %s\n", "ticket:",
-		       r->n_checks ? buf : "(none)", r->max_ticket_age_s ? buf2 : "(until it expires)");
+		printf("      %-11s required; checks: %s; max age %s\n",
+		       "ticket:", r->n_checks ? buf : "(none)",
+		       r->max_ticket_age_s ? buf2 : "(until it expires)");
 	} else {
 		printf("      %-11s not required\n", "ticket:");
 	}
@@ -623,17 +645,18 @@ static void print_conditions(const config_t *cfg, const policy_rule_t *r, const 
 		char fp[72] = "";
 		if (ro->programs[i].has_sha256)
 			hex_format(ro->programs[i].sha256, 32, fp, sizeof fp);
-		printf("      %-11s %s%s%s\n", i ? "" : "programs:", ro->programs[i].path, fp[0] ? " sha256:" : "",
-		       fp);
+		printf("      %-11s %s%s%s\n", i ? "" : "programs:", ro->programs[i].path,
+		       fp[0] ? " sha256:" : "", fp);
 	}
 	if (ro->credential)
 		printf("      %-11s the role's credential, presented at login\n", "credential:");
 	if (ro->idp) {
-		printf("      %-11s a CI identity token of provider %s, with:\n", "id-token:",
-		       ro->idp <= cfg->n_idps ? cfg->idps[ro->idp - 1].name : "?");
+		printf("      %-11s a CI identity token of provider %s, with:\n",
+		       "id-token:", ro->idp <= cfg->n_idps ? cfg->idps[ro->idp - 1].name : "?");
 		for (size_t i = 0; i < ro->n_claims; i++) {
 			const policy_claim_match_t *m = &ro->claims[i];
-			printf("      %-11s   %s =", "", idtoken_claim_name((idtoken_claim_t)m->claim));
+			printf("      %-11s   %s =", "",
+			       idtoken_claim_name((idtoken_claim_t)m->claim));
 			for (size_t j = 0; j < m->n_values; j++)
 				printf("%s \"%s\"", j ? " or" : "", m->values[j]);
 			printf("\n");
@@ -686,11 +709,14 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 	char buf[1024], caps[48];
 	caps_format(r, caps, sizeof caps);
 	if (g->key == REPORT_NO_KEY) {
-		printf("  %-16s %-11s rule %s, role %s (%s)\n", "(all keys)", caps, r->name, ro->name, g->via);
+		printf("  %-16s %-11s rule %s, role %s (%s)\n", "(all keys)", caps, r->name,
+		       ro->name, g->via);
 		if (r->admin)
-			printf("      %-11s generate, import, destroy, change any key; init token and PINs\n", "admin:");
+			printf("      %-11s generate, import, destroy, change any key; init token and PINs\n",
+			       "admin:");
 		if (r->sign)
-			printf("      %-11s every governed key, with its own mechanisms and hashes\n", "sign:");
+			printf("      %-11s every governed key, with its own mechanisms and hashes\n",
+			       "sign:");
 		if (r->decrypt || r->unwrap || r->derive)
 			printf("      %-11s every governed key whose own decrypt/unwrap/derive group allows it\n",
 			       "key uses:");
@@ -700,7 +726,8 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 	const policy_key_t *k = &cfg->keys[g->key];
 	printf("  %-16s %-11s rule %s, role %s (%s)\n", k->name, caps, r->name, ro->name, g->via);
 	strlist_join(k->products, k->n_products, ", ", buf, sizeof buf);
-	printf("      %-11s %s   (token %s)\n", "products:", k->n_products ? buf : "(none)", k->token);
+	printf("      %-11s %s   (token %s)\n", "products:", k->n_products ? buf : "(none)",
+	       k->token);
 	if (r->sign) {
 		mechs_join(k, buf, sizeof buf);
 		printf("      %-11s %s\n", "mechanisms:", buf);
@@ -724,9 +751,11 @@ static void print_grant(const view_t *v, const report_grant_t *g)
 	policy_decision_t d;
 	if (grant_now(v, g, &d)) {
 		if (d.allow)
-			printf("      %-11s allow (rule %s)\n", "now:", d.rule ? d.rule->name : "?");
+			printf("      %-11s allow (rule %s)\n",
+			       "now:", d.rule ? d.rule->name : "?");
 		else
-			printf("      %-11s deny %s: %s\n", "now:", policy_reason_name(d.reason), d.detail);
+			printf("      %-11s deny %s: %s\n", "now:", policy_reason_name(d.reason),
+			       d.detail);
 	}
 }
 
@@ -788,7 +817,8 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 			json_t *um = json_array();
 			for (int m = MECH_UNKNOWN + 1; rg[u] && m < MECH_COUNT; m++)
 				if ((ks[u] >> m) & 1u)
-					json_array_append_new(um, json_string(mech_name((mech_id_t)m)));
+					json_array_append_new(um,
+					                      json_string(mech_name((mech_id_t)m)));
 			snprintf(buf, sizeof buf, "%s_mechanisms", un[u]);
 			json_object_set_new(o, buf, um);
 		}
@@ -798,16 +828,18 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 		json_object_set_new(val, "state", json_string(key_state(k, v->now)));
 		json_object_set_new(val, "revoked", json_boolean(k->revoked));
 		json_object_set_new(val, "revoked_reason",
-		                    k->revoked_reason ? json_string(k->revoked_reason) : json_null());
+		                    k->revoked_reason ? json_string(k->revoked_reason)
+		                                      : json_null());
 		json_object_set_new(o, "validity", val);
 	}
 	policy_decision_t d;
 	if (grant_now(v, g, &d))
-		json_object_set_new(o, "now", json_pack("{s:s,s:s,s:o,s:s}", "decision",
-		                                        d.allow ? "allow" : "deny", "reason",
-		                                        policy_reason_name(d.reason), "rule",
-		                                        d.rule ? json_string(d.rule->name) : json_null(),
-		                                        "detail", d.detail));
+		json_object_set_new(o, "now",
+		                    json_pack("{s:s,s:s,s:o,s:s}", "decision",
+		                              d.allow ? "allow" : "deny", "reason",
+		                              policy_reason_name(d.reason), "rule",
+		                              d.rule ? json_string(d.rule->name) : json_null(),
+		                              "detail", d.detail));
 	else
 		json_object_set_new(o, "now", json_null());
 	static const char *const dn[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -826,25 +858,32 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 	json_object_set_new(o, "window", w);
 	if (r->quota_count) {
 		report_duration_format(r->quota_period_s, buf, sizeof buf);
-		json_object_set_new(o, "quota", json_pack("{s:I,s:s,s:I,s:s}", "count", (json_int_t)r->quota_count,
-		                                          "period", buf, "period_s", (json_int_t)r->quota_period_s,
-		                                          "per", r->quota_scope == QUOTA_PER_CALLER ? "caller" : "rule"));
+		json_object_set_new(
+		        o, "quota",
+		        json_pack("{s:I,s:s,s:I,s:s}", "count", (json_int_t)r->quota_count,
+		                  "period", buf, "period_s", (json_int_t)r->quota_period_s, "per",
+		                  r->quota_scope == QUOTA_PER_CALLER ? "caller" : "rule"));
 	} else {
 		json_object_set_new(o, "quota", json_null());
 	}
 	json_t *t = json_object();
 	json_object_set_new(t, "required", json_boolean(r->require_ticket));
 	json_object_set_new(t, "checks", json_strv(r->checks, r->n_checks));
-	json_object_set_new(t, "max_age_s", r->max_ticket_age_s ? json_integer(r->max_ticket_age_s) : json_null());
+	json_object_set_new(t, "max_age_s",
+	                    r->max_ticket_age_s ? json_integer(r->max_ticket_age_s) : json_null());
 	json_object_set_new(o, "ticket", t);
 	if (r->approvals_count) {
 		json_t *ap = json_object(), *from = json_array();
 		for (size_t i = 0; g_approvals_cfg && i < r->n_approvals_from; i++)
-			json_array_append_new(from, json_string(g_approvals_cfg->approver_groups[r->approvals_from[i]].name));
+			json_array_append_new(
+			        from,
+			        json_string(g_approvals_cfg->approver_groups[r->approvals_from[i]]
+			                            .name));
 		json_object_set_new(ap, "count", json_integer(r->approvals_count));
 		json_object_set_new(ap, "from", from);
 		json_object_set_new(ap, "max_age_s",
-		                    r->approvals_max_age_s ? json_integer(r->approvals_max_age_s) : json_null());
+		                    r->approvals_max_age_s ? json_integer(r->approvals_max_age_s)
+		                                           : json_null());
 		json_object_set_new(o, "approvals", ap);
 	} else {
 		json_object_set_new(o, "approvals", json_null());
@@ -866,11 +905,13 @@ static json_t *json_grant(const view_t *v, const report_grant_t *g)
 	json_object_set_new(o, "credential_required", json_boolean(ro->credential != NULL));
 	if (ro->idp) {
 		json_t *it = json_object(), *cl = json_object();
-		json_object_set_new(it, "provider", json_string(ro->idp <= cfg->n_idps
-		                                                ? cfg->idps[ro->idp - 1].name : "?"));
+		json_object_set_new(
+		        it, "provider",
+		        json_string(ro->idp <= cfg->n_idps ? cfg->idps[ro->idp - 1].name : "?"));
 		for (size_t i = 0; i < ro->n_claims; i++)
-			json_object_set_new(cl, idtoken_claim_name((idtoken_claim_t)ro->claims[i].claim),
-			                    json_strv(ro->claims[i].values, ro->claims[i].n_values));
+			json_object_set_new(
+			        cl, idtoken_claim_name((idtoken_claim_t)ro->claims[i].claim),
+			        json_strv(ro->claims[i].values, ro->claims[i].n_values));
 		json_object_set_new(it, "claims", cl);
 		json_object_set_new(o, "id_token", it);
 	} else {
@@ -892,7 +933,8 @@ static void rules_of_role(const config_t *cfg, size_t ri, char *out, size_t outl
 	for (size_t r = 0; r < cfg->n_rules; r++)
 		for (size_t i = 0; i < cfg->rules[r].n_roles; i++)
 			if (cfg->rules[r].roles[i] == ri) {
-				int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", cfg->rules[r].name);
+				int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
+				                 cfg->rules[r].name);
 				if (w < 0 || (size_t)w >= outlen - len)
 					return;
 				len += (size_t)w;
@@ -916,9 +958,12 @@ static void usage(FILE *f)
 int cmd_who_can_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
-		{ "user", required_argument, NULL, 'u' },   { "product", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "product", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL;
@@ -930,9 +975,18 @@ int cmd_who_can_sign(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
-		case 'k': v.key = optarg; n_sel++; break;
-		case 'u': v.user = optarg; n_sel++; break;
-		case 'p': v.product = optarg; n_sel++; break;
+		case 'k':
+			v.key = optarg;
+			n_sel++;
+			break;
+		case 'u':
+			v.user = optarg;
+			n_sel++;
+			break;
+		case 'p':
+			v.product = optarg;
+			n_sel++;
+			break;
 		case 'j': json = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -940,7 +994,8 @@ int cmd_who_can_sign(int argc, char **argv)
 	}
 	if (optind != argc || !conf || n_sel > 1) {
 		if (n_sel > 1)
-			fprintf(stderr, "signgate who-can-sign: give at most one of --key, --user, --product\n");
+			fprintf(stderr,
+			        "signgate who-can-sign: give at most one of --key, --user, --product\n");
 		usage(stderr);
 		return 2;
 	}
@@ -973,7 +1028,8 @@ int cmd_who_can_sign(int argc, char **argv)
 		for (size_t k = 0; k < cfg->n_keys && !found; k++)
 			found = key_has_product(&cfg->keys[k], v.product);
 		if (!found) {
-			fprintf(stderr, "signgate who-can-sign: no key of product '%s' in %s\n", v.product, conf);
+			fprintf(stderr, "signgate who-can-sign: no key of product '%s' in %s\n",
+			        v.product, conf);
 			goto out;
 		}
 	}
@@ -1008,10 +1064,14 @@ int cmd_who_can_sign(int argc, char **argv)
 		json_object_set_new(root, "config", json_string(conf));
 		json_object_set_new(root, "generated", json_string(when));
 		json_t *f = json_object();
-		if (v.key) json_object_set_new(f, "key", json_string(v.key));
-		if (v.user) json_object_set_new(f, "user", json_string(v.user));
-		if (v.product) json_object_set_new(f, "product", json_string(v.product));
-		if (v.user) json_object_set_new(f, "user_exists", json_boolean(user_exists));
+		if (v.key)
+			json_object_set_new(f, "key", json_string(v.key));
+		if (v.user)
+			json_object_set_new(f, "user", json_string(v.user));
+		if (v.product)
+			json_object_set_new(f, "product", json_string(v.product));
+		if (v.user)
+			json_object_set_new(f, "user_exists", json_boolean(user_exists));
 		json_object_set_new(root, "filter", f);
 		json_t *ids = json_array(), *cur = NULL, *grants = NULL;
 		size_t last = SIZE_MAX;
@@ -1022,9 +1082,12 @@ int cmd_who_can_sign(int argc, char **argv)
 				cur = json_object();
 				json_object_set_new(cur, "kind", json_string(kind_name(id->kind)));
 				json_object_set_new(cur, "name", json_string(id->name));
-				json_object_set_new(cur, "uid", id->kind == REPORT_ID_ANY ? json_null()
-				                                                         : json_integer((json_int_t)id->uid));
-				json_object_set_new(cur, "exists", json_boolean(id->kind != REPORT_ID_UID));
+				json_object_set_new(cur, "uid",
+				                    id->kind == REPORT_ID_ANY
+				                            ? json_null()
+				                            : json_integer((json_int_t)id->uid));
+				json_object_set_new(cur, "exists",
+				                    json_boolean(id->kind != REPORT_ID_UID));
 				grants = json_array();
 				json_object_set_new(cur, "grants", grants);
 				json_array_append_new(ids, cur);
@@ -1042,9 +1105,12 @@ int cmd_who_can_sign(int argc, char **argv)
 			for (size_t r = 0; r < cfg->n_rules; r++)
 				for (size_t j = 0; j < cfg->rules[r].n_roles; j++)
 					if (cfg->rules[r].roles[j] == u->role)
-						json_array_append_new(rules, json_string(cfg->rules[r].name));
-			json_array_append_new(unk, json_pack("{s:s,s:s,s:s,s:o}", "kind", u->kind, "name", u->name, "role",
-			                                     cfg->roles[u->role].name, "rules", rules));
+						json_array_append_new(
+						        rules, json_string(cfg->rules[r].name));
+			json_array_append_new(unk,
+			                      json_pack("{s:s,s:s,s:s,s:o}", "kind", u->kind,
+			                                "name", u->name, "role",
+			                                cfg->roles[u->role].name, "rules", rules));
 		}
 		json_object_set_new(root, "unknown", unk);
 		json_t *empty = json_array();
@@ -1055,8 +1121,11 @@ int cmd_who_can_sign(int argc, char **argv)
 			for (size_t r = 0; r < cfg->n_rules; r++)
 				for (size_t j = 0; j < cfg->rules[r].n_roles; j++)
 					if (cfg->rules[r].roles[j] == ri)
-						json_array_append_new(rules, json_string(cfg->rules[r].name));
-			json_array_append_new(empty, json_pack("{s:s,s:o}", "role", cfg->roles[ri].name, "rules", rules));
+						json_array_append_new(
+						        rules, json_string(cfg->rules[r].name));
+			json_array_append_new(empty,
+			                      json_pack("{s:s,s:o}", "role", cfg->roles[ri].name,
+			                                "rules", rules));
 		}
 		json_object_set_new(root, "roles_without_members", empty);
 		if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
@@ -1066,9 +1135,12 @@ int cmd_who_can_sign(int argc, char **argv)
 		printf("\n");
 	} else {
 		printf("Who can sign what, per %s, at %s", conf, when);
-		if (v.key) printf(" (key %s)", v.key);
-		if (v.user) printf(" (user %s)", v.user);
-		if (v.product) printf(" (product %s)", v.product);
+		if (v.key)
+			printf(" (key %s)", v.key);
+		if (v.user)
+			printf(" (user %s)", v.user);
+		if (v.product)
+			printf(" (product %s)", v.product);
 		printf("\n");
 		if (v.user && !user_exists)
 			printf("\nuser '%s' has no account on this system\n", v.user);
@@ -1080,18 +1152,22 @@ int cmd_who_can_sign(int argc, char **argv)
 				if (id->kind == REPORT_ID_USER)
 					printf("\n%s (uid %u)\n", id->name, (unsigned)id->uid);
 				else if (id->kind == REPORT_ID_UID)
-					printf("\nuid %u  ** NO ACCOUNT: offboarded? **\n", (unsigned)id->uid);
+					printf("\nuid %u  ** NO ACCOUNT: offboarded? **\n",
+					       (unsigned)id->uid);
 				else
 					printf("\nany caller (the role selects by program, credential or CI "
 					       "identity token only)\n");
 			}
-			if (cfg->rules[sel[i].rule].all_keys && sel[i].key != REPORT_NO_KEY && !v.key_sel && !v.product)
-				continue;  /* shown once as "(all keys)"; --key or --json lists each */
+			if (cfg->rules[sel[i].rule].all_keys && sel[i].key != REPORT_NO_KEY &&
+			    !v.key_sel && !v.product)
+				continue; /* shown once as "(all keys)"; --key or --json lists each */
 			print_grant(&v, &sel[i]);
 		}
 		if (!n_sel_g)
 			printf("\nnobody: no identity that exists today is granted %s\n",
-			       v.key ? "this key" : v.product ? "a key of this product" : "any key");
+			       v.key       ? "this key"
+			       : v.product ? "a key of this product"
+			                   : "any key");
 		bool header = false;
 		for (size_t i = 0; i < m.n_unknown; i++) {
 			const report_unknown_t *u = &m.unknown[i];
@@ -1102,8 +1178,8 @@ int cmd_who_can_sign(int argc, char **argv)
 				header = true;
 			}
 			rules_of_role(cfg, u->role, buf, sizeof buf);
-			printf("  %-5s %-16s in role %s (rules: %s)\n", u->kind, u->name, cfg->roles[u->role].name,
-			       buf[0] ? buf : "none");
+			printf("  %-5s %-16s in role %s (rules: %s)\n", u->kind, u->name,
+			       cfg->roles[u->role].name, buf[0] ? buf : "none");
 		}
 		header = false;
 		for (size_t ri = 0; ri < cfg->n_roles; ri++) {

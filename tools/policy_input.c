@@ -21,7 +21,7 @@ char *policy_input_read(const char *path, size_t *len, char *err, size_t errlen)
 		if (n == cap) {
 			if (cap >= POLICY_INPUT_MAX) {
 				snprintf(err, errlen, "%s: larger than %u MiB", path,
-					 POLICY_INPUT_MAX >> 20);
+				         POLICY_INPUT_MAX >> 20);
 				goto fail;
 			}
 			cap *= 2;

@@ -23,39 +23,43 @@
 #include "config.h"
 
 #define REPORT_NAME_MAX 64
-#define REPORT_NO_KEY SIZE_MAX     /* grant of an all_keys admin rule: the token itself */
+#define REPORT_NO_KEY SIZE_MAX /* grant of an all_keys admin rule: the token itself */
 
 typedef enum report_id_kind {
-	REPORT_ID_USER = 0,        /* an account in the user database */
-	REPORT_ID_UID,             /* a uid the policy names that has no account */
-	REPORT_ID_ANY,             /* any caller (role selects by program/credential only) */
+	REPORT_ID_USER = 0, /* an account in the user database */
+	REPORT_ID_UID,      /* a uid the policy names that has no account */
+	REPORT_ID_ANY,      /* any caller (role selects by program/credential only) */
 } report_id_kind_t;
 
 typedef struct report_identity {
 	report_id_kind_t kind;
-	char name[REPORT_NAME_MAX];   /* user name; "uid:N"; "*" for any */
+	char name[REPORT_NAME_MAX]; /* user name; "uid:N"; "*" for any */
 	uid_t uid;
 } report_identity_t;
 
 typedef struct report_grant {
-	size_t ident;                 /* index into model.ids */
-	size_t rule;                  /* index into cfg->rules */
-	size_t role;                  /* index into cfg->roles */
-	size_t key;                   /* index into cfg->keys, or REPORT_NO_KEY */
-	char via[REPORT_NAME_MAX + 16]; /* "user alice", "group signers", "uid 4242", "any caller" */
+	size_t ident; /* index into model.ids */
+	size_t rule;  /* index into cfg->rules */
+	size_t role;  /* index into cfg->roles */
+	size_t key;   /* index into cfg->keys, or REPORT_NO_KEY */
+	char via[REPORT_NAME_MAX +
+	         16]; /* "user alice", "group signers", "uid 4242", "any caller" */
 } report_grant_t;
 
 typedef struct report_unknown {
-	size_t role;                  /* index into cfg->roles */
-	char kind[8];                 /* "user", "group", "uid", "gid" */
+	size_t role;  /* index into cfg->roles */
+	char kind[8]; /* "user", "group", "uid", "gid" */
 	char name[REPORT_NAME_MAX];
 } report_unknown_t;
 
 typedef struct report_model {
-	report_identity_t *ids; size_t n_ids;
-	report_grant_t *grants; size_t n_grants;
-	report_unknown_t *unknown; size_t n_unknown;
-	size_t *role_members;         /* per role: accounts that match it today */
+	report_identity_t *ids;
+	size_t n_ids;
+	report_grant_t *grants;
+	size_t n_grants;
+	report_unknown_t *unknown;
+	size_t n_unknown;
+	size_t *role_members; /* per role: accounts that match it today */
 } report_model_t;
 
 /* Build the model from a loaded config and the user database (NSS).

@@ -11,21 +11,27 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "check", cmd_check, "CONFIG            validate a config, print file:line: message" },
-	{ "doctor", cmd_doctor, "[--config C]      check the deployment: files, token, keys, p11-kit" },
+	{ "doctor", cmd_doctor,
+	  "[--config C]      check the deployment: files, token, keys, p11-kit" },
 	{ "explain", cmd_explain, "--config C ...    allow or deny, the rule and the reason" },
 	{ "ticket", cmd_ticket, "keygen|issue|verify validation tickets" },
-	{ "id-token", cmd_id_token, "explain|jwks     CI identity tokens: verify and match, fetch JWKS" },
+	{ "id-token", cmd_id_token,
+	  "explain|jwks     CI identity tokens: verify and match, fetch JWKS" },
 	{ "approve", cmd_approve, "--key K --approver A --product P --run R  sign an approval" },
-	{ "approval", cmd_approval, "bundle|verify     bundle approvals with a ticket, check them" },
+	{ "approval", cmd_approval,
+	  "bundle|verify     bundle approvals with a ticket, check them" },
 	{ "audit", cmd_audit, "[FILE...]         summarise audit records, verify the hash chain" },
-	{ "who-can-sign", cmd_who_can_sign, "--config C ...    identities -> keys, with conditions" },
+	{ "who-can-sign", cmd_who_can_sign,
+	  "--config C ...    identities -> keys, with conditions" },
 	{ "inventory", cmd_inventory, "--config C ...    token keys against the policy, findings" },
-	{ "credential", cmd_credential, "hash              make a role credential hash for the config" },
+	{ "credential", cmd_credential,
+	  "hash              make a role credential hash for the config" },
 	{ "state", cmd_state, "init|migrate|status the policy state store (PostgreSQL schema)" },
 	{ "revoke", cmd_revoke, "KEY --reason TEXT  kill switch: every host refuses KEY" },
 	{ "unrevoke", cmd_unrevoke, "KEY               undo signgate revoke" },
 	{ "test", cmd_test, "CONFIG CASES...   run policy test cases through the engine" },
-	{ "diff", cmd_diff, "OLD NEW           rights gained, lost and changed between two configs" },
+	{ "diff", cmd_diff,
+	  "OLD NEW           rights gained, lost and changed between two configs" },
 };
 
 static void usage(FILE *f)

@@ -11,6 +11,6 @@
  * against cfg; failing cases are printed to stdout, errors to stderr.
  * Returns 0, or -1 when the text is not a valid cases file. */
 int test_cases_run_text(const config_t *cfg, const char *name, const char *text, size_t *passed,
-			size_t *failed);
+                        size_t *failed);
 
 #endif

@@ -54,7 +54,8 @@ const char *approval_status_name(approval_status_t s)
 	return "approval-malformed";
 }
 
-static void say(char *detail, size_t dlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *detail, size_t dlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static void say(char *detail, size_t dlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -151,8 +152,8 @@ static void wb_put(wbuf_t *w, const void *d, size_t len)
 
 static void wb_u32(wbuf_t *w, uint32_t v)
 {
-	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-		               (unsigned char)v };
+	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+		               (unsigned char)(v >> 8), (unsigned char)v };
 	wb_put(w, b, 4);
 }
 
@@ -257,7 +258,8 @@ static bool ssh_blob_key(const unsigned char *blob, size_t len, config_approver_
 		pk = ec_key(p256 ? "P-256" : "P-384", b, bl);
 		k->kind = p256 ? APPROVER_KEY_ECDSA_P256 : APPROVER_KEY_ECDSA_P384;
 	} else if (str_is(t, tl, "ssh-rsa")) {
-		if (!rd_str(&r, &a, &al) || !rd_str(&r, &b, &bl) || r.left || al > 16 || bl > 1025) {
+		if (!rd_str(&r, &a, &al) || !rd_str(&r, &b, &bl) || r.left || al > 16 ||
+		    bl > 1025) {
 			say(err, errlen, "ssh-rsa key does not parse");
 			return false;
 		}
@@ -279,8 +281,10 @@ static bool ssh_blob_key(const unsigned char *blob, size_t len, config_approver_
 		OSSL_PARAM_BLD_free(pb);
 		k->kind = APPROVER_KEY_RSA;
 	} else {
-		say(err, errlen, "key type %.*s is not accepted (ssh-ed25519, ecdsa-sha2-nistp256/384, "
-		                 "ssh-rsa of 3072 bits or more)", (int)(tl > 40 ? 40 : tl), (const char *)t);
+		say(err, errlen,
+		    "key type %.*s is not accepted (ssh-ed25519, ecdsa-sha2-nistp256/384, "
+		    "ssh-rsa of 3072 bits or more)",
+		    (int)(tl > 40 ? 40 : tl), (const char *)t);
 		return false;
 	}
 	if (!pk || !key_fingerprint(pk, k->fp)) {
@@ -352,7 +356,8 @@ bool approval_pem_key_parse(const char *pem, size_t len, config_approver_key_t *
 		    !EVP_PKEY_get_group_name(pk, grp, sizeof grp, &gl) ||
 		    (strcmp(grp, "prime256v1") && strcmp(grp, "P-256"))) {
 			EVP_PKEY_free(pk);
-			say(err, errlen, "only Ed25519 and EC P-256 PEM approver keys are accepted");
+			say(err, errlen,
+			    "only Ed25519 and EC P-256 PEM approver keys are accepted");
 			return false;
 		}
 		k->kind = APPROVER_KEY_ECDSA_P256;
@@ -381,8 +386,9 @@ static bool pkey_ssh_blob(EVP_PKEY *pk, wbuf_t *w)
 	if (EVP_PKEY_get_id(pk) == EVP_PKEY_EC) {
 		unsigned char q[65];
 		size_t ql = 0;
-		if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, q, sizeof q,
-		                                    &ql) != 1 || ql != 65)
+		if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, q,
+		                                    sizeof q, &ql) != 1 ||
+		    ql != 65)
 			return false;
 		wb_str(w, "ecdsa-sha2-nistp256", 19);
 		wb_str(w, "nistp256", 8);
@@ -395,12 +401,16 @@ static bool pkey_ssh_blob(EVP_PKEY *pk, wbuf_t *w)
 /* --- SSHSIG ------------------------------------------------------------- */
 
 typedef struct sshsig {
-	const unsigned char *pubkey; size_t pubkey_len;
-	const unsigned char *hash_alg; size_t hash_alg_len;
-	const unsigned char *sig; size_t sig_len;
+	const unsigned char *pubkey;
+	size_t pubkey_len;
+	const unsigned char *hash_alg;
+	size_t hash_alg_len;
+	const unsigned char *sig;
+	size_t sig_len;
 } sshsig_t;
 
-static bool sshsig_parse(const unsigned char *blob, size_t len, sshsig_t *s, char *detail, size_t dlen)
+static bool sshsig_parse(const unsigned char *blob, size_t len, sshsig_t *s, char *detail,
+                         size_t dlen)
 {
 	rd_t r = { blob, len };
 	uint32_t ver;
@@ -430,7 +440,8 @@ static bool sshsig_parse(const unsigned char *blob, size_t len, sshsig_t *s, cha
 		say(detail, dlen, "signature: reserved field is not empty");
 		return false;
 	}
-	if (!str_is(s->hash_alg, s->hash_alg_len, "sha512") && !str_is(s->hash_alg, s->hash_alg_len, "sha256")) {
+	if (!str_is(s->hash_alg, s->hash_alg_len, "sha512") &&
+	    !str_is(s->hash_alg, s->hash_alg_len, "sha256")) {
 		say(detail, dlen, "signature: hash algorithm is not sha256 or sha512");
 		return false;
 	}
@@ -438,7 +449,8 @@ static bool sshsig_parse(const unsigned char *blob, size_t len, sshsig_t *s, cha
 }
 
 /* What the key signs. */
-static bool sshsig_signed_data(const unsigned char *msg, size_t msg_len, const char *hash_alg, wbuf_t *w)
+static bool sshsig_signed_data(const unsigned char *msg, size_t msg_len, const char *hash_alg,
+                               wbuf_t *w)
 {
 	unsigned char h[64];
 	unsigned int hl = 0;
@@ -464,8 +476,8 @@ static bool verify_raw(EVP_PKEY *pk, const EVP_MD *md, const unsigned char *sig,
 }
 
 /* Verify the SSHSIG signature field with key k over the signed data. */
-static bool sshsig_verify_sig(const config_approver_key_t *k, const unsigned char *sigf, size_t sigf_len,
-                              const unsigned char *data, size_t dl)
+static bool sshsig_verify_sig(const config_approver_key_t *k, const unsigned char *sigf,
+                              size_t sigf_len, const unsigned char *data, size_t dl)
 {
 	rd_t r = { sigf, sigf_len };
 	const unsigned char *t, *s;
@@ -474,13 +486,14 @@ static bool sshsig_verify_sig(const config_approver_key_t *k, const unsigned cha
 		return false;
 	switch (k->kind) {
 	case APPROVER_KEY_ED25519:
-		return str_is(t, tl, "ssh-ed25519") && sl == 64 && verify_raw(k->pkey, NULL, s, sl, data, dl);
+		return str_is(t, tl, "ssh-ed25519") && sl == 64 &&
+		       verify_raw(k->pkey, NULL, s, sl, data, dl);
 	case APPROVER_KEY_RSA:
 		if (str_is(t, tl, "rsa-sha2-512"))
 			return verify_raw(k->pkey, EVP_sha512(), s, sl, data, dl);
 		if (str_is(t, tl, "rsa-sha2-256"))
 			return verify_raw(k->pkey, EVP_sha256(), s, sl, data, dl);
-		return false;       /* ssh-rsa (SHA-1) is not accepted */
+		return false; /* ssh-rsa (SHA-1) is not accepted */
 	case APPROVER_KEY_ECDSA_P256:
 	case APPROVER_KEY_ECDSA_P384: {
 		bool p256 = k->kind == APPROVER_KEY_ECDSA_P256;
@@ -489,7 +502,8 @@ static bool sshsig_verify_sig(const config_approver_key_t *k, const unsigned cha
 		rd_t e = { s, sl };
 		const unsigned char *rb, *sb;
 		size_t rl, sbl;
-		if (!rd_str(&e, &rb, &rl) || !rd_str(&e, &sb, &sbl) || e.left || rl > 49 || sbl > 49)
+		if (!rd_str(&e, &rb, &rl) || !rd_str(&e, &sb, &sbl) || e.left || rl > 49 ||
+		    sbl > 49)
 			return false;
 		BIGNUM *R = mpint_bn(rb, rl), *S = mpint_bn(sb, sbl);
 		ECDSA_SIG *es = ECDSA_SIG_new();
@@ -502,8 +516,8 @@ static bool sshsig_verify_sig(const config_approver_key_t *k, const unsigned cha
 		BN_free(R);
 		BN_free(S);
 		ECDSA_SIG_free(es);
-		bool ok = dn > 0 && verify_raw(k->pkey, p256 ? EVP_sha256() : EVP_sha384(), der, (size_t)dn,
-		                               data, dl);
+		bool ok = dn > 0 && verify_raw(k->pkey, p256 ? EVP_sha256() : EVP_sha384(), der,
+		                               (size_t)dn, data, dl);
 		OPENSSL_free(der);
 		return ok;
 	}
@@ -544,7 +558,8 @@ static bool take_line(const char **p, const char *end, const char *key, const ch
 {
 	size_t kl = strlen(key);
 	const char *q = *p;
-	if ((size_t)(end - q) < kl + 2 || memcmp(q, key, kl) != 0 || q[kl] != ':' || q[kl + 1] != ' ')
+	if ((size_t)(end - q) < kl + 2 || memcmp(q, key, kl) != 0 || q[kl] != ':' ||
+	    q[kl + 1] != ' ')
 		return false;
 	q += kl + 2;
 	const char *nl = memchr(q, '\n', (size_t)(end - q));
@@ -587,7 +602,8 @@ approval_status_t approval_parse(const char *text, size_t len, approval_t *out, 
 	}
 	end++;
 	*msg_len = (size_t)(end - text);
-	if ((size_t)(end - p) < strlen(STATEMENT_HEADER) || memcmp(p, STATEMENT_HEADER, strlen(STATEMENT_HEADER))) {
+	if ((size_t)(end - p) < strlen(STATEMENT_HEADER) ||
+	    memcmp(p, STATEMENT_HEADER, strlen(STATEMENT_HEADER))) {
 		say(detail, dlen, "statement does not start with \"signgate-approval v1\"");
 		goto bad;
 	}
@@ -605,7 +621,8 @@ approval_status_t approval_parse(const char *text, size_t len, approval_t *out, 
 		goto bad;
 	}
 	while (take_line(&p, end, "artifact", &v, &vl)) {
-		if (out->n_digests >= APPROVAL_MAX_DIGESTS || vl != 7 + 64 || memcmp(v, "sha256:", 7)) {
+		if (out->n_digests >= APPROVAL_MAX_DIGESTS || vl != 7 + 64 ||
+		    memcmp(v, "sha256:", 7)) {
 			say(detail, dlen, "statement: artifact must be sha256:<64 hex>, at most %d",
 			    APPROVAL_MAX_DIGESTS);
 			goto bad;
@@ -627,7 +644,8 @@ approval_status_t approval_parse(const char *text, size_t len, approval_t *out, 
 	}
 	if (!take_line(&p, end, "expires", &v, &vl) || !parse_int64(v, vl, &out->exp) ||
 	    out->exp <= out->iat) {
-		say(detail, dlen, "statement: expires line missing, invalid or not after issued-at");
+		say(detail, dlen,
+		    "statement: expires line missing, invalid or not after issued-at");
 		goto bad;
 	}
 	if (!take_line(&p, end, "nonce", &v, &vl) || vl != 32) {
@@ -824,11 +842,13 @@ bool bundle_parse(const char *s, size_t len, bundle_t *out, char *detail, size_t
 				goto oom;
 		} else if (fl > 2 && f[0] == 'a' && f[1] == ':') {
 			if (out->n_approvals >= BUNDLE_MAX_APPROVALS) {
-				say(detail, dlen, "bundle: more than %d approvals", BUNDLE_MAX_APPROVALS);
+				say(detail, dlen, "bundle: more than %d approvals",
+				    BUNDLE_MAX_APPROVALS);
 				goto bad;
 			}
 			if ((fl - 2) / 4 * 3 > APPROVAL_MAX_LEN + 3) {
-				say(detail, dlen, "bundle: approval %zu too long", out->n_approvals + 1);
+				say(detail, dlen, "bundle: approval %zu too long",
+				    out->n_approvals + 1);
 				goto bad;
 			}
 			unsigned char *a = malloc(APPROVAL_MAX_LEN + 4);
@@ -837,14 +857,16 @@ bool bundle_parse(const char *s, size_t len, bundle_t *out, char *detail, size_t
 			long n = b64_decode(f + 2, fl - 2, true, false, a, APPROVAL_MAX_LEN);
 			if (n <= 0) {
 				free(a);
-				say(detail, dlen, "bundle: approval %zu is not base64url", out->n_approvals + 1);
+				say(detail, dlen, "bundle: approval %zu is not base64url",
+				    out->n_approvals + 1);
 				goto bad;
 			}
 			a[n] = '\0';
 			out->approvals[out->n_approvals] = (char *)a;
 			out->approval_len[out->n_approvals++] = (size_t)n;
 		} else {
-			say(detail, dlen, "bundle: field %.2s is neither t: (ticket) nor a: (approval)", f);
+			say(detail, dlen,
+			    "bundle: field %.2s is neither t: (ticket) nor a: (approval)", f);
 			goto bad;
 		}
 	}
@@ -892,12 +914,14 @@ char *approval_statement(const approval_t *a)
 {
 	wbuf_t w = { 0 };
 	char line[256];
-	if (!name_ok(a->approver, strlen(a->approver)) || !name_ok(a->product, strlen(a->product)) ||
-	    !name_ok(a->run, strlen(a->run)) || (a->ticket[0] && !name_ok(a->ticket, strlen(a->ticket))) ||
+	if (!name_ok(a->approver, strlen(a->approver)) ||
+	    !name_ok(a->product, strlen(a->product)) || !name_ok(a->run, strlen(a->run)) ||
+	    (a->ticket[0] && !name_ok(a->ticket, strlen(a->ticket))) ||
 	    a->n_digests > APPROVAL_MAX_DIGESTS || a->exp <= a->iat || strlen(a->nonce) != 32)
 		return NULL;
 	wb_put(&w, STATEMENT_HEADER, strlen(STATEMENT_HEADER));
-	snprintf(line, sizeof line, "approver: %s\nproduct: %s\nrun: %s\n", a->approver, a->product, a->run);
+	snprintf(line, sizeof line, "approver: %s\nproduct: %s\nrun: %s\n", a->approver, a->product,
+	         a->run);
 	wb_put(&w, line, strlen(line));
 	for (size_t i = 0; i < a->n_digests; i++) {
 		char hex[65];
@@ -909,8 +933,8 @@ char *approval_statement(const approval_t *a)
 		snprintf(line, sizeof line, "ticket: %s\n", a->ticket);
 		wb_put(&w, line, strlen(line));
 	}
-	snprintf(line, sizeof line, "issued-at: %" PRId64 "\nexpires: %" PRId64 "\nnonce: %s\n", a->iat,
-	         a->exp, a->nonce);
+	snprintf(line, sizeof line, "issued-at: %" PRId64 "\nexpires: %" PRId64 "\nnonce: %s\n",
+	         a->iat, a->exp, a->nonce);
 	wb_put(&w, line, strlen(line));
 	wb_put(&w, "", 1);
 	if (w.bad) {
@@ -930,8 +954,8 @@ char *approval_sign_pem(void *pkey, const char *statement)
 	bool ed = EVP_PKEY_get_id(pk) == EVP_PKEY_ED25519;
 	EVP_MD_CTX *c = NULL;
 
-	if (!pkey_ssh_blob(pk, &pub) ||
-	    !sshsig_signed_data((const unsigned char *)statement, strlen(statement), "sha512", &data))
+	if (!pkey_ssh_blob(pk, &pub) || !sshsig_signed_data((const unsigned char *)statement,
+	                                                    strlen(statement), "sha512", &data))
 		goto out;
 	c = EVP_MD_CTX_new();
 	if (!c || EVP_DigestSignInit(c, NULL, ed ? NULL : EVP_sha256(), NULL, pk) != 1 ||

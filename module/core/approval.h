@@ -36,9 +36,9 @@
 #include "model.h"
 
 #define APPROVAL_NAMESPACE "signgate-approval"
-#define APPROVAL_MAX_LEN 8192       /* statement + armored signature */
+#define APPROVAL_MAX_LEN 8192 /* statement + armored signature */
 #define APPROVAL_MAX_DIGESTS 16
-#define APPROVAL_LEEWAY_S 30        /* clock skew tolerated for issued-at/expires */
+#define APPROVAL_LEEWAY_S 30 /* clock skew tolerated for issued-at/expires */
 #define BUNDLE_MAX_LEN 65536
 #define BUNDLE_MAX_APPROVALS 16
 #define BUNDLE_PREFIX "sgb1"
@@ -47,25 +47,25 @@ typedef struct approval {
 	char approver[64];
 	char product[64];
 	char run[64];
-	char ticket[64];                /* a ticket's jti; "" = none */
+	char ticket[64]; /* a ticket's jti; "" = none */
 	size_t n_digests;
 	unsigned char digests[APPROVAL_MAX_DIGESTS][32];
 	int64_t iat, exp;
 	char nonce[33];
-	unsigned char key_fp[32];       /* the approver key that verified it (SPKI SHA-256) */
+	unsigned char key_fp[32]; /* the approver key that verified it (SPKI SHA-256) */
 } approval_t;
 
 typedef enum approval_status {
 	APPROVAL_OK = 0,
-	APPROVAL_MALFORMED,             /* statement or signature does not parse */
-	APPROVAL_UNKNOWN_APPROVER,      /* no approver of that name in the config */
-	APPROVAL_UNKNOWN_KEY,           /* signed by a key the approver does not have */
+	APPROVAL_MALFORMED,        /* statement or signature does not parse */
+	APPROVAL_UNKNOWN_APPROVER, /* no approver of that name in the config */
+	APPROVAL_UNKNOWN_KEY,      /* signed by a key the approver does not have */
 	APPROVAL_BAD_SIGNATURE,
 	APPROVAL_EXPIRED,
 	APPROVAL_NOT_YET_VALID,
 } approval_status_t;
 
-const char *approval_status_name(approval_status_t s);   /* "approval-expired" */
+const char *approval_status_name(approval_status_t s); /* "approval-expired" */
 
 /* Parse an SSH public key line ("ssh-ed25519 AAAA... comment") as in
  * authorized_keys: ssh-ed25519, ecdsa-sha2-nistp256/384, ssh-rsa of at
@@ -105,9 +105,9 @@ bool approval_covers_digest(const approval_t *a, const unsigned char d[32]);
 /* --- bundles --------------------------------------------------------- */
 
 typedef struct bundle {
-	char *ticket;                   /* malloc'd, NUL-terminated; NULL = none */
+	char *ticket; /* malloc'd, NUL-terminated; NULL = none */
 	size_t n_approvals;
-	char *approvals[BUNDLE_MAX_APPROVALS];   /* malloc'd approval texts */
+	char *approvals[BUNDLE_MAX_APPROVALS]; /* malloc'd approval texts */
 	size_t approval_len[BUNDLE_MAX_APPROVALS];
 } bundle_t;
 

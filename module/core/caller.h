@@ -17,16 +17,16 @@
 #define CALLER_NAME_MAX 64
 
 typedef struct caller {
-	bool known;                  /* false: identity could not be determined => deny */
-	bool from_peer;              /* filled from a socket peer */
+	bool known;     /* false: identity could not be determined => deny */
+	bool from_peer; /* filled from a socket peer */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 	pid_t ppid;
-	char user[CALLER_NAME_MAX];  /* "" if the uid has no name */
-	size_t n_groups;             /* primary and supplementary gids */
+	char user[CALLER_NAME_MAX]; /* "" if the uid has no name */
+	size_t n_groups;            /* primary and supplementary gids */
 	gid_t groups[CALLER_MAX_GROUPS];
-	char program[PATH_MAX];      /* absolute path of the executable; "" unknown */
+	char program[PATH_MAX]; /* absolute path of the executable; "" unknown */
 	bool has_program_sha256;
 	unsigned char program_sha256[32];
 } caller_t;

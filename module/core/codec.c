@@ -55,7 +55,7 @@ bool codec_hex_decode(const char *in, size_t n, unsigned flags, unsigned char *o
 		return false;
 	while (i < n) {
 		if (n - i < 2)
-			return false;          /* odd number of digits */
+			return false; /* odd number of digits */
 		int hi = hex_digit_flags((unsigned char)in[i], flags);
 		int lo = hex_digit_flags((unsigned char)in[i + 1], flags);
 		if (hi < 0 || lo < 0 || o >= outmax)
@@ -176,7 +176,7 @@ bool codec_b64_decode(const char *in, size_t n, unsigned flags, unsigned char *o
 			continue;
 		}
 		if (pad)
-			return false;          /* data after padding */
+			return false; /* data after padding */
 		int v = b64_value(c, flags);
 		if (v < 0)
 			return false;

@@ -55,9 +55,9 @@ CODEC_MUST_CHECK bool codec_hex_decode(const char *in, size_t n, unsigned flags,
 /* --- base64 --------------------------------------------------------------- */
 
 enum {
-	CODEC_B64_URL = 1u << 0,         /* '-' '_' instead of '+' '/' (RFC 4648 section 5) */
-	CODEC_B64_PAD_NONE = 1u << 1,    /* decode: '=' is an error; encode: write none */
-	CODEC_B64_PAD_REQUIRED = 1u << 2,/* decode: length must be a multiple of 4 */
+	CODEC_B64_URL = 1u << 0,           /* '-' '_' instead of '+' '/' (RFC 4648 section 5) */
+	CODEC_B64_PAD_NONE = 1u << 1,      /* decode: '=' is an error; encode: write none */
+	CODEC_B64_PAD_REQUIRED = 1u << 2,  /* decode: length must be a multiple of 4 */
 	CODEC_B64_SKIP_NEWLINES = 1u << 3, /* decode: ignore '\n' and '\r' (armored blocks) */
 };
 /* Without PAD_NONE or PAD_REQUIRED, padding is optional when decoding, but
@@ -102,13 +102,19 @@ void codec_buf_init(codec_buf_t *b, void *data, size_t size);
 /* A full, read-only buffer over the n bytes at data. */
 void codec_buf_reader(codec_buf_t *b, const void *data, size_t n);
 
-static inline size_t codec_buf_unread(const codec_buf_t *b) { return b->wpos - b->rpos; }
-static inline size_t codec_buf_space(const codec_buf_t *b) { return b->size - b->wpos; }
+static inline size_t codec_buf_unread(const codec_buf_t *b)
+{
+	return b->wpos - b->rpos;
+}
+static inline size_t codec_buf_space(const codec_buf_t *b)
+{
+	return b->size - b->wpos;
+}
 
 /* Writing: all or nothing. */
 CODEC_MUST_CHECK bool codec_buf_write(codec_buf_t *b, const void *p, size_t n);
 CODEC_MUST_CHECK bool codec_buf_write_byte(codec_buf_t *b, unsigned char c);
-CODEC_MUST_CHECK bool codec_buf_write_str(codec_buf_t *b, const char *s);  /* without its NUL */
+CODEC_MUST_CHECK bool codec_buf_write_str(codec_buf_t *b, const char *s); /* without its NUL */
 CODEC_MUST_CHECK bool codec_buf_write_hex(codec_buf_t *b, const void *p, size_t n);
 CODEC_MUST_CHECK bool codec_buf_write_b64(codec_buf_t *b, const void *p, size_t n, unsigned flags);
 /* A NUL after the written bytes, not counted as written (the buffer can
@@ -127,7 +133,9 @@ CODEC_MUST_CHECK bool codec_buf_read_until(codec_buf_t *b, unsigned char delim,
 /* Decode the next n unread bytes as hex / base64 and append the result to
  * out; on false nothing is consumed from b and out's cursors are as they
  * were (bytes past out's write cursor may have been scribbled on). */
-CODEC_MUST_CHECK bool codec_buf_read_hex(codec_buf_t *b, size_t n, unsigned flags, codec_buf_t *out);
-CODEC_MUST_CHECK bool codec_buf_read_b64(codec_buf_t *b, size_t n, unsigned flags, codec_buf_t *out);
+CODEC_MUST_CHECK bool codec_buf_read_hex(codec_buf_t *b, size_t n, unsigned flags,
+                                         codec_buf_t *out);
+CODEC_MUST_CHECK bool codec_buf_read_b64(codec_buf_t *b, size_t n, unsigned flags,
+                                         codec_buf_t *out);
 
 #endif

@@ -27,7 +27,7 @@
 #include "ticket.h"
 
 #define RSA_MIN_BITS 2048
-#define RSA_MAX_BYTES 1024              /* 8192-bit modulus */
+#define RSA_MAX_BYTES 1024 /* 8192-bit modulus */
 
 /* Failure details are written as for tickets (jws.c). */
 #define set_detail jws_detail
@@ -286,7 +286,8 @@ int idtoken_jwks_parse(const char *json, size_t len, idtoken_jwk_t **keys_out, s
 		set_detail(err, errlen, "out of memory");
 		goto bad;
 	}
-	json_array_foreach(arr, i, jwk) {
+	json_array_foreach(arr, i, jwk)
+	{
 		const char *kty = json_string_value(json_object_get(jwk, "kty"));
 		const char *kid = json_string_value(json_object_get(jwk, "kid"));
 		const char *use = json_string_value(json_object_get(jwk, "use"));
@@ -300,11 +301,12 @@ int idtoken_jwks_parse(const char *json, size_t len, idtoken_jwk_t **keys_out, s
 		}
 		if (!kid || !kid[0] || strlen(kid) >= sizeof(k->kid) ||
 		    !jws_clean_string(kid, strlen(kid))) {
-			set_detail(err, errlen, "key %zu: kid missing, empty, too long or not printable", i);
+			set_detail(err, errlen,
+			           "key %zu: kid missing, empty, too long or not printable", i);
 			goto bad;
 		}
 		if (use && strcmp(use, "sig") != 0)
-			continue;                /* an encryption key signs nothing */
+			continue; /* an encryption key signs nothing */
 		if (!kty)
 			continue;
 		why[0] = '\0';
@@ -316,7 +318,7 @@ int idtoken_jwks_parse(const char *json, size_t len, idtoken_jwk_t **keys_out, s
 			k->alg = IDTOKEN_ALG_ES256;
 			k->pkey = jwk_ec(jwk, why, sizeof(why));
 		} else {
-			continue;                /* HMAC (oct), other curves, other algorithms */
+			continue; /* HMAC (oct), other curves, other algorithms */
 		}
 		if (!k->pkey) {
 			set_detail(err, errlen, "key '%s': %s", kid, why[0] ? why : "unusable");
@@ -421,7 +423,8 @@ static int audience_has(const json_t *aud, const char *want)
 	if (!json_is_array(aud) || json_array_size(aud) == 0 ||
 	    json_array_size(aud) > IDTOKEN_MAX_AUD)
 		return -1;
-	json_array_foreach(aud, i, v) {
+	json_array_foreach(aud, i, v)
+	{
 		if (!json_is_string(v))
 			return -1;
 		if (!strcmp(json_string_value(v), want))
@@ -481,7 +484,8 @@ bool idtoken_looks_like(const config_t *cfg, const char *token, size_t len)
 			 * validator happens to carry that name. */
 			yes = true;
 			for (size_t i = 0; cfg && i < cfg->n_validators; i++)
-				if (cfg->validators[i].name && !strcmp(cfg->validators[i].name, iss))
+				if (cfg->validators[i].name &&
+				    !strcmp(cfg->validators[i].name, iss))
 					yes = false;
 		}
 	}
@@ -534,7 +538,8 @@ idtoken_status_t idtoken_verify(const config_t *cfg, const char *token, size_t l
 	}
 	p = find_idp(cfg, iss);
 	if (!p) {
-		set_detail(detail, dlen, "issuer '%.120s' is not a configured identity provider", iss);
+		set_detail(detail, dlen, "issuer '%.120s' is not a configured identity provider",
+		           iss);
 		st = IDTOKEN_ISSUER;
 		goto out;
 	}
@@ -553,8 +558,8 @@ idtoken_status_t idtoken_verify(const config_t *cfg, const char *token, size_t l
 	}
 	k = find_key(p, kid);
 	if (!k) {
-		set_detail(detail, dlen, "kid '%.64s' is not in the pinned JWKS of provider %s", kid,
-		           p->name);
+		set_detail(detail, dlen, "kid '%.64s' is not in the pinned JWKS of provider %s",
+		           kid, p->name);
 		st = IDTOKEN_UNKNOWN_KID;
 		goto out;
 	}
@@ -566,8 +571,9 @@ idtoken_status_t idtoken_verify(const config_t *cfg, const char *token, size_t l
 	}
 	if (!jws_verify(k->pkey, alg == IDTOKEN_ALG_RS256 ? JWS_ALG_RS256 : JWS_ALG_ES256,
 	                (const unsigned char *)token, j.signing_input_len, j.sig, j.sig_len)) {
-		set_detail(detail, dlen, "signature does not verify with key '%.64s' of provider %s",
-		           kid, p->name);
+		set_detail(detail, dlen,
+		           "signature does not verify with key '%.64s' of provider %s", kid,
+		           p->name);
 		st = IDTOKEN_SIGNATURE;
 		goto out;
 	}
@@ -581,8 +587,9 @@ idtoken_status_t idtoken_verify(const config_t *cfg, const char *token, size_t l
 	snprintf(c->alg, sizeof(c->alg), "%s", alg_s);
 	aud = audience_has(json_object_get(j.payload, "aud"), p->audience);
 	if (aud <= 0) {
-		set_detail(detail, dlen, "%s", aud < 0 ? "claim 'aud' missing or malformed"
-		                                       : "claim 'aud' does not carry the audience of provider");
+		set_detail(detail, dlen, "%s",
+		           aud < 0 ? "claim 'aud' missing or malformed"
+		                   : "claim 'aud' does not carry the audience of provider");
 		if (aud == 0 && detail && dlen)
 			snprintf(detail + strlen(detail), dlen - strlen(detail), " %s", p->name);
 		st = IDTOKEN_AUDIENCE;
@@ -669,11 +676,13 @@ void idtoken_audit_fields(const idtoken_claims_t *c,
 			fn(ctx, "oidc_source_repository_uri", buf);
 		}
 		fn(ctx, "oidc_source_repository_identifier", idtoken_claim(c, IDC_PROJECT_ID));
-		fn(ctx, "oidc_source_repository_owner_identifier", idtoken_claim(c, IDC_NAMESPACE_ID));
+		fn(ctx, "oidc_source_repository_owner_identifier",
+		   idtoken_claim(c, IDC_NAMESPACE_ID));
 		v = idtoken_claim(c, IDC_REF);
 		w = idtoken_claim(c, IDC_REF_TYPE);
 		if (v && w && (!strcmp(w, "branch") || !strcmp(w, "tag"))) {
-			snprintf(buf, sizeof(buf), "refs/%s/%s", !strcmp(w, "tag") ? "tags" : "heads", v);
+			snprintf(buf, sizeof(buf), "refs/%s/%s",
+			         !strcmp(w, "tag") ? "tags" : "heads", v);
 			fn(ctx, "oidc_source_repository_ref", buf);
 		} else {
 			fn(ctx, "oidc_source_repository_ref", v);
@@ -711,8 +720,8 @@ void idtoken_audit_fields(const idtoken_claims_t *c,
 		w = idtoken_claim(c, IDC_RUN_ID);
 		if (v && w) {
 			const char *a = idtoken_claim(c, IDC_RUN_ATTEMPT);
-			snprintf(buf, sizeof(buf), "%s/%s/actions/runs/%s/attempts/%s", server, v, w,
-			         a ? a : "1");
+			snprintf(buf, sizeof(buf), "%s/%s/actions/runs/%s/attempts/%s", server, v,
+			         w, a ? a : "1");
 			fn(ctx, "oidc_run_invocation_uri", buf);
 		}
 		fn(ctx, "oidc_actor", idtoken_claim(c, IDC_ACTOR));

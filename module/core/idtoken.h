@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#define IDTOKEN_VALUE_MAX 256       /* bytes of one claim value, NUL included */
-#define IDTOKEN_MAX_KEYS 32         /* keys in one JWKS */
+#define IDTOKEN_VALUE_MAX 256 /* bytes of one claim value, NUL included */
+#define IDTOKEN_MAX_KEYS 32   /* keys in one JWKS */
 #define IDTOKEN_MAX_AUD 8
 #define IDTOKEN_JWKS_MAX_BYTES (256u * 1024u)
 
@@ -28,8 +28,8 @@ typedef enum idtoken_alg {
 	IDTOKEN_ALG_COUNT
 } idtoken_alg_t;
 
-const char *idtoken_alg_name(idtoken_alg_t a);     /* "RS256" */
-int idtoken_alg_by_name(const char *s);            /* -1 when not RS256/ES256 */
+const char *idtoken_alg_name(idtoken_alg_t a); /* "RS256" */
+int idtoken_alg_by_name(const char *s);        /* -1 when not RS256/ES256 */
 
 /* The claims signgate reads.  Matchable ones may appear in a role's
  * `claims`; the others are recorded in the audit only.  `sub` is never
@@ -73,20 +73,21 @@ typedef enum idtoken_claim {
 	IDC_COUNT
 } idtoken_claim_t;
 
-const char *idtoken_claim_name(idtoken_claim_t c);  /* "repository_id" */
-int idtoken_claim_by_name(const char *name);        /* -1 when not known */
+const char *idtoken_claim_name(idtoken_claim_t c); /* "repository_id" */
+int idtoken_claim_by_name(const char *name);       /* -1 when not known */
 /* Numeric ids that survive a rename: a claim role must name one. */
 bool idtoken_claim_is_stable_id(idtoken_claim_t c);
 
 typedef struct idtoken_claims {
-	char provider[64];           /* config name of the provider that verified it */
+	char provider[64]; /* config name of the provider that verified it */
 	char issuer[IDTOKEN_VALUE_MAX];
 	char jti[128];
 	char kid[128];
 	char alg[8];
-	int64_t iat, nbf, exp;       /* nbf = iat when absent */
-	uint64_t present;            /* bit (1 << idtoken_claim_t) */
-	char v[IDC_COUNT][IDTOKEN_VALUE_MAX];  /* strings; numbers in decimal; booleans "true"/"false" */
+	int64_t iat, nbf, exp; /* nbf = iat when absent */
+	uint64_t present;      /* bit (1 << idtoken_claim_t) */
+	char v[IDC_COUNT]
+	      [IDTOKEN_VALUE_MAX]; /* strings; numbers in decimal; booleans "true"/"false" */
 } idtoken_claims_t;
 
 /* The value of a claim, or NULL when the token does not carry it. */
@@ -94,16 +95,16 @@ const char *idtoken_claim(const idtoken_claims_t *c, idtoken_claim_t which);
 
 typedef enum idtoken_status {
 	IDTOKEN_OK = 0,
-	IDTOKEN_MALFORMED,           /* length, base64url, JSON, claim types, missing claims */
-	IDTOKEN_ALGORITHM,           /* alg none, HMAC, not allowed for the provider, not the key's */
-	IDTOKEN_ISSUER,              /* iss is not a configured provider */
-	IDTOKEN_UNKNOWN_KID,         /* no key with this kid in the pinned JWKS */
+	IDTOKEN_MALFORMED,   /* length, base64url, JSON, claim types, missing claims */
+	IDTOKEN_ALGORITHM,   /* alg none, HMAC, not allowed for the provider, not the key's */
+	IDTOKEN_ISSUER,      /* iss is not a configured provider */
+	IDTOKEN_UNKNOWN_KID, /* no key with this kid in the pinned JWKS */
 	IDTOKEN_SIGNATURE,
-	IDTOKEN_AUDIENCE,            /* aud does not carry the provider's audience */
+	IDTOKEN_AUDIENCE, /* aud does not carry the provider's audience */
 	IDTOKEN_EXPIRED,
 	IDTOKEN_NOT_YET_VALID,
-	IDTOKEN_LIFETIME,            /* exp - iat above the provider's max_token_lifetime */
-	IDTOKEN_REPLAYED,            /* set by the caller: jti used max_uses times */
+	IDTOKEN_LIFETIME, /* exp - iat above the provider's max_token_lifetime */
+	IDTOKEN_REPLAYED, /* set by the caller: jti used max_uses times */
 	IDTOKEN_STATUS_COUNT
 } idtoken_status_t;
 
@@ -114,7 +115,7 @@ const char *idtoken_status_name(idtoken_status_t s);
 typedef struct idtoken_jwk {
 	char kid[128];
 	idtoken_alg_t alg;
-	void *pkey;                  /* EVP_PKEY* */
+	void *pkey; /* EVP_PKEY* */
 } idtoken_jwk_t;
 
 /* Parse a JWKS document ({"keys": [...]}).  RSA keys of at least 2048
@@ -122,8 +123,8 @@ typedef struct idtoken_jwk {
  * other types and curves are skipped; a key without kid, a duplicate kid,
  * more than IDTOKEN_MAX_KEYS keys or no usable key at all are errors.
  * Returns 0, or -1 with a message in err. */
-int idtoken_jwks_parse(const char *json, size_t len, idtoken_jwk_t **keys, size_t *n,
-                       char *err, size_t errlen);
+int idtoken_jwks_parse(const char *json, size_t len, idtoken_jwk_t **keys, size_t *n, char *err,
+                       size_t errlen);
 void idtoken_jwks_free(idtoken_jwk_t *keys, size_t n);
 
 struct config;
@@ -138,8 +139,8 @@ bool idtoken_looks_like(const struct config *cfg, const char *token, size_t len)
  * too (the signature was good, so the audit may name the token);
  * otherwise out is zeroed.  detail (may be NULL) gets one line naming
  * what failed, never the token or its signature. */
-idtoken_status_t idtoken_verify(const struct config *cfg, const char *token, size_t len,
-                                time_t now, idtoken_claims_t *out, char *detail, size_t dlen);
+idtoken_status_t idtoken_verify(const struct config *cfg, const char *token, size_t len, time_t now,
+                                idtoken_claims_t *out, char *detail, size_t dlen);
 
 /* Claim patterns: equality, or a glob when the pattern has * ? or [
  * (fnmatch with FNM_PATHNAME: * and ? do not cross '/'). */

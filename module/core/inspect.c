@@ -51,17 +51,14 @@ inspect_basis_t inspect_mech_basis(mech_id_t m)
 {
 	switch (m) {
 	case MECH_UNKNOWN:
-	case MECH_COUNT:
-		return INSPECT_BASIS_NONE;
+	case MECH_COUNT: return INSPECT_BASIS_NONE;
 	case MECH_RSA_PKCS:
-	case MECH_RSA_X_509:
-		return INSPECT_BASIS_DIGESTINFO;
-	case MECH_RSA_PKCS_PSS:
-		return INSPECT_BASIS_PSS_PARAMS;
-	case MECH_ECDSA:
-		return INSPECT_BASIS_INPUT_LENGTH;
+	case MECH_RSA_X_509: return INSPECT_BASIS_DIGESTINFO;
+	case MECH_RSA_PKCS_PSS: return INSPECT_BASIS_PSS_PARAMS;
+	case MECH_ECDSA: return INSPECT_BASIS_INPUT_LENGTH;
 	default:
-		return mech_fixed_hash(m) != HASH_UNKNOWN ? INSPECT_BASIS_MECHANISM : INSPECT_BASIS_NONE;
+		return mech_fixed_hash(m) != HASH_UNKNOWN ? INSPECT_BASIS_MECHANISM
+		                                          : INSPECT_BASIS_NONE;
 	}
 }
 
@@ -74,8 +71,8 @@ static void result_init(inspect_result_t *r)
 }
 
 /* A refusal: no hash is established by a refused input. */
-__attribute__((format(printf, 3, 4)))
-static void refuse(inspect_result_t *r, inspect_status_t st, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void refuse(inspect_result_t *r, inspect_status_t st,
+                                                         const char *fmt, ...)
 {
 	va_list ap;
 
@@ -88,8 +85,8 @@ static void refuse(inspect_result_t *r, inspect_status_t st, const char *fmt, ..
 	va_end(ap);
 }
 
-static void establish(inspect_result_t *r, hash_alg_t h, inspect_basis_t b, const unsigned char *dig,
-                      size_t dlen)
+static void establish(inspect_result_t *r, hash_alg_t h, inspect_basis_t b,
+                      const unsigned char *dig, size_t dlen)
 {
 	r->status = INSPECT_OK;
 	r->hash = h;
@@ -104,12 +101,12 @@ static void establish(inspect_result_t *r, hash_alg_t h, inspect_basis_t b, cons
 static hash_alg_t hash_of_nid(int nid)
 {
 	switch (nid) {
-	case NID_sha1:   return HASH_SHA1;
+	case NID_sha1: return HASH_SHA1;
 	case NID_sha224: return HASH_SHA224;
 	case NID_sha256: return HASH_SHA256;
 	case NID_sha384: return HASH_SHA384;
 	case NID_sha512: return HASH_SHA512;
-	default:         return HASH_UNKNOWN;
+	default: return HASH_UNKNOWN;
 	}
 }
 
@@ -162,7 +159,8 @@ void inspect_digestinfo(const unsigned char *in, size_t len, inspect_result_t *r
 	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
 	/* RFC 8017: parameters NULL; absent is seen too and means the same. */
 	if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
-		refuse(r, INSPECT_MALFORMED, "DigestInfo algorithm parameters are neither NULL nor absent");
+		refuse(r, INSPECT_MALFORMED,
+		       "DigestInfo algorithm parameters are neither NULL nor absent");
 		goto out;
 	}
 	h = hash_of_nid(OBJ_obj2nid(obj));
@@ -170,7 +168,8 @@ void inspect_digestinfo(const unsigned char *in, size_t len, inspect_result_t *r
 		char oid[64];
 		if (OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0)
 			snprintf(oid, sizeof(oid), "?");
-		refuse(r, INSPECT_HASH_UNKNOWN, "DigestInfo names hash %s, which signgate does not know", oid);
+		refuse(r, INSPECT_HASH_UNKNOWN,
+		       "DigestInfo names hash %s, which signgate does not know", oid);
 		goto out;
 	}
 	if ((size_t)ASN1_STRING_length(dig) != hash_len(h)) {
@@ -200,7 +199,8 @@ void inspect_rsa_x509(const unsigned char *in, size_t len, inspect_result_t *r)
 	while (i < len && in[i] == 0x00)
 		i++;
 	if (i == len || in[i] != 0x01) {
-		snprintf(r->detail, sizeof(r->detail), "raw RSA block, not a PKCS#1 v1.5 signature block");
+		snprintf(r->detail, sizeof(r->detail),
+		         "raw RSA block, not a PKCS#1 v1.5 signature block");
 		return; /* accepted, nothing established */
 	}
 	/* 01 FF..FF 00 DigestInfo: at least 8 FF bytes (RFC 8017 9.2). */
@@ -220,7 +220,8 @@ void inspect_rsa_x509(const unsigned char *in, size_t len, inspect_result_t *r)
 	}
 	inspect_digestinfo(in + i, len - i, r);
 	if (r->status == INSPECT_MALFORMED)
-		snprintf(r->detail, sizeof(r->detail), "PKCS#1 v1.5 block without a strict DigestInfo");
+		snprintf(r->detail, sizeof(r->detail),
+		         "PKCS#1 v1.5 block without a strict DigestInfo");
 }
 
 /* --- raw ECDSA ---------------------------------------------------------------- */
@@ -242,7 +243,8 @@ void inspect_ecdsa(const unsigned char *in, size_t len, unsigned order_bits, uin
 	}
 	h = hash_of_len(len);
 	if (h == HASH_UNKNOWN) {
-		refuse(r, INSPECT_HASH_UNKNOWN, "input of %zu bytes is no known digest length", len);
+		refuse(r, INSPECT_HASH_UNKNOWN, "input of %zu bytes is no known digest length",
+		       len);
 		return;
 	}
 	/* ECDSA uses the leftmost order_bits bits of a longer input (SEC 1
@@ -253,7 +255,8 @@ void inspect_ecdsa(const unsigned char *in, size_t len, unsigned order_bits, uin
 		if (!(truncate_ok & (1u << h))) {
 			refuse(r, INSPECT_HASH_TRUNCATED,
 			       "%zu-byte input is longer than the %u-bit curve order: only its leftmost %u bits are "
-			       "signed", len, order_bits, order_bits);
+			       "signed",
+			       len, order_bits, order_bits);
 			return;
 		}
 		used = (order_bits + 7) / 8;
@@ -279,12 +282,12 @@ void inspect_ecdsa(const unsigned char *in, size_t len, unsigned order_bits, uin
 static hash_alg_t hash_of_mgf(unsigned long mgf)
 {
 	switch (mgf) {
-	case CKG_MGF1_SHA1:   return HASH_SHA1;
+	case CKG_MGF1_SHA1: return HASH_SHA1;
 	case CKG_MGF1_SHA224: return HASH_SHA224;
 	case CKG_MGF1_SHA256: return HASH_SHA256;
 	case CKG_MGF1_SHA384: return HASH_SHA384;
 	case CKG_MGF1_SHA512: return HASH_SHA512;
-	default:              return HASH_UNKNOWN;
+	default: return HASH_UNKNOWN;
 	}
 }
 
@@ -299,12 +302,14 @@ void inspect_pss_params(hash_alg_t mech_hash, unsigned long hash_ckm, unsigned l
 
 	result_init(r);
 	if (h == HASH_UNKNOWN) {
-		refuse(r, INSPECT_PSS_PARAMS_INVALID, "PSS hashAlg 0x%lx is no hash signgate knows", hash_ckm);
+		refuse(r, INSPECT_PSS_PARAMS_INVALID, "PSS hashAlg 0x%lx is no hash signgate knows",
+		       hash_ckm);
 		return;
 	}
 	if (mech_hash != HASH_UNKNOWN && mech_hash != h) {
-		refuse(r, INSPECT_PSS_PARAMS_INVALID, "PSS hashAlg %s differs from the mechanism's %s",
-		       hash_name(h), hash_name(mech_hash));
+		refuse(r, INSPECT_PSS_PARAMS_INVALID,
+		       "PSS hashAlg %s differs from the mechanism's %s", hash_name(h),
+		       hash_name(mech_hash));
 		return;
 	}
 	if (mh != h) {
@@ -313,7 +318,8 @@ void inspect_pss_params(hash_alg_t mech_hash, unsigned long hash_ckm, unsigned l
 		return;
 	}
 	if (slen > PSS_SALT_MAX) {
-		refuse(r, INSPECT_PSS_PARAMS_INVALID, "PSS sLen %lu is larger than any key allows", slen);
+		refuse(r, INSPECT_PSS_PARAMS_INVALID, "PSS sLen %lu is larger than any key allows",
+		       slen);
 		return;
 	}
 	establish(r, h, INSPECT_BASIS_PSS_PARAMS, NULL, 0);
@@ -339,15 +345,15 @@ void inspect_pss_input(hash_alg_t params_hash, const unsigned char *in, size_t l
 
 /* SignedAttributes ::= SET SIZE (1..MAX) OF Attribute (RFC 5652 5.3). */
 typedef STACK_OF(X509_ATTRIBUTE) SG_SIGNED_ATTRS;
-ASN1_ITEM_TEMPLATE(SG_SIGNED_ATTRS) =
-	ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_OF, 0, SignedAttributes, X509_ATTRIBUTE)
-static_ASN1_ITEM_TEMPLATE_END(SG_SIGNED_ATTRS)
+ASN1_ITEM_TEMPLATE(SG_SIGNED_ATTRS) = ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_OF, 0, SignedAttributes,
+                                                            X509_ATTRIBUTE)
+        static_ASN1_ITEM_TEMPLATE_END(SG_SIGNED_ATTRS)
 
-/* Does the input present itself as a DER SET: tag 0x31 and a definite
+        /* Does the input present itself as a DER SET: tag 0x31 and a definite
  * length spanning exactly the input, or an indefinite length (BER, which
  * a lenient verifier might still read)?  Such input is judged as signed
  * attributes; anything else is a plain message. */
-static bool claims_set(const unsigned char *in, size_t len)
+        static bool claims_set(const unsigned char *in, size_t len)
 {
 	size_t hl, cl = 0;
 
@@ -393,7 +399,8 @@ void inspect_cms_attributes(hash_alg_t mech_hash, const unsigned char *in, size_
 		return;
 	}
 	ERR_set_mark();
-	attrs = (SG_SIGNED_ATTRS *)ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(SG_SIGNED_ATTRS));
+	attrs = (SG_SIGNED_ATTRS *)ASN1_item_d2i(NULL, &p, (long)len,
+	                                         ASN1_ITEM_rptr(SG_SIGNED_ATTRS));
 	if (!attrs || p != in + len) {
 		refuse(r, INSPECT_MALFORMED, "a SET that is not DER CMS signed attributes");
 		goto out;
@@ -410,8 +417,10 @@ void inspect_cms_attributes(hash_alg_t mech_hash, const unsigned char *in, size_
 		/* Each attribute type once: two answers to one question are
 		 * read differently by different verifiers. */
 		for (int j = 0; j < i; j++) {
-			if (OBJ_cmp(t, X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, j))) == 0) {
-				refuse(r, INSPECT_MALFORMED, "signed attributes repeat an attribute type%s",
+			if (OBJ_cmp(t, X509_ATTRIBUTE_get0_object(
+			                       sk_X509_ATTRIBUTE_value(attrs, j))) == 0) {
+				refuse(r, INSPECT_MALFORMED,
+				       "signed attributes repeat an attribute type%s",
 				       OBJ_cmp(t, md_oid) == 0 ? " (messageDigest)" : "");
 				goto out;
 			}
@@ -420,7 +429,8 @@ void inspect_cms_attributes(hash_alg_t mech_hash, const unsigned char *in, size_
 			continue;
 		n_md++;
 		if (X509_ATTRIBUTE_count(a) != 1) {
-			refuse(r, INSPECT_MALFORMED, "messageDigest with %d values", X509_ATTRIBUTE_count(a));
+			refuse(r, INSPECT_MALFORMED, "messageDigest with %d values",
+			       X509_ATTRIBUTE_count(a));
 			goto out;
 		}
 		ASN1_TYPE *v = X509_ATTRIBUTE_get0_type(a, 0);

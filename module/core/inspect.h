@@ -51,8 +51,8 @@ typedef enum inspect_basis {
 
 typedef struct inspect_result {
 	inspect_status_t status;
-	hash_alg_t hash;            /* established hash, HASH_UNKNOWN if none */
-	inspect_basis_t basis;      /* INSPECT_BASIS_NONE iff hash is HASH_UNKNOWN */
+	hash_alg_t hash;       /* established hash, HASH_UNKNOWN if none */
+	inspect_basis_t basis; /* INSPECT_BASIS_NONE iff hash is HASH_UNKNOWN */
 	/* The digest the signature binds (for artifact tickets): the
 	 * DigestInfo's digest, the raw ECDSA/PSS input, the CMS
 	 * messageDigest.  digest_len 0 = none. */
@@ -67,8 +67,8 @@ static inline bool inspect_refused(const inspect_result_t *r)
 	return r->status != INSPECT_OK && r->status != INSPECT_NOT_CMS;
 }
 
-const char *inspect_status_name(inspect_status_t s);  /* "hash-disguised" ... */
-const char *inspect_basis_name(inspect_basis_t b);    /* "digestinfo", NULL for NONE */
+const char *inspect_status_name(inspect_status_t s); /* "hash-disguised" ... */
+const char *inspect_basis_name(inspect_basis_t b);   /* "digestinfo", NULL for NONE */
 
 /* Where a mechanism's hash comes from when the gate establishes one:
  * SHA256-RSA-PKCS -> MECHANISM, RSA-PKCS/RSA-X-509 -> DIGESTINFO,

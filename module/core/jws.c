@@ -15,8 +15,8 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
-#define ES256_SIG_LEN 64                /* raw r||s, RFC 7518 3.4 */
-#define EDDSA_SIG_LEN 64                /* Ed25519 */
+#define ES256_SIG_LEN 64 /* raw r||s, RFC 7518 3.4 */
+#define EDDSA_SIG_LEN 64 /* Ed25519 */
 
 void jws_detail(char *detail, size_t len, const char *fmt, ...)
 {
@@ -39,8 +39,8 @@ bool jws_clean_string(const char *s, size_t n)
 	return true;
 }
 
-bool jws_copy_text(const char *s, size_t n, const char *what, char *dst, size_t cap,
-                   char *detail, size_t dlen)
+bool jws_copy_text(const char *s, size_t n, const char *what, char *dst, size_t cap, char *detail,
+                   size_t dlen)
 {
 	if (n >= cap) {
 		jws_detail(detail, dlen, "%s: longer than %zu bytes", what, cap - 1);
@@ -55,8 +55,8 @@ bool jws_copy_text(const char *s, size_t n, const char *what, char *dst, size_t 
 	return true;
 }
 
-bool jws_claim_time(const json_t *obj, const char *key, bool required, int64_t *dst,
-                    char *detail, size_t dlen)
+bool jws_claim_time(const json_t *obj, const char *key, bool required, int64_t *dst, char *detail,
+                    size_t dlen)
 {
 	const json_t *v = json_object_get(obj, key);
 	json_int_t t;
@@ -143,15 +143,14 @@ bool jws_verify(EVP_PKEY *pk, jws_alg_t alg, const unsigned char *msg, size_t ml
 {
 	switch (alg) {
 	case JWS_ALG_EDDSA:
-		return slen == EDDSA_SIG_LEN && digest_verify(pk, NULL, false, msg, mlen, sig, slen);
-	case JWS_ALG_ES256:
-		return slen == ES256_SIG_LEN && verify_es256(pk, msg, mlen, sig);
+		return slen == EDDSA_SIG_LEN &&
+		       digest_verify(pk, NULL, false, msg, mlen, sig, slen);
+	case JWS_ALG_ES256: return slen == ES256_SIG_LEN && verify_es256(pk, msg, mlen, sig);
 	case JWS_ALG_RS256:
 		/* RFC 7518 3.3: the signature is exactly as long as the modulus. */
 		return (int)slen == EVP_PKEY_get_size(pk) &&
 		       digest_verify(pk, EVP_sha256(), true, msg, mlen, sig, slen);
-	case JWS_ALG_NONE:
-		break;
+	case JWS_ALG_NONE: break;
 	}
 	return false;
 }

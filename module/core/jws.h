@@ -18,10 +18,10 @@
 #include <openssl/evp.h>
 
 typedef struct jws_parts {
-	unsigned char *buf;          /* decoded header | payload | signature (owned) */
+	unsigned char *buf; /* decoded header | payload | signature (owned) */
 	const unsigned char *sig;
 	size_t sig_len;
-	size_t signing_input_len;    /* bytes of "HEADER.PAYLOAD" in the token */
+	size_t signing_input_len; /* bytes of "HEADER.PAYLOAD" in the token */
 	json_t *header, *payload;
 } jws_parts_t;
 
@@ -34,33 +34,33 @@ void jws_parts_free(jws_parts_t *j);
 bool jws_header_format_ok(const json_t *h, char *detail, size_t dlen);
 
 /* Unpadded base64url (codec.h does the decoding: CODEC_B64_URL | CODEC_B64_PAD_NONE). */
-char *jws_b64url_encode(const unsigned char *in, size_t n);   /* malloc'd */
+char *jws_b64url_encode(const unsigned char *in, size_t n); /* malloc'd */
 
 /* --- jws.c ---------------------------------------------------------------- */
 
 /* Claims are bounded in the JSON too, not only by the output fields, so
  * that a signed but absurd value is refused rather than clamped. */
-#define JWS_CLAIM_TIME_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
+#define JWS_CLAIM_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* The signature algorithms a key can have. */
 typedef enum jws_alg { JWS_ALG_NONE = 0, JWS_ALG_EDDSA, JWS_ALG_ES256, JWS_ALG_RS256 } jws_alg_t;
 
 /* Why a check failed, into detail[dlen] (nothing when detail is NULL). */
 void jws_detail(char *detail, size_t dlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* No control characters (values end up in syslog and terminals). */
 bool jws_clean_string(const char *s, size_t n);
 
 /* Copy the n bytes at s into dst[cap] as a C string: refused when too
  * long, or with a NUL or control character ("WHAT: ..." in detail). */
-bool jws_copy_text(const char *s, size_t n, const char *what, char *dst, size_t cap,
-                   char *detail, size_t dlen);
+bool jws_copy_text(const char *s, size_t n, const char *what, char *dst, size_t cap, char *detail,
+                   size_t dlen);
 
 /* Integer time claim key of obj (seconds, 0 .. JWS_CLAIM_TIME_MAX) into
  * *dst; a missing one is an error only when required (*dst untouched). */
-bool jws_claim_time(const json_t *obj, const char *key, bool required, int64_t *dst,
-                    char *detail, size_t dlen);
+bool jws_claim_time(const json_t *obj, const char *key, bool required, int64_t *dst, char *detail,
+                    size_t dlen);
 
 /* Where now stands in a token's validity window, with skew seconds of
  * leeway either way.  exp_exclusive: exp is the first second the token is

@@ -19,32 +19,37 @@ static const struct mech_entry {
 	const char *name;
 	hash_alg_t fixed_hash;
 } mech_table[MECH_COUNT] = {
-	[MECH_UNKNOWN]             = { CK_UNAVAILABLE_INFORMATION, NULL, "UNKNOWN", HASH_UNKNOWN },
-	[MECH_RSA_PKCS]            = { M(CKM_RSA_PKCS), "RSA-PKCS", HASH_UNKNOWN },
-	[MECH_RSA_PKCS_PSS]        = { M(CKM_RSA_PKCS_PSS), "RSA-PKCS-PSS", HASH_UNKNOWN },
-	[MECH_RSA_X_509]           = { M(CKM_RSA_X_509), "RSA-X-509", HASH_UNKNOWN },
-	[MECH_SHA1_RSA_PKCS]       = { M(CKM_SHA1_RSA_PKCS), "SHA1-RSA-PKCS", HASH_SHA1 },
-	[MECH_SHA224_RSA_PKCS]     = { M(CKM_SHA224_RSA_PKCS), "SHA224-RSA-PKCS", HASH_SHA224 },
-	[MECH_SHA256_RSA_PKCS]     = { M(CKM_SHA256_RSA_PKCS), "SHA256-RSA-PKCS", HASH_SHA256 },
-	[MECH_SHA384_RSA_PKCS]     = { M(CKM_SHA384_RSA_PKCS), "SHA384-RSA-PKCS", HASH_SHA384 },
-	[MECH_SHA512_RSA_PKCS]     = { M(CKM_SHA512_RSA_PKCS), "SHA512-RSA-PKCS", HASH_SHA512 },
-	[MECH_SHA1_RSA_PKCS_PSS]   = { M(CKM_SHA1_RSA_PKCS_PSS), "SHA1-RSA-PKCS-PSS", HASH_SHA1 },
-	[MECH_SHA224_RSA_PKCS_PSS] = { M(CKM_SHA224_RSA_PKCS_PSS), "SHA224-RSA-PKCS-PSS", HASH_SHA224 },
-	[MECH_SHA256_RSA_PKCS_PSS] = { M(CKM_SHA256_RSA_PKCS_PSS), "SHA256-RSA-PKCS-PSS", HASH_SHA256 },
-	[MECH_SHA384_RSA_PKCS_PSS] = { M(CKM_SHA384_RSA_PKCS_PSS), "SHA384-RSA-PKCS-PSS", HASH_SHA384 },
-	[MECH_SHA512_RSA_PKCS_PSS] = { M(CKM_SHA512_RSA_PKCS_PSS), "SHA512-RSA-PKCS-PSS", HASH_SHA512 },
-	[MECH_ECDSA]               = { M(CKM_ECDSA), "ECDSA", HASH_UNKNOWN },
-	[MECH_ECDSA_SHA1]          = { M(CKM_ECDSA_SHA1), "ECDSA-SHA1", HASH_SHA1 },
-	[MECH_ECDSA_SHA224]        = { M(CKM_ECDSA_SHA224), "ECDSA-SHA224", HASH_SHA224 },
-	[MECH_ECDSA_SHA256]        = { M(CKM_ECDSA_SHA256), "ECDSA-SHA256", HASH_SHA256 },
-	[MECH_ECDSA_SHA384]        = { M(CKM_ECDSA_SHA384), "ECDSA-SHA384", HASH_SHA384 },
-	[MECH_ECDSA_SHA512]        = { M(CKM_ECDSA_SHA512), "ECDSA-SHA512", HASH_SHA512 },
+	[MECH_UNKNOWN] = { CK_UNAVAILABLE_INFORMATION, NULL, "UNKNOWN", HASH_UNKNOWN },
+	[MECH_RSA_PKCS] = { M(CKM_RSA_PKCS), "RSA-PKCS", HASH_UNKNOWN },
+	[MECH_RSA_PKCS_PSS] = { M(CKM_RSA_PKCS_PSS), "RSA-PKCS-PSS", HASH_UNKNOWN },
+	[MECH_RSA_X_509] = { M(CKM_RSA_X_509), "RSA-X-509", HASH_UNKNOWN },
+	[MECH_SHA1_RSA_PKCS] = { M(CKM_SHA1_RSA_PKCS), "SHA1-RSA-PKCS", HASH_SHA1 },
+	[MECH_SHA224_RSA_PKCS] = { M(CKM_SHA224_RSA_PKCS), "SHA224-RSA-PKCS", HASH_SHA224 },
+	[MECH_SHA256_RSA_PKCS] = { M(CKM_SHA256_RSA_PKCS), "SHA256-RSA-PKCS", HASH_SHA256 },
+	[MECH_SHA384_RSA_PKCS] = { M(CKM_SHA384_RSA_PKCS), "SHA384-RSA-PKCS", HASH_SHA384 },
+	[MECH_SHA512_RSA_PKCS] = { M(CKM_SHA512_RSA_PKCS), "SHA512-RSA-PKCS", HASH_SHA512 },
+	[MECH_SHA1_RSA_PKCS_PSS] = { M(CKM_SHA1_RSA_PKCS_PSS), "SHA1-RSA-PKCS-PSS", HASH_SHA1 },
+	[MECH_SHA224_RSA_PKCS_PSS] = { M(CKM_SHA224_RSA_PKCS_PSS), "SHA224-RSA-PKCS-PSS",
+	                               HASH_SHA224 },
+	[MECH_SHA256_RSA_PKCS_PSS] = { M(CKM_SHA256_RSA_PKCS_PSS), "SHA256-RSA-PKCS-PSS",
+	                               HASH_SHA256 },
+	[MECH_SHA384_RSA_PKCS_PSS] = { M(CKM_SHA384_RSA_PKCS_PSS), "SHA384-RSA-PKCS-PSS",
+	                               HASH_SHA384 },
+	[MECH_SHA512_RSA_PKCS_PSS] = { M(CKM_SHA512_RSA_PKCS_PSS), "SHA512-RSA-PKCS-PSS",
+	                               HASH_SHA512 },
+	[MECH_ECDSA] = { M(CKM_ECDSA), "ECDSA", HASH_UNKNOWN },
+	[MECH_ECDSA_SHA1] = { M(CKM_ECDSA_SHA1), "ECDSA-SHA1", HASH_SHA1 },
+	[MECH_ECDSA_SHA224] = { M(CKM_ECDSA_SHA224), "ECDSA-SHA224", HASH_SHA224 },
+	[MECH_ECDSA_SHA256] = { M(CKM_ECDSA_SHA256), "ECDSA-SHA256", HASH_SHA256 },
+	[MECH_ECDSA_SHA384] = { M(CKM_ECDSA_SHA384), "ECDSA-SHA384", HASH_SHA384 },
+	[MECH_ECDSA_SHA512] = { M(CKM_ECDSA_SHA512), "ECDSA-SHA512", HASH_SHA512 },
 	/* EdDSA signs the message itself (pure Ed25519/Ed448). */
-	[MECH_EDDSA]               = { M(CKM_EDDSA), "EDDSA", HASH_NONE },
+	[MECH_EDDSA] = { M(CKM_EDDSA), "EDDSA", HASH_NONE },
 	/* Not signing mechanisms (mech_uses()). */
-	[MECH_RSA_PKCS_OAEP]       = { M(CKM_RSA_PKCS_OAEP), "RSA-PKCS-OAEP", HASH_UNKNOWN },
-	[MECH_ECDH1_DERIVE]        = { M(CKM_ECDH1_DERIVE), "ECDH1-DERIVE", HASH_UNKNOWN },
-	[MECH_ECDH1_COFACTOR_DERIVE] = { M(CKM_ECDH1_COFACTOR_DERIVE), "ECDH1-COFACTOR-DERIVE", HASH_UNKNOWN },
+	[MECH_RSA_PKCS_OAEP] = { M(CKM_RSA_PKCS_OAEP), "RSA-PKCS-OAEP", HASH_UNKNOWN },
+	[MECH_ECDH1_DERIVE] = { M(CKM_ECDH1_DERIVE), "ECDH1-DERIVE", HASH_UNKNOWN },
+	[MECH_ECDH1_COFACTOR_DERIVE] = { M(CKM_ECDH1_COFACTOR_DERIVE), "ECDH1-COFACTOR-DERIVE",
+	                                 HASH_UNKNOWN },
 };
 #undef M
 
@@ -55,18 +60,25 @@ static const struct hash_entry {
 	unsigned char oid[9];
 	unsigned char oid_len;
 } hash_table[HASH_COUNT] = {
-	[HASH_UNKNOWN] = { "UNKNOWN", 0, {0}, 0 },
-	[HASH_SHA1]   = { "SHA1", 20,
-	                  { 0x2b, 0x0e, 0x03, 0x02, 0x1a }, 5 },
-	[HASH_SHA224] = { "SHA224", 28,
-	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04 }, 9 },
-	[HASH_SHA256] = { "SHA256", 32,
-	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 }, 9 },
-	[HASH_SHA384] = { "SHA384", 48,
-	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 }, 9 },
-	[HASH_SHA512] = { "SHA512", 64,
-	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03 }, 9 },
-	[HASH_NONE]   = { "NONE", 0, {0}, 0 },
+	[HASH_UNKNOWN] = { "UNKNOWN", 0, { 0 }, 0 },
+	[HASH_SHA1] = { "SHA1", 20, { 0x2b, 0x0e, 0x03, 0x02, 0x1a }, 5 },
+	[HASH_SHA224] = { "SHA224",
+	                  28,
+	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04 },
+	                  9 },
+	[HASH_SHA256] = { "SHA256",
+	                  32,
+	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 },
+	                  9 },
+	[HASH_SHA384] = { "SHA384",
+	                  48,
+	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 },
+	                  9 },
+	[HASH_SHA512] = { "SHA512",
+	                  64,
+	                  { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03 },
+	                  9 },
+	[HASH_NONE] = { "NONE", 0, { 0 }, 0 },
 };
 
 static char ascii_upper(char c)
@@ -142,7 +154,10 @@ const char *mech_name(mech_id_t id)
  * meet beyond the governed mechanisms of mech_table (which name
  * themselves): other signing and decryption mechanisms, digests and key
  * generation. */
-static const struct { unsigned long ckm; const char *name; } ckm_names[] = {
+static const struct {
+	unsigned long ckm;
+	const char *name;
+} ckm_names[] = {
 	{ CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN" },
 	{ CKM_RSA_9796, "CKM_RSA_9796" },
 	{ CKM_MD5_RSA_PKCS, "CKM_MD5_RSA_PKCS" },
@@ -195,37 +210,69 @@ const char *mech_ckm_name(unsigned long ckm)
 /* The one table of CK_RV names (audit ckr_name, the tools' messages). */
 const char *ckr_name(unsigned long ckr)
 {
-	static const struct { unsigned long v; const char *n; } t[] = {
-		{ 0x000, "CKR_OK" }, { 0x001, "CKR_CANCEL" }, { 0x002, "CKR_HOST_MEMORY" },
-		{ 0x003, "CKR_SLOT_ID_INVALID" }, { 0x005, "CKR_GENERAL_ERROR" },
-		{ 0x006, "CKR_FUNCTION_FAILED" }, { 0x007, "CKR_ARGUMENTS_BAD" },
-		{ 0x010, "CKR_ATTRIBUTE_READ_ONLY" }, { 0x011, "CKR_ATTRIBUTE_SENSITIVE" },
-		{ 0x012, "CKR_ATTRIBUTE_TYPE_INVALID" }, { 0x013, "CKR_ATTRIBUTE_VALUE_INVALID" },
-		{ 0x020, "CKR_DATA_INVALID" }, { 0x021, "CKR_DATA_LEN_RANGE" },
-		{ 0x030, "CKR_DEVICE_ERROR" }, { 0x031, "CKR_DEVICE_MEMORY" },
-		{ 0x032, "CKR_DEVICE_REMOVED" }, { 0x050, "CKR_FUNCTION_CANCELED" },
-		{ 0x054, "CKR_FUNCTION_NOT_SUPPORTED" }, { 0x060, "CKR_KEY_HANDLE_INVALID" },
-		{ 0x062, "CKR_KEY_SIZE_RANGE" }, { 0x063, "CKR_KEY_TYPE_INCONSISTENT" },
-		{ 0x068, "CKR_KEY_FUNCTION_NOT_PERMITTED" }, { 0x070, "CKR_MECHANISM_INVALID" },
-		{ 0x071, "CKR_MECHANISM_PARAM_INVALID" }, { 0x082, "CKR_OBJECT_HANDLE_INVALID" },
-		{ 0x090, "CKR_OPERATION_ACTIVE" }, { 0x091, "CKR_OPERATION_NOT_INITIALIZED" },
-		{ 0x0A0, "CKR_PIN_INCORRECT" }, { 0x0A1, "CKR_PIN_INVALID" },
-		{ 0x0A2, "CKR_PIN_LEN_RANGE" }, { 0x0A3, "CKR_PIN_EXPIRED" },
-		{ 0x0A4, "CKR_PIN_LOCKED" }, { 0x0B0, "CKR_SESSION_CLOSED" },
-		{ 0x0B3, "CKR_SESSION_HANDLE_INVALID" }, { 0x0B5, "CKR_SESSION_READ_ONLY" },
-		{ 0x0C0, "CKR_SIGNATURE_INVALID" }, { 0x0C1, "CKR_SIGNATURE_LEN_RANGE" },
-		{ 0x0D0, "CKR_TEMPLATE_INCOMPLETE" }, { 0x0D1, "CKR_TEMPLATE_INCONSISTENT" },
-		{ 0x0E0, "CKR_TOKEN_NOT_PRESENT" }, { 0x0E1, "CKR_TOKEN_NOT_RECOGNIZED" },
-		{ 0x0E2, "CKR_TOKEN_WRITE_PROTECTED" }, { 0x100, "CKR_USER_ALREADY_LOGGED_IN" },
-		{ 0x101, "CKR_USER_NOT_LOGGED_IN" }, { 0x102, "CKR_USER_PIN_NOT_INITIALIZED" },
-		{ 0x103, "CKR_USER_TYPE_INVALID" }, { 0x150, "CKR_BUFFER_TOO_SMALL" },
-		{ 0x190, "CKR_CRYPTOKI_NOT_INITIALIZED" }, { 0x191, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
+	static const struct {
+		unsigned long v;
+		const char *n;
+	} t[] = {
+		{ 0x000, "CKR_OK" },
+		{ 0x001, "CKR_CANCEL" },
+		{ 0x002, "CKR_HOST_MEMORY" },
+		{ 0x003, "CKR_SLOT_ID_INVALID" },
+		{ 0x005, "CKR_GENERAL_ERROR" },
+		{ 0x006, "CKR_FUNCTION_FAILED" },
+		{ 0x007, "CKR_ARGUMENTS_BAD" },
+		{ 0x010, "CKR_ATTRIBUTE_READ_ONLY" },
+		{ 0x011, "CKR_ATTRIBUTE_SENSITIVE" },
+		{ 0x012, "CKR_ATTRIBUTE_TYPE_INVALID" },
+		{ 0x013, "CKR_ATTRIBUTE_VALUE_INVALID" },
+		{ 0x020, "CKR_DATA_INVALID" },
+		{ 0x021, "CKR_DATA_LEN_RANGE" },
+		{ 0x030, "CKR_DEVICE_ERROR" },
+		{ 0x031, "CKR_DEVICE_MEMORY" },
+		{ 0x032, "CKR_DEVICE_REMOVED" },
+		{ 0x050, "CKR_FUNCTION_CANCELED" },
+		{ 0x054, "CKR_FUNCTION_NOT_SUPPORTED" },
+		{ 0x060, "CKR_KEY_HANDLE_INVALID" },
+		{ 0x062, "CKR_KEY_SIZE_RANGE" },
+		{ 0x063, "CKR_KEY_TYPE_INCONSISTENT" },
+		{ 0x068, "CKR_KEY_FUNCTION_NOT_PERMITTED" },
+		{ 0x070, "CKR_MECHANISM_INVALID" },
+		{ 0x071, "CKR_MECHANISM_PARAM_INVALID" },
+		{ 0x082, "CKR_OBJECT_HANDLE_INVALID" },
+		{ 0x090, "CKR_OPERATION_ACTIVE" },
+		{ 0x091, "CKR_OPERATION_NOT_INITIALIZED" },
+		{ 0x0A0, "CKR_PIN_INCORRECT" },
+		{ 0x0A1, "CKR_PIN_INVALID" },
+		{ 0x0A2, "CKR_PIN_LEN_RANGE" },
+		{ 0x0A3, "CKR_PIN_EXPIRED" },
+		{ 0x0A4, "CKR_PIN_LOCKED" },
+		{ 0x0B0, "CKR_SESSION_CLOSED" },
+		{ 0x0B3, "CKR_SESSION_HANDLE_INVALID" },
+		{ 0x0B5, "CKR_SESSION_READ_ONLY" },
+		{ 0x0C0, "CKR_SIGNATURE_INVALID" },
+		{ 0x0C1, "CKR_SIGNATURE_LEN_RANGE" },
+		{ 0x0D0, "CKR_TEMPLATE_INCOMPLETE" },
+		{ 0x0D1, "CKR_TEMPLATE_INCONSISTENT" },
+		{ 0x0E0, "CKR_TOKEN_NOT_PRESENT" },
+		{ 0x0E1, "CKR_TOKEN_NOT_RECOGNIZED" },
+		{ 0x0E2, "CKR_TOKEN_WRITE_PROTECTED" },
+		{ 0x100, "CKR_USER_ALREADY_LOGGED_IN" },
+		{ 0x101, "CKR_USER_NOT_LOGGED_IN" },
+		{ 0x102, "CKR_USER_PIN_NOT_INITIALIZED" },
+		{ 0x103, "CKR_USER_TYPE_INVALID" },
+		{ 0x150, "CKR_BUFFER_TOO_SMALL" },
+		{ 0x190, "CKR_CRYPTOKI_NOT_INITIALIZED" },
+		{ 0x191, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
 		{ 0x1B0, "CKR_ACTION_PROHIBITED" },
 		/* the most common denial, and what decryption and unwrapping fail with */
-		{ 0x200, "CKR_FUNCTION_REJECTED" }, { 0x040, "CKR_ENCRYPTED_DATA_INVALID" },
-		{ 0x041, "CKR_ENCRYPTED_DATA_LEN_RANGE" }, { 0x0F0, "CKR_UNWRAPPING_KEY_HANDLE_INVALID" },
-		{ 0x110, "CKR_WRAPPED_KEY_INVALID" }, { 0x113, "CKR_WRAPPING_KEY_HANDLE_INVALID" },
-		{ 0x0F1, "CKR_UNWRAPPING_KEY_SIZE_RANGE" }, { 0x160, "CKR_SAVED_STATE_INVALID" },
+		{ 0x200, "CKR_FUNCTION_REJECTED" },
+		{ 0x040, "CKR_ENCRYPTED_DATA_INVALID" },
+		{ 0x041, "CKR_ENCRYPTED_DATA_LEN_RANGE" },
+		{ 0x0F0, "CKR_UNWRAPPING_KEY_HANDLE_INVALID" },
+		{ 0x110, "CKR_WRAPPED_KEY_INVALID" },
+		{ 0x113, "CKR_WRAPPING_KEY_HANDLE_INVALID" },
+		{ 0x0F1, "CKR_UNWRAPPING_KEY_SIZE_RANGE" },
+		{ 0x160, "CKR_SAVED_STATE_INVALID" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].v == ckr)
@@ -261,15 +308,11 @@ unsigned mech_uses(mech_id_t id)
 {
 	switch (id) {
 	case MECH_RSA_PKCS:
-	case MECH_RSA_X_509:
-		return MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP;
-	case MECH_RSA_PKCS_OAEP:
-		return MECH_USE_DECRYPT | MECH_USE_UNWRAP;
+	case MECH_RSA_X_509: return MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP;
+	case MECH_RSA_PKCS_OAEP: return MECH_USE_DECRYPT | MECH_USE_UNWRAP;
 	case MECH_ECDH1_DERIVE:
-	case MECH_ECDH1_COFACTOR_DERIVE:
-		return MECH_USE_DERIVE;
-	default:
-		return id > MECH_UNKNOWN && id < MECH_COUNT ? MECH_USE_SIGN : 0;
+	case MECH_ECDH1_COFACTOR_DERIVE: return MECH_USE_DERIVE;
+	default: return id > MECH_UNKNOWN && id < MECH_COUNT ? MECH_USE_SIGN : 0;
 	}
 }
 
@@ -313,11 +356,11 @@ hash_alg_t mech_hash_by_length(size_t len)
 hash_alg_t mech_hash_from_ckm_digest(unsigned long ckm_digest)
 {
 	switch (ckm_digest) {
-	case CKM_SHA_1:  return HASH_SHA1;
+	case CKM_SHA_1: return HASH_SHA1;
 	case CKM_SHA224: return HASH_SHA224;
 	case CKM_SHA256: return HASH_SHA256;
 	case CKM_SHA384: return HASH_SHA384;
 	case CKM_SHA512: return HASH_SHA512;
-	default:         return HASH_UNKNOWN;
+	default: return HASH_UNKNOWN;
 	}
 }

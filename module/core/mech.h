@@ -16,9 +16,9 @@
 
 typedef enum mech_id {
 	MECH_UNKNOWN = 0,
-	MECH_RSA_PKCS,            /* CKM_RSA_PKCS: DigestInfo supplied by caller */
-	MECH_RSA_PKCS_PSS,        /* CKM_RSA_PKCS_PSS: hash supplied by caller */
-	MECH_RSA_X_509,           /* raw RSA: only if listed */
+	MECH_RSA_PKCS,     /* CKM_RSA_PKCS: DigestInfo supplied by caller */
+	MECH_RSA_PKCS_PSS, /* CKM_RSA_PKCS_PSS: hash supplied by caller */
+	MECH_RSA_X_509,    /* raw RSA: only if listed */
 	MECH_SHA1_RSA_PKCS,
 	MECH_SHA224_RSA_PKCS,
 	MECH_SHA256_RSA_PKCS,
@@ -29,7 +29,7 @@ typedef enum mech_id {
 	MECH_SHA256_RSA_PKCS_PSS,
 	MECH_SHA384_RSA_PKCS_PSS,
 	MECH_SHA512_RSA_PKCS_PSS,
-	MECH_ECDSA,               /* hash supplied by caller */
+	MECH_ECDSA, /* hash supplied by caller */
 	MECH_ECDSA_SHA1,
 	MECH_ECDSA_SHA224,
 	MECH_ECDSA_SHA256,
@@ -38,8 +38,8 @@ typedef enum mech_id {
 	MECH_EDDSA,
 	/* Not signing mechanisms: decryption, unwrapping and derivation with
 	 * a private key are capabilities of their own (mech_uses()). */
-	MECH_RSA_PKCS_OAEP,       /* decrypt, unwrap */
-	MECH_ECDH1_DERIVE,        /* derive */
+	MECH_RSA_PKCS_OAEP, /* decrypt, unwrap */
+	MECH_ECDH1_DERIVE,  /* derive */
 	MECH_ECDH1_COFACTOR_DERIVE,
 	MECH_COUNT
 } mech_id_t;
@@ -55,13 +55,13 @@ enum {
 };
 
 typedef enum hash_alg {
-	HASH_UNKNOWN = 0,   /* unparseable / not determinable */
+	HASH_UNKNOWN = 0, /* unparseable / not determinable */
 	HASH_SHA1,
 	HASH_SHA224,
 	HASH_SHA256,
 	HASH_SHA384,
 	HASH_SHA512,
-	HASH_NONE,          /* mechanism signs the message itself (EdDSA) */
+	HASH_NONE, /* mechanism signs the message itself (EdDSA) */
 	HASH_COUNT
 } hash_alg_t;
 
@@ -74,7 +74,7 @@ const char *mech_ckm_name(unsigned long ckm); /* "CKM_SHA256_RSA_PKCS" or "CKM_0
 /* CK_RV is unsigned long too: "CKR_FUNCTION_REJECTED", NULL if unknown. */
 const char *ckr_name(unsigned long ckr);
 
-hash_alg_t hash_from_name(const char *name);  /* "SHA256", "sha-256" */
+hash_alg_t hash_from_name(const char *name); /* "SHA256", "sha-256" */
 const char *hash_name(hash_alg_t h);
 size_t hash_len(hash_alg_t h);
 

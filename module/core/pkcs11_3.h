@@ -17,40 +17,40 @@
 /* --- constants (pkcs11t.h 3.0) ----------------------------------------- */
 
 #ifndef CKF_END_OF_MESSAGE
-#define CKF_END_OF_MESSAGE              0x00000001UL
+#define CKF_END_OF_MESSAGE 0x00000001UL
 #endif
 #ifndef CKF_INTERFACE_FORK_SAFE
-#define CKF_INTERFACE_FORK_SAFE         0x00000001UL
+#define CKF_INTERFACE_FORK_SAFE 0x00000001UL
 #endif
 
 /* Mechanism flags new in 3.0; C_SessionCancel takes them too. */
 #ifndef CKF_MESSAGE_ENCRYPT
-#define CKF_MESSAGE_ENCRYPT             0x00000002UL
+#define CKF_MESSAGE_ENCRYPT 0x00000002UL
 #endif
 #ifndef CKF_MESSAGE_DECRYPT
-#define CKF_MESSAGE_DECRYPT             0x00000004UL
+#define CKF_MESSAGE_DECRYPT 0x00000004UL
 #endif
 #ifndef CKF_MESSAGE_SIGN
-#define CKF_MESSAGE_SIGN                0x00000008UL
+#define CKF_MESSAGE_SIGN 0x00000008UL
 #endif
 #ifndef CKF_MESSAGE_VERIFY
-#define CKF_MESSAGE_VERIFY              0x00000010UL
+#define CKF_MESSAGE_VERIFY 0x00000010UL
 #endif
 #ifndef CKF_MULTI_MESSAGE
-#define CKF_MULTI_MESSAGE               0x00000020UL
+#define CKF_MULTI_MESSAGE 0x00000020UL
 #endif
 #ifndef CKF_FIND_OBJECTS
-#define CKF_FIND_OBJECTS                0x00000040UL
+#define CKF_FIND_OBJECTS 0x00000040UL
 #endif
 
 #ifndef CKR_FUNCTION_REJECTED
-#define CKR_FUNCTION_REJECTED           0x00000200UL
+#define CKR_FUNCTION_REJECTED 0x00000200UL
 #endif
 #ifndef CKR_TOKEN_RESOURCE_EXCEEDED
-#define CKR_TOKEN_RESOURCE_EXCEEDED     0x00000201UL
+#define CKR_TOKEN_RESOURCE_EXCEEDED 0x00000201UL
 #endif
 #ifndef CKR_OPERATION_CANCEL_FAILED
-#define CKR_OPERATION_CANCEL_FAILED     0x00000202UL
+#define CKR_OPERATION_CANCEL_FAILED 0x00000202UL
 #endif
 
 /* --- types and the 3.0 function list ------------------------------------ */
@@ -58,96 +58,81 @@
 #if CRYPTOKI_VERSION_MAJOR < 3
 
 typedef struct CK_INTERFACE {
-	CK_UTF8CHAR_PTR pInterfaceName;   /* "PKCS 11" for the standard interface */
-	CK_VOID_PTR pFunctionList;        /* CK_FUNCTION_LIST or CK_FUNCTION_LIST_3_0 */
-	CK_FLAGS flags;                   /* CKF_INTERFACE_FORK_SAFE */
+	CK_UTF8CHAR_PTR pInterfaceName; /* "PKCS 11" for the standard interface */
+	CK_VOID_PTR pFunctionList;      /* CK_FUNCTION_LIST or CK_FUNCTION_LIST_3_0 */
+	CK_FLAGS flags;                 /* CKF_INTERFACE_FORK_SAFE */
 } CK_INTERFACE;
 typedef CK_INTERFACE *CK_INTERFACE_PTR;
 typedef CK_INTERFACE_PTR *CK_INTERFACE_PTR_PTR;
 
-typedef CK_RV (*CK_C_GetInterfaceList)(CK_INTERFACE_PTR pInterfacesList,
-                                       CK_ULONG_PTR pulCount);
-typedef CK_RV (*CK_C_GetInterface)(CK_UTF8CHAR_PTR pInterfaceName,
-                                   CK_VERSION_PTR pVersion,
-                                   CK_INTERFACE_PTR_PTR ppInterface,
-                                   CK_FLAGS flags);
+typedef CK_RV (*CK_C_GetInterfaceList)(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount);
+typedef CK_RV (*CK_C_GetInterface)(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+                                   CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags);
 typedef CK_RV (*CK_C_LoginUser)(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
-                                CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-                                CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen);
+                                CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername,
+                                CK_ULONG ulUsernameLen);
 typedef CK_RV (*CK_C_SessionCancel)(CK_SESSION_HANDLE hSession, CK_FLAGS flags);
 
 /* Message-based encryption */
-typedef CK_RV (*CK_C_MessageEncryptInit)(CK_SESSION_HANDLE hSession,
-                                         CK_MECHANISM_PTR pMechanism,
+typedef CK_RV (*CK_C_MessageEncryptInit)(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                          CK_OBJECT_HANDLE hKey);
-typedef CK_RV (*CK_C_EncryptMessage)(CK_SESSION_HANDLE hSession,
-                                     CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                     CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
-                                     CK_BYTE_PTR pPlaintext, CK_ULONG ulPlaintextLen,
-                                     CK_BYTE_PTR pCiphertext, CK_ULONG_PTR pulCiphertextLen);
-typedef CK_RV (*CK_C_EncryptMessageBegin)(CK_SESSION_HANDLE hSession,
-                                          CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                          CK_BYTE_PTR pAssociatedData,
+typedef CK_RV (*CK_C_EncryptMessage)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                     CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
+                                     CK_ULONG ulAssociatedDataLen, CK_BYTE_PTR pPlaintext,
+                                     CK_ULONG ulPlaintextLen, CK_BYTE_PTR pCiphertext,
+                                     CK_ULONG_PTR pulCiphertextLen);
+typedef CK_RV (*CK_C_EncryptMessageBegin)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                          CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
                                           CK_ULONG ulAssociatedDataLen);
-typedef CK_RV (*CK_C_EncryptMessageNext)(CK_SESSION_HANDLE hSession,
-                                         CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                         CK_BYTE_PTR pPlaintextPart, CK_ULONG ulPlaintextPartLen,
-                                         CK_BYTE_PTR pCiphertextPart,
-                                         CK_ULONG_PTR pulCiphertextPartLen,
-                                         CK_FLAGS flags);
+typedef CK_RV (*CK_C_EncryptMessageNext)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                         CK_ULONG ulParameterLen, CK_BYTE_PTR pPlaintextPart,
+                                         CK_ULONG ulPlaintextPartLen, CK_BYTE_PTR pCiphertextPart,
+                                         CK_ULONG_PTR pulCiphertextPartLen, CK_FLAGS flags);
 typedef CK_RV (*CK_C_MessageEncryptFinal)(CK_SESSION_HANDLE hSession);
 
 /* Message-based decryption */
-typedef CK_RV (*CK_C_MessageDecryptInit)(CK_SESSION_HANDLE hSession,
-                                         CK_MECHANISM_PTR pMechanism,
+typedef CK_RV (*CK_C_MessageDecryptInit)(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                          CK_OBJECT_HANDLE hKey);
-typedef CK_RV (*CK_C_DecryptMessage)(CK_SESSION_HANDLE hSession,
-                                     CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                     CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
-                                     CK_BYTE_PTR pCiphertext, CK_ULONG ulCiphertextLen,
-                                     CK_BYTE_PTR pPlaintext, CK_ULONG_PTR pulPlaintextLen);
-typedef CK_RV (*CK_C_DecryptMessageBegin)(CK_SESSION_HANDLE hSession,
-                                          CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                          CK_BYTE_PTR pAssociatedData,
+typedef CK_RV (*CK_C_DecryptMessage)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                     CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
+                                     CK_ULONG ulAssociatedDataLen, CK_BYTE_PTR pCiphertext,
+                                     CK_ULONG ulCiphertextLen, CK_BYTE_PTR pPlaintext,
+                                     CK_ULONG_PTR pulPlaintextLen);
+typedef CK_RV (*CK_C_DecryptMessageBegin)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                          CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
                                           CK_ULONG ulAssociatedDataLen);
-typedef CK_RV (*CK_C_DecryptMessageNext)(CK_SESSION_HANDLE hSession,
-                                         CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                         CK_BYTE_PTR pCiphertextPart, CK_ULONG ulCiphertextPartLen,
-                                         CK_BYTE_PTR pPlaintextPart,
-                                         CK_ULONG_PTR pulPlaintextPartLen,
-                                         CK_FLAGS flags);
+typedef CK_RV (*CK_C_DecryptMessageNext)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                         CK_ULONG ulParameterLen, CK_BYTE_PTR pCiphertextPart,
+                                         CK_ULONG ulCiphertextPartLen, CK_BYTE_PTR pPlaintextPart,
+                                         CK_ULONG_PTR pulPlaintextPartLen, CK_FLAGS flags);
 typedef CK_RV (*CK_C_MessageDecryptFinal)(CK_SESSION_HANDLE hSession);
 
 /* Message-based signing */
-typedef CK_RV (*CK_C_MessageSignInit)(CK_SESSION_HANDLE hSession,
-                                      CK_MECHANISM_PTR pMechanism,
+typedef CK_RV (*CK_C_MessageSignInit)(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                       CK_OBJECT_HANDLE hKey);
-typedef CK_RV (*CK_C_SignMessage)(CK_SESSION_HANDLE hSession,
-                                  CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                  CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+typedef CK_RV (*CK_C_SignMessage)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                  CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                                   CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
-typedef CK_RV (*CK_C_SignMessageBegin)(CK_SESSION_HANDLE hSession,
-                                       CK_VOID_PTR pParameter, CK_ULONG ulParameterLen);
-typedef CK_RV (*CK_C_SignMessageNext)(CK_SESSION_HANDLE hSession,
-                                      CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                      CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                                      CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
+typedef CK_RV (*CK_C_SignMessageBegin)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                       CK_ULONG ulParameterLen);
+typedef CK_RV (*CK_C_SignMessageNext)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                      CK_ULONG ulParameterLen, CK_BYTE_PTR pData,
+                                      CK_ULONG ulDataLen, CK_BYTE_PTR pSignature,
+                                      CK_ULONG_PTR pulSignatureLen);
 typedef CK_RV (*CK_C_MessageSignFinal)(CK_SESSION_HANDLE hSession);
 
 /* Message-based verification */
-typedef CK_RV (*CK_C_MessageVerifyInit)(CK_SESSION_HANDLE hSession,
-                                        CK_MECHANISM_PTR pMechanism,
+typedef CK_RV (*CK_C_MessageVerifyInit)(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                         CK_OBJECT_HANDLE hKey);
-typedef CK_RV (*CK_C_VerifyMessage)(CK_SESSION_HANDLE hSession,
-                                    CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                    CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+typedef CK_RV (*CK_C_VerifyMessage)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                    CK_ULONG ulParameterLen, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                                     CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen);
-typedef CK_RV (*CK_C_VerifyMessageBegin)(CK_SESSION_HANDLE hSession,
-                                         CK_VOID_PTR pParameter, CK_ULONG ulParameterLen);
-typedef CK_RV (*CK_C_VerifyMessageNext)(CK_SESSION_HANDLE hSession,
-                                        CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                                        CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                                        CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen);
+typedef CK_RV (*CK_C_VerifyMessageBegin)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                         CK_ULONG ulParameterLen);
+typedef CK_RV (*CK_C_VerifyMessageNext)(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
+                                        CK_ULONG ulParameterLen, CK_BYTE_PTR pData,
+                                        CK_ULONG ulDataLen, CK_BYTE_PTR pSignature,
+                                        CK_ULONG ulSignatureLen);
 typedef CK_RV (*CK_C_MessageVerifyFinal)(CK_SESSION_HANDLE hSession);
 
 /* The 2.40 list, in its order, followed by the 3.0 functions in the

@@ -49,15 +49,15 @@ typedef struct itab {
 } itab_t;
 
 struct policy {
-	itab_t key_by_id;      /* (token, CKA_ID) of keys with an id */
-	itab_t key_by_label;   /* (token, CKA_LABEL) of keys without an id */
-	itab_t key_by_fp;      /* fingerprint */
+	itab_t key_by_id;    /* (token, CKA_ID) of keys with an id */
+	itab_t key_by_label; /* (token, CKA_LABEL) of keys without an id */
+	itab_t key_by_fp;    /* fingerprint */
 	itab_t key_by_name, role_by_name, rule_by_name;
-	size_t *key_rules_start;   /* n_keys + 1 offsets into key_rules */
+	size_t *key_rules_start; /* n_keys + 1 offsets into key_rules */
 	size_t *key_rules;
 	size_t *all_keys_rules;
 	size_t n_all_keys_rules;
-	cred_t *creds;             /* per role */
+	cred_t *creds; /* per role */
 	/* roles by identity, to tell "in no role" from "no rule" without
 	 * scanning every role: sorted (key, role) pairs; names by hash (a
 	 * collision only adds a candidate, every candidate is checked). */
@@ -159,7 +159,8 @@ static const policy_key_t *find_by_id(const config_t *cfg, const policy_t *p, co
 	return NULL;
 }
 
-static const policy_key_t *find_by_label(const config_t *cfg, const policy_t *p, const char *tok, const char *label)
+static const policy_key_t *find_by_label(const config_t *cfg, const policy_t *p, const char *tok,
+                                         const char *label)
 {
 	const itab_t *t = &p->key_by_label;
 	size_t toklen = trimmed_len(tok, 64);
@@ -172,7 +173,8 @@ static const policy_key_t *find_by_label(const config_t *cfg, const policy_t *p,
 	return NULL;
 }
 
-static const policy_key_t *find_by_fp(const config_t *cfg, const policy_t *p, const unsigned char fp[32])
+static const policy_key_t *find_by_fp(const config_t *cfg, const policy_t *p,
+                                      const unsigned char fp[32])
 {
 	const itab_t *t = &p->key_by_fp;
 	size_t i = (size_t)fnv(FNV_OFF, fp, 32) & t->mask;
@@ -192,7 +194,8 @@ static size_t name_find(const itab_t *t, const char *name, const void *base, siz
 	for (; t->slot[i]; i = (i + 1) & t->mask) {
 		size_t idx = t->slot[i] - 1;
 		/* every named struct starts with `char *name` */
-		const char *const *nm = (const char *const *)(const void *)((const char *)base + idx * stride);
+		const char *const *nm =
+		        (const char *const *)(const void *)((const char *)base + idx * stride);
 		if (!strcmp(*nm, name))
 			return idx;
 	}
@@ -207,8 +210,8 @@ static bool b64_decode(const char *s, size_t n, unsigned char *out, size_t max, 
 	return codec_b64_decode(s, n, 0, out, max, out_len);
 }
 
-bool policy_credential_parse(const char *s, uint32_t *iter, unsigned char *salt,
-                             size_t *salt_len, unsigned char hash[32], size_t *hash_len)
+bool policy_credential_parse(const char *s, uint32_t *iter, unsigned char *salt, size_t *salt_len,
+                             unsigned char hash[32], size_t *hash_len)
 {
 	static const char prefix[] = "pbkdf2-sha256$";
 	unsigned char sbuf[64], hbuf[64];
@@ -251,8 +254,8 @@ int policy_credential_hash_iter(const char *secret, uint32_t iter, char *out, si
 	if (!secret || iter < 1000 || iter > 100000000u)
 		return -1;
 	if (RAND_bytes(salt, sizeof salt) != 1 ||
-	    !PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, sizeof salt, (int)iter, EVP_sha256(),
-	                       sizeof hash, hash))
+	    !PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, sizeof salt, (int)iter,
+	                       EVP_sha256(), sizeof hash, hash))
 		return -1;
 	if (!codec_b64_encode(s64, sizeof s64, salt, sizeof salt, 0) ||
 	    !codec_b64_encode(h64, sizeof h64, hash, sizeof hash, 0)) {
@@ -315,7 +318,8 @@ static bool build_role_index(const config_t *cfg, policy_t *p)
 		for (size_t j = 0; j < r->n_gids; j++)
 			p->by_gid[p->n_by_gid++] = (struct role_ref){ r->gids[j], i };
 		for (size_t j = 0; j < r->n_user_names; j++)
-			p->by_name[p->n_by_name++] = (struct role_ref){ name_key(r->user_names[j]), i };
+			p->by_name[p->n_by_name++] =
+			        (struct role_ref){ name_key(r->user_names[j]), i };
 		if (r->any_identity)
 			p->any_identity_roles[p->n_any_identity++] = i;
 	}
@@ -347,7 +351,8 @@ policy_t *policy_build(const config_t *cfg, char *err, size_t errlen)
 				        k->name, o->name, o->line);
 				goto fail;
 			}
-			itab_insert(&p->key_by_id, tok_bytes_hash(k->token, toklen, k->id, k->id_len), i);
+			itab_insert(&p->key_by_id,
+			            tok_bytes_hash(k->token, toklen, k->id, k->id_len), i);
 		} else {
 			const policy_key_t *o = find_by_label(cfg, p, k->token, k->label);
 			if (o) {
@@ -357,16 +362,19 @@ policy_t *policy_build(const config_t *cfg, char *err, size_t errlen)
 				goto fail;
 			}
 			itab_insert(&p->key_by_label,
-			            tok_bytes_hash(k->token, toklen, k->label, strlen(k->label)), i);
+			            tok_bytes_hash(k->token, toklen, k->label, strlen(k->label)),
+			            i);
 		}
 		if (k->has_fingerprint)
 			itab_insert(&p->key_by_fp, fnv(FNV_OFF, k->fingerprint, 32), i);
 		itab_insert(&p->key_by_name, fnv(FNV_OFF, k->name, strlen(k->name)), i);
 	}
 	for (size_t i = 0; i < cfg->n_roles; i++)
-		itab_insert(&p->role_by_name, fnv(FNV_OFF, cfg->roles[i].name, strlen(cfg->roles[i].name)), i);
+		itab_insert(&p->role_by_name,
+		            fnv(FNV_OFF, cfg->roles[i].name, strlen(cfg->roles[i].name)), i);
 	for (size_t i = 0; i < nr; i++)
-		itab_insert(&p->rule_by_name, fnv(FNV_OFF, cfg->rules[i].name, strlen(cfg->rules[i].name)), i);
+		itab_insert(&p->rule_by_name,
+		            fnv(FNV_OFF, cfg->rules[i].name, strlen(cfg->rules[i].name)), i);
 
 	/* rules per key, in config order (CSR) */
 	size_t total = 0, n_all = 0;
@@ -411,10 +419,11 @@ policy_t *policy_build(const config_t *cfg, char *err, size_t errlen)
 		if (!cfg->roles[i].credential)
 			continue;
 		size_t hl;
-		if (!policy_credential_parse(cfg->roles[i].credential, &c->iter, c->salt, &c->salt_len,
-		                             c->hash, &hl)) {
+		if (!policy_credential_parse(cfg->roles[i].credential, &c->iter, c->salt,
+		                             &c->salt_len, c->hash, &hl)) {
 			set_err(err, errlen, cfg, cfg->roles[i].line,
-			        "setting 'roles': role '%s' has a malformed credential%s", cfg->roles[i].name, "", 0);
+			        "setting 'roles': role '%s' has a malformed credential%s",
+			        cfg->roles[i].name, "", 0);
 			goto fail;
 		}
 		c->set = true;
@@ -446,7 +455,7 @@ void policy_free(policy_t *p)
 	free(p->by_name);
 	free(p->any_identity_roles);
 	if (p->creds)
-		OPENSSL_cleanse(p->creds, sizeof(cred_t));  /* hashes are not secrets, but cheap */
+		OPENSSL_cleanse(p->creds, sizeof(cred_t)); /* hashes are not secrets, but cheap */
 	free(p->creds);
 	free(p);
 }
@@ -621,10 +630,8 @@ static const char *const reason_names[REASON_COUNT] = {
 };
 
 static const char *const action_names[POLICY_ACTION_COUNT] = {
-	[POLICY_ACTION_SIGN] = "sign",
-	[POLICY_ACTION_ADMIN] = "admin",
-	[POLICY_ACTION_DECRYPT] = "decrypt",
-	[POLICY_ACTION_UNWRAP] = "unwrap",
+	[POLICY_ACTION_SIGN] = "sign",       [POLICY_ACTION_ADMIN] = "admin",
+	[POLICY_ACTION_DECRYPT] = "decrypt", [POLICY_ACTION_UNWRAP] = "unwrap",
 	[POLICY_ACTION_DERIVE] = "derive",
 };
 
@@ -658,39 +665,29 @@ unsigned long policy_reason_ckr(policy_reason_t r)
 	case REASON_CONFIG_RELOADED:
 	case REASON_MODULE_START:
 	case REASON_MODULE_STOP:
-	case REASON_CHECKPOINT:
-		return CKR_OK_;
+	case REASON_CHECKPOINT: return CKR_OK_;
 	case REASON_TICKET_MALFORMED:
 	case REASON_TICKET_BAD_ALG:
 	case REASON_TICKET_UNKNOWN_ISSUER:
 	case REASON_TICKET_BAD_SIGNATURE:
 	case REASON_TICKET_EXPIRED:
 	case REASON_TICKET_NOT_YET_VALID:
-		return CKR_PIN_INCORRECT_;   /* recorded at C_Login, where they are refused */
+		return CKR_PIN_INCORRECT_; /* recorded at C_Login, where they are refused */
 	case REASON_KEY_OTHER_TOKEN:
-		return CKR_KEY_HANDLE_INVALID_;   /* administration: CKR_OBJECT_HANDLE_INVALID */
-	case REASON_TEMPLATE_DUPLICATE:
-		return CKR_TEMPLATE_INCONSISTENT_;
-	case REASON_OPERATION_NOT_INITIALIZED:
-		return CKR_OPERATION_NOT_INITIALIZED_;
-	case REASON_BACKEND_FAULT:
-		return CKR_DEVICE_ERROR_;
+		return CKR_KEY_HANDLE_INVALID_; /* administration: CKR_OBJECT_HANDLE_INVALID */
+	case REASON_TEMPLATE_DUPLICATE: return CKR_TEMPLATE_INCONSISTENT_;
+	case REASON_OPERATION_NOT_INITIALIZED: return CKR_OPERATION_NOT_INITIALIZED_;
+	case REASON_BACKEND_FAULT: return CKR_DEVICE_ERROR_;
 	case REASON_MECHANISM_FORBIDDEN:
-	case REASON_HASH_FORBIDDEN:
-		return CKR_MECHANISM_INVALID_;
+	case REASON_HASH_FORBIDDEN: return CKR_MECHANISM_INVALID_;
 	case REASON_BAD_CREDENTIAL:
 	case REASON_TICKET_INVALID:
-	case REASON_APPROVAL_INVALID:
-		return CKR_PIN_INCORRECT_;
+	case REASON_APPROVAL_INVALID: return CKR_PIN_INCORRECT_;
 	case REASON_HASH_DISGUISED:
-	case REASON_DATA_MALFORMED:
-		return CKR_DATA_INVALID_;
-	case REASON_HASH_TRUNCATED:
-		return CKR_DATA_LEN_RANGE_;
-	case REASON_PSS_PARAMS_INVALID:
-		return CKR_MECHANISM_PARAM_INVALID_;
-	default:
-		return CKR_FUNCTION_REJECTED_;
+	case REASON_DATA_MALFORMED: return CKR_DATA_INVALID_;
+	case REASON_HASH_TRUNCATED: return CKR_DATA_LEN_RANGE_;
+	case REASON_PSS_PARAMS_INVALID: return CKR_MECHANISM_PARAM_INVALID_;
+	default: return CKR_FUNCTION_REJECTED_;
 	}
 }
 
@@ -724,7 +721,8 @@ static bool role_identity_matches(const policy_role_t *role, const caller_t *c)
 		for (size_t i = 0; !who && c->user[0] && i < role->n_user_names; i++)
 			who = !strcmp(role->user_names[i], c->user);
 		for (size_t i = 0; !who && i < role->n_gids; i++)
-			who = role->gids[i] == c->gid || id_in(c->groups, c->n_groups, role->gids[i]);
+			who = role->gids[i] == c->gid ||
+			      id_in(c->groups, c->n_groups, role->gids[i]);
 		if (!who)
 			return false;
 	}
@@ -751,7 +749,7 @@ bool policy_role_matches(const policy_role_t *role, const caller_t *caller,
 	if (role->credential && login_role != role)
 		return false;
 	if (role->idp)
-		return false;   /* needs a token: policy_role_matches_token */
+		return false; /* needs a token: policy_role_matches_token */
 	return role_identity_matches(role, caller);
 }
 
@@ -776,8 +774,7 @@ policy_reason_t policy_idtoken_reason(idtoken_status_t s)
 /* The token's side of a claim role (OS identity aside): 0 when it
  * matches, else the reason, with why naming the first claim that failed. */
 static policy_reason_t claims_failure(const config_t *cfg, const policy_role_t *role,
-                                      const idtoken_claims_t *tok, time_t now, char *why,
-                                      size_t wl)
+                                      const idtoken_claims_t *tok, time_t now, char *why, size_t wl)
 {
 	const config_idp_t *p = role->idp <= cfg->n_idps ? &cfg->idps[role->idp - 1] : NULL;
 	if (!tok) {
@@ -793,7 +790,8 @@ static policy_reason_t claims_failure(const config_t *cfg, const policy_role_t *
 	}
 	/* Accepted once at login, judged again at every use. */
 	if ((int64_t)now - (int64_t)p->max_clock_skew_s >= tok->exp) {
-		snprintf(why, wl, "ID token expired %lld s ago", (long long)((int64_t)now - tok->exp));
+		snprintf(why, wl, "ID token expired %lld s ago",
+		         (long long)((int64_t)now - tok->exp));
 		return REASON_TOKEN_EXPIRED;
 	}
 	for (size_t i = 0; i < role->n_claims; i++) {
@@ -807,9 +805,9 @@ static policy_reason_t claims_failure(const config_t *cfg, const policy_role_t *
 				snprintf(why, wl, "role %s: token has no claim %s", role->name,
 				         idtoken_claim_name((idtoken_claim_t)m->claim));
 			else
-				snprintf(why, wl, "role %s: %s '%.60s' is not %s'%.60s'", role->name,
-				         idtoken_claim_name((idtoken_claim_t)m->claim), v,
-				         m->n_values > 1 ? "any of " : "", m->values[0]);
+				snprintf(why, wl, "role %s: %s '%.60s' is not %s'%.60s'",
+				         role->name, idtoken_claim_name((idtoken_claim_t)m->claim),
+				         v, m->n_values > 1 ? "any of " : "", m->values[0]);
 			return REASON_CLAIMS_MISMATCH;
 		}
 	}
@@ -869,9 +867,8 @@ static bool role_of_token_provider(const config_t *cfg, const policy_role_t *rol
 }
 
 static const policy_role_t *rule_token_failure(const config_t *cfg, const policy_rule_t *r,
-                                               const policy_request_t *req,
-                                               policy_reason_t *reason, char *detail,
-                                               size_t dlen)
+                                               const policy_request_t *req, policy_reason_t *reason,
+                                               char *detail, size_t dlen)
 {
 	const policy_role_t *role = NULL;
 	for (size_t i = 0; i < r->n_roles; i++) {
@@ -901,14 +898,14 @@ static bool in_window(const policy_rule_t *r, time_t now)
 	int64_t local = (int64_t)now + (int64_t)r->tz_offset_min * 60;
 	int64_t day = local >= 0 ? local / 86400 : (local - 86399) / 86400;
 	int minute = (int)((local - day * 86400) / 60);
-	int wday = (int)(((day + 4) % 7 + 7) % 7);  /* 1970-01-01 was a Thursday */
+	int wday = (int)(((day + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
 	if (!((r->days >> wday) & 1u))
 		return false;
 	if (r->minute_from < 0)
 		return true;
 	if (r->minute_from < r->minute_to)
 		return minute >= r->minute_from && minute < r->minute_to;
-	return minute >= r->minute_from || minute < r->minute_to;  /* across midnight */
+	return minute >= r->minute_from || minute < r->minute_to; /* across midnight */
 }
 
 static bool name_eq64(const char *a, const char *b)
@@ -925,20 +922,31 @@ static bool key_has_product(const policy_key_t *k, const char *prod)
 }
 
 /* What each action needs from a rule and a key. */
-static uint64_t key_decrypt_mechs(const policy_key_t *k) { return k->decrypt_mechs; }
-static uint64_t key_unwrap_mechs(const policy_key_t *k) { return k->unwrap_mechs; }
-static uint64_t key_derive_mechs(const policy_key_t *k) { return k->derive_mechs; }
+static uint64_t key_decrypt_mechs(const policy_key_t *k)
+{
+	return k->decrypt_mechs;
+}
+static uint64_t key_unwrap_mechs(const policy_key_t *k)
+{
+	return k->unwrap_mechs;
+}
+static uint64_t key_derive_mechs(const policy_key_t *k)
+{
+	return k->derive_mechs;
+}
 
 static const struct action_grant {
-	const char *what;                          /* for details: "decryption" */
-	policy_reason_t no_capability;             /* the rule (or key) does not grant it */
-	uint64_t (*mechs_of)(const policy_key_t *);/* the key's mechanisms for it; NULL: sign/admin */
+	const char *what;              /* for details: "decryption" */
+	policy_reason_t no_capability; /* the rule (or key) does not grant it */
+	uint64_t (*mechs_of)(
+	        const policy_key_t *); /* the key's mechanisms for it; NULL: sign/admin */
 } action_grants[POLICY_ACTION_COUNT] = {
 	[POLICY_ACTION_SIGN] = { "signing", REASON_NO_RULE, NULL },
 	[POLICY_ACTION_ADMIN] = { "key administration", REASON_NO_ADMIN_CAPABILITY, NULL },
 	[POLICY_ACTION_DECRYPT] = { "decryption", REASON_NO_DECRYPT_CAPABILITY, key_decrypt_mechs },
 	[POLICY_ACTION_UNWRAP] = { "unwrapping", REASON_NO_UNWRAP_CAPABILITY, key_unwrap_mechs },
-	[POLICY_ACTION_DERIVE] = { "key derivation", REASON_NO_DERIVE_CAPABILITY, key_derive_mechs },
+	[POLICY_ACTION_DERIVE] = { "key derivation", REASON_NO_DERIVE_CAPABILITY,
+	                           key_derive_mechs },
 };
 
 static const struct action_grant *action_grant(policy_action_t a)
@@ -963,7 +971,8 @@ static bool rule_grants(const policy_rule_t *r, policy_action_t a)
 enum { ST_TOKEN = 1, ST_ROLE, ST_ACTION, ST_MECH, ST_HASH, ST_WINDOW, ST_TICKET, ST_ALLOW };
 
 static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_request_t *req,
-                     const policy_role_t **role_out, policy_reason_t *reason, char *detail, size_t dlen)
+                     const policy_role_t **role_out, policy_reason_t *reason, char *detail,
+                     size_t dlen)
 {
 	const policy_key_t *k = req->key;
 	const policy_role_t *role = rule_role(cfg, r, req);
@@ -976,7 +985,8 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 	const struct action_grant *g = action_grant(req->action);
 	if (!g || !rule_grants(r, req->action)) {
 		*reason = g ? g->no_capability : REASON_NO_RULE;
-		snprintf(detail, dlen, "rule %s does not grant %s", r->name, g ? g->what : "this action");
+		snprintf(detail, dlen, "rule %s does not grant %s", r->name,
+		         g ? g->what : "this action");
 		return ST_ROLE;
 	}
 	if (g->mechs_of) {
@@ -988,10 +998,11 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 			snprintf(detail, dlen, "key %s does not allow %s", k->name, g->what);
 			return ST_ACTION;
 		}
-		if (req->mech <= MECH_UNKNOWN || req->mech >= MECH_COUNT || !((km >> req->mech) & 1u)) {
+		if (req->mech <= MECH_UNKNOWN || req->mech >= MECH_COUNT ||
+		    !((km >> req->mech) & 1u)) {
 			*reason = REASON_MECHANISM_FORBIDDEN;
-			snprintf(detail, dlen, "mechanism %s not allowed for %s with key %s", mech_name(req->mech),
-			         g->what, k->name);
+			snprintf(detail, dlen, "mechanism %s not allowed for %s with key %s",
+			         mech_name(req->mech), g->what, k->name);
 			return ST_ACTION;
 		}
 	}
@@ -999,22 +1010,27 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 		if (req->mech <= MECH_UNKNOWN || req->mech >= MECH_COUNT ||
 		    !((k->mech_allowed >> req->mech) & 1u)) {
 			*reason = REASON_MECHANISM_FORBIDDEN;
-			snprintf(detail, dlen, "mechanism %s not allowed for key %s", mech_name(req->mech), k->name);
+			snprintf(detail, dlen, "mechanism %s not allowed for key %s",
+			         mech_name(req->mech), k->name);
 			return ST_ACTION;
 		}
 		if (!req->hash_deferred && !policy_hash_allowed(k, req->mech, req->hash)) {
 			*reason = REASON_HASH_FORBIDDEN;
 			if (req->hash == HASH_UNKNOWN)
-				snprintf(detail, dlen, "hash not determinable (no DigestInfo or unknown length) for key %s",
-				         k->name);
+				snprintf(
+				        detail, dlen,
+				        "hash not determinable (no DigestInfo or unknown length) for key %s",
+				        k->name);
 			else
-				snprintf(detail, dlen, "hash %s not allowed for key %s", hash_name(req->hash), k->name);
+				snprintf(detail, dlen, "hash %s not allowed for key %s",
+				         hash_name(req->hash), k->name);
 			return ST_MECH;
 		}
 	}
 	if (!in_window(r, req->now)) {
 		*reason = REASON_OUTSIDE_WINDOW;
-		snprintf(detail, dlen, "outside the time window of rule %s (%s)", r->name, r->tz_name);
+		snprintf(detail, dlen, "outside the time window of rule %s (%s)", r->name,
+		         r->tz_name);
 		return ST_HASH;
 	}
 	if (r->require_ticket) {
@@ -1024,32 +1040,43 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 			snprintf(detail, dlen, "rule %s requires a validation ticket", r->name);
 			return ST_WINDOW;
 		}
-		if (r->max_ticket_age_s && (int64_t)req->now - t->iat > (int64_t)r->max_ticket_age_s) {
+		if (r->max_ticket_age_s &&
+		    (int64_t)req->now - t->iat > (int64_t)r->max_ticket_age_s) {
 			*reason = REASON_TICKET_TOO_OLD;
 			snprintf(detail, dlen, "ticket issued %lld s ago, rule %s allows %u s",
-			         (long long)((int64_t)req->now - t->iat), r->name, r->max_ticket_age_s);
+			         (long long)((int64_t)req->now - t->iat), r->name,
+			         r->max_ticket_age_s);
 			return ST_WINDOW;
 		}
 		if (k) {
 			/* A key without products can only be named by the audience. */
 			if (!k->n_products && !t->n_aud) {
 				*reason = REASON_TICKET_WRONG_PRODUCT;
-				snprintf(detail, dlen, "key %s has no products: the ticket's audience must name it", k->name);
+				snprintf(
+				        detail, dlen,
+				        "key %s has no products: the ticket's audience must name it",
+				        k->name);
 				return ST_WINDOW;
 			}
 			if (k->n_products && (!t->product[0] || !key_has_product(k, t->product))) {
 				*reason = REASON_TICKET_WRONG_PRODUCT;
-				snprintf(detail, dlen, "ticket product '%.63s' is not a product of key %s", t->product,
-				         k->name);
+				snprintf(detail, dlen,
+				         "ticket product '%.63s' is not a product of key %s",
+				         t->product, k->name);
 				return ST_WINDOW;
 			}
 			if (t->n_aud) {
 				bool aud_ok = false;
-				for (size_t i = 0; !aud_ok && i < t->n_aud && i < TICKET_MAX_AUD; i++)
-					aud_ok = name_eq64(t->aud[i], k->name) || key_has_product(k, t->aud[i]);
+				for (size_t i = 0; !aud_ok && i < t->n_aud && i < TICKET_MAX_AUD;
+				     i++)
+					aud_ok = name_eq64(t->aud[i], k->name) ||
+					         key_has_product(k, t->aud[i]);
 				if (!aud_ok) {
 					*reason = REASON_TICKET_WRONG_PRODUCT;
-					snprintf(detail, dlen, "ticket audience does not name key %s or its products", k->name);
+					snprintf(
+					        detail, dlen,
+					        "ticket audience does not name key %s or its products",
+					        k->name);
 					return ST_WINDOW;
 				}
 			}
@@ -1060,8 +1087,11 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 			const char *sha = idtoken_claim(req->idtoken, IDC_SHA);
 			if (!sha || !t->commit[0] || strcasecmp(sha, t->commit) != 0) {
 				*reason = REASON_TOKEN_COMMIT_MISMATCH;
-				snprintf(detail, dlen, "rule %s: ticket commit '%.40s' is not the ID token's sha '%.40s'",
-				         r->name, t->commit[0] ? t->commit : "(none)", sha ? sha : "(no token)");
+				snprintf(
+				        detail, dlen,
+				        "rule %s: ticket commit '%.40s' is not the ID token's sha '%.40s'",
+				        r->name, t->commit[0] ? t->commit : "(none)",
+				        sha ? sha : "(no token)");
 				return ST_WINDOW;
 			}
 		}
@@ -1073,10 +1103,13 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 			if (!found || !found->pass) {
 				*reason = REASON_TICKET_CHECK_FAILED;
 				if (found)
-					snprintf(detail, dlen, "check %s: result '%.15s', rule %s needs pass", r->checks[i],
-					         found->result, r->name);
+					snprintf(detail, dlen,
+					         "check %s: result '%.15s', rule %s needs pass",
+					         r->checks[i], found->result, r->name);
 				else
-					snprintf(detail, dlen, "check %s missing from the ticket (rule %s)", r->checks[i], r->name);
+					snprintf(detail, dlen,
+					         "check %s missing from the ticket (rule %s)",
+					         r->checks[i], r->name);
 				return ST_WINDOW;
 			}
 		}
@@ -1088,16 +1121,19 @@ static int eval_rule(const config_t *cfg, const policy_rule_t *r, const policy_r
 			size_t off = 0;
 			groups[0] = '\0';
 			for (size_t i = 0; i < r->n_approvals_from && off < sizeof groups; i++) {
-				int w = snprintf(groups + off, sizeof groups - off, "%s%s", i ? "/" : "",
+				int w = snprintf(groups + off, sizeof groups - off, "%s%s",
+				                 i ? "/" : "",
 				                 cfg->approver_groups[r->approvals_from[i]].name);
 				if (w < 0)
 					break;
 				off += (size_t)w;
 			}
 			*reason = REASON_APPROVALS_MISSING;
-			snprintf(detail, dlen, "rule %s: %u more approval%s needed from %s (%u of %u counted)",
-			         r->name, r->approvals_count - got, r->approvals_count - got == 1 ? "" : "s",
-			         groups, got, r->approvals_count);
+			snprintf(detail, dlen,
+			         "rule %s: %u more approval%s needed from %s (%u of %u counted)",
+			         r->name, r->approvals_count - got,
+			         r->approvals_count - got == 1 ? "" : "s", groups, got,
+			         r->approvals_count);
 			return ST_TICKET;
 		}
 	}
@@ -1119,8 +1155,9 @@ static bool approver_is_caller(const config_approver_t *ap, const caller_t *c)
 	return false;
 }
 
-static bool approval_counts(const config_t *cfg, const policy_rule_t *r, const policy_request_t *req,
-                            const approval_t *a, const char *product, const char *run, size_t *idx)
+static bool approval_counts(const config_t *cfg, const policy_rule_t *r,
+                            const policy_request_t *req, const approval_t *a, const char *product,
+                            const char *run, size_t *idx)
 {
 	const ticket_claims_t *t = req->ticket;
 	int64_t now = (int64_t)req->now;
@@ -1154,7 +1191,8 @@ unsigned policy_approvals_count(const config_t *cfg, const policy_rule_t *r,
                                 const policy_request_t *req, char *names, size_t nlen)
 {
 	unsigned best = 0;
-	size_t n = req->n_approvals < BUNDLE_MAX_APPROVALS ? req->n_approvals : BUNDLE_MAX_APPROVALS;
+	size_t n =
+	        req->n_approvals < BUNDLE_MAX_APPROVALS ? req->n_approvals : BUNDLE_MAX_APPROVALS;
 	if (names && nlen)
 		names[0] = '\0';
 	if (!req->approvals || !n)
@@ -1163,7 +1201,8 @@ unsigned policy_approvals_count(const config_t *cfg, const policy_rule_t *r,
 	 * (product, run) the approvals name, the best one counting. */
 	size_t subjects = req->ticket ? 1 : n;
 	for (size_t s = 0; s < subjects; s++) {
-		const char *product = req->ticket ? req->ticket->product : req->approvals[s].product;
+		const char *product =
+		        req->ticket ? req->ticket->product : req->approvals[s].product;
 		const char *run = req->ticket ? req->ticket->run : req->approvals[s].run;
 		size_t seen[BUNDLE_MAX_APPROVALS];
 		unsigned got = 0;
@@ -1183,7 +1222,8 @@ unsigned policy_approvals_count(const config_t *cfg, const policy_rule_t *r,
 				size_t off = 0;
 				names[0] = '\0';
 				for (unsigned j = 0; j < got && off < nlen; j++) {
-					int w = snprintf(names + off, nlen - off, "%s%s", j ? "," : "",
+					int w = snprintf(names + off, nlen - off, "%s%s",
+					                 j ? "," : "",
 					                 cfg->approvers[seen[j]].name);
 					if (w < 0)
 						break;
@@ -1196,11 +1236,11 @@ unsigned policy_approvals_count(const config_t *cfg, const policy_rule_t *r,
 }
 
 /* Any role among the entries with this key that the caller is in? */
-static bool some_role_with_key(const config_t *cfg, const struct role_ref *v, size_t n, uint64_t key,
-                               const policy_request_t *req)
+static bool some_role_with_key(const config_t *cfg, const struct role_ref *v, size_t n,
+                               uint64_t key, const policy_request_t *req)
 {
 	size_t lo = 0, hi = n;
-	while (lo < hi) {  /* first entry with v[i].key >= key */
+	while (lo < hi) { /* first entry with v[i].key >= key */
 		size_t mid = lo + (hi - lo) / 2;
 		if (v[mid].key < key)
 			lo = mid + 1;
@@ -1220,7 +1260,8 @@ static bool in_some_role(const config_t *cfg, const policy_request_t *req)
 	const policy_t *p = cfg->policy;
 	const caller_t *c = req->caller;
 	if (some_role_with_key(cfg, p->by_uid, p->n_by_uid, c->uid, req) ||
-	    (c->user[0] && some_role_with_key(cfg, p->by_name, p->n_by_name, name_key(c->user), req)) ||
+	    (c->user[0] &&
+	     some_role_with_key(cfg, p->by_name, p->n_by_name, name_key(c->user), req)) ||
 	    some_role_with_key(cfg, p->by_gid, p->n_by_gid, c->gid, req))
 		return true;
 	for (size_t i = 0; i < c->n_groups && i < CALLER_MAX_GROUPS; i++)
@@ -1253,7 +1294,8 @@ static void decide_request(const config_t *cfg, const policy_request_t *req, pol
 	}
 	if (!req->caller || !req->caller->known) {
 		deny(out, REASON_CALLER_UNKNOWN);
-		snprintf(out->detail, sizeof out->detail, "caller identity could not be determined");
+		snprintf(out->detail, sizeof out->detail,
+		         "caller identity could not be determined");
 		return;
 	}
 	const policy_key_t *k = req->key;
@@ -1267,23 +1309,27 @@ static void decide_request(const config_t *cfg, const policy_request_t *req, pol
 	if (req->action != POLICY_ACTION_ADMIN) {
 		if (!k) {
 			deny(out, REASON_KEY_UNGOVERNED);
-			snprintf(out->detail, sizeof out->detail, "key is not governed by the policy");
+			snprintf(out->detail, sizeof out->detail,
+			         "key is not governed by the policy");
 			return;
 		}
 		if (k->revoked) {
 			deny(out, REASON_KEY_REVOKED);
-			snprintf(out->detail, sizeof out->detail, "key %s is revoked%s%.100s", k->name,
-			         k->revoked_reason ? ": " : "", k->revoked_reason ? k->revoked_reason : "");
+			snprintf(out->detail, sizeof out->detail, "key %s is revoked%s%.100s",
+			         k->name, k->revoked_reason ? ": " : "",
+			         k->revoked_reason ? k->revoked_reason : "");
 			return;
 		}
 		if (k->not_before && req->now < k->not_before) {
 			deny(out, REASON_KEY_NOT_YET_VALID);
-			snprintf(out->detail, sizeof out->detail, "key %s is not valid before its not_before", k->name);
+			snprintf(out->detail, sizeof out->detail,
+			         "key %s is not valid before its not_before", k->name);
 			return;
 		}
 		if (k->not_after && req->now >= k->not_after) {
 			deny(out, REASON_KEY_EXPIRED);
-			snprintf(out->detail, sizeof out->detail, "key %s expired (not_after)", k->name);
+			snprintf(out->detail, sizeof out->detail, "key %s expired (not_after)",
+			         k->name);
 			return;
 		}
 	}
@@ -1313,7 +1359,8 @@ static void decide_request(const config_t *cfg, const policy_request_t *req, pol
 				 * say why; the text is for denials. */
 				out->detail[0] = '\0';
 				if (r->approvals_count)
-					policy_approvals_count(cfg, r, req, out->approvers, sizeof out->approvers);
+					policy_approvals_count(cfg, r, req, out->approvers,
+					                       sizeof out->approvers);
 				return;
 			}
 			if (st > best) {
@@ -1339,14 +1386,15 @@ static void decide_request(const config_t *cfg, const policy_request_t *req, pol
 	}
 	if (req->action == POLICY_ACTION_ADMIN) {
 		deny(out, REASON_NO_ADMIN_CAPABILITY);
-		snprintf(out->detail, sizeof out->detail, "no rule grants key administration %s%.63s to the caller's roles",
+		snprintf(out->detail, sizeof out->detail,
+		         "no rule grants key administration %s%.63s to the caller's roles",
 		         k ? "of key " : "without a key (all_keys)", k ? k->name : "");
 		return;
 	}
 	deny(out, REASON_NO_RULE);
-	snprintf(out->detail, sizeof out->detail, "no rule grants key %s to the caller's roles%s%s", k->name,
-	         req->action == POLICY_ACTION_SIGN ? "" : " for ", req->action == POLICY_ACTION_SIGN ? "" :
-	         action_grant(req->action)->what);
+	snprintf(out->detail, sizeof out->detail, "no rule grants key %s to the caller's roles%s%s",
+	         k->name, req->action == POLICY_ACTION_SIGN ? "" : " for ",
+	         req->action == POLICY_ACTION_SIGN ? "" : action_grant(req->action)->what);
 }
 
 void policy_decide(const config_t *cfg, const policy_request_t *req, policy_decision_t *out)
@@ -1358,21 +1406,24 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 	 * "missing" (the code stays that of a policy refusal). */
 	if (out->reason == REASON_TICKET_MISSING && req->ticket_status != TICKET_OK) {
 		out->reason = REASON_TICKET_INVALID;
-		snprintf(out->detail, sizeof out->detail, "%s", ticket_status_name(req->ticket_status));
+		snprintf(out->detail, sizeof out->detail, "%s",
+		         ticket_status_name(req->ticket_status));
 	}
 	/* An object with no governed key because it is dressed as one, or
 	 * because its identity is unknown: the denial says which. */
-	if (!req->key && (req->key_reason == REASON_KEY_MISMATCH || req->key_reason == REASON_KEY_UNKNOWN) &&
+	if (!req->key &&
+	    (req->key_reason == REASON_KEY_MISMATCH || req->key_reason == REASON_KEY_UNKNOWN) &&
 	    (req->action == POLICY_ACTION_ADMIN || out->reason == REASON_KEY_UNGOVERNED ||
 	     out->reason == REASON_NO_ROLE)) {
 		out->reason = req->key_reason;
 		if (req->key_reason == REASON_KEY_UNKNOWN) {
 			out->ckr = policy_reason_ckr(REASON_KEY_UNKNOWN);
-			snprintf(out->detail, sizeof out->detail, "%s",
-			         req->action == POLICY_ACTION_ADMIN ?
-			                 "identity of the object could not be established; administration "
-			                 "needs a rule over all keys" :
-			                 "identity of the key could not be established");
+			snprintf(
+			        out->detail, sizeof out->detail, "%s",
+			        req->action == POLICY_ACTION_ADMIN
+			                ? "identity of the object could not be established; administration "
+			                  "needs a rule over all keys"
+			                : "identity of the key could not be established");
 		}
 	}
 }
@@ -1448,35 +1499,32 @@ static bool decide_counters(const policy_data_request_t *req, policy_data_decisi
 	bool at_data = req->op != POLICY_DATA_KEY_USE;
 	if (r && r->quota_count) {
 		switch (req->quota) {
-		case POLICY_COUNT_UNASKED:
-			o->need = POLICY_NEED_QUOTA;
-			return false;
+		case POLICY_COUNT_UNASKED: o->need = POLICY_NEED_QUOTA; return false;
 		case POLICY_COUNT_EXHAUSTED:
 			data_deny(o, req, true, REASON_QUOTA_EXHAUSTED, CKR_FUNCTION_REJECTED_,
-			          at_data ? "signature quota used up for this period" : "quota used up for this period");
+			          at_data ? "signature quota used up for this period"
+			                  : "quota used up for this period");
 			return false;
 		case POLICY_COUNT_UNAVAILABLE:
-			data_deny(o, req, true, REASON_STATE_UNAVAILABLE, CKR_FUNCTION_REJECTED_, req->state_error);
+			data_deny(o, req, true, REASON_STATE_UNAVAILABLE, CKR_FUNCTION_REJECTED_,
+			          req->state_error);
 			return false;
-		case POLICY_COUNT_TAKEN:
-			break;
+		case POLICY_COUNT_TAKEN: break;
 		}
 	}
 	const ticket_claims_t *t = req->ticket;
 	if (t && t->max_uses) {
 		switch (req->ticket_use) {
-		case POLICY_COUNT_UNASKED:
-			o->need = POLICY_NEED_TICKET_USE;
-			return false;
+		case POLICY_COUNT_UNASKED: o->need = POLICY_NEED_TICKET_USE; return false;
 		case POLICY_COUNT_EXHAUSTED:
 			data_deny(o, req, true, REASON_TICKET_EXHAUSTED, CKR_FUNCTION_REJECTED_,
 			          "ticket used max_uses times");
 			return false;
 		case POLICY_COUNT_UNAVAILABLE:
-			data_deny(o, req, true, REASON_STATE_UNAVAILABLE, CKR_FUNCTION_REJECTED_, req->state_error);
+			data_deny(o, req, true, REASON_STATE_UNAVAILABLE, CKR_FUNCTION_REJECTED_,
+			          req->state_error);
 			return false;
-		case POLICY_COUNT_TAKEN:
-			break;
+		case POLICY_COUNT_TAKEN: break;
 		}
 	}
 	return true;
@@ -1517,7 +1565,7 @@ static bool decide_sign_data(const policy_data_request_t *req, policy_data_decis
 			case INSPECT_HASH_TRUNCATED: r = REASON_HASH_TRUNCATED; break;
 			case INSPECT_MALFORMED: r = REASON_DATA_MALFORMED; break;
 			case INSPECT_PSS_PARAMS_INVALID: r = REASON_PSS_PARAMS_INVALID; break;
-			default: r = REASON_HASH_FORBIDDEN; break;   /* no known hash */
+			default: r = REASON_HASH_FORBIDDEN; break; /* no known hash */
 			}
 			o->hash = HASH_UNKNOWN;
 			data_deny(o, req, true, r, policy_reason_ckr(r), ir->detail);
@@ -1532,8 +1580,8 @@ static bool decide_sign_data(const policy_data_request_t *req, policy_data_decis
 		 * whole in one C_SignUpdate: a part that presents itself as a
 		 * SET is held to the same rules as a whole input. */
 		if (inspect_refused(ir)) {
-			data_deny(o, req, true, REASON_DATA_MALFORMED, policy_reason_ckr(REASON_DATA_MALFORMED),
-			          ir->detail);
+			data_deny(o, req, true, REASON_DATA_MALFORMED,
+			          policy_reason_ckr(REASON_DATA_MALFORMED), ir->detail);
 			return false;
 		}
 		if (ir->status == INSPECT_OK) {
@@ -1546,7 +1594,8 @@ static bool decide_sign_data(const policy_data_request_t *req, policy_data_decis
 		/* Raw RSA that is no PKCS#1 block establishes no hash; the key
 		 * lists RSA-X-509 on purpose (policy_hash_allowed). */
 		if (o->hash == HASH_UNKNOWN && req->mech != MECH_RSA_X_509) {
-			data_deny(o, req, false, REASON_HASH_FORBIDDEN, policy_reason_ckr(REASON_HASH_FORBIDDEN),
+			data_deny(o, req, false, REASON_HASH_FORBIDDEN,
+			          policy_reason_ckr(REASON_HASH_FORBIDDEN),
 			          "no hash established from the data");
 			return false;
 		}
@@ -1554,9 +1603,11 @@ static bool decide_sign_data(const policy_data_request_t *req, policy_data_decis
 		 * the data only tells the hash. */
 		if (!policy_hash_allowed(req->key, req->mech, o->hash)) {
 			const char *basis = ir ? inspect_basis_name(ir->basis) : NULL;
-			snprintf(why, sizeof why, "hash %s (from %s) not allowed for key %s", hash_name(o->hash),
-			         basis ? basis : "?", req->key ? req->key->name : "?");
-			data_deny(o, req, true, REASON_HASH_FORBIDDEN, policy_reason_ckr(REASON_HASH_FORBIDDEN), why);
+			snprintf(why, sizeof why, "hash %s (from %s) not allowed for key %s",
+			         hash_name(o->hash), basis ? basis : "?",
+			         req->key ? req->key->name : "?");
+			data_deny(o, req, true, REASON_HASH_FORBIDDEN,
+			          policy_reason_ckr(REASON_HASH_FORBIDDEN), why);
 			return false;
 		}
 	}
@@ -1565,7 +1616,8 @@ static bool decide_sign_data(const policy_data_request_t *req, policy_data_decis
 	 * single-part with SHA-256, is over SHA-256(data); any other
 	 * signature cannot be tied to an artifact: refused. */
 	if (!dig && tk && tk->n_digests) {
-		if (!req->multipart && req->data_sha256 && mech_fixed_hash(req->mech) == HASH_SHA256) {
+		if (!req->multipart && req->data_sha256 &&
+		    mech_fixed_hash(req->mech) == HASH_SHA256) {
 			dig = req->data_sha256;
 			dlen = 32;
 		} else if (req->multipart && mech_fixed_hash(req->mech) == HASH_SHA256 &&
@@ -1573,9 +1625,10 @@ static bool decide_sign_data(const policy_data_request_t *req, policy_data_decis
 			/* over all the parts: checked before C_SignFinal */
 			o->bind_at_final = true;
 		} else {
-			data_deny(o, req, true, REASON_ARTIFACT_MISMATCH, CKR_FUNCTION_REJECTED_,
-			          "the ticket lists artifacts; the artifact of this signature cannot be "
-			          "established (multi-part, or a hash other than SHA-256)");
+			data_deny(
+			        o, req, true, REASON_ARTIFACT_MISMATCH, CKR_FUNCTION_REJECTED_,
+			        "the ticket lists artifacts; the artifact of this signature cannot be "
+			        "established (multi-part, or a hash other than SHA-256)");
 			return false;
 		}
 	}
@@ -1591,23 +1644,30 @@ static bool decide_sign_data(const policy_data_request_t *req, policy_data_decis
 		 * lengths match none that lists artifacts. */
 		static const unsigned char none[32];
 		const policy_rule_t *r = req->rule;
-		policy_request_t areq = { .action = POLICY_ACTION_SIGN, .caller = req->caller,
-			                  .key = req->key, .now = req->now, .ticket = tk,
-			                  .approvals = req->approvals, .n_approvals = req->n_approvals,
+		policy_request_t areq = { .action = POLICY_ACTION_SIGN,
+			                  .caller = req->caller,
+			                  .key = req->key,
+			                  .now = req->now,
+			                  .ticket = tk,
+			                  .approvals = req->approvals,
+			                  .n_approvals = req->n_approvals,
 			                  .artifact = dlen == 32 ? dig : none };
-		unsigned got = req->approvals_cfg ? policy_approvals_count(req->approvals_cfg, r, &areq,
-		                                                           o->d.approvers,
+		unsigned got = req->approvals_cfg ? policy_approvals_count(req->approvals_cfg, r,
+		                                                           &areq, o->d.approvers,
 		                                                           sizeof o->d.approvers)
 		                                  : 0;
 		if (!req->approvals_cfg || got < r->approvals_count) {
 			if (req->approvals_cfg)
-				snprintf(why, sizeof why,
-				         "rule %s: %u more approval%s needed that cover the data signed (%u of %u counted)",
-				         r->name, r->approvals_count - got, r->approvals_count - got == 1 ? "" : "s", got,
-				         r->approvals_count);
+				snprintf(
+				        why, sizeof why,
+				        "rule %s: %u more approval%s needed that cover the data signed (%u of %u counted)",
+				        r->name, r->approvals_count - got,
+				        r->approvals_count - got == 1 ? "" : "s", got,
+				        r->approvals_count);
 			else
 				why[0] = '\0';
-			data_deny(o, req, true, REASON_APPROVALS_MISSING, CKR_FUNCTION_REJECTED_, why);
+			data_deny(o, req, true, REASON_APPROVALS_MISSING, CKR_FUNCTION_REJECTED_,
+			          why);
 			return false;
 		}
 	}
@@ -1633,9 +1693,9 @@ void policy_decide_data(const config_t *cfg, const policy_data_request_t *req,
 	if (t && ((t->exp && (int64_t)req->now > t->exp + TICKET_LEEWAY_S) ||
 	          (t->nbf && (int64_t)req->now + TICKET_LEEWAY_S < t->nbf))) {
 		data_deny(out, req, true, REASON_TICKET_INVALID, CKR_FUNCTION_REJECTED_,
-		          ticket_status_name(t->exp && (int64_t)req->now > t->exp + TICKET_LEEWAY_S ?
-		                                     TICKET_EXPIRED :
-		                                     TICKET_NOT_YET_VALID));
+		          ticket_status_name(t->exp && (int64_t)req->now > t->exp + TICKET_LEEWAY_S
+		                                     ? TICKET_EXPIRED
+		                                     : TICKET_NOT_YET_VALID));
 		return;
 	}
 	if ((req->op == POLICY_DATA_SIGN || req->op == POLICY_DATA_SIGN_RECOVER ||
@@ -1668,7 +1728,8 @@ void policy_decide_final(const ticket_claims_t *t, const policy_rule_t *r,
 	}
 	out->reason = REASON_ARTIFACT_MISMATCH;
 	out->ckr = CKR_FUNCTION_REJECTED_;
-	snprintf(out->detail, sizeof out->detail, "the data signed is not an artifact the ticket lists");
+	snprintf(out->detail, sizeof out->detail,
+	         "the data signed is not an artifact the ticket lists");
 }
 
 /* ---- credentials at login ------------------------------------------------- */

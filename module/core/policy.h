@@ -27,16 +27,16 @@
 #include "ticket.h"
 
 typedef enum policy_action {
-	POLICY_ACTION_SIGN = 0,     /* signature (C_SignInit, C_SignRecoverInit, C_MessageSignInit) */
-	POLICY_ACTION_ADMIN,        /* create/destroy/copy/relabel keys, init token/PIN, SO login */
+	POLICY_ACTION_SIGN = 0, /* signature (C_SignInit, C_SignRecoverInit, C_MessageSignInit) */
+	POLICY_ACTION_ADMIN,    /* create/destroy/copy/relabel keys, init token/PIN, SO login */
 	/* Private-key uses other than signing, each its own capability: the
 	 * rule must grant it (policy_rule_t.decrypt ...) and the key must
 	 * list the mechanism for it (policy_key_t.decrypt_mechs ...).
 	 * Validity, window and ticket conditions apply as for signing; no
 	 * hash is judged. */
-	POLICY_ACTION_DECRYPT,      /* C_DecryptInit, C_MessageDecryptInit */
-	POLICY_ACTION_UNWRAP,       /* C_UnwrapKey: the key is the unwrapping key */
-	POLICY_ACTION_DERIVE,       /* C_DeriveKey: the key is the base key */
+	POLICY_ACTION_DECRYPT, /* C_DecryptInit, C_MessageDecryptInit */
+	POLICY_ACTION_UNWRAP,  /* C_UnwrapKey: the key is the unwrapping key */
+	POLICY_ACTION_DERIVE,  /* C_DeriveKey: the key is the base key */
 	POLICY_ACTION_COUNT
 } policy_action_t;
 
@@ -46,26 +46,26 @@ const char *policy_action_name(policy_action_t a);
 /* Stable reason codes: the audit record carries policy_reason_name(). */
 typedef enum policy_reason {
 	REASON_ALLOWED = 0,
-	REASON_CONFIG_INVALID,      /* no valid config loaded */
-	REASON_CALLER_UNKNOWN,      /* identity could not be determined */
-	REASON_NO_ROLE,             /* caller is in no role */
-	REASON_KEY_UNGOVERNED,      /* key not under keys */
-	REASON_KEY_MISMATCH,        /* ID/label match but fingerprint does not (look-alike) */
+	REASON_CONFIG_INVALID, /* no valid config loaded */
+	REASON_CALLER_UNKNOWN, /* identity could not be determined */
+	REASON_NO_ROLE,        /* caller is in no role */
+	REASON_KEY_UNGOVERNED, /* key not under keys */
+	REASON_KEY_MISMATCH,   /* ID/label match but fingerprint does not (look-alike) */
 	REASON_KEY_REVOKED,
 	REASON_KEY_NOT_YET_VALID,
 	REASON_KEY_EXPIRED,
-	REASON_NO_RULE,             /* caller has roles, but no rule grants this key */
+	REASON_NO_RULE, /* caller has roles, but no rule grants this key */
 	REASON_MECHANISM_FORBIDDEN,
-	REASON_HASH_FORBIDDEN,      /* SHA-1, unparseable DigestInfo, hash not listed */
+	REASON_HASH_FORBIDDEN, /* SHA-1, unparseable DigestInfo, hash not listed */
 	REASON_OUTSIDE_WINDOW,
-	REASON_QUOTA_EXHAUSTED,     /* the quota's answer (policy_decide_data) */
+	REASON_QUOTA_EXHAUSTED, /* the quota's answer (policy_decide_data) */
 	REASON_NO_ADMIN_CAPABILITY,
 	REASON_TICKET_MISSING,
-	REASON_TICKET_INVALID,      /* detail in ticket_result */
+	REASON_TICKET_INVALID, /* detail in ticket_result */
 	REASON_TICKET_TOO_OLD,
 	REASON_TICKET_WRONG_PRODUCT,
 	REASON_TICKET_CHECK_FAILED,
-	REASON_TICKET_EXHAUSTED,    /* max_uses: the counter's answer (policy_decide_data) */
+	REASON_TICKET_EXHAUSTED, /* max_uses: the counter's answer (policy_decide_data) */
 	REASON_ARTIFACT_MISMATCH,
 	REASON_BAD_CREDENTIAL,
 	REASON_AUDIT_UNAVAILABLE,
@@ -77,14 +77,14 @@ typedef enum policy_reason {
 	REASON_DECRYPT_FAILED,
 	REASON_UNWRAP_FAILED,
 	REASON_DERIVE_FAILED,
-	REASON_STATE_UNAVAILABLE,   /* the state store could not answer (state.h) */
-	REASON_KEY_UNKNOWN,         /* object's identity could not be established: governed, unknown */
-	REASON_KEY_OTHER_TOKEN,     /* handle not found on the session's token */
-	REASON_TEMPLATE_DUPLICATE,  /* a template repeats an attribute type */
-	REASON_HASH_DISGUISED,      /* raw ECDSA: leading zeros make a shorter digest */
-	REASON_HASH_TRUNCATED,      /* raw ECDSA longer than the curve order, not opted in */
-	REASON_DATA_MALFORMED,      /* DigestInfo, PKCS#1 block or CMS attributes not strict DER */
-	REASON_PSS_PARAMS_INVALID,  /* PSS hashAlg/MGF1/sLen unacceptable */
+	REASON_STATE_UNAVAILABLE, /* the state store could not answer (state.h) */
+	REASON_KEY_UNKNOWN,     /* object's identity could not be established: governed, unknown */
+	REASON_KEY_OTHER_TOKEN, /* handle not found on the session's token */
+	REASON_TEMPLATE_DUPLICATE, /* a template repeats an attribute type */
+	REASON_HASH_DISGUISED,     /* raw ECDSA: leading zeros make a shorter digest */
+	REASON_HASH_TRUNCATED,     /* raw ECDSA longer than the curve order, not opted in */
+	REASON_DATA_MALFORMED,     /* DigestInfo, PKCS#1 block or CMS attributes not strict DER */
+	REASON_PSS_PARAMS_INVALID, /* PSS hashAlg/MGF1/sLen unacceptable */
 	/* CI identity tokens (claim roles): the token a claim role needs is
 	 * missing, failed verification (one reason per failure), was used up,
 	 * or its claims do not match. */
@@ -101,14 +101,14 @@ typedef enum policy_reason {
 	REASON_TOKEN_REPLAYED,
 	REASON_CLAIMS_MISMATCH,
 	REASON_TOKEN_COMMIT_MISMATCH, /* ticket commit is not the token's sha */
-	REASON_APPROVALS_MISSING,   /* fewer distinct approvers than the rule's approvals.count */
-	REASON_APPROVAL_INVALID,    /* an approval in the bundle did not verify (login) */
+	REASON_APPROVALS_MISSING,     /* fewer distinct approvers than the rule's approvals.count */
+	REASON_APPROVAL_INVALID,      /* an approval in the bundle did not verify (login) */
 	/* The operation state machine (module/p11): decided from what the
 	 * caller and the token did to an operation policy had allowed. */
-	REASON_LOGIN_CHANGED,       /* a data call after a logout or a new login */
-	REASON_OPERATION_BLOCKED,   /* the token did not let signgate end a refused operation */
+	REASON_LOGIN_CHANGED,     /* a data call after a logout or a new login */
+	REASON_OPERATION_BLOCKED, /* the token did not let signgate end a refused operation */
 	REASON_OPERATION_NOT_INITIALIZED, /* a data call on no operation signgate tracks */
-	REASON_OPERATION_STATE,     /* C_Get/SetOperationState of a governed operation */
+	REASON_OPERATION_STATE,           /* C_Get/SetOperationState of a governed operation */
 	REASON_BACKEND_FAULT,       /* the token answered with more than the caller's buffer */
 	REASON_HANDLE_INCONSISTENT, /* the token rejected a handle, then accepted it */
 	/* A ticket that did not verify: the ticket_status_t of the record
@@ -125,18 +125,18 @@ typedef enum policy_reason {
 	REASON_BUNDLE_ACCEPTED,
 	REASON_APPROVALS_ACCEPTED,
 	REASON_CREDENTIAL_ACCEPTED,
-	REASON_OS_IDENTITY,         /* login without credentials: the OS identity decides */
-	REASON_LOGIN_FORWARDED,     /* "forwarded": SO or context-specific login to the token */
+	REASON_OS_IDENTITY,           /* login without credentials: the OS identity decides */
+	REASON_LOGIN_FORWARDED,       /* "forwarded": SO or context-specific login to the token */
 	REASON_COMPAT_MODE_FORWARDED, /* no pin_file: the caller's PIN goes to the token */
 	REASON_CONFIG_LOADED,
 	REASON_CONFIG_RELOADED,
 	REASON_MODULE_START,
 	REASON_MODULE_STOP,
-	REASON_CHECKPOINT,          /* audit chain checkpoint */
+	REASON_CHECKPOINT, /* audit chain checkpoint */
 	REASON_COUNT
 } policy_reason_t;
 
-const char *policy_reason_name(policy_reason_t r);   /* "key-revoked" */
+const char *policy_reason_name(policy_reason_t r); /* "key-revoked" */
 
 /* What the module knows of the object being used.  Strings are
  * NUL-terminated; trailing spaces of token label and serial (PKCS#11
@@ -144,7 +144,8 @@ const char *policy_reason_name(policy_reason_t r);   /* "key-revoked" */
 typedef struct policy_key_ref {
 	const char *token_label;
 	const char *token_serial;
-	const unsigned char *id; size_t id_len;
+	const unsigned char *id;
+	size_t id_len;
 	const char *label;
 	bool has_fingerprint;
 	unsigned char fingerprint[32];
@@ -153,11 +154,11 @@ typedef struct policy_key_ref {
 typedef struct policy_request {
 	policy_action_t action;
 	const caller_t *caller;
-	const policy_key_t *key;        /* from policy_key_lookup(); NULL = ungoverned */
-	mech_id_t mech;                 /* sign, decrypt, unwrap, derive */
-	hash_alg_t hash;                /* sign only; HASH_UNKNOWN when not yet known */
+	const policy_key_t *key; /* from policy_key_lookup(); NULL = ungoverned */
+	mech_id_t mech;          /* sign, decrypt, unwrap, derive */
+	hash_alg_t hash;         /* sign only; HASH_UNKNOWN when not yet known */
 	time_t now;
-	const ticket_claims_t *ticket;  /* NULL = none presented */
+	const ticket_claims_t *ticket; /* NULL = none presented */
 	/* Set at *Init for mechanisms where the caller supplies the hash
 	 * (RSA-PKCS, PSS without params, ECDSA) before the data is seen: the
 	 * hash check is skipped and must be made again when the data arrives
@@ -192,11 +193,11 @@ typedef struct policy_request {
 typedef struct policy_decision {
 	bool allow;
 	policy_reason_t reason;
-	unsigned long ckr;              /* CK_RV to return when denied */
-	const policy_rule_t *rule;      /* the rule that allowed (or came closest) */
+	unsigned long ckr;         /* CK_RV to return when denied */
+	const policy_rule_t *rule; /* the rule that allowed (or came closest) */
 	const policy_role_t *role;
-	char detail[160];               /* human text, e.g. "mechanism RSA-X-509 not allowed for key app-rsa" */
-	char approvers[160];            /* allowed by a rule with approvals: who counted, "a,b" */
+	char detail[160]; /* human text, e.g. "mechanism RSA-X-509 not allowed for key app-rsa" */
+	char approvers[160]; /* allowed by a rule with approvals: who counted, "a,b" */
 } policy_decision_t;
 
 /* Build the lookup indexes over cfg's roles, keys and rules (called by
@@ -224,11 +225,11 @@ void policy_decide(const config_t *cfg, const policy_request_t *req, policy_deci
 
 /* How the data of a signing mechanism is looked at. */
 typedef enum policy_data_kind {
-	POLICY_DATA_PLAIN = 0,      /* neither: not inspected */
-	POLICY_DATA_RAW,            /* the input is the digest or block (RSA-PKCS, RSA-X-509,
+	POLICY_DATA_PLAIN = 0, /* neither: not inspected */
+	POLICY_DATA_RAW,       /* the input is the digest or block (RSA-PKCS, RSA-X-509,
 	                             * ECDSA, PSS without a hash): single-part, the inspector
 	                             * establishes the hash from it */
-	POLICY_DATA_HASHED,         /* the mechanism hashes (SHA256-RSA-PKCS ...): each part is
+	POLICY_DATA_HASHED,    /* the mechanism hashes (SHA256-RSA-PKCS ...): each part is
 	                             * looked at as CMS signed attributes */
 } policy_data_kind_t;
 
@@ -236,39 +237,39 @@ policy_data_kind_t policy_data_kind(mech_id_t m);
 
 /* The operation the data is for. */
 typedef enum policy_data_op {
-	POLICY_DATA_SIGN = 0,       /* C_Sign, C_SignUpdate (a C_SignFinal follows parts) */
+	POLICY_DATA_SIGN = 0, /* C_Sign, C_SignUpdate (a C_SignFinal follows parts) */
 	POLICY_DATA_SIGN_RECOVER,
 	POLICY_DATA_MESSAGE_SIGN,
-	POLICY_DATA_DECRYPT,        /* C_Decrypt*, C_DecryptMessage: no data rules, counters only */
-	POLICY_DATA_KEY_USE,        /* C_UnwrapKey, C_DeriveKey: one call, counters only */
+	POLICY_DATA_DECRYPT, /* C_Decrypt*, C_DecryptMessage: no data rules, counters only */
+	POLICY_DATA_KEY_USE, /* C_UnwrapKey, C_DeriveKey: one call, counters only */
 } policy_data_op_t;
 
 /* A counter's answer (quota of the rule, uses of the ticket). */
 typedef enum policy_count {
-	POLICY_COUNT_UNASKED = 0,   /* not taken for this operation yet */
-	POLICY_COUNT_TAKEN,         /* taken (now, or earlier for this operation) */
-	POLICY_COUNT_EXHAUSTED,     /* the limit is reached */
-	POLICY_COUNT_UNAVAILABLE,   /* the state store did not answer */
+	POLICY_COUNT_UNASKED = 0, /* not taken for this operation yet */
+	POLICY_COUNT_TAKEN,       /* taken (now, or earlier for this operation) */
+	POLICY_COUNT_EXHAUSTED,   /* the limit is reached */
+	POLICY_COUNT_UNAVAILABLE, /* the state store did not answer */
 } policy_count_t;
 
 /* What the decision needs before it can allow: the caller takes that
  * counter (quota_take) and decides again with its answer. */
 typedef enum policy_need {
 	POLICY_NEED_NOTHING = 0,
-	POLICY_NEED_QUOTA,          /* the rule's quota: policy_quota_counter() */
-	POLICY_NEED_TICKET_USE,     /* one of the ticket's max_uses: policy_ticket_counter() */
+	POLICY_NEED_QUOTA,      /* the rule's quota: policy_quota_counter() */
+	POLICY_NEED_TICKET_USE, /* one of the ticket's max_uses: policy_ticket_counter() */
 } policy_need_t;
 
 typedef struct policy_data_request {
 	policy_data_op_t op;
 	const caller_t *caller;
-	const policy_key_t *key;        /* as decided at *Init */
-	const policy_rule_t *rule;      /* the rule that allowed at *Init */
+	const policy_key_t *key;   /* as decided at *Init */
+	const policy_rule_t *rule; /* the rule that allowed at *Init */
 	const policy_role_t *role;
 	mech_id_t mech;
-	hash_alg_t hash;                /* the hash known at *Init (fixed, PSS params), else HASH_UNKNOWN */
-	bool hash_pending;              /* the data must tell the hash (RSA-PKCS, ECDSA) */
-	bool multipart;                 /* the data comes in parts (C_SignUpdate ...) */
+	hash_alg_t hash;   /* the hash known at *Init (fixed, PSS params), else HASH_UNKNOWN */
+	bool hash_pending; /* the data must tell the hash (RSA-PKCS, ECDSA) */
+	bool multipart;    /* the data comes in parts (C_SignUpdate ...) */
 	time_t now;
 	/* The ticket bound to the operation at *Init (NULL: none): judged
 	 * against its window at now, its artifacts and max_uses. */
@@ -292,11 +293,11 @@ typedef struct policy_data_request {
 } policy_data_request_t;
 
 typedef struct policy_data_decision {
-	policy_decision_t d;            /* allow, reason, ckr, rule, role, detail, approvers */
-	policy_need_t need;             /* allowed so far: take this, then decide again */
-	hash_alg_t hash;                /* the hash established (HASH_UNKNOWN: none; for the audit) */
-	const unsigned char *artifact;  /* the digest bound to the ticket's artifacts (NULL: none) */
-	bool bind_at_final;             /* the artifact is over all parts: checked before C_SignFinal */
+	policy_decision_t d; /* allow, reason, ckr, rule, role, detail, approvers */
+	policy_need_t need;  /* allowed so far: take this, then decide again */
+	hash_alg_t hash;     /* the hash established (HASH_UNKNOWN: none; for the audit) */
+	const unsigned char *artifact; /* the digest bound to the ticket's artifacts (NULL: none) */
+	bool bind_at_final; /* the artifact is over all parts: checked before C_SignFinal */
 } policy_data_decision_t;
 
 /* The decision at the data.  Pure; never allocates.  An allow with need
@@ -332,8 +333,8 @@ const policy_role_t *policy_credential_match(const config_t *cfg, const caller_t
 /* Parse a stored credential; any output pointer may be NULL.  Returns
  * false when the string is not "pbkdf2-sha256$ITER$SALT_B64$HASH_B64"
  * with 1000 <= ITER <= 100000000, 8..64 salt bytes and a 32-byte hash. */
-bool policy_credential_parse(const char *s, uint32_t *iter, unsigned char *salt,
-                             size_t *salt_len, unsigned char hash[32], size_t *hash_len);
+bool policy_credential_parse(const char *s, uint32_t *iter, unsigned char *salt, size_t *salt_len,
+                             unsigned char hash[32], size_t *hash_len);
 
 /* Default PBKDF2 iterations for policy_credential_hash(). */
 #define POLICY_CREDENTIAL_ITER 100000

@@ -95,8 +95,8 @@ static int finish(const der_t *d, unsigned char fp[32])
 static void build_rsa(der_t *d, const unsigned char *n, size_t n_len, const unsigned char *e,
                       size_t e_len)
 {
-	static const unsigned char alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-		                             0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
+	static const unsigned char alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+		                             0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
 	if (!n || !e || !n_len || !e_len) {
 		d->overflow = 1;
 		return;
@@ -158,7 +158,9 @@ static void ec_point_unwrap(const unsigned char **p, size_t *n)
 static void build_ec(der_t *d, const unsigned char *params, size_t params_len,
                      const unsigned char *point, size_t point_len)
 {
-	static const unsigned char ec_oid[] = { 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+	static const unsigned char ec_oid[] = {
+		0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01
+	};
 
 	/* Only a named curve (an OID) identifies a key unambiguously. */
 	if (!params || params_len < 3 || params[0] != 0x06 || (size_t)params[1] + 2 != params_len ||

@@ -23,7 +23,7 @@
 #include "jws.h"
 #include "codec.h"
 
-#define SIG_LEN 64                      /* Ed25519, and ES256 as raw r||s */
+#define SIG_LEN 64 /* Ed25519, and ES256 as raw r||s */
 
 /* Failure details are written as for ID tokens (jws.c). */
 #define set_detail jws_detail
@@ -89,11 +89,11 @@ static jws_alg_t key_alg(const EVP_PKEY *pk)
 		return JWS_ALG_NONE;
 	if (EVP_PKEY_is_a(pk, "ED25519"))
 		return JWS_ALG_EDDSA;
-	if (EVP_PKEY_is_a(pk, "EC")
-	    && EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME,
-	                                      group, sizeof(group), &glen)
-	    && (!strcmp(group, "prime256v1") || !strcmp(group, "P-256")
-	        || !strcmp(group, "secp256r1")))
+	if (EVP_PKEY_is_a(pk, "EC") &&
+	    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+	                                   &glen) &&
+	    (!strcmp(group, "prime256v1") || !strcmp(group, "P-256") ||
+	     !strcmp(group, "secp256r1")))
 		return JWS_ALG_ES256;
 	return JWS_ALG_NONE;
 }
@@ -114,8 +114,8 @@ const char *ticket_alg_for_key(const void *pkey)
 
 /* --- claims -------------------------------------------------------------- */
 
-static bool copy_string(const json_t *v, const char *what, char *dst, size_t cap,
-                        char *detail, size_t dlen)
+static bool copy_string(const json_t *v, const char *what, char *dst, size_t cap, char *detail,
+                        size_t dlen)
 {
 	const char *s;
 	size_t n;
@@ -135,8 +135,8 @@ static bool copy_string(const json_t *v, const char *what, char *dst, size_t cap
 	return jws_copy_text(s, n, what, dst, cap, detail, dlen);
 }
 
-static bool get_string(const json_t *obj, const char *key, bool required,
-                       char *dst, size_t cap, char *detail, size_t dlen)
+static bool get_string(const json_t *obj, const char *key, bool required, char *dst, size_t cap,
+                       char *detail, size_t dlen)
 {
 	const json_t *v = json_object_get(obj, key);
 	char what[48];
@@ -173,7 +173,8 @@ static bool get_checks(const json_t *obj, ticket_claims_t *c, char *detail, size
 		set_detail(detail, dlen, "claim 'checks': more than %d", TICKET_MAX_CHECKS);
 		return false;
 	}
-	json_object_foreach((json_t *)checks, name, v) {
+	json_object_foreach((json_t *)checks, name, v)
+	{
 		ticket_check_t *ck = &c->checks[c->n_checks];
 		size_t n = strlen(name);
 		char what[96];
@@ -217,8 +218,10 @@ static bool get_aud(const json_t *obj, ticket_claims_t *c, char *detail, size_t 
 		set_detail(detail, dlen, "claim 'aud': more than %d entries", TICKET_MAX_AUD);
 		return false;
 	}
-	json_array_foreach(aud, i, v) {
-		if (!copy_string(v, "claim 'aud' entry", c->aud[i], sizeof(c->aud[i]), detail, dlen))
+	json_array_foreach(aud, i, v)
+	{
+		if (!copy_string(v, "claim 'aud' entry", c->aud[i], sizeof(c->aud[i]), detail,
+		                 dlen))
 			return false;
 		c->n_aud++;
 	}
@@ -241,12 +244,13 @@ static bool get_artifacts(const json_t *obj, ticket_claims_t *c, char *detail, s
 		set_detail(detail, dlen, "claim 'artifacts': more than %d", TICKET_MAX_DIGESTS);
 		return false;
 	}
-	json_array_foreach(arts, i, v) {
+	json_array_foreach(arts, i, v)
+	{
 		const char *s = json_string_value(v);
 		size_t n = json_is_string(v) ? json_string_length(v) : 0;
 
-		if (!s || n != 7 + 64 || strncmp(s, "sha256:", 7) != 0
-		    || !hex_digest(s + 7, n - 7, c->digests[i])) {
+		if (!s || n != 7 + 64 || strncmp(s, "sha256:", 7) != 0 ||
+		    !hex_digest(s + 7, n - 7, c->digests[i])) {
 			set_detail(detail, dlen, "claim 'artifacts' entry %zu: not sha256:HEX", i);
 			return false;
 		}
@@ -280,19 +284,17 @@ static bool get_max_uses(const json_t *obj, ticket_claims_t *c, char *detail, si
 static bool claims_parse(const json_t *p, ticket_claims_t *c, char *detail, size_t dlen)
 {
 	memset(c, 0, sizeof(*c));
-	if (!get_string(p, "iss", true, c->issuer, sizeof(c->issuer), detail, dlen)
-	    || !get_string(p, "sub", true, c->product, sizeof(c->product), detail, dlen)
-	    || !get_string(p, "pipeline", false, c->pipeline, sizeof(c->pipeline), detail, dlen)
-	    || !get_string(p, "run", true, c->run, sizeof(c->run), detail, dlen)
-	    || !get_string(p, "jti", true, c->jti, sizeof(c->jti), detail, dlen)
-	    || !get_string(p, "commit", false, c->commit, sizeof(c->commit), detail, dlen)
-	    || !jws_claim_time(p, "iat", true, &c->iat, detail, dlen)
-	    || !jws_claim_time(p, "nbf", true, &c->nbf, detail, dlen)
-	    || !jws_claim_time(p, "exp", true, &c->exp, detail, dlen)
-	    || !get_checks(p, c, detail, dlen)
-	    || !get_aud(p, c, detail, dlen)
-	    || !get_artifacts(p, c, detail, dlen)
-	    || !get_max_uses(p, c, detail, dlen))
+	if (!get_string(p, "iss", true, c->issuer, sizeof(c->issuer), detail, dlen) ||
+	    !get_string(p, "sub", true, c->product, sizeof(c->product), detail, dlen) ||
+	    !get_string(p, "pipeline", false, c->pipeline, sizeof(c->pipeline), detail, dlen) ||
+	    !get_string(p, "run", true, c->run, sizeof(c->run), detail, dlen) ||
+	    !get_string(p, "jti", true, c->jti, sizeof(c->jti), detail, dlen) ||
+	    !get_string(p, "commit", false, c->commit, sizeof(c->commit), detail, dlen) ||
+	    !jws_claim_time(p, "iat", true, &c->iat, detail, dlen) ||
+	    !jws_claim_time(p, "nbf", true, &c->nbf, detail, dlen) ||
+	    !jws_claim_time(p, "exp", true, &c->exp, detail, dlen) ||
+	    !get_checks(p, c, detail, dlen) || !get_aud(p, c, detail, dlen) ||
+	    !get_artifacts(p, c, detail, dlen) || !get_max_uses(p, c, detail, dlen))
 		goto bad;
 	if (c->exp < c->nbf || c->exp < c->iat) {
 		set_detail(detail, dlen, "claim 'exp' before 'nbf' or 'iat'");
@@ -320,8 +322,8 @@ static json_t *json_object_strict(const unsigned char *b, size_t n)
 	return j;
 }
 
-static ticket_status_t jws_parse(const char *token, size_t len, jws_parts_t *j,
-                                 char *detail, size_t dlen)
+static ticket_status_t jws_parse(const char *token, size_t len, jws_parts_t *j, char *detail,
+                                 size_t dlen)
 {
 	codec_buf_t in;
 	const unsigned char *hdr, *pay, *sig;
@@ -413,8 +415,7 @@ static const config_validator_t *find_validator(const config_t *cfg, const char 
 }
 
 ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token, size_t len,
-                                     time_t now, ticket_claims_t *out,
-                                     char *detail, size_t dlen)
+                                     time_t now, ticket_claims_t *out, char *detail, size_t dlen)
 {
 	ticket_claims_t tmp;
 	ticket_claims_t *c = out ? out : &tmp;
@@ -447,8 +448,8 @@ ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token
 	}
 	alg = key_alg(v->pkey);
 	alg_j = json_object_get(j.header, "alg");
-	if (alg == JWS_ALG_NONE || !json_is_string(alg_j)
-	    || strcmp(json_string_value(alg_j), key_alg_name(alg)) != 0) {
+	if (alg == JWS_ALG_NONE || !json_is_string(alg_j) ||
+	    strcmp(json_string_value(alg_j), key_alg_name(alg)) != 0) {
 		set_detail(detail, dlen, "header alg is not %s, the algorithm of validator '%s'",
 		           alg == JWS_ALG_NONE ? "usable" : key_alg_name(alg), iss);
 		st = TICKET_BAD_ALG;
@@ -465,7 +466,8 @@ ticket_status_t ticket_verify_detail(const struct config *cfg, const char *token
 		goto out;
 	}
 	/* a ticket is valid up to and including its exp second */
-	switch (jws_when((int64_t)now, TICKET_LEEWAY_S, c->exp, false, c->nbf, c->iat, detail, dlen)) {
+	switch (jws_when((int64_t)now, TICKET_LEEWAY_S, c->exp, false, c->nbf, c->iat, detail,
+	                 dlen)) {
 	case JWS_EXPIRED: st = TICKET_EXPIRED; break;
 	case JWS_NOT_YET_VALID: st = TICKET_NOT_YET_VALID; break;
 	case JWS_VALID: st = TICKET_OK; break;
@@ -477,16 +479,15 @@ out:
 	return st;
 }
 
-ticket_status_t ticket_verify(const struct config *cfg, const char *token, size_t len,
-                              time_t now, ticket_claims_t *out)
+ticket_status_t ticket_verify(const struct config *cfg, const char *token, size_t len, time_t now,
+                              ticket_claims_t *out)
 {
 	return ticket_verify_detail(cfg, token, len, now, out, NULL, 0);
 }
 
-ticket_status_t ticket_decode_unverified(const char *token, size_t len,
-                                         char **header_json, char **payload_json,
-                                         ticket_claims_t *out,
-                                         char *detail, size_t dlen)
+ticket_status_t ticket_decode_unverified(const char *token, size_t len, char **header_json,
+                                         char **payload_json, ticket_claims_t *out, char *detail,
+                                         size_t dlen)
 {
 	ticket_claims_t tmp;
 	ticket_claims_t *c = out ? out : &tmp;
@@ -506,7 +507,8 @@ ticket_status_t ticket_decode_unverified(const char *token, size_t len,
 		*header_json = json_dumps(j.header, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (payload_json)
 		*payload_json = json_dumps(j.payload, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!header_format_ok(j.header, detail, dlen) || !claims_parse(j.payload, c, detail, dlen)) {
+	if (!header_format_ok(j.header, detail, dlen) ||
+	    !claims_parse(j.payload, c, detail, dlen)) {
 		st = TICKET_MALFORMED;
 	} else {
 		const char *alg = json_string_value(json_object_get(j.header, "alg"));
@@ -544,8 +546,8 @@ bool ticket_has_digest(const ticket_claims_t *c, const unsigned char d[32])
 	return found;
 }
 
-bool ticket_audience_allows(const ticket_claims_t *c, const char *key_name,
-                            char *const *products, size_t n_products)
+bool ticket_audience_allows(const ticket_claims_t *c, const char *key_name, char *const *products,
+                            size_t n_products)
 {
 	if (!c)
 		return false;
@@ -578,12 +580,12 @@ static bool sign_input(EVP_PKEY *pk, jws_alg_t alg, const unsigned char *msg, si
 		goto out;
 	if (alg == JWS_ALG_EDDSA) {
 		len = SIG_LEN;
-		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk) == 1
-		     && EVP_DigestSign(ctx, raw, &len, msg, mlen) == 1 && len == SIG_LEN;
+		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk) == 1 &&
+		     EVP_DigestSign(ctx, raw, &len, msg, mlen) == 1 && len == SIG_LEN;
 		goto out;
 	}
-	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pk) != 1
-	    || EVP_DigestSign(ctx, NULL, &len, msg, mlen) != 1)
+	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pk) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &len, msg, mlen) != 1)
 		goto out;
 	der = OPENSSL_malloc(len);
 	if (!der || EVP_DigestSign(ctx, der, &len, msg, mlen) != 1)
@@ -618,16 +620,14 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 
 	if (!p)
 		return NULL;
-	if (!field_ok(c->issuer, sizeof(c->issuer), true)
-	    || !field_ok(c->product, sizeof(c->product), true)
-	    || !field_ok(c->pipeline, sizeof(c->pipeline), false)
-	    || !field_ok(c->run, sizeof(c->run), true)
-	    || !field_ok(c->jti, sizeof(c->jti), true)
-	    || !field_ok(c->commit, sizeof(c->commit), false)
-	    || c->n_checks > TICKET_MAX_CHECKS || c->n_aud > TICKET_MAX_AUD
-	    || c->n_digests > TICKET_MAX_DIGESTS
-	    || c->iat < 0 || c->nbf < 0 || c->exp < 0 || c->exp > JWS_CLAIM_TIME_MAX
-	    || c->exp < c->nbf || c->exp < c->iat)
+	if (!field_ok(c->issuer, sizeof(c->issuer), true) ||
+	    !field_ok(c->product, sizeof(c->product), true) ||
+	    !field_ok(c->pipeline, sizeof(c->pipeline), false) ||
+	    !field_ok(c->run, sizeof(c->run), true) || !field_ok(c->jti, sizeof(c->jti), true) ||
+	    !field_ok(c->commit, sizeof(c->commit), false) || c->n_checks > TICKET_MAX_CHECKS ||
+	    c->n_aud > TICKET_MAX_AUD || c->n_digests > TICKET_MAX_DIGESTS || c->iat < 0 ||
+	    c->nbf < 0 || c->exp < 0 || c->exp > JWS_CLAIM_TIME_MAX || c->exp < c->nbf ||
+	    c->exp < c->iat)
 		goto bad;
 	json_object_set_new(p, "iss", json_string(c->issuer));
 	json_object_set_new(p, "sub", json_string(c->product));
@@ -648,9 +648,9 @@ static json_t *claims_to_json(const ticket_claims_t *c)
 			const ticket_check_t *ck = &c->checks[i];
 			const char *res = ck->result[0] ? ck->result : ck->pass ? "pass" : "fail";
 
-			if (!field_ok(ck->name, sizeof(ck->name), true)
-			    || !field_ok(ck->result, sizeof(ck->result), false)
-			    || json_object_get(checks, ck->name))   /* would be refused */
+			if (!field_ok(ck->name, sizeof(ck->name), true) ||
+			    !field_ok(ck->result, sizeof(ck->result), false) ||
+			    json_object_get(checks, ck->name)) /* would be refused */
 				goto bad;
 			json_object_set_new(checks, ck->name, json_string(res));
 		}

@@ -50,15 +50,15 @@ typedef struct enf_slot {
 	char label[33];
 	char serial[17];
 	bool exposed;
-	CK_SESSION_HANDLE lookup;    /* signgate's own session for searches */
+	CK_SESSION_HANDLE lookup; /* signgate's own session for searches */
 } enf_slot_t;
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;   /* state below */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* state below */
 /* Held only by the thread that looks at the file and loads it (others
  * try it and go on with the config in force): never wanted by a signer. */
 static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_path[PATH_MAX];
-static struct stat g_seen;           /* the file as last looked at */
+static struct stat g_seen; /* the file as last looked at */
 static time_t g_last_check;
 static caller_t g_caller;
 static CK_FUNCTION_LIST_PTR g_real;
@@ -69,21 +69,21 @@ static size_t g_nslots;
 static bool g_logged_in;
 static bool g_has_ticket;
 static ticket_claims_t g_ticket;
-static char g_login_role[128];       /* role proven by a credential, "" none */
+static char g_login_role[128]; /* role proven by a credential, "" none */
 /* Changes at every caller login and logout: an operation remembers the
  * generation it was decided under (sg_op_state_t.login_gen). */
 static uint64_t g_login_gen;
 
 /* Fast paths for the common case of no ticket and no credential login:
  * read without the lock on every decision. */
-static bool g_ticket_any;            /* a login ticket or SIGNGATE_TICKET exists */
-static bool g_role_any;              /* g_login_role is set */
+static bool g_ticket_any; /* a login ticket or SIGNGATE_TICKET exists */
+static bool g_role_any;   /* g_login_role is set */
 
 /* Approvals (issue 16): verified at C_Login from a bundle given as the
  * PIN, else from SIGNGATE_BUNDLE (verified once at first use). */
 static size_t g_n_approvals;
 static approval_t g_approvals[BUNDLE_MAX_APPROVALS];
-static bool g_approvals_any;         /* g_n_approvals or g_env_n_approvals may be set */
+static bool g_approvals_any; /* g_n_approvals or g_env_n_approvals may be set */
 static bool g_env_bundle_done;
 static size_t g_env_n_approvals;
 static approval_t g_env_approvals[BUNDLE_MAX_APPROVALS];
@@ -101,7 +101,7 @@ static ticket_claims_t g_env_ticket;
  * or with a ticket), or in SIGNGATE_ID_TOKEN, verified and counted once. */
 static bool g_has_idtoken;
 static idtoken_claims_t g_idtoken;
-static bool g_idtoken_any;           /* a login or environment token exists */
+static bool g_idtoken_any; /* a login or environment token exists */
 static bool g_env_idtoken_done;
 static bool g_env_idtoken_present;
 static idtoken_status_t g_env_idtoken_status;
@@ -134,10 +134,10 @@ static void idtoken_state_reset(void)
  *     into enforce.
  * A retired config is freed when the last of these lets it go. */
 static __thread cfgref_t tl_pin;
-static __thread const config_t *tl_cfg;   /* tl_pin's config */
+static __thread const config_t *tl_cfg; /* tl_pin's config */
 static __thread unsigned tl_depth;
 static __thread cfgref_t tl_loose;
-static __thread cfgref_t tl_pending_cfg;   /* keeps g_pending's config alive (key use) */
+static __thread cfgref_t tl_pending_cfg; /* keeps g_pending's config alive (key use) */
 
 static void cfg_reload_check(void);
 
@@ -218,8 +218,9 @@ static void audit_config_event(audit_event_t ev, bool ok, const char *reason, co
 		.detail = detail,
 		.caller = &g_caller,
 		.config_sha256 = sha,
-		.operation = ev == AUDIT_MODULE_START ? "C_Initialize" :
-		             ev == AUDIT_MODULE_STOP  ? "C_Finalize" : "config",
+		.operation = ev == AUDIT_MODULE_START  ? "C_Initialize"
+		             : ev == AUDIT_MODULE_STOP ? "C_Finalize"
+		                                       : "config",
 	};
 	audit_emit(&r);
 }
@@ -256,12 +257,15 @@ static void cfg_maybe_reload(void)
 
 	if (fresh) {
 		audit_configure(&fresh->audit);
-		audit_config_event(AUDIT_CONFIG_RELOAD, true, policy_reason_name(REASON_CONFIG_RELOADED), fresh->path,
+		audit_config_event(AUDIT_CONFIG_RELOAD, true,
+		                   policy_reason_name(REASON_CONFIG_RELOADED), fresh->path,
 		                   fresh->sha256);
 	} else {
-		fprintf(stderr, "signgate: config refused, denying everything until it is fixed: %s\n",
+		fprintf(stderr,
+		        "signgate: config refused, denying everything until it is fixed: %s\n",
 		        err);
-		audit_config_event(AUDIT_CONFIG_REFUSED, false, policy_reason_name(REASON_CONFIG_INVALID), err, NULL);
+		audit_config_event(AUDIT_CONFIG_REFUSED, false,
+		                   policy_reason_name(REASON_CONFIG_INVALID), err, NULL);
 	}
 }
 
@@ -316,8 +320,10 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 		return CKR_FUNCTION_FAILED;
 	}
 	SG_DEBUG(SG_DBG_CONFIG, "config %s (%s)", path,
-	         secure_getenv("SIGNGATE_CONF") && secure_getenv("SIGNGATE_CONF")[0] ? "SIGNGATE_CONF"
-	         : init_reserved ? "C_Initialize pReserved" : "the default path");
+	         secure_getenv("SIGNGATE_CONF") && secure_getenv("SIGNGATE_CONF")[0]
+	                 ? "SIGNGATE_CONF"
+	         : init_reserved ? "C_Initialize pReserved"
+	                         : "the default path");
 	cfg = config_load(path, true, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "signgate: %s\n", err);
@@ -346,8 +352,10 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 
 	caller_setup(cfg);
 	audit_configure(&cfg->audit);
-	audit_config_event(AUDIT_MODULE_START, true, policy_reason_name(REASON_MODULE_START), NULL, NULL);
-	audit_config_event(AUDIT_CONFIG_LOAD, true, policy_reason_name(REASON_CONFIG_LOADED), cfg->path, cfg->sha256);
+	audit_config_event(AUDIT_MODULE_START, true, policy_reason_name(REASON_MODULE_START), NULL,
+	                   NULL);
+	audit_config_event(AUDIT_CONFIG_LOAD, true, policy_reason_name(REASON_CONFIG_LOADED),
+	                   cfg->path, cfg->sha256);
 	*backend = &cfg->backend;
 	return CKR_OK;
 }
@@ -426,7 +434,7 @@ static CK_SESSION_HANDLE lookup_session(CK_SLOT_ID id)
 	h = g_real == real ? sl->lookup : CK_INVALID_HANDLE;
 	pthread_mutex_unlock(&g_lock);
 	if (fresh != CK_INVALID_HANDLE)
-		real->C_CloseSession(fresh);   /* stays poisoned until the token hands it out again */
+		real->C_CloseSession(fresh); /* stays poisoned until the token hands it out again */
 	return h;
 }
 
@@ -496,7 +504,8 @@ static void slot_names(CK_SLOT_ID slot, char label[33], char serial[17])
 
 void enforce_fini(void)
 {
-	audit_config_event(AUDIT_MODULE_STOP, true, policy_reason_name(REASON_MODULE_STOP), NULL, NULL);
+	audit_config_event(AUDIT_MODULE_STOP, true, policy_reason_name(REASON_MODULE_STOP), NULL,
+	                   NULL);
 	keycache_fini();
 	/* A thread still loading a config (an application that finalizes
 	 * while another thread signs breaks the PKCS#11 rules, but must not
@@ -617,7 +626,7 @@ static void target_fill(target_t *t, CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK
 {
 	/* Which fingerprints an identity is proven against depends on the
 	 * config: a new config starts from an empty cache. */
-	static uint64_t cache_serial;   /* not the config's address: a freed one's may come again */
+	static uint64_t cache_serial; /* not the config's address: a freed one's may come again */
 	uint64_t serial = tl_depth ? cfgref_serial(&tl_pin) : 0;
 	if (__atomic_exchange_n(&cache_serial, serial, __ATOMIC_ACQ_REL) != serial)
 		keycache_clear();
@@ -661,7 +670,8 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 		.mechanism = mechanism,
 		/* Never a hash the gate did not establish: "UNKNOWN" is none. */
 		.hash = hash && strcmp(hash, hash_name(HASH_UNKNOWN)) ? hash : NULL,
-		.hash_basis = mechanism ? inspect_basis_name(inspect_mech_basis(mech_from_name(mechanism)))
+		.hash_basis = mechanism ? inspect_basis_name(
+		                                  inspect_mech_basis(mech_from_name(mechanism)))
 		                        : NULL,
 		.data_sha256 = data_sha,
 		.data_len = data_len,
@@ -685,19 +695,21 @@ static void emit(audit_event_t ev, bool allowed, const char *reason, const char 
 	if (delivered)
 		*delivered = rc == 0;
 	/* SIGNGATE_DEBUG: the decision and why, as the record says it */
-	unsigned area = ev == AUDIT_TICKET ? SG_DBG_TICKET
-	                : ev == AUDIT_CONFIG_LOAD || ev == AUDIT_CONFIG_RELOAD || ev == AUDIT_CONFIG_REFUSED
-	                        ? SG_DBG_CONFIG
-	                        : SG_DBG_POLICY;
-	SG_DEBUG(area, "%s %s %s%s%s%s%s%s%s%s%s", operation ? operation : "-", allowed ? "allow" : "deny",
-	         reason ? reason : "-", r.key_name ? " key=" : "", r.key_name ? r.key_name : "",
-	         r.rule ? " rule=" : "", r.rule ? r.rule : "", r.role ? " role=" : "", r.role ? r.role : "",
-	         r.mechanism ? " mechanism=" : "", r.mechanism ? r.mechanism : "");
+	unsigned area =
+	        ev == AUDIT_TICKET ? SG_DBG_TICKET
+	        : ev == AUDIT_CONFIG_LOAD || ev == AUDIT_CONFIG_RELOAD || ev == AUDIT_CONFIG_REFUSED
+	                ? SG_DBG_CONFIG
+	                : SG_DBG_POLICY;
+	SG_DEBUG(area, "%s %s %s%s%s%s%s%s%s%s%s", operation ? operation : "-",
+	         allowed ? "allow" : "deny", reason ? reason : "-", r.key_name ? " key=" : "",
+	         r.key_name ? r.key_name : "", r.rule ? " rule=" : "", r.rule ? r.rule : "",
+	         r.role ? " role=" : "", r.role ? r.role : "", r.mechanism ? " mechanism=" : "",
+	         r.mechanism ? r.mechanism : "");
 	if (r.detail)
 		SG_DEBUG(area, "  why: %s", r.detail);
 	if (rc != 0)
-		SG_DEBUG(SG_DBG_AUDIT, "%s %s: record not kept (audit_emit %d)", operation ? operation : "-",
-		         reason ? reason : "-", rc);
+		SG_DEBUG(SG_DBG_AUDIT, "%s %s: record not kept (audit_emit %d)",
+		         operation ? operation : "-", reason ? reason : "-", rc);
 }
 
 /* SIGNGATE_TICKET holds the ticket or names a file holding it.  Read
@@ -709,7 +721,7 @@ static void env_ticket_load(const config_t *cfg)
 	const char *v = secure_getenv("SIGNGATE_TICKET");
 	char err[CONFIG_ERR_MAX], *buf = NULL;
 	size_t n = 0, got = 0;
-	static char bundle_ticket[TICKET_MAX_LEN + 1];  /* under g_lock */
+	static char bundle_ticket[TICKET_MAX_LEN + 1]; /* under g_lock */
 
 	/* Without SIGNGATE_TICKET, the ticket of SIGNGATE_BUNDLE (issue 16). */
 	if ((!v || !v[0]) && env_bundle_ticket(bundle_ticket, sizeof bundle_ticket))
@@ -725,8 +737,8 @@ static void env_ticket_load(const config_t *cfg)
 	__atomic_store_n(&g_env_ticket_done, true, __ATOMIC_RELEASE);
 	if (ticket_looks_like(v, strlen(v))) {
 		g_env_ticket_status = ticket_verify(cfg, v, strlen(v), time(NULL), &g_env_ticket);
-	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL, err,
-	                             sizeof(err))) {
+	} else if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, TICKET_MAX_LEN + 2, &buf, &got, NULL,
+	                             err, sizeof(err))) {
 		fprintf(stderr, "signgate: SIGNGATE_TICKET: %s\n", err);
 		g_env_ticket_status = TICKET_MALFORMED;
 	} else {
@@ -734,9 +746,10 @@ static void env_ticket_load(const config_t *cfg)
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 			n--;
 		buf[n] = '\0';
-		g_env_ticket_status = n == 0 || n > TICKET_MAX_LEN ?
-		                              TICKET_MALFORMED :
-		                              ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
+		g_env_ticket_status =
+		        n == 0 || n > TICKET_MAX_LEN
+		                ? TICKET_MALFORMED
+		                : ticket_verify(cfg, buf, n, time(NULL), &g_env_ticket);
 		OPENSSL_cleanse(buf, got);
 		free(buf);
 	}
@@ -831,7 +844,8 @@ static idtoken_status_t idtoken_accept(const config_t *cfg, const char *tok, siz
                                        idtoken_claims_t *out)
 {
 	char detail[200], msg[260];
-	idtoken_status_t st = idtoken_verify(cfg, tok, len, time(NULL), out, detail, sizeof(detail));
+	idtoken_status_t st =
+	        idtoken_verify(cfg, tok, len, time(NULL), out, detail, sizeof(detail));
 	bool unavailable = false;
 
 	if (st == IDTOKEN_OK)
@@ -843,9 +857,8 @@ static idtoken_status_t idtoken_accept(const config_t *cfg, const char *tok, siz
 	     st == IDTOKEN_OK ? policy_reason_name(REASON_TOKEN_ACCEPTED)
 	     : unavailable    ? policy_reason_name(REASON_STATE_UNAVAILABLE)
 	                      : policy_reason_name(policy_idtoken_reason(st)),
-	     msg,
-	     NULL, NULL, t, NULL, NULL, NULL, 0, st == IDTOKEN_OK ? CKR_OK : deny_ckr, "C_Login",
-	     NULL);
+	     msg, NULL, NULL, t, NULL, NULL, NULL, 0, st == IDTOKEN_OK ? CKR_OK : deny_ckr,
+	     "C_Login", NULL);
 	tl_emit_idtoken = NULL;
 	tl_emit_no_idtoken = false;
 	return st;
@@ -943,7 +956,8 @@ static char *env_bundle_text(size_t *len)
 		return strdup(v);
 	}
 	/* A file: the caller's own (or root's), nobody else may write it. */
-	if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, BUNDLE_MAX_LEN, &buf, len, NULL, err, sizeof(err))) {
+	if (!secure_read_file(v, SECURE_OPEN_NOFOLLOW, BUNDLE_MAX_LEN, &buf, len, NULL, err,
+	                      sizeof(err))) {
 		fprintf(stderr, "signgate: SIGNGATE_BUNDLE: %s\n", err);
 		return NULL;
 	}
@@ -957,8 +971,8 @@ static char *env_bundle_text(size_t *len)
  * verify (malformed, unknown approver or key, bad signature) fails the
  * whole bundle: -1 with the reason in detail.  Expired and future ones
  * are left out (they would not count) and said in detail. */
-static int approvals_verify_bundle(const config_t *cfg, const bundle_t *b, approval_t *out, size_t *n,
-                                   char *detail, size_t dlen)
+static int approvals_verify_bundle(const config_t *cfg, const bundle_t *b, approval_t *out,
+                                   size_t *n, char *detail, size_t dlen)
 {
 	time_t now = time(NULL);
 	size_t off = 0;
@@ -966,22 +980,24 @@ static int approvals_verify_bundle(const config_t *cfg, const bundle_t *b, appro
 	detail[0] = '\0';
 	for (size_t i = 0; i < b->n_approvals; i++) {
 		char why[160];
-		approval_status_t st = approval_verify(cfg, b->approvals[i], b->approval_len[i], now, &out[*n],
-		                                       why, sizeof why);
+		approval_status_t st = approval_verify(cfg, b->approvals[i], b->approval_len[i],
+		                                       now, &out[*n], why, sizeof why);
 		if (st == APPROVAL_OK) {
 			(*n)++;
 			continue;
 		}
 		if (st == APPROVAL_EXPIRED || st == APPROVAL_NOT_YET_VALID) {
 			if (off < dlen) {
-				int w = snprintf(detail + off, dlen - off, "%sapproval %zu left out: %s", off ? "; " : "",
+				int w = snprintf(detail + off, dlen - off,
+				                 "%sapproval %zu left out: %s", off ? "; " : "",
 				                 i + 1, why);
 				off += w > 0 ? (size_t)w : 0;
 			}
 			memset(&out[*n], 0, sizeof(out[*n]));
 			continue;
 		}
-		snprintf(detail, dlen, "approval %zu: %s: %s", i + 1, approval_status_name(st), why);
+		snprintf(detail, dlen, "approval %zu: %s: %s", i + 1, approval_status_name(st),
+		         why);
 		return -1;
 	}
 	return 0;
@@ -1008,10 +1024,15 @@ static void env_bundle_load_locked(const config_t *cfg)
 	g_env_n_approvals = 0;
 	if (!text) {
 		if (secure_getenv("SIGNGATE_BUNDLE") && secure_getenv("SIGNGATE_BUNDLE")[0]) {
-			audit_record_t r = { .event = AUDIT_TICKET, .allowed = false,
-				             .reason = policy_reason_name(REASON_APPROVAL_INVALID),
-				             .detail = "SIGNGATE_BUNDLE: not a bundle nor a readable file of one",
-				             .caller = &g_caller, .operation = "approval" };
+			audit_record_t r = {
+				.event = AUDIT_TICKET,
+				.allowed = false,
+				.reason = policy_reason_name(REASON_APPROVAL_INVALID),
+				.detail =
+				        "SIGNGATE_BUNDLE: not a bundle nor a readable file of one",
+				.caller = &g_caller,
+				.operation = "approval"
+			};
 			audit_emit(&r);
 		}
 		__atomic_store_n(&g_approvals_any, g_n_approvals > 0, __ATOMIC_RELEASE);
@@ -1021,21 +1042,25 @@ static void env_bundle_load_locked(const config_t *cfg)
 	          approvals_verify_bundle(cfg, &b, g_env_approvals, &g_env_n_approvals, detail,
 	                                  sizeof detail) == 0;
 	if (!ok)
-		g_env_n_approvals = 0;   /* one bad approval: none of the bundle counts */
+		g_env_n_approvals = 0; /* one bad approval: none of the bundle counts */
 	char names[160], msg[400];
 	approvals_names(g_env_approvals, g_env_n_approvals, names, sizeof names);
 	snprintf(msg, sizeof msg, "SIGNGATE_BUNDLE%s%s%s%s", ok ? ": " : "", ok ? names : "",
 	         detail[0] ? ": " : "", detail);
-	audit_record_t r = { .event = AUDIT_TICKET, .allowed = ok,
+	audit_record_t r = { .event = AUDIT_TICKET,
+		             .allowed = ok,
 		             .reason = policy_reason_name(ok ? REASON_APPROVALS_ACCEPTED
 		                                             : REASON_APPROVAL_INVALID),
-		             .detail = msg, .caller = &g_caller, .operation = "approval",
+		             .detail = msg,
+		             .caller = &g_caller,
+		             .operation = "approval",
 		             .approvers = ok && names[0] ? names : NULL };
 	audit_emit(&r);
 	bundle_free(&b);
 	OPENSSL_cleanse(text, len);
 	free(text);
-	__atomic_store_n(&g_approvals_any, g_n_approvals > 0 || g_env_n_approvals > 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&g_approvals_any, g_n_approvals > 0 || g_env_n_approvals > 0,
+	                 __ATOMIC_RELEASE);
 }
 
 /* Under g_lock (from env_ticket_load): the ticket of SIGNGATE_BUNDLE. */
@@ -1092,26 +1117,27 @@ static CK_RV login_bundle(const config_t *cfg, target_t *t, const char *pin, siz
 		return CKR_HOST_MEMORY;
 	if (!bundle_parse(pin, pin_len, &b, detail, sizeof detail)) {
 		free(list);
-		emit(AUDIT_TICKET, false, policy_reason_name(REASON_APPROVAL_INVALID), detail, NULL, NULL, t,
-		     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		emit(AUDIT_TICKET, false, policy_reason_name(REASON_APPROVAL_INVALID), detail, NULL,
+		     NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
 		return CKR_PIN_INCORRECT;
 	}
 	if (b.ticket) {
-		ticket_status_t st = ticket_verify(cfg, b.ticket, strlen(b.ticket), time(NULL), &claims);
+		ticket_status_t st =
+		        ticket_verify(cfg, b.ticket, strlen(b.ticket), time(NULL), &claims);
 		if (st != TICKET_OK) {
 			bundle_free(&b);
 			free(list);
 			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(st)),
-			     "ticket of the bundle given as PIN", NULL, NULL, t, NULL, NULL, NULL, 0,
-			     CKR_PIN_INCORRECT, "C_Login", NULL);
+			     "ticket of the bundle given as PIN", NULL, NULL, t, NULL, NULL, NULL,
+			     0, CKR_PIN_INCORRECT, "C_Login", NULL);
 			return CKR_PIN_INCORRECT;
 		}
 	}
 	if (approvals_verify_bundle(cfg, &b, list, &n, detail, sizeof detail) != 0) {
 		bundle_free(&b);
 		free(list);
-		emit(AUDIT_TICKET, false, policy_reason_name(REASON_APPROVAL_INVALID), detail, NULL, NULL, t,
-		     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		emit(AUDIT_TICKET, false, policy_reason_name(REASON_APPROVAL_INVALID), detail, NULL,
+		     NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
 		return CKR_PIN_INCORRECT;
 	}
 	pthread_mutex_lock(&g_lock);
@@ -1158,7 +1184,8 @@ static const policy_role_t *login_role(const config_t *cfg)
 
 static bool mech_is_pss(mech_id_t m)
 {
-	return m == MECH_RSA_PKCS_PSS || (m >= MECH_SHA1_RSA_PKCS_PSS && m <= MECH_SHA512_RSA_PKCS_PSS);
+	return m == MECH_RSA_PKCS_PSS ||
+	       (m >= MECH_SHA1_RSA_PKCS_PSS && m <= MECH_SHA512_RSA_PKCS_PSS);
 }
 
 /* Where the hash is supplied with the data rather than fixed. */
@@ -1256,8 +1283,7 @@ static bool real_op_active(sg_session_t *s)
 		rv = f->C_DecryptInit ? f->C_DecryptInit(s->handle, &m, CK_INVALID_HANDLE)
 		                      : CKR_GENERAL_ERROR;
 		break;
-	default:
-		return false;   /* 3.0 message operations: gate.c ends them */
+	default: return false; /* 3.0 message operations: gate.c ends them */
 	}
 	return rv == CKR_OPERATION_ACTIVE || rv == CKR_OK;
 }
@@ -1286,13 +1312,13 @@ static CK_RV real_op_finish_call(sg_session_t *s, CK_BYTE_PTR out, CK_ULONG_PTR 
 		return f->C_Sign(s->handle, (CK_BYTE_PTR)in, s->op.mech == MECH_RSA_X_509 ? 0 : 1,
 		                 out, out_len);
 	case SG_OP_SIGN_RECOVER:
-		return f->C_SignRecover ? f->C_SignRecover(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
-		                        : CKR_FUNCTION_NOT_SUPPORTED;
+		return f->C_SignRecover
+		               ? f->C_SignRecover(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
+		               : CKR_FUNCTION_NOT_SUPPORTED;
 	case SG_OP_DECRYPT:
 		return f->C_Decrypt ? f->C_Decrypt(s->handle, (CK_BYTE_PTR)in, 1, out, out_len)
 		                    : CKR_FUNCTION_NOT_SUPPORTED;
-	default:
-		return CKR_OK;
+	default: return CKR_OK;
 	}
 }
 
@@ -1319,7 +1345,7 @@ static bool real_op_terminate(sg_session_t *s)
 		CK_ULONG len = 0, got;
 		rv = real_op_finish_call(s, NULL, &len);
 		if (rv != CKR_OK)
-			break;          /* a failed length query ends the operation (PKCS#11) */
+			break; /* a failed length query ends the operation (PKCS#11) */
 		if (len == 0)
 			len = 1;
 		if (len > TERMINATE_OUT_MAX)
@@ -1370,10 +1396,9 @@ static void op_emit_deny(sg_session_t *s, policy_reason_t reason, const char *de
 	d.role = s->op.role;
 	target_from_op(s, &t);
 	emit(AUDIT_SIGN, false, policy_reason_name(reason), detail, &d,
-	     s->op.has_ticket ? &s->op.ticket : NULL, &t,
-	     mech_ckm_name(s->op.mechanism),
-	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, ckr,
-	     op_call(s), NULL);
+	     s->op.has_ticket ? &s->op.ticket : NULL, &t, mech_ckm_name(s->op.mechanism),
+	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, ckr, op_call(s),
+	     NULL);
 }
 
 /* End the refused operation in the real module; if it cannot be ended,
@@ -1538,7 +1563,9 @@ static __thread struct pending_use {
 /* A counter taken in the state store, as the decision reads it. */
 static policy_count_t count_answer(int q)
 {
-	return q == 1 ? POLICY_COUNT_TAKEN : q == 0 ? POLICY_COUNT_EXHAUSTED : POLICY_COUNT_UNAVAILABLE;
+	return q == 1   ? POLICY_COUNT_TAKEN
+	       : q == 0 ? POLICY_COUNT_EXHAUSTED
+	                : POLICY_COUNT_UNAVAILABLE;
 }
 
 /* Take the rule's quota and the ticket's use for a single-call key use
@@ -1567,7 +1594,8 @@ static void take_use_counters(const config_t *cfg, const policy_decision_t *init
 			                                  q.rule->quota_period_s, time(NULL)));
 		} else if (dd.need == POLICY_NEED_TICKET_USE) {
 			policy_ticket_counter(tk, name, sizeof(name));
-			q.ticket_use = count_answer(quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL)));
+			q.ticket_use = count_answer(
+			        quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL)));
 		} else {
 			break;
 		}
@@ -1591,7 +1619,7 @@ bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use, CK
 			continue;
 		if (!tmpl[i].pValue || tmpl[i].ulValueLen != sizeof(CK_OBJECT_CLASS) ||
 		    *(CK_OBJECT_CLASS *)tmpl[i].pValue != CKO_SECRET_KEY || secret)
-			return false;   /* unreadable, another class, or a second CKA_CLASS */
+			return false; /* unreadable, another class, or a second CKA_CLASS */
 		secret = true;
 	}
 	return secret;
@@ -1622,9 +1650,11 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 		 * Unrecorded, the answer is not passed on (see the decrypt case
 		 * in enforce_sign_result). */
 		emit(AUDIT_SIGN, false,
-		     policy_reason_name(use == USE_UNWRAP ? REASON_UNWRAP_FAILED : REASON_DERIVE_FAILED),
+		     policy_reason_name(use == USE_UNWRAP ? REASON_UNWRAP_FAILED
+		                                          : REASON_DERIVE_FAILED),
 		     "the token refused the operation", &d, tk, &g_pending.t,
-		     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, rv, use_name(use), &delivered);
+		     mech_ckm_name(g_pending.mechanism), NULL, NULL, 0, rv, use_name(use),
+		     &delivered);
 		if (!delivered && cfg && cfg->audit.enabled && cfg->audit.required)
 			return CKR_FUNCTION_REJECTED;
 		return rv;
@@ -1643,7 +1673,8 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 
 /* --- key use ---------------------------------------------------------- */
 
-CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
+CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
+                      CK_OBJECT_HANDLE key)
 {
 	CFG_SCOPE();
 	const config_t *cfg = enforce_config();
@@ -1672,8 +1703,8 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			return CKR_OK;
 		target_fill(&t, s->slot, s->handle, s->op.key);
 		emit(AUDIT_SIGN, false, policy_reason_name(REASON_OPERATION_STATE),
-		     "operation state of a governed operation",
-		     NULL, NULL, &t, NULL, NULL, NULL, 0, CKR_FUNCTION_REJECTED, use_name(use), NULL);
+		     "operation state of a governed operation", NULL, NULL, &t, NULL, NULL, NULL, 0,
+		     CKR_FUNCTION_REJECTED, use_name(use), NULL);
 		return CKR_FUNCTION_REJECTED;
 	}
 
@@ -1694,8 +1725,8 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		     policy_reason_name(other ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN),
 		     other ? "key handle not found on this session's token"
 		           : "identity of the key could not be established",
-		     NULL, NULL, &t, mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0, rv,
-		     use_name(use), NULL);
+		     NULL, NULL, &t, mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0,
+		     rv, use_name(use), NULL);
 		return rv;
 	}
 
@@ -1710,8 +1741,8 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		 * private key may be wrapped as the token allows. */
 		if (!t.gkey && why != REASON_KEY_MISMATCH)
 			return CKR_OK;
-		decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, why, MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc,
-		           &tk);
+		decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, why, MECH_UNKNOWN, HASH_UNKNOWN, true,
+		           &d, &tkc, &tk);
 		emit(AUDIT_ADMIN, d.allow, policy_reason_name(d.reason), d.detail, &d, tk, &t,
 		     mech ? mech_ckm_name(mech->mechanism) : NULL, NULL, NULL, 0,
 		     d.allow ? CKR_OK : d.ckr, use_name(use), NULL);
@@ -1728,14 +1759,16 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			/* The caller's parameters are read only when they are the
 			 * size the mechanism needs; otherwise the real module's own
 			 * answer is the right one, and nothing is signed. */
-			if (!mech->pParameter || mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
+			if (!mech->pParameter ||
+			    mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
 				return CKR_MECHANISM_PARAM_INVALID;
 			const CK_RSA_PKCS_PSS_PARAMS *pp = mech->pParameter;
 			inspect_result_t ir;
 			inspect_pss_params(h, pp->hashAlg, pp->mgf, pp->sLen, &ir);
 			if (inspect_refused(&ir)) {
 				/* The token would sign with them: a decision, recorded. */
-				emit(AUDIT_SIGN, false, policy_reason_name(REASON_PSS_PARAMS_INVALID), ir.detail, NULL,
+				emit(AUDIT_SIGN, false,
+				     policy_reason_name(REASON_PSS_PARAMS_INVALID), ir.detail, NULL,
 				     NULL, &t, mech_ckm_name(mech->mechanism), NULL, NULL, 0,
 				     CKR_MECHANISM_PARAM_INVALID, use_name(use), NULL);
 				return CKR_MECHANISM_PARAM_INVALID;
@@ -1770,8 +1803,9 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 			if (r > 0)
 				snprintf(detail, sizeof detail, "revoked (signgate revoke): %.*s",
 				         (int)(sizeof rwhy - 1), rwhy);
-			emit(AUDIT_SIGN, false, policy_reason_name(rr), r > 0 ? detail : state_error(), &d, tk,
-			     &t, mname, pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
+			emit(AUDIT_SIGN, false, policy_reason_name(rr),
+			     r > 0 ? detail : state_error(), &d, tk, &t, mname,
+			     pending ? NULL : hash_name(h), NULL, 0, policy_reason_ckr(rr),
 			     use_name(use), NULL);
 			return policy_reason_ckr(rr);
 		}
@@ -1785,13 +1819,13 @@ CK_RV enforce_key_use(sg_session_t *s, enforce_use_t use, CK_MECHANISM_PTR mech,
 		policy_decision_t qd;
 		take_use_counters(cfg, &d, tk, &qd);
 		if (!qd.allow) {
-			emit(AUDIT_SIGN, false, policy_reason_name(qd.reason), qd.detail, &d, tk, &t, mname, NULL,
-			     NULL, 0, qd.ckr, use_name(use), NULL);
+			emit(AUDIT_SIGN, false, policy_reason_name(qd.reason), qd.detail, &d, tk,
+			     &t, mname, NULL, NULL, 0, qd.ckr, use_name(use), NULL);
 			return qd.ckr;
 		}
 		g_pending.active = true;
 		cfg_thread_keeps();
-		cfgref_assign(&tl_pending_cfg, &tl_pin);   /* its rule, role, key: till _done */
+		cfgref_assign(&tl_pending_cfg, &tl_pin); /* its rule, role, key: till _done */
 		g_pending.session = s->handle;
 		g_pending.use = use;
 		g_pending.mechanism = mech ? mech->mechanism : 0;
@@ -1840,8 +1874,9 @@ static void data_deny(sg_session_t *s, const policy_decision_t *d, const ticket_
 
 	target_from_op(s, &t);
 	emit(AUDIT_SIGN, false, policy_reason_name(d->reason), d->detail, d, tk, &t,
-	     mech_ckm_name(s->op.mechanism), s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL,
-	     NULL, 0, d->ckr, op_call(s), NULL);
+	     mech_ckm_name(s->op.mechanism),
+	     s->op.hash != HASH_UNKNOWN ? hash_name(s->op.hash) : NULL, NULL, 0, d->ckr, op_call(s),
+	     NULL);
 	if (s->op.quota_taken && cfg)
 		quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
 	s->op.quota_taken = false;
@@ -1896,7 +1931,7 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		switch (policy_data_kind(m)) {
 		case POLICY_DATA_RAW:
 			if (s->op.multipart)
-				break;   /* refused unread: single-part only */
+				break; /* refused unread: single-part only */
 			if (m == MECH_RSA_PKCS)
 				inspect_digestinfo(data, len, &ir);
 			else if (m == MECH_ECDSA)
@@ -1912,8 +1947,7 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 			inspect_cms_attributes(mech_fixed_hash(m), data, len, &ir);
 			q.inspect = &ir;
 			break;
-		case POLICY_DATA_PLAIN:
-			break;
+		case POLICY_DATA_PLAIN: break;
 		}
 	}
 	/* The SHA-256 of exactly what is signed: for the audit record, and
@@ -1943,15 +1977,18 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 	for (;;) {
 		policy_decide_data(cfg, &q, &dd);
 		if (dd.need == POLICY_NEED_QUOTA) {
-			policy_quota_counter(s->op.rule, &g_caller, s->op.quota_name, sizeof(s->op.quota_name));
+			policy_quota_counter(s->op.rule, &g_caller, s->op.quota_name,
+			                     sizeof(s->op.quota_name));
 			s->op.quota_period_s = s->op.rule->quota_period_s;
-			q.quota = count_answer(quota_take(cfg->state_dir, s->op.quota_name, s->op.rule->quota_count,
+			q.quota = count_answer(quota_take(cfg->state_dir, s->op.quota_name,
+			                                  s->op.rule->quota_count,
 			                                  s->op.rule->quota_period_s, time(NULL)));
 			s->op.quota_taken = q.quota == POLICY_COUNT_TAKEN;
 		} else if (dd.need == POLICY_NEED_TICKET_USE) {
 			char name[96];
 			policy_ticket_counter(tk, name, sizeof(name));
-			q.ticket_use = count_answer(quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL)));
+			q.ticket_use = count_answer(
+			        quota_take(cfg->state_dir, name, tk->max_uses, 0, time(NULL)));
 			s->op.ticket_use_taken = q.ticket_use == POLICY_COUNT_TAKEN;
 		} else {
 			break;
@@ -1982,7 +2019,8 @@ CK_RV enforce_sign_data(sg_session_t *s, const CK_BYTE *data, CK_ULONG len)
 		} else {
 			if (!s->op.data_md) {
 				s->op.data_md = EVP_MD_CTX_new();
-				if (s->op.data_md && !EVP_DigestInit_ex(s->op.data_md, EVP_sha256(), NULL)) {
+				if (s->op.data_md &&
+				    !EVP_DigestInit_ex(s->op.data_md, EVP_sha256(), NULL)) {
 					EVP_MD_CTX_free(s->op.data_md);
 					s->op.data_md = NULL;
 				}
@@ -2019,7 +2057,8 @@ CK_RV enforce_sign_final(sg_session_t *s)
 	return d.ckr;
 }
 
-CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out,
+                          CK_ULONG_PTR out_len)
 {
 	CFG_SCOPE();
 	const config_t *cfg = cfg_get();
@@ -2048,9 +2087,9 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		d.role = s->op.role;
 		target_from_op(s, &t);
 		emit(AUDIT_SIGN, false, policy_reason_name(REASON_DECRYPT_FAILED),
-		     "the token returned no plaintext", &d, tk, &t, mech_ckm_name(s->op.mechanism), NULL,
-		     s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len, rv,
-		     op_call(s), &delivered);
+		     "the token returned no plaintext", &d, tk, &t, mech_ckm_name(s->op.mechanism),
+		     NULL, s->op.has_data_sha256 ? s->op.data_sha256 : NULL, (size_t)s->op.data_len,
+		     rv, op_call(s), &delivered);
 		/* A token may keep the operation after a failed call (SoftHSM
 		 * after C_DecryptUpdate with RSA: CKR_FUNCTION_NOT_SUPPORTED, and
 		 * a C_Decrypt that follows decrypts).  Forgotten here, it would
@@ -2070,7 +2109,8 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 	if (rv != CKR_OK) {
 		/* The real module ended the operation without a result. */
 		if (s->op.quota_taken && cfg)
-			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s,
+			                time(NULL));
 		session_op_clear(&s->op);
 		return rv;
 	}
@@ -2096,8 +2136,8 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		 * handed out.  The refusal is recorded wherever a record can
 		 * still go (syslog when the journal failed, and the reverse). */
 		emit(AUDIT_SIGN, false, policy_reason_name(REASON_AUDIT_UNAVAILABLE),
-		     "the signature's audit record could not be written; signature withdrawn", &d, tk,
-		     &t, mech_ckm_name(s->op.mechanism), NULL, NULL, 0, CKR_FUNCTION_REJECTED,
+		     "the signature's audit record could not be written; signature withdrawn", &d,
+		     tk, &t, mech_ckm_name(s->op.mechanism), NULL, NULL, 0, CKR_FUNCTION_REJECTED,
 		     op_call(s), NULL);
 		if (out && out_len)
 			OPENSSL_cleanse(out, *out_len);
@@ -2106,7 +2146,8 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 		/* A decryption happened all the same (and answered whether the
 		 * ciphertext was good): its quota stays taken. */
 		if (s->op.quota_taken && !op_is_decrypt(s->op.op))
-			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s, time(NULL));
+			quota_give_back(cfg->state_dir, s->op.quota_name, s->op.quota_period_s,
+			                time(NULL));
 		session_op_clear(&s->op);
 		return CKR_FUNCTION_REJECTED;
 	}
@@ -2123,8 +2164,8 @@ CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR 
 static bool template_sets_identity(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
 	static const CK_ATTRIBUTE_TYPE identity[] = {
-		CKA_CLASS, CKA_KEY_TYPE, CKA_PUBLIC_KEY_INFO, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
-		CKA_EC_PARAMS, CKA_EC_POINT, CKA_VALUE,
+		CKA_CLASS,           CKA_KEY_TYPE,  CKA_PUBLIC_KEY_INFO, CKA_MODULUS,
+		CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT,        CKA_VALUE,
 	};
 	for (size_t i = 0; i < sizeof(identity) / sizeof(identity[0]); i++)
 		if (template_find(tmpl, n, identity[i]))
@@ -2135,9 +2176,9 @@ static bool template_sets_identity(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 /* A governed key on this token with this ID or label: creating or
  * renaming an object to look like it is administration of that key.
  * Admin calls are rare; a scan is fine here. */
-static const policy_key_t *governed_lookalike(const config_t *cfg, const char *token, const char *serial,
-                                              const unsigned char *id, size_t id_len, const char *label,
-                                              size_t label_len)
+static const policy_key_t *governed_lookalike(const config_t *cfg, const char *token,
+                                              const char *serial, const unsigned char *id,
+                                              size_t id_len, const char *label, size_t label_len)
 {
 	for (size_t i = 0; cfg && i < cfg->n_keys; i++) {
 		const policy_key_t *k = &cfg->keys[i];
@@ -2145,7 +2186,8 @@ static const policy_key_t *governed_lookalike(const config_t *cfg, const char *t
 			continue;
 		if (id && k->has_id && k->id_len == id_len && !memcmp(k->id, id, id_len))
 			return k;
-		if (label && k->label && strlen(k->label) == label_len && !memcmp(k->label, label, label_len))
+		if (label && k->label && strlen(k->label) == label_len &&
+		    !memcmp(k->label, label, label_len))
 			return k;
 	}
 	return NULL;
@@ -2194,13 +2236,14 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 			/* Governed and unknown: its attributes could not be read as
 			 * the object's own, or it is not on this session's token. */
 			unknown = true;
-			why = t.ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+			why = t.ka.standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN
+			                                       : REASON_KEY_UNKNOWN;
 		} else if (cfg) {
 			target_govern(cfg, &t, &why);
 			if (!t.gkey)
-				t.gkey = governed_lookalike(cfg, t.token, t.serial, t.ka.id, t.ka.id_len,
-				                            t.ka.label_long ? NULL : t.ka.label,
-				                            strlen(t.ka.label));
+				t.gkey = governed_lookalike(
+				        cfg, t.token, t.serial, t.ka.id, t.ka.id_len,
+				        t.ka.label_long ? NULL : t.ka.label, strlen(t.ka.label));
 		}
 	}
 
@@ -2209,21 +2252,16 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	case ADMIN_INIT_PIN:
 	case ADMIN_SET_PIN:
 	case ADMIN_SO_LOGIN:
-	case ADMIN_GENERATE_KEY:
-		needs_admin = true;
-		break;
+	case ADMIN_GENERATE_KEY: needs_admin = true; break;
 	case ADMIN_SET_ATTRIBUTE:
 	case ADMIN_COPY_OBJECT:
 		needs_admin = t.gkey != NULL || unknown ||
 		              (t.ka.cls == CKO_PRIVATE_KEY && template_sets_identity(tmpl, n));
 		break;
-	case ADMIN_DESTROY_OBJECT:
-		needs_admin = t.gkey != NULL || unknown;
-		break;
+	case ADMIN_DESTROY_OBJECT: needs_admin = t.gkey != NULL || unknown; break;
 	case ADMIN_CREATE_OBJECT:
 	case ADMIN_UNWRAP_KEY:
-	case ADMIN_DERIVE_KEY:
-		break;
+	case ADMIN_DERIVE_KEY: break;
 	}
 	/* New keys, and any object dressed as a governed key. */
 	if (what == ADMIN_CREATE_OBJECT) {
@@ -2237,11 +2275,12 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 	 * it is a secret key made with a key whose unwrap/derive capability
 	 * was just granted (a look-alike template still needs admin, below). */
 	if ((what == ADMIN_UNWRAP_KEY || what == ADMIN_DERIVE_KEY) &&
-	    !enforce_key_use_covers_new_key(s, what == ADMIN_UNWRAP_KEY ? USE_UNWRAP : USE_DERIVE, tmpl, n))
+	    !enforce_key_use_covers_new_key(s, what == ADMIN_UNWRAP_KEY ? USE_UNWRAP : USE_DERIVE,
+	                                    tmpl, n))
 		needs_admin = true;
 	if (rid == TEMPLATE_OK || rl == TEMPLATE_OK) {
-		look = governed_lookalike(cfg, t.token, t.serial, rid == TEMPLATE_OK ? idv : NULL, idl,
-		                          rl == TEMPLATE_OK ? (const char *)lv : NULL, ll);
+		look = governed_lookalike(cfg, t.token, t.serial, rid == TEMPLATE_OK ? idv : NULL,
+		                          idl, rl == TEMPLATE_OK ? (const char *)lv : NULL, ll);
 		if (look) {
 			needs_admin = true;
 			if (!t.gkey && !unknown)
@@ -2255,16 +2294,17 @@ CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_O
 		/* A handle is only meaningful on its own token: no capability
 		 * makes one of another token usable through this session. */
 		emit(AUDIT_ADMIN, false, policy_reason_name(why),
-		     "object handle not found on this session's token", NULL, NULL, &t, NULL, NULL, NULL, 0,
-		     CKR_OBJECT_HANDLE_INVALID, admin_name(what), NULL);
+		     "object handle not found on this session's token", NULL, NULL, &t, NULL, NULL,
+		     NULL, 0, CKR_OBJECT_HANDLE_INVALID, admin_name(what), NULL);
 		return CKR_OBJECT_HANDLE_INVALID;
 	}
 	/* An unknown object is decided as a key nobody is named for: only a
 	 * capability over all keys covers it. */
-	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, unknown ? why : REASON_KEY_UNGOVERNED, MECH_UNKNOWN,
-	           HASH_UNKNOWN, true, &d, &tkc, &tk);
-	emit(AUDIT_ADMIN, d.allow, policy_reason_name(d.allow ? REASON_ALLOWED : d.reason), d.detail, &d, tk,
-	     &t, NULL, NULL, NULL, 0, d.allow ? CKR_OK : d.ckr, admin_name(what), NULL);
+	decide_use(cfg, s, POLICY_ACTION_ADMIN, &t, unknown ? why : REASON_KEY_UNGOVERNED,
+	           MECH_UNKNOWN, HASH_UNKNOWN, true, &d, &tkc, &tk);
+	emit(AUDIT_ADMIN, d.allow, policy_reason_name(d.allow ? REASON_ALLOWED : d.reason),
+	     d.detail, &d, tk, &t, NULL, NULL, NULL, 0, d.allow ? CKR_OK : d.ckr, admin_name(what),
+	     NULL);
 	return d.allow ? CKR_OK : d.ckr;
 }
 
@@ -2277,10 +2317,10 @@ void enforce_template_refused(sg_session_t *s, enforce_admin_t what, CK_ATTRIBUT
 	memset(&t, 0, sizeof(t));
 	if (s)
 		slot_names(s->slot, t.token, t.serial);
-	snprintf(detail, sizeof(detail), "attribute type 0x%lx appears more than once in the template",
-	         (unsigned long)dup);
-	emit(AUDIT_ADMIN, false, policy_reason_name(REASON_TEMPLATE_DUPLICATE), detail, NULL, NULL, &t,
-	     NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
+	snprintf(detail, sizeof(detail),
+	         "attribute type 0x%lx appears more than once in the template", (unsigned long)dup);
+	emit(AUDIT_ADMIN, false, policy_reason_name(REASON_TEMPLATE_DUPLICATE), detail, NULL, NULL,
+	     &t, NULL, NULL, NULL, 0, CKR_TEMPLATE_INCONSISTENT, admin_name(what), NULL);
 }
 
 void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJECT_HANDLE obj)
@@ -2294,8 +2334,8 @@ void enforce_handle_inconsistent(sg_session_t *s, const char *operation, CK_OBJE
 	snprintf(detail, sizeof(detail),
 	         "the real module rejected key handle %lu, then accepted it: undone",
 	         (unsigned long)obj);
-	emit(AUDIT_BACKEND_ERROR, false, policy_reason_name(REASON_HANDLE_INCONSISTENT), detail, NULL, NULL, &t, NULL, NULL,
-	     NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
+	emit(AUDIT_BACKEND_ERROR, false, policy_reason_name(REASON_HANDLE_INCONSISTENT), detail,
+	     NULL, NULL, &t, NULL, NULL, NULL, 0, CKR_FUNCTION_REJECTED, operation, NULL);
 }
 
 void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE obj, CK_RV rv)
@@ -2305,9 +2345,7 @@ void enforce_admin_done(sg_session_t *s, enforce_admin_t what, CK_OBJECT_HANDLE 
 	if (rv != CKR_OK)
 		return;
 	switch (what) {
-	case ADMIN_INIT_TOKEN:
-		keycache_clear();
-		break;
+	case ADMIN_INIT_TOKEN: keycache_clear(); break;
 	default:
 		/* Changed or destroyed: read again.  New (create, copy, generate,
 		 * unwrap, derive): a handle the token reuses must not inherit
@@ -2337,13 +2375,13 @@ static bool pin_has_idtoken(const config_t *cfg, const char *pin, size_t len)
 {
 	const char *a, *b;
 	size_t alen, blen;
-	if (!cfg->n_idps || len > 2 * TICKET_MAX_LEN + 1 || !pin_split(pin, len, &a, &alen, &b, &blen))
+	if (!cfg->n_idps || len > 2 * TICKET_MAX_LEN + 1 ||
+	    !pin_split(pin, len, &a, &alen, &b, &blen))
 		return false;
 	return idtoken_looks_like(cfg, a, alen) || (b && idtoken_looks_like(cfg, b, blen));
 }
 
-static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const char *pin,
-                                size_t len)
+static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const char *pin, size_t len)
 {
 	static __thread idtoken_claims_t idt;
 	ticket_claims_t tc;
@@ -2363,8 +2401,9 @@ static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const ch
 		/* The ticket first: a refused ticket must not use up the token. */
 		ticket_status_t ts = ticket_verify(cfg, tkt, tktlen, time(NULL), &tc);
 		if (ts != TICKET_OK) {
-			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(ts)), "ticket given with an ID token as PIN",
-			     NULL, NULL, t, NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(ts)),
+			     "ticket given with an ID token as PIN", NULL, NULL, t, NULL, NULL,
+			     NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
 			return CKR_PIN_INCORRECT;
 		}
 	}
@@ -2386,8 +2425,9 @@ static CK_RV login_with_idtoken(const config_t *cfg, const target_t *t, const ch
 	pthread_mutex_unlock(&g_lock);
 	OPENSSL_cleanse(&idt, sizeof(idt));
 	if (tkt)
-		emit(AUDIT_TICKET, true, policy_reason_name(REASON_TICKET_ACCEPTED), "ticket given with an ID token as PIN", NULL, &tc,
-		     t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
+		emit(AUDIT_TICKET, true, policy_reason_name(REASON_TICKET_ACCEPTED),
+		     "ticket given with an ID token as PIN", NULL, &tc, t, NULL, NULL, NULL, 0,
+		     CKR_OK, "C_Login", NULL);
 	return CKR_OK;
 }
 
@@ -2405,16 +2445,21 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	if (s)
 		slot_names(s->slot, t.token, t.serial);
 	if (!cfg) {
-		emit(AUDIT_LOGIN, false, policy_reason_name(REASON_CONFIG_INVALID), "no valid config in force", NULL, NULL, &t, NULL,
-		     NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		emit(AUDIT_LOGIN, false, policy_reason_name(REASON_CONFIG_INVALID),
+		     "no valid config in force", NULL, NULL, &t, NULL, NULL, NULL, 0,
+		     CKR_PIN_INCORRECT, "C_Login", NULL);
 		return CKR_PIN_INCORRECT;
 	}
 	/* Without a PIN file signgate holds no login of its own: the caller's
 	 * PIN goes to the token (compatibility mode, said in the audit). SO
 	 * and context-specific logins always need the caller's own PIN. */
 	if (!cfg->backend.pin_file || user != CKU_USER) {
-		emit(AUDIT_LOGIN, true, policy_reason_name(cfg->backend.pin_file ? REASON_LOGIN_FORWARDED : REASON_COMPAT_MODE_FORWARDED),
-		     user == CKU_SO ? "SO login" : user == CKU_USER ? "user login" : "context-specific login",
+		emit(AUDIT_LOGIN, true,
+		     policy_reason_name(cfg->backend.pin_file ? REASON_LOGIN_FORWARDED
+		                                              : REASON_COMPAT_MODE_FORWARDED),
+		     user == CKU_SO     ? "SO login"
+		     : user == CKU_USER ? "user login"
+		                        : "context-specific login",
 		     NULL, NULL, &t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 		return ENFORCE_FORWARD_LOGIN;
 	}
@@ -2429,8 +2474,9 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 	if (pin && ticket_looks_like((const char *)pin, pin_len)) {
 		st = ticket_verify(cfg, (const char *)pin, pin_len, time(NULL), &claims);
 		if (st != TICKET_OK) {
-			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(st)), "ticket given as PIN", NULL, NULL, &t,
-			     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+			emit(AUDIT_TICKET, false, policy_reason_name(policy_ticket_reason(st)),
+			     "ticket given as PIN", NULL, NULL, &t, NULL, NULL, NULL, 0,
+			     CKR_PIN_INCORRECT, "C_Login", NULL);
 			return CKR_PIN_INCORRECT;
 		}
 		pthread_mutex_lock(&g_lock);
@@ -2440,8 +2486,9 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 		__atomic_store_n(&g_ticket_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
-		emit(AUDIT_TICKET, true, policy_reason_name(REASON_TICKET_ACCEPTED), "ticket given as PIN", NULL, &claims, &t, NULL,
-		     NULL, NULL, 0, CKR_OK, "C_Login", NULL);
+		emit(AUDIT_TICKET, true, policy_reason_name(REASON_TICKET_ACCEPTED),
+		     "ticket given as PIN", NULL, &claims, &t, NULL, NULL, NULL, 0, CKR_OK,
+		     "C_Login", NULL);
 		return CKR_OK;
 	}
 
@@ -2454,8 +2501,8 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		__atomic_store_n(&g_role_any, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		policy_decision_t d = { .role = role };
-		emit(AUDIT_LOGIN, true, policy_reason_name(REASON_CREDENTIAL_ACCEPTED), NULL, &d, NULL, &t, NULL, NULL, NULL, 0, CKR_OK,
-		     "C_Login", NULL);
+		emit(AUDIT_LOGIN, true, policy_reason_name(REASON_CREDENTIAL_ACCEPTED), NULL, &d,
+		     NULL, &t, NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
 		return CKR_OK;
 	}
 	/* No credential matched.  Where the policy names credentials, a PIN
@@ -2466,16 +2513,18 @@ CK_RV enforce_login(sg_session_t *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 		if (cfg->roles[i].credential)
 			any_cred = true;
 	if (any_cred) {
-		emit(AUDIT_LOGIN, false, policy_reason_name(REASON_BAD_CREDENTIAL), "PIN matches no role credential", NULL, NULL, &t,
-		     NULL, NULL, NULL, 0, CKR_PIN_INCORRECT, "C_Login", NULL);
+		emit(AUDIT_LOGIN, false, policy_reason_name(REASON_BAD_CREDENTIAL),
+		     "PIN matches no role credential", NULL, NULL, &t, NULL, NULL, NULL, 0,
+		     CKR_PIN_INCORRECT, "C_Login", NULL);
 		return CKR_PIN_INCORRECT;
 	}
 	pthread_mutex_lock(&g_lock);
 	g_logged_in = true;
 	__atomic_add_fetch(&g_login_gen, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&g_lock);
-	emit(AUDIT_LOGIN, true, policy_reason_name(REASON_OS_IDENTITY), "no credentials configured; PIN not checked", NULL, NULL, &t,
-	     NULL, NULL, NULL, 0, CKR_OK, "C_Login", NULL);
+	emit(AUDIT_LOGIN, true, policy_reason_name(REASON_OS_IDENTITY),
+	     "no credentials configured; PIN not checked", NULL, NULL, &t, NULL, NULL, NULL, 0,
+	     CKR_OK, "C_Login", NULL);
 	return CKR_OK;
 }
 
@@ -2496,6 +2545,7 @@ void enforce_logout(sg_session_t *s)
 	__atomic_store_n(&g_idtoken_any, g_env_idtoken_present, __ATOMIC_RELEASE);
 	g_n_approvals = 0;
 	OPENSSL_cleanse(g_approvals, sizeof(g_approvals));
-	__atomic_store_n(&g_approvals_any, g_env_n_approvals > 0 || !g_env_bundle_done, __ATOMIC_RELEASE);
+	__atomic_store_n(&g_approvals_any, g_env_n_approvals > 0 || !g_env_bundle_done,
+	                 __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&g_lock);
 }

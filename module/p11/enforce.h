@@ -43,13 +43,13 @@ const config_t *enforce_config(void);
 
 /* Which operation a key meets a mechanism for. */
 typedef enum enforce_use {
-	USE_SIGN = 0,          /* C_SignInit, C_MessageSignInit */
+	USE_SIGN = 0, /* C_SignInit, C_MessageSignInit */
 	USE_SIGN_RECOVER,
-	USE_DECRYPT,           /* C_DecryptInit, C_MessageDecryptInit: raw private key */
-	USE_UNWRAP,            /* unwrapping key of C_UnwrapKey */
-	USE_DERIVE,            /* base key of C_DeriveKey */
-	USE_WRAP,              /* key being wrapped (exported) by C_WrapKey */
-	USE_OPERATION_STATE,   /* C_GetOperationState / C_SetOperationState */
+	USE_DECRYPT,         /* C_DecryptInit, C_MessageDecryptInit: raw private key */
+	USE_UNWRAP,          /* unwrapping key of C_UnwrapKey */
+	USE_DERIVE,          /* base key of C_DeriveKey */
+	USE_WRAP,            /* key being wrapped (exported) by C_WrapKey */
+	USE_OPERATION_STATE, /* C_GetOperationState / C_SetOperationState */
 } enforce_use_t;
 
 /* A key meets a mechanism.  On CKR_OK the session's op state is filled
@@ -74,8 +74,8 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
  * this session cover creating the new key of this template?  Only for a
  * secret key (CKA_CLASS = CKO_SECRET_KEY given once); anything else
  * stays key administration (enforce_admin). */
-bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use,
-                                    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
+bool enforce_key_use_covers_new_key(const sg_session_t *s, enforce_use_t use, CK_ATTRIBUTE_PTR tmpl,
+                                    CK_ULONG n);
 
 /* Data about to be signed (C_Sign, C_SignUpdate, C_SignMessage...):
  * hash-from-data checks, artifact binding, SHA-256 for the audit.
@@ -93,18 +93,18 @@ CK_RV enforce_sign_final(sg_session_t *s);
  * was non-NULL and rv == CKR_OK.  Emits the audit record and takes the
  * quota; if either fails (audit required), wipes out[0..*out_len) and
  * returns the denial code.  Returns the rv to give the caller. */
-CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced,
-                          CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV enforce_sign_result(sg_session_t *s, CK_RV rv, bool produced, CK_BYTE_PTR out,
+                          CK_ULONG_PTR out_len);
 
 /* Key administration: object creation and change. */
 typedef enum enforce_admin {
-	ADMIN_CREATE_OBJECT = 0,   /* C_CreateObject (template) */
-	ADMIN_COPY_OBJECT,         /* C_CopyObject (obj + template) */
-	ADMIN_SET_ATTRIBUTE,       /* C_SetAttributeValue */
+	ADMIN_CREATE_OBJECT = 0, /* C_CreateObject (template) */
+	ADMIN_COPY_OBJECT,       /* C_CopyObject (obj + template) */
+	ADMIN_SET_ATTRIBUTE,     /* C_SetAttributeValue */
 	ADMIN_DESTROY_OBJECT,
-	ADMIN_GENERATE_KEY,        /* C_GenerateKey / C_GenerateKeyPair (template) */
-	ADMIN_UNWRAP_KEY,          /* template of the new key */
-	ADMIN_DERIVE_KEY,          /* template of the new key */
+	ADMIN_GENERATE_KEY, /* C_GenerateKey / C_GenerateKeyPair (template) */
+	ADMIN_UNWRAP_KEY,   /* template of the new key */
+	ADMIN_DERIVE_KEY,   /* template of the new key */
 	ADMIN_INIT_TOKEN,
 	ADMIN_INIT_PIN,
 	ADMIN_SET_PIN,
@@ -114,8 +114,8 @@ typedef enum enforce_admin {
 /* obj may be CK_INVALID_HANDLE; tmpl may be NULL.  For C_GenerateKeyPair
  * gate.c calls it for each template.  slot is known for token-level
  * calls (init token) where there is no session (s == NULL). */
-CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what,
-                    CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
+CK_RV enforce_admin(sg_session_t *s, CK_SLOT_ID slot, enforce_admin_t what, CK_OBJECT_HANDLE obj,
+                    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
 
 /* gate.c refused a template of an admin call that repeats attribute
  * type dup (CKR_TEMPLATE_INCONSISTENT): record it. */
@@ -168,7 +168,7 @@ uint64_t enforce_login_generation(void);
 CK_RV enforce_op_check(sg_session_t *s);
 CK_RV enforce_op_blocked(sg_session_t *s, bool at_init);
 CK_RV enforce_op_untracked(sg_session_t *s, sg_op_t kind);
-bool  enforce_op_after_error(sg_session_t *s, CK_RV rv);
+bool enforce_op_after_error(sg_session_t *s, CK_RV rv);
 CK_RV enforce_op_fault(sg_session_t *s, const char *detail, bool ended);
 
 /* Slots: is this slot's token exposed by the config? */

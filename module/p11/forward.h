@@ -34,6 +34,8 @@
 #ifndef SIGNGATE_FORWARD_H
 #define SIGNGATE_FORWARD_H
 
+/* One name per X(), laid out as the list it is: */
+/* clang-format off */
 #define SG_P11_FUNCTIONS_2_40(X) \
 	X(Initialize) X(Finalize) X(GetInfo) X(GetFunctionList) \
 	X(GetSlotList) X(GetSlotInfo) X(GetTokenInfo) X(GetMechanismList) X(GetMechanismInfo) \
@@ -189,5 +191,6 @@
 	         (hSession, pParameter, ulParameterLen, pData, ulDataLen, pSignature, \
 	          ulSignatureLen)) \
 	SESSION3(MessageVerifyFinal, (CK_SESSION_HANDLE hSession), (hSession))
+/* clang-format on */
 
 #endif

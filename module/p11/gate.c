@@ -51,14 +51,14 @@
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool initialized;
-static atomic_bool offer_3_0;          /* the backend in use has the 3.0 interface */
+static atomic_bool offer_3_0; /* the backend in use has the 3.0 interface */
 /* Fork generations (see "fork" below): bumped in every child of a fork;
  * the state is live only in the generation C_Initialize ran in. */
 static atomic_uint fork_generation;
-static atomic_uint init_generation;    /* fork_generation at the last C_Initialize */
-static unsigned state_generation;      /* the generation the state belongs to (init_lock) */
+static atomic_uint init_generation; /* fork_generation at the last C_Initialize */
+static unsigned state_generation;   /* the generation the state belongs to (init_lock) */
 static backend_t backend;
-static bool pin_mode;                  /* signgate holds the real login (pin_file) */
+static bool pin_mode; /* signgate holds the real login (pin_file) */
 static CK_SESSION_HANDLE *login_sessions;
 static size_t n_login_sessions;
 /* PIN-file login done?  It is deferred to the caller's first C_Login:
@@ -71,8 +71,8 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static CK_FUNCTION_LIST list_2_40;
 static CK_FUNCTION_LIST_3_0 list_3_0;
-static CK_INTERFACE iface_3_0 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_3_0, 0 };
-static CK_INTERFACE iface_2_40 = { (CK_UTF8CHAR_PTR)"PKCS 11", &list_2_40, 0 };
+static CK_INTERFACE iface_3_0 = { (CK_UTF8CHAR_PTR) "PKCS 11", &list_3_0, 0 };
+static CK_INTERFACE iface_2_40 = { (CK_UTF8CHAR_PTR) "PKCS 11", &list_2_40, 0 };
 
 /* Initialised, and in this process: a child of a fork that has not
  * called C_Initialize is not (PKCS#11: it must initialise again).  Two
@@ -84,22 +84,26 @@ static bool live(void)
 	               atomic_load_explicit(&fork_generation, memory_order_relaxed);
 }
 
-#define NEED_INIT() do { \
-	if (!live()) \
-		return CKR_CRYPTOKI_NOT_INITIALIZED; \
-} while (0)
+#define NEED_INIT()                                          \
+	do {                                                 \
+		if (!live())                                 \
+			return CKR_CRYPTOKI_NOT_INITIALIZED; \
+	} while (0)
 
 /* A 3.0 call: only with a 3.0 backend. */
-#define NEED_3_0() do { \
-	NEED_INIT(); \
-	if (!backend.list3) \
-		return CKR_FUNCTION_NOT_SUPPORTED; \
-} while (0)
+#define NEED_3_0()                                         \
+	do {                                               \
+		NEED_INIT();                               \
+		if (!backend.list3)                        \
+			return CKR_FUNCTION_NOT_SUPPORTED; \
+	} while (0)
 
 /* A real module may leave entries NULL: answer as a module without them. */
-#define REAL(fn, ...) (backend.list->fn ? backend.list->fn(__VA_ARGS__) : CKR_FUNCTION_NOT_SUPPORTED)
-#define REAL3(fn, ...) (backend.list3 && backend.list3->fn ? backend.list3->fn(__VA_ARGS__) \
-                                                            : CKR_FUNCTION_NOT_SUPPORTED)
+#define REAL(fn, ...) \
+	(backend.list->fn ? backend.list->fn(__VA_ARGS__) : CKR_FUNCTION_NOT_SUPPORTED)
+#define REAL3(fn, ...)                                                       \
+	(backend.list3 && backend.list3->fn ? backend.list3->fn(__VA_ARGS__) \
+	                                    : CKR_FUNCTION_NOT_SUPPORTED)
 
 /* ---------------------------------------------------------------------- */
 /* sessions                                                                */
@@ -107,15 +111,16 @@ static bool live(void)
 /* A call on a session that needs no interception: lock the entry for the
  * call.  Unknown handles go to the real module for its own answer, except
  * the poisoned ones (signgate's login sessions, a fork parent's sessions). */
-#define FORWARD_SESSION(h, call) do { \
-	NEED_INIT(); \
-	sg_session_t *s_ = session_get(h); \
-	if (!s_ && session_is_poisoned(h)) \
-		return CKR_SESSION_HANDLE_INVALID; \
-	CK_RV rv_ = (call); \
-	session_put(s_); \
-	return rv_; \
-} while (0)
+#define FORWARD_SESSION(h, call)                           \
+	do {                                               \
+		NEED_INIT();                               \
+		sg_session_t *s_ = session_get(h);         \
+		if (!s_ && session_is_poisoned(h))         \
+			return CKR_SESSION_HANDLE_INVALID; \
+		CK_RV rv_ = (call);                        \
+		session_put(s_);                           \
+		return rv_;                                \
+	} while (0)
 
 /* Interception points do not forward unknown handles at all: a real
  * session signgate does not know is one a caller must not sign through. */
@@ -240,7 +245,9 @@ static void op_abort(sg_session_t *s, sg_op_t kind, const sg_op_state_t *before)
 	if (rv != CKR_OK) {
 		switch (s->op.op) {
 		case SG_OP_SIGN: rv = REAL(C_SignInit, h, NULL, CK_INVALID_HANDLE); break;
-		case SG_OP_SIGN_RECOVER: rv = REAL(C_SignRecoverInit, h, NULL, CK_INVALID_HANDLE); break;
+		case SG_OP_SIGN_RECOVER:
+			rv = REAL(C_SignRecoverInit, h, NULL, CK_INVALID_HANDLE);
+			break;
 		case SG_OP_DECRYPT: rv = REAL(C_DecryptInit, h, NULL, CK_INVALID_HANDLE); break;
 		default: break;
 		}
@@ -257,11 +264,11 @@ static void op_keep_for_next_message(sg_session_t *s, const sg_op_state_t *befor
 	if (s->op.op != SG_OP_NONE)
 		return;
 	s->op = *before;
-	s->op.data_md = NULL;           /* freed with the message */
+	s->op.data_md = NULL; /* freed with the message */
 	s->op.data_len = 0;
 	s->op.has_data_sha256 = false;
 	s->op.data_checked = false;
-	s->op.quota_taken = false;      /* the next message takes its own */
+	s->op.quota_taken = false; /* the next message takes its own */
 	s->op.ticket_use_taken = false;
 }
 
@@ -286,19 +293,19 @@ typedef enum ends { ENDS_NOTHING, ENDS_MESSAGE, ENDS_OP } ends_t;
 /* One call on an intercepted operation: its data, its output, and what
  * it ends in the real module. */
 typedef struct data_call {
-	sg_op_t kind;                /* the operation the call belongs to */
-	bool has_in;                 /* the call takes data */
+	sg_op_t kind; /* the operation the call belongs to */
+	bool has_in;  /* the call takes data */
 	const CK_BYTE *in;
 	CK_ULONG in_len;
-	bool has_out;                /* the call returns output (pointer + length) */
+	bool has_out; /* the call returns output (pointer + length) */
 	CK_BYTE_PTR out;
 	CK_ULONG_PTR out_len;
-	bool out_is_result;          /* the output is a signature or raw private-key output */
+	bool out_is_result; /* the output is a signature or raw private-key output */
 	ends_t on_success, on_error;
-	bool multipart;              /* C_SignUpdate: the data is a message in parts */
+	bool multipart; /* C_SignUpdate: the data is a message in parts */
 	/* filled by data_pre */
 	bool tracked, raw, length_query, checked;
-	CK_ULONG out_cap;            /* the caller's buffer size, when it gave one */
+	CK_ULONG out_cap; /* the caller's buffer size, when it gave one */
 } data_call_t;
 
 /* Before the real call.  Returns true when the call is to be forwarded
@@ -384,8 +391,8 @@ static bool data_pre(CK_SESSION_HANDLE h, data_call_t *dc, sg_session_t **sp, CK
 	/* A decryption's length query carries the ciphertext to the token,
 	 * which may decrypt to learn the length: it is checked and counted
 	 * like the real call (once: the real call is its retry). */
-	if (dc->has_in && (!dc->length_query || dc->kind == SG_OP_DECRYPT ||
-	                   dc->kind == SG_OP_MESSAGE_DECRYPT)) {
+	if (dc->has_in &&
+	    (!dc->length_query || dc->kind == SG_OP_DECRYPT || dc->kind == SG_OP_MESSAGE_DECRYPT)) {
 		sg_op_state_t before = s->op;
 		*rv = data_check(s, dc->in, dc->in_len, dc->on_success != ENDS_NOTHING);
 		if (*rv != CKR_OK) {
@@ -445,7 +452,8 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	if (dc->raw) {
 		/* NULL data the real module nevertheless signed (an empty
 		 * message): the result must still pass the policy. */
-		if (rv == CKR_OK && dc->has_in && !dc->in && dc->out_is_result && dc->out && dc->out_len) {
+		if (rv == CKR_OK && dc->has_in && !dc->in && dc->out_is_result && dc->out &&
+		    dc->out_len) {
 			CK_RV deny = enforce_sign_data(s, (const CK_BYTE *)"", 0);
 			if (deny != CKR_OK) {
 				OPENSSL_cleanse(dc->out, *dc->out_len);
@@ -481,7 +489,7 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 	}
 	s->data_pending = false;
 	if (rv == CKR_ARGUMENTS_BAD)
-		goto out;               /* the operation stays active in SoftHSM */
+		goto out; /* the operation stays active in SoftHSM */
 	before = s->op;
 	if (rv != CKR_OK) {
 		if (dc->on_error == ENDS_OP) {
@@ -491,7 +499,8 @@ static CK_RV data_post(sg_session_t *s, data_call_t *dc, CK_RV rv)
 			 * (audit.required and no record: not the token's verdict). */
 			if (enforce_op_after_error(s, rv)) {
 				if (dc->out_is_result)
-					rv = enforce_sign_result(s, rv, false, dc->out, dc->out_len);
+					rv = enforce_sign_result(s, rv, false, dc->out,
+					                         dc->out_len);
 				op_end(s, rv);
 			}
 		} else {
@@ -565,7 +574,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 	rv = enforce_key_use(s, use, mech, key);
 	if (rv != CKR_OK) {
 		session_op_clear(&s->op);
-		s->passthrough = old_passthrough;   /* nothing reached the token */
+		s->passthrough = old_passthrough; /* nothing reached the token */
 		goto out;
 	}
 	/* Signing is always followed; a decryption only if enforce chose to
@@ -587,7 +596,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
 		    enforce_op_after_error(s, rv))
 			op_end(s, rv);
 	} else if (s->op.op == SG_OP_NONE)
-		s->passthrough = kind;  /* allowed by policy without tracking */
+		s->passthrough = kind; /* allowed by policy without tracking */
 out:
 	session_put(s);
 	return rv;
@@ -687,7 +696,7 @@ static CK_RV real_slot_list(CK_BBOOL present, CK_SLOT_ID **out, CK_ULONG *n)
 		rv = REAL(C_GetSlotList, present, buf, &count);
 		if (rv == CKR_BUFFER_TOO_SMALL) {
 			free(buf);
-			continue;       /* a token appeared in between */
+			continue; /* a token appeared in between */
 		}
 		if (rv != CKR_OK) {
 			free(buf);
@@ -739,7 +748,8 @@ static CK_RV login_tokens(const config_backend_t *b)
 			continue;
 		rv = REAL(C_OpenSession, slots[i], CKF_SERIAL_SESSION, NULL, NULL, &h);
 		if (rv != CKR_OK) {
-			fprintf(stderr, "signgate: cannot open a session on token '%.*s': CKR 0x%lx\n",
+			fprintf(stderr,
+			        "signgate: cannot open a session on token '%.*s': CKR 0x%lx\n",
 			        (int)token_field_len(ti.label, sizeof(ti.label)),
 			        (const char *)ti.label, (unsigned long)rv);
 			goto out;
@@ -748,7 +758,7 @@ static CK_RV login_tokens(const config_backend_t *b)
 		session_poison(h);
 		rv = REAL(C_Login, h, CKU_USER, pin, pin_len);
 		if (rv == CKR_USER_ALREADY_LOGGED_IN)
-			rv = CKR_OK;    /* e.g. a forked child: the login was inherited */
+			rv = CKR_OK; /* e.g. a forked child: the login was inherited */
 		if (rv != CKR_OK) {
 			fprintf(stderr, "signgate: %s: login to token '%.*s' failed: CKR 0x%lx\n",
 			        b->pin_file, (int)token_field_len(ti.label, sizeof(ti.label)),
@@ -854,7 +864,8 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 		/* p11-kit's x-init-reserved: the config path.  Never passed down. */
 		if (args->pReserved) {
 			if (!reserved_config_path(args->pReserved, reserved_path)) {
-				fprintf(stderr, "signgate: C_Initialize: pReserved is not a config path "
+				fprintf(stderr,
+				        "signgate: C_Initialize: pReserved is not a config path "
 				        "(an absolute path of printable characters)\n");
 				rv = CKR_ARGUMENTS_BAD;
 				goto out;
@@ -1031,7 +1042,7 @@ EXPORTED CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVe
 	candidates[n++] = &iface_2_40;
 	for (size_t i = 0; i < n; i++) {
 		CK_INTERFACE *c = candidates[i];
-		const CK_VERSION *v = c->pFunctionList;   /* every list starts with its version */
+		const CK_VERSION *v = c->pFunctionList; /* every list starts with its version */
 		if (pInterfaceName && strcmp((const char *)pInterfaceName, "PKCS 11") != 0)
 			continue;
 		if (pVersion && (pVersion->major != v->major || pVersion->minor != v->minor))
@@ -1056,7 +1067,7 @@ EXPORTED CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVe
  * inside signgate: sessions, policy and audit keep using them. */
 #define VSLOTS_MAX 64
 static pthread_mutex_t vslot_lock = PTHREAD_MUTEX_INITIALIZER;
-static CK_SLOT_ID vslot_real[VSLOTS_MAX];   /* caller's number -> real id */
+static CK_SLOT_ID vslot_real[VSLOTS_MAX]; /* caller's number -> real id */
 static bool vslot_set[VSLOTS_MAX];
 static size_t n_vslots;
 
@@ -1090,7 +1101,8 @@ static CK_RV vslots_refresh(void)
 		count = cfg->backend.n_tokens < VSLOTS_MAX ? cfg->backend.n_tokens : VSLOTS_MAX;
 		for (CK_ULONG r = 0; r < n; r++) {
 			CK_TOKEN_INFO ti;
-			if (REAL(C_GetTokenInfo, all[r], &ti) != CKR_OK || !(ti.flags & CKF_TOKEN_INITIALIZED))
+			if (REAL(C_GetTokenInfo, all[r], &ti) != CKR_OK ||
+			    !(ti.flags & CKF_TOKEN_INITIALIZED))
 				continue;
 			for (size_t i = 0; i < count; i++) {
 				const char *name = cfg->backend.tokens[i];
@@ -1153,14 +1165,16 @@ static bool vslot_to_real(CK_SLOT_ID v, CK_SLOT_ID *real)
 }
 
 /* Turn the caller's slot number into the real id, in place, or refuse. */
-#define NEED_SLOT(slot) do { \
-	CK_SLOT_ID real_; \
-	if (!vslot_to_real((slot), &real_) || !enforce_slot_exposed(real_)) \
-		return CKR_SLOT_ID_INVALID; \
-	(slot) = real_; \
-} while (0)
+#define NEED_SLOT(slot)                                                             \
+	do {                                                                        \
+		CK_SLOT_ID real_;                                                   \
+		if (!vslot_to_real((slot), &real_) || !enforce_slot_exposed(real_)) \
+			return CKR_SLOT_ID_INVALID;                                 \
+		(slot) = real_;                                                     \
+	} while (0)
 
-static CK_RV gate_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+static CK_RV gate_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+                              CK_ULONG_PTR pulCount)
 {
 	CK_SLOT_ID *all = NULL, out[VSLOTS_MAX];
 	CK_ULONG n = 0, m = 0;
@@ -1223,7 +1237,8 @@ static CK_RV gate_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID
 		if (rv != CKR_OK || !pSlot)
 			return rv;
 		if (enforce_slot_exposed(*pSlot) &&
-		    (vslot_of_real(*pSlot, &v) || (vslots_refresh() == CKR_OK && vslot_of_real(*pSlot, &v)))) {
+		    (vslot_of_real(*pSlot, &v) ||
+		     (vslots_refresh() == CKR_OK && vslot_of_real(*pSlot, &v)))) {
 			*pSlot = v;
 			return rv;
 		}
@@ -1386,7 +1401,7 @@ static CK_RV tokens_login_once(void)
 		goto out;
 	cfg = enforce_config();
 	if (!cfg || !cfg->backend.pin_file) {
-		rv = CKR_GENERAL_ERROR;   /* config now invalid: deny */
+		rv = CKR_GENERAL_ERROR; /* config now invalid: deny */
 		goto out;
 	}
 	rv = login_tokens(&cfg->backend);
@@ -1596,26 +1611,29 @@ static bool template_refused(sg_session_t *s, enforce_admin_t what, const CK_ATT
 /* Key administration: ask, forward, report.  bad = an argument the real
  * module rejects; then it is forwarded unchecked for the real answer
  * (but never with a template that repeats an attribute). */
-#define ADMIN_CALL(h, bad, what, obj, tmpl, n, call, new_obj) do { \
-	CK_RV rv_; \
-	NEED_INIT(); \
-	sg_session_t *s_ = session_strict(h); \
-	if (!s_) \
-		return CKR_SESSION_HANDLE_INVALID; \
-	if (template_refused(s_, what, tmpl, n, &rv_)) { \
-		/* refused: rv_ says why */ \
-	} else if (bad) { \
-		rv_ = (call); \
-	} else { \
-		rv_ = enforce_admin(s_, s_->slot, what, obj, tmpl, n); \
-		if (rv_ == CKR_OK) { \
-			rv_ = (call); \
-			enforce_admin_done(s_, what, rv_ == CKR_OK ? (new_obj) : CK_INVALID_HANDLE, rv_); \
-		} \
-	} \
-	session_put(s_); \
-	return rv_; \
-} while (0)
+#define ADMIN_CALL(h, bad, what, obj, tmpl, n, call, new_obj)                                     \
+	do {                                                                                      \
+		CK_RV rv_;                                                                        \
+		NEED_INIT();                                                                      \
+		sg_session_t *s_ = session_strict(h);                                             \
+		if (!s_)                                                                          \
+			return CKR_SESSION_HANDLE_INVALID;                                        \
+		if (template_refused(s_, what, tmpl, n, &rv_)) {                                  \
+			/* refused: rv_ says why */                                               \
+		} else if (bad) {                                                                 \
+			rv_ = (call);                                                             \
+		} else {                                                                          \
+			rv_ = enforce_admin(s_, s_->slot, what, obj, tmpl, n);                    \
+			if (rv_ == CKR_OK) {                                                      \
+				rv_ = (call);                                                     \
+				enforce_admin_done(s_, what,                                      \
+				                   rv_ == CKR_OK ? (new_obj) : CK_INVALID_HANDLE, \
+				                   rv_);                                          \
+			}                                                                         \
+		}                                                                                 \
+		session_put(s_);                                                                  \
+		return rv_;                                                                       \
+	} while (0)
 
 static CK_RV gate_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                                CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
@@ -1629,8 +1647,8 @@ static CK_RV gate_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObjec
                              CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                              CK_OBJECT_HANDLE_PTR phNewObject)
 {
-	ADMIN_CALL(hSession, (!pTemplate && ulCount) || !phNewObject, ADMIN_COPY_OBJECT,
-	           hObject, pTemplate, ulCount,
+	ADMIN_CALL(hSession, (!pTemplate && ulCount) || !phNewObject, ADMIN_COPY_OBJECT, hObject,
+	           pTemplate, ulCount,
 	           REAL(C_CopyObject, hSession, hObject, pTemplate, ulCount, phNewObject),
 	           *phNewObject);
 }
@@ -1644,8 +1662,9 @@ static CK_RV gate_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hOb
 static CK_RV gate_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                                     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-	ADMIN_CALL(hSession, !pTemplate && ulCount, ADMIN_SET_ATTRIBUTE, hObject, pTemplate, ulCount,
-	           REAL(C_SetAttributeValue, hSession, hObject, pTemplate, ulCount), hObject);
+	ADMIN_CALL(hSession, !pTemplate && ulCount, ADMIN_SET_ATTRIBUTE, hObject, pTemplate,
+	           ulCount, REAL(C_SetAttributeValue, hSession, hObject, pTemplate, ulCount),
+	           hObject);
 }
 
 /* A logged-out caller finds public objects only (see GetSessionInfo):
@@ -1705,24 +1724,24 @@ out:
 
 #define SG_ARGS(...) __VA_ARGS__
 
-#define GATE_FORWARD_SLOT(fn, params, args) \
-	static CK_RV gate_##fn params \
-	{ \
-		NEED_INIT(); \
-		NEED_SLOT(slotID); \
+#define GATE_FORWARD_SLOT(fn, params, args)        \
+	static CK_RV gate_##fn params              \
+	{                                          \
+		NEED_INIT();                       \
+		NEED_SLOT(slotID);                 \
 		return REAL(C_##fn, SG_ARGS args); \
 	}
 
-#define GATE_FORWARD_SESSION(fn, params, args) \
-	static CK_RV gate_##fn params \
-	{ \
+#define GATE_FORWARD_SESSION(fn, params, args)                         \
+	static CK_RV gate_##fn params                                  \
+	{                                                              \
 		FORWARD_SESSION(hSession, REAL(C_##fn, SG_ARGS args)); \
 	}
 
-#define GATE_FORWARD_SESSION3(fn, params, args) \
-	static CK_RV gate_##fn params \
-	{ \
-		NEED_3_0(); \
+#define GATE_FORWARD_SESSION3(fn, params, args)                         \
+	static CK_RV gate_##fn params                                   \
+	{                                                               \
+		NEED_3_0();                                             \
 		FORWARD_SESSION(hSession, REAL3(C_##fn, SG_ARGS args)); \
 	}
 
@@ -1771,7 +1790,7 @@ static void sign_recover_end(CK_SESSION_HANDLE h)
 	CK_ULONG len = 0;
 
 	if (REAL(C_SignRecover, h, in, sizeof(in), NULL, &len) != CKR_OK)
-		return;     /* ended by the failure */
+		return; /* ended by the failure */
 	out = malloc(len ? len : 1);
 	if (!out) {
 		/* no buffer: a NULL length pointer fails the call, ending it */
@@ -1817,26 +1836,39 @@ static CK_RV gate_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMech
 }
 
 /* The call shapes (see data_call_t). */
-#define SINGLE(k, i, il, o, ol) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
-	.has_out = true, .out = (o), .out_len = (ol), .out_is_result = true, \
-	.on_success = ENDS_OP, .on_error = ENDS_OP }
-#define UPDATE(k, i, il) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
-	.on_success = ENDS_NOTHING, .on_error = ENDS_OP }
-#define UPDATE_OUT(k, i, il, o, ol, result) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
-	.has_out = true, .out = (o), .out_len = (ol), .out_is_result = (result), \
-	.on_success = ENDS_NOTHING, .on_error = ENDS_OP }
-#define FINAL(k, o, ol) { .kind = (k), .has_out = true, .out = (o), .out_len = (ol), \
-	.out_is_result = true, .on_success = ENDS_OP, .on_error = ENDS_OP }
+#define SINGLE(k, i, il, o, ol)                                                            \
+	{                                                                                  \
+		.kind = (k), .has_in = true, .in = (i), .in_len = (il), .has_out = true,   \
+		.out = (o), .out_len = (ol), .out_is_result = true, .on_success = ENDS_OP, \
+		.on_error = ENDS_OP                                                        \
+	}
+#define UPDATE(k, i, il)                                                \
+	{                                                               \
+		.kind = (k), .has_in = true, .in = (i), .in_len = (il), \
+		.on_success = ENDS_NOTHING, .on_error = ENDS_OP         \
+	}
+#define UPDATE_OUT(k, i, il, o, ol, result)                                              \
+	{                                                                                \
+		.kind = (k), .has_in = true, .in = (i), .in_len = (il), .has_out = true, \
+		.out = (o), .out_len = (ol), .out_is_result = (result),                  \
+		.on_success = ENDS_NOTHING, .on_error = ENDS_OP                          \
+	}
+#define FINAL(k, o, ol)                                                                           \
+	{                                                                                         \
+		.kind = (k), .has_out = true, .out = (o), .out_len = (ol), .out_is_result = true, \
+		.on_success = ENDS_OP, .on_error = ENDS_OP                                        \
+	}
 
-#define DATA_CALL(h, init, call) do { \
-	data_call_t dc_ = init; \
-	sg_session_t *s_; \
-	CK_RV rv_; \
-	NEED_INIT(); \
-	if (!data_pre(h, &dc_, &s_, &rv_)) \
-		return rv_; \
-	return data_post(s_, &dc_, (call)); \
-} while (0)
+#define DATA_CALL(h, init, call)                    \
+	do {                                        \
+		data_call_t dc_ = init;             \
+		sg_session_t *s_;                   \
+		CK_RV rv_;                          \
+		NEED_INIT();                        \
+		if (!data_pre(h, &dc_, &s_, &rv_))  \
+			return rv_;                 \
+		return data_post(s_, &dc_, (call)); \
+	} while (0)
 
 static CK_RV gate_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                        CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
@@ -1868,14 +1900,16 @@ static CK_RV gate_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 static CK_RV gate_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                               CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
-	DATA_CALL(hSession, SINGLE(SG_OP_SIGN_RECOVER, pData, ulDataLen, pSignature, pulSignatureLen),
+	DATA_CALL(hSession,
+	          SINGLE(SG_OP_SIGN_RECOVER, pData, ulDataLen, pSignature, pulSignatureLen),
 	          REAL(C_SignRecover, hSession, pData, ulDataLen, pSignature, pulSignatureLen));
 }
 
 static CK_RV gate_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
                           CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
-	DATA_CALL(hSession, SINGLE(SG_OP_DECRYPT, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen),
+	DATA_CALL(hSession,
+	          SINGLE(SG_OP_DECRYPT, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen),
 	          REAL(C_Decrypt, hSession, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen));
 }
 
@@ -1883,8 +1917,9 @@ static CK_RV gate_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncrypt
                                 CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
                                 CK_ULONG_PTR pulPartLen)
 {
-	DATA_CALL(hSession, UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
-	                               pulPartLen, true),
+	DATA_CALL(hSession,
+	          UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen,
+	                     true),
 	          REAL(C_DecryptUpdate, hSession, pEncryptedPart, ulEncryptedPartLen, pPart,
 	               pulPartLen));
 }
@@ -1901,8 +1936,9 @@ static CK_RV gate_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPar
                                     CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
                                     CK_ULONG_PTR pulEncryptedPartLen)
 {
-	DATA_CALL(hSession, UPDATE_OUT(SG_OP_SIGN, pPart, ulPartLen, pEncryptedPart,
-	                               pulEncryptedPartLen, false),
+	DATA_CALL(hSession,
+	          UPDATE_OUT(SG_OP_SIGN, pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen,
+	                     false),
 	          REAL(C_SignEncryptUpdate, hSession, pPart, ulPartLen, pEncryptedPart,
 	               pulEncryptedPartLen));
 }
@@ -1911,8 +1947,9 @@ static CK_RV gate_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pE
                                       CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
                                       CK_ULONG_PTR pulPartLen)
 {
-	DATA_CALL(hSession, UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
-	                               pulPartLen, true),
+	DATA_CALL(hSession,
+	          UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen,
+	                     true),
 	          REAL(C_DecryptDigestUpdate, hSession, pEncryptedPart, ulEncryptedPartLen, pPart,
 	               pulPartLen));
 }
@@ -1921,8 +1958,9 @@ static CK_RV gate_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pE
                                       CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
                                       CK_ULONG_PTR pulPartLen)
 {
-	DATA_CALL(hSession, UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
-	                               pulPartLen, true),
+	DATA_CALL(hSession,
+	          UPDATE_OUT(SG_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen,
+	                     true),
 	          REAL(C_DecryptVerifyUpdate, hSession, pEncryptedPart, ulEncryptedPartLen, pPart,
 	               pulPartLen));
 }
@@ -1939,10 +1977,11 @@ static CK_RV gate_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMech
 	           REAL(C_GenerateKey, hSession, pMechanism, pTemplate, ulCount, phKey), *phKey);
 }
 
-static CK_RV gate_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                                  CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-                                  CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-                                  CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
+static CK_RV
+gate_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                     CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+                     CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
+                     CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
 {
 	CK_RV rv;
 
@@ -1950,14 +1989,16 @@ static CK_RV gate_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
 	sg_session_t *s = session_strict(hSession);
 	if (!s)
 		return CKR_SESSION_HANDLE_INVALID;
-	if (template_refused(s, ADMIN_GENERATE_KEY, pPublicKeyTemplate, ulPublicKeyAttributeCount, &rv) ||
-	    template_refused(s, ADMIN_GENERATE_KEY, pPrivateKeyTemplate, ulPrivateKeyAttributeCount, &rv))
+	if (template_refused(s, ADMIN_GENERATE_KEY, pPublicKeyTemplate, ulPublicKeyAttributeCount,
+	                     &rv) ||
+	    template_refused(s, ADMIN_GENERATE_KEY, pPrivateKeyTemplate, ulPrivateKeyAttributeCount,
+	                     &rv))
 		goto out;
 	if (!pMechanism || (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
 	    (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount) || !phPublicKey || !phPrivateKey) {
 		rv = REAL(C_GenerateKeyPair, hSession, pMechanism, pPublicKeyTemplate,
-		          ulPublicKeyAttributeCount, pPrivateKeyTemplate, ulPrivateKeyAttributeCount,
-		          phPublicKey, phPrivateKey);
+		          ulPublicKeyAttributeCount, pPrivateKeyTemplate,
+		          ulPrivateKeyAttributeCount, phPublicKey, phPrivateKey);
 		goto out;
 	}
 	rv = enforce_admin(s, s->slot, ADMIN_GENERATE_KEY, CK_INVALID_HANDLE, pPublicKeyTemplate,
@@ -1970,8 +2011,10 @@ static CK_RV gate_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
 	rv = REAL(C_GenerateKeyPair, hSession, pMechanism, pPublicKeyTemplate,
 	          ulPublicKeyAttributeCount, pPrivateKeyTemplate, ulPrivateKeyAttributeCount,
 	          phPublicKey, phPrivateKey);
-	enforce_admin_done(s, ADMIN_GENERATE_KEY, rv == CKR_OK ? *phPublicKey : CK_INVALID_HANDLE, rv);
-	enforce_admin_done(s, ADMIN_GENERATE_KEY, rv == CKR_OK ? *phPrivateKey : CK_INVALID_HANDLE, rv);
+	enforce_admin_done(s, ADMIN_GENERATE_KEY, rv == CKR_OK ? *phPublicKey : CK_INVALID_HANDLE,
+	                   rv);
+	enforce_admin_done(s, ADMIN_GENERATE_KEY, rv == CKR_OK ? *phPrivateKey : CK_INVALID_HANDLE,
+	                   rv);
 out:
 	session_put(s);
 	return rv;
@@ -2002,7 +2045,8 @@ static CK_RV gate_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
 		if (rv == CKR_OK) {
 			/* the handle became valid meanwhile: nothing undecided leaves */
 			if (pWrappedKey)
-				OPENSSL_cleanse(pWrappedKey, *pulWrappedKeyLen < cap ? *pulWrappedKeyLen : cap);
+				OPENSSL_cleanse(pWrappedKey,
+				                *pulWrappedKeyLen < cap ? *pulWrappedKeyLen : cap);
 			*pulWrappedKeyLen = 0;
 			enforce_handle_inconsistent(s, "C_WrapKey", hKey);
 			rv = CKR_FUNCTION_REJECTED;
@@ -2011,7 +2055,8 @@ static CK_RV gate_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
 	}
 	if (rv != CKR_OK)
 		goto out;
-	rv = REAL(C_WrapKey, hSession, pMechanism, hWrappingKey, hKey, pWrappedKey, pulWrappedKeyLen);
+	rv = REAL(C_WrapKey, hSession, pMechanism, hWrappingKey, hKey, pWrappedKey,
+	          pulWrappedKeyLen);
 out:
 	session_put(s);
 	return rv;
@@ -2044,7 +2089,8 @@ static CK_RV gate_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 			/* the handle became valid meanwhile: the key created without
 			 * a decision is destroyed, the call refused */
 			if (REAL(C_DestroyObject, hSession, *phKey) != CKR_OK)
-				fprintf(stderr, "signgate: C_UnwrapKey: cannot destroy undecided object %lu\n",
+				fprintf(stderr,
+				        "signgate: C_UnwrapKey: cannot destroy undecided object %lu\n",
 				        (unsigned long)*phKey);
 			*phKey = CK_INVALID_HANDLE;
 			enforce_handle_inconsistent(s, "C_UnwrapKey", hUnwrappingKey);
@@ -2079,7 +2125,8 @@ static CK_RV gate_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	if (template_refused(s, ADMIN_DERIVE_KEY, pTemplate, ulAttributeCount, &rv))
 		goto out;
 	if (!pMechanism || (!pTemplate && ulAttributeCount)) {
-		rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
+		rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount,
+		          phKey);
 		goto out;
 	}
 	rv = enforce_key_use(s, USE_DERIVE, pMechanism, hBaseKey);
@@ -2089,9 +2136,10 @@ static CK_RV gate_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
 	if (rv != CKR_OK)
 		goto out;
 	rv = REAL(C_DeriveKey, hSession, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey);
-	rv = enforce_key_use_done(s, USE_DERIVE, rv, rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE);
-	enforce_admin_done(s, ADMIN_DERIVE_KEY,
-	                   rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE, rv);
+	rv = enforce_key_use_done(s, USE_DERIVE, rv,
+	                          rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE);
+	enforce_admin_done(s, ADMIN_DERIVE_KEY, rv == CKR_OK && phKey ? *phKey : CK_INVALID_HANDLE,
+	                   rv);
 out:
 	session_put(s);
 	return rv;
@@ -2123,9 +2171,12 @@ static CK_RV gate_MessageDecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PT
 	               backend.list3->C_MessageDecryptInit);
 }
 
-#define MESSAGE_SINGLE(k, i, il, o, ol) { .kind = (k), .has_in = true, .in = (i), .in_len = (il), \
-	.has_out = true, .out = (o), .out_len = (ol), .out_is_result = true, \
-	.on_success = ENDS_MESSAGE, .on_error = ENDS_MESSAGE }
+#define MESSAGE_SINGLE(k, i, il, o, ol)                                                         \
+	{                                                                                       \
+		.kind = (k), .has_in = true, .in = (i), .in_len = (il), .has_out = true,        \
+		.out = (o), .out_len = (ol), .out_is_result = true, .on_success = ENDS_MESSAGE, \
+		.on_error = ENDS_MESSAGE                                                        \
+	}
 
 static CK_RV gate_DecryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
                                  CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
@@ -2134,8 +2185,9 @@ static CK_RV gate_DecryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParame
                                  CK_ULONG_PTR pulPlaintextLen)
 {
 	NEED_3_0();
-	DATA_CALL(hSession, MESSAGE_SINGLE(SG_OP_MESSAGE_DECRYPT, pCiphertext, ulCiphertextLen,
-	                                   pPlaintext, pulPlaintextLen),
+	DATA_CALL(hSession,
+	          MESSAGE_SINGLE(SG_OP_MESSAGE_DECRYPT, pCiphertext, ulCiphertextLen, pPlaintext,
+	                         pulPlaintextLen),
 	          REAL3(C_DecryptMessage, hSession, pParameter, ulParameterLen, pAssociatedData,
 	                ulAssociatedDataLen, pCiphertext, ulCiphertextLen, pPlaintext,
 	                pulPlaintextLen));
@@ -2188,7 +2240,7 @@ static CK_RV gate_DecryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pP
                                       CK_ULONG ulAssociatedDataLen)
 {
 	struct begin_args a = { hSession, pParameter, ulParameterLen, pAssociatedData,
-	                        ulAssociatedDataLen };
+		                ulAssociatedDataLen };
 	NEED_3_0();
 	return message_begin(hSession, SG_OP_MESSAGE_DECRYPT, call_decrypt_begin, &a);
 }
@@ -2207,14 +2259,14 @@ static CK_RV gate_DecryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pPa
 	CK_RV rv;
 	if (!data_pre(hSession, &dc, &s, &rv))
 		return rv;
-	return data_post(s, &dc, REAL3(C_DecryptMessageNext, hSession, pParameter, ulParameterLen,
-	                               pCiphertextPart, ulCiphertextPartLen, pPlaintextPart,
-	                               pulPlaintextPartLen, flags));
+	return data_post(s, &dc,
+	                 REAL3(C_DecryptMessageNext, hSession, pParameter, ulParameterLen,
+	                       pCiphertextPart, ulCiphertextPartLen, pPlaintextPart,
+	                       pulPlaintextPartLen, flags));
 }
 
 /* The end of a message-based operation. */
-static CK_RV message_final(CK_SESSION_HANDLE h, sg_op_t kind,
-                           CK_RV (*real)(CK_SESSION_HANDLE))
+static CK_RV message_final(CK_SESSION_HANDLE h, sg_op_t kind, CK_RV (*real)(CK_SESSION_HANDLE))
 {
 	CK_RV rv;
 	sg_session_t *s = session_strict(h);
@@ -2252,8 +2304,8 @@ static CK_RV gate_SignMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter
                               CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
 	NEED_3_0();
-	DATA_CALL(hSession, MESSAGE_SINGLE(SG_OP_MESSAGE_SIGN, pData, ulDataLen, pSignature,
-	                                   pulSignatureLen),
+	DATA_CALL(hSession,
+	          MESSAGE_SINGLE(SG_OP_MESSAGE_SIGN, pData, ulDataLen, pSignature, pulSignatureLen),
 	          REAL3(C_SignMessage, hSession, pParameter, ulParameterLen, pData, ulDataLen,
 	                pSignature, pulSignatureLen));
 }
@@ -2286,8 +2338,9 @@ static CK_RV gate_SignMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParam
 	CK_RV rv;
 	if (!data_pre(hSession, &dc, &s, &rv))
 		return rv;
-	return data_post(s, &dc, REAL3(C_SignMessageNext, hSession, pParameter, ulParameterLen,
-	                               pData, ulDataLen, pSignature, pulSignatureLen));
+	return data_post(s, &dc,
+	                 REAL3(C_SignMessageNext, hSession, pParameter, ulParameterLen, pData,
+	                       ulDataLen, pSignature, pulSignatureLen));
 }
 
 static CK_RV gate_MessageSignFinal(CK_SESSION_HANDLE hSession)
@@ -2310,26 +2363,21 @@ static CK_RV gate_MessageSignFinal(CK_SESSION_HANDLE hSession)
 /* a name given twice would leave another entry out */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic error "-Woverride-init"
-static CK_FUNCTION_LIST list_2_40 = {
-	.version = { 2, 40 },
-	SG_P11_FUNCTIONS_2_40(TABLE_ENTRY)
-};
+static CK_FUNCTION_LIST list_2_40 = { .version = { 2, 40 }, SG_P11_FUNCTIONS_2_40(TABLE_ENTRY) };
 
-static CK_FUNCTION_LIST_3_0 list_3_0 = {
-	.version = { 3, 0 },
-	SG_P11_FUNCTIONS_2_40(TABLE_ENTRY)
-	SG_P11_FUNCTIONS_3_0(TABLE_ENTRY)
-};
+static CK_FUNCTION_LIST_3_0 list_3_0 = { .version = { 3, 0 },
+	                                 SG_P11_FUNCTIONS_2_40(TABLE_ENTRY)
+	                                         SG_P11_FUNCTIONS_3_0(TABLE_ENTRY) };
 #pragma GCC diagnostic pop
 
 /* No entry left out: the lists name as many functions as the tables
  * have pointers (a missing name would leave a NULL entry). */
 _Static_assert(sizeof(CK_FUNCTION_LIST) ==
-               offsetof(CK_FUNCTION_LIST, C_Initialize) +
-               (0 SG_P11_FUNCTIONS_2_40(COUNT_ENTRY)) * sizeof(CK_C_Initialize),
+                       offsetof(CK_FUNCTION_LIST, C_Initialize) +
+                               (0 SG_P11_FUNCTIONS_2_40(COUNT_ENTRY)) * sizeof(CK_C_Initialize),
                "forward.h: SG_P11_FUNCTIONS_2_40 does not name every 2.40 function");
-_Static_assert(sizeof(CK_FUNCTION_LIST_3_0) ==
-               offsetof(CK_FUNCTION_LIST_3_0, C_Initialize) +
-               (0 SG_P11_FUNCTIONS_2_40(COUNT_ENTRY) SG_P11_FUNCTIONS_3_0(COUNT_ENTRY)) *
-               sizeof(CK_C_Initialize),
+_Static_assert(sizeof(CK_FUNCTION_LIST_3_0) == offsetof(CK_FUNCTION_LIST_3_0, C_Initialize) +
+                                                       (0 SG_P11_FUNCTIONS_2_40(COUNT_ENTRY)
+                                                                SG_P11_FUNCTIONS_3_0(COUNT_ENTRY)) *
+                                                               sizeof(CK_C_Initialize),
                "forward.h: SG_P11_FUNCTIONS_3_0 does not name every 3.0 function");

@@ -23,11 +23,11 @@ static sg_session_t tombstone;
 #define TOMB (&tombstone)
 
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
-static sg_session_t **slots;        /* NULL, TOMB or an entry */
-static size_t n_slots;              /* power of two, or 0 */
+static sg_session_t **slots; /* NULL, TOMB or an entry */
+static size_t n_slots;       /* power of two, or 0 */
 static size_t n_live, n_tomb;
 
-static sg_session_t **all;          /* every entry ever allocated */
+static sg_session_t **all; /* every entry ever allocated */
 static size_t n_all, cap_all;
 static sg_session_t **free_list;
 static size_t n_free, cap_free;

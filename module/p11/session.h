@@ -26,10 +26,10 @@
 
 typedef enum sg_op {
 	SG_OP_NONE = 0,
-	SG_OP_SIGN,              /* C_SignInit .. C_Sign / C_SignFinal */
+	SG_OP_SIGN, /* C_SignInit .. C_Sign / C_SignFinal */
 	SG_OP_SIGN_RECOVER,
-	SG_OP_DECRYPT,           /* private-key operation: raw RSA = a signature */
-	SG_OP_MESSAGE_SIGN,      /* PKCS#11 3.0 C_MessageSignInit .. C_MessageSignFinal */
+	SG_OP_DECRYPT,      /* private-key operation: raw RSA = a signature */
+	SG_OP_MESSAGE_SIGN, /* PKCS#11 3.0 C_MessageSignInit .. C_MessageSignFinal */
 	SG_OP_MESSAGE_DECRYPT,
 	SG_OP_COUNT
 } sg_op_t;
@@ -43,26 +43,26 @@ typedef struct sg_op_state {
 	CK_OBJECT_HANDLE key;
 	CK_MECHANISM_TYPE mechanism;
 	mech_id_t mech;
-	hash_alg_t hash;             /* known at init (fixed/PSS) or from the data */
+	hash_alg_t hash; /* known at init (fixed/PSS) or from the data */
 	const struct policy_key *gkey;
 	const struct policy_rule *rule;
 	const struct policy_role *role;
-	bool multipart;              /* C_SignUpdate seen */
-	const char *call;            /* the data call being judged when it is not the
+	bool multipart;       /* C_SignUpdate seen */
+	const char *call;     /* the data call being judged when it is not the
 	                                operation's own name (C_SignUpdate ...), for the
 	                                audit record; NULL otherwise */
-	bool parts_forwarded;        /* a C_SignUpdate reached the real module (it then ends
+	bool parts_forwarded; /* a C_SignUpdate reached the real module (it then ends
 	                                with C_SignFinal; before that, with C_Sign) */
-	bool data_checked;           /* hash/binding checked on the data */
-	EVP_MD_CTX *data_md;         /* SHA-256 of the data signed, for the audit */
+	bool data_checked;    /* hash/binding checked on the data */
+	EVP_MD_CTX *data_md;  /* SHA-256 of the data signed, for the audit */
 	unsigned long long data_len;
 	unsigned char data_sha256[32];
 	bool has_data_sha256;
 	/* enforce.c bookkeeping */
-	bool hash_pending;           /* hash comes from the data (RSA-PKCS, ECDSA, raw PSS) */
-	bool quota_taken;            /* a rule quota unit was taken for this operation */
-	bool ticket_use_taken;       /* a ticket max_uses unit was taken */
-	char quota_name[96];         /* counter to give back if no signature comes */
+	bool hash_pending;     /* hash comes from the data (RSA-PKCS, ECDSA, raw PSS) */
+	bool quota_taken;      /* a rule quota unit was taken for this operation */
+	bool ticket_use_taken; /* a ticket max_uses unit was taken */
+	char quota_name[96];   /* counter to give back if no signature comes */
 	uint32_t quota_period_s;
 	/* The key as the audit names it, read once at *Init so that data and
 	 * result calls need no lookup. */
@@ -77,7 +77,7 @@ typedef struct sg_op_state {
 	uint64_t login_gen;
 	bool has_ticket;
 	ticket_claims_t ticket;
-	bool bind_at_final;          /* artifact binding checked over all parts at C_SignFinal */
+	bool bind_at_final; /* artifact binding checked over all parts at C_SignFinal */
 	/* The real operation could not be ended after a refusal or an error
 	 * the token did not end it on: every data call is refused and a new
 	 * *Init answered CKR_OPERATION_ACTIVE until an attempt to end it
@@ -92,14 +92,14 @@ typedef struct sg_op_state {
 
 typedef struct sg_session {
 	bool used;
-	CK_SESSION_HANDLE handle;    /* the real module's handle, given to the caller as is */
+	CK_SESSION_HANDLE handle; /* the real module's handle, given to the caller as is */
 	CK_SLOT_ID slot;
-	pthread_mutex_t lock;        /* held by the thread working on this session */
-	sg_op_state_t op;            /* single-part ops: one active at a time per kind is enough */
-	bool caller_logged_in;       /* the caller's logical login (the real token stays logged in) */
-	int login_kind;              /* enforce.h: how the caller logged in */
+	pthread_mutex_t lock;  /* held by the thread working on this session */
+	sg_op_state_t op;      /* single-part ops: one active at a time per kind is enough */
+	bool caller_logged_in; /* the caller's logical login (the real token stays logged in) */
+	int login_kind;        /* enforce.h: how the caller logged in */
 	bool has_ticket;
-	ticket_claims_t ticket;      /* verified claims from the caller's login or SIGNGATE_TICKET */
+	ticket_claims_t ticket; /* verified claims from the caller's login or SIGNGATE_TICKET */
 	const struct policy_role *login_role; /* role proven by a credential, if any */
 	/* gate.c: a single-part call answered CKR_BUFFER_TOO_SMALL after its
 	 * data went through enforce_sign_data; the retry with the same data
@@ -119,8 +119,8 @@ typedef struct sg_session {
 	cfgref_t cfg_hold;
 } sg_session_t;
 
-int  session_table_init(void);
-void session_table_fini(void);           /* frees every entry */
+int session_table_init(void);
+void session_table_fini(void); /* frees every entry */
 /* Fork: the table lock is held across it (prepare/parent) and made anew
  * in the child; the child's C_Initialize then forgets the parent's
  * sessions (poisoned) with session_table_after_fork. */
@@ -134,7 +134,7 @@ sg_session_t *session_add(CK_SESSION_HANDLE h, CK_SLOT_ID slot);
 /* Find and lock; NULL if unknown.  The gate then forwards to get the real
  * module's CKR_SESSION_HANDLE_INVALID, unless the handle is poisoned. */
 sg_session_t *session_get(CK_SESSION_HANDLE h);
-void session_put(sg_session_t *s);       /* unlock */
+void session_put(sg_session_t *s); /* unlock */
 void session_remove(CK_SESSION_HANDLE h);
 /* Remove an entry the caller holds locked (from session_get); unlocks it. */
 void session_remove_locked(sg_session_t *s);

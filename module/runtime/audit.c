@@ -74,10 +74,10 @@ typedef struct settings {
 	char journal[PATH_MAX];
 	char state_path[PATH_MAX + 8];
 	unsigned char mac_key[32];
-	EVP_PKEY *ckpt_key;           /* NULL: no checkpoints */
+	EVP_PKEY *ckpt_key; /* NULL: no checkpoints */
 	int ckpt_every, ckpt_seconds;
-	char key_error[320];          /* a key could not be loaded: every journal write fails */
-	struct settings *older;       /* kept reachable: readers may still use them */
+	char key_error[320];    /* a key could not be loaded: every journal write fails */
+	struct settings *older; /* kept reachable: readers may still use them */
 } settings_t;
 
 static _Atomic(settings_t *) g_settings;
@@ -95,40 +95,45 @@ static char g_fd_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static _Atomic pid_t g_pid;
 static bool g_atfork_registered;
 static char g_instance[33];
-static uint64_t g_seq;              /* last delivered */
-static char g_prev[65];             /* chain of the last delivered record */
-static long long g_stalled_until;   /* monotonic ns */
+static uint64_t g_seq;            /* last delivered */
+static char g_prev[65];           /* chain of the last delivered record */
+static long long g_stalled_until; /* monotonic ns */
 static EVP_MD_CTX *g_md_ctx;
 static EVP_MD *g_sha256;
 static _Atomic uint64_t g_dropped;
-static bool g_sock_said;            /* the missing-socket line was printed */
+static bool g_sock_said; /* the missing-socket line was printed */
 /* journal (under g_lock) */
 static int g_jfd = -1, g_sfd = -1;
 static dev_t g_jdev, g_sdev;
 static ino_t g_jino, g_sino;
 static char g_jopen_path[PATH_MAX];
 static bool g_tail_checked;
-static int g_head_reopens;          /* head file replaced under us, in a row */
-         /* the journal's last line was compared with the state */
-static int g_jerr_said;             /* errno last reported on stderr, 0 = none */
+static int g_head_reopens; /* head file replaced under us, in a row */
+                           /* the journal's last line was compared with the state */
+static int g_jerr_said;    /* errno last reported on stderr, 0 = none */
 static EVP_MAC *g_hmac;
 static EVP_MAC_CTX *g_mac_ctx;
 static const settings_t *g_mac_for;
 static _Atomic uint64_t g_syslog_missed;
-static _Atomic bool g_sync_said;    /* an fdatasync failure was reported */
+static _Atomic bool g_sync_said; /* an fdatasync failure was reported */
 
 static const char ZERO_CHAIN[65] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+        "0000000000000000000000000000000000000000000000000000000000000000";
 
 const char *audit_event_name(audit_event_t e)
 {
 	static const char *const names[] = {
-		[AUDIT_SIGN] = "sign", [AUDIT_ADMIN] = "admin", [AUDIT_LOGIN] = "login",
-		[AUDIT_TICKET] = "ticket", [AUDIT_CONFIG_LOAD] = "config-load",
+		[AUDIT_SIGN] = "sign",
+		[AUDIT_ADMIN] = "admin",
+		[AUDIT_LOGIN] = "login",
+		[AUDIT_TICKET] = "ticket",
+		[AUDIT_CONFIG_LOAD] = "config-load",
 		[AUDIT_CONFIG_RELOAD] = "config-reload",
 		[AUDIT_CONFIG_REFUSED] = "config-refused",
-		[AUDIT_MODULE_START] = "module-start", [AUDIT_MODULE_STOP] = "module-stop",
-		[AUDIT_BACKEND_ERROR] = "backend-error", [AUDIT_CHECKPOINT] = "checkpoint",
+		[AUDIT_MODULE_START] = "module-start",
+		[AUDIT_MODULE_STOP] = "module-stop",
+		[AUDIT_BACKEND_ERROR] = "backend-error",
+		[AUDIT_CHECKPOINT] = "checkpoint",
 	};
 	if ((unsigned)e < sizeof(names) / sizeof(names[0]) && names[e])
 		return names[e];
@@ -162,14 +167,24 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	unsigned char c = s[0];
 	size_t len;
 	uint32_t cp;
-	if (c < 0x80) return 1;
-	if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-	else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-	else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-	else return 0;
-	if (n < len) return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
 	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) return 0;
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
 		cp = cp << 6 | (s[i] & 0x3F);
 	}
 	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
@@ -196,8 +211,14 @@ static void sb_put(sbuf_t *b, const char *s, size_t n)
 	b->len += n;
 }
 
-static void sb_str(sbuf_t *b, const char *s) { sb_put(b, s, strlen(s)); }
-static void sb_chr(sbuf_t *b, char c) { sb_put(b, &c, 1); }
+static void sb_str(sbuf_t *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+static void sb_chr(sbuf_t *b, char c)
+{
+	sb_put(b, &c, 1);
+}
 
 static void sb_u64(sbuf_t *b, uint64_t v)
 {
@@ -266,9 +287,13 @@ static void put_escaped(writer_t *w, const char *s, size_t cap)
 			olen = step = seq;
 		} else if (c == '\\' || (c == '"' && w->fmt != AUDIT_FORMAT_CEF) ||
 		           (c == '=' && w->fmt == AUDIT_FORMAT_CEF)) {
-			esc[0] = '\\'; esc[1] = (char)c; olen = 2;
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			olen = 2;
 		} else if (c == '\n' || c == '\r' || (c == '\t' && w->fmt != AUDIT_FORMAT_CEF)) {
-			esc[0] = '\\'; esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't'; olen = 2;
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			olen = 2;
 		} else if (c < 0x20 || c == 0x7f) {
 			if (w->fmt == AUDIT_FORMAT_CEF) {
 				out = "\xEF\xBF\xBD";
@@ -278,7 +303,8 @@ static void put_escaped(writer_t *w, const char *s, size_t cap)
 				olen = 6;
 			}
 		} else {
-			esc[0] = (char)c; olen = 1;
+			esc[0] = (char)c;
+			olen = 1;
 		}
 		if (w->b->len - start + olen > cap - 3) {
 			sb_put(w->b, "...", 3);
@@ -291,7 +317,8 @@ static void put_escaped(writer_t *w, const char *s, size_t cap)
 
 static bool logfmt_needs_quotes(const char *s)
 {
-	if (!*s) return true;
+	if (!*s)
+		return true;
 	for (const unsigned char *u = (const unsigned char *)s; *u; u++)
 		if (*u <= ' ' || *u == '=' || *u == '"' || *u == '\\' || *u >= 0x7f)
 			return true;
@@ -312,7 +339,8 @@ static void put_key(writer_t *w, const char *key, size_t klen)
 	case AUDIT_FORMAT_CEF:
 		/* the CEF header ends in '|', so the first key follows directly */
 	case AUDIT_FORMAT_LOGFMT:
-		if (!w->first) sb_chr(w->b, ' ');
+		if (!w->first)
+			sb_chr(w->b, ' ');
 		sb_put(w->b, key, klen);
 		sb_chr(w->b, '=');
 		break;
@@ -322,13 +350,16 @@ static void put_key(writer_t *w, const char *key, size_t klen)
 
 static void field_str_cap(writer_t *w, const char *key, size_t klen, const char *val, size_t cap)
 {
-	if (!val || !*val) return;   /* absent fields are left out */
+	if (!val || !*val)
+		return; /* absent fields are left out */
 	put_key(w, key, klen);
 	bool q = w->fmt == AUDIT_FORMAT_JSON ||
 	         (w->fmt == AUDIT_FORMAT_LOGFMT && logfmt_needs_quotes(val));
-	if (q) sb_chr(w->b, '"');
+	if (q)
+		sb_chr(w->b, '"');
 	put_escaped(w, val, cap);
-	if (q) sb_chr(w->b, '"');
+	if (q)
+		sb_chr(w->b, '"');
 }
 
 static void field_bounded(writer_t *w, const char *key, size_t klen, const char *val, size_t size,
@@ -338,7 +369,8 @@ static void field_bounded(writer_t *w, const char *key, size_t klen, const char 
 		field_str_cap(w, key, klen, val, cap);
 	} else {
 		char tmp[PATH_MAX + 1];
-		if (size > PATH_MAX) size = PATH_MAX;
+		if (size > PATH_MAX)
+			size = PATH_MAX;
 		memcpy(tmp, val, size);
 		tmp[size] = '\0';
 		field_str_cap(w, key, klen, tmp, cap);
@@ -350,9 +382,11 @@ static void field_plain(writer_t *w, const char *key, size_t klen, const char *v
 {
 	put_key(w, key, klen);
 	bool q = w->fmt == AUDIT_FORMAT_JSON;
-	if (q) sb_chr(w->b, '"');
+	if (q)
+		sb_chr(w->b, '"');
 	sb_str(w->b, val);
-	if (q) sb_chr(w->b, '"');
+	if (q)
+		sb_chr(w->b, '"');
 }
 
 static void field_u64(writer_t *w, const char *key, size_t klen, uint64_t v)
@@ -370,8 +404,10 @@ static void field_i64(writer_t *w, const char *key, size_t klen, int64_t v)
 static void field_hex(writer_t *w, const char *key, size_t klen, const unsigned char *v, size_t n)
 {
 	char hex[2 * 64 + 1];
-	if (!v || n == 0) return;
-	if (n > 64) n = 64;
+	if (!v || n == 0)
+		return;
+	if (n > 64)
+		n = 64;
 	codec_hex_encode(hex, sizeof(hex), v, n);
 	field_plain(w, key, klen, hex);
 }
@@ -424,7 +460,8 @@ static void instance_new_locked(void)
 	while (got < sizeof(rnd)) {
 		ssize_t r = getrandom(rnd + got, sizeof(rnd) - got, 0);
 		if (r < 0) {
-			if (errno == EINTR) continue;
+			if (errno == EINTR)
+				continue;
 			/* no entropy source: still unique enough per boot for a log id */
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -447,14 +484,17 @@ static void instance_new_locked(void)
 
 static void close_fd_locked(void)
 {
-	if (g_fd >= 0) close(g_fd);
+	if (g_fd >= 0)
+		close(g_fd);
 	g_fd = -1;
 }
 
 static void close_journal_locked(void)
 {
-	if (g_jfd >= 0) close(g_jfd);
-	if (g_sfd >= 0) close(g_sfd);
+	if (g_jfd >= 0)
+		close(g_jfd);
+	if (g_sfd >= 0)
+		close(g_sfd);
 	g_jfd = g_sfd = -1;
 	g_jopen_path[0] = '\0';
 	g_tail_checked = false;
@@ -465,7 +505,8 @@ static void close_journal_locked(void)
  * closed), and the reason is said once here. */
 static void configure_journal(settings_t *s, const config_audit_t *cfg)
 {
-	if (!cfg || !cfg->journal || !*cfg->journal) return;
+	if (!cfg || !cfg->journal || !*cfg->journal)
+		return;
 	s->journal_on = true;
 	s->fdatasync_on = cfg->sync_fdatasync;
 	s->syslog_required = cfg->syslog_required;
@@ -482,8 +523,8 @@ static void configure_journal(settings_t *s, const config_audit_t *cfg)
 		snprintf(s->key_error, sizeof(s->key_error), "audit.mac_key is not set");
 	} else if (audit_mac_key_load(cfg->mac_key, s->mac_key, err, sizeof(err)) != 0) {
 		snprintf(s->key_error, sizeof(s->key_error), "%s", err);
-	} else if (cfg->checkpoint_key &&
-	           !(s->ckpt_key = audit_checkpoint_key_load(cfg->checkpoint_key, err, sizeof(err)))) {
+	} else if (cfg->checkpoint_key && !(s->ckpt_key = audit_checkpoint_key_load(
+	                                            cfg->checkpoint_key, err, sizeof(err)))) {
 		snprintf(s->key_error, sizeof(s->key_error), "%s", err);
 	}
 	if (s->key_error[0])
@@ -494,7 +535,8 @@ static void configure_journal(settings_t *s, const config_audit_t *cfg)
 int audit_configure(const config_audit_t *cfg)
 {
 	settings_t *s = calloc(1, sizeof(*s));
-	if (!s) return -1;
+	if (!s)
+		return -1;
 	s->enabled = cfg ? cfg->enabled : true;
 	s->required = cfg ? cfg->required : true;
 	s->format = cfg ? cfg->format : AUDIT_FORMAT_JSON;
@@ -502,12 +544,14 @@ int audit_configure(const config_audit_t *cfg)
 	s->rfc5424 = cfg ? cfg->rfc5424 : false;
 	s->facility = cfg && cfg->facility > 0 ? cfg->facility : LOG_AUTHPRIV;
 	s->timeout_ms = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : 200;
-	snprintf(s->ident, sizeof(s->ident), "%s", cfg && cfg->ident && *cfg->ident ? cfg->ident : "signgate");
+	snprintf(s->ident, sizeof(s->ident), "%s",
+	         cfg && cfg->ident && *cfg->ident ? cfg->ident : "signgate");
 	/* an ident is one syslog token: no spaces, no '[' or ':' */
 	for (char *p = s->ident; *p; p++)
 		if (*p <= ' ' || *p == '[' || *p == ':' || (unsigned char)*p >= 0x7f)
 			*p = '_';
-	const char *path = cfg && cfg->socket_path && *cfg->socket_path ? cfg->socket_path : "/dev/log";
+	const char *path =
+	        cfg && cfg->socket_path && *cfg->socket_path ? cfg->socket_path : "/dev/log";
 	if (strlen(path) >= sizeof(s->socket_path)) {
 		free(s);
 		return -1;
@@ -518,7 +562,8 @@ int audit_configure(const config_audit_t *cfg)
 		strcpy(s->host, "-");
 	s->host[sizeof(s->host) - 1] = '\0';
 	for (char *p = s->host; *p; p++)
-		if (*p <= ' ' || (unsigned char)*p >= 0x7f) *p = '_';
+		if (*p <= ' ' || (unsigned char)*p >= 0x7f)
+			*p = '_';
 
 	pthread_mutex_lock(&g_lock);
 	if (!g_sha256) {
@@ -595,7 +640,8 @@ void audit_atfork_child(void)
 	atomic_store(&g_syslog_missed, 0);
 	g_sock_said = false;
 	g_jerr_said = 0;
-	if (g_sha256) instance_new_locked();
+	if (g_sha256)
+		instance_new_locked();
 }
 
 /* --- delivery ------------------------------------------------------------ */
@@ -604,7 +650,8 @@ static int connect_locked(const settings_t *s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) return -1;
+	if (fd < 0)
+		return -1;
 	strcpy(sa.sun_path, s->socket_path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int e = errno;
@@ -612,10 +659,13 @@ static int connect_locked(const settings_t *s)
 		if (!g_sock_said) {
 			/* once per process: a missing daemon is otherwise a silent refusal */
 			g_sock_said = true;
-			fprintf(stderr, "signgate: audit: cannot send to the syslog socket %s: %s (%s)\n",
+			fprintf(stderr,
+			        "signgate: audit: cannot send to the syslog socket %s: %s (%s)\n",
 			        s->socket_path, strerror(e),
-			        s->journal_on && !s->syslog_required ? "records go to the journal only" :
-			        s->required ? "signatures are refused" : "records are lost");
+			        s->journal_on && !s->syslog_required
+			                ? "records go to the journal only"
+			        : s->required ? "signatures are refused"
+			                      : "records are lost");
 		}
 		errno = e;
 		return -1;
@@ -630,7 +680,8 @@ static int send_locked(const settings_t *s, const char *msg, size_t len, long lo
 {
 	bool reconnected = false;
 	if (g_fd < 0) {
-		if (connect_locked(s) != 0) return -1;
+		if (connect_locked(s) != 0)
+			return -1;
 		reconnected = true;
 	}
 	for (;;) {
@@ -639,22 +690,27 @@ static int send_locked(const settings_t *s, const char *msg, size_t len, long lo
 			g_stalled_until = 0;
 			return 0;
 		}
-		if (r >= 0) return -1;   /* a datagram is never sent in part */
-		if (errno == EINTR) continue;
+		if (r >= 0)
+			return -1; /* a datagram is never sent in part */
+		if (errno == EINTR)
+			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
 			long long now = mono_ns();
 			if (now < g_stalled_until || now >= deadline) {
-				if (now >= deadline) g_stalled_until = now + STALL_NS;
+				if (now >= deadline)
+					g_stalled_until = now + STALL_NS;
 				return -1;
 			}
 			struct pollfd pfd = { .fd = g_fd, .events = POLLOUT };
 			int ms = (int)((deadline - now + 999999) / 1000000);
-			if (poll(&pfd, 1, ms) < 0 && errno != EINTR) return -1;
+			if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
+				return -1;
 			continue;
 		}
 		/* daemon restarted (ECONNREFUSED), socket replaced, ...: once */
 		close_fd_locked();
-		if (reconnected || connect_locked(s) != 0) return -1;
+		if (reconnected || connect_locked(s) != 0)
+			return -1;
 		reconnected = true;
 	}
 }
@@ -663,7 +719,8 @@ static int send_locked(const settings_t *s, const char *msg, size_t len, long lo
 
 static int severity_of(const audit_record_t *rec)
 {
-	if (rec->event == AUDIT_BACKEND_ERROR) return LOG_ERR;
+	if (rec->event == AUDIT_BACKEND_ERROR)
+		return LOG_ERR;
 	return rec->allowed ? LOG_INFO : LOG_WARNING;
 }
 
@@ -702,7 +759,8 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
 		field_bounded(w, KEY("program"), c->program, sizeof(c->program), cap_long);
 		if (c->has_program_sha256)
 			field_hex(w, KEY("program_sha256"), c->program_sha256, 32);
-		if (c->from_peer) field_plain(w, KEY("caller"), "peer");
+		if (c->from_peer)
+			field_plain(w, KEY("caller"), "peer");
 	}
 	const ticket_claims_t *t = rec->ticket;
 	if (t) {
@@ -734,14 +792,17 @@ static void format_fields(writer_t *w, const audit_record_t *rec, const settings
 		static const char hexd[] = "0123456789abcdef";
 		unsigned long v = rec->ckr;
 		int nd = 8;
-		while (nd < 16 && (v >> (4 * nd))) nd++;
-		ckr[0] = '0'; ckr[1] = 'x';
+		while (nd < 16 && (v >> (4 * nd)))
+			nd++;
+		ckr[0] = '0';
+		ckr[1] = 'x';
 		for (int i = 0; i < nd; i++)
 			ckr[2 + i] = hexd[(v >> (4 * (nd - 1 - i))) & 15];
 		ckr[2 + nd] = '\0';
 		field_plain(w, KEY("ckr"), ckr);
 		const char *n = audit_ckr_name(rec->ckr);
-		if (n) field_plain(w, KEY("ckr_name"), n);
+		if (n)
+			field_plain(w, KEY("ckr_name"), n);
 	}
 	field_str_cap(w, KEY("op"), rec->operation, cap);
 	field_hex(w, KEY("config_sha256"), rec->config_sha256, 32);
@@ -857,7 +918,8 @@ static void head_format(char out[HEAD_LEN + 1], const audit_journal_head_t *h)
 static bool is_hex_lower(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
 	return true;
 }
 
@@ -865,7 +927,8 @@ static bool parse_dec(const char *s, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10) return false;
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
+			return false;
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	*out = v;
@@ -883,7 +946,8 @@ static int head_parse(const char *buf, size_t n, audit_journal_head_t *h)
 	    !parse_dec(buf + HEAD_CSEQ, 20, &cseq))
 		return -1;
 	neg = buf[HEAD_CTIME] == '-';
-	if (!parse_dec(buf + HEAD_CTIME + neg, 20 - neg, &t) || t > (uint64_t)INT64_MAX) return -1;
+	if (!parse_dec(buf + HEAD_CTIME + neg, 20 - neg, &t) || t > (uint64_t)INT64_MAX)
+		return -1;
 	memset(h, 0, sizeof(*h));
 	memcpy(h->id, buf + HEAD_ID, 32);
 	memcpy(h->chain, buf + HEAD_CHAIN, 64);
@@ -897,7 +961,8 @@ int audit_journal_head_read(const char *state_path, audit_journal_head_t *out)
 {
 	char buf[HEAD_LEN + 1];
 	int fd = open(state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) return -1;
+	if (fd < 0)
+		return -1;
 	ssize_t r = pread(fd, buf, sizeof(buf), 0);
 	close(fd);
 	return r == HEAD_LEN ? head_parse(buf, (size_t)r, out) : -1;
@@ -929,24 +994,31 @@ static void head_from_tail_locked(audit_journal_head_t *h)
 {
 	struct stat st;
 	char buf[AUDIT_MAX_RECORD + 2];
-	if (fstat(g_jfd, &st) != 0 || st.st_size == 0) return;
+	if (fstat(g_jfd, &st) != 0 || st.st_size == 0)
+		return;
 	size_t want = st.st_size < (off_t)sizeof(buf) ? (size_t)st.st_size : sizeof(buf);
 	int rfd = open(g_jopen_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (rfd < 0) return;
+	if (rfd < 0)
+		return;
 	ssize_t r = pread(rfd, buf, want, st.st_size - (off_t)want);
 	close(rfd);
-	if (r <= 0) return;
+	if (r <= 0)
+		return;
 	size_t n = (size_t)r;
-	while (n > 0 && buf[n - 1] == '\n') n--;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
 	size_t start = n;
-	while (start > 0 && buf[start - 1] != '\n') start--;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
 	audit_text_t tx;
 	tail_ctx_t tc = { .seq = 0 };
 	if (audit_text_find(buf + start, n - start, &tx) != 0 || !tx.has_chain ||
 	    audit_text_fields(&tx, tail_field, &tc) != 0 || !tc.has_seq || !tc.journal[0])
 		return;
-	if (h->id[0] && strcmp(h->id, tc.journal) != 0) return;   /* another journal's file */
-	if (h->id[0] && tc.seq <= h->seq) return;
+	if (h->id[0] && strcmp(h->id, tc.journal) != 0)
+		return; /* another journal's file */
+	if (h->id[0] && tc.seq <= h->seq)
+		return;
 	memcpy(h->id, tc.journal, sizeof(h->id));
 	h->seq = tc.seq;
 	codec_hex_encode(h->chain, sizeof(h->chain), tx.chain, 32);
@@ -958,15 +1030,18 @@ static int journal_flock(long long deadline)
 {
 	long wait_ns = 2000;
 	for (;;) {
-		if (flock(g_sfd, LOCK_EX | LOCK_NB) == 0) return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR) return -1;
+		if (flock(g_sfd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
 		if (mono_ns() >= deadline) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
 		struct timespec ts = { 0, wait_ns };
 		nanosleep(&ts, NULL);
-		if (wait_ns < 500000) wait_ns *= 2;
+		if (wait_ns < 500000)
+			wait_ns *= 2;
 	}
 }
 
@@ -991,8 +1066,10 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 		close_journal_locked();
 	if (g_sfd < 0) {
 		close_journal_locked();
-		g_sfd = open(s->state_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-		if (g_sfd < 0) return -1;
+		g_sfd = open(s->state_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+		             0600);
+		if (g_sfd < 0)
+			return -1;
 		if (fstat(g_sfd, &st) != 0 || !S_ISREG(st.st_mode)) {
 			close_journal_locked();
 			errno = EINVAL;
@@ -1003,7 +1080,8 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 		strcpy(g_jopen_path, s->journal);
 		look = true;
 	}
-	if (journal_flock(deadline) != 0) return -1;
+	if (journal_flock(deadline) != 0)
+		return -1;
 	/* The lock is only shared with the other writers if the file locked is
 	 * the one at the path now: a head file removed or replaced since it was
 	 * opened would let two processes take
@@ -1021,12 +1099,15 @@ static int journal_ready_locked(const settings_t *s, long long deadline, audit_j
 	g_head_reopens = 0;
 	if (look && (g_jfd < 0 || stat(s->journal, &st) != 0 || st.st_ino != g_jino ||
 	             st.st_dev != g_jdev)) {
-		if (g_jfd >= 0) close(g_jfd);
-		g_jfd = open(s->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+		if (g_jfd >= 0)
+			close(g_jfd);
+		g_jfd = open(s->journal,
+		             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
 		             0600);
 		if (g_jfd < 0 || fstat(g_jfd, &st) != 0 || !S_ISREG(st.st_mode)) {
 			int e = g_jfd >= 0 ? EINVAL : errno;
-			if (g_jfd >= 0) close(g_jfd);
+			if (g_jfd >= 0)
+				close(g_jfd);
 			g_jfd = -1;
 			flock(g_sfd, LOCK_UN);
 			errno = e;
@@ -1069,9 +1150,11 @@ static int mac_locked(const settings_t *s, const char *p, size_t n, unsigned cha
 	static char digest[] = "SHA256";
 	size_t l = 0;
 	if (g_mac_for != s) {
-		OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+			                                                 digest, 0),
 			                OSSL_PARAM_construct_end() };
-		if (!EVP_MAC_init(g_mac_ctx, s->mac_key, sizeof(s->mac_key), params)) return -1;
+		if (!EVP_MAC_init(g_mac_ctx, s->mac_key, sizeof(s->mac_key), params))
+			return -1;
 		g_mac_for = s;
 	} else if (!EVP_MAC_init(g_mac_ctx, NULL, 0, NULL)) {
 		return -1;
@@ -1099,12 +1182,15 @@ static void put_chain(sbuf_t *b, audit_format_t fmt, const char chain[65])
 static int journal_write_locked(const char *line, size_t n)
 {
 	ssize_t r;
-	do r = write(g_jfd, line, n);
+	do
+		r = write(g_jfd, line, n);
 	while (r < 0 && errno == EINTR);
-	if (r == (ssize_t)n) return 0;
+	if (r == (ssize_t)n)
+		return 0;
 	if (r >= 0) {
 		off_t end = lseek(g_jfd, 0, SEEK_CUR);
-		if (end >= r && ftruncate(g_jfd, end - r) != 0) { /* nothing better to do */ }
+		if (end >= r && ftruncate(g_jfd, end - r) != 0) { /* nothing better to do */
+		}
 		errno = ENOSPC;
 	}
 	return -1;
@@ -1125,9 +1211,11 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 		size_t siglen = sizeof(sig);
 		char hex[129];
 		EVP_MD_CTX *c = EVP_MD_CTX_new();
-		int ok = c && !b->overflow && EVP_DigestSignInit(c, NULL, NULL, NULL, s->ckpt_key) == 1 &&
+		int ok = c && !b->overflow &&
+		         EVP_DigestSignInit(c, NULL, NULL, NULL, s->ckpt_key) == 1 &&
 		         EVP_DigestSign(c, sig, &siglen, (const unsigned char *)b->p + body,
-		                        b->len - body) == 1 && siglen == 64;
+		                        b->len - body) == 1 &&
+		         siglen == 64;
 		EVP_MD_CTX_free(c);
 		if (!ok) {
 			errno = EINVAL;
@@ -1136,7 +1224,8 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 		codec_hex_encode(hex, sizeof(hex), sig, 64);
 		sb_str(b, s->format == AUDIT_FORMAT_JSON ? ",\"sig\":\"" : " sig=");
 		sb_put(b, hex, 128);
-		if (s->format == AUDIT_FORMAT_JSON) sb_chr(b, '"');
+		if (s->format == AUDIT_FORMAT_JSON)
+			sb_chr(b, '"');
 	}
 	unsigned char md[32];
 	char chain[65];
@@ -1152,8 +1241,9 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 		return -1;
 	}
 	int rc = journal_write_locked(b->p + body, b->len - body);
-	b->len--;   /* the newline is the journal's, not the datagram's */
-	if (rc != 0) return -1;
+	b->len--; /* the newline is the journal's, not the datagram's */
+	if (rc != 0)
+		return -1;
 	h->seq = seq;
 	memcpy(h->chain, chain, sizeof(h->chain));
 	if (checkpoint) {
@@ -1176,19 +1266,26 @@ static int journal_seal_append_locked(const settings_t *s, sbuf_t *b, writer_t *
 
 static void journal_error_say_locked(const settings_t *s, int e)
 {
-	if (e == g_jerr_said) return;
+	if (e == g_jerr_said)
+		return;
 	g_jerr_said = e;
 	fprintf(stderr, "signgate: audit journal %s: %s (%s)\n", s->journal,
-	        e == ENOKEY ? s->key_error : e == EBADMSG ? "damaged state file" : strerror(e),
-	        s->required ? "signatures are refused until it can be written" : "records are lost");
+	        e == ENOKEY    ? s->key_error
+	        : e == EBADMSG ? "damaged state file"
+	                       : strerror(e),
+	        s->required ? "signatures are refused until it can be written"
+	                    : "records are lost");
 }
 
 static bool checkpoint_due(const settings_t *s, const audit_record_t *rec,
                            const audit_journal_head_t *h)
 {
-	if (!s->ckpt_key || rec->event == AUDIT_CHECKPOINT) return false;
-	if (rec->event == AUDIT_MODULE_STOP) return true;   /* anchors each process's end */
-	if (s->ckpt_every > 0 && h->seq - h->checkpoint_seq >= (uint64_t)s->ckpt_every) return true;
+	if (!s->ckpt_key || rec->event == AUDIT_CHECKPOINT)
+		return false;
+	if (rec->event == AUDIT_MODULE_STOP)
+		return true; /* anchors each process's end */
+	if (s->ckpt_every > 0 && h->seq - h->checkpoint_seq >= (uint64_t)s->ckpt_every)
+		return true;
 	return s->ckpt_seconds > 0 && (int64_t)time(NULL) - h->checkpoint_time >= s->ckpt_seconds;
 }
 
@@ -1257,8 +1354,8 @@ static int syslog_copy_locked(const settings_t *s, const char *msg, size_t len, 
  * (and cb when *ckpt) hold the sealed texts for syslog.  On failure b holds
  * the record marked journal_error (sent when *send_failed_copy). */
 static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, sbuf_t *b,
-                               writer_t *w, size_t body, long long deadline, sbuf_t *cb,
-                               bool *ckpt, bool *send_failed_copy, int *sync_fd)
+                               writer_t *w, size_t body, long long deadline, sbuf_t *cb, bool *ckpt,
+                               bool *send_failed_copy, int *sync_fd)
 {
 	audit_journal_head_t h;
 	size_t pre_tail = b->len;
@@ -1269,16 +1366,20 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 	if (journal_ready_locked(s, deadline, &h) != 0) {
 		e = errno;
 	} else {
-		if (journal_seal_append_locked(s, b, w, body, &h, false) == 0) rc = 0;
-		else e = errno;
+		if (journal_seal_append_locked(s, b, w, body, &h, false) == 0)
+			rc = 0;
+		else
+			e = errno;
 		if (rc == 0 && checkpoint_due(s, rec, &h)) {
-			audit_record_t c = { .event = AUDIT_CHECKPOINT, .allowed = true,
+			audit_record_t c = { .event = AUDIT_CHECKPOINT,
+				             .allowed = true,
 				             .reason = policy_reason_name(REASON_CHECKPOINT) };
 			writer_t cw;
 			size_t cbody = format_unlocked(cb, &c, s, &cw);
 			*ckpt = journal_seal_append_locked(s, cb, &cw, cbody, &h, true) == 0;
 			if (!*ckpt)
-				fprintf(stderr, "signgate: audit journal %s: checkpoint not written: %s\n",
+				fprintf(stderr,
+				        "signgate: audit journal %s: checkpoint not written: %s\n",
 				        s->journal, strerror(errno));
 		}
 		flock(g_sfd, LOCK_UN);
@@ -1316,9 +1417,12 @@ static int emit_journal_locked(const settings_t *s, const audit_record_t *rec, s
 int audit_emit(const audit_record_t *rec)
 {
 	settings_t *s = atomic_load(&g_settings);
-	if (!rec) return -1;
-	if (!s) return -1;               /* not configured: nothing can be delivered */
-	if (!s->enabled) return 0;
+	if (!rec)
+		return -1;
+	if (!s)
+		return -1; /* not configured: nothing can be delivered */
+	if (!s->enabled)
+		return 0;
 
 	char buf[AUDIT_MAX_RECORD];
 	sbuf_t b = { .p = buf, .cap = sizeof(buf) };
@@ -1326,7 +1430,8 @@ int audit_emit(const audit_record_t *rec)
 	long long deadline = mono_ns() + (long long)s->timeout_ms * 1000000LL;
 	size_t body = format_unlocked(&b, rec, s, &w);
 
-	struct timespec dl = { .tv_sec = deadline / 1000000000LL, .tv_nsec = deadline % 1000000000LL };
+	struct timespec dl = { .tv_sec = deadline / 1000000000LL,
+		               .tv_nsec = deadline % 1000000000LL };
 	if (pthread_mutex_clocklock(&g_lock, CLOCK_MONOTONIC, &dl) != 0) {
 		atomic_fetch_add(&g_dropped, 1);
 		return -1;
@@ -1337,8 +1442,8 @@ int audit_emit(const audit_record_t *rec)
 		sbuf_t cb = { .p = cbuf, .cap = sizeof(cbuf) };
 		bool ckpt, send_failed;
 		int sync_fd = -1;
-		int jrc = emit_journal_locked(s, rec, &b, &w, body, deadline, &cb, &ckpt, &send_failed,
-		                              &sync_fd);
+		int jrc = emit_journal_locked(s, rec, &b, &w, body, deadline, &cb, &ckpt,
+		                              &send_failed, &sync_fd);
 		/* The host's order is fixed by the journal: the syslog copy is
 		 * sent outside the journal lock, so one thread's send overlaps
 		 * the next one's append. */
@@ -1347,9 +1452,12 @@ int audit_emit(const audit_record_t *rec)
 			if (fdatasync(sync_fd) != 0) {
 				int e = errno;
 				if (!atomic_exchange(&g_sync_said, true))
-					fprintf(stderr, "signgate: audit journal %s: fdatasync: %s (%s)\n",
-					        s->journal, strerror(e), s->required ?
-					        "signatures are refused until it works" : "records may be lost");
+					fprintf(stderr,
+					        "signgate: audit journal %s: fdatasync: %s (%s)\n",
+					        s->journal, strerror(e),
+					        s->required
+					                ? "signatures are refused until it works"
+					                : "records may be lost");
 				jrc = -1;
 			} else {
 				atomic_store(&g_sync_said, false);
@@ -1360,7 +1468,8 @@ int audit_emit(const audit_record_t *rec)
 		if (jrc == 0) {
 			if (syslog_copy_locked(s, b.p, b.len, deadline) != 0 && s->syslog_required)
 				jrc = -1;
-			if (ckpt) syslog_copy_locked(s, cb.p, cb.len, deadline);
+			if (ckpt)
+				syslog_copy_locked(s, cb.p, cb.len, deadline);
 		} else if (send_failed) {
 			syslog_copy_locked(s, b.p, b.len, deadline);
 		}
@@ -1372,15 +1481,15 @@ int audit_emit(const audit_record_t *rec)
 	uint64_t seq = g_seq + 1;
 	field_plain(&w, KEY("instance"), g_instance);
 	field_u64(&w, KEY("seq"), seq);
-	if (dropped) field_u64(&w, KEY("dropped"), dropped);
+	if (dropped)
+		field_u64(&w, KEY("dropped"), dropped);
 	field_plain(&w, KEY("prev"), g_prev);
 
 	int rc = -1;
 	unsigned char md[32];
 	char chain[65];
 	unsigned int mdlen = 0;
-	if (b.overflow ||
-	    !EVP_DigestInit_ex(g_md_ctx, g_sha256, NULL) ||
+	if (b.overflow || !EVP_DigestInit_ex(g_md_ctx, g_sha256, NULL) ||
 	    !EVP_DigestUpdate(g_md_ctx, buf + body, b.len - body) ||
 	    !EVP_DigestFinal_ex(g_md_ctx, md, &mdlen))
 		goto out;
@@ -1393,17 +1502,21 @@ int audit_emit(const audit_record_t *rec)
 		sb_str(&b, " chain=");
 		sb_put(&b, chain, 64);
 	}
-	if (b.overflow) goto out;
+	if (b.overflow)
+		goto out;
 	pthread_mutex_lock(&g_send_lock);
 	int sent = send_locked(s, buf, b.len, deadline);
 	pthread_mutex_unlock(&g_send_lock);
-	if (sent != 0) goto out;
+	if (sent != 0)
+		goto out;
 	g_seq = seq;
 	memcpy(g_prev, chain, sizeof(g_prev));
-	if (dropped) atomic_fetch_sub(&g_dropped, dropped);
+	if (dropped)
+		atomic_fetch_sub(&g_dropped, dropped);
 	rc = 0;
 out:
-	if (rc != 0) atomic_fetch_add(&g_dropped, 1);
+	if (rc != 0)
+		atomic_fetch_add(&g_dropped, 1);
 	pthread_mutex_unlock(&g_lock);
 	return rc;
 }
@@ -1419,7 +1532,11 @@ int audit_text_find(const char *line, size_t len, audit_text_t *out)
 {
 	/* The record starts at the earliest marker: syslog headers never hold
 	 * one, and inside a record a marker can only follow its start. */
-	static const struct { const char *m; audit_format_t f; size_t skip; } markers[] = {
+	static const struct {
+		const char *m;
+		audit_format_t f;
+		size_t skip;
+	} markers[] = {
 		{ "@cee:", AUDIT_FORMAT_JSON, 5 },
 		{ "{\"time\":\"", AUDIT_FORMAT_JSON, 0 },
 		{ "CEF:0|signgate|", AUDIT_FORMAT_CEF, 0 },
@@ -1437,14 +1554,17 @@ int audit_text_find(const char *line, size_t len, audit_text_t *out)
 			bi = i;
 		}
 	}
-	if (!best) return -1;
+	if (!best)
+		return -1;
 	memset(out, 0, sizeof(*out));
 	out->format = markers[bi].f;
 	const char *body = best + markers[bi].skip;
 	const char *end = line + len;
 	if (markers[bi].skip) {
-		while (body < end && *body == ' ') body++;
-		if (body >= end || *body != '{') return -1;
+		while (body < end && *body == ' ')
+			body++;
+		if (body >= end || *body != '{')
+			return -1;
 	}
 	while (end > body && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
 		end--;
@@ -1457,8 +1577,7 @@ int audit_text_find(const char *line, size_t len, audit_text_t *out)
 		static const char pre[] = ",\"chain\":\"";
 		size_t sl = sizeof(pre) - 1 + 64 + 2;
 		if (n >= sl && !memcmp(body + n - sl, pre, sizeof(pre) - 1) &&
-		    !memcmp(body + n - 2, "\"}", 2) &&
-		    hex_decode32(body + n - 66, out->chain)) {
+		    !memcmp(body + n - 2, "\"}", 2) && hex_decode32(body + n - 66, out->chain)) {
 			out->has_chain = true;
 			out->chained_len = n - sl;
 		}
@@ -1490,19 +1609,23 @@ bool audit_text_mac_ok(const audit_text_t *t, const unsigned char key[32])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	size_t l = 0;
-	if (!t->has_chain) return false;
+	if (!t->has_chain)
+		return false;
 	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, 32, (const unsigned char *)t->body,
-	               t->chained_len, md, sizeof(md), &l) || l != 32)
+	               t->chained_len, md, sizeof(md), &l) ||
+	    l != 32)
 		return false;
 	return CRYPTO_memcmp(md, t->chain, 32) == 0;
 }
 
 bool audit_text_sig_ok(const audit_text_t *t, void *pub)
 {
-	if (!t->has_sig || !pub) return false;
+	if (!t->has_sig || !pub)
+		return false;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	bool ok = c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, pub) == 1 &&
-	          EVP_DigestVerify(c, t->sig, 64, (const unsigned char *)t->body, t->signed_len) == 1;
+	bool ok =
+	        c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, pub) == 1 &&
+	        EVP_DigestVerify(c, t->sig, 64, (const unsigned char *)t->body, t->signed_len) == 1;
 	EVP_MD_CTX_free(c);
 	return ok;
 }
@@ -1524,8 +1647,10 @@ static FILE *secret_open(const char *path, const char *what, char *err, size_t e
 		return NULL;
 	}
 	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
-		snprintf(err, errlen, "%s %s: group-writable or accessible by others (mode %04o); "
-		         "chmod 0600 it", what, path, (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen,
+		         "%s %s: group-writable or accessible by others (mode %04o); "
+		         "chmod 0600 it",
+		         what, path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return NULL;
 	}
@@ -1541,15 +1666,19 @@ int audit_mac_key_load(const char *path, unsigned char key[32], char *err, size_
 {
 	char buf[130];
 	FILE *f = secret_open(path, "audit MAC key", err, errlen);
-	if (!f) return -1;
+	if (!f)
+		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
 	bool ok = n == 64 && hex_decode32(buf, key);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	if (!ok) {
-		snprintf(err, errlen, "audit MAC key %s: want 64 lowercase hex digits "
-		         "(make one with `signgate audit keygen`)", path);
+		snprintf(err, errlen,
+		         "audit MAC key %s: want 64 lowercase hex digits "
+		         "(make one with `signgate audit keygen`)",
+		         path);
 		return -1;
 	}
 	return 0;
@@ -1558,12 +1687,14 @@ int audit_mac_key_load(const char *path, unsigned char key[32], char *err, size_
 void *audit_checkpoint_key_load(const char *path, char *err, size_t errlen)
 {
 	FILE *f = secret_open(path, "audit checkpoint key", err, errlen);
-	if (!f) return NULL;
+	if (!f)
+		return NULL;
 	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(k);
-		snprintf(err, errlen, "audit checkpoint key %s: not an Ed25519 private key (PEM)", path);
+		snprintf(err, errlen, "audit checkpoint key %s: not an Ed25519 private key (PEM)",
+		         path);
 		return NULL;
 	}
 	return k;
@@ -1590,7 +1721,8 @@ bool audit_text_chain_ok(const audit_text_t *t)
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	if (!t->has_chain) return false;
+	if (!t->has_chain)
+		return false;
 	if (!EVP_Digest(t->body, t->chained_len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return false;
 	return memcmp(md, t->chain, 32) == 0;
@@ -1600,14 +1732,24 @@ bool audit_text_chain_ok(const audit_text_t *t)
 static void sb_utf8(sbuf_t *b, uint32_t cp)
 {
 	char u[4];
-	if (cp < 0x80) { u[0] = (char)cp; sb_put(b, u, 1); }
-	else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); sb_put(b, u, 2); }
-	else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F)); sb_put(b, u, 3);
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		sb_put(b, u, 1);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		sb_put(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		sb_put(b, u, 3);
 	} else {
-		u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); sb_put(b, u, 4);
+		u[0] = (char)(0xF0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		sb_put(b, u, 4);
 	}
 }
 
@@ -1629,7 +1771,8 @@ static void unescape_into(sbuf_t *b, const char *s, size_t n)
 				int v = 0, ok = 1;
 				for (int k = 1; k <= 4; k++) {
 					int h = codec_hex_digit((unsigned char)s[i + k]);
-					if (h < 0) ok = 0;
+					if (h < 0)
+						ok = 0;
 					v = v << 4 | (h < 0 ? 0 : h);
 				}
 				if (ok) {
@@ -1655,12 +1798,14 @@ static int fields_json(const audit_text_t *t, audit_field_fn fn, void *ctx)
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		char num[32];
 		if (json_is_string(v)) {
 			fn(ctx, k, json_string_value(v), json_string_length(v));
 		} else if (json_is_integer(v)) {
-			int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+			int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			                 json_integer_value(v));
 			fn(ctx, k, num, (size_t)n);
 		} else if (json_is_true(v) || json_is_false(v)) {
 			fn(ctx, k, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5);
@@ -1682,24 +1827,31 @@ static int fields_logfmt(const audit_text_t *t, audit_field_fn fn, void *ctx)
 	char val[AUDIT_MAX_RECORD];
 	char key[64];
 	while (p < end) {
-		while (p < end && *p == ' ') p++;
-		if (p >= end) break;
+		while (p < end && *p == ' ')
+			p++;
+		if (p >= end)
+			break;
 		const char *k = p;
-		while (p < end && is_key_char(*p)) p++;
-		if (p >= end || *p != '=' || p == k || (size_t)(p - k) >= sizeof(key)) return -1;
+		while (p < end && is_key_char(*p))
+			p++;
+		if (p >= end || *p != '=' || p == k || (size_t)(p - k) >= sizeof(key))
+			return -1;
 		memcpy(key, k, (size_t)(p - k));
 		key[p - k] = '\0';
 		p++;
 		sbuf_t b = { .p = val, .cap = sizeof(val) - 1 };
 		if (p < end && *p == '"') {
 			const char *v = ++p;
-			while (p < end && *p != '"') p += (*p == '\\' && p + 1 < end) ? 2 : 1;
-			if (p >= end) return -1;
+			while (p < end && *p != '"')
+				p += (*p == '\\' && p + 1 < end) ? 2 : 1;
+			if (p >= end)
+				return -1;
 			unescape_into(&b, v, (size_t)(p - v));
 			p++;
 		} else {
 			const char *v = p;
-			while (p < end && *p != ' ') p++;
+			while (p < end && *p != ' ')
+				p++;
 			sb_put(&b, v, (size_t)(p - v));
 		}
 		val[b.len] = '\0';
@@ -1710,15 +1862,17 @@ static int fields_logfmt(const audit_text_t *t, audit_field_fn fn, void *ctx)
 
 static int fields_cef(const audit_text_t *t, audit_field_fn fn, void *ctx)
 {
-	static const char *const hdr[] = { NULL, "cef_vendor", "cef_product", "cef_version",
-	                                   "cef_event", "cef_name", "cef_severity" };
+	static const char *const hdr[] = { NULL,        "cef_vendor", "cef_product", "cef_version",
+		                           "cef_event", "cef_name",   "cef_severity" };
 	const char *p = t->body, *end = t->body + t->body_len;
 	char val[AUDIT_MAX_RECORD];
 	/* CEF:0|vendor|product|version|event|name|severity|ext */
 	for (int part = 0; part < 7; part++) {
 		const char *v = p;
-		while (p < end && *p != '|') p += (*p == '\\' && p + 1 < end) ? 2 : 1;
-		if (p >= end) return -1;
+		while (p < end && *p != '|')
+			p += (*p == '\\' && p + 1 < end) ? 2 : 1;
+		if (p >= end)
+			return -1;
 		if (hdr[part]) {
 			sbuf_t b = { .p = val, .cap = sizeof(val) - 1 };
 			unescape_into(&b, v, (size_t)(p - v));
@@ -1730,18 +1884,26 @@ static int fields_cef(const audit_text_t *t, audit_field_fn fn, void *ctx)
 	/* ext: a value runs to the next " key=" whose '=' is not escaped */
 	while (p < end) {
 		const char *k = p;
-		while (p < end && is_key_char(*p)) p++;
-		if (p >= end || *p != '=' || p == k) return -1;
+		while (p < end && is_key_char(*p))
+			p++;
+		if (p >= end || *p != '=' || p == k)
+			return -1;
 		char key[64];
-		if ((size_t)(p - k) >= sizeof(key)) return -1;
+		if ((size_t)(p - k) >= sizeof(key))
+			return -1;
 		memcpy(key, k, (size_t)(p - k));
 		key[p - k] = '\0';
 		const char *v = ++p, *vend = end, *next = end;
 		for (const char *q = v; q < end; q++) {
-			if (*q == '\\') { q++; continue; }
-			if (*q != ' ') continue;
+			if (*q == '\\') {
+				q++;
+				continue;
+			}
+			if (*q != ' ')
+				continue;
 			const char *r = q + 1;
-			while (r < end && is_key_char(*r)) r++;
+			while (r < end && is_key_char(*r))
+				r++;
 			if (r < end && *r == '=' && r > q + 1) {
 				vend = q;
 				next = q + 1;

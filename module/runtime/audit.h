@@ -19,8 +19,8 @@
 #include "ticket.h"
 
 typedef enum audit_event {
-	AUDIT_SIGN = 0,             /* signature returned / denied */
-	AUDIT_ADMIN,                /* key administration */
+	AUDIT_SIGN = 0, /* signature returned / denied */
+	AUDIT_ADMIN,    /* key administration */
 	AUDIT_LOGIN,
 	AUDIT_TICKET,
 	AUDIT_CONFIG_LOAD,
@@ -29,36 +29,37 @@ typedef enum audit_event {
 	AUDIT_MODULE_START,
 	AUDIT_MODULE_STOP,
 	AUDIT_BACKEND_ERROR,
-	AUDIT_CHECKPOINT,           /* journal: signed anchor of the chain head */
+	AUDIT_CHECKPOINT, /* journal: signed anchor of the chain head */
 } audit_event_t;
 
-const char *audit_event_name(audit_event_t e);   /* "sign", "admin", ... */
+const char *audit_event_name(audit_event_t e); /* "sign", "admin", ... */
 
 typedef struct audit_record {
 	audit_event_t event;
-	bool allowed;                 /* outcome */
-	const char *reason;           /* policy_reason_name() or free text */
+	bool allowed;       /* outcome */
+	const char *reason; /* policy_reason_name() or free text */
 	const char *detail;
 	const char *rule;
 	const char *role;
 	const caller_t *caller;
 	const ticket_claims_t *ticket;
-	const idtoken_claims_t *idtoken;  /* CI identity token: claims, never the token */
+	const idtoken_claims_t *idtoken; /* CI identity token: claims, never the token */
 	/* target */
 	const char *token_label, *token_serial;
 	const char *key_name;
-	const unsigned char *key_id; size_t key_id_len;
+	const unsigned char *key_id;
+	size_t key_id_len;
 	const char *key_label;
-	const unsigned char *key_fingerprint;   /* 32 bytes or NULL */
+	const unsigned char *key_fingerprint; /* 32 bytes or NULL */
 	const char *mechanism;
 	const char *hash;
-	const char *hash_basis;       /* how the gate established hash; NULL with no hash */
-	const unsigned char *data_sha256;       /* 32 bytes or NULL */
+	const char *hash_basis;           /* how the gate established hash; NULL with no hash */
+	const unsigned char *data_sha256; /* 32 bytes or NULL */
 	size_t data_len;
 	unsigned long ckr;
-	const char *operation;        /* "C_Sign", "C_SetAttributeValue", ... */
-	const unsigned char *config_sha256;     /* config events */
-	const char *approvers;        /* approvers that counted, "alice,bob" (issue 16) */
+	const char *operation;              /* "C_Sign", "C_SetAttributeValue", ... */
+	const unsigned char *config_sha256; /* config events */
+	const char *approvers;              /* approvers that counted, "alice,bob" (issue 16) */
 } audit_record_t;
 
 /* Configure from cfg (may be called again on reload; keeps the chain). */
@@ -94,19 +95,19 @@ void audit_atfork_child(void);
  * previous record's chain), so each record commits to its predecessor.
  * See config/AUDIT-SCHEMA.md. */
 
-#define AUDIT_MAX_RECORD 8000   /* one datagram, header included */
+#define AUDIT_MAX_RECORD 8000 /* one datagram, header included */
 
 typedef struct audit_text {
 	audit_format_t format;
-	const char *body;          /* first byte of the record (after "@cee: ") */
-	size_t body_len;           /* to the end of the line, trailing CR/LF/spaces cut */
-	size_t chained_len;        /* length of P */
-	bool has_chain;            /* S found and well formed */
-	unsigned char chain[32];   /* as written in S */
+	const char *body;        /* first byte of the record (after "@cee: ") */
+	size_t body_len;         /* to the end of the line, trailing CR/LF/spaces cut */
+	size_t chained_len;      /* length of P */
+	bool has_chain;          /* S found and well formed */
+	unsigned char chain[32]; /* as written in S */
 	/* checkpoint records: P = Q + G, G the signature field right before S
 	 * (json ',"sig":"HEX"', cef/logfmt ' sig=HEX'), sig = Ed25519(Q) */
 	bool has_sig;
-	size_t signed_len;         /* length of Q */
+	size_t signed_len; /* length of Q */
 	unsigned char sig[64];
 } audit_text_t;
 
@@ -135,8 +136,8 @@ bool audit_text_sig_ok(const audit_text_t *t, void *pub);
  * rules: a regular file, not group-writable, no access for others.
  * Return 0, or -1 with a message in err. */
 int audit_mac_key_load(const char *path, unsigned char key[32], char *err, size_t errlen);
-void *audit_checkpoint_key_load(const char *path, char *err, size_t errlen);  /* EVP_PKEY * */
-void *audit_verify_key_load(const char *path, char *err, size_t errlen);      /* EVP_PKEY * */
+void *audit_checkpoint_key_load(const char *path, char *err, size_t errlen); /* EVP_PKEY * */
+void *audit_verify_key_load(const char *path, char *err, size_t errlen);     /* EVP_PKEY * */
 
 /* The journal's head file (JOURNAL.state): the last record's sequence and
  * chain, shared by every process writing that journal.  Returns 0 and

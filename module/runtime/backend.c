@@ -12,8 +12,7 @@ static const CK_VERSION v3_0 = { 3, 0 };
  * and the functions every module must have. */
 static bool list_usable(const CK_FUNCTION_LIST *l)
 {
-	return l && l->version.major >= 2 && l->C_Initialize && l->C_Finalize &&
-	       l->C_GetSlotList;
+	return l && l->version.major >= 2 && l->C_Initialize && l->C_Finalize && l->C_GetSlotList;
 }
 
 /* Ask the module's C_GetInterface for "PKCS 11" 3.0, then for its
@@ -27,7 +26,7 @@ static void backend_try_interface(backend_t *b)
 	*(void **)&get_interface = dlsym(b->dl, "C_GetInterface");
 	if (!get_interface)
 		return;
-	rv = get_interface((CK_UTF8CHAR_PTR)"PKCS 11", (CK_VERSION_PTR)&v3_0, &iface, 0);
+	rv = get_interface((CK_UTF8CHAR_PTR) "PKCS 11", (CK_VERSION_PTR)&v3_0, &iface, 0);
 	if (rv != CKR_OK || !iface || !iface->pFunctionList) {
 		iface = NULL;
 		rv = get_interface(NULL, NULL, &iface, 0);
@@ -63,8 +62,10 @@ CK_RV backend_load(backend_t *b, const char *path, char *err, size_t errlen)
 	if (!b->list) {
 		*(void **)&get_function_list = dlsym(b->dl, "C_GetFunctionList");
 		if (!get_function_list || get_function_list(&l) != CKR_OK || !list_usable(l)) {
-			snprintf(err, errlen, "backend module %s has no usable "
-			         "C_GetInterface or C_GetFunctionList", path);
+			snprintf(err, errlen,
+			         "backend module %s has no usable "
+			         "C_GetInterface or C_GetFunctionList",
+			         path);
 			dlclose(b->dl);
 			memset(b, 0, sizeof(*b));
 			return CKR_GENERAL_ERROR;

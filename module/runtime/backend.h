@@ -14,11 +14,11 @@
 #include "pkcs11_3.h"
 
 typedef struct backend {
-	void *dl;                        /* dlopen handle; NULL = not loaded */
+	void *dl; /* dlopen handle; NULL = not loaded */
 	char *path;
-	CK_FUNCTION_LIST_PTR list;       /* the 2.40 part (always set when loaded) */
-	CK_FUNCTION_LIST_3_0_PTR list3;  /* the 3.0 list, NULL if the module lacks it */
-	bool inherited;                  /* loaded and initialised by the parent of a fork */
+	CK_FUNCTION_LIST_PTR list;      /* the 2.40 part (always set when loaded) */
+	CK_FUNCTION_LIST_3_0_PTR list3; /* the 3.0 list, NULL if the module lacks it */
+	bool inherited;                 /* loaded and initialised by the parent of a fork */
 } backend_t;
 
 /* Load the module at path.  On failure returns CKR_GENERAL_ERROR and

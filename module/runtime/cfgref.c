@@ -11,18 +11,18 @@
 
 struct cfgref_node {
 	config_t *cfg;
-	unsigned long refs;          /* references held (being in force is not one) */
+	unsigned long refs; /* references held (being in force is not one) */
 	uint64_t serial;
-	bool current;                /* the config in force */
-	struct cfgref_node *next;    /* retired list */
+	bool current;             /* the config in force */
+	struct cfgref_node *next; /* retired list */
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct cfgref_node *g_cur;       /* under g_mu */
-static struct cfgref_node *g_retired;   /* retired, still referenced; under g_mu */
-static uint64_t g_life = 1;             /* under g_mu */
-static uint64_t g_serial;               /* under g_mu */
-static uint64_t g_freed;                /* under g_mu */
+static struct cfgref_node *g_cur;     /* under g_mu */
+static struct cfgref_node *g_retired; /* retired, still referenced; under g_mu */
+static uint64_t g_life = 1;           /* under g_mu */
+static uint64_t g_serial;             /* under g_mu */
+static uint64_t g_freed;              /* under g_mu */
 
 /* In a forked child only the forking thread exists: the lock may have
  * been held by another, and the configs may be in use by no one or by

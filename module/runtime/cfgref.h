@@ -37,8 +37,8 @@
 struct cfgref_node;
 
 typedef struct cfgref {
-	struct cfgref_node *node;    /* NULL: no reference (or a NULL config) */
-	uint64_t life;               /* the registry's lifetime it was taken in */
+	struct cfgref_node *node; /* NULL: no reference (or a NULL config) */
+	uint64_t life;            /* the registry's lifetime it was taken in */
 } cfgref_t;
 
 /* Make cfg (owned from now on; NULL = no valid config: deny all) the

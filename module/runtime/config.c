@@ -37,7 +37,7 @@
 #include "secure_open.h"
 
 #define CONFIG_MAX_BYTES (64u * 1024u * 1024u)
-#define KEY_LABEL_MAX 128     /* keycache.h: key_attrs_t.label[129] */
+#define KEY_LABEL_MAX 128 /* keycache.h: key_attrs_t.label[129] */
 #define AUDIT_IDENT_MAX 48
 
 /* The loader's context: where messages go, and whether one was written
@@ -47,7 +47,7 @@ typedef struct loader {
 	char *err;
 	size_t errlen;
 	bool failed;
-	bool check_owner;     /* owner/mode of files the config names (validator keys) */
+	bool check_owner; /* owner/mode of files the config names (validator keys) */
 } loader_t;
 
 static void path_of(const config_setting_t *s, char *buf, size_t len)
@@ -56,7 +56,7 @@ static void path_of(const config_setting_t *s, char *buf, size_t len)
 	size_t n = 0;
 	for (const config_setting_t *p = s; p && n < 32; p = config_setting_parent(p)) {
 		if (!config_setting_parent(p))
-			break;  /* the root has no name */
+			break; /* the root has no name */
 		chain[n++] = p;
 	}
 	size_t off = 0;
@@ -111,9 +111,8 @@ static void fail_missing(loader_t *ld, const config_setting_t *group, const char
 	path_of(group, path, sizeof path);
 	/* the root group has no line of its own: name the first */
 	unsigned line = config_setting_source_line(group);
-	snprintf(ld->err, ld->errlen, "%s:%u: setting '%s%s%s': required setting missing",
-	         ld->name, line ? line : 1, path,
-	         path[0] ? "." : "", member);
+	snprintf(ld->err, ld->errlen, "%s:%u: setting '%s%s%s': required setting missing", ld->name,
+	         line ? line : 1, path, path[0] ? "." : "", member);
 }
 
 static void *xcalloc(loader_t *ld, size_t n, size_t sz)
@@ -202,7 +201,8 @@ static bool get_str_dup(loader_t *ld, const config_setting_t *g, const char *nam
 	return true;
 }
 
-static bool get_bool(loader_t *ld, const config_setting_t *g, const char *name, bool dflt, bool *out)
+static bool get_bool(loader_t *ld, const config_setting_t *g, const char *name, bool dflt,
+                     bool *out)
 {
 	*out = dflt;
 	config_setting_t *s = member(g, name);
@@ -337,7 +337,10 @@ static bool get_choice(loader_t *ld, const config_setting_t *g, const char *name
 	msg[0] = '\0';
 	for (size_t i = 0; i < n && off < sizeof msg; i++) {
 		int k = snprintf(msg + off, sizeof msg - off, "%s\"%s\"",
-		                 i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+		                 i == 0       ? ""
+		                 : i == n - 1 ? " or "
+		                              : ", ",
+		                 names[i]);
 		if (k < 0)
 			break;
 		off += (size_t)k;
@@ -356,8 +359,8 @@ static bool get_group(loader_t *ld, const config_setting_t *parent, const char *
 }
 
 /* A required integer setting in [lo, hi]. */
-static bool get_int_required(loader_t *ld, const config_setting_t *g, const char *name, long long lo,
-                             long long hi, long long *out)
+static bool get_int_required(loader_t *ld, const config_setting_t *g, const char *name,
+                             long long lo, long long hi, long long *out)
 {
 	if (!member(g, name)) {
 		fail_missing(ld, g, name);
@@ -387,8 +390,10 @@ static bool check_token_name(loader_t *ld, const config_setting_t *s, const char
 		size_t t = n;
 		while (t && v[t - 1] == ' ')
 			t--;
-		fail(ld, s, "ends in a space, which no token label or serial can (PKCS#11 pads them "
-		     "with spaces, and the padding is not compared): write \"%.*s\"", (int)t, v);
+		fail(ld, s,
+		     "ends in a space, which no token label or serial can (PKCS#11 pads them "
+		     "with spaces, and the padding is not compared): write \"%.*s\"",
+		     (int)t, v);
 		return false;
 	}
 	return true;
@@ -411,11 +416,13 @@ static bool load_backend(loader_t *ld, config_t *cfg, const config_setting_t *ro
 	if (!get_strlist(ld, g, "tokens", false, &cfg->backend.tokens, &cfg->backend.n_tokens, &w))
 		return false;
 	if (w && cfg->backend.n_tokens == 0) {
-		fail(ld, w, "empty list: name at least one token, or omit the setting to expose all");
+		fail(ld, w,
+		     "empty list: name at least one token, or omit the setting to expose all");
 		return false;
 	}
 	for (size_t i = 0; i < cfg->backend.n_tokens; i++)
-		if (!check_token_name(ld, config_setting_get_elem(w, (unsigned)i), cfg->backend.tokens[i]))
+		if (!check_token_name(ld, config_setting_get_elem(w, (unsigned)i),
+		                      cfg->backend.tokens[i]))
 			return false;
 	if (!get_path_dup(ld, g, "pin_file", false, &cfg->backend.pin_file, NULL))
 		return false;
@@ -473,9 +480,13 @@ static bool load_audit_journal(loader_t *ld, config_audit_t *a, const config_set
 	if (!get_bool(ld, g, "syslog_required", false, &a->syslog_required))
 		return false;
 	/* settings that only mean something with a journal */
-	static const char *const journal_only[] = { "sync", "mac_key", "checkpoint_key",
-		                                    "checkpoint_every", "checkpoint_seconds",
-		                                    "syslog_required", NULL };
+	static const char *const journal_only[] = { "sync",
+		                                    "mac_key",
+		                                    "checkpoint_key",
+		                                    "checkpoint_every",
+		                                    "checkpoint_seconds",
+		                                    "syslog_required",
+		                                    NULL };
 	for (size_t i = 0; !a->journal && journal_only[i]; i++)
 		if ((w = member(g, journal_only[i]))) {
 			fail(ld, w, "needs audit.journal");
@@ -491,11 +502,23 @@ static bool load_audit_journal(loader_t *ld, config_audit_t *a, const config_set
 
 static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "enabled", "required", "format", "cee", "rfc5424",
-		                               "facility", "ident", "socket", "timeout_ms",
-		                               "journal", "sync", "mac_key", "checkpoint_key",
-		                               "checkpoint_every", "checkpoint_seconds",
-		                               "syslog_required", NULL };
+	static const char *const allowed[] = { "enabled",
+		                               "required",
+		                               "format",
+		                               "cee",
+		                               "rfc5424",
+		                               "facility",
+		                               "ident",
+		                               "socket",
+		                               "timeout_ms",
+		                               "journal",
+		                               "sync",
+		                               "mac_key",
+		                               "checkpoint_key",
+		                               "checkpoint_every",
+		                               "checkpoint_seconds",
+		                               "syslog_required",
+		                               NULL };
 	config_audit_t *a = &cfg->audit;
 	a->enabled = true;
 	a->required = true;
@@ -536,7 +559,8 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 					found = true;
 				}
 			if (!found) {
-				fail(ld, w, "unknown facility (auth, authpriv, daemon, user, local0..local7)");
+				fail(ld, w,
+				     "unknown facility (auth, authpriv, daemon, user, local0..local7)");
 				return false;
 			}
 		}
@@ -546,10 +570,12 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 			size_t len = strlen(v);
 			bool ok = len > 0 && len <= AUDIT_IDENT_MAX;
 			for (size_t i = 0; ok && i < len; i++)
-				if (!isgraph((unsigned char)v[i]) || v[i] == '[' || v[i] == ']' || v[i] == ':')
+				if (!isgraph((unsigned char)v[i]) || v[i] == '[' || v[i] == ']' ||
+				    v[i] == ':')
 					ok = false;
 			if (!ok) {
-				fail(ld, w, "must be 1 to %d printable characters without spaces, ':' or brackets",
+				fail(ld, w,
+				     "must be 1 to %d printable characters without spaces, ':' or brackets",
 				     AUDIT_IDENT_MAX);
 				return false;
 			}
@@ -561,7 +587,7 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
 		if (v) {
 			if (!check_abs_path(ld, w, v))
 				return false;
-			if (strlen(v) >= 108) {  /* sizeof(sockaddr_un.sun_path) */
+			if (strlen(v) >= 108) { /* sizeof(sockaddr_un.sun_path) */
 				fail(ld, w, "socket path longer than 107 bytes");
 				return false;
 			}
@@ -587,7 +613,8 @@ static bool load_audit(loader_t *ld, config_t *cfg, const config_setting_t *root
  * dir (one or the other, not both). */
 static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "store", "dir", "conninfo_file", "timeout_ms", NULL };
+	static const char *const allowed[] = { "store", "dir", "conninfo_file", "timeout_ms",
+		                               NULL };
 	config_setting_t *g = member(root, "state"), *legacy;
 	config_state_t *st = &cfg->state;
 	const char *v;
@@ -615,8 +642,9 @@ static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root
 			st->store = CONFIG_STATE_POSTGRESQL;
 		if (st->store == CONFIG_STATE_FILES) {
 			if (member(g, "conninfo_file") || member(g, "timeout_ms")) {
-				fail(ld, member(g, "conninfo_file") ? member(g, "conninfo_file")
-				                                    : member(g, "timeout_ms"),
+				fail(ld,
+				     member(g, "conninfo_file") ? member(g, "conninfo_file")
+				                                : member(g, "timeout_ms"),
 				     "only with store = \"postgresql\"");
 				return false;
 			}
@@ -640,8 +668,8 @@ static bool load_state(loader_t *ld, config_t *cfg, const config_setting_t *root
 		return (cfg->state_dir = xstrdup(ld, st->dir)) != NULL;
 	}
 	char buf[64 + PATH_MAX];
-	if ((size_t)snprintf(buf, sizeof buf, "postgresql:%d:%s", st->timeout_ms, st->conninfo_file) >=
-	    sizeof buf) {
+	if ((size_t)snprintf(buf, sizeof buf, "postgresql:%d:%s", st->timeout_ms,
+	                     st->conninfo_file) >= sizeof buf) {
 		fail(ld, member(g, "conninfo_file"), "path too long");
 		return false;
 	}
@@ -652,9 +680,11 @@ static bool load_policy(loader_t *ld, config_t *cfg, const config_setting_t *roo
 
 static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "backend", "state_dir", "state", "mode", "audit",
-		                               "validators", "identity_providers", "roles", "keys",
-		                               "rules", "approvers", "approver_groups", NULL };
+	static const char *const allowed[] = {
+		"backend",    "state_dir",          "state", "mode", "audit",
+		"validators", "identity_providers", "roles", "keys", "rules",
+		"approvers",  "approver_groups",    NULL
+	};
 	static const char *const modes[] = { "in-process", "broker", "auto" };
 	size_t mode;
 	if (!check_members(ld, root, allowed))
@@ -665,8 +695,9 @@ static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 		return false;
 	if (!get_choice(ld, root, "mode", modes, 3, 0, &mode))
 		return false;
-	cfg->mode = mode == 2 ? CONFIG_MODE_AUTO : mode == 1 ? CONFIG_MODE_BROKER
-	                                                     : CONFIG_MODE_IN_PROCESS;
+	cfg->mode = mode == 2   ? CONFIG_MODE_AUTO
+	            : mode == 1 ? CONFIG_MODE_BROKER
+	                        : CONFIG_MODE_IN_PROCESS;
 	if (!load_audit(ld, cfg, root))
 		return false;
 	return load_policy(ld, cfg, root);
@@ -677,7 +708,7 @@ static bool load_top(loader_t *ld, config_t *cfg, const config_setting_t *root)
 typedef struct nmap {
 	const char **names;
 	size_t *vals;
-	size_t cap;   /* power of two */
+	size_t cap; /* power of two */
 	size_t count;
 } nmap_t;
 
@@ -740,7 +771,7 @@ static size_t nmap_put(nmap_t *m, const char *name, size_t val)
 		i = (i + 1) & (m->cap - 1);
 	}
 	if ((m->count + 1) * 4 > m->cap * 3)
-		return SIZE_MAX - 1;  /* full: treated as "not stored" by callers */
+		return SIZE_MAX - 1; /* full: treated as "not stored" by callers */
 	m->names[i] = name;
 	m->vals[i] = val;
 	m->count++;
@@ -781,7 +812,8 @@ static bool check_name(loader_t *ld, const config_setting_t *s, const char *v)
 /* Hex, either case, optionally with ':' between bytes ("01", "0a:1b"). */
 static bool parse_hex(const char *v, unsigned char *out, size_t max, size_t *n_out)
 {
-	return codec_hex_decode(v, strlen(v), CODEC_HEX_UPPER | CODEC_HEX_COLONS, out, max, n_out) &&
+	return codec_hex_decode(v, strlen(v), CODEC_HEX_UPPER | CODEC_HEX_COLONS, out, max,
+	                        n_out) &&
 	       *n_out > 0;
 }
 
@@ -803,7 +835,7 @@ static bool parse_duration(const char *v, uint32_t *out)
 	case 'w': mul = 7 * 86400; break;
 	default: return false;
 	}
-	if (n == 0 || n > 10ull * 366 * 86400 / mul)  /* at most about ten years */
+	if (n == 0 || n > 10ull * 366 * 86400 / mul) /* at most about ten years */
 		return false;
 	*out = (uint32_t)(n * mul);
 	return true;
@@ -828,7 +860,8 @@ static bool parse_rfc3339(const char *v, time_t *out)
 		return false;
 	int year = y1 * 100 + y2;
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (year < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 60)
+	if (year < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+	    s > 60)
 		return false;
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 	if (mo == 2 && d == 29 && !leap)
@@ -846,7 +879,8 @@ static bool parse_rfc3339(const char *v, time_t *out)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int oh, om;
-		if (!parse_2d(p + 1, &oh) || p[3] != ':' || !parse_2d(p + 4, &om) || oh > 23 || om > 59)
+		if (!parse_2d(p + 1, &oh) || p[3] != ':' || !parse_2d(p + 4, &om) || oh > 23 ||
+		    om > 59)
 			return false;
 		off = (oh * 60L + om) * 60L * (*p == '-' ? -1 : 1);
 		p += 6;
@@ -855,8 +889,12 @@ static bool parse_rfc3339(const char *v, time_t *out)
 	}
 	if (*p)
 		return false;
-	struct tm tm = { .tm_year = year - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		         .tm_hour = h, .tm_min = mi, .tm_sec = s > 59 ? 59 : s };
+	struct tm tm = { .tm_year = year - 1900,
+		         .tm_mon = mo - 1,
+		         .tm_mday = d,
+		         .tm_hour = h,
+		         .tm_min = mi,
+		         .tm_sec = s > 59 ? 59 : s };
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1)
 		return false;
@@ -951,7 +989,8 @@ static config_setting_t *named_group(loader_t *ld, const config_setting_t *l, si
 	size_t prev = nmap_put(names, *name, i);
 	if (prev != SIZE_MAX) {
 		fail(ld, *where, "duplicate %s name '%s' (first at line %u)", kind, *name,
-		     (unsigned)config_setting_source_line(config_setting_get_elem(l, (unsigned)prev)));
+		     (unsigned)config_setting_source_line(
+		             config_setting_get_elem(l, (unsigned)prev)));
 		return NULL;
 	}
 	return g;
@@ -1026,7 +1065,8 @@ static bool load_validators(loader_t *ld, config_t *cfg, const config_setting_t 
 		return true;
 	nmap_t names = { 0 };
 	bool ok = false;
-	if (!(cfg->validators = xcalloc(ld, n, sizeof *cfg->validators)) || !nmap_init(ld, &names, n))
+	if (!(cfg->validators = xcalloc(ld, n, sizeof *cfg->validators)) ||
+	    !nmap_init(ld, &names, n))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		config_validator_t *v = &cfg->validators[i];
@@ -1043,7 +1083,6 @@ out:
 	nmap_free(&names);
 	return ok;
 }
-
 
 /* ---- identity providers (CI OIDC issuers) ------------------------------- */
 
@@ -1101,9 +1140,11 @@ static bool load_idp_duration(loader_t *ld, const config_setting_t *g, const cha
 
 static bool load_idps(loader_t *ld, config_t *cfg, const config_setting_t *root)
 {
-	static const char *const allowed[] = { "name", "issuer", "audience", "jwks", "algorithms",
-		                               "max_clock_skew", "max_token_lifetime", "max_uses",
-		                               NULL };
+	static const char *const allowed[] = {
+		"name",       "issuer",         "audience",           "jwks",
+		"algorithms", "max_clock_skew", "max_token_lifetime", "max_uses",
+		NULL
+	};
 	config_setting_t *l, *w;
 	size_t n;
 	if (!get_list(ld, root, "identity_providers", &l, &n))
@@ -1123,7 +1164,8 @@ static bool load_idps(loader_t *ld, config_t *cfg, const config_setting_t *root)
 			return false;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->idps[j].name, p->name)) {
-				fail(ld, w, "duplicate identity provider name '%s' (first at line %d)",
+				fail(ld, w,
+				     "duplicate identity provider name '%s' (first at line %d)",
 				     p->name, cfg->idps[j].line);
 				return false;
 			}
@@ -1152,8 +1194,9 @@ static bool load_idps(loader_t *ld, config_t *cfg, const config_setting_t *root)
 		 * workflow of the owner can mint it for any purpose. */
 		if (!strncmp(p->audience, "https://github.com/", 19) ||
 		    !strcmp(p->audience, "sts.amazonaws.com") || !strcmp(p->audience, p->issuer)) {
-			fail(ld, w, "must be signgate's own value, not a default audience other relying "
-			            "parties accept too");
+			fail(ld, w,
+			     "must be signgate's own value, not a default audience other relying "
+			     "parties accept too");
 			return false;
 		}
 		if (!get_path_dup(ld, g, "jwks", true, &p->jwks_path, &w) || !load_jwks(ld, w, p))
@@ -1174,7 +1217,8 @@ static bool load_idps(loader_t *ld, config_t *cfg, const config_setting_t *root)
 			int a = idtoken_alg_by_name(algs[j]);
 			if (a < 0) {
 				fail(ld, config_setting_get_elem(w, (unsigned)j),
-				     "'%s': only \"RS256\" and \"ES256\" (never none or HMAC)", algs[j]);
+				     "'%s': only \"RS256\" and \"ES256\" (never none or HMAC)",
+				     algs[j]);
 				strv_free(algs, na);
 				return false;
 			}
@@ -1220,8 +1264,9 @@ static bool load_role_claims(loader_t *ld, config_t *cfg, policy_role_t *r,
 		return false;
 	}
 	if (!cw || config_setting_type(cw) != CONFIG_TYPE_GROUP || !config_setting_length(cw)) {
-		fail(ld, cw ? cw : pw, cw ? "must be a non-empty group { claim = \"value\"; ... }"
-		                          : "a role with identity_provider needs claims");
+		fail(ld, cw ? cw : pw,
+		     cw ? "must be a non-empty group { claim = \"value\"; ... }"
+		        : "a role with identity_provider needs claims");
 		return false;
 	}
 	if (r->credential) {
@@ -1238,8 +1283,9 @@ static bool load_role_claims(loader_t *ld, config_t *cfg, policy_role_t *r,
 		int c = idtoken_claim_by_name(cname);
 		policy_claim_match_t *m = &r->claims[i];
 		if (cname && !strcmp(cname, "sub")) {
-			fail(ld, e, "sub is never matched: its format changes with environments and "
-			            "organisation settings; match the claims it is made of");
+			fail(ld, e,
+			     "sub is never matched: its format changes with environments and "
+			     "organisation settings; match the claims it is made of");
 			return false;
 		}
 		if (c < 0 || c >= IDC_MATCHABLE_COUNT) {
@@ -1261,7 +1307,8 @@ static bool load_role_claims(loader_t *ld, config_t *cfg, policy_role_t *r,
 		}
 		for (size_t j = 0; j < m->n_values; j++)
 			if (!m->values[j][0] || strlen(m->values[j]) >= IDTOKEN_VALUE_MAX) {
-				fail(ld, e, "values must be 1 to %d characters", IDTOKEN_VALUE_MAX - 1);
+				fail(ld, e, "values must be 1 to %d characters",
+				     IDTOKEN_VALUE_MAX - 1);
 				return false;
 			}
 		if (idtoken_claim_is_stable_id((idtoken_claim_t)c)) {
@@ -1274,8 +1321,9 @@ static bool load_role_claims(loader_t *ld, config_t *cfg, policy_role_t *r,
 		}
 	}
 	if (!stable) {
-		fail(ld, cw, "must name repository_id or repository_owner_id (GitHub), project_id "
-		             "or namespace_id (GitLab): names can be re-registered, ids cannot");
+		fail(ld, cw,
+		     "must name repository_id or repository_owner_id (GitHub), project_id "
+		     "or namespace_id (GitLab): names can be re-registered, ids cannot");
 		return false;
 	}
 	return true;
@@ -1322,7 +1370,8 @@ static bool load_approvers(loader_t *ld, config_t *cfg, const config_setting_t *
 	if (!get_list(ld, root, "approvers", &l, &n) ||
 	    !get_list(ld, root, "approver_groups", &gl, &gn))
 		return false;
-	if (!(cfg->approvers = xcalloc(ld, n, sizeof *cfg->approvers)) || !nmap_init(ld, &names, n) ||
+	if (!(cfg->approvers = xcalloc(ld, n, sizeof *cfg->approvers)) ||
+	    !nmap_init(ld, &names, n) ||
 	    !(cfg->approver_groups = xcalloc(ld, gn, sizeof *cfg->approver_groups)) ||
 	    !nmap_init(ld, &gnames, gn))
 		goto out;
@@ -1347,17 +1396,22 @@ static bool load_approvers(loader_t *ld, config_t *cfg, const config_setting_t *
 			config_setting_t *e = config_setting_get_elem(w, (unsigned)j);
 			char why[200];
 			if (sv[j][0] == '/') {
-				if (!check_abs_path(ld, e, sv[j]) || !load_approver_pem(ld, e, sv[j], &a->keys[j]))
+				if (!check_abs_path(ld, e, sv[j]) ||
+				    !load_approver_pem(ld, e, sv[j], &a->keys[j]))
 					goto out;
 			} else if (!approval_ssh_key_parse(sv[j], &a->keys[j], why, sizeof why)) {
-				fail(ld, e, "%s (an SSH public key line, or the absolute path of a PEM key)", why);
+				fail(ld, e,
+				     "%s (an SSH public key line, or the absolute path of a PEM key)",
+				     why);
 				goto out;
 			}
 			a->n_keys = j + 1;
 			for (size_t q = 0; q < i; q++)
 				for (size_t r = 0; r < cfg->approvers[q].n_keys; r++)
-					if (!memcmp(cfg->approvers[q].keys[r].fp, a->keys[j].fp, 32)) {
-						fail(ld, e, "key is also approver '%s''s: one key, one person",
+					if (!memcmp(cfg->approvers[q].keys[r].fp, a->keys[j].fp,
+					            32)) {
+						fail(ld, e,
+						     "key is also approver '%s''s: one key, one person",
 						     cfg->approvers[q].name);
 						goto out;
 					}
@@ -1380,7 +1434,8 @@ static bool load_approvers(loader_t *ld, config_t *cfg, const config_setting_t *
 		for (size_t j = 0; j < sn; j++) {
 			size_t idx = nmap_get(&names, sv[j]);
 			if (idx == SIZE_MAX) {
-				fail(ld, config_setting_get_elem(w, (unsigned)j), "no approver named '%s'", sv[j]);
+				fail(ld, config_setting_get_elem(w, (unsigned)j),
+				     "no approver named '%s'", sv[j]);
 				goto out;
 			}
 			ag->members[ag->n_members++] = idx;
@@ -1429,14 +1484,16 @@ static bool load_rule_approvals(loader_t *ld, const config_t *cfg, policy_rule_t
 			if (!strcmp(cfg->approver_groups[q].name, sv[j]))
 				idx = q;
 		if (idx == SIZE_MAX) {
-			fail(ld, config_setting_get_elem(w, (unsigned)j), "no approver group named '%s'", sv[j]);
+			fail(ld, config_setting_get_elem(w, (unsigned)j),
+			     "no approver group named '%s'", sv[j]);
 			goto out;
 		}
 		r->approvals_from[r->n_approvals_from++] = idx;
 		members += cfg->approver_groups[idx].n_members;
 	}
 	if (members < r->approvals_count) {
-		fail(ld, member(g, "count"), "needs %u approvers, but the groups named have %zu members",
+		fail(ld, member(g, "count"),
+		     "needs %u approvers, but the groups named have %zu members",
 		     r->approvals_count, members);
 		goto out;
 	}
@@ -1548,7 +1605,7 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 			long long v = config_setting_get_int64(e);
 			if (v < 0 || v >= 0xffffffffLL) {
 				fail(ld, e, "not a valid %s", groups ? "gid" : "uid");
-				goto count;  /* counts first: config_free frees what was made */
+				goto count; /* counts first: config_free frees what was made */
 			}
 			id = (unsigned long)v;
 			have_id = true;
@@ -1557,8 +1614,9 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 		} else if (t == CONFIG_TYPE_STRING) {
 			name = config_setting_get_string(e);
 			if (!name[0] || strlen(name) >= 64) {
-				fail(ld, e, "must be a %s name or number", groups ? "group" : "user");
-				goto count;  /* counts first: config_free frees what was made */
+				fail(ld, e, "must be a %s name or number",
+				     groups ? "group" : "user");
+				goto count; /* counts first: config_free frees what was made */
 			}
 			size_t cached = nmap_get(cache, name);
 			if (parse_uint_id(name, &id)) {
@@ -1581,12 +1639,13 @@ static bool load_ids(loader_t *ld, policy_role_t *r, const config_setting_t *g, 
 				}
 			}
 			if (cached == SIZE_MAX && !parse_uint_id(name, &id))
-				nmap_put(cache, config_setting_get_string(e), have_id ? (size_t)id : ID_UNRESOLVED);
+				nmap_put(cache, config_setting_get_string(e),
+				         have_id ? (size_t)id : ID_UNRESOLVED);
 			if (!have_id && !add_unresolved(ld, r, groups ? "group" : "user", name))
-				goto count;  /* counts first: config_free frees what was made */
+				goto count; /* counts first: config_free frees what was made */
 		} else {
 			fail(ld, e, "must be a %s name or number", groups ? "group" : "user");
-			goto count;  /* counts first: config_free frees what was made */
+			goto count; /* counts first: config_free frees what was made */
 		}
 		if (!(names[n_names++] = xstrdup(ld, name)))
 			goto count;
@@ -1609,7 +1668,7 @@ static bool parse_sha256_hex(const char *v, unsigned char out[32])
 	size_t n;
 	if (!strncasecmp(v, "sha256:", 7))
 		v += 7;
-	if (strlen(v) != 64 && strlen(v) != 95)  /* plain or colon-separated */
+	if (strlen(v) != 64 && strlen(v) != 95) /* plain or colon-separated */
 		return false;
 	return parse_hex(v, out, 32, &n) && n == 32;
 }
@@ -1636,7 +1695,8 @@ static bool load_programs(loader_t *ld, policy_role_t *r, const config_setting_t
 			path = config_setting_get_string(e);
 		} else if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
 			config_setting_t *ws;
-			if (!check_members(ld, e, allowed) || !get_str(ld, e, "path", true, &path, &w) ||
+			if (!check_members(ld, e, allowed) ||
+			    !get_str(ld, e, "path", true, &path, &w) ||
 			    !get_str(ld, e, "sha256", false, &sha, &ws))
 				return false;
 			if (sha && !parse_sha256_hex(sha, p->sha256)) {
@@ -1663,8 +1723,9 @@ static bool valid_credential(const char *v)
 
 static bool load_roles(loader_t *ld, config_t *cfg, const config_setting_t *root, nmap_t *names)
 {
-	static const char *const allowed[] = { "name", "users", "groups", "programs", "credential",
-		                               "identity_provider", "claims", NULL };
+	static const char *const allowed[] = { "name",     "users",      "groups",
+		                               "programs", "credential", "identity_provider",
+		                               "claims",   NULL };
 	config_setting_t *l, *w;
 	size_t n;
 	if (!get_list(ld, root, "roles", &l, &n))
@@ -1676,25 +1737,27 @@ static bool load_roles(loader_t *ld, config_t *cfg, const config_setting_t *root
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		policy_role_t *r = &cfg->roles[i];
-		config_setting_t *g = named_group(ld, l, i, allowed, "role", names, &cfg->n_roles,
-		                                  &r->name, &w);
+		config_setting_t *g =
+		        named_group(ld, l, i, allowed, "role", names, &cfg->n_roles, &r->name, &w);
 		if (!g)
 			goto out;
 		r->line = config_setting_source_line(g);
-		if (!load_ids(ld, r, g, false, &user_cache) || !load_ids(ld, r, g, true, &group_cache) ||
-		    !load_programs(ld, r, g))
+		if (!load_ids(ld, r, g, false, &user_cache) ||
+		    !load_ids(ld, r, g, true, &group_cache) || !load_programs(ld, r, g))
 			goto out;
 		if (!get_str_dup(ld, g, "credential", false, &r->credential, &w))
 			goto out;
 		if (r->credential && !valid_credential(r->credential)) {
-			fail(ld, w, "must be \"pbkdf2-sha256$ITERATIONS$SALT$HASH\" (make one with: signgate credential hash)");
+			fail(ld, w,
+			     "must be \"pbkdf2-sha256$ITERATIONS$SALT$HASH\" (make one with: signgate credential hash)");
 			goto out;
 		}
 		if (!load_role_claims(ld, cfg, r, g))
 			goto out;
 		r->any_identity = !member(g, "users") && !member(g, "groups");
 		if (r->any_identity && !r->n_programs && !r->credential && !r->idp) {
-			fail(ld, g, "role names no users, groups, programs or credential: it would match every caller");
+			fail(ld, g,
+			     "role names no users, groups, programs or credential: it would match every caller");
 			goto out;
 		}
 	}
@@ -1739,11 +1802,12 @@ static bool load_ecdsa_truncate(loader_t *ld, const config_setting_t *g, policy_
 	for (size_t j = 0; ok && j < n; j++) {
 		hash_alg_t h = hash_from_name(v[j]);
 		if (h == HASH_UNKNOWN || h == HASH_NONE) {
-			fail(ld, config_setting_get_elem(w, (unsigned)j), "unknown hash '%s'", v[j]);
+			fail(ld, config_setting_get_elem(w, (unsigned)j), "unknown hash '%s'",
+			     v[j]);
 			ok = false;
 		} else if (!(k->hash_allowed & (1u << h))) {
-			fail(ld, config_setting_get_elem(w, (unsigned)j), "hash %s is not in the key's 'hashes'",
-			     hash_name(h));
+			fail(ld, config_setting_get_elem(w, (unsigned)j),
+			     "hash %s is not in the key's 'hashes'", hash_name(h));
 			ok = false;
 		} else {
 			k->ecdsa_truncate |= 1u << h;
@@ -1760,7 +1824,8 @@ static void mech_names_for(unsigned use, char *buf, size_t len)
 	buf[0] = '\0';
 	for (int m = MECH_UNKNOWN + 1; m < MECH_COUNT && off < len; m++)
 		if (mech_uses((mech_id_t)m) & use) {
-			int w = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", mech_name((mech_id_t)m));
+			int w = snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+			                 mech_name((mech_id_t)m));
 			if (w < 0)
 				return;
 			off += (size_t)w;
@@ -1789,19 +1854,21 @@ static bool load_key_use(loader_t *ld, const config_setting_t *g, const char *na
 	for (size_t j = 0; ok && j < mn; j++) {
 		mech_id_t m = mech_from_name(mv[j]);
 		if (m == MECH_UNKNOWN) {
-			fail(ld, config_setting_get_elem(wm, (unsigned)j), "unknown mechanism '%s'", mv[j]);
+			fail(ld, config_setting_get_elem(wm, (unsigned)j), "unknown mechanism '%s'",
+			     mv[j]);
 			ok = false;
 		} else if (!(mech_uses(m) & use)) {
 			mech_names_for(use, can, sizeof can);
-			fail(ld, config_setting_get_elem(wm, (unsigned)j), "mechanism %s cannot %s (%s can)", mv[j],
-			     name, can);
+			fail(ld, config_setting_get_elem(wm, (unsigned)j),
+			     "mechanism %s cannot %s (%s can)", mv[j], name, can);
 			ok = false;
 		} else {
 			*out |= 1ull << m;
 		}
 	}
 	if (ok && mn == 0) {
-		fail(ld, wm, "empty: list the mechanisms the key may %s with, or omit '%s'", name, name);
+		fail(ld, wm, "empty: list the mechanisms the key may %s with, or omit '%s'", name,
+		     name);
 		ok = false;
 	}
 	strv_free(mv, mn);
@@ -1810,9 +1877,11 @@ static bool load_key_use(loader_t *ld, const config_setting_t *g, const char *na
 
 static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root, nmap_t *names)
 {
-	static const char *const allowed[] = { "name", "token", "id", "label", "fingerprint", "products",
-		                               "mechanisms", "hashes", "not_before", "not_after",
-		                               "revoked", "revoked_reason", "decrypt", "unwrap", "derive",
+	static const char *const allowed[] = { "name",           "token",       "id",
+		                               "label",          "fingerprint", "products",
+		                               "mechanisms",     "hashes",      "not_before",
+		                               "not_after",      "revoked",     "revoked_reason",
+		                               "decrypt",        "unwrap",      "derive",
 		                               "ecdsa_truncate", NULL };
 	config_setting_t *l, *w;
 	size_t n;
@@ -1823,18 +1892,20 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 	for (size_t i = 0; i < n; i++) {
 		policy_key_t *k = &cfg->keys[i];
 		const char *v;
-		config_setting_t *g = named_group(ld, l, i, allowed, "key", names, &cfg->n_keys,
-		                                  &k->name, &w);
+		config_setting_t *g =
+		        named_group(ld, l, i, allowed, "key", names, &cfg->n_keys, &k->name, &w);
 		if (!g)
 			return false;
 		k->line = config_setting_source_line(g);
-		if (!get_str_dup(ld, g, "token", true, &k->token, &w) || !check_token_name(ld, w, k->token))
+		if (!get_str_dup(ld, g, "token", true, &k->token, &w) ||
+		    !check_token_name(ld, w, k->token))
 			return false;
 		if (!get_str(ld, g, "id", false, &v, &w))
 			return false;
 		if (v) {
 			if (!parse_hex(v, k->id, sizeof k->id, &k->id_len)) {
-				fail(ld, w, "must be the CKA_ID in hex (\"01\", \"a1b2\"), at most 64 bytes");
+				fail(ld, w,
+				     "must be the CKA_ID in hex (\"01\", \"a1b2\"), at most 64 bytes");
 				return false;
 			}
 			k->has_id = true;
@@ -1855,7 +1926,8 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 			return false;
 		if (v) {
 			if (strncasecmp(v, "sha256:", 7) || !parse_sha256_hex(v, k->fingerprint)) {
-				fail(ld, w, "must be \"sha256:\" and 64 hex digits (SHA-256 of the SubjectPublicKeyInfo DER)");
+				fail(ld, w,
+				     "must be \"sha256:\" and 64 hex digits (SHA-256 of the SubjectPublicKeyInfo DER)");
 				return false;
 			}
 			k->has_fingerprint = true;
@@ -1863,7 +1935,8 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		if (!get_strlist(ld, g, "products", false, &k->products, &k->n_products, &w))
 			return false;
 		for (size_t j = 0; j < k->n_products; j++)
-			if (!check_name(ld, config_setting_get_elem(w, (unsigned)j), k->products[j]))
+			if (!check_name(ld, config_setting_get_elem(w, (unsigned)j),
+			                k->products[j]))
 				return false;
 
 		/* decrypt, unwrap, derive: capabilities of their own, off unless
@@ -1884,7 +1957,8 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		for (size_t j = 0; ok && j < mn; j++) {
 			mech_id_t m = mech_from_name(mv[j]);
 			if (m == MECH_UNKNOWN) {
-				fail(ld, config_setting_get_elem(wm, (unsigned)j), "unknown mechanism '%s'", mv[j]);
+				fail(ld, config_setting_get_elem(wm, (unsigned)j),
+				     "unknown mechanism '%s'", mv[j]);
 				ok = false;
 			} else if (!(mech_uses(m) & MECH_USE_SIGN)) {
 				fail(ld, config_setting_get_elem(wm, (unsigned)j),
@@ -1900,22 +1974,26 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		 * mechanisms it would sign anything, past the hash policy. */
 		if (ok && k->mech_allowed && !(k->mech_allowed & (1ull << MECH_RSA_X_509)) &&
 		    ((k->decrypt_mechs | k->unwrap_mechs) & (1ull << MECH_RSA_X_509))) {
-			const char *use = k->decrypt_mechs & (1ull << MECH_RSA_X_509) ? "decrypt" : "unwrap";
+			const char *use =
+			        k->decrypt_mechs & (1ull << MECH_RSA_X_509) ? "decrypt" : "unwrap";
 			fail(ld, member(g, use),
 			     "RSA-X-509 %s is a raw RSA signature: on a key that signs, list RSA-X-509 in "
-			     "'mechanisms' too (accepting any input) or do not grant it", use);
+			     "'mechanisms' too (accepting any input) or do not grant it",
+			     use);
 			ok = false;
 		}
 		if (ok && wm && mn == 0) {
-			fail(ld, wm, other_use ? "empty: list the signing mechanisms, or omit 'mechanisms' "
-			                         "(the key then does not sign)"
-			                       : "empty: list the mechanisms this key may be used with");
+			fail(ld, wm,
+			     other_use ? "empty: list the signing mechanisms, or omit 'mechanisms' "
+			                 "(the key then does not sign)"
+			               : "empty: list the mechanisms this key may be used with");
 			ok = false;
 		}
 		for (size_t j = 0; ok && j < hn; j++) {
 			hash_alg_t h = hash_from_name(hv[j]);
 			if (h == HASH_UNKNOWN || h == HASH_NONE) {
-				fail(ld, config_setting_get_elem(wh, (unsigned)j), "unknown hash '%s'", hv[j]);
+				fail(ld, config_setting_get_elem(wh, (unsigned)j),
+				     "unknown hash '%s'", hv[j]);
 				ok = false;
 			} else {
 				k->hash_allowed |= 1u << h;
@@ -1931,9 +2009,11 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		 * used: say so now rather than deny at signing time. */
 		for (size_t j = 0; ok && j < mn; j++) {
 			hash_alg_t fh = mech_fixed_hash(mech_from_name(mv[j]));
-			if (fh != HASH_UNKNOWN && fh != HASH_NONE && !(k->hash_allowed & (1u << fh))) {
+			if (fh != HASH_UNKNOWN && fh != HASH_NONE &&
+			    !(k->hash_allowed & (1u << fh))) {
 				fail(ld, config_setting_get_elem(wm, (unsigned)j),
-				     "mechanism %s hashes with %s, which 'hashes' does not allow", mv[j], hash_name(fh));
+				     "mechanism %s hashes with %s, which 'hashes' does not allow",
+				     mv[j], hash_name(fh));
 				ok = false;
 			}
 		}
@@ -1942,7 +2022,8 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 		if (!ok || !load_ecdsa_truncate(ld, g, k))
 			return false;
 
-		if (!load_time(ld, g, "not_before", &k->not_before) || !load_time(ld, g, "not_after", &k->not_after))
+		if (!load_time(ld, g, "not_before", &k->not_before) ||
+		    !load_time(ld, g, "not_after", &k->not_after))
 			return false;
 		if (k->not_before && k->not_after && k->not_after <= k->not_before) {
 			fail(ld, member(g, "not_after"), "must be later than not_before");
@@ -1963,7 +2044,7 @@ static bool load_keys(loader_t *ld, config_t *cfg, const config_setting_t *root,
 
 /* product -> keys, built once so that rules expand products in O(keys). */
 typedef struct product_index {
-	nmap_t map;           /* product -> slot */
+	nmap_t map; /* product -> slot */
 	size_t *start, *count, *keys;
 } product_index_t;
 
@@ -1972,8 +2053,7 @@ static bool product_index_build(loader_t *ld, const config_t *cfg, product_index
 	size_t total = 0, slots = 0;
 	for (size_t i = 0; i < cfg->n_keys; i++)
 		total += cfg->keys[i].n_products;
-	if (!nmap_init(ld, &pi->map, total) ||
-	    !(pi->start = xcalloc(ld, total, sizeof(size_t))) ||
+	if (!nmap_init(ld, &pi->map, total) || !(pi->start = xcalloc(ld, total, sizeof(size_t))) ||
 	    !(pi->count = xcalloc(ld, total, sizeof(size_t))) ||
 	    !(pi->keys = xcalloc(ld, total, sizeof(size_t))))
 		return false;
@@ -1994,7 +2074,7 @@ static bool product_index_build(loader_t *ld, const config_t *cfg, product_index
 		for (size_t j = 0; j < cfg->keys[i].n_products; j++) {
 			size_t s = nmap_get(&pi->map, cfg->keys[i].products[j]);
 			if (pi->count[s] && pi->keys[pi->start[s] + pi->count[s] - 1] == i)
-				continue;  /* product listed twice on one key */
+				continue; /* product listed twice on one key */
 			pi->keys[pi->start[s] + pi->count[s]++] = i;
 		}
 	return true;
@@ -2045,12 +2125,16 @@ static bool rule_use_possible(loader_t *ld, const config_t *cfg, const policy_ru
 		bool some = false;
 		for (size_t j = 0; !some && j < n; j++) {
 			const policy_key_t *k = &cfg->keys[r->all_keys ? j : r->keys[j]];
-			uint64_t m = u == 0 ? k->decrypt_mechs : u == 1 ? k->unwrap_mechs : k->derive_mechs;
+			uint64_t m = u == 0   ? k->decrypt_mechs
+			             : u == 1 ? k->unwrap_mechs
+			                      : k->derive_mechs;
 			some = m != 0;
 		}
 		if (!some) {
-			fail(ld, member(g, uses[u]), "no key of this rule allows %s: give the key a '%s = { "
-			     "mechanisms = [ ... ]; }' group", uses[u], uses[u]);
+			fail(ld, member(g, uses[u]),
+			     "no key of this rule allows %s: give the key a '%s = { "
+			     "mechanisms = [ ... ]; }' group",
+			     uses[u], uses[u]);
 			return false;
 		}
 	}
@@ -2060,10 +2144,26 @@ static bool rule_use_possible(loader_t *ld, const config_t *cfg, const policy_ru
 static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root,
                        const nmap_t *role_names, const nmap_t *key_names)
 {
-	static const char *const allowed[] = { "name", "roles", "keys", "products", "all_keys", "sign",
-		                               "admin", "days", "hours", "timezone", "quota", "checks",
-		                               "max_ticket_age", "require_ticket", "ticket_commit_is_token_sha", "decrypt", "unwrap",
-		                               "derive", "approvals", NULL };
+	static const char *const allowed[] = { "name",
+		                               "roles",
+		                               "keys",
+		                               "products",
+		                               "all_keys",
+		                               "sign",
+		                               "admin",
+		                               "days",
+		                               "hours",
+		                               "timezone",
+		                               "quota",
+		                               "checks",
+		                               "max_ticket_age",
+		                               "require_ticket",
+		                               "ticket_commit_is_token_sha",
+		                               "decrypt",
+		                               "unwrap",
+		                               "derive",
+		                               "approvals",
+		                               NULL };
 	config_setting_t *l, *w;
 	size_t n;
 	nmap_t names = { 0 };
@@ -2080,8 +2180,8 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 	for (size_t i = 0; i < n; i++) {
 		policy_rule_t *r = &cfg->rules[i];
 		const char *v;
-		config_setting_t *g = named_group(ld, l, i, allowed, "rule", &names, &cfg->n_rules,
-		                                  &r->name, &w);
+		config_setting_t *g =
+		        named_group(ld, l, i, allowed, "rule", &names, &cfg->n_rules, &r->name, &w);
 		if (!g)
 			goto out;
 		r->line = config_setting_source_line(g);
@@ -2098,7 +2198,8 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		for (size_t j = 0; j < sn; j++) {
 			size_t ri = nmap_get(role_names, sv[j]);
 			if (ri == SIZE_MAX) {
-				fail(ld, config_setting_get_elem(w, (unsigned)j), "undefined role '%s'", sv[j]);
+				fail(ld, config_setting_get_elem(w, (unsigned)j),
+				     "undefined role '%s'", sv[j]);
 				goto out;
 			}
 			bool dup = false;
@@ -2120,8 +2221,8 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		for (size_t j = 0; j < r->n_products; j++) {
 			size_t s = nmap_get(&pi.map, r->products[j]);
 			if (s == SIZE_MAX) {
-				fail(ld, config_setting_get_elem(wp, (unsigned)j), "product '%s' has no keys",
-				     r->products[j]);
+				fail(ld, config_setting_get_elem(wp, (unsigned)j),
+				     "product '%s' has no keys", r->products[j]);
 				goto out;
 			}
 			cap += pi.count[s];
@@ -2131,7 +2232,8 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		for (size_t j = 0; j < sn; j++) {
 			size_t ki = nmap_get(key_names, sv[j]);
 			if (ki == SIZE_MAX) {
-				fail(ld, config_setting_get_elem(wk, (unsigned)j), "undefined key '%s'", sv[j]);
+				fail(ld, config_setting_get_elem(wk, (unsigned)j),
+				     "undefined key '%s'", sv[j]);
 				goto out;
 			}
 			if (mark[ki] != i + 1) {
@@ -2157,12 +2259,15 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		}
 
 		/* capabilities */
-		if (!get_bool(ld, g, "sign", true, &r->sign) || !get_bool(ld, g, "admin", false, &r->admin) ||
+		if (!get_bool(ld, g, "sign", true, &r->sign) ||
+		    !get_bool(ld, g, "admin", false, &r->admin) ||
 		    !get_bool(ld, g, "decrypt", false, &r->decrypt) ||
-		    !get_bool(ld, g, "unwrap", false, &r->unwrap) || !get_bool(ld, g, "derive", false, &r->derive))
+		    !get_bool(ld, g, "unwrap", false, &r->unwrap) ||
+		    !get_bool(ld, g, "derive", false, &r->derive))
 			goto out;
 		if (!r->sign && !r->admin && !r->decrypt && !r->unwrap && !r->derive) {
-			fail(ld, g, "rule grants nothing: sign, admin, decrypt, unwrap and derive are all false");
+			fail(ld, g,
+			     "rule grants nothing: sign, admin, decrypt, unwrap and derive are all false");
 			goto out;
 		}
 		if (!rule_use_possible(ld, cfg, r, g))
@@ -2178,13 +2283,15 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 				int d = parse_day(sv[j]);
 				if (d < 0) {
 					fail(ld, config_setting_get_elem(w, (unsigned)j),
-					     "unknown day '%s' (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", sv[j]);
+					     "unknown day '%s' (Mon, Tue, Wed, Thu, Fri, Sat, Sun)",
+					     sv[j]);
 					goto out;
 				}
 				r->days |= (uint8_t)(1u << d);
 			}
 			if (!r->days) {
-				fail(ld, w, "empty: the rule could never apply (omit for every day)");
+				fail(ld, w,
+				     "empty: the rule could never apply (omit for every day)");
 				goto out;
 			}
 		}
@@ -2194,14 +2301,16 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		if (!get_str(ld, g, "hours", false, &v, &w))
 			goto out;
 		if (v && !parse_hours(v, &r->minute_from, &r->minute_to)) {
-			fail(ld, w, "must be \"HH:MM-HH:MM\" (24-hour clock; from before to, or across midnight)");
+			fail(ld, w,
+			     "must be \"HH:MM-HH:MM\" (24-hour clock; from before to, or across midnight)");
 			goto out;
 		}
 		if (!get_str(ld, g, "timezone", false, &v, &w))
 			goto out;
 		if (v && !parse_tz(v, &r->tz_offset_min)) {
-			fail(ld, w, "must be \"UTC\" or a fixed offset \"+HH:MM\" / \"-HH:MM\" "
-			            "(zone names such as Europe/Berlin are not supported)");
+			fail(ld, w,
+			     "must be \"UTC\" or a fixed offset \"+HH:MM\" / \"-HH:MM\" "
+			     "(zone names such as Europe/Berlin are not supported)");
 			goto out;
 		}
 		if (!(r->tz_name = xstrdup(ld, v ? v : "UTC")))
@@ -2216,26 +2325,30 @@ static bool load_rules(loader_t *ld, config_t *cfg, const config_setting_t *root
 		for (size_t j = 0; j < r->n_checks; j++)
 			if (!check_name(ld, config_setting_get_elem(w, (unsigned)j), r->checks[j]))
 				goto out;
-		if (!get_duration(ld, g, "max_ticket_age", false, "\"30s\", \"15m\", \"1h\", \"1d\"",
-		                  &r->max_ticket_age_s))
+		if (!get_duration(ld, g, "max_ticket_age", false,
+		                  "\"30s\", \"15m\", \"1h\", \"1d\"", &r->max_ticket_age_s))
 			goto out;
 		bool req_set = member(g, "require_ticket") != NULL;
 		if (!get_bool(ld, g, "require_ticket", false, &r->require_ticket))
 			goto out;
 		if (req_set && !r->require_ticket && (r->n_checks || r->max_ticket_age_s)) {
-			fail(ld, member(g, "require_ticket"), "false contradicts checks / max_ticket_age, which need a ticket");
+			fail(ld, member(g, "require_ticket"),
+			     "false contradicts checks / max_ticket_age, which need a ticket");
 			goto out;
 		}
-		if (!get_bool(ld, g, "ticket_commit_is_token_sha", false, &r->ticket_commit_is_token_sha))
+		if (!get_bool(ld, g, "ticket_commit_is_token_sha", false,
+		              &r->ticket_commit_is_token_sha))
 			goto out;
 		if (r->ticket_commit_is_token_sha && req_set && !r->require_ticket) {
-			fail(ld, member(g, "require_ticket"), "false contradicts ticket_commit_is_token_sha");
+			fail(ld, member(g, "require_ticket"),
+			     "false contradicts ticket_commit_is_token_sha");
 			goto out;
 		}
 		if (r->n_checks || r->max_ticket_age_s || r->ticket_commit_is_token_sha)
 			r->require_ticket = true;
 		if (r->require_ticket && !cfg->n_validators) {
-			fail(ld, g, "rule requires a validation ticket, but no validators are configured");
+			fail(ld, g,
+			     "rule requires a validation ticket, but no validators are configured");
 			goto out;
 		}
 		if (!load_rule_approvals(ld, cfg, r, g))
@@ -2273,7 +2386,8 @@ static bool prescan(loader_t *ld, const char *text, size_t len)
 		char c = text[i];
 		if (c == '\0') {
 			if (ld->err && ld->errlen)
-				snprintf(ld->err, ld->errlen, "%s:%u: NUL byte in config", ld->name, line);
+				snprintf(ld->err, ld->errlen, "%s:%u: NUL byte in config", ld->name,
+				         line);
 			ld->failed = true;
 			return false;
 		}
@@ -2284,10 +2398,13 @@ static bool prescan(loader_t *ld, const char *text, size_t len)
 		}
 		if (at_line_start && (c == ' ' || c == '\t' || c == '\r'))
 			continue;
-		if (at_line_start && c == '@' && len - i >= 8 && !strncasecmp(text + i, "@include", 8)) {
+		if (at_line_start && c == '@' && len - i >= 8 &&
+		    !strncasecmp(text + i, "@include", 8)) {
 			if (ld->err && ld->errlen)
-				snprintf(ld->err, ld->errlen, "%s:%u: @include is not allowed (one file holds the whole config)",
-				         ld->name, line);
+				snprintf(
+				        ld->err, ld->errlen,
+				        "%s:%u: @include is not allowed (one file holds the whole config)",
+				        ld->name, line);
 			ld->failed = true;
 			return false;
 		}
@@ -2358,7 +2475,7 @@ static config_t *load_text(const char *text, size_t len, const char *name, bool 
 
 	lc_config_t lc;
 	config_init(&lc);
-	config_set_options(&lc, 0);  /* no auto-conversion between types */
+	config_set_options(&lc, 0); /* no auto-conversion between types */
 	config_t *cfg = NULL;
 	if (config_read_string(&lc, copy) != CONFIG_TRUE) {
 		const char *msg = config_error_text(&lc) ? config_error_text(&lc) : "syntax error";
@@ -2366,8 +2483,8 @@ static config_t *load_text(const char *text, size_t len, const char *name, bool 
 		if (!strcmp(msg, "duplicate setting name") &&
 		    (duplicate_name(copy, len, config_error_line(&lc), dup, sizeof dup), dup[0])) {
 			if (err && errlen)
-				snprintf(err, errlen, "%s:%d: setting '%s': duplicate setting", name,
-				         config_error_line(&lc), dup);
+				snprintf(err, errlen, "%s:%d: setting '%s': duplicate setting",
+				         name, config_error_line(&lc), dup);
 		} else if (err && errlen) {
 			snprintf(err, errlen, "%s:%d: %s", name, config_error_line(&lc), msg);
 		}
@@ -2454,8 +2571,8 @@ config_t *config_load(const char *path, bool check_owner, char *err, size_t errl
 out:
 	free(buf);
 	if (cfg)
-		SG_DEBUG(SG_DBG_CONFIG, "%s loaded: %zu roles, %zu keys, %zu rules, %zu validators", path,
-		         cfg->n_roles, cfg->n_keys, cfg->n_rules, cfg->n_validators);
+		SG_DEBUG(SG_DBG_CONFIG, "%s loaded: %zu roles, %zu keys, %zu rules, %zu validators",
+		         path, cfg->n_roles, cfg->n_keys, cfg->n_rules, cfg->n_validators);
 	else
 		SG_DEBUG(SG_DBG_CONFIG, "%s refused: %s", path, err && errlen ? err : "?");
 	return cfg;

@@ -49,8 +49,10 @@ void sg_debug_init(void)
 				known = true;
 			}
 		if (!known)
-			fprintf(stderr, "signgate: SIGNGATE_DEBUG: unknown area '%s' (areas: policy, audit, "
-			        "p11, ticket, config, state, all)\n", w);
+			fprintf(stderr,
+			        "signgate: SIGNGATE_DEBUG: unknown area '%s' (areas: policy, audit, "
+			        "p11, ticket, config, state, all)\n",
+			        w);
 	}
 	sg_debug_mask = mask;
 }
@@ -68,7 +70,8 @@ void sg_debug_print(unsigned area, const char *fmt, ...)
 		return;
 	/* one write per line, so lines of several threads do not interleave */
 	char out[1100];
-	int m = snprintf(out, sizeof(out), "signgate[%s] %d: %s\n", area_name(area), (int)getpid(), line);
+	int m = snprintf(out, sizeof(out), "signgate[%s] %d: %s\n", area_name(area), (int)getpid(),
+	                 line);
 	if (m > 0) {
 		ssize_t w = write(2, out, (size_t)m < sizeof(out) ? (size_t)m : sizeof(out) - 1);
 		(void)w;

@@ -30,9 +30,10 @@ void sg_debug_init(void);
 
 void sg_debug_print(unsigned area, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define SG_DEBUG(area, ...) do { \
-	if (__builtin_expect((sg_debug_mask & (area)) != 0, 0)) \
-		sg_debug_print((area), __VA_ARGS__); \
-} while (0)
+#define SG_DEBUG(area, ...)                                             \
+	do {                                                            \
+		if (__builtin_expect((sg_debug_mask & (area)) != 0, 0)) \
+			sg_debug_print((area), __VA_ARGS__);            \
+	} while (0)
 
 #endif

@@ -20,7 +20,7 @@
 static int sha256_fd(int fd, unsigned char out[32])
 {
 	int rc = -1;
-	unsigned char buf[16384];   /* modest: may run on a host thread's small stack */
+	unsigned char buf[16384]; /* modest: may run on a host thread's small stack */
 	unsigned int len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
@@ -88,8 +88,7 @@ static size_t pw_bufsize(void)
  * name or with uid uid (pw).  The buffer grows on ERANGE up to 1 MiB;
  * *bufp (the caller frees it) holds the strings of the answer.  Returns
  * 1 found, 0 not found, -1 error. */
-static int nss_lookup(const char *name, uid_t uid, struct passwd *pw, struct group *gr,
-                      char **bufp)
+static int nss_lookup(const char *name, uid_t uid, struct passwd *pw, struct group *gr, char **bufp)
 {
 	struct passwd *pres = NULL;
 	struct group *gres = NULL;
@@ -114,14 +113,16 @@ static int nss_lookup(const char *name, uid_t uid, struct passwd *pw, struct gro
 	}
 	if (gr ? gres == NULL : pres == NULL)
 		/* Not found is reported as 0 or one of these by glibc/NSS. */
-		return (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM) ? 0 : -1;
+		return (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM)
+		               ? 0
+		               : -1;
 	return 1;
 }
 
 /* Look up a user by uid (name != NULL: by name).  Returns 1 found, 0 not
  * found, -1 error.  Fills uid, gid and name. */
-static int lookup_user(const char *name, uid_t uid, uid_t *uid_out, gid_t *gid_out,
-                       char *name_out, size_t name_len)
+static int lookup_user(const char *name, uid_t uid, uid_t *uid_out, gid_t *gid_out, char *name_out,
+                       size_t name_len)
 {
 	struct passwd pw;
 	char *buf;
@@ -262,7 +263,7 @@ int caller_identify_self(caller_t *out, bool want_sha256)
 	}
 
 	pthread_once(&self_program_once, self_program_read);
-	strcpy(out->program, self_program);   /* same size, NUL-terminated */
+	strcpy(out->program, self_program); /* same size, NUL-terminated */
 	if (want_sha256 && out->program[0]) {
 		pthread_once(&self_sha_once, self_sha_compute);
 		if (self_sha_ok) {
@@ -298,7 +299,7 @@ int caller_identify_peer(int fd, caller_t *out, bool want_sha256)
 	out->uid = uc.uid;
 	out->gid = uc.gid;
 	out->pid = uc.pid;
-	out->ppid = 0;   /* not carried by SO_PEERCRED; /proc would be racy */
+	out->ppid = 0; /* not carried by SO_PEERCRED; /proc would be racy */
 
 	int found = lookup_user(NULL, uc.uid, NULL, NULL, out->user, sizeof(out->user));
 	if (found < 0)
@@ -311,16 +312,15 @@ int caller_identify_peer(int fd, caller_t *out, bool want_sha256)
 	char link[64];
 	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)uc.pid);
 	read_link(link, out->program, sizeof(out->program));
-	if (want_sha256 && out->program[0] &&
-	    sha256_path(link, out->program_sha256) == 0)
+	if (want_sha256 && out->program[0] && sha256_path(link, out->program_sha256) == 0)
 		out->has_program_sha256 = true;
 
 	out->known = true;
 	return 0;
 }
 
-int caller_from_names(caller_t *out, const char *user, const char *const *groups,
-                      size_t n_groups, const char *program)
+int caller_from_names(caller_t *out, const char *user, const char *const *groups, size_t n_groups,
+                      const char *program)
 {
 	unsigned long id;
 	int found;
@@ -338,7 +338,7 @@ int caller_from_names(caller_t *out, const char *user, const char *const *groups
 	} else {
 		found = lookup_user(user, 0, &out->uid, &out->gid, out->user, sizeof(out->user));
 		if (found == 0)
-			return -1;   /* a name nobody has cannot be a caller */
+			return -1; /* a name nobody has cannot be a caller */
 	}
 	if (found < 0)
 		return -1;

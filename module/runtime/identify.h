@@ -20,7 +20,7 @@ int caller_identify_peer(int fd, caller_t *out, bool want_sha256);
 
 /* Fill from explicit values (tools: explain, who-can-sign). Groups of
  * the user are looked up unless groups are given. */
-int caller_from_names(caller_t *out, const char *user, const char *const *groups,
-                      size_t n_groups, const char *program);
+int caller_from_names(caller_t *out, const char *user, const char *const *groups, size_t n_groups,
+                      const char *program);
 
 #endif

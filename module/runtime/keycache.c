@@ -24,8 +24,8 @@
 #define KC_CANDIDATES 16
 
 typedef struct kc_node {
-	struct kc_node *next;                /* bucket chain */
-	struct kc_node *older, *newer;       /* insertion order */
+	struct kc_node *next;          /* bucket chain */
+	struct kc_node *older, *newer; /* insertion order */
 	CK_SLOT_ID slot;
 	CK_OBJECT_HANDLE obj;
 	key_attrs_t attrs;
@@ -502,13 +502,9 @@ static CK_RV kc_read(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_SESSION_HANDLE 
 	}
 
 	switch (kc_on_token(f, slot, o, k, has_cls, has_id)) {
-	case 1:
-		break;
-	case 0:
-		k->standing = KEY_OTHER_TOKEN;
-		return CKR_OK;
-	default:
-		return CKR_OK;
+	case 1: break;
+	case 0: k->standing = KEY_OTHER_TOKEN; return CKR_OK;
+	default: return CKR_OK;
 	}
 	if (!readable)
 		return CKR_OK;

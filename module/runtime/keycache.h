@@ -38,15 +38,15 @@
 
 /* Zero is "unknown" so that a forgotten initialisation fails closed. */
 typedef enum key_standing {
-	KEY_UNKNOWN = 0,     /* CKA_CLASS (or ID, LABEL) unavailable: identity not established */
-	KEY_KNOWN,           /* read through, and found on, the session's own token */
-	KEY_OTHER_TOKEN,     /* not found by a search on the session's token */
+	KEY_UNKNOWN = 0, /* CKA_CLASS (or ID, LABEL) unavailable: identity not established */
+	KEY_KNOWN,       /* read through, and found on, the session's own token */
+	KEY_OTHER_TOKEN, /* not found by a search on the session's token */
 } key_standing_t;
 
 typedef enum key_fp_source {
 	KEY_FP_NONE = 0,
-	KEY_FP_OWN,          /* from the object's own public attributes */
-	KEY_FP_PROVEN,       /* a challenge signed by the private key verified */
+	KEY_FP_OWN,    /* from the object's own public attributes */
+	KEY_FP_PROVEN, /* a challenge signed by the private key verified */
 } key_fp_source_t;
 
 typedef struct key_attrs {
@@ -54,14 +54,14 @@ typedef struct key_attrs {
 	CK_KEY_TYPE type;
 	key_standing_t standing;
 	key_fp_source_t fp_source;
-	bool is_token;               /* CKA_TOKEN: survives its session */
+	bool is_token; /* CKA_TOKEN: survives its session */
 	unsigned char id[64];
 	size_t id_len;
 	char label[129];
-	bool label_long;             /* CKA_LABEL longer than label[]: matches no governed key */
-	bool has_fp;                 /* fingerprint established (fp_source != NONE) */
-	unsigned char fp[32];        /* SHA-256 of the SPKI DER */
-	unsigned ec_order_bits;      /* EC keys: bits of the curve's group order; 0 = unknown */
+	bool label_long;        /* CKA_LABEL longer than label[]: matches no governed key */
+	bool has_fp;            /* fingerprint established (fp_source != NONE) */
+	unsigned char fp[32];   /* SHA-256 of the SPKI DER */
+	unsigned ec_order_bits; /* EC keys: bits of the curve's group order; 0 = unknown */
 } key_attrs_t;
 
 typedef struct keycache_ops {
@@ -83,8 +83,7 @@ void keycache_fini(void);
  * Returns CKR_OK with out->standing telling whether the identity is
  * established, or CKR_OBJECT_HANDLE_INVALID when the token says so.
  * Only KEY_KNOWN results are cached. */
-CK_RV keycache_get(CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj,
-                   key_attrs_t *out);
+CK_RV keycache_get(CK_SLOT_ID slot, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj, key_attrs_t *out);
 
 void keycache_invalidate(CK_OBJECT_HANDLE obj);
 /* A session of slot closed: its session objects are gone, their

@@ -89,7 +89,9 @@ static int lock_counter(int fd)
 	int64_t deadline = mono_ns() + QUOTA_LOCK_WAIT_NS;
 
 	for (;;) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0
+		};
 		if (fcntl(fd, cmd, &fl) == 0)
 			return cmd == F_OFD_SETLK ? 1 : 2;
 		if (errno == EINVAL && cmd == F_OFD_SETLK) {
@@ -176,8 +178,8 @@ static int64_t period_start(time_t now, uint32_t period_s)
 	return q * p;
 }
 
-int quota_take(const char *state_dir, const char *name, uint32_t limit,
-               uint32_t period_s, time_t now)
+int quota_take(const char *state_dir, const char *name, uint32_t limit, uint32_t period_s,
+               time_t now)
 {
 	int64_t start;
 	uint32_t count;
@@ -217,7 +219,8 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0)
-		state_set_error("state directory %s unusable: the counter cannot be kept", state_dir);
+		state_set_error("state directory %s unusable: the counter cannot be kept",
+		                state_dir);
 	return rc;
 }
 
@@ -233,7 +236,7 @@ int quota_give_back(const char *state_dir, const char *name, uint32_t period_s, 
 		return state_pg_give_back(state_dir, name, period_start(now, period_s));
 	int fd = open_counter(state_dir, name, false);
 	if (fd == -2)
-		return 0;   /* nothing was ever taken */
+		return 0; /* nothing was ever taken */
 	if (fd < 0)
 		return -1;
 	if ((how = lock_counter(fd)) < 0)

@@ -16,8 +16,8 @@
 /* Take one unit from counter `name` (a safe file name is derived from it)
  * limited to `limit` per `period_s` seconds (0 = for ever).  Returns 1 if
  * taken, 0 if exhausted, -1 on error (state dir unusable: caller denies). */
-int quota_take(const char *state_dir, const char *name, uint32_t limit,
-               uint32_t period_s, time_t now);
+int quota_take(const char *state_dir, const char *name, uint32_t limit, uint32_t period_s,
+               time_t now);
 
 /* Give back one unit (the signature was not produced after all). */
 int quota_give_back(const char *state_dir, const char *name, uint32_t period_s, time_t now);

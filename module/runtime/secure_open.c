@@ -28,7 +28,7 @@ refuse(char *err, size_t errlen, const char *path, const char *fmt, ...)
 
 /* The owner and mode checks, on the status of the open descriptor. */
 static bool mode_ok(const char *path, const struct stat *st, unsigned flags, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	unsigned mode = (unsigned)(st->st_mode & 07777);
 
@@ -36,22 +36,22 @@ static bool mode_ok(const char *path, const struct stat *st, unsigned flags, cha
 		return true;
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return refuse(err, errlen, path,
-			      "insecure permissions %04o: group- or world-writable (chmod go-w)",
-			      mode);
+		              "insecure permissions %04o: group- or world-writable (chmod go-w)",
+		              mode);
 	if ((flags & SECURE_OPEN_SECRET) && (st->st_mode & (S_IRGRP | S_IROTH | S_IXOTH | S_IXGRP)))
 		return refuse(err, errlen, path,
-			      "insecure permissions %04o: a secret readable by group or others "
-			      "(chmod 0600)",
-			      mode);
+		              "insecure permissions %04o: a secret readable by group or others "
+		              "(chmod 0600)",
+		              mode);
 	if (st->st_uid != 0 && st->st_uid != geteuid())
 		return refuse(err, errlen, path,
-			      "insecure permissions: owned by uid %u, not root or uid %u",
-			      (unsigned)st->st_uid, (unsigned)geteuid());
+		              "insecure permissions: owned by uid %u, not root or uid %u",
+		              (unsigned)st->st_uid, (unsigned)geteuid());
 	return true;
 }
 
 bool secure_read_file(const char *path, unsigned flags, size_t max_bytes, char **out, size_t *len,
-		      struct stat *st_out, char *err, size_t errlen)
+                      struct stat *st_out, char *err, size_t errlen)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -68,11 +68,11 @@ bool secure_read_file(const char *path, unsigned flags, size_t max_bytes, char *
 	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
 	 * writer; it is refused below as not a regular file. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-				((flags & SECURE_OPEN_NOFOLLOW) ? O_NOFOLLOW : 0));
+	                        ((flags & SECURE_OPEN_NOFOLLOW) ? O_NOFOLLOW : 0));
 	if (fd < 0) {
 		if (errno == ELOOP && (flags & SECURE_OPEN_NOFOLLOW))
 			return refuse(err, errlen, path,
-				      "insecure: a symbolic link (name the file itself)");
+			              "insecure: a symbolic link (name the file itself)");
 		return refuse(err, errlen, path, "cannot open: %s", strerror(errno));
 	}
 	if (fstat(fd, &st) != 0) {

@@ -33,6 +33,6 @@ enum {
  * file's status.  On failure returns false, *out is NULL and err holds
  * "PATH: message". */
 bool secure_read_file(const char *path, unsigned flags, size_t max_bytes, char **out, size_t *len,
-		      struct stat *st, char *err, size_t errlen);
+                      struct stat *st, char *err, size_t errlen);
 
 #endif

@@ -326,8 +326,8 @@ int state_key_revoked(const char *locator, const char *key, char *reason, size_t
 	    rev_pid != getpid() || !rev_locator || strcmp(rev_locator, locator) != 0) {
 		rev_list_t fresh = { 0 };
 		int r = state_is_postgresql(locator)
-				? state_pg_revocations(locator, rev_list_add, &fresh)
-				: files_revocations(locator, &fresh);
+		                ? state_pg_revocations(locator, rev_list_add, &fresh)
+		                : files_revocations(locator, &fresh);
 		if (r == 0 && fresh.oom) {
 			state_set_error("out of memory reading the revocation list");
 			r = -1;
@@ -385,7 +385,7 @@ int state_revoke(const char *locator, const char *key, const char *reason, const
 	snprintf(r, sizeof r, "%s", reason ? reason : "");
 	reason_clean(r);
 	int rc = state_is_postgresql(locator) ? state_pg_revoke(locator, key, r, by ? by : "")
-					      : files_revoke(locator, key, r);
+	                                      : files_revoke(locator, key, r);
 	state_revocation_cache_flush();
 	return rc;
 }
@@ -398,7 +398,7 @@ int state_unrevoke(const char *locator, const char *key, bool *was_revoked)
 		return -1;
 	}
 	int rc = state_is_postgresql(locator) ? state_pg_unrevoke(locator, key, &was)
-					      : files_unrevoke(locator, key, &was);
+	                                      : files_unrevoke(locator, key, &was);
 	if (was_revoked)
 		*was_revoked = was;
 	state_revocation_cache_flush();

@@ -62,13 +62,13 @@ bool state_file_ours(int fd, bool root_may_own);
 /* Counters, as quota_take()/quota_give_back() (1 taken, 0 exhausted,
  * -1 unavailable; an unknown outcome is -1 and the unit stays used). */
 int state_pg_take(const char *locator, const char *name, uint32_t limit, uint32_t period_s,
-		  int64_t period_start);
+                  int64_t period_start);
 int state_pg_give_back(const char *locator, const char *name, int64_t period_start);
 
 /* Revocation list: calls fn for each entry; -1 when the store cannot
  * answer. */
 int state_pg_revocations(const char *locator,
-			 void (*fn)(void *ctx, const char *key, const char *reason), void *ctx);
+                         void (*fn)(void *ctx, const char *key, const char *reason), void *ctx);
 int state_pg_revoke(const char *locator, const char *key, const char *reason, const char *by);
 int state_pg_unrevoke(const char *locator, const char *key, bool *was_revoked);
 

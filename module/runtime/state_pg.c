@@ -31,16 +31,16 @@
 #include <openssl/crypto.h>
 
 #define PG_CONNINFO_MAX 4096
-#define PG_RETRY_MS	1000 /* after a failed connect, fail fast this long */
+#define PG_RETRY_MS 1000 /* after a failed connect, fail fast this long */
 
 static pthread_mutex_t pg_lock = PTHREAD_MUTEX_INITIALIZER;
-static PGconn *pg_conn;	     /* NULL = not connected */
-static pid_t pg_pid;	     /* the process that made pg_conn */
+static PGconn *pg_conn;      /* NULL = not connected */
+static pid_t pg_pid;         /* the process that made pg_conn */
 static unsigned pg_prepared; /* statements prepared on pg_conn, a bit each */
 static char pg_locator[PATH_MAX + 32];
-static int64_t pg_retry_at;	/* monotonic ms: no new connect before */
+static int64_t pg_retry_at;     /* monotonic ms: no new connect before */
 static char pg_last_error[256]; /* why the store is down (for fast failures) */
-static bool pg_down_reported;	/* one stderr line per outage */
+static bool pg_down_reported;   /* one stderr line per outage */
 static bool pg_atexit_done;
 
 static int64_t mono_ms(void)
@@ -85,9 +85,9 @@ static int conninfo_read(const char *path, char *buf, size_t cap)
 	}
 	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
 		state_set_error(
-			"conninfo_file %s: group-writable or accessible by others (mode %04o); "
-			"chmod 0600 it",
-			path, (unsigned)(st.st_mode & 07777));
+		        "conninfo_file %s: group-writable or accessible by others (mode %04o); "
+		        "chmod 0600 it",
+		        path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	for (;;) {
@@ -143,13 +143,13 @@ static int wait_socket(PGconn *c, short events, int64_t deadline)
 static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent);
 
 static PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params,
-			int64_t deadline, bool *sent)
+                        int64_t deadline, bool *sent)
 {
 	*sent = false;
 	/* Without parameters the simple protocol: it takes several
 	 * statements in one string (the schema). */
 	if (!(n == 0 ? PQsendQuery(c, sql)
-		     : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0))) {
+	             : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0))) {
 		state_set_error("postgresql: %s", PQerrorMessage(c));
 		return NULL;
 	}
@@ -168,7 +168,7 @@ static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent)
 			break;
 		if (f < 0 || wait_socket(c, POLLOUT | POLLIN, deadline) <= 0) {
 			state_set_error("postgresql: %s",
-					f < 0 ? PQerrorMessage(c) : "timed out sending");
+			                f < 0 ? PQerrorMessage(c) : "timed out sending");
 			return NULL;
 		}
 		if (!PQconsumeInput(c)) {
@@ -187,7 +187,7 @@ static PGresult *pg_finish(PGconn *c, int64_t deadline, bool *sent)
 		int w = wait_socket(c, POLLIN, deadline);
 		if (w <= 0) {
 			state_set_error("postgresql: %s",
-					w == 0 ? "no answer within timeout_ms" : strerror(errno));
+			                w == 0 ? "no answer within timeout_ms" : strerror(errno));
 			PQclear(last);
 			return NULL;
 		}
@@ -228,9 +228,9 @@ static void report_down_locked(void)
 	snprintf(pg_last_error, sizeof pg_last_error, "%s", state_error());
 	if (!pg_down_reported) {
 		fprintf(stderr,
-			"signgate: state store unavailable, refusing decisions that need it "
-			"(state-unavailable): %s\n",
-			pg_last_error);
+		        "signgate: state store unavailable, refusing decisions that need it "
+		        "(state-unavailable): %s\n",
+		        pg_last_error);
 		pg_down_reported = true;
 	}
 }
@@ -271,7 +271,7 @@ static PGconn *connect_now(const char *file, int timeout_ms, bool check_schema, 
 		int w = wait_socket(c, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
 		if (w <= 0) {
 			state_set_error("postgresql: connect: no answer within timeout_ms (%d ms)",
-					timeout_ms);
+			                timeout_ms);
 			PQfinish(c);
 			return NULL;
 		}
@@ -286,9 +286,9 @@ static PGconn *connect_now(const char *file, int timeout_ms, bool check_schema, 
 	snprintf(tmo, sizeof tmo, "%d", timeout_ms);
 	const char *const p[] = { tmo };
 	PGresult *r = pg_run(c,
-			     "SELECT set_config('statement_timeout', $1, false), "
-			     "to_regclass('signgate_schema') IS NOT NULL",
-			     1, p, deadline, &sent);
+	                     "SELECT set_config('statement_timeout', $1, false), "
+	                     "to_regclass('signgate_schema') IS NOT NULL",
+	                     1, p, deadline, &sent);
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		if (r)
 			pg_error_from("setup", PQresultErrorMessage(r));
@@ -313,16 +313,16 @@ static PGconn *connect_now(const char *file, int timeout_ms, bool check_schema, 
 	if (check_schema && *version != STATE_SCHEMA_VERSION) {
 		if (*version == 0)
 			state_set_error("postgresql: no signgate schema in the database: "
-					"run `signgate state init`");
+			                "run `signgate state init`");
 		else if (*version < STATE_SCHEMA_VERSION)
 			state_set_error(
-				"postgresql: schema version %d is older than this signgate's (%d): "
-				"run `signgate state migrate`",
-				*version, STATE_SCHEMA_VERSION);
+			        "postgresql: schema version %d is older than this signgate's (%d): "
+			        "run `signgate state migrate`",
+			        *version, STATE_SCHEMA_VERSION);
 		else
 			state_set_error("postgresql: schema version %d is unknown to this signgate "
-					"(it knows %d): upgrade signgate on this host",
-					*version, STATE_SCHEMA_VERSION);
+			                "(it knows %d): upgrade signgate on this host",
+			                *version, STATE_SCHEMA_VERSION);
 		PQfinish(c);
 		return NULL;
 	}
@@ -385,9 +385,9 @@ enum {
 };
 
 static const char *const stmt_names[ST_COUNT] = { "sg_take_ticket", "sg_take_quota",
-						  "sg_back_ticket", "sg_back_quota",
-						  "sg_revocations", "sg_revoke",
-						  "sg_unrevoke" };
+	                                          "sg_back_ticket", "sg_back_quota",
+	                                          "sg_revocations", "sg_revoke",
+	                                          "sg_unrevoke" };
 
 /* Send Prepare (first use on this connection) and read its result. */
 static bool prepare_locked(PGconn *c, int id, const char *sql, int n, int64_t deadline)
@@ -406,7 +406,7 @@ static bool prepare_locked(PGconn *c, int id, const char *sql, int n, int64_t de
 		if (f < 0 || wait_socket(c, POLLOUT | POLLIN, deadline) <= 0 ||
 		    !PQconsumeInput(c)) {
 			state_set_error("postgresql: prepare: %s",
-					f < 0 ? PQerrorMessage(c) : "timed out");
+			                f < 0 ? PQerrorMessage(c) : "timed out");
 			return false;
 		}
 	}
@@ -439,7 +439,7 @@ static bool prepare_locked(PGconn *c, int id, const char *sql, int n, int64_t de
  * (PGRES_TUPLES_OK or PGRES_COMMAND_OK) or NULL (error set, connection
  * dropped when its state is unknown). */
 static PGresult *exec_locked(const char *locator, int id, const char *sql, int n,
-			     const char *const *params)
+                             const char *const *params)
 {
 	int timeout_ms;
 	bool sent = false;
@@ -495,13 +495,13 @@ static bool counter_key(const char *name, counter_key_t *k)
 		snprintf(k->caller, sizeof k->caller, "%s", last + 1);
 		return (size_t)(last - rule) < sizeof k->subject &&
 		       snprintf(k->subject, sizeof k->subject, "%.*s", (int)(last - rule), rule) >=
-			       0;
+		               0;
 	}
 	return (size_t)snprintf(k->subject, sizeof k->subject, "%s", rule) < sizeof k->subject;
 }
 
 int state_pg_take(const char *locator, const char *name, uint32_t limit, uint32_t period_s,
-		  int64_t period_start)
+                  int64_t period_start)
 {
 	counter_key_t k;
 	char lim[16], ps[24], per[16];
@@ -522,28 +522,28 @@ int state_pg_take(const char *locator, const char *name, uint32_t limit, uint32_
 	if (k.ticket) {
 		const char *const p[] = { k.subject, lim };
 		r = exec_locked(
-			locator, ST_TAKE_TICKET,
-			"INSERT INTO signgate_ticket_use AS t (jti, uses) VALUES ($1, 1) "
-			"ON CONFLICT (jti) DO UPDATE SET uses = t.uses + 1, last_used = now() "
-			"WHERE t.uses < $2::bigint RETURNING t.uses",
-			2, p);
+		        locator, ST_TAKE_TICKET,
+		        "INSERT INTO signgate_ticket_use AS t (jti, uses) VALUES ($1, 1) "
+		        "ON CONFLICT (jti) DO UPDATE SET uses = t.uses + 1, last_used = now() "
+		        "WHERE t.uses < $2::bigint RETURNING t.uses",
+		        2, p);
 	} else {
 		/* A newer period restarts the count; a period older than the
 		 * stored one (this host's clock behind another's) takes nothing:
 		 * clock skew may refuse, it never grants more. */
 		const char *const p[] = { k.subject, k.caller, ps, lim, per };
 		r = exec_locked(
-			locator, ST_TAKE_QUOTA,
-			"INSERT INTO signgate_quota AS q (rule, caller, period_s, period_start, count) "
-			"VALUES ($1, $2, $5::bigint, $3::bigint, 1) "
-			"ON CONFLICT (rule, caller) DO UPDATE SET "
-			"count = CASE WHEN q.period_start = EXCLUDED.period_start "
-			"THEN q.count + 1 ELSE 1 END, "
-			"period_start = EXCLUDED.period_start, period_s = EXCLUDED.period_s "
-			"WHERE EXCLUDED.period_start > q.period_start "
-			"OR (EXCLUDED.period_start = q.period_start AND q.count < $4::bigint) "
-			"RETURNING q.count",
-			5, p);
+		        locator, ST_TAKE_QUOTA,
+		        "INSERT INTO signgate_quota AS q (rule, caller, period_s, period_start, count) "
+		        "VALUES ($1, $2, $5::bigint, $3::bigint, 1) "
+		        "ON CONFLICT (rule, caller) DO UPDATE SET "
+		        "count = CASE WHEN q.period_start = EXCLUDED.period_start "
+		        "THEN q.count + 1 ELSE 1 END, "
+		        "period_start = EXCLUDED.period_start, period_s = EXCLUDED.period_s "
+		        "WHERE EXCLUDED.period_start > q.period_start "
+		        "OR (EXCLUDED.period_start = q.period_start AND q.count < $4::bigint) "
+		        "RETURNING q.count",
+		        5, p);
 	}
 	if (!r) {
 		rc = -1;
@@ -570,16 +570,16 @@ int state_pg_give_back(const char *locator, const char *name, int64_t period_sta
 	if (k.ticket) {
 		const char *const p[] = { k.subject };
 		r = exec_locked(
-			locator, ST_BACK_TICKET,
-			"UPDATE signgate_ticket_use SET uses = uses - 1 WHERE jti = $1 AND uses > 0",
-			1, p);
+		        locator, ST_BACK_TICKET,
+		        "UPDATE signgate_ticket_use SET uses = uses - 1 WHERE jti = $1 AND uses > 0",
+		        1, p);
 	} else {
 		const char *const p[] = { k.subject, k.caller, ps };
 		r = exec_locked(
-			locator, ST_BACK_QUOTA,
-			"UPDATE signgate_quota SET count = count - 1 WHERE rule = $1 AND caller = $2 "
-			"AND period_start = $3::bigint AND count > 0",
-			3, p);
+		        locator, ST_BACK_QUOTA,
+		        "UPDATE signgate_quota SET count = count - 1 WHERE rule = $1 AND caller = $2 "
+		        "AND period_start = $3::bigint AND count > 0",
+		        3, p);
 	}
 	PQclear(r);
 	pthread_mutex_unlock(&pg_lock);
@@ -587,11 +587,11 @@ int state_pg_give_back(const char *locator, const char *name, int64_t period_sta
 }
 
 int state_pg_revocations(const char *locator,
-			 void (*fn)(void *ctx, const char *key, const char *reason), void *ctx)
+                         void (*fn)(void *ctx, const char *key, const char *reason), void *ctx)
 {
 	pthread_mutex_lock(&pg_lock);
 	PGresult *r = exec_locked(locator, ST_REVOCATIONS,
-				  "SELECT key, reason FROM signgate_revocation", 0, NULL);
+	                          "SELECT key, reason FROM signgate_revocation", 0, NULL);
 	if (r)
 		for (int i = 0; i < PQntuples(r); i++)
 			fn(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
@@ -605,11 +605,11 @@ int state_pg_revoke(const char *locator, const char *key, const char *reason, co
 	const char *const p[] = { key, reason, by };
 	pthread_mutex_lock(&pg_lock);
 	PGresult *r = exec_locked(locator, ST_REVOKE,
-				  "INSERT INTO signgate_revocation (key, reason, revoked_by) "
-				  "VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET "
-				  "reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by, "
-				  "revoked_at = now()",
-				  3, p);
+	                          "INSERT INTO signgate_revocation (key, reason, revoked_by) "
+	                          "VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET "
+	                          "reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by, "
+	                          "revoked_at = now()",
+	                          3, p);
 	PQclear(r);
 	pthread_mutex_unlock(&pg_lock);
 	return r ? 0 : -1;
@@ -620,7 +620,7 @@ int state_pg_unrevoke(const char *locator, const char *key, bool *was_revoked)
 	const char *const p[] = { key };
 	pthread_mutex_lock(&pg_lock);
 	PGresult *r = exec_locked(locator, ST_UNREVOKE,
-				  "DELETE FROM signgate_revocation WHERE key = $1", 1, p);
+	                          "DELETE FROM signgate_revocation WHERE key = $1", 1, p);
 	if (r && was_revoked)
 		*was_revoked = atoi(PQcmdTuples(r)) > 0;
 	PQclear(r);
@@ -631,19 +631,19 @@ int state_pg_unrevoke(const char *locator, const char *key, bool *was_revoked)
 /* Schema version 1.  Quota rows keep only the current period of each
  * counter; token_replay is ready for ID-token replay counts. */
 static const char schema_v1[] =
-	"CREATE TABLE signgate_schema (version integer NOT NULL, "
-	"  applied_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE signgate_quota (rule text NOT NULL, caller text NOT NULL, "
-	"  period_s bigint NOT NULL, period_start bigint NOT NULL, count bigint NOT NULL, "
-	"  PRIMARY KEY (rule, caller));"
-	"CREATE TABLE signgate_ticket_use (jti text PRIMARY KEY, uses bigint NOT NULL, "
-	"  first_used timestamptz NOT NULL DEFAULT now(), "
-	"  last_used timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE signgate_token_replay (issuer text NOT NULL, jti text NOT NULL, "
-	"  uses bigint NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (issuer, jti));"
-	"CREATE TABLE signgate_revocation (key text PRIMARY KEY, reason text NOT NULL, "
-	"  revoked_by text NOT NULL DEFAULT '', revoked_at timestamptz NOT NULL DEFAULT now());"
-	"INSERT INTO signgate_schema (version) VALUES (1);";
+        "CREATE TABLE signgate_schema (version integer NOT NULL, "
+        "  applied_at timestamptz NOT NULL DEFAULT now());"
+        "CREATE TABLE signgate_quota (rule text NOT NULL, caller text NOT NULL, "
+        "  period_s bigint NOT NULL, period_start bigint NOT NULL, count bigint NOT NULL, "
+        "  PRIMARY KEY (rule, caller));"
+        "CREATE TABLE signgate_ticket_use (jti text PRIMARY KEY, uses bigint NOT NULL, "
+        "  first_used timestamptz NOT NULL DEFAULT now(), "
+        "  last_used timestamptz NOT NULL DEFAULT now());"
+        "CREATE TABLE signgate_token_replay (issuer text NOT NULL, jti text NOT NULL, "
+        "  uses bigint NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (issuer, jti));"
+        "CREATE TABLE signgate_revocation (key text PRIMARY KEY, reason text NOT NULL, "
+        "  revoked_by text NOT NULL DEFAULT '', revoked_at timestamptz NOT NULL DEFAULT now());"
+        "INSERT INTO signgate_schema (version) VALUES (1);";
 
 int state_pg_admin(const char *locator, state_admin_op_t op, int *version)
 {
@@ -669,8 +669,8 @@ int state_pg_admin(const char *locator, state_admin_op_t op, int *version)
 	}
 	if (*version > STATE_SCHEMA_VERSION) {
 		state_set_error(
-			"schema version %d is newer than this signgate's (%d): nothing done",
-			*version, STATE_SCHEMA_VERSION);
+		        "schema version %d is newer than this signgate's (%d): nothing done",
+		        *version, STATE_SCHEMA_VERSION);
 		goto out;
 	}
 	if (*version == STATE_SCHEMA_VERSION) {

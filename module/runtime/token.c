@@ -56,7 +56,8 @@ bool token_info_exposed(const config_backend_t *b, const CK_TOKEN_INFO *ti)
 bool token_named(const char *name, const char *label, const char *serial)
 {
 	/* The loader refuses blank names: an empty serial matches nothing. */
-	return name && name[0] && ((label && !strcmp(name, label)) || (serial && !strcmp(name, serial)));
+	return name && name[0] &&
+	       ((label && !strcmp(name, label)) || (serial && !strcmp(name, serial)));
 }
 
 bool token_exposed(const config_backend_t *b, const char *label, const char *serial)
@@ -123,7 +124,8 @@ const policy_key_t *token_key_govern(const config_t *cfg, const char *label, con
 	/* An object whose identity is not established is never "not
 	 * governed": the caller sees *why and refuses. */
 	if (ka->standing != KEY_KNOWN) {
-		*why = ka->standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN : REASON_KEY_UNKNOWN;
+		*why = ka->standing == KEY_OTHER_TOKEN ? REASON_KEY_OTHER_TOKEN
+		                                       : REASON_KEY_UNKNOWN;
 		return NULL;
 	}
 	if (ka->label_long)
@@ -195,8 +197,10 @@ int token_view_open(token_view_t *v, const config_t *cfg, unsigned pin_flags, co
 
 	memset(v, 0, sizeof(*v));
 	if (!b->pin_file) {
-		snprintf(err, errlen, "%s has no backend.pin_file: the token is read logged in with it, "
-		         "as the module does", cfg->path ? cfg->path : "the config");
+		snprintf(err, errlen,
+		         "%s has no backend.pin_file: the token is read logged in with it, "
+		         "as the module does",
+		         cfg->path ? cfg->path : "the config");
 		return -1;
 	}
 	if (token_pin_read(b->pin_file, pin_flags, pin, sizeof(pin), &pin_len, err, errlen) < 0)
@@ -208,7 +212,8 @@ int token_view_open(token_view_t *v, const config_t *cfg, unsigned pin_flags, co
 	CK_C_INITIALIZE_ARGS ia = { .flags = CKF_OS_LOCKING_OK, .pReserved = b->init_args };
 	rv = v->f->C_Initialize(&ia);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		snprintf(err, errlen, "%s: C_Initialize failed (0x%lx)", b->module, (unsigned long)rv);
+		snprintf(err, errlen, "%s: C_Initialize failed (0x%lx)", b->module,
+		         (unsigned long)rv);
 		goto out;
 	}
 	v->initialized = rv == CKR_OK;
@@ -225,7 +230,8 @@ int token_view_open(token_view_t *v, const config_t *cfg, unsigned pin_flags, co
 			break;
 	}
 	if (rv != CKR_OK) {
-		snprintf(err, errlen, "%s: cannot list slots (0x%lx)", b->module, (unsigned long)rv);
+		snprintf(err, errlen, "%s: cannot list slots (0x%lx)", b->module,
+		         (unsigned long)rv);
 		goto out;
 	}
 	if (!(v->slots = calloc(n + 1, sizeof(*v->slots)))) {
@@ -234,11 +240,13 @@ int token_view_open(token_view_t *v, const config_t *cfg, unsigned pin_flags, co
 	}
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_TOKEN_INFO ti;
-		if (v->f->C_GetTokenInfo(ids[i], &ti) != CKR_OK || !(ti.flags & CKF_TOKEN_INITIALIZED))
-			continue;  /* SoftHSM always shows one empty slot */
+		if (v->f->C_GetTokenInfo(ids[i], &ti) != CKR_OK ||
+		    !(ti.flags & CKF_TOKEN_INITIALIZED))
+			continue; /* SoftHSM always shows one empty slot */
 		if (!token_info_exposed(b, &ti)) {
 			SG_DEBUG(SG_DBG_CONFIG, "token '%.*s' not exposed by backend.tokens",
-			         (int)token_field_len(ti.label, sizeof(ti.label)), (const char *)ti.label);
+			         (int)token_field_len(ti.label, sizeof(ti.label)),
+			         (const char *)ti.label);
 			continue;
 		}
 		if (only && !token_info_named(&ti, only))
@@ -247,12 +255,15 @@ int token_view_open(token_view_t *v, const config_t *cfg, unsigned pin_flags, co
 		t->slot = ids[i];
 		t->session = CK_INVALID_HANDLE;
 		token_field_copy(t->label, sizeof(t->label), ti.label, sizeof(ti.label));
-		token_field_copy(t->serial, sizeof(t->serial), ti.serialNumber, sizeof(ti.serialNumber));
+		token_field_copy(t->serial, sizeof(t->serial), ti.serialNumber,
+		                 sizeof(ti.serialNumber));
 		v->n_slots++;
 	}
 	if (only && !v->n_slots) {
-		snprintf(err, errlen, "no exposed token '%s' (the config's backend.tokens decide what is "
-		         "exposed)", only);
+		snprintf(err, errlen,
+		         "no exposed token '%s' (the config's backend.tokens decide what is "
+		         "exposed)",
+		         only);
 		goto out;
 	}
 	for (size_t i = 0; i < v->n_slots; i++) {
@@ -267,7 +278,8 @@ int token_view_open(token_view_t *v, const config_t *cfg, unsigned pin_flags, co
 		rv = v->f->C_Login(t->session, CKU_USER, pin, pin_len);
 		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
 			const char *name = audit_ckr_name(rv);
-			snprintf(err, errlen, "token %s: login with the PIN from %s failed: %s (0x%lx)",
+			snprintf(err, errlen,
+			         "token %s: login with the PIN from %s failed: %s (0x%lx)",
 			         t->label, b->pin_file, name ? name : "CKR_...", (unsigned long)rv);
 			goto out;
 		}

@@ -75,14 +75,14 @@ const policy_key_t *token_key_govern(const config_t *cfg, const char *label, con
 typedef struct token_slot {
 	CK_SLOT_ID slot;
 	char label[33], serial[17];
-	CK_SESSION_HANDLE session;   /* logged in with the PIN file */
+	CK_SESSION_HANDLE session; /* logged in with the PIN file */
 } token_slot_t;
 
 typedef struct token_view {
 	backend_t backend;
 	CK_FUNCTION_LIST_PTR f;
 	bool initialized;
-	token_slot_t *slots;         /* the exposed, initialised tokens */
+	token_slot_t *slots; /* the exposed, initialised tokens */
 	size_t n_slots;
 } token_view_t;
 

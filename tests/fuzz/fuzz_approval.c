@@ -24,12 +24,11 @@
 #define FUZZ_NOW ((time_t)1800000060)
 
 static const char ssh_pub[] =
-	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtocEkIIC6Ng246kCwSldursT1DXkbLFC/WDI7NWrvq fuzz";
-static const char ec_pub[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAElV1Ph1K67hHWLpvwHj2Tqf4IJX1R\n"
-	"P2seWK0Kzq7XLhLetrvLh2jiap/6pKT7X8Ra+74inJod6v48ciJN0OKINw==\n"
-	"-----END PUBLIC KEY-----\n";
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtocEkIIC6Ng246kCwSldursT1DXkbLFC/WDI7NWrvq fuzz";
+static const char ec_pub[] = "-----BEGIN PUBLIC KEY-----\n"
+                             "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAElV1Ph1K67hHWLpvwHj2Tqf4IJX1R\n"
+                             "P2seWK0Kzq7XLhLetrvLh2jiap/6pKT7X8Ra+74inJod6v48ciJN0OKINw==\n"
+                             "-----END PUBLIC KEY-----\n";
 
 static config_approver_key_t keys[2];
 static config_approver_t approvers[2];
@@ -53,8 +52,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	approvers[0] = (config_approver_t){ .name = "fuzz-ssh", .keys = &keys[0], .n_keys = 1 };
 	approvers[1] = (config_approver_t){ .name = "fuzz-ec", .keys = &keys[1], .n_keys = 1 };
 	groups[0] = (config_approver_group_t){ .name = "g", .members = members, .n_members = 2 };
-	rule = (policy_rule_t){ .name = "r", .approvals_count = 2, .approvals_from = from,
-		                .n_approvals_from = 1, .approvals_max_age_s = 86400 };
+	rule = (policy_rule_t){ .name = "r",
+		                .approvals_count = 2,
+		                .approvals_from = from,
+		                .n_approvals_from = 1,
+		                .approvals_max_age_s = 86400 };
 	cfg.approvers = approvers;
 	cfg.n_approvers = 2;
 	cfg.approver_groups = groups;
@@ -77,21 +79,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bundle_looks_like(s, size)) {
 		if (bundle_parse(s, size, &b, detail, sizeof detail)) {
 			for (size_t i = 0; i < b.n_approvals; i++)
-				if (approval_verify(&cfg, b.approvals[i], b.approval_len[i], FUZZ_NOW, &verified[n],
-				                    detail, sizeof detail) == APPROVAL_OK)
+				if (approval_verify(&cfg, b.approvals[i], b.approval_len[i],
+				                    FUZZ_NOW, &verified[n], detail,
+				                    sizeof detail) == APPROVAL_OK)
 					n++;
 			bundle_free(&b);
 		}
 	} else {
-		if (approval_verify(&cfg, s, size, FUZZ_NOW, &verified[0], detail, sizeof detail) == APPROVAL_OK)
+		if (approval_verify(&cfg, s, size, FUZZ_NOW, &verified[0], detail, sizeof detail) ==
+		    APPROVAL_OK)
 			n = 1;
 		config_approver_key_t k;
-		if (size < 4096 && !memchr(s, '\0', size) && approval_ssh_key_parse(s, &k, detail, sizeof detail))
+		if (size < 4096 && !memchr(s, '\0', size) &&
+		    approval_ssh_key_parse(s, &k, detail, sizeof detail))
 			EVP_PKEY_free(k.pkey);
 	}
 	unsigned char art[32] = { 0 };
 	art[31] = 1;
-	policy_request_t req = { .caller = &caller, .now = FUZZ_NOW, .approvals = verified, .n_approvals = n,
+	policy_request_t req = { .caller = &caller,
+		                 .now = FUZZ_NOW,
+		                 .approvals = verified,
+		                 .n_approvals = n,
 		                 .artifact = art };
 	char names[160];
 	(void)policy_approvals_count(&cfg, &rule, &req, names, sizeof names);

@@ -19,19 +19,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A credential of 1000 iterations (the minimum) keeps runs fast. */
 static const char policy_text[] =
-	"backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
-	"roles = ( { name = \"release\"; users = ( \"ci-alice\", 4242 ); },\n"
-	"  { name = \"office\"; groups = [ 4243 ]; programs = [ \"/usr/bin/true\" ]; },\n"
-	"  { name = \"ops\"; users = [ 4244 ]; credential = "
-	"\"pbkdf2-sha256$1000$VAL3W3+TC5IjAXqElWdrVw==$So5u7JJE/0JSfpRAkKNJHUEtEtKU2Ry4O9adTcJ9wc4=\"; } );\n"
-	"keys = ( { name = \"app-rsa\"; token = \"prod\"; id = \"01\"; products = [ \"app\" ];\n"
-	"    fingerprint = \"sha256:1111111111111111111111111111111111111111111111111111111111111111\";\n"
-	"    mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\", \"ECDSA\", \"RSA-PKCS-PSS\" ]; },\n"
-	"  { name = \"old\"; token = \"prod\"; label = \"old\"; mechanisms = [ \"ECDSA\" ]; revoked = true; } );\n"
-	"rules = ( { name = \"office-hours\"; roles = [ \"office\", \"release\" ]; keys = [ \"app-rsa\", \"old\" ];\n"
-	"    days = [ \"Mon\", \"Fri\" ]; hours = \"22:00-06:00\"; timezone = \"+01:00\";\n"
-	"    quota = { count = 3; period = \"1h\"; }; },\n"
-	"  { name = \"ops-admin\"; roles = [ \"ops\" ]; all_keys = true; sign = false; admin = true; } );\n";
+        "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
+        "roles = ( { name = \"release\"; users = ( \"ci-alice\", 4242 ); },\n"
+        "  { name = \"office\"; groups = [ 4243 ]; programs = [ \"/usr/bin/true\" ]; },\n"
+        "  { name = \"ops\"; users = [ 4244 ]; credential = "
+        "\"pbkdf2-sha256$1000$VAL3W3+TC5IjAXqElWdrVw==$So5u7JJE/0JSfpRAkKNJHUEtEtKU2Ry4O9adTcJ9wc4=\"; } );\n"
+        "keys = ( { name = \"app-rsa\"; token = \"prod\"; id = \"01\"; products = [ \"app\" ];\n"
+        "    fingerprint = \"sha256:1111111111111111111111111111111111111111111111111111111111111111\";\n"
+        "    mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\", \"ECDSA\", \"RSA-PKCS-PSS\" ]; },\n"
+        "  { name = \"old\"; token = \"prod\"; label = \"old\"; mechanisms = [ \"ECDSA\" ]; revoked = true; } );\n"
+        "rules = ( { name = \"office-hours\"; roles = [ \"office\", \"release\" ]; keys = [ \"app-rsa\", \"old\" ];\n"
+        "    days = [ \"Mon\", \"Fri\" ]; hours = \"22:00-06:00\"; timezone = \"+01:00\";\n"
+        "    quota = { count = 3; period = \"1h\"; }; },\n"
+        "  { name = \"ops-admin\"; roles = [ \"ops\" ]; all_keys = true; sign = false; admin = true; } );\n";
 
 static config_t *cfg;
 

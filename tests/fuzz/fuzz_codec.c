@@ -84,8 +84,8 @@ static void fuzz_b64(const char *t, size_t n, unsigned flags, size_t outmax)
 		}
 		check(!padded || !(flags & CODEC_B64_PAD_NONE));
 		check(len <= outmax && len <= c / 4 * 3 + 2);
-		unsigned eflags = (flags & CODEC_B64_URL) |
-		                  (padded || len % 3 == 0 ? 0 : CODEC_B64_PAD_NONE);
+		unsigned eflags =
+		        (flags & CODEC_B64_URL) | (padded || len % 3 == 0 ? 0 : CODEC_B64_PAD_NONE);
 		char *back = codec_b64_encode_alloc(out, len, eflags);
 		check(back && strlen(back) == c && !memcmp(back, clean, c));
 		free(back);
@@ -106,7 +106,7 @@ static void fuzz_roundtrip(const unsigned char *d, size_t n, unsigned flags)
 	check(codec_b64_decode(t, strlen(t), eflags, back, n, &len) && len == n);
 	check(n == 0 || memcmp(back, d, n) == 0);
 	if (n && codec_b64_decode(t, strlen(t), eflags, back, n - 1, &len))
-		abort();                /* one byte short must fail */
+		abort(); /* one byte short must fail */
 	free(t);
 
 	char *h = malloc(CODEC_HEX_SIZE(n));
@@ -132,7 +132,7 @@ static void fuzz_buf(const unsigned char *d, size_t n)
 	codec_buf_init(&b, mem, SIZE);
 	codec_buf_reader(&ro, d, n);
 	for (size_t i = 0; i + 1 < n; i += 2) {
-		size_t k = d[i + 1] % 80;           /* sometimes past the bound */
+		size_t k = d[i + 1] % 80; /* sometimes past the bound */
 		size_t avail = n - i - 2 < k ? n - i - 2 : k;
 		size_t w0 = b.wpos, r0 = b.rpos;
 		bool ok = false;
@@ -165,7 +165,7 @@ static void fuzz_buf(const unsigned char *d, size_t n)
 		}
 		check(b.rpos <= b.wpos && b.wpos <= b.size && b.size == SIZE);
 		if (!ok && d[i] % 12 != 11)
-			check(b.wpos == w0 && b.rpos == r0);   /* failed calls move nothing */
+			check(b.wpos == w0 && b.rpos == r0); /* failed calls move nothing */
 	}
 	free(mem);
 	free(dst);
@@ -185,21 +185,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(t, data + 1, n);
 	switch (sel >> 5) {
 	case 0:
-	case 1:
-		fuzz_hex(t, n, sel & 3, (sel >> 2) & 1 ? n / 4 : n);
-		break;
+	case 1: fuzz_hex(t, n, sel & 3, (sel >> 2) & 1 ? n / 4 : n); break;
 	case 2:
 	case 3:
-	case 4:
-		fuzz_b64(t, n, sel & 15, (sel >> 4) & 1 ? n / 2 : n);
-		break;
+	case 4: fuzz_b64(t, n, sel & 15, (sel >> 4) & 1 ? n / 2 : n); break;
 	case 5:
-	case 6:
-		fuzz_roundtrip((const unsigned char *)t, n, sel);
-		break;
-	default:
-		fuzz_buf((const unsigned char *)t, n);
-		break;
+	case 6: fuzz_roundtrip((const unsigned char *)t, n, sel); break;
+	default: fuzz_buf((const unsigned char *)t, n); break;
 	}
 	free(t);
 	return 0;

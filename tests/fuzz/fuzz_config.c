@@ -49,18 +49,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.checks[0].pass = true;
 	for (size_t i = 0; i < cfg->n_keys && i < 64; i++) {
 		const policy_key_t *k = &cfg->keys[i];
-		policy_key_ref_t ref = { .token_label = k->token, .id = k->has_id ? k->id : NULL,
-			                 .id_len = k->id_len, .label = k->label,
+		policy_key_ref_t ref = { .token_label = k->token,
+			                 .id = k->has_id ? k->id : NULL,
+			                 .id_len = k->id_len,
+			                 .label = k->label,
 			                 .has_fingerprint = k->has_fingerprint };
 		memcpy(ref.fingerprint, k->fingerprint, 32);
 		policy_reason_t why;
 		const policy_key_t *found = policy_key_lookup(cfg, &ref, &why);
 		if (!found)
-			abort();  /* a key must find itself */
+			abort(); /* a key must find itself */
 		for (int m = 0; m < MECH_COUNT; m += 3) {
-			policy_request_t req = { .action = (policy_action_t)(m & 1), .caller = &c, .key = found,
-				                 .mech = (mech_id_t)m, .hash = (hash_alg_t)(m % HASH_COUNT),
-				                 .now = 1780480800 + m * 7200, .ticket = (m & 2) ? &t : NULL };
+			policy_request_t req = { .action = (policy_action_t)(m & 1),
+				                 .caller = &c,
+				                 .key = found,
+				                 .mech = (mech_id_t)m,
+				                 .hash = (hash_alg_t)(m % HASH_COUNT),
+				                 .now = 1780480800 + m * 7200,
+				                 .ticket = (m & 2) ? &t : NULL };
 			policy_decision_t d;
 			policy_decide(cfg, &req, &d);
 			if (d.allow && !d.rule)
@@ -71,8 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * signing mechanism */
 		for (int m = 0; m < MECH_COUNT; m++) {
 			for (int a = POLICY_ACTION_DECRYPT; a <= POLICY_ACTION_DERIVE; a++) {
-				policy_request_t req = { .action = (policy_action_t)a, .caller = &c, .key = found,
-					                 .mech = (mech_id_t)m, .now = 1780480800 + m * 3600,
+				policy_request_t req = { .action = (policy_action_t)a,
+					                 .caller = &c,
+					                 .key = found,
+					                 .mech = (mech_id_t)m,
+					                 .now = 1780480800 + m * 3600,
 					                 .ticket = (m & 1) ? &t : NULL };
 				policy_decision_t d;
 				policy_decide(cfg, &req, &d);
@@ -80,10 +89,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					continue;
 				if (!d.rule)
 					abort();
-				uint64_t km = a == POLICY_ACTION_DECRYPT ? found->decrypt_mechs :
-				              a == POLICY_ACTION_UNWRAP ? found->unwrap_mechs : found->derive_mechs;
-				bool granted = a == POLICY_ACTION_DECRYPT ? d.rule->decrypt :
-				               a == POLICY_ACTION_UNWRAP ? d.rule->unwrap : d.rule->derive;
+				uint64_t km = a == POLICY_ACTION_DECRYPT  ? found->decrypt_mechs
+				              : a == POLICY_ACTION_UNWRAP ? found->unwrap_mechs
+				                                          : found->derive_mechs;
+				bool granted = a == POLICY_ACTION_DECRYPT  ? d.rule->decrypt
+				               : a == POLICY_ACTION_UNWRAP ? d.rule->unwrap
+				                                           : d.rule->derive;
 				if (!granted || !((km >> m) & 1u))
 					abort();
 			}

@@ -22,7 +22,8 @@
 /* Seeds were minted with IDP_NOW=1800000000 and a 300 s lifetime. */
 #define FUZZ_NOW ((time_t)1800000060)
 
-static const char jwks[] = "{\"keys\": [{\"kty\": \"RSA\", \"alg\": \"RS256\", \"use\": \"sig\", \"kid\": \"k1\", \"n\": \"8O0WMflUa8BI4VvhPMipajHlnKAyN53aNvA3z7LqynvYAGKKl4SqohYxjS4WJKq0YZPCohMTxPDc7pGQGrS6EOS45mUg3Aw0CxgADHJn66gAQCIJoKsQVGKXIw-dwZirBpfAEdBPLPnw99UZTdKW3URg0lmC0GLtybLtVJAdoxqpBK48OCfcs6qTbJ-rv_VW4JIvrykvTR6LMCzVZXZ8g8rFl9RGD-244zzxOEgY57csdrwBIym4hfI5_4SEEc_WDsxBj4GF9BKu7QXn4Gve2sV3wJaIlFjupglxDyMIsZb8WlET3LPe_FNgC-A886xAjKRSNHlGgcEQuRfk_pkC7w\", \"e\": \"AQAB\"}]}";
+static const char jwks[] =
+        "{\"keys\": [{\"kty\": \"RSA\", \"alg\": \"RS256\", \"use\": \"sig\", \"kid\": \"k1\", \"n\": \"8O0WMflUa8BI4VvhPMipajHlnKAyN53aNvA3z7LqynvYAGKKl4SqohYxjS4WJKq0YZPCohMTxPDc7pGQGrS6EOS45mUg3Aw0CxgADHJn66gAQCIJoKsQVGKXIw-dwZirBpfAEdBPLPnw99UZTdKW3URg0lmC0GLtybLtVJAdoxqpBK48OCfcs6qTbJ-rv_VW4JIvrykvTR6LMCzVZXZ8g8rFl9RGD-244zzxOEgY57csdrwBIym4hfI5_4SEEc_WDsxBj4GF9BKu7QXn4Gve2sV3wJaIlFjupglxDyMIsZb8WlET3LPe_FNgC-A886xAjKRSNHlGgcEQuRfk_pkC7w\", \"e\": \"AQAB\"}]}";
 
 static config_idp_t idps[2];
 static config_t cfg;

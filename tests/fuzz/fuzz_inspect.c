@@ -50,9 +50,9 @@ static unsigned long read_ul(const uint8_t **p, size_t *n)
 }
 
 static const unsigned order_sizes[] = { 0, 160, 224, 255, 256, 384, 448, 521 };
-static const unsigned long hash_ckms[] = { CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512,
-	                                   CKM_MD5 };
-static const unsigned long mgfs[] = { CKG_MGF1_SHA1, CKG_MGF1_SHA224, CKG_MGF1_SHA256,
+static const unsigned long hash_ckms[] = { CKM_SHA_1,  CKM_SHA224, CKM_SHA256,
+	                                   CKM_SHA384, CKM_SHA512, CKM_MD5 };
+static const unsigned long mgfs[] = { CKG_MGF1_SHA1,   CKG_MGF1_SHA224, CKG_MGF1_SHA256,
 	                              CKG_MGF1_SHA384, CKG_MGF1_SHA512, 0 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -22,9 +22,9 @@
 #include "template.h"
 
 static const CK_ATTRIBUTE_TYPE types[] = {
-	CKA_CLASS, CKA_KEY_TYPE, CKA_ID, CKA_LABEL, CKA_TOKEN, CKA_PRIVATE, CKA_PUBLIC_KEY_INFO,
-	CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT, CKA_VALUE, CKA_SIGN,
-	CKA_MODULUS_BITS,
+	CKA_CLASS,    CKA_KEY_TYPE,        CKA_ID,      CKA_LABEL,           CKA_TOKEN,
+	CKA_PRIVATE,  CKA_PUBLIC_KEY_INFO, CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS,
+	CKA_EC_POINT, CKA_VALUE,           CKA_SIGN,    CKA_MODULUS_BITS,
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 #define MAXATTR 512
@@ -49,7 +49,8 @@ static void check_readers(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE t
 	template_read_t r = template_get_ulong(t, n, type, &ul);
 	if ((r == TEMPLATE_ABSENT) != (a == NULL))
 		abort();
-	if (r == TEMPLATE_OK && (a->ulValueLen != sizeof(CK_ULONG) || memcmp(&ul, a->pValue, sizeof(ul))))
+	if (r == TEMPLATE_OK &&
+	    (a->ulValueLen != sizeof(CK_ULONG) || memcmp(&ul, a->pValue, sizeof(ul))))
 		abort();
 	r = template_get_bool(t, n, type, &b);
 	if (r == TEMPLATE_OK && (a->ulValueLen != 1 || b != (*(const CK_BBOOL *)a->pValue != 0)))
@@ -77,8 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (data[i] == 0xff) {
 			if (i + 7 > size)
 				break;
-			type = (CK_ATTRIBUTE_TYPE)data[i + 1] | (CK_ATTRIBUTE_TYPE)data[i + 2] << 8 |
-			       (CK_ATTRIBUTE_TYPE)data[i + 3] << 16 | (CK_ATTRIBUTE_TYPE)data[i + 4] << 24;
+			type = (CK_ATTRIBUTE_TYPE)data[i + 1] |
+			       (CK_ATTRIBUTE_TYPE)data[i + 2] << 8 |
+			       (CK_ATTRIBUTE_TYPE)data[i + 3] << 16 |
+			       (CK_ATTRIBUTE_TYPE)data[i + 4] << 24;
 			i += 4;
 		} else {
 			type = types[data[i] % NTYPES];

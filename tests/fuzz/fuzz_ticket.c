@@ -23,15 +23,13 @@
 /* Seeds were issued with --at @1800000000 and a 30 min ttl. */
 #define FUZZ_NOW ((time_t)1800000060)
 
-static const char ed_pub[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MCowBQYDK2VwAyEANysZ5tYqVHB23cjKacWfqmYT3Nb97MwuooKiTJQft4I=\n"
-	"-----END PUBLIC KEY-----\n";
-static const char ec_pub[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2DjoSVpZGPAR/rZW99UCa+9knJPU\n"
-	"buRRkunxcAsNZkK7ELb/yb7oDTkjpBHBz6mK0qiIpeQbB5nINeZUR7l61w==\n"
-	"-----END PUBLIC KEY-----\n";
+static const char ed_pub[] = "-----BEGIN PUBLIC KEY-----\n"
+                             "MCowBQYDK2VwAyEANysZ5tYqVHB23cjKacWfqmYT3Nb97MwuooKiTJQft4I=\n"
+                             "-----END PUBLIC KEY-----\n";
+static const char ec_pub[] = "-----BEGIN PUBLIC KEY-----\n"
+                             "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2DjoSVpZGPAR/rZW99UCa+9knJPU\n"
+                             "buRRkunxcAsNZkK7ELb/yb7oDTkjpBHBz6mK0qiIpeQbB5nINeZUR7l61w==\n"
+                             "-----END PUBLIC KEY-----\n";
 
 static config_validator_t validators[2];
 static config_t cfg;
@@ -84,15 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (st == TICKET_OK || st == TICKET_EXPIRED || st == TICKET_NOT_YET_VALID) {
 		/* Verified claims must be within their bounds. */
-		if (c.n_checks > TICKET_MAX_CHECKS || c.n_aud > TICKET_MAX_AUD
-		    || c.n_digests > TICKET_MAX_DIGESTS || !c.issuer[0]
-		    || strnlen(c.product, sizeof(c.product)) == sizeof(c.product))
+		if (c.n_checks > TICKET_MAX_CHECKS || c.n_aud > TICKET_MAX_AUD ||
+		    c.n_digests > TICKET_MAX_DIGESTS || !c.issuer[0] ||
+		    strnlen(c.product, sizeof(c.product)) == sizeof(c.product))
 			abort();
 		(void)ticket_check_passed(&c, "unit-tests");
 		(void)ticket_has_digest(&c, zero);
 		(void)ticket_audience_allows(&c, "app-rsa", products, 1);
 	} else if (c.issuer[0] || c.n_checks) {
-		abort();                        /* refusals leave nothing behind */
+		abort(); /* refusals leave nothing behind */
 	}
 	(void)ticket_status_name(st);
 

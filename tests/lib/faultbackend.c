@@ -40,7 +40,7 @@ enum fn {
 	F_COUNT
 };
 static const char *const fn_names[F_COUNT] = {
-	"C_SignInit",	 "C_Sign",    "C_SignUpdate",	     "C_SignFinal",
+	"C_SignInit",    "C_Sign",    "C_SignUpdate",        "C_SignFinal",
 	"C_DecryptInit", "C_Decrypt", "C_GetAttributeValue", "C_FindObjects",
 };
 
@@ -49,7 +49,7 @@ enum action { A_NONE, A_RETURN, A_AFTER, A_CLOSE, A_LEN, A_SLEEP };
 typedef struct fault {
 	enum fn fn;
 	enum action action;
-	long value;	    /* code, length change or milliseconds */
+	long value;         /* code, length change or milliseconds */
 	unsigned long when; /* 0 = every call */
 	bool and_later;
 } fault_t;
@@ -150,18 +150,13 @@ static bool fault_pre(const fault_t *f, CK_SESSION_HANDLE h, CK_RV *rv)
 	if (!f)
 		return false;
 	switch (f->action) {
-	case A_RETURN:
-		*rv = (CK_RV)f->value;
-		return true;
+	case A_RETURN: *rv = (CK_RV)f->value; return true;
 	case A_CLOSE:
 		hsm->C_CloseSession(h);
 		*rv = CKR_SESSION_CLOSED;
 		return true;
-	case A_SLEEP:
-		sleep_ms(f->value);
-		return false;
-	default:
-		return false;
+	case A_SLEEP: sleep_ms(f->value); return false;
+	default: return false;
 	}
 }
 
@@ -214,19 +209,19 @@ static CK_RV w_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HA
 }
 
 static CK_RV w_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o,
-		       CK_ULONG_PTR ol)
+                       CK_ULONG_PTR ol)
 {
 	WRAP(F_DECRYPT, h, ol, hsm->C_Decrypt(h, d, dl, o, ol));
 }
 
 static CK_RV w_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t,
-				 CK_ULONG n)
+                                 CK_ULONG n)
 {
 	WRAP(F_GET_ATTR, h, NULL, hsm->C_GetAttributeValue(h, o, t, n));
 }
 
 static CK_RV w_FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR o, CK_ULONG max,
-			   CK_ULONG_PTR n)
+                           CK_ULONG_PTR n)
 {
 	WRAP(F_FIND, h, NULL, hsm->C_FindObjects(h, o, max, n));
 }
@@ -238,9 +233,9 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 	if (!hsm) {
 		const char *path = getenv("SG_SOFTHSM");
 		void *h = dlopen(path && path[0] ? path : "/usr/lib/softhsm/libsofthsm2.so",
-				 RTLD_NOW | RTLD_LOCAL);
+		                 RTLD_NOW | RTLD_LOCAL);
 		CK_C_GetFunctionList gfl =
-			h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
+		        h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
 		if (!gfl || gfl(&hsm) != CKR_OK)
 			return CKR_GENERAL_ERROR;
 		list = *hsm;

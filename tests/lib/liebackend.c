@@ -17,7 +17,7 @@ static CK_FUNCTION_LIST_PTR hsm;
 static CK_FUNCTION_LIST list;
 
 static CK_RV lie_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t,
-				   CK_ULONG n)
+                                   CK_ULONG n)
 {
 	const char *lie = getenv("SG_LIE_HANDLE");
 	if (lie && lie[0] && strtoul(lie, NULL, 10) == o)
@@ -32,9 +32,9 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR pp)
 	if (!hsm) {
 		const char *path = getenv("SG_SOFTHSM");
 		void *h = dlopen(path && path[0] ? path : "/usr/lib/softhsm/libsofthsm2.so",
-				 RTLD_NOW | RTLD_LOCAL);
+		                 RTLD_NOW | RTLD_LOCAL);
 		CK_C_GetFunctionList gfl =
-			h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
+		        h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
 		if (!gfl || gfl(&hsm) != CKR_OK)
 			return CKR_GENERAL_ERROR;
 		memcpy(&list, hsm, sizeof(list));

@@ -71,25 +71,26 @@ CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char 
 }
 
 CK_OBJECT_HANDLE p11t_object(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-			     const unsigned char *id, size_t idlen)
+                             const unsigned char *id, size_t idlen)
 {
 	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, (void *)id, idlen } };
 	CK_OBJECT_HANDLE key;
 	CK_ULONG found = 0;
-	if (l->C_FindObjectsInit(s, t, 2) != CKR_OK || l->C_FindObjects(s, &key, 1, &found) != CKR_OK ||
-	    l->C_FindObjectsFinal(s) != CKR_OK || found != 1)
+	if (l->C_FindObjectsInit(s, t, 2) != CKR_OK ||
+	    l->C_FindObjects(s, &key, 1, &found) != CKR_OK || l->C_FindObjectsFinal(s) != CKR_OK ||
+	    found != 1)
 		return CK_INVALID_HANDLE;
 	return key;
 }
 
 CK_OBJECT_HANDLE p11t_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-			  unsigned char id)
+                          unsigned char id)
 {
 	return p11t_object(l, s, cls, &id, 1);
 }
 
 CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
-				  const unsigned char *id, size_t idlen)
+                                  const unsigned char *id, size_t idlen)
 {
 	return p11t_object(l, s, CKO_PRIVATE_KEY, id, idlen);
 }
@@ -104,7 +105,7 @@ CK_RV p11t_initialize(CK_FUNCTION_LIST_PTR l, const char *reserved)
 }
 
 CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, CK_FLAGS flags,
-				      const char *pin)
+                                      const char *pin)
 {
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	if (l->C_OpenSession(slot, CKF_SERIAL_SESSION | flags, NULL, NULL, &s) != CKR_OK)
@@ -154,7 +155,7 @@ int p11t_replace_file(const char *path, const void *data, size_t len)
 
 /* The slot among slots[0..n) whose token is labelled label. */
 static CK_SLOT_ID slot_labelled(CK_FUNCTION_LIST_PTR l, const CK_SLOT_ID *slots, CK_ULONG n,
-				const char *label)
+                                const char *label)
 {
 	size_t len = strlen(label);
 	for (CK_ULONG i = 0; i < n; i++) {
@@ -197,7 +198,8 @@ CK_SLOT_ID p11t_sg_token_slot(CK_FUNCTION_LIST_PTR l)
 CK_SESSION_HANDLE p11t_open_rw(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot)
 {
 	CK_SESSION_HANDLE s;
-	CHECK_RV(l->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
+	CHECK_RV(l->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+	         CKR_OK);
 	return s;
 }
 
@@ -211,7 +213,7 @@ CK_SESSION_HANDLE p11t_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, const
 }
 
 CK_OBJECT_HANDLE p11t_find(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-			   unsigned char id)
+                           unsigned char id)
 {
 	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
 	CK_OBJECT_HANDLE o[2];

@@ -42,14 +42,14 @@ __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...);
 /* For programs that go on after a failed check and count the failures
  * in an int `failures` of their own: "FAIL file:line: <message>" on
  * stderr and failures++ unless cond holds. */
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			failures++;                                            \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			failures++;                                          \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+		}                                                            \
 	} while (0)
 
 /* The same for a CK_RV, with what names the call (CHECK_RV above stops
@@ -80,15 +80,15 @@ CK_FUNCTION_LIST_PTR p11t_open_module(const char *path, int dlflags, const char 
  * C_FindObjects of at most one object), or CK_INVALID_HANDLE when there is
  * none or a call fails. */
 CK_OBJECT_HANDLE p11t_object(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-			     const unsigned char *id, size_t idlen);
+                             const unsigned char *id, size_t idlen);
 
 /* The same with the one-byte CKA_ID id. */
 CK_OBJECT_HANDLE p11t_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-			  unsigned char id);
+                          unsigned char id);
 
 /* The first private key with CKA_ID id[0..idlen). */
 CK_OBJECT_HANDLE p11t_private_key(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
-				  const unsigned char *id, size_t idlen);
+                                  const unsigned char *id, size_t idlen);
 
 /* C_Initialize with CKF_OS_LOCKING_OK and pReserved = reserved (signgate
  * reads it as its config path; NULL for none): the call's CK_RV. */
@@ -98,7 +98,7 @@ CK_RV p11t_initialize(CK_FUNCTION_LIST_PTR l, const char *reserved);
  * user with pin (already logged in is fine), or CK_INVALID_HANDLE when
  * opening or the login fails. */
 CK_SESSION_HANDLE p11t_try_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, CK_FLAGS flags,
-				      const char *pin);
+                                      const char *pin);
 
 /* The whole file at path, NUL-terminated, in malloc'ed memory, its
  * length in *len (if not NULL); NULL when it cannot be read (errno). */
@@ -129,7 +129,7 @@ CK_SESSION_HANDLE p11t_open_login(CK_FUNCTION_LIST_PTR l, CK_SLOT_ID slot, const
 
 /* The one object of class cls with the one-byte CKA_ID id. */
 CK_OBJECT_HANDLE p11t_find(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-			   unsigned char id);
+                           unsigned char id);
 
 /* A CKM_SHA256_RSA_PKCS signature of "data" with an RSA-2048 key, which
  * must succeed. */

@@ -28,7 +28,8 @@ static int load(void)
 
 	if (hsm)
 		return 0;
-	h = dlopen(path && path[0] ? path : "/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL);
+	h = dlopen(path && path[0] ? path : "/usr/lib/softhsm/libsofthsm2.so",
+	           RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return -1;
 	gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");

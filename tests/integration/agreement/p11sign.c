@@ -50,7 +50,8 @@ static bool field_is(const CK_UTF8CHAR *f, size_t size, const char *s)
 int main(int argc, char **argv)
 {
 	if (argc != 8) {
-		fprintf(stderr, "usage: p11sign MODULE TOKEN PIN ID_HEX|- LABEL|- MECHANISM DATAFILE\n");
+		fprintf(stderr,
+		        "usage: p11sign MODULE TOKEN PIN ID_HEX|- LABEL|- MECHANISM DATAFILE\n");
 		return 2;
 	}
 	const char *module = argv[1], *token = argv[2], *pin = argv[3], *id_hex = argv[4];
@@ -80,7 +81,8 @@ int main(int argc, char **argv)
 	if (dl)
 		*(void **)&get = dlsym(dl, "C_GetFunctionList");
 	if (!get || get(&fl) != CKR_OK || fl->C_Initialize(NULL) != CKR_OK) {
-		fprintf(stderr, "p11sign: cannot load %s: %s\n", module, dl ? "C_Initialize" : dlerror());
+		fprintf(stderr, "p11sign: cannot load %s: %s\n", module,
+		        dl ? "C_Initialize" : dlerror());
 		return 2;
 	}
 	CK_SLOT_ID slots[32];
@@ -95,7 +97,8 @@ int main(int argc, char **argv)
 		}
 	CK_SESSION_HANDLE s;
 	int rc = 2;
-	if (slot == (CK_SLOT_ID)-1 || fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK) {
+	if (slot == (CK_SLOT_ID)-1 ||
+	    fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK) {
 		fprintf(stderr, "p11sign: no token %s\n", token);
 		goto out;
 	}
@@ -118,7 +121,8 @@ int main(int argc, char **argv)
 		fl->C_FindObjectsFinal(s);
 	}
 	if (found != 1) {
-		fprintf(stderr, "p11sign: %lu keys with id %s label %s\n", (unsigned long)found, id_hex, label);
+		fprintf(stderr, "p11sign: %lu keys with id %s label %s\n", (unsigned long)found,
+		        id_hex, label);
 		goto out;
 	}
 	rc = 0;

@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	CK_SESSION_HANDLE s;
-	if ((rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)) != CKR_OK ||
+	if ((rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)) !=
+	            CKR_OK ||
 	    (rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)argv[4], strlen(argv[4]))) != CKR_OK) {
 		fprintf(stderr, "open/login: 0x%lx\n", rv);
 		return 1;
@@ -59,7 +60,8 @@ int main(int argc, char **argv)
 	for (int phase = 5; phase < argc; phase++) {
 		if (phase > 5) {
 			char line[16];
-			if (!fgets(line, sizeof(line), stdin)) return 1;
+			if (!fgets(line, sizeof(line), stdin))
+				return 1;
 		}
 		for (int i = 0; i < atoi(argv[phase]); i++) {
 			unsigned char data[32], sig[512];

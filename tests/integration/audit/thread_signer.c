@@ -27,7 +27,8 @@ static void *worker(void *arg)
 	unsigned salt = (unsigned)(size_t)arg;
 	CK_SESSION_HANDLE s;
 	CK_RV rv;
-	if ((rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)) != CKR_OK) {
+	if ((rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)) !=
+	    CKR_OK) {
 		fprintf(stderr, "open: 0x%lx\n", rv);
 		return NULL;
 	}
@@ -43,14 +44,18 @@ static void *worker(void *arg)
 	}
 	CK_MECHANISM mech = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 	for (unsigned long i = 0;; i++) {
-		if ((i & 15) == 0 && (access(stop_file, F_OK) == 0 || time(NULL) >= end_time)) break;
+		if ((i & 15) == 0 && (access(stop_file, F_OK) == 0 || time(NULL) >= end_time))
+			break;
 		unsigned char data[32], sig[512];
 		CK_ULONG siglen = sizeof(sig);
 		memset(data, (int)(i + salt), sizeof(data));
 		rv = f->C_SignInit(s, &mech, key);
-		if (rv == CKR_OK) rv = f->C_Sign(s, data, sizeof(data), sig, &siglen);
-		if (rv == CKR_OK && siglen > 0) atomic_fetch_add(&returned, 1);
-		else atomic_fetch_add(&refused, 1);
+		if (rv == CKR_OK)
+			rv = f->C_Sign(s, data, sizeof(data), sig, &siglen);
+		if (rv == CKR_OK && siglen > 0)
+			atomic_fetch_add(&returned, 1);
+		else
+			atomic_fetch_add(&refused, 1);
 	}
 	f->C_CloseSession(s);
 	return NULL;
@@ -59,7 +64,8 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc != 8) {
-		fprintf(stderr, "usage: thread-signer MODULE TOKEN KEYID PIN THREADS SECONDS STOP\n");
+		fprintf(stderr,
+		        "usage: thread-signer MODULE TOKEN KEYID PIN THREADS SECONDS STOP\n");
 		return 2;
 	}
 	const char *why;
@@ -80,7 +86,8 @@ int main(int argc, char **argv)
 	}
 	for (const char *p = argv[3]; p[0] && p[1] && idlen < sizeof(id); p += 2) {
 		unsigned v;
-		if (sscanf(p, "%2x", &v) != 1) return 2;
+		if (sscanf(p, "%2x", &v) != 1)
+			return 2;
 		id[idlen++] = (unsigned char)v;
 	}
 	pin = argv[4];
@@ -88,9 +95,12 @@ int main(int argc, char **argv)
 	end_time = time(NULL) + atoi(argv[6]);
 	stop_file = argv[7];
 	pthread_t t[16];
-	if (threads < 1 || threads > 16) return 2;
-	for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker, (void *)(size_t)(i * 101));
-	for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+	if (threads < 1 || threads > 16)
+		return 2;
+	for (int i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, worker, (void *)(size_t)(i * 101));
+	for (int i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
 	printf("returned %lu refused %lu\n", (unsigned long)atomic_load(&returned),
 	       (unsigned long)atomic_load(&refused));
 	f->C_Finalize(NULL);

@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 			batch = atoi(argv[++i]);
 		else {
 			fprintf(stderr,
-				"usage: signgate-bench-audit [--records N] [--batch-size K]\n");
+			        "usage: signgate-bench-audit [--records N] [--batch-size K]\n");
 			return 2;
 		}
 	}
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/log.sock", dir);
 	g_last_len =
-		mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	        mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g_last_len == MAP_FAILED) {
 		perror("mmap");
 		return 1;
@@ -242,21 +242,32 @@ int main(int argc, char **argv)
 	snprintf(line_path, sizeof(line_path), "%s/bare.journal", dir);
 	{
 		int kfd = open(mpath, O_WRONLY | O_CREAT | O_EXCL, 0600);
-		const char *hexkey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
-		if (kfd < 0 || write(kfd, hexkey, strlen(hexkey)) != (ssize_t)strlen(hexkey)) failed = 1;
-		if (kfd >= 0) close(kfd);
+		const char *hexkey =
+		        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+		if (kfd < 0 || write(kfd, hexkey, strlen(hexkey)) != (ssize_t)strlen(hexkey))
+			failed = 1;
+		if (kfd >= 0)
+			close(kfd);
 		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 		FILE *cf = fopen(cpath, "w");
-		if (!k || !cf || !PEM_write_PrivateKey(cf, k, NULL, NULL, 0, NULL, NULL)) failed = 1;
-		if (cf) fclose(cf);
+		if (!k || !cf || !PEM_write_PrivateKey(cf, k, NULL, NULL, 0, NULL, NULL))
+			failed = 1;
+		if (cf)
+			fclose(cf);
 		chmod(cpath, 0600);
 		EVP_PKEY_free(k);
 	}
 	printf("\njournal (JSON, syslog copy to the same reader): per-record p50/p99 over batches;\n"
 	       "bare = one O_APPEND write() of a line of the record's size (the floor).\n");
-	printf("%-26s %10s %10s %10s %14s\n", "mode", "emit p50", "emit p99", "bare p50", "emit-bare-send");
-	static const struct { const char *name; bool fdatasync; int every; } jm[] = {
-		{ "write", false, 0 }, { "write+checkpoint-each", false, 1 },
+	printf("%-26s %10s %10s %10s %14s\n", "mode", "emit p50", "emit p99", "bare p50",
+	       "emit-bare-send");
+	static const struct {
+		const char *name;
+		bool fdatasync;
+		int every;
+	} jm[] = {
+		{ "write", false, 0 },
+		{ "write+checkpoint-each", false, 1 },
 		{ "fdatasync", true, 0 },
 	};
 	double journal_write_p50 = 0, send_floor = 0;
@@ -266,11 +277,19 @@ int main(int argc, char **argv)
 		snprintf(sp, sizeof(sp), "%s.state", jpath);
 		unlink(sp);
 		config_audit_t ac = {
-			.enabled = true, .required = true, .format = AUDIT_FORMAT_JSON,
-			.facility = LOG_AUTHPRIV, .ident = "signgate", .socket_path = path,
-			.timeout_ms = 200, .journal = jpath, .sync_fdatasync = jm[m].fdatasync,
-			.mac_key = mpath, .checkpoint_key = jm[m].every ? cpath : NULL,
-			.checkpoint_every = jm[m].every, .checkpoint_seconds = 0,
+			.enabled = true,
+			.required = true,
+			.format = AUDIT_FORMAT_JSON,
+			.facility = LOG_AUTHPRIV,
+			.ident = "signgate",
+			.socket_path = path,
+			.timeout_ms = 200,
+			.journal = jpath,
+			.sync_fdatasync = jm[m].fdatasync,
+			.mac_key = mpath,
+			.checkpoint_key = jm[m].every ? cpath : NULL,
+			.checkpoint_every = jm[m].every,
+			.checkpoint_seconds = 0,
 		};
 		if (audit_configure(&ac) != 0) {
 			failed = 1;
@@ -278,17 +297,21 @@ int main(int argc, char **argv)
 		}
 		int lfd = open(line_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
 		int nb = jm[m].fdatasync ? (n_batches / 10 > 2 ? n_batches / 10 : 2) : n_batches;
-		for (int w = 0; w < 50; w++) audit_emit(&rec);
+		for (int w = 0; w < 50; w++)
+			audit_emit(&rec);
 		size_t len = (size_t)*g_last_len + 1;
 		memset(msg, 'x', len);
 		for (int b = 0; b < nb; b++) {
 			double t0 = now_ns();
 			for (int k = 0; k < batch; k++)
-				if (audit_emit(&rec) != 0) failed = 1;
+				if (audit_emit(&rec) != 0)
+					failed = 1;
 			double t1 = now_ns();
 			for (int k = 0; k < batch; k++) {
-				if (write(lfd, msg, len) != (ssize_t)len) failed = 1;
-				if (jm[m].fdatasync) fdatasync(lfd);
+				if (write(lfd, msg, len) != (ssize_t)len)
+					failed = 1;
+				if (jm[m].fdatasync)
+					fdatasync(lfd);
 			}
 			double t2 = now_ns();
 			t_emit[b] = (t1 - t0) / batch;
@@ -296,18 +319,19 @@ int main(int argc, char **argv)
 		}
 		close(lfd);
 		stat2_t e = summarise(t_emit, nb), w2 = summarise(t_send, nb);
-		if (m == 0) journal_write_p50 = e.p50;
+		if (m == 0)
+			journal_write_p50 = e.p50;
 		/* the syslog copy's send, measured above for JSON */
 		send_floor = send_floor ? send_floor : 0;
 		printf("%-26s %10.0f %10.0f %10.0f %14.0f\n", jm[m].name, e.p50, e.p99, w2.p50,
 		       e.p50 - w2.p50);
 		printf("RESULT status=%s tag=audit-journal mode=%s emit_p50_ns=%.0f emit_p99_ns=%.0f "
-		       "bare_write_p50_ns=%.0f\n", failed ? "error" : "ok", jm[m].name, e.p50, e.p99,
-		       w2.p50);
+		       "bare_write_p50_ns=%.0f\n",
+		       failed ? "error" : "ok", jm[m].name, e.p50, e.p99, w2.p50);
 		if (m == 1)
 			printf("checkpoint (Ed25519 sign + a second record): %.0f ns each; at one per 1000 "
-			       "records: %.1f ns per record\n", e.p50 - journal_write_p50,
-			       (e.p50 - journal_write_p50) / 1000.0);
+			       "records: %.1f ns per record\n",
+			       e.p50 - journal_write_p50, (e.p50 - journal_write_p50) / 1000.0);
 	}
 	{
 		/* the keyed chain's own cost: HMAC-SHA256 vs SHA-256 of one record */
@@ -317,7 +341,8 @@ int main(int argc, char **argv)
 		size_t len = (size_t)*g_last_len;
 		int n = 20000;
 		double t0 = now_ns();
-		for (int i = 0; i < n; i++) EVP_Digest(msg, len, md, &ul, EVP_sha256(), NULL);
+		for (int i = 0; i < n; i++)
+			EVP_Digest(msg, len, md, &ul, EVP_sha256(), NULL);
 		double t1 = now_ns();
 		EVP_MAC *hm = EVP_MAC_fetch(NULL, "HMAC", NULL);
 		EVP_MAC_CTX *hc = EVP_MAC_CTX_new(hm);
@@ -336,8 +361,8 @@ int main(int argc, char **argv)
 		EVP_MAC_free(hm);
 		printf("chain over %zu bytes: SHA-256 %.0f ns, HMAC-SHA256 (keyed ctx reused) %.0f ns\n",
 		       len, (t1 - t0) / n, (t3 - t2) / n);
-		printf("RESULT status=ok tag=audit-mac bytes=%zu sha256_ns=%.0f hmac_ns=%.0f\n", len,
-		       (t1 - t0) / n, (t3 - t2) / n);
+		printf("RESULT status=ok tag=audit-mac bytes=%zu sha256_ns=%.0f hmac_ns=%.0f\n",
+		       len, (t1 - t0) / n, (t3 - t2) / n);
 	}
 	unlink(jpath);
 	{

@@ -51,23 +51,23 @@ static char *make_config(size_t n, size_t mine, const char *state_dir)
 	text_t t = { NULL, 0, 0 };
 
 	text_printf(&t,
-		    "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; "
-		    "tokens = [ \"bench\" ]; };\nstate_dir = \"%s\";\n"
-		    "audit = { enabled = false; };\nroles = (\n",
-		    state_dir);
+	            "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; "
+	            "tokens = [ \"bench\" ]; };\nstate_dir = \"%s\";\n"
+	            "audit = { enabled = false; };\nroles = (\n",
+	            state_dir);
 	for (size_t i = 0; i < n; i++)
 		text_printf(&t, "  { name = \"role%05zu\"; users = [ %lu ]; }%s\n", i,
-			    i == mine ? (unsigned long)getuid() : (unsigned long)(200000 + i),
-			    i + 1 < n ? "," : "");
+		            i == mine ? (unsigned long)getuid() : (unsigned long)(200000 + i),
+		            i + 1 < n ? "," : "");
 	text_printf(&t, ");\nkeys = (\n");
 	for (size_t i = 0; i < n; i++)
 		text_fake_key(&t, i, "bench", i, i + 1 == n);
 	text_printf(&t, ");\nrules = (\n");
 	for (size_t i = 0; i < n; i++)
 		text_printf(
-			&t,
-			"  { name = \"rule%05zu\"; roles = [ \"role%05zu\" ]; keys = [ \"key%05zu\" ]; }%s\n",
-			i, i, i, i + 1 < n ? "," : "");
+		        &t,
+		        "  { name = \"rule%05zu\"; roles = [ \"role%05zu\" ]; keys = [ \"key%05zu\" ]; }%s\n",
+		        i, i, i, i + 1 < n ? "," : "");
 	text_printf(&t, ");\n");
 	return t.buf;
 }
@@ -83,7 +83,7 @@ typedef struct bench_cfg {
 typedef enum { OP_LOOKUP, OP_DECIDE } op_t;
 
 static stats_t time_op(const bench_cfg_t *bc, op_t op, const config_t *cfg,
-		       const policy_key_ref_t *ref, const policy_request_t *req)
+                       const policy_key_ref_t *ref, const policy_request_t *req)
 {
 	double *per_call = malloc((size_t)bc->batches * sizeof(*per_call));
 	policy_decision_t d;
@@ -157,34 +157,34 @@ static int run_size(const bench_cfg_t *bc, size_t n)
 	}
 
 	unsigned char id[4] = { (unsigned char)(mine >> 24), (unsigned char)(mine >> 16),
-				(unsigned char)(mine >> 8), (unsigned char)mine };
+		                (unsigned char)(mine >> 8), (unsigned char)mine };
 	char label[32];
 	snprintf(label, sizeof(label), "label-%zu", mine);
 	policy_key_ref_t ref = { .token_label = "bench",
-				 .id = id,
-				 .id_len = sizeof(id),
-				 .label = label,
-				 .has_fingerprint = true };
+		                 .id = id,
+		                 .id_len = sizeof(id),
+		                 .label = label,
+		                 .has_fingerprint = true };
 	fake_fingerprint(mine, ref.fingerprint);
 	policy_reason_t reason;
 	const policy_key_t *key = policy_key_lookup(cfg, &ref, &reason);
 	if (!key) {
 		fprintf(stderr, "signgate-bench-policy: N=%zu: key lookup failed (%s)\n", n,
-			policy_reason_name(reason));
+		        policy_reason_name(reason));
 		goto out;
 	}
 
 	policy_request_t allow = { .action = POLICY_ACTION_SIGN,
-				   .caller = &me,
-				   .key = key,
-				   .mech = MECH_ECDSA,
-				   .hash = HASH_SHA256,
-				   .now = time(NULL) };
+		                   .caller = &me,
+		                   .key = key,
+		                   .mech = MECH_ECDSA,
+		                   .hash = HASH_SHA256,
+		                   .now = time(NULL) };
 	policy_decision_t d;
 	policy_decide(cfg, &allow, &d);
 	if (!d.allow) {
 		fprintf(stderr, "signgate-bench-policy: N=%zu: expected allow, got %s (%s)\n", n,
-			policy_reason_name(d.reason), d.detail);
+		        policy_reason_name(d.reason), d.detail);
 		goto out;
 	}
 	/* Denied: a key of another role (the caller has a role, no rule for it). */
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 			bc.batch_size = atoi(argv[++i]);
 		} else {
 			fprintf(stderr, "usage: signgate-bench-policy [--sizes 10,10000] "
-					"[--batches B] [--batch-size K]\n");
+			                "[--batches B] [--batch-size K]\n");
 			return 2;
 		}
 	}

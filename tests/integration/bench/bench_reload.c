@@ -91,30 +91,35 @@ static long rss_kib(void)
  * with a rule for this caller (on) or for a role nobody holds (off). */
 static char *make_config(const char *base, size_t n, bool on, unsigned variant)
 {
-	const char *token = getenv("SG_TOKEN"), *id = getenv("SG_EC_ID"), *fp_hex = getenv("SG_EC_FP");
+	const char *token = getenv("SG_TOKEN"), *id = getenv("SG_EC_ID"),
+	           *fp_hex = getenv("SG_EC_FP");
 	text_t t = { NULL, 0, 0 };
 
 	if (!token || !id || !fp_hex)
 		die("SG_TOKEN, SG_EC_ID and SG_EC_FP must be set");
-	text_printf(&t, "# signgate-bench-reload: %zu keys, variant %u\n%s\nroles = (\n", n, variant, base);
+	text_printf(&t, "# signgate-bench-reload: %zu keys, variant %u\n%s\nroles = (\n", n,
+	            variant, base);
 	text_printf(&t, "  { name = \"bench-me\"; users = [ %lu ]; },\n", (unsigned long)getuid());
 	for (size_t i = 0; i < n; i++)
 		text_printf(&t, "  { name = \"role%05zu\"; users = [ %lu ]; },\n", i,
 		            (unsigned long)(200000 + i));
 	text_printf(&t, "  { name = \"bench-nobody\"; users = [ 199999 ]; }\n);\nkeys = (\n");
-	text_printf(&t,
-	            "  { name = \"bench-ec\"; token = \"%s\"; id = \"%s\"; fingerprint = \"sha256:%s\"; "
-	            "products = [ \"bench\" ]; mechanisms = [ \"ECDSA\" ]; hashes = [ \"SHA256\" ]; }%s\n",
-	            token, id, fp_hex, n ? "," : "");
+	text_printf(
+	        &t,
+	        "  { name = \"bench-ec\"; token = \"%s\"; id = \"%s\"; fingerprint = \"sha256:%s\"; "
+	        "products = [ \"bench\" ]; mechanisms = [ \"ECDSA\" ]; hashes = [ \"SHA256\" ]; }%s\n",
+	        token, id, fp_hex, n ? "," : "");
 	for (size_t i = 0; i < n; i++)
 		text_fake_key(&t, i, token, i + 0x100, i + 1 == n);
 	text_printf(&t, ");\nrules = (\n");
-	text_printf(&t, "  { name = \"bench-sign\"; roles = [ \"%s\" ]; keys = [ \"bench-ec\" ]; }%s\n",
+	text_printf(&t,
+	            "  { name = \"bench-sign\"; roles = [ \"%s\" ]; keys = [ \"bench-ec\" ]; }%s\n",
 	            on ? "bench-me" : "bench-nobody", n ? "," : "");
 	for (size_t i = 0; i < n; i++)
-		text_printf(&t,
-		            "  { name = \"rule%05zu\"; roles = [ \"role%05zu\" ]; keys = [ \"key%05zu\" ]; }%s\n",
-		            i, i, i, i + 1 < n ? "," : "");
+		text_printf(
+		        &t,
+		        "  { name = \"rule%05zu\"; roles = [ \"role%05zu\" ]; keys = [ \"key%05zu\" ]; }%s\n",
+		        i, i, i, i + 1 < n ? "," : "");
 	text_printf(&t, ");\n");
 	return t.buf;
 }
@@ -133,7 +138,8 @@ typedef struct token {
 
 static void open_token(token_t *tk)
 {
-	const char *label = getenv("SG_TOKEN"), *pin = getenv("SG_USER_PIN"), *id = getenv("SG_EC_ID");
+	const char *label = getenv("SG_TOKEN"), *pin = getenv("SG_USER_PIN"),
+	           *id = getenv("SG_EC_ID");
 	CK_SLOT_ID slot;
 	CK_RV rv;
 
@@ -199,7 +205,7 @@ int main(int argc, char **argv)
 		die("usage: signgate-bench-reload --base FILE [--keys N] [--reloads R] [--check]"
 		    " (SIGNGATE_MODULE set)");
 	if (reloads % 2)
-		reloads++;   /* the last reload must be an "on" one */
+		reloads++; /* the last reload must be an "on" one */
 
 	char conf[4096];
 	snprintf(conf, sizeof(conf), "%s.reload.conf", base_path);

@@ -47,15 +47,17 @@ static void garbage(unsigned char c[256])
 {
 	for (int i = 0; i < 256; i++)
 		c[i] = (unsigned char)(i * 37 + 11);
-	c[0] = 0x01;   /* below the modulus, so the token decrypts and checks padding */
+	c[0] = 0x01; /* below the modulus, so the token decrypts and checks padding */
 }
 
 static void sign_ok(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
 {
-	static const unsigned char di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-		                            0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
-		                            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-		                            17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+	static const unsigned char di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+		                            0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+		                            0x20, 1,    2,    3,    4,    5,    6,    7,    8,
+		                            9,    10,   11,   12,   13,   14,   15,   16,   17,
+		                            18,   19,   20,   21,   22,   23,   24,   25,   26,
+		                            27,   28,   29,   30,   31,   32 };
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	unsigned char sig[512];
 	CK_ULONG sl = sizeof(sig);
@@ -69,7 +71,8 @@ static CK_RV unwrap(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, unsigned char *wr
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	CK_KEY_TYPE kt = cls == CKO_SECRET_KEY ? CKK_AES : CKK_RSA;
 	CK_BBOOL no = CK_FALSE;
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) },
+		             { CKA_KEY_TYPE, &kt, sizeof(kt) },
 		             { CKA_TOKEN, &no, sizeof(no) } };
 	*out = CK_INVALID_HANDLE;
 	return f->C_UnwrapKey(s, &m, key, wrapped, wl, t, 3, out);
@@ -84,8 +87,10 @@ static CK_RV derive(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, unsigned char *po
 	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
 	CK_ULONG len = 32;
 	CK_BBOOL no = CK_FALSE;
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
-		             { CKA_VALUE_LEN, &len, sizeof(len) }, { CKA_TOKEN, &no, sizeof(no) } };
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) },
+		             { CKA_KEY_TYPE, &kt, sizeof(kt) },
+		             { CKA_VALUE_LEN, &len, sizeof(len) },
+		             { CKA_TOKEN, &no, sizeof(no) } };
 	*out = CK_INVALID_HANDLE;
 	return f->C_DeriveKey(s, &m, key, t, 4, out);
 }
@@ -121,7 +126,8 @@ int main(int argc, char **argv)
 		/* The oracle is real: the token itself answers a bad padding
 		 * with an error, a good one with the plaintext. */
 		CK_FUNCTION_LIST_PTR d = load(hsm, false);
-		CK_SESSION_HANDLE s = p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
+		CK_SESSION_HANDLE s =
+		        p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
 		CK_OBJECT_HANDLE k = p11t_find(d, s, CKO_PRIVATE_KEY, 0x01);
 		garbage(ct);
 		pl = sizeof(pt);
@@ -135,10 +141,12 @@ int main(int argc, char **argv)
 		/* The fixture imports the EC key without CKA_DERIVE: allow it on
 		 * the token itself, so that what is refused below is policy's. */
 		CK_FUNCTION_LIST_PTR d = load(hsm, false);
-		CK_SESSION_HANDLE s = p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
+		CK_SESSION_HANDLE s =
+		        p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
 		CK_BBOOL yes = CK_TRUE;
 		CK_ATTRIBUTE a = { CKA_DERIVE, &yes, sizeof(yes) };
-		CHECK_RV(d->C_SetAttributeValue(s, p11t_find(d, s, CKO_PRIVATE_KEY, 0x02), &a, 1), CKR_OK);
+		CHECK_RV(d->C_SetAttributeValue(s, p11t_find(d, s, CKO_PRIVATE_KEY, 0x02), &a, 1),
+		         CKR_OK);
 		d->C_Finalize(NULL);
 	}
 
@@ -168,7 +176,8 @@ int main(int argc, char **argv)
 		/* decrypt granted for RSA-PKCS-OAEP only: RSA-PKCS, a signing
 		 * mechanism of the key, still does not decrypt. */
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_MECHANISM_INVALID);
-		CK_RSA_PKCS_OAEP_PARAMS op = { CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
+		CK_RSA_PKCS_OAEP_PARAMS op = { CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL,
+			                       0 };
 		CK_MECHANISM oaep = { CKM_RSA_PKCS_OAEP, &op, sizeof(op) };
 		encrypt(s, &oaep, rsa_pub, secret, sizeof(secret), ct);
 		CHECK_RV(f->C_DecryptInit(s, &oaep, rsa), CKR_OK);
@@ -250,7 +259,8 @@ int main(int argc, char **argv)
 		pl = sizeof(pt);
 		CHECK_RV(f->C_Decrypt(s, ct, sizeof(ct), pt, &pl), CKR_OPERATION_NOT_INITIALIZED);
 		pl = sizeof(pt);
-		CHECK_RV(f->C_DecryptUpdate(s, ct, sizeof(ct), pt, &pl), CKR_OPERATION_NOT_INITIALIZED);
+		CHECK_RV(f->C_DecryptUpdate(s, ct, sizeof(ct), pt, &pl),
+		         CKR_OPERATION_NOT_INITIALIZED);
 		/* and the quota of 1 was used by that attempt */
 		CHECK_RV(f->C_DecryptInit(s, &rsa_pkcs, rsa), CKR_OK);
 		pl = sizeof(pt);
@@ -273,14 +283,16 @@ int main(int argc, char **argv)
 		/* the same for unwrapping: the new key does not survive */
 		CK_OBJECT_HANDLE nk;
 		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
-		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk), CKR_FUNCTION_REJECTED);
+		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk),
+		         CKR_FUNCTION_REJECTED);
 		if (nk != CK_INVALID_HANDLE) {
 			CK_OBJECT_CLASS cls;
 			CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
 			CHECK_RV(f->C_GetAttributeValue(s, nk, &a, 1), CKR_OBJECT_HANDLE_INVALID);
 		}
 		garbage(ct);
-		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk), CKR_FUNCTION_REJECTED);
+		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk),
+		         CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "message-decrypt")) {
 		/* PKCS#11 3.0 message decryption: granted, and a failed message
 		 * is recorded like a failed C_Decrypt. */
@@ -297,11 +309,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(case_name, "unwrap-refused")) {
 		CK_OBJECT_HANDLE nk;
 		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
-		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk), CKR_FUNCTION_REJECTED);
+		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk),
+		         CKR_FUNCTION_REJECTED);
 		if (nk != CK_INVALID_HANDLE)
 			fail("a key handle was returned");
 		garbage(ct);
-		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk), CKR_FUNCTION_REJECTED);
+		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_SECRET_KEY, &nk),
+		         CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "unwrap-granted")) {
 		CK_OBJECT_HANDLE nk;
 		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
@@ -316,7 +330,8 @@ int main(int argc, char **argv)
 		printf("ckr unwrap 0x%08lx\n", rv);
 		/* importing a private key stays key administration */
 		encrypt(s, &rsa_pkcs, rsa_pub, secret, sizeof(secret), ct);
-		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_PRIVATE_KEY, &nk), CKR_FUNCTION_REJECTED);
+		CHECK_RV(unwrap(s, rsa, ct, sizeof(ct), CKO_PRIVATE_KEY, &nk),
+		         CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "derive-refused")) {
 		unsigned char pt65[65];
 		CK_OBJECT_HANDLE nk;

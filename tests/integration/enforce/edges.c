@@ -24,7 +24,7 @@
 /* --- the calls whose answers are compared with the token's -------------- */
 
 static CK_RV call_wrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE wrapping,
-		       CK_OBJECT_HANDLE key, CK_ULONG *out_len)
+                       CK_OBJECT_HANDLE key, CK_ULONG *out_len)
 {
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	unsigned char out[4096];
@@ -33,7 +33,7 @@ static CK_RV call_wrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HA
 }
 
 static CK_RV call_unwrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE unwrapping,
-			 CK_OBJECT_HANDLE *nk)
+                         CK_OBJECT_HANDLE *nk)
 {
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	CK_OBJECT_CLASS c = CKO_SECRET_KEY;
@@ -45,7 +45,7 @@ static CK_RV call_unwrap(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s, CK_OBJECT_
 }
 
 static CK_RV call_sign_recover_init(CK_FUNCTION_LIST_PTR l, CK_SESSION_HANDLE s,
-				    CK_OBJECT_HANDLE key)
+                                    CK_OBJECT_HANDLE key)
 {
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	return l->C_SignRecoverInit(s, &m, key);
@@ -105,7 +105,7 @@ static void reserved_bad(CK_FUNCTION_LIST_PTR f, const char *hsm)
 
 	/* two pages, the second unmapped: memory that ends mid-string */
 	char *pages = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pages == MAP_FAILED)
 		fail("mmap");
 	munmap(pages + pg, (size_t)pg);
@@ -118,14 +118,14 @@ static void reserved_bad(CK_FUNCTION_LIST_PTR f, const char *hsm)
 	longpath[0] = '/';
 	longpath[PATH_MAX + 15] = '\0';
 	void *const bad[] = {
-		(void *)1,				  /* google/pkcs11test */
+		(void *)1,                                /* google/pkcs11test */
 		(void *)(uintptr_t)0xffff800000000000ull, /* not canonical */
-		pages + pg,				  /* unmapped */
-		tail,					  /* runs into an unmapped page */
+		pages + pg,                               /* unmapped */
+		tail,                                     /* runs into an unmapped page */
 		unprintable,
 		(void *)"signgate.conf", /* relative */
 		(void *)"",
-		longpath,				       /* no NUL within PATH_MAX */
+		longpath,                                      /* no NUL within PATH_MAX */
 		(void *)"configdir='sql:/tmp' flags=readOnly", /* NSS-style parameters */
 	};
 	unsetenv("SIGNGATE_CONF");
@@ -161,7 +161,7 @@ static void reserved_path(CK_FUNCTION_LIST_PTR f)
 	unsetenv("SIGNGATE_CONF");
 	/* the path ends exactly at the end of the last readable page */
 	char *pages = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pages == MAP_FAILED)
 		fail("mmap");
 	munmap(pages + pg, (size_t)pg);
@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bool compare = strncmp(case_name, "bad-handle-", 11) == 0 ||
-		       !strcmp(case_name, "init-token-null-label");
+	               !strcmp(case_name, "init-token-null-label");
 	if (compare)
 		token_answers(hsm, &tok);
 
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 		const char *so = getenv("SG_SO_PIN");
 		f->C_CloseAllSessions(slot);
 		CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so, strlen(so), NULL),
-			 CKR_FUNCTION_REJECTED);
+		         CKR_FUNCTION_REJECTED);
 		CHECK_RV(f->C_InitToken(slot, NULL, 0, NULL), CKR_FUNCTION_REJECTED);
 		s = p11t_open_login(f, slot, "x");
 		/* C_InitPIN / C_SetPIN with a NULL PIN and a length: decided too */
@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_Login(s2, CKU_SO, NULL, 6), CKR_FUNCTION_REJECTED);
 		/* a vendor's user type is administration too */
 		CHECK_RV(f->C_Login(s2, (CK_USER_TYPE)0x80000001UL, (CK_UTF8CHAR_PTR) "123456", 6),
-			 CKR_FUNCTION_REJECTED);
+		         CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "context-login-null-pin")) {
 		CHECK_RV(f->C_Login(s, CKU_CONTEXT_SPECIFIC, NULL, 0), CKR_FUNCTION_REJECTED);
 		p11t_sign_ok(f, s, rsa);
@@ -304,8 +304,8 @@ int main(int argc, char **argv)
 		CK_KEY_TYPE kt = CKK_AES;
 		CK_BBOOL no = CK_FALSE;
 		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) },
-				     { CKA_KEY_TYPE, &kt, sizeof(kt) },
-				     { CKA_TOKEN, &no, sizeof(no) } };
+			             { CKA_KEY_TYPE, &kt, sizeof(kt) },
+			             { CKA_TOKEN, &no, sizeof(no) } };
 		char hs[32];
 		memset(value, 0x42, sizeof(value));
 		CHECK_RV(f->C_EncryptInit(s, &m, rsa_pub), CKR_OK);

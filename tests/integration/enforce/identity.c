@@ -24,8 +24,8 @@ static CK_SESSION_HANDLE open_login(CK_SLOT_ID slot)
 }
 
 /* Objects of class cls with CKA_ID id (and label, if not NULL). */
-static CK_ULONG find_all(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, unsigned char id, const char *label,
-                         CK_OBJECT_HANDLE *o, CK_ULONG max)
+static CK_ULONG find_all(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, unsigned char id,
+                         const char *label, CK_OBJECT_HANDLE *o, CK_ULONG max)
 {
 	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) },
 		             { CKA_ID, &id, 1 },
@@ -37,7 +37,8 @@ static CK_ULONG find_all(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, unsigned char
 	return n;
 }
 
-static CK_OBJECT_HANDLE find1(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, unsigned char id, const char *label)
+static CK_OBJECT_HANDLE find1(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, unsigned char id,
+                              const char *label)
 {
 	CK_OBJECT_HANDLE o[4];
 	CK_ULONG n = find_all(s, cls, id, label, o, 4);
@@ -74,7 +75,8 @@ int main(int argc, char **argv)
 {
 	const char *mod = getenv("SIGNGATE_MODULE"), *tok = getenv("SG_TOKEN");
 	if (argc != 2 || !mod || !tok) {
-		fprintf(stderr, "usage: identity CASE (with SIGNGATE_MODULE, SIGNGATE_CONF, SG_TOKEN)\n");
+		fprintf(stderr,
+		        "usage: identity CASE (with SIGNGATE_MODULE, SIGNGATE_CONF, SG_TOKEN)\n");
 		return 2;
 	}
 	case_name = argv[1];
@@ -90,15 +92,19 @@ int main(int argc, char **argv)
 		CK_ATTRIBUTE t[] = { { CKA_ID, &other, 1 }, { CKA_ID, &gid, 1 } };
 		CHECK_RV(f->C_SetAttributeValue(s, loose, t, 2), CKR_TEMPLATE_INCONSISTENT);
 		/* in either order */
-		CK_ATTRIBUTE u[] = { { CKA_ID, &gid, 1 }, { CKA_LABEL, "x", 1 }, { CKA_ID, &other, 1 } };
+		CK_ATTRIBUTE u[] = { { CKA_ID, &gid, 1 },
+			             { CKA_LABEL, "x", 1 },
+			             { CKA_ID, &other, 1 } };
 		CHECK_RV(f->C_SetAttributeValue(s, loose, u, 3), CKR_TEMPLATE_INCONSISTENT);
 		/* the governed ID alone is administration, which this caller lacks */
 		CHECK_RV(f->C_SetAttributeValue(s, loose, t + 1, 1), CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "dup-create")) {
 		CK_OBJECT_CLASS c = CKO_DATA;
 		CK_BBOOL yes = CK_TRUE;
-		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_TOKEN, &yes, sizeof(yes) },
-			             { CKA_LABEL, "harmless", 8 }, { CKA_LABEL, "ec-release", 10 } };
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) },
+			             { CKA_TOKEN, &yes, sizeof(yes) },
+			             { CKA_LABEL, "harmless", 8 },
+			             { CKA_LABEL, "ec-release", 10 } };
 		CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
 		CHECK_RV(f->C_CreateObject(s, t, 4, &o), CKR_TEMPLATE_INCONSISTENT);
 		if (o != CK_INVALID_HANDLE)
@@ -111,20 +117,28 @@ int main(int argc, char **argv)
 			fail("a copy handle was returned");
 	} else if (!strcmp(case_name, "dup-generate")) {
 		/* Refused for the template before the admin decision is made. */
-		static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+		static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,
+			                              0xce, 0x3d, 0x03, 0x01, 0x07 };
 		CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 		CK_BBOOL yes = CK_TRUE;
-		CK_ATTRIBUTE pubt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) }, { CKA_TOKEN, &yes, 1 } };
-		CK_ATTRIBUTE privt[] = { { CKA_ID, &other, 1 }, { CKA_TOKEN, &yes, 1 }, { CKA_ID, &gid, 1 } };
+		CK_ATTRIBUTE pubt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+			                { CKA_TOKEN, &yes, 1 } };
+		CK_ATTRIBUTE privt[] = { { CKA_ID, &other, 1 },
+			                 { CKA_TOKEN, &yes, 1 },
+			                 { CKA_ID, &gid, 1 } };
 		CK_OBJECT_HANDLE a = CK_INVALID_HANDLE, b = CK_INVALID_HANDLE;
-		CHECK_RV(f->C_GenerateKeyPair(s, &m, pubt, 2, privt, 3, &a, &b), CKR_TEMPLATE_INCONSISTENT);
+		CHECK_RV(f->C_GenerateKeyPair(s, &m, pubt, 2, privt, 3, &a, &b),
+		         CKR_TEMPLATE_INCONSISTENT);
 		/* and the same in the public template */
-		CK_ATTRIBUTE pubd[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) }, { CKA_ID, &other, 1 },
+		CK_ATTRIBUTE pubd[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+			                { CKA_ID, &other, 1 },
 			                { CKA_ID, &gid, 1 } };
-		CHECK_RV(f->C_GenerateKeyPair(s, &m, pubd, 3, privt, 2, &a, &b), CKR_TEMPLATE_INCONSISTENT);
+		CHECK_RV(f->C_GenerateKeyPair(s, &m, pubd, 3, privt, 2, &a, &b),
+		         CKR_TEMPLATE_INCONSISTENT);
 	} else if (!strcmp(case_name, "dup-find")) {
 		CK_OBJECT_CLASS c1 = CKO_PRIVATE_KEY, c2 = CKO_PUBLIC_KEY;
-		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c1, sizeof(c1) }, { CKA_CLASS, &c2, sizeof(c2) } };
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c1, sizeof(c1) },
+			             { CKA_CLASS, &c2, sizeof(c2) } };
 		CHECK_RV(f->C_FindObjectsInit(s, t, 2), CKR_TEMPLATE_INCONSISTENT);
 		/* no search was started */
 		CHECK_RV(f->C_FindObjectsInit(s, t, 1), CKR_OK);
@@ -227,7 +241,9 @@ int main(int argc, char **argv)
 		CK_FUNCTION_LIST_PTR sg = f;
 		f = d;
 		CK_SESSION_HANDLE ds;
-		CHECK_RV(d->C_OpenSession(p11t_token_slot(f, tok), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &ds), CKR_OK);
+		CHECK_RV(d->C_OpenSession(p11t_token_slot(f, tok),
+		                          CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &ds),
+		         CKR_OK);
 		const char *pin = getenv("SG_USER_PIN");
 		CHECK_RV(d->C_Login(ds, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)), CKR_OK);
 		CK_OBJECT_HANDLE dl = find1(ds, CKO_PRIVATE_KEY, 0x33, "loose");
@@ -252,12 +268,16 @@ int main(int argc, char **argv)
 		CHECK_RV(f->C_SignInit(s, &m, ec), CKR_OK);
 		double t1 = now_ms();
 		sl = sizeof(sig);
-		CHECK_RV(f->C_Sign(s, (CK_BYTE_PTR) "01234567890123456789012345678901", 32, sig, &sl), CKR_OK);
+		CHECK_RV(f->C_Sign(s, (CK_BYTE_PTR) "01234567890123456789012345678901", 32, sig,
+		                   &sl),
+		         CKR_OK);
 		double t2 = now_ms();
 		CHECK_RV(f->C_SignInit(s, &m, ec), CKR_OK);
 		double t3 = now_ms();
 		sl = sizeof(sig);
-		CHECK_RV(f->C_Sign(s, (CK_BYTE_PTR) "01234567890123456789012345678901", 32, sig, &sl), CKR_OK);
+		CHECK_RV(f->C_Sign(s, (CK_BYTE_PTR) "01234567890123456789012345678901", 32, sig,
+		                   &sl),
+		         CKR_OK);
 		double r0 = now_ms();
 		CHECK_RV(f->C_SignInit(s, &mr, rsa), CKR_OK);
 		double r1 = now_ms();

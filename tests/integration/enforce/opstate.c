@@ -91,10 +91,10 @@ static CK_MECHANISM mech_sha256_rsa = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 static size_t digest_info(bool sha1, unsigned char *out)
 {
 	static const unsigned char p256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
-					      0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-					      0x01, 0x05, 0x00, 0x04, 0x20 };
+		                              0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+		                              0x01, 0x05, 0x00, 0x04, 0x20 };
 	static const unsigned char p1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
-					    0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
+		                            0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
 	if (sha1) {
 		memcpy(out, p1, sizeof(p1));
 		memset(out + sizeof(p1), 0x5a, 20);
@@ -276,9 +276,9 @@ struct key_case {
 static void case_big_retry(void)
 {
 	static const struct key_case keys[] = {
-		{ "SG_RSA_ID", true, 256 },	 { "SG_RSA4096_ID", true, 512 },
+		{ "SG_RSA_ID", true, 256 },      { "SG_RSA4096_ID", true, 512 },
 		{ "SG_RSA9216_ID", true, 1152 }, { "SG_EC_ID", false, 64 },
-		{ "SG_EC384_ID", false, 96 },	 { "SG_EC521_ID", false, 132 },
+		{ "SG_EC384_ID", false, 96 },    { "SG_EC521_ID", false, 132 },
 	};
 	unsigned char bad[64], good[64], hash1[20], hash256[32];
 	size_t bad_len = digest_info(true, bad), good_len = digest_info(false, good);
@@ -293,7 +293,7 @@ static void case_big_retry(void)
 		CK_MECHANISM *m = k->rsa ? &mech_rsa_pkcs : &mech_ecdsa;
 		const unsigned char *b = k->rsa ? bad : hash1, *g = k->rsa ? good : hash256;
 		CK_ULONG bl = k->rsa ? bad_len : sizeof(hash1),
-			 gl = k->rsa ? good_len : sizeof(hash256);
+		         gl = k->rsa ? good_len : sizeof(hash256);
 		CK_ULONG sl;
 
 		printf("%s\n", k->id_env);
@@ -402,7 +402,7 @@ static CK_RV flow(CK_SESSION_HANDLE s, bool multipart, CK_OBJECT_HANDLE key, CK_
 	for (int tries = 0; tries < 3; tries++) {
 		sl = 0;
 		rv = multipart ? f->C_SignFinal(s, NULL, &sl)
-			       : f->C_Sign(s, hash, sizeof(hash), NULL, &sl);
+		               : f->C_Sign(s, hash, sizeof(hash), NULL, &sl);
 		SEEN(rv);
 		if (rv != CKR_OK)
 			return rv;
@@ -411,7 +411,7 @@ static CK_RV flow(CK_SESSION_HANDLE s, bool multipart, CK_OBJECT_HANDLE key, CK_
 		CK_ULONG cap = sl;
 		memset(sig, 0, sizeof(sig));
 		rv = multipart ? f->C_SignFinal(s, sig, &sl)
-			       : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
+		               : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
 		SEEN(rv);
 		if (rv == CKR_OK) {
 			if (sl == 0 || sl > cap || all_zero(sig, sl))
@@ -446,7 +446,7 @@ static void recover(CK_SESSION_HANDLE *sp, bool multipart, CK_OBJECT_HANDLE key,
 		unsigned char sig[2048];
 		CK_ULONG sl = sizeof(sig);
 		rv = multipart ? f->C_SignFinal(s, sig, &sl)
-			       : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
+		               : f->C_Sign(s, hash, sizeof(hash), sig, &sl);
 		if (rv == CKR_OK)
 			signatures++;
 		else if (!signgate_code(rv))
@@ -507,7 +507,7 @@ static void case_fault_matrix(void)
 		bool multipart;
 		int whens;
 	} calls[] = {
-		{ "C_SignInit", false, 1 },  { "C_Sign", false, 2 },	 { "C_SignInit", true, 1 },
+		{ "C_SignInit", false, 1 },  { "C_Sign", false, 2 },     { "C_SignInit", true, 1 },
 		{ "C_SignUpdate", true, 1 }, { "C_SignFinal", true, 2 },
 	};
 	CK_SESSION_HANDLE s0 = open_session(), s;
@@ -524,9 +524,9 @@ static void case_fault_matrix(void)
 					char spec[96], what[128];
 					CK_OBJECT_HANDLE key = calls[c].multipart ? rsa : ec;
 					snprintf(spec, sizeof(spec), "%s:%s0x%lx:%d", calls[c].fn,
-						 after ? "after=" : "", fault_codes[i], when);
+					         after ? "after=" : "", fault_codes[i], when);
 					snprintf(what, sizeof(what), "%s (%s)", spec,
-						 calls[c].multipart ? "multi-part" : "single-part");
+					         calls[c].multipart ? "multi-part" : "single-part");
 					fault_set(spec);
 					(void)flow(s, calls[c].multipart, key, fault_codes[i]);
 					recover(&s, calls[c].multipart, key, what);
@@ -719,7 +719,7 @@ static void case_fault_keyread(void)
 		} else {
 			refused++;
 			CHECK_RV(sign_once(s, hash, sizeof(hash), NULL),
-				 CKR_OPERATION_NOT_INITIALIZED);
+			         CKR_OPERATION_NOT_INITIALIZED);
 			CHECK_RV(f->C_SignInit(s, &mech_ecdsa, ec), CKR_OK);
 			CHECK_RV(sign_once(s, hash, sizeof(hash), NULL), CKR_OK);
 		}
@@ -841,12 +841,12 @@ static void case_message_logout(void)
 	memset(sig, 0, sizeof(sig));
 	sl = sizeof(sig);
 	CHECK_RV(f3->C_SignMessage(s, NULL, 0, hash, sizeof(hash), sig, &sl),
-		 CKR_USER_NOT_LOGGED_IN);
+	         CKR_USER_NOT_LOGGED_IN);
 	if (!all_zero(sig, sizeof(sig)))
 		fail("output after a refused C_SignMessage");
 	sl = sizeof(sig);
 	CHECK_RV(f3->C_SignMessage(s, NULL, 0, hash, sizeof(hash), sig, &sl),
-		 CKR_OPERATION_NOT_INITIALIZED);
+	         CKR_OPERATION_NOT_INITIALIZED);
 	/* ended in the token too: a new operation starts and signs */
 	login(s, p11t_env("SG_USER_PIN"));
 	CHECK_RV(f3->C_MessageSignInit(s, &mech_ecdsa, ec), CKR_OK);

@@ -25,15 +25,25 @@ static void die(const char *what)
 	exit(1);
 }
 
-static const struct { const char *name; CK_MECHANISM_TYPE ckm; } mechs[] = {
-	{ "RSA-PKCS", CKM_RSA_PKCS }, { "RSA-X-509", CKM_RSA_X_509 },
-	{ "RSA-PKCS-PSS", CKM_RSA_PKCS_PSS }, { "SHA256-RSA-PKCS", CKM_SHA256_RSA_PKCS },
+static const struct {
+	const char *name;
+	CK_MECHANISM_TYPE ckm;
+} mechs[] = {
+	{ "RSA-PKCS", CKM_RSA_PKCS },
+	{ "RSA-X-509", CKM_RSA_X_509 },
+	{ "RSA-PKCS-PSS", CKM_RSA_PKCS_PSS },
+	{ "SHA256-RSA-PKCS", CKM_SHA256_RSA_PKCS },
 	{ "SHA256-RSA-PKCS-PSS", CKM_SHA256_RSA_PKCS_PSS },
-	{ "SHA384-RSA-PKCS-PSS", CKM_SHA384_RSA_PKCS_PSS }, { "ECDSA", CKM_ECDSA },
+	{ "SHA384-RSA-PKCS-PSS", CKM_SHA384_RSA_PKCS_PSS },
+	{ "ECDSA", CKM_ECDSA },
 };
 
-static const struct { const char *name; CK_MECHANISM_TYPE ckm; CK_RSA_PKCS_MGF_TYPE mgf; } hashes[] = {
-	{ "SHA1", CKM_SHA_1, CKG_MGF1_SHA1 }, { "SHA224", CKM_SHA224, CKG_MGF1_SHA224 },
+static const struct {
+	const char *name;
+	CK_MECHANISM_TYPE ckm;
+	CK_RSA_PKCS_MGF_TYPE mgf;
+} hashes[] = {
+	{ "SHA1", CKM_SHA_1, CKG_MGF1_SHA1 },      { "SHA224", CKM_SHA224, CKG_MGF1_SHA224 },
 	{ "SHA256", CKM_SHA256, CKG_MGF1_SHA256 }, { "SHA384", CKM_SHA384, CKG_MGF1_SHA384 },
 	{ "SHA512", CKM_SHA512, CKG_MGF1_SHA512 },
 };

@@ -34,8 +34,9 @@ static CK_FUNCTION_LIST_PTR load(const char *path, bool want30)
  * private-key operation turns into a valid signature. */
 static void padded_block(unsigned char blk[256])
 {
-	static const unsigned char di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-		                            0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+	static const unsigned char di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+		                            0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+		                            0x01, 0x05, 0x00, 0x04, 0x20 };
 	memset(blk, 0xff, 256);
 	blk[0] = 0;
 	blk[1] = 1;
@@ -58,7 +59,8 @@ int main(int argc, char **argv)
 	if (!strcmp(case_name, "decrypt-raw")) {
 		CK_FUNCTION_LIST_PTR d = load(hsm, false);
 		CHECK_RV(d->C_Initialize(NULL), CKR_OK);
-		CK_SESSION_HANDLE s = p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
+		CK_SESSION_HANDLE s =
+		        p11t_open_login(d, p11t_sg_token_slot(d), getenv("SG_USER_PIN"));
 		CK_OBJECT_HANDLE k = p11t_find(d, s, CKO_PRIVATE_KEY, 0x01);
 		CK_MECHANISM m = { CKM_RSA_X_509, NULL, 0 };
 		unsigned char blk[256], out[256];
@@ -90,7 +92,8 @@ int main(int argc, char **argv)
 		unsigned char blk[256], out[256];
 		CK_ULONG ol = sizeof(out);
 		padded_block(blk);
-		CHECK_RV(f->C_Decrypt(s, blk, sizeof(blk), out, &ol), CKR_OPERATION_NOT_INITIALIZED);
+		CHECK_RV(f->C_Decrypt(s, blk, sizeof(blk), out, &ol),
+		         CKR_OPERATION_NOT_INITIALIZED);
 		p11t_sign_ok(f, s, rsa);
 	} else if (!strcmp(case_name, "relabel")) {
 		char label[64] = "";
@@ -117,11 +120,13 @@ int main(int argc, char **argv)
 		CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 		CK_OBJECT_CLASS c = CKO_SECRET_KEY;
 		CK_KEY_TYPE kt = CKK_AES;
-		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_KEY_TYPE, &kt, sizeof(kt) } };
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) },
+			             { CKA_KEY_TYPE, &kt, sizeof(kt) } };
 		unsigned char wrapped[256] = { 1 };
 		CK_OBJECT_HANDLE nk = CK_INVALID_HANDLE;
 		/* unwrap is not granted (no-unwrap-capability) */
-		CHECK_RV(f->C_UnwrapKey(s, &m, rsa, wrapped, sizeof(wrapped), t, 2, &nk), CKR_FUNCTION_REJECTED);
+		CHECK_RV(f->C_UnwrapKey(s, &m, rsa, wrapped, sizeof(wrapped), t, 2, &nk),
+		         CKR_FUNCTION_REJECTED);
 		if (nk != CK_INVALID_HANDLE)
 			fail("a key handle was returned");
 	} else if (!strcmp(case_name, "derive")) {
@@ -130,7 +135,8 @@ int main(int argc, char **argv)
 		CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
 		CK_OBJECT_CLASS c = CKO_SECRET_KEY;
 		CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
-		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_KEY_TYPE, &kt, sizeof(kt) } };
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) },
+			             { CKA_KEY_TYPE, &kt, sizeof(kt) } };
 		CK_OBJECT_HANDLE nk = CK_INVALID_HANDLE;
 		/* derive is not granted (no-derive-capability) */
 		CHECK_RV(f->C_DeriveKey(s, &m, ec, t, 2, &nk), CKR_FUNCTION_REJECTED);
@@ -142,15 +148,19 @@ int main(int argc, char **argv)
 	} else if (!strcmp(case_name, "so-login")) {
 		CK_SESSION_HANDLE s2;
 		const char *so = getenv("SG_SO_PIN");
-		CHECK_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s2), CKR_OK);
-		CHECK_RV(f->C_Login(s2, CKU_SO, (CK_UTF8CHAR_PTR)so, strlen(so)), CKR_FUNCTION_REJECTED);
+		CHECK_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+		                          &s2),
+		         CKR_OK);
+		CHECK_RV(f->C_Login(s2, CKU_SO, (CK_UTF8CHAR_PTR)so, strlen(so)),
+		         CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "init-token")) {
 		const char *so = getenv("SG_SO_PIN");
 		CK_UTF8CHAR label[32];
 		memset(label, ' ', sizeof(label));
 		memcpy(label, "wiped", 5);
 		f->C_CloseAllSessions(slot);
-		CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so, strlen(so), label), CKR_FUNCTION_REJECTED);
+		CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so, strlen(so), label),
+		         CKR_FUNCTION_REJECTED);
 		s = p11t_open_login(f, slot, "x");
 		p11t_sign_ok(f, s, p11t_find(f, s, CKO_PRIVATE_KEY, 0x01));
 	} else if (!strcmp(case_name, "generate")) {
@@ -158,7 +168,8 @@ int main(int argc, char **argv)
 		CK_ULONG bits = 2048;
 		CK_ATTRIBUTE pubt[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) } };
 		CK_OBJECT_HANDLE a = CK_INVALID_HANDLE, b = CK_INVALID_HANDLE;
-		CHECK_RV(f->C_GenerateKeyPair(s, &m, pubt, 1, NULL, 0, &a, &b), CKR_FUNCTION_REJECTED);
+		CHECK_RV(f->C_GenerateKeyPair(s, &m, pubt, 1, NULL, 0, &a, &b),
+		         CKR_FUNCTION_REJECTED);
 	} else if (!strcmp(case_name, "message-sign")) {
 		/* The policy used here leaves the RSA key out of the rule. */
 		CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
@@ -194,7 +205,8 @@ int main(int argc, char **argv)
 		char from[4096];
 		CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 		static const char *const steps[] = { "deny", "bad", "allow" };
-		static const CK_RV want[] = { CKR_FUNCTION_REJECTED, CKR_FUNCTION_REJECTED, CKR_OK };
+		static const CK_RV want[] = { CKR_FUNCTION_REJECTED, CKR_FUNCTION_REJECTED,
+			                      CKR_OK };
 		p11t_sign_ok(f, s, rsa);
 		for (int i = 0; i < 3; i++) {
 			snprintf(from, sizeof(from), "%s.%s", conf, steps[i]);
@@ -205,7 +217,8 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 			CK_RV rv = f->C_SignInit(s, &m, rsa);
 			if (rv != want[i])
-				fail("after the %s config: C_SignInit = 0x%lx, expected 0x%lx", steps[i], rv, want[i]);
+				fail("after the %s config: C_SignInit = 0x%lx, expected 0x%lx",
+				     steps[i], rv, want[i]);
 			if (rv == CKR_OK) {
 				unsigned char sig[512];
 				CK_ULONG sl = sizeof(sig);

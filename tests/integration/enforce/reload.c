@@ -74,8 +74,10 @@ static CK_RV derive(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, unsigned char *po
 	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
 	CK_ULONG len = 32;
 	CK_BBOOL no = CK_FALSE;
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
-		             { CKA_VALUE_LEN, &len, sizeof(len) }, { CKA_TOKEN, &no, sizeof(no) } };
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) },
+		             { CKA_KEY_TYPE, &kt, sizeof(kt) },
+		             { CKA_VALUE_LEN, &len, sizeof(len) },
+		             { CKA_TOKEN, &no, sizeof(no) } };
 	CK_OBJECT_HANDLE out = CK_INVALID_HANDLE;
 	return f->C_DeriveKey(s, &m, key, t, 4, &out);
 }
@@ -109,8 +111,8 @@ static void *worker(void *arg)
 	CK_OBJECT_HANDLE ec = find_key(s, getenv("SG_EC_ID"));
 	unsigned char point[80];
 	CK_ATTRIBUTE pa = { CKA_EC_POINT, point, sizeof(point) };
-	if ((rv = f->C_GetAttributeValue(s, find_obj(s, getenv("SG_EC_ID"), CKO_PUBLIC_KEY), &pa, 1)) !=
-	            CKR_OK ||
+	if ((rv = f->C_GetAttributeValue(s, find_obj(s, getenv("SG_EC_ID"), CKO_PUBLIC_KEY), &pa,
+	                                 1)) != CKR_OK ||
 	    pa.ulValueLen != 67) {
 		thread_fail(w->index, "CKA_EC_POINT", rv);
 		return NULL;
@@ -119,7 +121,8 @@ static void *worker(void *arg)
 		i++;
 		if (i % 2) {
 			/* multi-part; thread 0 keeps every 6th open across a reload */
-			static const char *const parts[] = { "part one, ", "part two, ", "part three" };
+			static const char *const parts[] = { "part one, ", "part two, ",
+				                             "part three" };
 			CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 			unsigned char sig[512];
 			CK_ULONG sl = sizeof(sig);
@@ -146,7 +149,7 @@ static void *worker(void *arg)
 					break;
 			}
 			if (rv != CKR_OK && derive_tried) {
-				f->C_SignFinal(s, sig, &sl);   /* ended by the token: ours too */
+				f->C_SignFinal(s, sig, &sl); /* ended by the token: ours too */
 				continue;
 			}
 			if (rv != CKR_OK) {

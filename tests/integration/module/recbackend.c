@@ -22,119 +22,122 @@
 #define EXPORT __attribute__((visibility("default")))
 
 /* name, parameters, arguments: counted, then SoftHSM's own */
-#define REC_2_40(X) \
-	X(SignInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), (h, m, k)) \
+#define REC_2_40(X)                                                                                \
+	X(SignInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), (h, m, k))      \
 	X(Sign, (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, d, dl, o, ol)) \
-	X(SignUpdate, (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl), (h, d, dl)) \
-	X(SignFinal, (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG_PTR ol), (h, o, ol)) \
-	X(SignRecoverInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), (h, m, k)) \
-	X(SignRecover, \
-	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, d, dl, o, ol)) \
-	X(DecryptInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), (h, m, k)) \
-	X(Decrypt, (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, d, dl, o, ol)) \
-	X(DecryptUpdate, \
-	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, d, dl, o, ol)) \
-	X(DecryptFinal, (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG_PTR ol), (h, o, ol)) \
-	X(SignEncryptUpdate, \
-	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, d, dl, o, ol)) \
-	X(DecryptDigestUpdate, \
-	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, d, dl, o, ol)) \
-	X(DecryptVerifyUpdate, \
-	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, d, dl, o, ol)) \
-	X(GenerateKey, \
-	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG n, \
-	   CK_OBJECT_HANDLE_PTR k), \
-	  (h, m, t, n, k)) \
-	X(GenerateKeyPair, \
-	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pt, CK_ULONG pn, \
-	   CK_ATTRIBUTE_PTR st, CK_ULONG sn, CK_OBJECT_HANDLE_PTR pk, CK_OBJECT_HANDLE_PTR sk), \
-	  (h, m, pt, pn, st, sn, pk, sk)) \
-	X(WrapKey, \
-	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE w, CK_OBJECT_HANDLE k, \
-	   CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  (h, m, w, k, o, ol)) \
-	X(UnwrapKey, \
-	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE u, CK_BYTE_PTR d, CK_ULONG dl, \
-	   CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR k), \
-	  (h, m, u, d, dl, t, n, k)) \
-	X(DeriveKey, \
-	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR t, \
-	   CK_ULONG n, CK_OBJECT_HANDLE_PTR k), \
-	  (h, m, b, t, n, k)) \
-	X(CreateObject, \
-	  (CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR o), \
-	  (h, t, n, o)) \
-	X(CopyObject, \
-	  (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n, \
-	   CK_OBJECT_HANDLE_PTR no), \
-	  (h, o, t, n, no)) \
-	X(DestroyObject, (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o), (h, o)) \
-	X(SetAttributeValue, \
+	  (h, d, dl, o, ol))                                                                       \
+	X(SignUpdate, (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl), (h, d, dl))               \
+	X(SignFinal, (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG_PTR ol), (h, o, ol))            \
+	X(SignRecoverInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k),          \
+	  (h, m, k))                                                                               \
+	X(SignRecover,                                                                             \
+	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol),       \
+	  (h, d, dl, o, ol))                                                                       \
+	X(DecryptInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), (h, m, k))   \
+	X(Decrypt,                                                                                 \
+	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol),       \
+	  (h, d, dl, o, ol))                                                                       \
+	X(DecryptUpdate,                                                                           \
+	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol),       \
+	  (h, d, dl, o, ol))                                                                       \
+	X(DecryptFinal, (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG_PTR ol), (h, o, ol))         \
+	X(SignEncryptUpdate,                                                                       \
+	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol),       \
+	  (h, d, dl, o, ol))                                                                       \
+	X(DecryptDigestUpdate,                                                                     \
+	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol),       \
+	  (h, d, dl, o, ol))                                                                       \
+	X(DecryptVerifyUpdate,                                                                     \
+	  (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol),       \
+	  (h, d, dl, o, ol))                                                                       \
+	X(GenerateKey,                                                                             \
+	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG n,                \
+	   CK_OBJECT_HANDLE_PTR k),                                                                \
+	  (h, m, t, n, k))                                                                         \
+	X(GenerateKeyPair,                                                                         \
+	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pt, CK_ULONG pn,              \
+	   CK_ATTRIBUTE_PTR st, CK_ULONG sn, CK_OBJECT_HANDLE_PTR pk, CK_OBJECT_HANDLE_PTR sk),    \
+	  (h, m, pt, pn, st, sn, pk, sk))                                                          \
+	X(WrapKey,                                                                                 \
+	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE w, CK_OBJECT_HANDLE k,        \
+	   CK_BYTE_PTR o, CK_ULONG_PTR ol),                                                        \
+	  (h, m, w, k, o, ol))                                                                     \
+	X(UnwrapKey,                                                                               \
+	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE u, CK_BYTE_PTR d,             \
+	   CK_ULONG dl, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR k),                   \
+	  (h, m, u, d, dl, t, n, k))                                                               \
+	X(DeriveKey,                                                                               \
+	  (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR t,        \
+	   CK_ULONG n, CK_OBJECT_HANDLE_PTR k),                                                    \
+	  (h, m, b, t, n, k))                                                                      \
+	X(CreateObject,                                                                            \
+	  (CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR o),           \
+	  (h, t, n, o))                                                                            \
+	X(CopyObject,                                                                              \
+	  (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n,                \
+	   CK_OBJECT_HANDLE_PTR no),                                                               \
+	  (h, o, t, n, no))                                                                        \
+	X(DestroyObject, (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o), (h, o))                        \
+	X(SetAttributeValue,                                                                       \
 	  (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n), (h, o, t, n)) \
-	X(InitPIN, (CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR p, CK_ULONG pl), (h, p, pl)) \
-	X(SetPIN, \
-	  (CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR o, CK_ULONG ol, CK_UTF8CHAR_PTR n, CK_ULONG nl), \
-	  (h, o, ol, n, nl)) \
-	X(GetOperationState, (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG_PTR ol), (h, o, ol)) \
-	X(SetOperationState, \
-	  (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG ol, CK_OBJECT_HANDLE e, CK_OBJECT_HANDLE a), \
-	  (h, o, ol, e, a)) \
+	X(InitPIN, (CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR p, CK_ULONG pl), (h, p, pl))              \
+	X(SetPIN,                                                                                  \
+	  (CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR o, CK_ULONG ol, CK_UTF8CHAR_PTR n, CK_ULONG nl),   \
+	  (h, o, ol, n, nl))                                                                       \
+	X(GetOperationState, (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG_PTR ol), (h, o, ol))    \
+	X(SetOperationState,                                                                       \
+	  (CK_SESSION_HANDLE h, CK_BYTE_PTR o, CK_ULONG ol, CK_OBJECT_HANDLE e,                    \
+	   CK_OBJECT_HANDLE a),                                                                    \
+	  (h, o, ol, e, a))                                                                        \
 	X(DigestInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m), (h, m))
 
 /* calls on a slot: always counted */
-#define REC_SLOT(X) \
+#define REC_SLOT(X)                                                                     \
 	X(InitToken, (CK_SLOT_ID s, CK_UTF8CHAR_PTR p, CK_ULONG pl, CK_UTF8CHAR_PTR l), \
-	  (s, p, pl, l)) \
+	  (s, p, pl, l))                                                                \
 	X(CloseAllSessions, (CK_SLOT_ID s), (s))
 
 /* the 3.0 calls: counted, then answered by the expression in the third column */
-#define REC_3_0(X) \
-	X(LoginUser, \
+#define REC_3_0(X)                                                                                 \
+	X(LoginUser,                                                                               \
 	  (CK_SESSION_HANDLE h, CK_USER_TYPE u, CK_UTF8CHAR_PTR p, CK_ULONG pl, CK_UTF8CHAR_PTR n, \
-	   CK_ULONG nl), \
-	  ((void)n, (void)nl, hsm->C_Login(h, u, p, pl))) \
-	X(MessageSignInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), \
-	  (hsm->C_SignInit(h, m, k))) \
-	X(SignMessage, \
-	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR d, CK_ULONG dl, \
-	   CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  ((void)p, (void)pl, hsm->C_Sign(h, d, dl, o, ol))) \
-	X(SignMessageBegin, (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl), \
-	  ((void)h, (void)p, (void)pl, CKR_FUNCTION_NOT_SUPPORTED)) \
-	X(SignMessageNext, \
-	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR d, CK_ULONG dl, \
-	   CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  ((void)p, (void)pl, hsm->C_Sign(h, d, dl, o, ol))) \
-	X(MessageSignFinal, (CK_SESSION_HANDLE h), ((void)h, CKR_OK)) \
-	X(MessageDecryptInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), \
-	  (hsm->C_DecryptInit(h, m, k))) \
-	X(DecryptMessage, \
-	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR a, CK_ULONG al, \
-	   CK_BYTE_PTR c, CK_ULONG cl, CK_BYTE_PTR o, CK_ULONG_PTR ol), \
-	  ((void)p, (void)pl, (void)a, (void)al, hsm->C_Decrypt(h, c, cl, o, ol))) \
-	X(DecryptMessageBegin, \
-	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR a, CK_ULONG al), \
-	  ((void)h, (void)p, (void)pl, (void)a, (void)al, CKR_FUNCTION_NOT_SUPPORTED)) \
-	X(DecryptMessageNext, \
-	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR c, CK_ULONG cl, \
-	   CK_BYTE_PTR o, CK_ULONG_PTR ol, CK_FLAGS f), \
-	  ((void)p, (void)pl, (void)f, hsm->C_Decrypt(h, c, cl, o, ol))) \
-	X(MessageDecryptFinal, (CK_SESSION_HANDLE h), ((void)h, CKR_OK)) \
-	X(MessageVerifyInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k), \
+	   CK_ULONG nl),                                                                           \
+	  ((void)n, (void)nl, hsm->C_Login(h, u, p, pl)))                                          \
+	X(MessageSignInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k),          \
+	  (hsm->C_SignInit(h, m, k)))                                                              \
+	X(SignMessage,                                                                             \
+	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR d, CK_ULONG dl,            \
+	   CK_BYTE_PTR o, CK_ULONG_PTR ol),                                                        \
+	  ((void)p, (void)pl, hsm->C_Sign(h, d, dl, o, ol)))                                       \
+	X(SignMessageBegin, (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl),                     \
+	  ((void)h, (void)p, (void)pl, CKR_FUNCTION_NOT_SUPPORTED))                                \
+	X(SignMessageNext,                                                                         \
+	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR d, CK_ULONG dl,            \
+	   CK_BYTE_PTR o, CK_ULONG_PTR ol),                                                        \
+	  ((void)p, (void)pl, hsm->C_Sign(h, d, dl, o, ol)))                                       \
+	X(MessageSignFinal, (CK_SESSION_HANDLE h), ((void)h, CKR_OK))                              \
+	X(MessageDecryptInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k),       \
+	  (hsm->C_DecryptInit(h, m, k)))                                                           \
+	X(DecryptMessage,                                                                          \
+	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR a, CK_ULONG al,            \
+	   CK_BYTE_PTR c, CK_ULONG cl, CK_BYTE_PTR o, CK_ULONG_PTR ol),                            \
+	  ((void)p, (void)pl, (void)a, (void)al, hsm->C_Decrypt(h, c, cl, o, ol)))                 \
+	X(DecryptMessageBegin,                                                                     \
+	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR a, CK_ULONG al),           \
+	  ((void)h, (void)p, (void)pl, (void)a, (void)al, CKR_FUNCTION_NOT_SUPPORTED))             \
+	X(DecryptMessageNext,                                                                      \
+	  (CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR c, CK_ULONG cl,            \
+	   CK_BYTE_PTR o, CK_ULONG_PTR ol, CK_FLAGS f),                                            \
+	  ((void)p, (void)pl, (void)f, hsm->C_Decrypt(h, c, cl, o, ol)))                           \
+	X(MessageDecryptFinal, (CK_SESSION_HANDLE h), ((void)h, CKR_OK))                           \
+	X(MessageVerifyInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k),        \
 	  ((void)h, (void)m, (void)k, CKR_FUNCTION_NOT_SUPPORTED))
 
 #define REC_ENUM(fn, params, args) REC_##fn,
 enum { REC_2_40(REC_ENUM) REC_SLOT(REC_ENUM) REC_3_0(REC_ENUM) REC_LOGIN_SO, REC_N };
 #define REC_NAME(fn, params, args) "C_" #fn,
-static const char *const rec_names[REC_N] = { REC_2_40(REC_NAME) REC_SLOT(REC_NAME) REC_3_0(REC_NAME)
-                                             "C_Login(SO)" };
+static const char *const rec_names[REC_N] = { REC_2_40(REC_NAME) REC_SLOT(REC_NAME)
+	                                              REC_3_0(REC_NAME) "C_Login(SO)" };
 static unsigned long rec_calls[REC_N];
 /* Only calls on this session are counted (signgate's own sessions sign
  * to prove a key's identity); CK_INVALID_HANDLE: every session. */
@@ -149,27 +152,27 @@ static void rec_hit(int which, CK_SESSION_HANDLE h)
 
 #define REC_FIRST(a, ...) a
 
-#define REC_WRAP_2_40(fn, params, args) \
-	static CK_RV r_##fn params \
-	{ \
+#define REC_WRAP_2_40(fn, params, args)            \
+	static CK_RV r_##fn params                 \
+	{                                          \
 		rec_hit(REC_##fn, REC_FIRST args); \
-		return hsm->C_##fn args; \
+		return hsm->C_##fn args;           \
 	}
 REC_2_40(REC_WRAP_2_40)
 
-#define REC_WRAP_SLOT(fn, params, args) \
-	static CK_RV r_##fn params \
-	{ \
+#define REC_WRAP_SLOT(fn, params, args)                                        \
+	static CK_RV r_##fn params                                             \
+	{                                                                      \
 		__atomic_add_fetch(&rec_calls[REC_##fn], 1, __ATOMIC_RELAXED); \
-		return hsm->C_##fn args; \
+		return hsm->C_##fn args;                                       \
 	}
 REC_SLOT(REC_WRAP_SLOT)
 
 #define REC_WRAP_3_0(fn, params, body) \
-	static CK_RV r_##fn params \
-	{ \
-		rec_hit(REC_##fn, h); \
-		return body; \
+	static CK_RV r_##fn params     \
+	{                              \
+		rec_hit(REC_##fn, h);  \
+		return body;           \
 	}
 REC_3_0(REC_WRAP_3_0)
 

@@ -50,7 +50,7 @@ static const char *token_label, *user_pin;
 static atomic_bool stop;
 static atomic_int signed_in_parent;
 static atomic_bool signer_inside;
-static atomic_int signer_seq;           /* C_Sign calls the signer began */
+static atomic_int signer_seq; /* C_Sign calls the signer began */
 static atomic_ulong signer_session;
 
 /* Sign a hash with the EC key and verify the signature: 1 when both work. */
@@ -112,14 +112,15 @@ static void *churner(void *arg)
 	return NULL;
 }
 
-#define CHILD_CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "FAIL (pid %d): ", (int)getpid()); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-		bad++; \
-	} \
-} while (0)
+#define CHILD_CHECK(cond, ...)                                             \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "FAIL (pid %d): ", (int)getpid()); \
+			fprintf(stderr, __VA_ARGS__);                      \
+			fputc('\n', stderr);                               \
+			bad++;                                             \
+		}                                                          \
+	} while (0)
 
 /* A child that has not called C_Initialize: nothing works, nothing
  * reaches the real module. */
@@ -141,8 +142,8 @@ static int child_uninitialised(CK_SESSION_HANDLE parent_session)
 	rv = f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h);
 	CHILD_CHECK(rv == CKR_CRYPTOKI_NOT_INITIALIZED, "C_OpenSession: CKR 0x%lx", rv);
 	rv = f->C_SignInit(parent_session, &ec, 1);
-	CHILD_CHECK(rv == CKR_CRYPTOKI_NOT_INITIALIZED, "C_SignInit on the parent's session: CKR 0x%lx",
-	            rv);
+	CHILD_CHECK(rv == CKR_CRYPTOKI_NOT_INITIALIZED,
+	            "C_SignInit on the parent's session: CKR 0x%lx", rv);
 	rv = f->C_Sign(parent_session, buf, sizeof(buf), sig, &len);
 	CHILD_CHECK(rv == CKR_CRYPTOKI_NOT_INITIALIZED, "C_Sign on the parent's session: CKR 0x%lx",
 	            rv);
@@ -195,7 +196,8 @@ static int child_reinitialised(CK_SESSION_HANDLE parent_session, bool fork_again
 		}
 		int st = 0;
 		waitpid(g, &st, 0);
-		CHILD_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "grandchild failed (status %d)", st);
+		CHILD_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "grandchild failed (status %d)",
+		            st);
 		CHILD_CHECK(sign_verify(h), "the child signs after its own fork");
 	}
 	rv = f->C_Finalize(NULL);
@@ -259,7 +261,8 @@ int main(void)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			fprintf(stderr, "FAIL: child of round %d (%s): status 0x%x%s\n", round,
 			        round % 2 == 0 ? "re-initialised" : "not re-initialised", status,
-			        WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? " (hung)" : "");
+			        WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? " (hung)"
+			                                                           : "");
 			failures++;
 		} else {
 			printf("round %d: child (%s) passed\n", round,

@@ -83,7 +83,8 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	CHECK(ec && rsa && rsa_pub, "test keys not found");
 
 	CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 }, pkcs = { CKM_RSA_PKCS, NULL, 0 };
-	CK_MECHANISM aes_gen = { CKM_AES_KEY_GEN, NULL, 0 }, ec_gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM aes_gen = { CKM_AES_KEY_GEN, NULL, 0 },
+	             ec_gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_MECHANISM ecdh = { CKM_ECDH1_DERIVE, NULL, 0 }, sha256 = { CKM_SHA256, NULL, 0 };
 	CK_BYTE data[32] = { 1 }, out[512], blob[256] = { 2 };
 	CK_ULONG out_len = sizeof(out);
@@ -95,17 +96,17 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	CK_BYTE aes_value[32] = { 3 };
 	static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 	CK_ATTRIBUTE gen_tmpl[] = { { CKA_VALUE_LEN, &aes_len, sizeof(aes_len) },
-	                            { CKA_TOKEN, &no, sizeof(no) } };
+		                    { CKA_TOKEN, &no, sizeof(no) } };
 	CK_ATTRIBUTE pub_tmpl[] = { { CKA_EC_PARAMS, p256, sizeof(p256) },
-	                            { CKA_TOKEN, &no, sizeof(no) } };
+		                    { CKA_TOKEN, &no, sizeof(no) } };
 	CK_ATTRIBUTE priv_tmpl[] = { { CKA_TOKEN, &no, sizeof(no) } };
 	CK_ATTRIBUTE secret_tmpl[] = { { CKA_CLASS, &secret, sizeof(secret) },
-	                               { CKA_KEY_TYPE, &aes, sizeof(aes) },
-	                               { CKA_TOKEN, &no, sizeof(no) } };
+		                       { CKA_KEY_TYPE, &aes, sizeof(aes) },
+		                       { CKA_TOKEN, &no, sizeof(no) } };
 	CK_ATTRIBUTE create_tmpl[] = { { CKA_CLASS, &secret, sizeof(secret) },
-	                               { CKA_KEY_TYPE, &aes, sizeof(aes) },
-	                               { CKA_TOKEN, &no, sizeof(no) },
-	                               { CKA_VALUE, aes_value, sizeof(aes_value) } };
+		                       { CKA_KEY_TYPE, &aes, sizeof(aes) },
+		                       { CKA_TOKEN, &no, sizeof(no) },
+		                       { CKA_VALUE, aes_value, sizeof(aes_value) } };
 	CK_ATTRIBUTE label_tmpl[] = { { CKA_LABEL, "changed", 7 } };
 	CK_UTF8CHAR label32[32];
 	memset(label32, ' ', sizeof(label32));
@@ -123,7 +124,8 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	out_len = sizeof(out);
 	governed("C_SignRecover", f->C_SignRecover(h, data, sizeof(data), out, &out_len));
 	out_len = sizeof(out);
-	governed("C_SignEncryptUpdate", f->C_SignEncryptUpdate(h, data, sizeof(data), out, &out_len));
+	governed("C_SignEncryptUpdate",
+	         f->C_SignEncryptUpdate(h, data, sizeof(data), out, &out_len));
 	/* raw private-key operations */
 	governed("C_DecryptInit", f->C_DecryptInit(h, &pkcs, rsa));
 	out_len = sizeof(out);
@@ -144,7 +146,8 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	         f->C_GenerateKeyPair(h, &ec_gen, pub_tmpl, 2, priv_tmpl, 1, &obj, &obj2));
 	out_len = sizeof(out);
 	governed("C_WrapKey", f->C_WrapKey(h, &pkcs, rsa_pub, ec, out, &out_len));
-	governed("C_UnwrapKey", f->C_UnwrapKey(h, &pkcs, rsa, blob, sizeof(blob), secret_tmpl, 3, &obj));
+	governed("C_UnwrapKey",
+	         f->C_UnwrapKey(h, &pkcs, rsa, blob, sizeof(blob), secret_tmpl, 3, &obj));
 	governed("C_DeriveKey", f->C_DeriveKey(h, &ecdh, ec, secret_tmpl, 3, &obj));
 	governed("C_CreateObject", f->C_CreateObject(h, create_tmpl, 4, &obj));
 	governed("C_CopyObject", f->C_CopyObject(h, ec, label_tmpl, 1, &obj));
@@ -152,10 +155,11 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	governed("C_DestroyObject", f->C_DestroyObject(h, ec));
 	CHECK(p11t_key(f, h, CKO_PRIVATE_KEY, 0x02) == ec, "the EC key is gone after a refusal");
 	/* administration and operation state */
-	governed("C_InitToken", f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin), label32));
-	governed("C_InitPIN", f->C_InitPIN(h, (CK_UTF8CHAR_PTR)"99999", 5));
+	governed("C_InitToken",
+	         f->C_InitToken(slot, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin), label32));
+	governed("C_InitPIN", f->C_InitPIN(h, (CK_UTF8CHAR_PTR) "99999", 5));
 	governed("C_SetPIN", f->C_SetPIN(h, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin),
-	                                 (CK_UTF8CHAR_PTR)"99999", 5));
+	                                 (CK_UTF8CHAR_PTR) "99999", 5));
 	governed("C_Login(SO)", f->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin)));
 	/* a saved state that would restore an operation with the EC key (a
 	 * state without keys, or none to save, is the token's business) */
@@ -169,13 +173,14 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	         f3->C_SignMessageNext(h, NULL, 0, data, sizeof(data), out, &out_len));
 	governed("C_MessageDecryptInit", f3->C_MessageDecryptInit(h, &pkcs, rsa));
 	out_len = sizeof(out);
-	governed("C_DecryptMessage", f3->C_DecryptMessage(h, NULL, 0, NULL, 0, blob, sizeof(blob),
-	                                                  out, &out_len));
+	governed("C_DecryptMessage",
+	         f3->C_DecryptMessage(h, NULL, 0, NULL, 0, blob, sizeof(blob), out, &out_len));
 	out_len = sizeof(out);
-	governed("C_DecryptMessageNext", f3->C_DecryptMessageNext(h, NULL, 0, blob, sizeof(blob), out,
-	                                                          &out_len, CKF_END_OF_MESSAGE));
+	governed("C_DecryptMessageNext",
+	         f3->C_DecryptMessageNext(h, NULL, 0, blob, sizeof(blob), out, &out_len,
+	                                  CKF_END_OF_MESSAGE));
 	governed("C_LoginUser", f3->C_LoginUser(h, CKU_SO, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin),
-	                                        (CK_UTF8CHAR_PTR)"so", 2));
+	                                        (CK_UTF8CHAR_PTR) "so", 2));
 	CHECK(rec_count("C_Login(SO)") == 0, "an SO login reached the backend");
 
 	/* controls: plain pass-throughs do reach the backend */
@@ -183,9 +188,9 @@ static void deny_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const c
 	CHECK(rec_count("C_DigestInit") == 1, "C_DigestInit: the backend saw %ld calls, want 1",
 	      rec_count("C_DigestInit"));
 	EXPECT_RV(f3->C_MessageVerifyInit(h, &ecdsa, ec), CKR_FUNCTION_NOT_SUPPORTED,
-	         "C_MessageVerifyInit (the test backend's answer)");
-	CHECK(rec_count("C_MessageVerifyInit") == 1, "C_MessageVerifyInit: the backend saw %ld calls",
-	      rec_count("C_MessageVerifyInit"));
+	          "C_MessageVerifyInit (the test backend's answer)");
+	CHECK(rec_count("C_MessageVerifyInit") == 1,
+	      "C_MessageVerifyInit: the backend saw %ld calls", rec_count("C_MessageVerifyInit"));
 
 	/* closed one by one (signgate's own login session stays) */
 	EXPECT_RV(f->C_CloseAllSessions(slot), CKR_OK, "C_CloseAllSessions");
@@ -214,7 +219,7 @@ static void allow_phase(CK_FUNCTION_LIST_PTR f, CK_FUNCTION_LIST_3_0 *f3, const 
 	len = sizeof(sig);
 	EXPECT_RV(f3->C_MessageSignInit(h, &ecdsa, ec), CKR_OK, "C_MessageSignInit (allowed)");
 	EXPECT_RV(f3->C_SignMessage(h, NULL, 0, hash, sizeof(hash), sig, &len), CKR_OK,
-	         "C_SignMessage (allowed)");
+	          "C_SignMessage (allowed)");
 	CHECK(rec_count("C_MessageSignInit") == 1 && rec_count("C_SignMessage") == 1,
 	      "allowed message signing: the backend saw %ld and %ld calls, want 1 and 1",
 	      rec_count("C_MessageSignInit"), rec_count("C_SignMessage"));
@@ -262,7 +267,7 @@ int main(void)
 
 	check_table(f, sizeof(*f), base, "2.40 table before C_Initialize");
 	EXPECT_RV(p11t_initialize(f, deny), CKR_OK, "C_Initialize");
-	EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_OK, "C_GetInterface 3.0");
+	EXPECT_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &iface, 0), CKR_OK, "C_GetInterface 3.0");
 	if (!iface) {
 		fprintf(stderr, "no 3.0 interface\n");
 		return 1;

@@ -157,8 +157,9 @@ static void test_init_args(module_t *gate, module_t *direct, const char *conf)
 		a.CreateMutex = app_create;
 		a.LockMutex = app_lock;
 		rv = mods[i]->f->C_Initialize(&a);
-		EXPECT_RV(rv, CKR_ARGUMENTS_BAD, mods[i] == gate ? "gate: partial callbacks"
-		                                                : "direct: partial callbacks");
+		EXPECT_RV(rv, CKR_ARGUMENTS_BAD,
+		          mods[i] == gate ? "gate: partial callbacks"
+		                          : "direct: partial callbacks");
 		if (rv == CKR_OK)
 			mods[i]->f->C_Finalize(NULL);
 	}
@@ -173,7 +174,8 @@ static void test_init_args(module_t *gate, module_t *direct, const char *conf)
 	rv = f->C_Initialize(&a);
 	EXPECT_RV(rv, CKR_OK, "C_Initialize(pReserved = config path)");
 	if (rv == CKR_OK) {
-		CHECK(p11t_slot_by_label(f, token_label) != (CK_SLOT_ID)-1, "token not visible with the pReserved config");
+		CHECK(p11t_slot_by_label(f, token_label) != (CK_SLOT_ID)-1,
+		      "token not visible with the pReserved config");
 		EXPECT_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	}
 	a.pReserved = (void *)"/nonexistent/signgate.conf";
@@ -209,8 +211,8 @@ static void test_getters(module_t *gate, module_t *direct)
 	CK_ULONG n = 0;
 	CK_VERSION v30 = { 3, 0 }, v240 = { 2, 40 };
 
-	EXPECT_RV(((CK_C_GetFunctionList)dlsym(gate->dl, "C_GetFunctionList"))(NULL), CKR_ARGUMENTS_BAD,
-	         "C_GetFunctionList(NULL)");
+	EXPECT_RV(((CK_C_GetFunctionList)dlsym(gate->dl, "C_GetFunctionList"))(NULL),
+	          CKR_ARGUMENTS_BAD, "C_GetFunctionList(NULL)");
 	CHECK(gate->f != direct->f, "the gate hands out SoftHSM's table");
 	CHECK(gate->f->C_Sign != direct->f->C_Sign, "C_Sign is SoftHSM's");
 	CHECK(gate->f->C_GetFunctionList(&l) == CKR_OK && l == gate->f,
@@ -232,17 +234,20 @@ static void test_getters(module_t *gate, module_t *direct)
 		n = 4;
 		EXPECT_RV(gil(ifs, &n), CKR_OK, "C_GetInterfaceList");
 		CHECK(n == 1 && strcmp((char *)ifs[0].pInterfaceName, "PKCS 11") == 0 &&
-		      ifs[0].pFunctionList == gate->f, "interface list content");
-		EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_ARGUMENTS_BAD,
-		         "C_GetInterface 3.0 over a 2.40 backend");
+		              ifs[0].pFunctionList == gate->f,
+		      "interface list content");
+		EXPECT_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &iface, 0), CKR_ARGUMENTS_BAD,
+		          "C_GetInterface 3.0 over a 2.40 backend");
 		EXPECT_RV(gi(NULL, NULL, &iface, 0), CKR_OK, "C_GetInterface default");
-		CHECK(iface && iface->pFunctionList == gate->f, "default interface is not our 2.40 table");
-		EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v240, &iface, 0), CKR_OK, "C_GetInterface 2.40");
+		CHECK(iface && iface->pFunctionList == gate->f,
+		      "default interface is not our 2.40 table");
+		EXPECT_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v240, &iface, 0), CKR_OK,
+		          "C_GetInterface 2.40");
 		l2 = iface ? iface->pFunctionList : NULL;
 		CHECK(l2 == gate->f && l2->version.major == 2 && l2->version.minor == 40,
 		      "2.40 interface is not our 2.40 table");
-		EXPECT_RV(gi((CK_UTF8CHAR_PTR)"Vendor", NULL, &iface, 0), CKR_ARGUMENTS_BAD,
-		         "C_GetInterface unknown name");
+		EXPECT_RV(gi((CK_UTF8CHAR_PTR) "Vendor", NULL, &iface, 0), CKR_ARGUMENTS_BAD,
+		          "C_GetInterface unknown name");
 		EXPECT_RV(gi(NULL, NULL, NULL, 0), CKR_ARGUMENTS_BAD, "C_GetInterface(NULL out)");
 	}
 	EXPECT_RV(gate->f->C_Finalize(NULL), CKR_OK, "C_Finalize");
@@ -343,8 +348,9 @@ static void test_length_queries(module_t *gate, module_t *direct)
 
 	run_sequence(direct, &d);
 	run_sequence(gate, &g);
-#define SAME(field) CHECK(g.field == d.field, "%s: gate 0x%lx, direct 0x%lx", #field, \
-	                  (unsigned long)g.field, (unsigned long)d.field)
+#define SAME(field)                                                                               \
+	CHECK(g.field == d.field, "%s: gate 0x%lx, direct 0x%lx", #field, (unsigned long)g.field, \
+	      (unsigned long)d.field)
 	SAME(slot_null);
 	SAME(slot_small);
 	SAME(slot_null_count);
@@ -371,7 +377,8 @@ static void test_length_queries(module_t *gate, module_t *direct)
 	SAME(final_ok);
 	SAME(bad_session);
 	/* the gate shows only the configured token; SoftHSM also its empty slot */
-	CHECK(g.slot_count_after_small == 1, "gate slot count %lu", (unsigned long)g.slot_count_after_small);
+	CHECK(g.slot_count_after_small == 1, "gate slot count %lu",
+	      (unsigned long)g.slot_count_after_small);
 	EXPECT_RV(g.slot_small, CKR_BUFFER_TOO_SMALL, "C_GetSlotList small buffer");
 	EXPECT_RV(g.verify, CKR_OK, "RSA signature verifies");
 	EXPECT_RV(g.ec_verify, CKR_OK, "ECDSA signature verifies");
@@ -392,18 +399,23 @@ static void test_sessions(module_t *gate)
 	EXPECT_RV(p11t_initialize(f, NULL), CKR_OK, "C_Initialize");
 	CK_SLOT_ID slot = p11t_slot_by_label(f, token_label);
 	CK_SESSION_HANDLE p;
-	EXPECT_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &p), CKR_OK, "C_OpenSession");
+	EXPECT_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &p), CKR_OK,
+	          "C_OpenSession");
 	CHECK(f->C_GetSessionInfo(p, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
 	      "state before login: %lu", (unsigned long)si.state);
-	CHECK(p11t_key(f, p, CKO_PRIVATE_KEY, 0x02) == CK_INVALID_HANDLE, "private key found before login");
-	CHECK(p11t_key(f, p, CKO_PUBLIC_KEY, 0x02) != CK_INVALID_HANDLE, "public key not found before login");
+	CHECK(p11t_key(f, p, CKO_PRIVATE_KEY, 0x02) == CK_INVALID_HANDLE,
+	      "private key found before login");
+	CHECK(p11t_key(f, p, CKO_PUBLIC_KEY, 0x02) != CK_INVALID_HANDLE,
+	      "public key not found before login");
 	EXPECT_RV(f->C_Logout(p), CKR_USER_NOT_LOGGED_IN, "C_Logout before login");
-	EXPECT_RV(f->C_Login(p, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)), CKR_OK, "C_Login");
+	EXPECT_RV(f->C_Login(p, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)), CKR_OK,
+	          "C_Login");
 	EXPECT_RV(f->C_Login(p, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)),
-	         CKR_USER_ALREADY_LOGGED_IN, "second C_Login");
+	          CKR_USER_ALREADY_LOGGED_IN, "second C_Login");
 	CHECK(f->C_GetSessionInfo(p, &si) == CKR_OK && si.state == CKS_RO_USER_FUNCTIONS,
 	      "state after login: %lu", (unsigned long)si.state);
-	CHECK(p11t_key(f, p, CKO_PRIVATE_KEY, 0x02) != CK_INVALID_HANDLE, "private key not found after login");
+	CHECK(p11t_key(f, p, CKO_PRIVATE_KEY, 0x02) != CK_INVALID_HANDLE,
+	      "private key not found after login");
 	EXPECT_RV(f->C_Logout(p), CKR_OK, "C_Logout");
 	CHECK(f->C_GetSessionInfo(p, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
 	      "state after logout: %lu", (unsigned long)si.state);
@@ -413,16 +425,22 @@ static void test_sessions(module_t *gate)
 	EXPECT_RV(f->C_GetSessionInfo(a, &si), CKR_SESSION_HANDLE_INVALID, "closed session a");
 	EXPECT_RV(f->C_GetSessionInfo(b, &si), CKR_SESSION_HANDLE_INVALID, "closed session b");
 	CK_SESSION_HANDLE c;
-	EXPECT_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &c), CKR_OK, "C_OpenSession");
+	EXPECT_RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &c), CKR_OK,
+	          "C_OpenSession");
 	CHECK(f->C_GetSessionInfo(c, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
-	      "closing the last session did not end the caller's login (state %lu)", (unsigned long)si.state);
-	EXPECT_RV(f->C_Login(c, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)), CKR_OK, "C_Login");
+	      "closing the last session did not end the caller's login (state %lu)",
+	      (unsigned long)si.state);
+	EXPECT_RV(f->C_Login(c, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)), CKR_OK,
+	          "C_Login");
 	CK_OBJECT_HANDLE k = p11t_key(f, c, CKO_PRIVATE_KEY, 0x02);
 	CHECK(k != CK_INVALID_HANDLE, "private key not found after C_CloseAllSessions");
 	EXPECT_RV(f->C_SignInit(c, &ec, k), CKR_OK, "C_SignInit after C_CloseAllSessions");
-	EXPECT_RV(f->C_Sign(c, hash, sizeof(hash), sig, &len), CKR_OK, "C_Sign after C_CloseAllSessions");
-	EXPECT_RV(f->C_CloseAllSessions(0x7fff0001), CKR_SLOT_ID_INVALID, "C_CloseAllSessions bad slot");
-	EXPECT_RV(f->C_GetTokenInfo(0x7fff0001, NULL), CKR_SLOT_ID_INVALID, "C_GetTokenInfo bad slot");
+	EXPECT_RV(f->C_Sign(c, hash, sizeof(hash), sig, &len), CKR_OK,
+	          "C_Sign after C_CloseAllSessions");
+	EXPECT_RV(f->C_CloseAllSessions(0x7fff0001), CKR_SLOT_ID_INVALID,
+	          "C_CloseAllSessions bad slot");
+	EXPECT_RV(f->C_GetTokenInfo(0x7fff0001, NULL), CKR_SLOT_ID_INVALID,
+	          "C_GetTokenInfo bad slot");
 	EXPECT_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 }
 
@@ -440,9 +458,11 @@ static int sign_once(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE h)
 	CK_OBJECT_HANDLE k = p11t_key(f, h, CKO_PRIVATE_KEY, 0x02);
 	CK_OBJECT_HANDLE pub = p11t_key(f, h, CKO_PUBLIC_KEY, 0x02);
 
-	if (!k || f->C_SignInit(h, &ec, k) != CKR_OK || f->C_Sign(h, hash, sizeof(hash), sig, &len) != CKR_OK)
+	if (!k || f->C_SignInit(h, &ec, k) != CKR_OK ||
+	    f->C_Sign(h, hash, sizeof(hash), sig, &len) != CKR_OK)
 		return 0;
-	return f->C_VerifyInit(h, &ec, pub) == CKR_OK && f->C_Verify(h, hash, sizeof(hash), sig, len) == CKR_OK;
+	return f->C_VerifyInit(h, &ec, pub) == CKR_OK &&
+	       f->C_Verify(h, hash, sizeof(hash), sig, len) == CKR_OK;
 }
 
 /* The child of a fork starts uninitialised and can initialise again and
@@ -467,7 +487,8 @@ static void test_fork(module_t *gate)
 		failures = 0;
 		long after = file_size(spy);
 		if (spy && after != before) {
-			fprintf(stderr, "FAIL: spy log grew in the fork handler (%ld -> %ld)\n", before, after);
+			fprintf(stderr, "FAIL: spy log grew in the fork handler (%ld -> %ld)\n",
+			        before, after);
 			bad++;
 		}
 		if (f->C_GetInfo(&info) != CKR_CRYPTOKI_NOT_INITIALIZED) {
@@ -475,7 +496,8 @@ static void test_fork(module_t *gate)
 			bad++;
 		}
 		if (spy && file_size(spy) != before) {
-			fprintf(stderr, "FAIL: a call in the uninitialised child reached the real module\n");
+			fprintf(stderr,
+			        "FAIL: a call in the uninitialised child reached the real module\n");
 			bad++;
 		}
 		CK_RV rv = p11t_initialize(f, NULL);
@@ -505,7 +527,8 @@ static void test_fork(module_t *gate)
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "forked child failed (status %d)", status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "forked child failed (status %d)",
+	      status);
 	CHECK(sign_once(f, h), "parent signs after fork");
 	EXPECT_RV(f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 }
@@ -585,8 +608,8 @@ static void test_iface30(module_t *gate)
 	*(void **)&gi = dlsym(gate->dl, "C_GetInterface");
 	EXPECT_RV(gil(ifs, &n), CKR_OK, "C_GetInterfaceList before init");
 	CHECK(n == 1, "before C_Initialize only 2.40 is offered, got %lu", (unsigned long)n);
-	EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_ARGUMENTS_BAD,
-	         "3.0 before the backend is known");
+	EXPECT_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &iface, 0), CKR_ARGUMENTS_BAD,
+	          "3.0 before the backend is known");
 
 	EXPECT_RV(p11t_initialize(gate->f, NULL), CKR_OK, "C_Initialize");
 	n = 4;
@@ -597,11 +620,11 @@ static void test_iface30(module_t *gate)
 	CHECK(second == gate->f, "second interface is not our 2.40 table");
 	EXPECT_RV(gi(NULL, NULL, &iface, 0), CKR_OK, "C_GetInterface default");
 	CHECK(iface && iface->pFunctionList == first, "default interface is not 3.0");
-	EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v240, &iface, 0), CKR_OK, "C_GetInterface 2.40");
+	EXPECT_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v240, &iface, 0), CKR_OK, "C_GetInterface 2.40");
 	CHECK(iface && iface->pFunctionList == gate->f, "2.40 interface is not our table");
-	EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 0), CKR_OK, "C_GetInterface 3.0");
-	EXPECT_RV(gi((CK_UTF8CHAR_PTR)"PKCS 11", &v30, &iface, 1 /* CKF_INTERFACE_FORK_SAFE */),
-	         CKR_ARGUMENTS_BAD, "fork-safe is not promised");
+	EXPECT_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &iface, 0), CKR_OK, "C_GetInterface 3.0");
+	EXPECT_RV(gi((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &iface, 1 /* CKF_INTERFACE_FORK_SAFE */),
+	          CKR_ARGUMENTS_BAD, "fork-safe is not promised");
 
 	/* our table: its getters are ours.  The 3.0 functions follow the
 	 * 2.40 ones: C_GetInterfaceList, C_GetInterface, C_LoginUser,
@@ -628,7 +651,8 @@ static void test_iface30(module_t *gate)
 	EXPECT_RV(first->C_SignInit(h, &ec, k), CKR_OPERATION_ACTIVE, "C_SignInit while active");
 	EXPECT_RV(cancel(h, CKF_SIGN), CKR_OK, "C_SessionCancel");
 	EXPECT_RV(first->C_SignInit(h, &ec, k), CKR_OK, "C_SignInit after C_SessionCancel");
-	EXPECT_RV(first->C_Sign(h, hash, sizeof(hash), sig, &len), CKR_OK, "C_Sign after C_SessionCancel");
+	EXPECT_RV(first->C_Sign(h, hash, sizeof(hash), sig, &len), CKR_OK,
+	          "C_Sign after C_SessionCancel");
 	EXPECT_RV(gate->f->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	n = 4;
 	EXPECT_RV(gil(ifs, &n), CKR_OK, "C_GetInterfaceList after C_Finalize");

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				int64_t t = now_ns();
 				PGresult *r =
-					PQexecParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
+				        PQexecParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
 				if (PQresultStatus(r) != PGRES_TUPLES_OK)
 					return 1;
 				PQclear(r);

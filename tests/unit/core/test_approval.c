@@ -26,11 +26,12 @@
 
 #define NOW ((time_t)1800000000)
 
-static const char rsa2048_line[] = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCxDK7uBe0rPQDRy8mAiiKCexf4zMcIlriu6RPHrrv2Wd9FsjXmnsCE/AOPsphkoreUSMwmqC3GmW5NDctJzn6X9fP/Stdk1dZRPDdI6xUCFpjic/Duu0BUhflGStf5tsUDxk7o3C908Cekx1uvbNGu2/Zn8f/fM6QHWbLW+FoYlRErMXbOzqf7XsX7Vtm1zQp9vV/niTHXQ9i/I/QA3qZEreQT/pxasnjYsl87VLLr4Ub5dp1fEloe8ivSiX7sRqWQaBTf2RQLyAiwxiMTgDZihIAKohInx9sgDFCOeMDbMVDO9zHh9LqeMNSIYfyYqYP62F44/103dA/LKRif6X77";
+static const char rsa2048_line[] =
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCxDK7uBe0rPQDRy8mAiiKCexf4zMcIlriu6RPHrrv2Wd9FsjXmnsCE/AOPsphkoreUSMwmqC3GmW5NDctJzn6X9fP/Stdk1dZRPDdI6xUCFpjic/Duu0BUhflGStf5tsUDxk7o3C908Cekx1uvbNGu2/Zn8f/fM6QHWbLW+FoYlRErMXbOzqf7XsX7Vtm1zQp9vV/niTHXQ9i/I/QA3qZEreQT/pxasnjYsl87VLLr4Ub5dp1fEloe8ivSiX7sRqWQaBTf2RQLyAiwxiMTgDZihIAKohInx9sgDFCOeMDbMVDO9zHh9LqeMNSIYfyYqYP62F44/103dA/LKRif6X77";
 static const char ed_line[] =
-	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtocEkIIC6Ng246kCwSldursT1DXkbLFC/WDI7NWrvq fuzz";
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtocEkIIC6Ng246kCwSldursT1DXkbLFC/WDI7NWrvq fuzz";
 
-static EVP_PKEY *priv[4];           /* alice (Ed25519), bob (P-256), carol (Ed25519), rogue */
+static EVP_PKEY *priv[4]; /* alice (Ed25519), bob (P-256), carol (Ed25519), rogue */
 static config_approver_key_t keys[3];
 static config_approver_t approvers[3];
 static size_t members[3] = { 0, 1, 2 };
@@ -47,7 +48,8 @@ static EVP_PKEY *gen(int nid)
 	assert_non_null(c);
 	assert_int_equal(EVP_PKEY_keygen_init(c), 1);
 	if (nid == EVP_PKEY_EC)
-		assert_int_equal(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(c, NID_X9_62_prime256v1), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(c, NID_X9_62_prime256v1),
+		                 1);
 	assert_int_equal(EVP_PKEY_keygen(c, &pk), 1);
 	EVP_PKEY_CTX_free(c);
 	return pk;
@@ -73,11 +75,16 @@ static int setup(void **state)
 	static const char *names[3] = { "alice", "bob", "carol" };
 	for (int i = 0; i < 3; i++) {
 		key_of(priv[i], &keys[i]);
-		approvers[i] = (config_approver_t){ .name = (char *)names[i], .keys = &keys[i], .n_keys = 1 };
+		approvers[i] = (config_approver_t){ .name = (char *)names[i],
+			                            .keys = &keys[i],
+			                            .n_keys = 1 };
 	}
 	groups[0] = (config_approver_group_t){ .name = "rm", .members = members, .n_members = 3 };
-	rule = (policy_rule_t){ .name = "release", .approvals_count = 2, .approvals_from = from,
-		                .n_approvals_from = 1, .approvals_max_age_s = 86400 };
+	rule = (policy_rule_t){ .name = "release",
+		                .approvals_count = 2,
+		                .approvals_from = from,
+		                .n_approvals_from = 1,
+		                .approvals_max_age_s = 86400 };
 	cfg.approvers = approvers;
 	cfg.n_approvers = 3;
 	cfg.approver_groups = groups;
@@ -145,14 +152,14 @@ static void test_statuses(void **state)
 	approval_t a;
 	char *x = make(0, "alice", "app", "4711", NOW - 60, 3600, NULL);
 	char *t = strdup(x);
-	*strstr(t, "run: 4711") = 'R';               /* statement changed: line invalid */
+	*strstr(t, "run: 4711") = 'R'; /* statement changed: line invalid */
 	assert_int_equal(verify(t, &a), APPROVAL_MALFORMED);
 	strcpy(t, x);
-	strstr(t, "run: 4711")[8] = '2';             /* run 4712: signature no longer matches */
+	strstr(t, "run: 4711")[8] = '2'; /* run 4712: signature no longer matches */
 	assert_int_equal(verify(t, &a), APPROVAL_BAD_SIGNATURE);
 	free(t);
 	free(x);
-	x = make(3, "alice", "app", "4711", NOW - 60, 3600, NULL);   /* rogue key, alice's name */
+	x = make(3, "alice", "app", "4711", NOW - 60, 3600, NULL); /* rogue key, alice's name */
 	assert_int_equal(verify(x, &a), APPROVAL_UNKNOWN_KEY);
 	free(x);
 	x = make(0, "mallory", "app", "4711", NOW - 60, 3600, NULL);
@@ -160,7 +167,7 @@ static void test_statuses(void **state)
 	free(x);
 	x = make(0, "alice", "app", "4711", NOW - 7200, 3600, NULL);
 	assert_int_equal(verify(x, &a), APPROVAL_EXPIRED);
-	assert_string_equal(a.approver, "alice");    /* good signature: named */
+	assert_string_equal(a.approver, "alice"); /* good signature: named */
 	free(x);
 	x = make(0, "alice", "app", "4711", NOW + 600, 3600, NULL);
 	assert_int_equal(verify(x, &a), APPROVAL_NOT_YET_VALID);
@@ -189,7 +196,8 @@ static void test_strict_statement(void **state)
 		"signgate-approval v1\napprover: al ice\nproduct: app\nrun: 1\nissued-at: 1\nexpires: 2\nnonce: 0123456789abcdef0123456789abcdef\n-----BEGIN SSH SIGNATURE-----\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(approval_parse(bad[i], strlen(bad[i]), &a, &ml, NULL, 0), APPROVAL_MALFORMED);
+		assert_int_equal(approval_parse(bad[i], strlen(bad[i]), &a, &ml, NULL, 0),
+		                 APPROVAL_MALFORMED);
 	/* a signature block that is not base64, or not SSHSIG */
 	char *x = make(0, "alice", "app", "4711", NOW - 60, 3600, NULL);
 	char *p = strstr(x, "-----BEGIN SSH SIGNATURE-----\n") + 30;
@@ -245,8 +253,8 @@ static void test_bundles(void **state)
 	assert_int_equal(out.n_approvals, 2);
 	bundle_free(&out);
 	free(enc);
-	static const char *bad[] = { "sgb1~", "sgb1~x:abc", "sgb1~t:a~t:b", "sgb1~a:!!!", "sgb2~t:a",
-		                     "sgb1~a:" };
+	static const char *bad[] = { "sgb1~",      "sgb1~x:abc", "sgb1~t:a~t:b",
+		                     "sgb1~a:!!!", "sgb2~t:a",   "sgb1~a:" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_false(bundle_parse(bad[i], strlen(bad[i]), &out, detail, sizeof detail));
 		assert_int_equal(out.n_approvals, 0);
@@ -266,16 +274,20 @@ static void test_bundles(void **state)
 	free(b);
 }
 
-static unsigned count(approval_t *list, size_t n, const ticket_claims_t *t, const unsigned char *art,
-                      char *names)
+static unsigned count(approval_t *list, size_t n, const ticket_claims_t *t,
+                      const unsigned char *art, char *names)
 {
-	policy_request_t req = { .caller = &caller, .now = NOW, .approvals = list, .n_approvals = n,
-		                 .ticket = t, .artifact = art };
+	policy_request_t req = { .caller = &caller,
+		                 .now = NOW,
+		                 .approvals = list,
+		                 .n_approvals = n,
+		                 .ticket = t,
+		                 .artifact = art };
 	return policy_approvals_count(&cfg, &rule, &req, names, 160);
 }
 
-static void get(int key, const char *name, const char *product, const char *run, int64_t iat, int64_t ttl,
-                const unsigned char *digest, approval_t *out)
+static void get(int key, const char *name, const char *product, const char *run, int64_t iat,
+                int64_t ttl, const unsigned char *digest, approval_t *out)
 {
 	char *x = make(key, name, product, run, iat, ttl, digest);
 	char detail[200];
@@ -322,7 +334,7 @@ static void test_counting(void **state)
 	get(1, "bob", "app", "4711", NOW - 60, 3600, art, &l[1]);
 	assert_int_equal(count(l, 2, NULL, art, names), 2);
 	assert_int_equal(count(l, 2, NULL, other, names), 1);
-	assert_int_equal(count(l, 2, NULL, NULL, names), 2);   /* at *Init: not yet known */
+	assert_int_equal(count(l, 2, NULL, NULL, names), 2); /* at *Init: not yet known */
 	/* removed from the config (reload): no longer counts */
 	cfg.n_approvers = 1;
 	assert_int_equal(count(l, 2, NULL, art, names), 1);
@@ -343,10 +355,12 @@ static void test_config_loader(void **state)
 {
 	(void)state;
 	char err[CONFIG_ERR_MAX], text[4096];
-	const char *base = "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
-	                   "roles = ( { name = \"ci\"; users = [ 0 ]; } );\n"
-	                   "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n";
-	snprintf(text, sizeof text, "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; },\n"
+	const char *base =
+	        "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
+	        "roles = ( { name = \"ci\"; users = [ 0 ]; } );\n"
+	        "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n";
+	snprintf(text, sizeof text,
+	         "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; },\n"
 	         "  { name = \"b\"; keys = [ \"%s\" ]; } );\n"
 	         "approver_groups = ( { name = \"g\"; members = [ \"a\" ]; } );\n"
 	         "rules = ( { name = \"r\"; roles = [ \"ci\" ]; keys = [ \"k\" ];\n"
@@ -356,36 +370,47 @@ static void test_config_loader(void **state)
 	assert_null(c);
 	assert_non_null(strstr(err, "t.conf:5: setting 'approvers[1].keys[0]'"));
 	assert_non_null(strstr(err, "3072"));
-	snprintf(text, sizeof text, "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; } );\n"
+	snprintf(text, sizeof text,
+	         "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; } );\n"
 	         "approver_groups = ( { name = \"g\"; members = [ \"a\" ]; } );\n"
 	         "rules = ( { name = \"r\"; roles = [ \"ci\" ]; keys = [ \"k\" ];\n"
-	         "  approvals = { count = 1; from = [ \"g\" ]; max_age = \"1d\"; }; } );\n", base, ed_line);
+	         "  approvals = { count = 1; from = [ \"g\" ]; max_age = \"1d\"; }; } );\n",
+	         base, ed_line);
 	c = config_load_string(text, "t.conf", err, sizeof err);
 	assert_non_null(c);
 	assert_int_equal(c->rules[0].approvals_count, 1);
 	assert_int_equal(c->rules[0].approvals_max_age_s, 86400);
 	assert_int_equal(c->n_approvers, 1);
 	config_free(c);
-	snprintf(text, sizeof text, "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; } );\n"
+	snprintf(text, sizeof text,
+	         "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; } );\n"
 	         "approver_groups = ( { name = \"g\"; members = [ \"a\" ]; } );\n"
 	         "rules = ( { name = \"r\"; roles = [ \"ci\" ]; keys = [ \"k\" ];\n"
-	         "  approvals = { count = 2; from = [ \"g\" ]; }; } );\n", base, ed_line);
+	         "  approvals = { count = 2; from = [ \"g\" ]; }; } );\n",
+	         base, ed_line);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
-	assert_non_null(strstr(err, "t.conf:7: setting 'rules[0].approvals.count': needs 2 approvers"));
-	snprintf(text, sizeof text, "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; } );\n"
+	assert_non_null(
+	        strstr(err, "t.conf:7: setting 'rules[0].approvals.count': needs 2 approvers"));
+	snprintf(text, sizeof text,
+	         "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; } );\n"
 	         "rules = ( { name = \"r\"; roles = [ \"ci\" ]; keys = [ \"k\" ];\n"
-	         "  approvals = { count = 1; from = [ \"nope\" ]; }; } );\n", base, ed_line);
+	         "  approvals = { count = 1; from = [ \"nope\" ]; }; } );\n",
+	         base, ed_line);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
 	assert_non_null(strstr(err, "no approver group named 'nope'"));
-	snprintf(text, sizeof text, "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; },\n"
-	         " { name = \"b\"; keys = [ \"%s\" ]; } );\n", base, ed_line, ed_line);
+	snprintf(text, sizeof text,
+	         "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; },\n"
+	         " { name = \"b\"; keys = [ \"%s\" ]; } );\n",
+	         base, ed_line, ed_line);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
 	assert_non_null(strstr(err, "one key, one person"));
-	snprintf(text, sizeof text, "%sapprover_groups = ( { name = \"g\"; members = [ \"x\" ]; } );\n", base);
+	snprintf(text, sizeof text,
+	         "%sapprover_groups = ( { name = \"g\"; members = [ \"x\" ]; } );\n", base);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
 	assert_non_null(strstr(err, "no approver named 'x'"));
-	snprintf(text, sizeof text, "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; color = 1; } );\n",
-	         base, ed_line);
+	snprintf(text, sizeof text,
+	         "%sapprovers = ( { name = \"a\"; keys = [ \"%s\" ]; color = 1; } );\n", base,
+	         ed_line);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
 	assert_non_null(strstr(err, "unknown setting"));
 }
@@ -464,8 +489,9 @@ static void ssh_pub(EVP_PKEY *pk, buf_t *b)
 	} else {
 		unsigned char q[100];
 		size_t ql = 0;
-		assert_int_equal(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-		                                                 q, sizeof q, &ql), 1);
+		assert_int_equal(EVP_PKEY_get_octet_string_param(
+		                         pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, q, sizeof q, &ql),
+		                 1);
 		put_cstr(b, ql == 65 ? "ecdsa-sha2-nistp256" : "ecdsa-sha2-nistp384");
 		put_cstr(b, ql == 65 ? "nistp256" : "nistp384");
 		put_str(b, q, ql);
@@ -478,7 +504,8 @@ static char *ssh_line(EVP_PKEY *pk)
 	static buf_t b;
 	b.n = 0;
 	ssh_pub(pk, &b);
-	uint32_t tl = (uint32_t)b.p[0] << 24 | (uint32_t)b.p[1] << 16 | (uint32_t)b.p[2] << 8 | b.p[3];
+	uint32_t tl =
+	        (uint32_t)b.p[0] << 24 | (uint32_t)b.p[1] << 16 | (uint32_t)b.p[2] << 8 | b.p[3];
 	char *enc = b64std(b.p, b.n);
 	char *line = malloc(strlen(enc) + tl + 16);
 	sprintf(line, "%.*s %s test", (int)tl, (const char *)b.p + 4, enc);
@@ -487,16 +514,16 @@ static char *ssh_line(EVP_PKEY *pk)
 }
 
 typedef struct forge {
-	uint32_t version;            /* 1 */
-	const char *ns;              /* APPROVAL_NAMESPACE */
-	const char *reserved;        /* "" */
-	const char *hash;            /* "sha512" */
-	const char *sigtype;         /* NULL: the key's own (rsa-sha2-512 for RSA) */
-	const unsigned char *pub;    /* NULL: the key's own blob */
+	uint32_t version;         /* 1 */
+	const char *ns;           /* APPROVAL_NAMESPACE */
+	const char *reserved;     /* "" */
+	const char *hash;         /* "sha512" */
+	const char *sigtype;      /* NULL: the key's own (rsa-sha2-512 for RSA) */
+	const unsigned char *pub; /* NULL: the key's own blob */
 	size_t pub_len;
-	bool trailing;               /* a byte after the signature field */
-	bool sig_trailing;           /* a byte after the signature inside that field */
-	bool inner_trailing;         /* ECDSA: a byte after r and s */
+	bool trailing;       /* a byte after the signature field */
+	bool sig_trailing;   /* a byte after the signature inside that field */
+	bool inner_trailing; /* ECDSA: a byte after r and s */
 } forge_t;
 
 /* statement + an SSHSIG armor made by pk as f says. */
@@ -524,8 +551,8 @@ static char *forge(const char *statement, EVP_PKEY *pk, const forge_t *f)
 		if (!sigtype)
 			sigtype = "rsa-sha2-512";
 		smd = !strcmp(sigtype, "rsa-sha2-256") ? EVP_sha256()
-		      : !strcmp(sigtype, "ssh-rsa")     ? EVP_sha1()
-		                                        : EVP_sha512();
+		      : !strcmp(sigtype, "ssh-rsa")    ? EVP_sha1()
+		                                       : EVP_sha512();
 	} else if (id == EVP_PKEY_EC) {
 		bool p384 = EVP_PKEY_get_bits(pk) == 384;
 		if (!sigtype)
@@ -572,8 +599,8 @@ static char *forge(const char *statement, EVP_PKEY *pk, const forge_t *f)
 
 	char *enc = b64std(blob.p, blob.n);
 	char *out = malloc(strlen(statement) + strlen(enc) + 200);
-	sprintf(out, "%s-----BEGIN SSH SIGNATURE-----\n%s\n-----END SSH SIGNATURE-----\n", statement,
-	        enc);
+	sprintf(out, "%s-----BEGIN SSH SIGNATURE-----\n%s\n-----END SSH SIGNATURE-----\n",
+	        statement, enc);
 	free(enc);
 	return out;
 }
@@ -598,7 +625,7 @@ static approval_status_t verify_in(const config_t *c, const char *text, char *de
 	detail[0] = '\0';
 	approval_status_t st = approval_verify(c, text, strlen(text), NOW, &a, detail, 200);
 	if (st != APPROVAL_OK && st != APPROVAL_EXPIRED && st != APPROVAL_NOT_YET_VALID)
-		assert_int_equal(a.approver[0], '\0');   /* nothing of a refused approval */
+		assert_int_equal(a.approver[0], '\0'); /* nothing of a refused approval */
 	return st;
 }
 
@@ -607,8 +634,8 @@ static void expect(const config_t *c, char *text, approval_status_t want, const 
 	char detail[200];
 	approval_status_t st = verify_in(c, text, detail);
 	if (st != want)
-		fail_msg("status %s, want %s (%s)", approval_status_name(st), approval_status_name(want),
-		         detail);
+		fail_msg("status %s, want %s (%s)", approval_status_name(st),
+		         approval_status_name(want), detail);
 	if (needle && !strstr(detail, needle))
 		fail_msg("detail '%s' lacks '%s'", detail, needle);
 	free(text);
@@ -645,8 +672,8 @@ static void test_rsa_and_p384_approvers(void **state)
 	expect(&c, forge(dave, rsa, &(forge_t){ .sigtype = "ssh-rsa" }), APPROVAL_BAD_SIGNATURE,
 	       "signature of approver 'dave' does not verify");
 	/* the signature type must be the key's */
-	expect(&c, forge(dave, rsa, &(forge_t){ .sigtype = "rsa-sha2-384" }), APPROVAL_BAD_SIGNATURE,
-	       NULL);
+	expect(&c, forge(dave, rsa, &(forge_t){ .sigtype = "rsa-sha2-384" }),
+	       APPROVAL_BAD_SIGNATURE, NULL);
 	expect(&c, forge(erin, p384, &(forge_t){ 0 }), APPROVAL_OK, NULL);
 	expect(&c, forge(erin, p384, &(forge_t){ .sigtype = "ecdsa-sha2-nistp256" }),
 	       APPROVAL_BAD_SIGNATURE, NULL);
@@ -692,14 +719,14 @@ static void test_sshsig_fields(void **state)
 	       APPROVAL_BAD_SIGNATURE, "signature of approver 'bob' does not verify");
 	expect(&cfg, forge(bob, priv[1], &(forge_t){ .sig_trailing = true }),
 	       APPROVAL_BAD_SIGNATURE, "signature of approver 'bob' does not verify");
-	expect(&cfg, forge(st, priv[0], &(forge_t){ .sig_trailing = true }),
-	       APPROVAL_BAD_SIGNATURE, "signature of approver 'alice' does not verify");
+	expect(&cfg, forge(st, priv[0], &(forge_t){ .sig_trailing = true }), APPROVAL_BAD_SIGNATURE,
+	       "signature of approver 'alice' does not verify");
 	free(bob);
 
 	/* public key blobs inside the signature that do not parse */
 	pb.n = 0;
-	expect(&cfg, forge(st, priv[0], &(forge_t){ .pub = pb.p, .pub_len = 0 }), APPROVAL_MALFORMED,
-	       "public key blob does not parse");
+	expect(&cfg, forge(st, priv[0], &(forge_t){ .pub = pb.p, .pub_len = 0 }),
+	       APPROVAL_MALFORMED, "public key blob does not parse");
 	pb.n = 0;
 	put_cstr(&pb, "ssh-ed25519");
 	put_str(&pb, "0123456789abcdef0123456789abcde", 31);
@@ -744,19 +771,19 @@ static void test_ssh_rsa_keys(void **state)
 	config_approver_key_t k;
 	char err[200], line[2048];
 	struct {
-		const char *e;             /* exponent bytes (mpint content) */
+		const char *e; /* exponent bytes (mpint content) */
 		size_t el;
 		bool negative_n;
 		bool ok;
 		const char *msg;
 	} cases[] = {
 		{ "\x01\x00\x01", 3, false, true, NULL },
-		{ "\x01\x00\x02", 3, false, false, "public key is not valid" },   /* even */
-		{ "\x01", 1, false, false, "public key is not valid" },           /* 1 */
-		{ "\x81", 1, false, false, "public key is not valid" },           /* negative */
-		{ "\x01\x00\x01", 3, true, false, "public key is not valid" },   /* negative n */
-		{ "\x01\x00\x01\x01\x00\x01\x01\x00\x01\x01\x00\x01\x01\x00\x01\x01\x00", 17, false, false,
-		  "ssh-rsa key does not parse" },                                /* e of 17 bytes */
+		{ "\x01\x00\x02", 3, false, false, "public key is not valid" }, /* even */
+		{ "\x01", 1, false, false, "public key is not valid" },         /* 1 */
+		{ "\x81", 1, false, false, "public key is not valid" },         /* negative */
+		{ "\x01\x00\x01", 3, true, false, "public key is not valid" },  /* negative n */
+		{ "\x01\x00\x01\x01\x00\x01\x01\x00\x01\x01\x00\x01\x01\x00\x01\x01\x00", 17, false,
+		  false, "ssh-rsa key does not parse" }, /* e of 17 bytes */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		unsigned char nb[400];
@@ -765,7 +792,7 @@ static void test_ssh_rsa_keys(void **state)
 		put_cstr(&b, "ssh-rsa");
 		put_str(&b, cases[i].e, cases[i].el);
 		if (cases[i].negative_n)
-			put_str(&b, nb, (size_t)nl);         /* high bit set, no 00 in front */
+			put_str(&b, nb, (size_t)nl); /* high bit set, no 00 in front */
 		else
 			put_mpint(&b, n);
 		char *enc = b64std(b.p, b.n);
@@ -805,15 +832,17 @@ static void test_pem_keys(void **state)
 	assert_string_equal(err, "not a PEM public key (BEGIN PUBLIC KEY)");
 	const char *types[][2] = { { "RSA", NULL }, { "EC", "P-384" } };
 	for (int i = 0; i < 2; i++) {
-		EVP_PKEY *pk = types[i][1] ? EVP_PKEY_Q_keygen(NULL, NULL, types[i][0], types[i][1])
-		                           : EVP_PKEY_Q_keygen(NULL, NULL, types[i][0], (size_t)2048);
+		EVP_PKEY *pk = types[i][1]
+		                       ? EVP_PKEY_Q_keygen(NULL, NULL, types[i][0], types[i][1])
+		                       : EVP_PKEY_Q_keygen(NULL, NULL, types[i][0], (size_t)2048);
 		assert_non_null(pk);
 		BIO *b = BIO_new(BIO_s_mem());
 		char *p;
 		assert_int_equal(PEM_write_bio_PUBKEY(b, pk), 1);
 		long n = BIO_get_mem_data(b, &p);
 		assert_false(approval_pem_key_parse(p, (size_t)n, &k, err, sizeof err));
-		assert_string_equal(err, "only Ed25519 and EC P-256 PEM approver keys are accepted");
+		assert_string_equal(err,
+		                    "only Ed25519 and EC P-256 PEM approver keys are accepted");
 		assert_null(k.pkey);
 		BIO_free(b);
 		EVP_PKEY_free(pk);
@@ -825,7 +854,8 @@ static void test_status_names(void **state)
 	(void)state;
 	assert_string_equal(approval_status_name(APPROVAL_OK), "approval-ok");
 	assert_string_equal(approval_status_name(APPROVAL_MALFORMED), "approval-malformed");
-	assert_string_equal(approval_status_name(APPROVAL_UNKNOWN_APPROVER), "approval-unknown-approver");
+	assert_string_equal(approval_status_name(APPROVAL_UNKNOWN_APPROVER),
+	                    "approval-unknown-approver");
 	assert_string_equal(approval_status_name(APPROVAL_UNKNOWN_KEY), "approval-unknown-key");
 	assert_string_equal(approval_status_name(APPROVAL_BAD_SIGNATURE), "approval-bad-signature");
 	assert_string_equal(approval_status_name(APPROVAL_EXPIRED), "approval-expired");
@@ -842,9 +872,12 @@ static void test_statement_lines(void **state)
 		const char *text;
 		const char *msg;
 	} cases[] = {
-		{ "signgate-approval v2\napprover: a\n", "statement does not start with \"signgate-approval v1\"" },
-		{ "signgate-approval v1\napprover: alice\nrun: 1\n", "statement: product line missing or invalid" },
-		{ "signgate-approval v1\napprover: alice\nproduct: a b\n", "statement: product line missing or invalid" },
+		{ "signgate-approval v2\napprover: a\n",
+		  "statement does not start with \"signgate-approval v1\"" },
+		{ "signgate-approval v1\napprover: alice\nrun: 1\n",
+		  "statement: product line missing or invalid" },
+		{ "signgate-approval v1\napprover: alice\nproduct: a b\n",
+		  "statement: product line missing or invalid" },
 		{ "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\nartifact: sha256:"
 		  "000000000000000000000000000000000000000000000000000000000000000G\n",
 		  "statement: artifact digest is not lower-case hex" },
@@ -858,20 +891,25 @@ static void test_statement_lines(void **state)
 		{ "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\nissued-at: 1234567890123\n",
 		  "statement: issued-at line missing or invalid" },
 		{ "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\nissued-at: 1\nexpires: 2\n"
-		  "nonce: 0123\n", "statement: nonce line missing or not 32 hex digits" },
+		  "nonce: 0123\n",
+		  "statement: nonce line missing or not 32 hex digits" },
 		{ "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\nissued-at: 1\nexpires: 1\n",
 		  "statement: expires line missing, invalid or not after issued-at" },
 		{ "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\nissued-at: 1\nexpires: 2\n"
-		  "nonce: 0123456789abcdef0123456789abcdeF\n", "statement: nonce is not lower-case hex" },
+		  "nonce: 0123456789abcdef0123456789abcdeF\n",
+		  "statement: nonce is not lower-case hex" },
 		{ "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\nissued-at: 1\nexpires: 2\n"
-		  "nonce: 0123456789abcdef0123456789abcdef\nx: y\n", "statement: unexpected line after nonce" },
-		{ "signgate-approval v1\napprover: \nproduct: app\n", "statement: approver line missing or invalid" },
+		  "nonce: 0123456789abcdef0123456789abcdef\nx: y\n",
+		  "statement: unexpected line after nonce" },
+		{ "signgate-approval v1\napprover: \nproduct: app\n",
+		  "statement: approver line missing or invalid" },
 	};
 	char text[1024], detail[200];
 	approval_t a;
 	size_t ml;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		snprintf(text, sizeof text, "%s-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
+		snprintf(text, sizeof text,
+		         "%s-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
 		         cases[i].text);
 		detail[0] = '\0';
 		memset(&a, 0x55, sizeof a);
@@ -879,12 +917,12 @@ static void test_statement_lines(void **state)
 		                 APPROVAL_MALFORMED);
 		if (!strstr(detail, cases[i].msg))
 			fail_msg("case %zu: '%s' lacks '%s'", i, detail, cases[i].msg);
-		assert_int_equal(a.approver[0], '\0');   /* zeroed */
+		assert_int_equal(a.approver[0], '\0'); /* zeroed */
 		assert_int_equal(a.n_digests, 0);
 	}
 	/* 17 artifact lines: one more than an approval may carry */
-	size_t off = (size_t)snprintf(text, sizeof text,
-	                              "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\n");
+	size_t off = (size_t)snprintf(
+	        text, sizeof text, "signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\n");
 	static char big[4096];
 	memcpy(big, text, off);
 	for (int i = 0; i <= APPROVAL_MAX_DIGESTS; i++)
@@ -906,8 +944,9 @@ static void test_statement_lines(void **state)
 	assert_int_equal(approval_parse(big, APPROVAL_MAX_LEN + 1, &a, &ml, detail, sizeof detail),
 	                 APPROVAL_MALFORMED);
 	assert_string_equal(detail, "approval is empty or longer than 8192 bytes");
-	assert_int_equal(approval_parse("signgate-approval v1\n", 21, &a, &ml, detail, sizeof detail),
-	                 APPROVAL_MALFORMED);
+	assert_int_equal(
+	        approval_parse("signgate-approval v1\n", 21, &a, &ml, detail, sizeof detail),
+	        APPROVAL_MALFORMED);
 	assert_string_equal(detail, "no SSH SIGNATURE block after the statement");
 }
 
@@ -940,7 +979,8 @@ static void test_armor(void **state)
 	free(x);
 	/* data after padding */
 	x = forge("signgate-approval v1\napprover: alice\nproduct: app\nrun: 1\nissued-at: 1\n"
-	          "expires: 2\nnonce: 0123456789abcdef0123456789abcdef\n", priv[0], &(forge_t){ 0 });
+	          "expires: 2\nnonce: 0123456789abcdef0123456789abcdef\n",
+	          priv[0], &(forge_t){ 0 });
 	char *pad = strstr(x, "=");
 	if (pad) {
 		pad[0] = 'A';
@@ -996,9 +1036,11 @@ static void test_bundle_edges(void **state)
 	bundle_free(NULL);
 	/* base64url that is not canonical: data after padding, a final
 	 * character with bits left over, a lone sixth bit */
-	static const char *noncanon[] = { "sgb1~a:AA=A", "sgb1~a:AB", "sgb1~a:AAAAB", "sgb1~a:AA===" };
+	static const char *noncanon[] = { "sgb1~a:AA=A", "sgb1~a:AB", "sgb1~a:AAAAB",
+		                          "sgb1~a:AA===" };
 	for (size_t i = 0; i < sizeof noncanon / sizeof noncanon[0]; i++) {
-		assert_false(bundle_parse(noncanon[i], strlen(noncanon[i]), &out, detail, sizeof detail));
+		assert_false(bundle_parse(noncanon[i], strlen(noncanon[i]), &out, detail,
+		                          sizeof detail));
 		assert_string_equal(detail, "bundle: approval 1 is not base64url");
 	}
 	/* short enough to pass the length estimate, but decoding to more than
@@ -1041,11 +1083,13 @@ static void test_statement_and_signing(void **state)
 	memcpy(a.nonce, "00112233445566778899aabbccddeeff", 32);
 	char *st = approval_statement(&a);
 	assert_non_null(st);
-	assert_string_equal(st, "signgate-approval v1\napprover: alice\nproduct: app\nrun: 7\n"
-	                        "artifact: sha256:abababababababababababababababababababababababababababababababab\n"
-	                        "artifact: sha256:0101010101010101010101010101010101010101010101010101010101010101\n"
-	                        "ticket: jti-42\nissued-at: 100\nexpires: 200\n"
-	                        "nonce: 00112233445566778899aabbccddeeff\n");
+	assert_string_equal(
+	        st,
+	        "signgate-approval v1\napprover: alice\nproduct: app\nrun: 7\n"
+	        "artifact: sha256:abababababababababababababababababababababababababababababababab\n"
+	        "artifact: sha256:0101010101010101010101010101010101010101010101010101010101010101\n"
+	        "ticket: jti-42\nissued-at: 100\nexpires: 200\n"
+	        "nonce: 00112233445566778899aabbccddeeff\n");
 	char *x = approval_sign_pem(priv[0], st);
 	assert_non_null(x);
 	assert_int_equal(approval_parse(x, strlen(x), &b, &ml, detail, sizeof detail), APPROVAL_OK);

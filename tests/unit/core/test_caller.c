@@ -31,8 +31,8 @@ static void test_member_and_not(void **state)
 	c.n_groups = 3;
 	assert_true(caller_in_group(&c, 100));
 	assert_true(caller_in_group(&c, 27));
-	assert_true(caller_in_group(&c, 5000));  /* the last recorded gid counts */
-	assert_false(caller_in_group(&c, 0));    /* root's group: not recorded */
+	assert_true(caller_in_group(&c, 5000)); /* the last recorded gid counts */
+	assert_false(caller_in_group(&c, 0));   /* root's group: not recorded */
 	assert_false(caller_in_group(&c, 28));
 }
 
@@ -66,7 +66,7 @@ static void test_count_past_the_array(void **state)
 		c.groups[i] = (gid_t)(1000 + i);
 	memset(c.program, 'A', sizeof(c.program) - 1);
 	gid_t from_program;
-	memcpy(&from_program, c.program, sizeof(from_program));  /* 0x41414141 */
+	memcpy(&from_program, c.program, sizeof(from_program)); /* 0x41414141 */
 	c.n_groups = (size_t)-1;
 	assert_true(caller_in_group(&c, 1000));
 	assert_true(caller_in_group(&c, (gid_t)(1000 + CALLER_MAX_GROUPS - 1)));

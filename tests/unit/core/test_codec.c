@@ -72,7 +72,8 @@ static void test_hex_rejects(void **state)
 
 	/* odd length */
 	assert_false(codec_hex_decode("abc", 3, 0, out, sizeof out, &n));
-	assert_false(codec_hex_decode("a", 1, CODEC_HEX_UPPER | CODEC_HEX_COLONS, out, sizeof out, &n));
+	assert_false(
+	        codec_hex_decode("a", 1, CODEC_HEX_UPPER | CODEC_HEX_COLONS, out, sizeof out, &n));
 	/* not a digit, in either position */
 	assert_false(codec_hex_decode("0g", 2, 0, out, sizeof out, &n));
 	assert_false(codec_hex_decode("g0", 2, 0, out, sizeof out, &n));
@@ -92,7 +93,7 @@ static void test_hex_rejects(void **state)
 	assert_true(codec_hex_decode("0102", 4, 0, out, 2, &n));
 	assert_false(codec_hex_decode("010203", 6, 0, out, 2, &n));
 	assert_false(codec_hex_decode("01", 2, 0, out, 0, &n));
-	assert_int_equal(n, 2);  /* a failed call leaves *outlen alone */
+	assert_int_equal(n, 2); /* a failed call leaves *outlen alone */
 }
 
 static void test_hex_colons(void **state)
@@ -166,24 +167,26 @@ static void test_b64_vectors(void **state)
 		assert_true(codec_b64_encode(out, sizeof out, in, len, url));
 		assert_string_equal(out, rfc4648[i].url_nopad);
 		/* padded text: fine by default and when required */
-		assert_true(codec_b64_decode(rfc4648[i].std, strlen(rfc4648[i].std), 0, dec, sizeof dec, &n));
+		assert_true(codec_b64_decode(rfc4648[i].std, strlen(rfc4648[i].std), 0, dec,
+		                             sizeof dec, &n));
 		assert_int_equal(n, len);
 		assert_memory_equal(dec, in, len);
-		assert_true(codec_b64_decode(rfc4648[i].std, strlen(rfc4648[i].std), CODEC_B64_PAD_REQUIRED,
-		                             dec, sizeof dec, &n));
+		assert_true(codec_b64_decode(rfc4648[i].std, strlen(rfc4648[i].std),
+		                             CODEC_B64_PAD_REQUIRED, dec, sizeof dec, &n));
 		/* unpadded: fine by default and with PAD_NONE */
-		assert_true(codec_b64_decode(rfc4648[i].url_nopad, strlen(rfc4648[i].url_nopad), 0, dec,
-		                             sizeof dec, &n));
+		assert_true(codec_b64_decode(rfc4648[i].url_nopad, strlen(rfc4648[i].url_nopad), 0,
+		                             dec, sizeof dec, &n));
 		assert_int_equal(n, len);
-		assert_true(codec_b64_decode(rfc4648[i].url_nopad, strlen(rfc4648[i].url_nopad), url, dec,
-		                             sizeof dec, &n));
+		assert_true(codec_b64_decode(rfc4648[i].url_nopad, strlen(rfc4648[i].url_nopad),
+		                             url, dec, sizeof dec, &n));
 		assert_int_equal(n, len);
 		assert_memory_equal(dec, in, len);
 		if (len % 3) {
 			/* padding where it is forbidden, none where it is required */
-			assert_false(codec_b64_decode(rfc4648[i].std, strlen(rfc4648[i].std), url, dec,
-			                              sizeof dec, &n));
-			assert_false(codec_b64_decode(rfc4648[i].url_nopad, strlen(rfc4648[i].url_nopad),
+			assert_false(codec_b64_decode(rfc4648[i].std, strlen(rfc4648[i].std), url,
+			                              dec, sizeof dec, &n));
+			assert_false(codec_b64_decode(rfc4648[i].url_nopad,
+			                              strlen(rfc4648[i].url_nopad),
 			                              CODEC_B64_PAD_REQUIRED, dec, sizeof dec, &n));
 		}
 	}
@@ -204,7 +207,10 @@ static void test_b64_roundtrip(void **state)
 {
 	(void)state;
 	static const unsigned flag_sets[] = {
-		0, CODEC_B64_PAD_NONE, CODEC_B64_URL, CODEC_B64_URL | CODEC_B64_PAD_NONE,
+		0,
+		CODEC_B64_PAD_NONE,
+		CODEC_B64_URL,
+		CODEC_B64_URL | CODEC_B64_PAD_NONE,
 	};
 	unsigned char in[100], dec[100];
 	char text[200];
@@ -217,13 +223,15 @@ static void test_b64_roundtrip(void **state)
 			unsigned flags = flag_sets[f];
 			assert_true(codec_b64_encode(text, sizeof text, in, len, flags));
 			assert_int_equal(strlen(text), codec_b64_encoded_len(len, flags));
-			assert_true(codec_b64_decode(text, strlen(text), flags, dec, sizeof dec, &n));
+			assert_true(
+			        codec_b64_decode(text, strlen(text), flags, dec, sizeof dec, &n));
 			assert_int_equal(n, len);
 			assert_memory_equal(in, dec, len);
 			/* exactly the room needed, and one byte less */
 			assert_true(codec_b64_decode(text, strlen(text), flags, dec, len, &n));
 			if (len)
-				assert_false(codec_b64_decode(text, strlen(text), flags, dec, len - 1, &n));
+				assert_false(codec_b64_decode(text, strlen(text), flags, dec,
+				                              len - 1, &n));
 			char *a = codec_b64_encode_alloc(in, len, flags);
 			assert_non_null(a);
 			assert_string_equal(a, text);
@@ -268,16 +276,18 @@ static void test_b64_rejects(void **state)
 	assert_false(codec_b64_decode("Zm9v\xc3\xa4", 6, 0, out, sizeof out, &n));
 	/* line breaks only when asked for */
 	assert_false(codec_b64_decode("Zm9v\nYmFy", 9, 0, out, sizeof out, &n));
-	assert_true(codec_b64_decode("Zm9v\nYmE=\r\n", 11, CODEC_B64_SKIP_NEWLINES, out, sizeof out, &n));
+	assert_true(codec_b64_decode("Zm9v\nYmE=\r\n", 11, CODEC_B64_SKIP_NEWLINES, out, sizeof out,
+	                             &n));
 	assert_int_equal(n, 5);
 	assert_memory_equal(out, "fooba", 5);
-	assert_false(codec_b64_decode("Zm9v\tYmFy", 9, CODEC_B64_SKIP_NEWLINES, out, sizeof out, &n));
+	assert_false(
+	        codec_b64_decode("Zm9v\tYmFy", 9, CODEC_B64_SKIP_NEWLINES, out, sizeof out, &n));
 	/* overlong output */
 	assert_false(codec_b64_decode("Zm9vYmFy", 8, 0, out, 5, &n));
 	assert_false(codec_b64_decode("Zg", 2, 0, out, 0, &n));
 	/* encoding that does not fit */
 	memset(text, 'x', sizeof text);
-	assert_false(codec_b64_encode(text, 4, "f", 1, 0));      /* "Zg==" + NUL is 5 */
+	assert_false(codec_b64_encode(text, 4, "f", 1, 0)); /* "Zg==" + NUL is 5 */
 	assert_string_equal(text, "");
 	assert_true(codec_b64_encode(text, 5, "f", 1, 0));
 	assert_true(codec_b64_encode(text, 3, "f", 1, CODEC_B64_PAD_NONE));
@@ -307,10 +317,10 @@ static void test_buf_write_bound(void **state)
 	assert_true(codec_buf_write_byte(&b, 'e'));
 	assert_true(codec_buf_write_str(&b, "f"));
 	assert_false(codec_buf_write_byte(&b, 'g'));
-	assert_false(codec_buf_terminate(&b));      /* no room for a NUL */
+	assert_false(codec_buf_terminate(&b)); /* no room for a NUL */
 	assert_int_equal(codec_buf_unread(&b), 6);
 	assert_memory_equal(mem, "abcdef", 6);
-	assert_int_equal(mem[6], 0xee);             /* never past the bound */
+	assert_int_equal(mem[6], 0xee); /* never past the bound */
 	assert_int_equal(mem[7], 0xee);
 	/* zero-length writes always succeed, even when full */
 	assert_true(codec_buf_write(&b, NULL, 0));
@@ -324,7 +334,7 @@ static void test_buf_write_bound(void **state)
 	assert_string_equal((char *)mem, "01ff");
 	codec_buf_init(&b, mem, sizeof mem);
 	assert_true(codec_buf_write_b64(&b, "foo", 3, 0));
-	assert_false(codec_buf_write_b64(&b, "f", 1, 0));   /* "Zg==" + NUL > 4 left */
+	assert_false(codec_buf_write_b64(&b, "f", 1, 0)); /* "Zg==" + NUL > 4 left */
 	assert_true(codec_buf_write_b64(&b, "f", 1, CODEC_B64_PAD_NONE));
 	assert_true(codec_buf_terminate(&b));
 	assert_string_equal((char *)mem, "Zm9vZg");
@@ -358,7 +368,7 @@ static void test_buf_read_bound(void **state)
 	assert_true(codec_buf_read_until(&b, '.', &p, &n));
 	assert_memory_equal(p, "cd", 2);
 	assert_true(codec_buf_read_until(&b, '.', &p, &n));
-	assert_int_equal(n, 0);                 /* an empty part */
+	assert_int_equal(n, 0); /* an empty part */
 	/* no delimiter left: false, nothing consumed */
 	assert_false(codec_buf_read_until(&b, '.', &p, &n));
 	assert_int_equal(codec_buf_unread(&b), 1);
@@ -405,11 +415,14 @@ static void test_buf_decode(void **state)
 	assert_false(codec_buf_read_b64(&in, 4, 0, &out));
 	assert_int_equal(in.rpos, 5);
 	assert_int_equal(out.wpos, 2);
-	assert_int_equal(mem[4], 0);            /* never past the bound */
+	assert_int_equal(mem[4], 0); /* never past the bound */
 	assert_true(codec_buf_skip(&in, 5));
 	assert_true(codec_buf_read_b64(&in, 4, 0, &out));
 	assert_int_equal(out.wpos, 3);
-	assert_memory_equal(mem, "\x0a\xff" "f", 3);
+	assert_memory_equal(mem,
+	                    "\x0a\xff"
+	                    "f",
+	                    3);
 	/* more than is unread */
 	assert_false(codec_buf_read_hex(&in, 1, 0, &out));
 	/* into a read-only buffer */
@@ -457,7 +470,8 @@ static void test_spki_fingerprint_text(void **state)
 	for (int i = 0; i < 32; i++)
 		fp[i] = (unsigned char)(0xa0 + i);
 	spki_fp_format(fp, out, sizeof out);
-	assert_string_equal(out, "sha256:a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
+	assert_string_equal(
+	        out, "sha256:a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
 	spki_fp_format(fp, small, sizeof small);
 	assert_string_equal(small, "");
 }
@@ -477,14 +491,15 @@ static void test_name_tables(void **state)
 	}
 	assert_string_equal(mech_ckm_name(CKM_SHA256_RSA_PKCS_PSS), "CKM_SHA256_RSA_PKCS_PSS");
 	assert_string_equal(mech_ckm_name(CKM_EDDSA), "CKM_EDDSA");
-	assert_string_equal(mech_ckm_name(CKM_AES_GCM), "CKM_AES_GCM");   /* not governed */
+	assert_string_equal(mech_ckm_name(CKM_AES_GCM), "CKM_AES_GCM"); /* not governed */
 	assert_string_equal(mech_ckm_name(0x7fff0001UL), "CKM_0x7fff0001");
 	assert_int_equal(mech_from_ckm(CKM_AES_GCM), MECH_UNKNOWN);
 	/* the CK_RV names: the most common denial has one */
 	assert_string_equal(ckr_name(CKR_FUNCTION_REJECTED), "CKR_FUNCTION_REJECTED");
 	assert_string_equal(ckr_name(CKR_OK), "CKR_OK");
 	assert_string_equal(ckr_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
-	assert_string_equal(ckr_name(CKR_KEY_FUNCTION_NOT_PERMITTED), "CKR_KEY_FUNCTION_NOT_PERMITTED");
+	assert_string_equal(ckr_name(CKR_KEY_FUNCTION_NOT_PERMITTED),
+	                    "CKR_KEY_FUNCTION_NOT_PERMITTED");
 	assert_null(ckr_name(0x12345));
 }
 

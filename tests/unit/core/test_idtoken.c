@@ -157,22 +157,23 @@ static const char *ES_H = "{\"typ\":\"JWT\",\"alg\":\"ES256\",\"kid\":\"e1\"}";
 
 static config_t *load_with(const char *idp_extra, const char *role, char *err)
 {
-	snprintf(conf_text, sizeof conf_text,
-	         "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
-	         "identity_providers = ( { name = \"github\"; issuer = \"" GH "\";\n"
-	         "  audience = \"signgate\"; jwks = \"%s\"; %s } );\n"
-	         "roles = ( %s );\n"
-	         "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n"
-	         "rules = ( { name = \"r\"; roles = [ \"release\" ]; keys = [ \"k\" ]; } );\n",
-	         jwks_path, idp_extra, role);
+	snprintf(
+	        conf_text, sizeof conf_text,
+	        "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
+	        "identity_providers = ( { name = \"github\"; issuer = \"" GH "\";\n"
+	        "  audience = \"signgate\"; jwks = \"%s\"; %s } );\n"
+	        "roles = ( %s );\n"
+	        "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n"
+	        "rules = ( { name = \"r\"; roles = [ \"release\" ]; keys = [ \"k\" ]; } );\n",
+	        jwks_path, idp_extra, role);
 	return config_load_string(conf_text, "t.conf", err, CONFIG_ERR_MAX);
 }
 
-#define RELEASE_ROLE                                                                         \
-	"{ name = \"release\"; identity_provider = \"github\"; claims = {\n"                       \
-	"  repository_id = \"74\"; repository_owner_id = \"65\"; ref_type = \"tag\";\n"            \
-	"  ref = \"refs/tags/v*\"; event_name = [ \"push\", \"workflow_dispatch\" ];\n"            \
-	"  job_workflow_ref = \"octo/app/.github/workflows/release.yml@refs/tags/v*\";\n"          \
+#define RELEASE_ROLE                                                                      \
+	"{ name = \"release\"; identity_provider = \"github\"; claims = {\n"              \
+	"  repository_id = \"74\"; repository_owner_id = \"65\"; ref_type = \"tag\";\n"   \
+	"  ref = \"refs/tags/v*\"; event_name = [ \"push\", \"workflow_dispatch\" ];\n"   \
+	"  job_workflow_ref = \"octo/app/.github/workflows/release.yml@refs/tags/v*\";\n" \
 	"  runner_environment = \"github-hosted\"; }; }"
 
 static int setup(void **state)
@@ -246,7 +247,7 @@ static void test_verify_failures(void **state)
 	/* signed by another key under the pinned kid */
 	t = token(RS_H, good_payload(), rsa_other);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_SIGNATURE);
-	assert_int_equal(c.jti[0], '\0');     /* nothing of an unverified token */
+	assert_int_equal(c.jti[0], '\0'); /* nothing of an unverified token */
 	free(t);
 	/* unknown kid */
 	t = token("{\"alg\":\"RS256\",\"kid\":\"r2\"}", good_payload(), rsa_key);
@@ -277,30 +278,37 @@ static void test_verify_failures(void **state)
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_UNKNOWN_KID);
 	free(t);
 	/* issuer, audience, times, lifetime */
-	t = token(RS_H, gh_payload("https://evil.example", "signgate", NOW, NOW + 60, "74",
-	                           "refs/tags/v1", "push"), rsa_key);
+	t = token(RS_H,
+	          gh_payload("https://evil.example", "signgate", NOW, NOW + 60, "74",
+	                     "refs/tags/v1", "push"),
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_ISSUER);
 	free(t);
 	t = token(RS_H, gh_payload(GH "/", "signgate", NOW, NOW + 60, "74", "refs/tags/v1", "push"),
 	          rsa_key);
-	assert_int_equal(verify(t, &c, detail), IDTOKEN_ISSUER);   /* exact, no trailing slash */
+	assert_int_equal(verify(t, &c, detail), IDTOKEN_ISSUER); /* exact, no trailing slash */
 	free(t);
-	t = token(RS_H, gh_payload(GH, "https://github.com/octo", NOW, NOW + 60, "74",
-	                           "refs/tags/v1", "push"), rsa_key);
+	t = token(RS_H,
+	          gh_payload(GH, "https://github.com/octo", NOW, NOW + 60, "74", "refs/tags/v1",
+	                     "push"),
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_AUDIENCE);
-	assert_string_equal(c.jti, "j-1800000000-74");   /* signed: the audit may name it */
+	assert_string_equal(c.jti, "j-1800000000-74"); /* signed: the audit may name it */
 	free(t);
-	t = token(RS_H, gh_payload(GH, "signgate", NOW - 400, NOW - 31, "74", "refs/tags/v1",
-	                           "push"), rsa_key);
+	t = token(RS_H,
+	          gh_payload(GH, "signgate", NOW - 400, NOW - 31, "74", "refs/tags/v1", "push"),
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_EXPIRED);
 	free(t);
 	/* within the skew: still valid */
-	t = token(RS_H, gh_payload(GH, "signgate", NOW - 400, NOW - 29, "74", "refs/tags/v1",
-	                           "push"), rsa_key);
+	t = token(RS_H,
+	          gh_payload(GH, "signgate", NOW - 400, NOW - 29, "74", "refs/tags/v1", "push"),
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_OK);
 	free(t);
-	t = token(RS_H, gh_payload(GH, "signgate", NOW + 31, NOW + 200, "74", "refs/tags/v1",
-	                           "push"), rsa_key);
+	t = token(RS_H,
+	          gh_payload(GH, "signgate", NOW + 31, NOW + 200, "74", "refs/tags/v1", "push"),
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_NOT_YET_VALID);
 	free(t);
 	t = token(RS_H, gh_payload(GH, "signgate", NOW, NOW + 601, "74", "refs/tags/v1", "push"),
@@ -308,22 +316,28 @@ static void test_verify_failures(void **state)
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_LIFETIME);
 	free(t);
 	/* malformed: no jti, duplicate keys, a claim of the wrong type */
-	t = token(RS_H, "{\"iss\":\"" GH "\",\"aud\":\"signgate\",\"iat\":1800000000,"
-	                "\"exp\":1800000100}", rsa_key);
+	t = token(RS_H,
+	          "{\"iss\":\"" GH "\",\"aud\":\"signgate\",\"iat\":1800000000,"
+	          "\"exp\":1800000100}",
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_MALFORMED);
 	assert_non_null(strstr(detail, "jti"));
 	free(t);
 	t = token(RS_H, "{\"iss\":\"" GH "\",\"iss\":\"" GH "\"}", rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_MALFORMED);
 	free(t);
-	t = token(RS_H, "{\"iss\":\"" GH "\",\"jti\":\"x\",\"aud\":\"signgate\",\"iat\":1800000000,"
-	                "\"exp\":1800000100,\"repository_id\":[\"74\"]}", rsa_key);
+	t = token(RS_H,
+	          "{\"iss\":\"" GH "\",\"jti\":\"x\",\"aud\":\"signgate\",\"iat\":1800000000,"
+	          "\"exp\":1800000100,\"repository_id\":[\"74\"]}",
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_MALFORMED);
 	free(t);
 	/* numbers and booleans become text */
-	t = token(RS_H, "{\"iss\":\"" GH "\",\"jti\":\"x\",\"aud\":[\"a\",\"signgate\"],"
-	                "\"iat\":1800000000,\"exp\":1800000100,\"repository_id\":74,"
-	                "\"ref_protected\":true}", rsa_key);
+	t = token(RS_H,
+	          "{\"iss\":\"" GH "\",\"jti\":\"x\",\"aud\":[\"a\",\"signgate\"],"
+	          "\"iat\":1800000000,\"exp\":1800000100,\"repository_id\":74,"
+	          "\"ref_protected\":true}",
+	          rsa_key);
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_OK);
 	assert_string_equal(idtoken_claim(&c, IDC_REPOSITORY_ID), "74");
 	assert_string_equal(idtoken_claim(&c, IDC_REF_PROTECTED), "true");
@@ -346,7 +360,8 @@ static void test_status_names(void **state)
 		const char *n = idtoken_status_name((idtoken_status_t)i);
 		assert_true(!strncmp(n, "token-", 6));
 		if (i)
-			assert_string_equal(n, policy_reason_name(policy_idtoken_reason((idtoken_status_t)i)));
+			assert_string_equal(
+			        n, policy_reason_name(policy_idtoken_reason((idtoken_status_t)i)));
 	}
 }
 
@@ -375,7 +390,8 @@ static void test_jwks(void **state)
 	const char *hmac_only = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\",\"k\":\"AA\"}]}";
 	assert_int_equal(idtoken_jwks_parse(hmac_only, strlen(hmac_only), &k, &n, err, sizeof err),
 	                 -1);
-	const char *small = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}";
+	const char *small =
+	        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}";
 	assert_int_equal(idtoken_jwks_parse(small, strlen(small), &k, &n, err, sizeof err), -1);
 	assert_non_null(strstr(err, "2048"));
 	const char *offcurve = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"a\","
@@ -413,7 +429,8 @@ static void claims_of(const char *payload, idtoken_claims_t *c)
 {
 	char detail[200];
 	char *t = token(RS_H, payload, rsa_key);
-	assert_int_equal(idtoken_verify(cfg, t, strlen(t), NOW, c, detail, sizeof detail), IDTOKEN_OK);
+	assert_int_equal(idtoken_verify(cfg, t, strlen(t), NOW, c, detail, sizeof detail),
+	                 IDTOKEN_OK);
 	free(t);
 }
 
@@ -436,7 +453,7 @@ static void test_policy(void **state)
 	assert_int_equal(d.reason, REASON_TOKEN_MISSING);
 	d = decide_with(NULL, IDTOKEN_UNKNOWN_KID, NOW);
 	assert_int_equal(d.reason, REASON_TOKEN_UNKNOWN_KID);
-	assert_int_equal(d.ckr, 0x00000200UL);   /* CKR_FUNCTION_REJECTED */
+	assert_int_equal(d.ckr, 0x00000200UL); /* CKR_FUNCTION_REJECTED */
 	/* one claim off each */
 	claims_of(gh_payload(GH, "signgate", NOW, NOW + 60, "75", "refs/tags/v1", "push"), &c);
 	d = decide_with(&c, IDTOKEN_OK, NOW);
@@ -446,13 +463,15 @@ static void test_policy(void **state)
 	d = decide_with(&c, IDTOKEN_OK, NOW);
 	assert_int_equal(d.reason, REASON_CLAIMS_MISMATCH);
 	claims_of(gh_payload(GH, "signgate", NOW, NOW + 60, "74", "refs/tags/v2",
-	                     "pull_request_target"), &c);
+	                     "pull_request_target"),
+	          &c);
 	d = decide_with(&c, IDTOKEN_OK, NOW);
 	assert_int_equal(d.reason, REASON_CLAIMS_MISMATCH);
 	assert_non_null(strstr(d.detail, "event_name"));
 	/* any-of list */
 	claims_of(gh_payload(GH, "signgate", NOW, NOW + 60, "74", "refs/tags/v2",
-	                     "workflow_dispatch"), &c);
+	                     "workflow_dispatch"),
+	          &c);
 	assert_true(decide_with(&c, IDTOKEN_OK, NOW).allow);
 	/* a token of the right shape from a provider the role does not name */
 	strcpy(c.provider, "gitlab");
@@ -484,26 +503,32 @@ static void test_loader(void **state)
 	expect_error("max_token_lifetime = \"2d\";", RELEASE_ROLE, "at most 86400");
 	expect_error("max_clock_skew = \"soon\";", RELEASE_ROLE, "duration");
 	expect_error("colour = 1;", RELEASE_ROLE, "unknown setting");
-	expect_error("", "{ name = \"release\"; identity_provider = \"github\"; claims = {"
-	                 " sub = \"repo:octo/app:ref:refs/tags/v1\"; repository_id = \"74\"; }; }",
+	expect_error("",
+	             "{ name = \"release\"; identity_provider = \"github\"; claims = {"
+	             " sub = \"repo:octo/app:ref:refs/tags/v1\"; repository_id = \"74\"; }; }",
 	             "sub is never matched");
-	expect_error("", "{ name = \"release\"; identity_provider = \"github\"; claims = {"
-	                 " repository = \"octo/app\"; }; }",
+	expect_error("",
+	             "{ name = \"release\"; identity_provider = \"github\"; claims = {"
+	             " repository = \"octo/app\"; }; }",
 	             "names can be re-registered");
-	expect_error("", "{ name = \"release\"; identity_provider = \"github\"; claims = {"
-	                 " repository_id = \"7*\"; }; }",
+	expect_error("",
+	             "{ name = \"release\"; identity_provider = \"github\"; claims = {"
+	             " repository_id = \"7*\"; }; }",
 	             "not by glob");
-	expect_error("", "{ name = \"release\"; identity_provider = \"gitlab\"; claims = {"
-	                 " project_id = \"7\"; }; }",
+	expect_error("",
+	             "{ name = \"release\"; identity_provider = \"gitlab\"; claims = {"
+	             " project_id = \"7\"; }; }",
 	             "no identity provider 'gitlab'");
 	expect_error("", "{ name = \"release\"; claims = { project_id = \"7\"; }; }",
 	             "need identity_provider");
 	expect_error("", "{ name = \"release\"; identity_provider = \"github\"; }", "needs claims");
-	expect_error("", "{ name = \"release\"; identity_provider = \"github\"; claims = {"
-	                 " repository_id = \"74\"; colour = \"red\"; }; }",
+	expect_error("",
+	             "{ name = \"release\"; identity_provider = \"github\"; claims = {"
+	             " repository_id = \"74\"; colour = \"red\"; }; }",
 	             "claims.colour");
-	expect_error("", "{ name = \"release\"; identity_provider = \"github\"; claims = {"
-	                 " repository_id = [ ]; }; }",
+	expect_error("",
+	             "{ name = \"release\"; identity_provider = \"github\"; claims = {"
+	             " repository_id = [ ]; }; }",
 	             "at least one value");
 
 	/* issuer and audience */
@@ -511,19 +536,22 @@ static void test_loader(void **state)
 	snprintf(text, sizeof text,
 	         "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
 	         "identity_providers = ( { name = \"gh\"; issuer = \"" GH "\";\n"
-	         "  audience = \"https://github.com/octo\"; jwks = \"%s\"; } );\n", jwks_path);
+	         "  audience = \"https://github.com/octo\"; jwks = \"%s\"; } );\n",
+	         jwks_path);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
 	assert_non_null(strstr(err, "t.conf:3: setting 'identity_providers[0].audience'"));
 	snprintf(text, sizeof text,
 	         "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
 	         "identity_providers = ( { name = \"gh\"; issuer = \"http://plain\";\n"
-	         "  audience = \"x\"; jwks = \"%s\"; } );\n", jwks_path);
+	         "  audience = \"x\"; jwks = \"%s\"; } );\n",
+	         jwks_path);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
 	assert_non_null(strstr(err, "https URL"));
 	snprintf(text, sizeof text,
 	         "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
 	         "identity_providers = ( { name = \"gh\"; issuer = \"" GH "\";\n"
-	         "  audience = \"x\"; jwks = \"%s/missing.json\"; } );\n", tmpdir);
+	         "  audience = \"x\"; jwks = \"%s/missing.json\"; } );\n",
+	         tmpdir);
 	assert_null(config_load_string(text, "t.conf", err, sizeof err));
 	assert_non_null(strstr(err, "cannot read JWKS"));
 }
@@ -540,17 +568,21 @@ static void test_jwks_change_reloads(void **state)
 	assert_int_equal(system(cmd), 0);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
-	           "identity_providers = ( { name = \"github\"; issuer = \"" GH "\";\n"
-	           "  audience = \"signgate\"; jwks = \"%s\"; } );\n", jwks2);
+	fprintf(f,
+	        "backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
+	        "identity_providers = ( { name = \"github\"; issuer = \"" GH "\";\n"
+	        "  audience = \"signgate\"; jwks = \"%s\"; } );\n",
+	        jwks2);
 	fclose(f);
 	config_t *c = config_load(path, false, err, sizeof err);
 	if (!c)
 		fail_msg("%s", err);
 	assert_false(config_changed(c));
 	/* a key rotation: the file is replaced (another inode) */
-	snprintf(cmd, sizeof cmd, "cp '%s' '%s.new' && sed -i 's/\"r1\"/\"r9\"/' '%s.new' && "
-	                          "mv '%s.new' '%s'", jwks2, jwks2, jwks2, jwks2, jwks2);
+	snprintf(cmd, sizeof cmd,
+	         "cp '%s' '%s.new' && sed -i 's/\"r1\"/\"r9\"/' '%s.new' && "
+	         "mv '%s.new' '%s'",
+	         jwks2, jwks2, jwks2, jwks2, jwks2);
 	assert_int_equal(system(cmd), 0);
 	assert_true(config_changed(c));
 	config_t *c2 = config_load(path, false, err, sizeof err);
@@ -606,7 +638,8 @@ static void test_claim_refusals(void **state)
 	expect_payload("{" P_ISS "\"jti\":\"x\"," P_TIMES ",\"ref\":\"ma\\u0000in\"}",
 	               IDTOKEN_MALFORMED, NULL);
 	/* null is the same as absent */
-	expect_payload("{" P_ISS "\"jti\":\"x\"," P_TIMES ",\"environment\":null}", IDTOKEN_OK, "ok");
+	expect_payload("{" P_ISS "\"jti\":\"x\"," P_TIMES ",\"environment\":null}", IDTOKEN_OK,
+	               "ok");
 	/* a float is none of string, integer, boolean */
 	expect_payload("{" P_ISS "\"jti\":\"x\"," P_TIMES ",\"run_id\":1.5}", IDTOKEN_MALFORMED,
 	               "claim 'run_id': not a string, integer or boolean");
@@ -638,15 +671,17 @@ static void test_claim_refusals(void **state)
 	               "claim 'exp' before 'iat' or 'nbf'");
 	/* a later nbf than iat: not valid before nbf (minus the skew of 30 s) */
 	expect_payload("{" P_ISS "\"jti\":\"x\",\"iat\":1799999000,\"nbf\":1800000031,"
-	               "\"exp\":1800000100}", IDTOKEN_NOT_YET_VALID, "not valid for another 31 s");
+	               "\"exp\":1800000100}",
+	               IDTOKEN_NOT_YET_VALID, "not valid for another 31 s");
 	/* aud: absent, empty list, a list with a number, more than IDTOKEN_MAX_AUD */
 	expect_payload("{\"iss\":\"" GH "\",\"jti\":\"x\"," P_TIMES "}", IDTOKEN_AUDIENCE,
 	               "claim 'aud' missing or malformed");
-	expect_payload("{\"iss\":\"" GH "\",\"aud\":[],\"jti\":\"x\"," P_TIMES "}", IDTOKEN_AUDIENCE,
-	               "claim 'aud' missing or malformed");
+	expect_payload("{\"iss\":\"" GH "\",\"aud\":[],\"jti\":\"x\"," P_TIMES "}",
+	               IDTOKEN_AUDIENCE, "claim 'aud' missing or malformed");
 	expect_payload("{\"iss\":\"" GH "\",\"aud\":[1,\"signgate\"],\"jti\":\"x\"," P_TIMES "}",
 	               IDTOKEN_AUDIENCE, "claim 'aud' missing or malformed");
-	expect_payload("{\"iss\":\"" GH "\",\"aud\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\","
+	expect_payload("{\"iss\":\"" GH
+	               "\",\"aud\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\","
 	               "\"signgate\"],\"jti\":\"x\"," P_TIMES "}",
 	               IDTOKEN_AUDIENCE, "claim 'aud' missing or malformed");
 	expect_payload("{\"iss\":\"" GH "\",\"aud\":[\"a\",\"b\"],\"jti\":\"x\"," P_TIMES "}",
@@ -714,14 +749,15 @@ static void test_header_refusals(void **state)
 	assert_int_equal(verify(t, &c, detail), IDTOKEN_OK);
 	{
 		char *last = strrchr(t, '.') + 1;
-		assert_int_equal(strlen(last), 86);   /* 64 bytes */
+		assert_int_equal(strlen(last), 86); /* 64 bytes */
 		char save = last[84];
-		last[84] = '\0';                      /* 63 bytes */
+		last[84] = '\0'; /* 63 bytes */
 		assert_int_equal(verify(t, &c, detail), IDTOKEN_SIGNATURE);
 		last[84] = save;
 		last[10] = last[10] == 'A' ? 'B' : 'A';
 		assert_int_equal(verify(t, &c, detail), IDTOKEN_SIGNATURE);
-		assert_string_equal(detail, "signature does not verify with key 'e1' of provider github");
+		assert_string_equal(detail,
+		                    "signature does not verify with key 'e1' of provider github");
 	}
 	free(t);
 	/* no output structure: refused, nothing read */
@@ -750,7 +786,7 @@ static void test_provider_algorithms(void **state)
 	assert_int_equal(idtoken_verify(rs_only, t, strlen(t), NOW, &c, detail, sizeof detail),
 	                 IDTOKEN_ALGORITHM);
 	assert_string_equal(detail, "alg ES256 is not allowed for provider github");
-	assert_int_equal(verify(t, &c, detail), IDTOKEN_OK);   /* the other config allows it */
+	assert_int_equal(verify(t, &c, detail), IDTOKEN_OK); /* the other config allows it */
 	free(t);
 	t = token(RS_H, good_payload(), rsa_key);
 	assert_int_equal(idtoken_verify(rs_only, t, strlen(t), NOW, &c, detail, sizeof detail),
@@ -786,7 +822,7 @@ static void test_names(void **state)
 	idtoken_claims_t c;
 	memset(&c, 0, sizeof c);
 	strcpy(c.v[IDC_REF], "refs/heads/main");
-	assert_null(idtoken_claim(&c, IDC_REF));        /* a value without its present bit */
+	assert_null(idtoken_claim(&c, IDC_REF)); /* a value without its present bit */
 	c.present = UINT64_C(1) << IDC_REF;
 	assert_string_equal(idtoken_claim(&c, IDC_REF), "refs/heads/main");
 	assert_null(idtoken_claim(&c, IDC_COUNT));
@@ -800,9 +836,9 @@ static void test_looks_like(void **state)
 	(void)state;
 	char *t = token(RS_H, good_payload(), rsa_key);
 	assert_true(idtoken_looks_like(cfg, t, strlen(t)));
-	assert_false(idtoken_looks_like(cfg, t, 15));             /* too short */
+	assert_false(idtoken_looks_like(cfg, t, 15)); /* too short */
 	assert_false(idtoken_looks_like(cfg, NULL, 20));
-	assert_false(idtoken_looks_like(cfg, t + 1, strlen(t) - 1));  /* not "eyJ" */
+	assert_false(idtoken_looks_like(cfg, t + 1, strlen(t) - 1)); /* not "eyJ" */
 	free(t);
 	/* a character outside base64url and '.' */
 	t = token(RS_H, good_payload(), rsa_key);
@@ -869,8 +905,8 @@ static char *rsa_jwk(const char *kid, const char *extra)
 	assert_int_equal(EVP_PKEY_get_bn_param(rsa_key, OSSL_PKEY_PARAM_RSA_E, &e), 1);
 	ns = bn_b64(n);
 	es = bn_b64(e);
-	snprintf(out, 2048, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", kid, ns, es,
-	         extra);
+	snprintf(out, 2048, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", kid, ns,
+	         es, extra);
 	free(ns);
 	free(es);
 	BN_free(n);
@@ -917,20 +953,22 @@ static void test_jwks_refusals(void **state)
 	free(b);
 
 	expect_jwks("{\"keys\":[1]}", -1, "key 0: not an object");
-	expect_jwks("{\"keys\":[{\"kid\":\"a\"}]}", -1, "no RS256 or ES256 signing key");  /* no kty */
+	expect_jwks("{\"keys\":[{\"kid\":\"a\"}]}", -1,
+	            "no RS256 or ES256 signing key"); /* no kty */
 	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"\"}]}", -1,
 	            "key 0: kid missing, empty, too long or not printable");
 	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\\u0007\"}]}", -1,
 	            "key 0: kid missing");
 	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"e\":\"AQAB\"}]}", -1,
 	            "key 'a': RSA key without valid n and e");
-	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"!!!!\",\"e\":\"AQAB\"}]}", -1,
-	            "key 'a': RSA key without valid n and e");
+	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"!!!!\",\"e\":\"AQAB\"}]}",
+	            -1, "key 'a': RSA key without valid n and e");
 	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"\",\"e\":\"AQAB\"}]}", -1,
 	            "RSA key without valid n and e");
 	/* an exponent of 9 bytes (more than the 8 allowed) */
-	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"AQAB\",\"e\":\"AQEBAQEBAQEB\"}]}",
-	            -1, "RSA key without valid n and e");
+	expect_jwks(
+	        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"AQAB\",\"e\":\"AQEBAQEBAQEB\"}]}",
+	        -1, "RSA key without valid n and e");
 	/* even and 1 exponents, on a 2048-bit modulus */
 	{
 		char *even = rsa_jwk("a", "");
@@ -939,29 +977,30 @@ static void test_jwks_refusals(void **state)
 		memcpy(e, "\"e\":\"AQAC\"", 10);
 		snprintf(doc, sizeof doc, "{\"keys\":[%s]}", even);
 		expect_jwks(doc, -1, "RSA key smaller than 2048 bits or with a bad exponent");
-		memcpy(e, "\"e\":\"AQ==\"", 10);   /* padding is not base64url */
+		memcpy(e, "\"e\":\"AQ==\"", 10); /* padding is not base64url */
 		snprintf(doc, sizeof doc, "{\"keys\":[%s]}", even);
 		expect_jwks(doc, -1, "RSA key without valid n and e");
 		free(even);
 	}
 	expect_jwks("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"a\","
 	            "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
-	            "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}]}", -1,
-	            "key 'a': EC key without 32-byte x and y");
+	            "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}]}",
+	            -1, "key 'a': EC key without 32-byte x and y");
 	expect_jwks("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"a\","
-	            "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}", -1,
-	            "EC key without 32-byte x and y");
+	            "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
+	            -1, "EC key without 32-byte x and y");
 	/* P-384, ES384 and EC without crv: skipped */
 	expect_jwks("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\",\"kid\":\"a\"},"
 	            "{\"kty\":\"EC\",\"kid\":\"b\"},"
-	            "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES384\",\"kid\":\"c\"}]}", -1,
-	            "no RS256 or ES256 signing key");
+	            "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES384\",\"kid\":\"c\"}]}",
+	            -1, "no RS256 or ES256 signing key");
 	/* more than IDTOKEN_MAX_KEYS keys, whatever they are */
 	{
 		size_t off = (size_t)snprintf(doc, sizeof doc, "{\"keys\":[");
 		for (int i = 0; i <= IDTOKEN_MAX_KEYS; i++)
-			off += (size_t)snprintf(doc + off, sizeof doc - off, "%s{\"kty\":\"oct\",\"kid\":\"%d\"}",
-			                        i ? "," : "", i);
+			off += (size_t)snprintf(doc + off, sizeof doc - off,
+			                        "%s{\"kty\":\"oct\",\"kid\":\"%d\"}", i ? "," : "",
+			                        i);
 		snprintf(doc + off, sizeof doc - off, "]}");
 		expect_jwks(doc, -1, "more than 32 keys");
 	}
@@ -978,7 +1017,8 @@ static void test_jwks_refusals(void **state)
 		memcpy(big, "{\"keys\":[]}", 11);
 		big[IDTOKEN_JWKS_MAX_BYTES + 1] = '\0';
 		assert_int_equal(idtoken_jwks_parse(big, IDTOKEN_JWKS_MAX_BYTES + 1, &k, &n, err,
-		                                    sizeof err), -1);
+		                                    sizeof err),
+		                 -1);
 		assert_non_null(strstr(err, "JWKS larger than 262144 bytes"));
 		free(big);
 	}
@@ -1036,13 +1076,15 @@ static void test_audit_fields_github(void **state)
 	idtoken_audit_fields(&c, collect, &f);
 	assert_string_equal(field(&f, "oidc_issuer"), GH);
 	assert_string_equal(field(&f, "oidc_provider"), "github");
-	assert_string_equal(field(&f, "oidc_build_signer_uri"),
-	                    "https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.0.0");
+	assert_string_equal(
+	        field(&f, "oidc_build_signer_uri"),
+	        "https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.0.0");
 	assert_string_equal(field(&f, "oidc_build_signer_digest"),
 	                    "0123456789abcdef0123456789abcdef01234567");
-	assert_string_equal(field(&f, "oidc_build_config_uri"),
-	                    "https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.0.0");
-	assert_string_equal(field(&f, "oidc_build_config_digest"), "(null)");   /* no workflow_sha */
+	assert_string_equal(
+	        field(&f, "oidc_build_config_uri"),
+	        "https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.0.0");
+	assert_string_equal(field(&f, "oidc_build_config_digest"), "(null)"); /* no workflow_sha */
 	assert_string_equal(field(&f, "oidc_source_repository_uri"), "https://github.com/octo/app");
 	assert_string_equal(field(&f, "oidc_source_repository_identifier"), "74");
 	assert_string_equal(field(&f, "oidc_source_repository_owner_identifier"), "65");
@@ -1057,7 +1099,7 @@ static void test_audit_fields_github(void **state)
 	assert_string_equal(field(&f, "oidc_environment"), "release");
 	assert_string_equal(field(&f, "oidc_jti"), "j-1799999990-74");
 	assert_string_equal(field(&f, "oidc_kid"), "r1");
-	assert_null(field(&f, "oidc_ref_protected"));   /* a GitLab field */
+	assert_null(field(&f, "oidc_ref_protected")); /* a GitLab field */
 	/* never the token, its signature or sub */
 	assert_null(field(&f, "sub"));
 	assert_null(field(&f, "oidc_sub"));
@@ -1074,7 +1116,8 @@ static void test_audit_fields_github(void **state)
 	set_claim(&c, IDC_ACTOR, "mona");
 	memset(&f, 0, sizeof f);
 	idtoken_audit_fields(&c, collect, &f);
-	assert_string_equal(field(&f, "oidc_source_repository_uri"), "https://ghe.example.com/octo/app");
+	assert_string_equal(field(&f, "oidc_source_repository_uri"),
+	                    "https://ghe.example.com/octo/app");
 	assert_string_equal(field(&f, "oidc_run_invocation_uri"),
 	                    "https://ghe.example.com/octo/app/actions/runs/7/attempts/1");
 	assert_string_equal(field(&f, "oidc_actor"), "mona");
@@ -1106,7 +1149,8 @@ static void test_audit_fields_gitlab(void **state)
 	set_claim(&c, IDC_PROJECT_ID, "42");
 	set_claim(&c, IDC_NAMESPACE_ID, "7");
 	set_claim(&c, IDC_PROJECT_PATH, "grp/app");
-	set_claim(&c, IDC_CI_CONFIG_REF_URI, "gitlab.example.com/grp/app//.gitlab-ci.yml@refs/heads/main");
+	set_claim(&c, IDC_CI_CONFIG_REF_URI,
+	          "gitlab.example.com/grp/app//.gitlab-ci.yml@refs/heads/main");
 	set_claim(&c, IDC_CI_CONFIG_SHA, "abc123");
 	set_claim(&c, IDC_REF, "main");
 	set_claim(&c, IDC_REF_TYPE, "branch");
@@ -1126,7 +1170,8 @@ static void test_audit_fields_gitlab(void **state)
 	                    "https://gitlab.example.com/grp/app//.gitlab-ci.yml@refs/heads/main");
 	assert_string_equal(field(&f, "oidc_build_signer_digest"), "abc123");
 	assert_string_equal(field(&f, "oidc_build_config_digest"), "abc123");
-	assert_string_equal(field(&f, "oidc_source_repository_uri"), "https://gitlab.example.com/grp/app");
+	assert_string_equal(field(&f, "oidc_source_repository_uri"),
+	                    "https://gitlab.example.com/grp/app");
 	assert_string_equal(field(&f, "oidc_source_repository_identifier"), "42");
 	assert_string_equal(field(&f, "oidc_source_repository_owner_identifier"), "7");
 	assert_string_equal(field(&f, "oidc_source_repository_ref"), "refs/heads/main");
@@ -1182,8 +1227,9 @@ static void test_jwks_members(void **state)
 	expect_jwks("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":5,\"e\":\"AQAB\"}]}", -1,
 	            "key 'a': RSA key without valid n and e");
 	{
-		size_t off = (size_t)snprintf(doc, sizeof doc, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"");
-		memset(doc + off, 'A', 1400);   /* 1050 bytes: more than 8192 bits */
+		size_t off = (size_t)snprintf(doc, sizeof doc,
+		                              "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"");
+		memset(doc + off, 'A', 1400); /* 1050 bytes: more than 8192 bits */
 		off += 1400;
 		snprintf(doc + off, sizeof doc - off, "\",\"e\":\"AQAB\"}]}");
 		expect_jwks(doc, -1, "RSA key without valid n and e");
@@ -1193,7 +1239,7 @@ static void test_jwks_members(void **state)
 		char *one = rsa_jwk("a", "");
 		char *e = strstr(one, "\"e\":\"AQAB\"");
 		assert_non_null(e);
-		memmove(e + 7, e + 9, strlen(e + 9) + 1);   /* "e":"AQ" */
+		memmove(e + 7, e + 9, strlen(e + 9) + 1); /* "e":"AQ" */
 		snprintf(doc, sizeof doc, "{\"keys\":[%s]}", one);
 		expect_jwks(doc, -1, "RSA key smaller than 2048 bits or with a bad exponent");
 		free(one);
@@ -1215,11 +1261,15 @@ static void test_jwks_members(void **state)
 		BN_bn2binpad(x, xb, 32);
 		BN_bn2binpad(y, yb, 32);
 		char *xs = b64(xb, 32), *ys = b64(yb, 32), *ys31 = b64(yb, 31);
-		snprintf(doc, sizeof doc, "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"a\","
-		         "\"x\":\"%s\",\"y\":\"%s\"}]}", xs, ys31);
+		snprintf(doc, sizeof doc,
+		         "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"a\","
+		         "\"x\":\"%s\",\"y\":\"%s\"}]}",
+		         xs, ys31);
 		expect_jwks(doc, -1, "key 'a': EC key without 32-byte x and y");
-		snprintf(doc, sizeof doc, "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES256\","
-		         "\"use\":\"sig\",\"kid\":\"a\",\"x\":\"%s\",\"y\":\"%s\"}]}", xs, ys);
+		snprintf(doc, sizeof doc,
+		         "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES256\","
+		         "\"use\":\"sig\",\"kid\":\"a\",\"x\":\"%s\",\"y\":\"%s\"}]}",
+		         xs, ys);
 		idtoken_jwk_t *k;
 		size_t n;
 		char err[200];
@@ -1243,24 +1293,29 @@ static void test_more_claims(void **state)
 	(void)state;
 	/* false is "false" */
 	claims_of("{" P_ISS "\"jti\":\"x\"," P_TIMES ",\"ref_protected\":false,"
-	          "\"environment_protected\":true}", &c);
+	          "\"environment_protected\":true}",
+	          &c);
 	assert_string_equal(idtoken_claim(&c, IDC_REF_PROTECTED), "false");
 	assert_string_equal(idtoken_claim(&c, IDC_ENVIRONMENT_PROTECTED), "true");
 	/* an issuer of 256 bytes does not fit (it would not match anyway) */
 	memcpy(iss, "https://", 8);
 	memset(iss + 8, 'i', 248);
 	iss[256] = '\0';
-	snprintf(p, sizeof p, "{\"iss\":\"%s\",\"aud\":\"signgate\",\"jti\":\"x\"," P_TIMES "}", iss);
+	snprintf(p, sizeof p, "{\"iss\":\"%s\",\"aud\":\"signgate\",\"jti\":\"x\"," P_TIMES "}",
+	         iss);
 	expect_payload(p, IDTOKEN_MALFORMED, "claim 'iss' missing or not a printable string");
 	iss[255] = '\0';
-	snprintf(p, sizeof p, "{\"iss\":\"%s\",\"aud\":\"signgate\",\"jti\":\"x\"," P_TIMES "}", iss);
+	snprintf(p, sizeof p, "{\"iss\":\"%s\",\"aud\":\"signgate\",\"jti\":\"x\"," P_TIMES "}",
+	         iss);
 	expect_payload(p, IDTOKEN_ISSUER, "is not a configured identity provider");
 	/* issued in the future (beyond the skew) with an earlier nbf: not yet
 	 * valid, counted from iat */
 	expect_payload("{" P_ISS "\"jti\":\"x\",\"nbf\":1799999000,\"iat\":1800000040,"
-	               "\"exp\":1800000100}", IDTOKEN_NOT_YET_VALID, "not valid for another 40 s");
+	               "\"exp\":1800000100}",
+	               IDTOKEN_NOT_YET_VALID, "not valid for another 40 s");
 	/* the audience refusal without a detail buffer */
-	t = token(RS_H, gh_payload(GH, "other", NOW, NOW + 60, "74", "refs/tags/v1", "push"), rsa_key);
+	t = token(RS_H, gh_payload(GH, "other", NOW, NOW + 60, "74", "refs/tags/v1", "push"),
+	          rsa_key);
 	assert_int_equal(idtoken_verify(cfg, t, strlen(t), NOW, &c, NULL, 0), IDTOKEN_AUDIENCE);
 	assert_int_equal(idtoken_verify(cfg, t, strlen(t), NOW, &c, detail, sizeof detail),
 	                 IDTOKEN_AUDIENCE);
@@ -1279,7 +1334,7 @@ static void test_audit_fields_sparse(void **state)
 	strcpy(c.jti, "j");
 	strcpy(c.issuer, GH);
 	strcpy(c.provider, "github");
-	set_claim(&c, IDC_RUN_ID, "5");   /* without repository: no invocation URI */
+	set_claim(&c, IDC_RUN_ID, "5"); /* without repository: no invocation URI */
 	memset(&f, 0, sizeof f);
 	idtoken_audit_fields(&c, collect, &f);
 	assert_string_equal(field(&f, "oidc_issuer"), GH);
@@ -1297,7 +1352,8 @@ static void test_audit_fields_sparse(void **state)
 	set_claim(&c, IDC_PROJECT_PATH, "g/p");
 	memset(&f, 0, sizeof f);
 	idtoken_audit_fields(&c, collect, &f);
-	assert_string_equal(field(&f, "oidc_source_repository_uri"), "https://gitlab.example.com/g/p");
+	assert_string_equal(field(&f, "oidc_source_repository_uri"),
+	                    "https://gitlab.example.com/g/p");
 	assert_null(field(&f, "oidc_run_invocation_uri"));
 	assert_string_equal(field(&f, "oidc_source_repository_ref"), "(null)");
 	/* a validator without a name never hides an issuer */

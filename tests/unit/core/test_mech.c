@@ -38,7 +38,8 @@ static const struct {
 	{ "EDDSA", CKM_EDDSA, MECH_EDDSA, HASH_NONE },
 	{ "RSA-PKCS-OAEP", CKM_RSA_PKCS_OAEP, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN },
 	{ "ECDH1-DERIVE", CKM_ECDH1_DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN },
-	{ "ECDH1-COFACTOR-DERIVE", CKM_ECDH1_COFACTOR_DERIVE, MECH_ECDH1_COFACTOR_DERIVE, HASH_UNKNOWN },
+	{ "ECDH1-COFACTOR-DERIVE", CKM_ECDH1_COFACTOR_DERIVE, MECH_ECDH1_COFACTOR_DERIVE,
+	  HASH_UNKNOWN },
 };
 #define N_MECHS (sizeof(mechs) / sizeof(mechs[0]))
 
@@ -58,7 +59,10 @@ static void test_mech_table_roundtrip(void **state)
 static void test_mech_name_spellings(void **state)
 {
 	(void)state;
-	static const struct { const char *in; mech_id_t id; } cases[] = {
+	static const struct {
+		const char *in;
+		mech_id_t id;
+	} cases[] = {
 		{ "sha256-rsa-pkcs-pss", MECH_SHA256_RSA_PKCS_PSS },
 		{ "SHA256_RSA_PKCS_PSS", MECH_SHA256_RSA_PKCS_PSS },
 		{ "CKM_SHA256_RSA_PKCS", MECH_SHA256_RSA_PKCS },
@@ -78,7 +82,8 @@ static void test_mech_name_spellings(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		mech_id_t got = mech_from_name(cases[i].in);
 		if (got != cases[i].id)
-			fail_msg("mech_from_name(\"%s\") = %d, want %d", cases[i].in, got, cases[i].id);
+			fail_msg("mech_from_name(\"%s\") = %d, want %d", cases[i].in, got,
+			         cases[i].id);
 	}
 	assert_int_equal(mech_from_name(NULL), MECH_UNKNOWN);
 }
@@ -93,8 +98,10 @@ static void test_mech_uses(void **state)
 	assert_int_equal(mech_uses(MECH_COUNT), 0);
 	assert_int_equal(mech_uses(MECH_SHA256_RSA_PKCS), MECH_USE_SIGN);
 	assert_int_equal(mech_uses(MECH_ECDSA), MECH_USE_SIGN);
-	assert_int_equal(mech_uses(MECH_RSA_PKCS), MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP);
-	assert_int_equal(mech_uses(MECH_RSA_X_509), MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP);
+	assert_int_equal(mech_uses(MECH_RSA_PKCS),
+	                 MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP);
+	assert_int_equal(mech_uses(MECH_RSA_X_509),
+	                 MECH_USE_SIGN | MECH_USE_DECRYPT | MECH_USE_UNWRAP);
 	assert_int_equal(mech_uses(MECH_RSA_PKCS_OAEP), MECH_USE_DECRYPT | MECH_USE_UNWRAP);
 	assert_int_equal(mech_uses(MECH_ECDH1_DERIVE), MECH_USE_DERIVE);
 	assert_int_equal(mech_uses(MECH_ECDH1_COFACTOR_DERIVE), MECH_USE_DERIVE);
@@ -138,20 +145,26 @@ static void test_mech_ckm_name(void **state)
 static void test_hash_names(void **state)
 {
 	(void)state;
-	static const struct { const char *in; hash_alg_t h; size_t len; } cases[] = {
-		{ "SHA1", HASH_SHA1, 20 }, { "sha-1", HASH_SHA1, 20 }, { "SHA_1", HASH_SHA1, 20 },
-		{ "SHA224", HASH_SHA224, 28 }, { "sha-224", HASH_SHA224, 28 },
-		{ "SHA256", HASH_SHA256, 32 }, { "sha-256", HASH_SHA256, 32 }, { "Sha256", HASH_SHA256, 32 },
-		{ "SHA384", HASH_SHA384, 48 }, { "sha-384", HASH_SHA384, 48 },
-		{ "SHA512", HASH_SHA512, 64 }, { "sha-512", HASH_SHA512, 64 },
-		{ "NONE", HASH_NONE, 0 },
-		{ "MD5", HASH_UNKNOWN, 0 }, { "SHA", HASH_UNKNOWN, 0 }, { "SHA2561", HASH_UNKNOWN, 0 },
-		{ "", HASH_UNKNOWN, 0 }, { "SHA3-256", HASH_UNKNOWN, 0 },
+	static const struct {
+		const char *in;
+		hash_alg_t h;
+		size_t len;
+	} cases[] = {
+		{ "SHA1", HASH_SHA1, 20 },      { "sha-1", HASH_SHA1, 20 },
+		{ "SHA_1", HASH_SHA1, 20 },     { "SHA224", HASH_SHA224, 28 },
+		{ "sha-224", HASH_SHA224, 28 }, { "SHA256", HASH_SHA256, 32 },
+		{ "sha-256", HASH_SHA256, 32 }, { "Sha256", HASH_SHA256, 32 },
+		{ "SHA384", HASH_SHA384, 48 },  { "sha-384", HASH_SHA384, 48 },
+		{ "SHA512", HASH_SHA512, 64 },  { "sha-512", HASH_SHA512, 64 },
+		{ "NONE", HASH_NONE, 0 },       { "MD5", HASH_UNKNOWN, 0 },
+		{ "SHA", HASH_UNKNOWN, 0 },     { "SHA2561", HASH_UNKNOWN, 0 },
+		{ "", HASH_UNKNOWN, 0 },        { "SHA3-256", HASH_UNKNOWN, 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		hash_alg_t h = hash_from_name(cases[i].in);
 		if (h != cases[i].h)
-			fail_msg("hash_from_name(\"%s\") = %d, want %d", cases[i].in, h, cases[i].h);
+			fail_msg("hash_from_name(\"%s\") = %d, want %d", cases[i].in, h,
+			         cases[i].h);
 		assert_int_equal(hash_len(h), cases[i].len);
 	}
 	assert_int_equal(hash_from_name(NULL), HASH_UNKNOWN);
@@ -184,26 +197,26 @@ static void test_hash_by_length_and_ckm(void **state)
 }
 
 /* DigestInfo prefixes (RFC 8017 section 9.2 note 1). */
-static const unsigned char pfx_sha1[] = {
-	0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
-static const unsigned char pfx_sha224[] = {
-	0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04,
-	0x05, 0x00, 0x04, 0x1c };
-static const unsigned char pfx_sha256[] = {
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-	0x05, 0x00, 0x04, 0x20 };
-static const unsigned char pfx_sha384[] = {
-	0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
-	0x05, 0x00, 0x04, 0x30 };
-static const unsigned char pfx_sha512[] = {
-	0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
-	0x05, 0x00, 0x04, 0x40 };
+static const unsigned char pfx_sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
+	                                  0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
+static const unsigned char pfx_sha224[] = { 0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                    0x04, 0x05, 0x00, 0x04, 0x1c };
+static const unsigned char pfx_sha256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                    0x01, 0x05, 0x00, 0x04, 0x20 };
+static const unsigned char pfx_sha384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                    0x02, 0x05, 0x00, 0x04, 0x30 };
+static const unsigned char pfx_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                    0x03, 0x05, 0x00, 0x04, 0x40 };
 /* absent parameters (allowed by RFC 4055 for the SHA-2 family) */
-static const unsigned char pfx_sha256_noparam[] = {
-	0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-	0x04, 0x20 };
-static const unsigned char pfx_sha1_noparam[] = {
-	0x30, 0x1f, 0x30, 0x07, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x04, 0x14 };
+static const unsigned char pfx_sha256_noparam[] = { 0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09,
+	                                            0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+	                                            0x04, 0x02, 0x01, 0x04, 0x20 };
+static const unsigned char pfx_sha1_noparam[] = { 0x30, 0x1f, 0x30, 0x07, 0x06, 0x05, 0x2b,
+	                                          0x0e, 0x03, 0x02, 0x1a, 0x04, 0x14 };
 
 static size_t build(unsigned char *buf, const unsigned char *pfx, size_t pfx_len, size_t dlen)
 {
@@ -216,7 +229,11 @@ static size_t build(unsigned char *buf, const unsigned char *pfx, size_t pfx_len
 static void test_digestinfo_valid(void **state)
 {
 	(void)state;
-	static const struct { const unsigned char *pfx; size_t len; hash_alg_t h; } ok[] = {
+	static const struct {
+		const unsigned char *pfx;
+		size_t len;
+		hash_alg_t h;
+	} ok[] = {
 		{ pfx_sha1, sizeof(pfx_sha1), HASH_SHA1 },
 		{ pfx_sha224, sizeof(pfx_sha224), HASH_SHA224 },
 		{ pfx_sha256, sizeof(pfx_sha256), HASH_SHA256 },
@@ -262,7 +279,11 @@ static void test_digestinfo_malformed(void **state)
 	buf[1] = 0x32;
 	assert_int_equal(mech_digestinfo_parse(buf, glen + 1, &d), HASH_UNKNOWN);
 
-	struct mut { size_t off; unsigned char val; const char *why; };
+	struct mut {
+		size_t off;
+		unsigned char val;
+		const char *why;
+	};
 	static const struct mut muts[] = {
 		{ 0, 0x31, "outer tag SET" },
 		{ 1, 0x30, "outer length short" },
@@ -290,19 +311,19 @@ static void test_digestinfo_malformed(void **state)
 
 	/* long-form lengths are not DER for these sizes */
 	{
-		static const unsigned char lf_outer[] = {
-			0x30, 0x81, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-			0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+		static const unsigned char lf_outer[] = { 0x30, 0x81, 0x31, 0x30, 0x0d, 0x06, 0x09,
+			                                  0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+			                                  0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
 		size_t n = build(buf, lf_outer, sizeof(lf_outer), 32);
 		assert_int_equal(mech_digestinfo_parse(buf, n, &d), HASH_UNKNOWN);
-		static const unsigned char lf_digest[] = {
-			0x30, 0x32, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-			0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x81, 0x20 };
+		static const unsigned char lf_digest[] = { 0x30, 0x32, 0x30, 0x0d, 0x06, 0x09, 0x60,
+			                                   0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+			                                   0x01, 0x05, 0x00, 0x04, 0x81, 0x20 };
 		n = build(buf, lf_digest, sizeof(lf_digest), 32);
 		assert_int_equal(mech_digestinfo_parse(buf, n, &d), HASH_UNKNOWN);
-		static const unsigned char lf_alg[] = {
-			0x30, 0x32, 0x30, 0x81, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-			0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+		static const unsigned char lf_alg[] = { 0x30, 0x32, 0x30, 0x81, 0x0d, 0x06, 0x09,
+			                                0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+			                                0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
 		n = build(buf, lf_alg, sizeof(lf_alg), 32);
 		assert_int_equal(mech_digestinfo_parse(buf, n, &d), HASH_UNKNOWN);
 	}
@@ -325,9 +346,9 @@ static void test_digestinfo_malformed(void **state)
 
 	/* MD5 DigestInfo (unknown OID) */
 	{
-		static const unsigned char md5[] = {
-			0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02,
-			0x05, 0x05, 0x00, 0x04, 0x10 };
+		static const unsigned char md5[] = { 0x30, 0x20, 0x30, 0x0c, 0x06, 0x08,
+			                             0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+			                             0x02, 0x05, 0x05, 0x00, 0x04, 0x10 };
 		size_t n = build(buf, md5, sizeof(md5), 16);
 		assert_int_equal(mech_digestinfo_parse(buf, n, &d), HASH_UNKNOWN);
 	}
@@ -341,9 +362,9 @@ static void test_digestinfo_malformed(void **state)
 
 	/* extra bytes inside the AlgorithmIdentifier after NULL */
 	{
-		static const unsigned char extra[] = {
-			0x30, 0x33, 0x30, 0x0f, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-			0x04, 0x02, 0x01, 0x05, 0x00, 0x05, 0x00, 0x04, 0x20 };
+		static const unsigned char extra[] = { 0x30, 0x33, 0x30, 0x0f, 0x06, 0x09, 0x60,
+			                               0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+			                               0x01, 0x05, 0x00, 0x05, 0x00, 0x04, 0x20 };
 		size_t n = build(buf, extra, sizeof(extra), 32);
 		assert_int_equal(mech_digestinfo_parse(buf, n, &d), HASH_UNKNOWN);
 	}

@@ -23,11 +23,13 @@
 #define FP(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define PROG_SHA "1111111111111111111111111111111111111111111111111111111111111111"
 #define GH_ISS "https://token.actions.githubusercontent.com"
-#define ALICE_KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2Eg8vWKHUeeOjSEVeetnLvoDNU3yPMSjOQrMlUXN+h alice"
-#define BOB_KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjep5ztgLL8KQ+YEtuvsu7ZEkW3z66dGIZKD9SDzO/4 bob"
+#define ALICE_KEY \
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2Eg8vWKHUeeOjSEVeetnLvoDNU3yPMSjOQrMlUXN+h alice"
+#define BOB_KEY \
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjep5ztgLL8KQ+YEtuvsu7ZEkW3z66dGIZKD9SDzO/4 bob"
 
 static config_t *cfg;
-static config_t *cfg2;   /* identity providers, approvers, commit binding */
+static config_t *cfg2; /* identity providers, approvers, commit binding */
 static char tmpdir[64];
 
 /* Every reason a decision in this file produced (test_reason_coverage). */
@@ -64,65 +66,71 @@ static int setup(void **state)
 	EVP_PKEY_free(pk);
 	if (policy_credential_hash_iter("s3cret", 1000, cred, sizeof cred) < 0)
 		return -1;
-	snprintf(text, sizeof text,
-	  "backend = { module = \"/m.so\"; };\n"
-	  "validators = ( { name = \"ci\"; public_key = \"%s\"; } );\n"
-	  "roles = (\n"
-	  " { name = \"rel\"; users = [ 1001 ]; },\n"
-	  " { name = \"grp\"; groups = [ 2000 ]; },\n"
-	  " { name = \"prog\"; programs = ( { path = \"/usr/bin/signer\"; sha256 = \"" PROG_SHA "\"; } ); },\n"
-	  " { name = \"cred\"; users = [ 1003 ]; credential = \"%s\"; },\n"
-	  " { name = \"tick\"; users = [ 1004 ]; },\n"
-	  " { name = \"other\"; users = [ 1005 ]; },\n"
-	  " { name = \"adm\"; users = [ 0 ]; },\n"
-	  " { name = \"named\"; users = [ \"u1006\" ]; },\n"
-	  " { name = \"dec\"; users = [ 1101 ]; },\n"
-	  " { name = \"dec-tick\"; users = [ 1102 ]; },\n"
-	  " { name = \"signonly\"; users = [ 1103 ]; }\n"
-	  ");\n"
-	  "keys = (\n"
-	  " { name = \"rsa\"; token = \"tok\"; id = \"01\"; label = \"rsa-l\"; fingerprint = \"" FP("aa") "\";\n"
-	  "   products = [ \"app\" ]; mechanisms = [ \"SHA256-RSA-PKCS\", \"RSA-PKCS\", \"RSA-PKCS-PSS\" ];\n"
-	  "   hashes = [ \"SHA256\", \"SHA384\" ]; },\n"
-	  " { name = \"ec\"; token = \"tok\"; id = \"02\"; fingerprint = \"" FP("bb") "\"; products = [ \"lib\" ];\n"
-	  "   mechanisms = [ \"ECDSA\" ]; },\n"
-	  " { name = \"legacy\"; token = \"tok\"; id = \"03\"; mechanisms = [ \"SHA1-RSA-PKCS\", \"RSA-PKCS\", \"RSA-X-509\" ];\n"
-	  "   hashes = [ \"SHA1\", \"SHA256\" ]; },\n"
-	  " { name = \"revoked\"; token = \"tok\"; id = \"04\"; mechanisms = [ \"ECDSA\" ]; revoked = true; revoked_reason = \"leaked\"; },\n"
-	  " { name = \"future\"; token = \"tok\"; id = \"05\"; mechanisms = [ \"ECDSA\" ]; not_before = \"2030-01-01T00:00:00Z\"; },\n"
-	  " { name = \"old\"; token = \"tok\"; id = \"06\"; mechanisms = [ \"ECDSA\" ]; not_after = \"2020-01-01T00:00:00Z\"; },\n"
-	  " { name = \"nofp\"; token = \"tok\"; id = \"07\"; label = \"nofp-l\"; mechanisms = [ \"ECDSA\" ]; },\n"
-	  " { name = \"bylabel\"; token = \"SER123\"; label = \"only-label\"; mechanisms = [ \"EDDSA\" ]; },\n"
-	  /* decrypt, unwrap, derive: capabilities of their own */
-	  " { name = \"enc\"; token = \"tok\"; id = \"21\"; fingerprint = \"" FP("dd") "\"; products = [ \"app\" ];\n"
-	  "   mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\" ];\n"
-	  "   decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; unwrap = { mechanisms = [ \"RSA-PKCS\" ]; }; },\n"
-	  " { name = \"ecdh\"; token = \"tok\"; id = \"22\"; mechanisms = [ \"ECDSA\" ];\n"
-	  "   derive = { mechanisms = [ \"ECDH1-DERIVE\" ]; }; },\n"
-	  " { name = \"enc-old\"; token = \"tok\"; id = \"23\"; decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; };\n"
-	  "   not_after = \"2020-01-01T00:00:00Z\"; },\n"
-	  " { name = \"enc-rev\"; token = \"tok\"; id = \"24\"; decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; };\n"
-	  "   revoked = true; }\n"
-	  ");\n"
-	  "rules = (\n"
-	  " { name = \"r-rel\"; roles = [ \"rel\" ]; keys = [ \"rsa\", \"revoked\", \"future\", \"old\", \"legacy\", \"nofp\", \"bylabel\" ]; },\n"
-	  " { name = \"r-grp\"; roles = [ \"grp\" ]; products = [ \"lib\" ]; days = [ \"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\" ];\n"
-	  "   hours = \"08:00-18:00\"; timezone = \"+02:00\"; quota = { count = 10; period = \"1d\"; }; },\n"
-	  " { name = \"r-night\"; roles = [ \"other\" ]; keys = [ \"nofp\" ]; hours = \"22:00-06:00\"; },\n"
-	  " { name = \"r-prog\"; roles = [ \"prog\" ]; keys = [ \"rsa\" ]; },\n"
-	  " { name = \"r-cred\"; roles = [ \"cred\" ]; keys = [ \"ec\" ]; },\n"
-	  " { name = \"r-tick\"; roles = [ \"tick\" ]; keys = [ \"rsa\" ]; checks = [ \"unit\", \"scan\" ]; max_ticket_age = \"1h\"; },\n"
-	  " { name = \"r-tick-nofp\"; roles = [ \"tick\" ]; keys = [ \"nofp\" ]; require_ticket = true; },\n"
-	  " { name = \"r-adm-ec\"; roles = [ \"rel\" ]; keys = [ \"ec\" ]; sign = false; admin = true; },\n"
-	  " { name = \"r-admin\"; roles = [ \"adm\" ]; all_keys = true; sign = false; admin = true; },\n"
-	  " { name = \"r-named\"; roles = [ \"named\" ]; keys = [ \"bylabel\" ]; },\n"
-	  " { name = \"r-dec\"; roles = [ \"dec\" ]; keys = [ \"enc\", \"ecdh\", \"enc-old\", \"enc-rev\" ];\n"
-	  "   decrypt = true; unwrap = true; hours = \"08:00-18:00\"; },\n"
-	  " { name = \"r-derive\"; roles = [ \"dec\" ]; keys = [ \"ecdh\" ]; sign = false; derive = true; },\n"
-	  " { name = \"r-dec-tick\"; roles = [ \"dec-tick\" ]; keys = [ \"enc\" ]; sign = false; decrypt = true;\n"
-	  "   checks = [ \"scan\" ]; },\n"
-	  " { name = \"r-signonly\"; roles = [ \"signonly\" ]; keys = [ \"enc\", \"ecdh\" ]; }\n"
-	  ");\n", pub, cred);
+	snprintf(
+	        text, sizeof text,
+	        "backend = { module = \"/m.so\"; };\n"
+	        "validators = ( { name = \"ci\"; public_key = \"%s\"; } );\n"
+	        "roles = (\n"
+	        " { name = \"rel\"; users = [ 1001 ]; },\n"
+	        " { name = \"grp\"; groups = [ 2000 ]; },\n"
+	        " { name = \"prog\"; programs = ( { path = \"/usr/bin/signer\"; sha256 = \"" PROG_SHA
+	        "\"; } ); },\n"
+	        " { name = \"cred\"; users = [ 1003 ]; credential = \"%s\"; },\n"
+	        " { name = \"tick\"; users = [ 1004 ]; },\n"
+	        " { name = \"other\"; users = [ 1005 ]; },\n"
+	        " { name = \"adm\"; users = [ 0 ]; },\n"
+	        " { name = \"named\"; users = [ \"u1006\" ]; },\n"
+	        " { name = \"dec\"; users = [ 1101 ]; },\n"
+	        " { name = \"dec-tick\"; users = [ 1102 ]; },\n"
+	        " { name = \"signonly\"; users = [ 1103 ]; }\n"
+	        ");\n"
+	        "keys = (\n"
+	        " { name = \"rsa\"; token = \"tok\"; id = \"01\"; label = \"rsa-l\"; fingerprint = \"" FP(
+	                "aa") "\";\n"
+	                      "   products = [ \"app\" ]; mechanisms = [ \"SHA256-RSA-PKCS\", \"RSA-PKCS\", \"RSA-PKCS-PSS\" ];\n"
+	                      "   hashes = [ \"SHA256\", \"SHA384\" ]; },\n"
+	                      " { name = \"ec\"; token = \"tok\"; id = \"02\"; fingerprint = \"" FP(
+	                              "bb") "\"; products = [ \"lib\" ];\n"
+	                                    "   mechanisms = [ \"ECDSA\" ]; },\n"
+	                                    " { name = \"legacy\"; token = \"tok\"; id = \"03\"; mechanisms = [ \"SHA1-RSA-PKCS\", \"RSA-PKCS\", \"RSA-X-509\" ];\n"
+	                                    "   hashes = [ \"SHA1\", \"SHA256\" ]; },\n"
+	                                    " { name = \"revoked\"; token = \"tok\"; id = \"04\"; mechanisms = [ \"ECDSA\" ]; revoked = true; revoked_reason = \"leaked\"; },\n"
+	                                    " { name = \"future\"; token = \"tok\"; id = \"05\"; mechanisms = [ \"ECDSA\" ]; not_before = \"2030-01-01T00:00:00Z\"; },\n"
+	                                    " { name = \"old\"; token = \"tok\"; id = \"06\"; mechanisms = [ \"ECDSA\" ]; not_after = \"2020-01-01T00:00:00Z\"; },\n"
+	                                    " { name = \"nofp\"; token = \"tok\"; id = \"07\"; label = \"nofp-l\"; mechanisms = [ \"ECDSA\" ]; },\n"
+	                                    " { name = \"bylabel\"; token = \"SER123\"; label = \"only-label\"; mechanisms = [ \"EDDSA\" ]; },\n"
+	                                    /* decrypt, unwrap, derive: capabilities of their own */
+	                                    " { name = \"enc\"; token = \"tok\"; id = \"21\"; fingerprint = \"" FP(
+	                                            "dd") "\"; products = [ \"app\" ];\n"
+	                                                  "   mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\" ];\n"
+	                                                  "   decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; unwrap = { mechanisms = [ \"RSA-PKCS\" ]; }; },\n"
+	                                                  " { name = \"ecdh\"; token = \"tok\"; id = \"22\"; mechanisms = [ \"ECDSA\" ];\n"
+	                                                  "   derive = { mechanisms = [ \"ECDH1-DERIVE\" ]; }; },\n"
+	                                                  " { name = \"enc-old\"; token = \"tok\"; id = \"23\"; decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; };\n"
+	                                                  "   not_after = \"2020-01-01T00:00:00Z\"; },\n"
+	                                                  " { name = \"enc-rev\"; token = \"tok\"; id = \"24\"; decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; };\n"
+	                                                  "   revoked = true; }\n"
+	                                                  ");\n"
+	                                                  "rules = (\n"
+	                                                  " { name = \"r-rel\"; roles = [ \"rel\" ]; keys = [ \"rsa\", \"revoked\", \"future\", \"old\", \"legacy\", \"nofp\", \"bylabel\" ]; },\n"
+	                                                  " { name = \"r-grp\"; roles = [ \"grp\" ]; products = [ \"lib\" ]; days = [ \"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\" ];\n"
+	                                                  "   hours = \"08:00-18:00\"; timezone = \"+02:00\"; quota = { count = 10; period = \"1d\"; }; },\n"
+	                                                  " { name = \"r-night\"; roles = [ \"other\" ]; keys = [ \"nofp\" ]; hours = \"22:00-06:00\"; },\n"
+	                                                  " { name = \"r-prog\"; roles = [ \"prog\" ]; keys = [ \"rsa\" ]; },\n"
+	                                                  " { name = \"r-cred\"; roles = [ \"cred\" ]; keys = [ \"ec\" ]; },\n"
+	                                                  " { name = \"r-tick\"; roles = [ \"tick\" ]; keys = [ \"rsa\" ]; checks = [ \"unit\", \"scan\" ]; max_ticket_age = \"1h\"; },\n"
+	                                                  " { name = \"r-tick-nofp\"; roles = [ \"tick\" ]; keys = [ \"nofp\" ]; require_ticket = true; },\n"
+	                                                  " { name = \"r-adm-ec\"; roles = [ \"rel\" ]; keys = [ \"ec\" ]; sign = false; admin = true; },\n"
+	                                                  " { name = \"r-admin\"; roles = [ \"adm\" ]; all_keys = true; sign = false; admin = true; },\n"
+	                                                  " { name = \"r-named\"; roles = [ \"named\" ]; keys = [ \"bylabel\" ]; },\n"
+	                                                  " { name = \"r-dec\"; roles = [ \"dec\" ]; keys = [ \"enc\", \"ecdh\", \"enc-old\", \"enc-rev\" ];\n"
+	                                                  "   decrypt = true; unwrap = true; hours = \"08:00-18:00\"; },\n"
+	                                                  " { name = \"r-derive\"; roles = [ \"dec\" ]; keys = [ \"ecdh\" ]; sign = false; derive = true; },\n"
+	                                                  " { name = \"r-dec-tick\"; roles = [ \"dec-tick\" ]; keys = [ \"enc\" ]; sign = false; decrypt = true;\n"
+	                                                  "   checks = [ \"scan\" ]; },\n"
+	                                                  " { name = \"r-signonly\"; roles = [ \"signonly\" ]; keys = [ \"enc\", \"ecdh\" ]; }\n"
+	                                                  ");\n",
+	        pub, cred);
 	cfg = config_load_string(text, "p.conf", err, sizeof err);
 	if (!cfg) {
 		fprintf(stderr, "%s\n", err);
@@ -138,32 +146,36 @@ static int setup(void **state)
 		return -1;
 	fputs("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"e1\","
 	      "\"x\":\"Fxkf-J4wfVHydNZIhrumgF8aROzoed5rLgj4zP6DTSY\","
-	      "\"y\":\"T80G8lyRfWIwseMQ2Gvcntu132t2GjA-oZWcbXB8-qc\"}]}\n", f);
+	      "\"y\":\"T80G8lyRfWIwseMQ2Gvcntu132t2GjA-oZWcbXB8-qc\"}]}\n",
+	      f);
 	fclose(f);
-	snprintf(text, sizeof text,
-	  "backend = { module = \"/m.so\"; };\n"
-	  "validators = ( { name = \"ci\"; public_key = \"%s\"; } );\n"
-	  "identity_providers = ( { name = \"github\"; issuer = \"" GH_ISS "\"; audience = \"signgate\";\n"
-	  "  jwks = \"%s\"; algorithms = [ \"ES256\" ]; } );\n"
-	  "approvers = (\n"
-	  " { name = \"alice\"; keys = [ \"" ALICE_KEY "\" ]; },\n"
-	  " { name = \"bob\"; keys = [ \"" BOB_KEY "\" ]; users = [ \"u1301\" ]; }\n"
-	  ");\n"
-	  "approver_groups = ( { name = \"rm\"; members = [ \"alice\", \"bob\" ]; } );\n"
-	  "roles = (\n"
-	  " { name = \"gh\"; users = [ 1201 ]; identity_provider = \"github\";\n"
-	  "   claims = { repository_id = \"74\"; ref_type = \"tag\"; }; },\n"
-	  " { name = \"dev\"; users = [ 1301 ]; },\n"
-	  " { name = \"ci\"; users = [ 1302 ]; }\n"
-	  ");\n"
-	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; products = [ \"app\" ];\n"
-	  "   mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\" ]; } );\n"
-	  "rules = (\n"
-	  " { name = \"r-gh\"; roles = [ \"gh\" ]; keys = [ \"k\" ]; },\n"
-	  " { name = \"r-two\"; roles = [ \"dev\" ]; keys = [ \"k\" ]; approvals = { count = 1; from = [ \"rm\" ]; };\n"
-	  "   quota = { count = 5; period = \"1d\"; per = \"rule\"; }; },\n"
-	  " { name = \"r-commit\"; roles = [ \"ci\" ]; keys = [ \"k\" ]; ticket_commit_is_token_sha = true; }\n"
-	  ");\n", pub, jwks);
+	snprintf(
+	        text, sizeof text,
+	        "backend = { module = \"/m.so\"; };\n"
+	        "validators = ( { name = \"ci\"; public_key = \"%s\"; } );\n"
+	        "identity_providers = ( { name = \"github\"; issuer = \"" GH_ISS
+	        "\"; audience = \"signgate\";\n"
+	        "  jwks = \"%s\"; algorithms = [ \"ES256\" ]; } );\n"
+	        "approvers = (\n"
+	        " { name = \"alice\"; keys = [ \"" ALICE_KEY "\" ]; },\n"
+	        " { name = \"bob\"; keys = [ \"" BOB_KEY "\" ]; users = [ \"u1301\" ]; }\n"
+	        ");\n"
+	        "approver_groups = ( { name = \"rm\"; members = [ \"alice\", \"bob\" ]; } );\n"
+	        "roles = (\n"
+	        " { name = \"gh\"; users = [ 1201 ]; identity_provider = \"github\";\n"
+	        "   claims = { repository_id = \"74\"; ref_type = \"tag\"; }; },\n"
+	        " { name = \"dev\"; users = [ 1301 ]; },\n"
+	        " { name = \"ci\"; users = [ 1302 ]; }\n"
+	        ");\n"
+	        "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; products = [ \"app\" ];\n"
+	        "   mechanisms = [ \"ECDSA\", \"SHA256-RSA-PKCS\" ]; } );\n"
+	        "rules = (\n"
+	        " { name = \"r-gh\"; roles = [ \"gh\" ]; keys = [ \"k\" ]; },\n"
+	        " { name = \"r-two\"; roles = [ \"dev\" ]; keys = [ \"k\" ]; approvals = { count = 1; from = [ \"rm\" ]; };\n"
+	        "   quota = { count = 5; period = \"1d\"; per = \"rule\"; }; },\n"
+	        " { name = \"r-commit\"; roles = [ \"ci\" ]; keys = [ \"k\" ]; ticket_commit_is_token_sha = true; }\n"
+	        ");\n",
+	        pub, jwks);
 	cfg2 = config_load_string(text, "p2.conf", err, sizeof err);
 	if (!cfg2) {
 		fprintf(stderr, "%s\n", err);
@@ -202,16 +214,26 @@ static caller_t mk_caller(uid_t uid, gid_t gid, const char *program, bool prog_s
 
 /* ---- the decision table ------------------------------------------------- */
 
-enum tk { TK_NONE = 0, TK_GOOD, TK_OLD, TK_WRONG_PRODUCT, TK_WRONG_AUD, TK_AUD_KEY, TK_AUD_NOFP, TK_CHECK_FAIL, TK_CHECK_MISSING };
+enum tk {
+	TK_NONE = 0,
+	TK_GOOD,
+	TK_OLD,
+	TK_WRONG_PRODUCT,
+	TK_WRONG_AUD,
+	TK_AUD_KEY,
+	TK_AUD_NOFP,
+	TK_CHECK_FAIL,
+	TK_CHECK_MISSING
+};
 
 typedef struct row {
 	const char *what;
 	uid_t uid;
-	gid_t supp;                  /* a supplementary group, 0 = none */
+	gid_t supp; /* a supplementary group, 0 = none */
 	const char *program;
 	bool prog_sha_ok;
 	const char *login_role;
-	const char *key;             /* NULL: no key (admin) or ungoverned (sign) */
+	const char *key; /* NULL: no key (admin) or ungoverned (sign) */
 	policy_action_t action;
 	mech_id_t mech;
 	hash_alg_t hash;
@@ -219,7 +241,7 @@ typedef struct row {
 	time_t now;
 	enum tk ticket;
 	policy_reason_t expect;
-	const char *rule;            /* rule reported (allowed or closest), NULL = none */
+	const char *rule; /* rule reported (allowed or closest), NULL = none */
 } row_t;
 
 #define SIGN POLICY_ACTION_SIGN
@@ -229,94 +251,182 @@ typedef struct row {
 #define DERIVE POLICY_ACTION_DERIVE
 
 static const row_t rows[] = {
-	{ "allowed by uid", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "fixed hash given", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "rsa-pkcs sha384", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_SHA384, 0, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "rsa-pkcs deferred", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_UNKNOWN, 1, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "rsa-pkcs unparseable", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_HASH_FORBIDDEN, "r-rel" },
-	{ "rsa-pkcs sha1", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_SHA1, 0, T0, 0, REASON_HASH_FORBIDDEN, "r-rel" },
-	{ "pss sha512 not listed", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS_PSS, HASH_SHA512, 0, T0, 0, REASON_HASH_FORBIDDEN, "r-rel" },
-	{ "sha1 listed", 1001, 0, NULL, 0, NULL, "legacy", SIGN, MECH_SHA1_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "sha1 digestinfo listed", 1001, 0, NULL, 0, NULL, "legacy", SIGN, MECH_RSA_PKCS, HASH_SHA1, 0, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "raw rsa listed", 1001, 0, NULL, 0, NULL, "legacy", SIGN, MECH_RSA_X_509, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "raw rsa not listed", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_X_509, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-rel" },
-	{ "ecdsa on rsa key", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-rel" },
-	{ "unknown mechanism", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_UNKNOWN, HASH_SHA256, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-rel" },
-	{ "eddsa by label", 1001, 0, NULL, 0, NULL, "bylabel", SIGN, MECH_EDDSA, HASH_NONE, 0, T0, 0, REASON_ALLOWED, "r-rel" },
-	{ "eddsa with a hash", 1001, 0, NULL, 0, NULL, "bylabel", SIGN, MECH_EDDSA, HASH_SHA256, 0, T0, 0, REASON_HASH_FORBIDDEN, "r-rel" },
-	{ "revoked", 1001, 0, NULL, 0, NULL, "revoked", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_KEY_REVOKED, NULL },
-	{ "not yet valid", 1001, 0, NULL, 0, NULL, "future", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_KEY_NOT_YET_VALID, NULL },
-	{ "expired", 1001, 0, NULL, 0, NULL, "old", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_KEY_EXPIRED, NULL },
-	{ "ungoverned", 1001, 0, NULL, 0, NULL, NULL, SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_KEY_UNGOVERNED, NULL },
-	{ "no role", 4242, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
-	{ "role but no rule for key", 1005, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
-	{ "by name (unresolved at load)", 1006, 0, NULL, 0, NULL, "bylabel", SIGN, MECH_EDDSA, HASH_NONE, 0, T0, 0, REASON_ALLOWED, "r-named" },
-	{ "in a role by name, no rule", 1006, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
-	{ "in a role by group, no rule", 3000, 2000, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
-	{ "in a role by program, no rule", 4242, 0, "/usr/bin/signer", 1, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_NO_RULE, NULL },
-	{ "rule grants admin only", 1001, 0, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_NO_RULE, "r-adm-ec" },
-	{ "group in window", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-grp" },
-	{ "group evening", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0 + 7 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-grp" },
-	{ "group saturday", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0 + 3 * 86400, 0, REASON_OUTSIDE_WINDOW, "r-grp" },
-	{ "group tz edge 17:59", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0 + 5 * 3600 + 59 * 60, 0, REASON_ALLOWED, "r-grp" },
-	{ "group tz edge 18:00", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0 + 6 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-grp" },
-	{ "group bad hash", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_UNKNOWN, 0, T0, 0, REASON_HASH_FORBIDDEN, "r-grp" },
-	{ "overnight at 23:00", 1005, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0 + 13 * 3600, 0, REASON_ALLOWED, "r-night" },
-	{ "overnight at 05:00", 1005, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0 - 5 * 3600, 0, REASON_ALLOWED, "r-night" },
-	{ "overnight at 10:00", 1005, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_OUTSIDE_WINDOW, "r-night" },
-	{ "program + sha256", 4242, 0, "/usr/bin/signer", 1, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-prog" },
-	{ "program wrong sha256", 4242, 0, "/usr/bin/signer", 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
-	{ "other program", 4242, 0, "/usr/bin/other", 1, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
-	{ "credential proven", 1003, 0, NULL, 0, "cred", "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-cred" },
-	{ "credential not proven", 1003, 0, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_NO_ROLE, NULL },
-	{ "credential of another", 1001, 0, NULL, 0, "cred", "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_NO_RULE, "r-adm-ec" },
-	{ "ticket good", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_GOOD, REASON_ALLOWED, "r-tick" },
-	{ "ticket aud key name", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_AUD_KEY, REASON_ALLOWED, "r-tick" },
-	{ "ticket missing", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_NONE, REASON_TICKET_MISSING, "r-tick" },
-	{ "ticket too old", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_OLD, REASON_TICKET_TOO_OLD, "r-tick" },
-	{ "ticket wrong product", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_WRONG_PRODUCT, REASON_TICKET_WRONG_PRODUCT, "r-tick" },
-	{ "ticket wrong audience", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_WRONG_AUD, REASON_TICKET_WRONG_PRODUCT, "r-tick" },
-	{ "ticket check failed", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_CHECK_FAIL, REASON_TICKET_CHECK_FAILED, "r-tick" },
-	{ "ticket check missing", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_CHECK_MISSING, REASON_TICKET_CHECK_FAILED, "r-tick" },
-	{ "ticket for key without products, no aud", 1004, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, TK_GOOD, REASON_TICKET_WRONG_PRODUCT, "r-tick-nofp" },
-	{ "ticket for key without products, aud other", 1004, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, TK_WRONG_AUD, REASON_TICKET_WRONG_PRODUCT, "r-tick-nofp" },
-	{ "ticket for key without products, aud names it", 1004, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, TK_AUD_NOFP, REASON_ALLOWED, "r-tick-nofp" },
-	{ "ticket ignored when not required", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_WRONG_PRODUCT, REASON_ALLOWED, "r-rel" },
-	{ "admin of key", 1001, 0, NULL, 0, NULL, "ec", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-adm-ec" },
-	{ "admin not granted", 1001, 0, NULL, 0, NULL, "rsa", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ADMIN_CAPABILITY, "r-rel" },
-	{ "admin no key, key-only grant", 1001, 0, NULL, 0, NULL, NULL, ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ADMIN_CAPABILITY, NULL },
-	{ "admin all keys, no key", 0, 0, NULL, 0, NULL, NULL, ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-admin" },
-	{ "admin all keys, revoked key", 0, 0, NULL, 0, NULL, "revoked", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-admin" },
-	{ "admin rule cannot sign", 0, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, "r-admin" },
-	{ "admin no role", 4242, 0, NULL, 0, NULL, NULL, ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
+	{ "allowed by uid", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN,
+	  0, T0, 0, REASON_ALLOWED, "r-rel" },
+	{ "fixed hash given", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-rel" },
+	{ "rsa-pkcs sha384", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_SHA384, 0, T0,
+	  0, REASON_ALLOWED, "r-rel" },
+	{ "rsa-pkcs deferred", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_UNKNOWN, 1,
+	  T0, 0, REASON_ALLOWED, "r-rel" },
+	{ "rsa-pkcs unparseable", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_UNKNOWN,
+	  0, T0, 0, REASON_HASH_FORBIDDEN, "r-rel" },
+	{ "rsa-pkcs sha1", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS, HASH_SHA1, 0, T0, 0,
+	  REASON_HASH_FORBIDDEN, "r-rel" },
+	{ "pss sha512 not listed", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_PKCS_PSS,
+	  HASH_SHA512, 0, T0, 0, REASON_HASH_FORBIDDEN, "r-rel" },
+	{ "sha1 listed", 1001, 0, NULL, 0, NULL, "legacy", SIGN, MECH_SHA1_RSA_PKCS, HASH_UNKNOWN,
+	  0, T0, 0, REASON_ALLOWED, "r-rel" },
+	{ "sha1 digestinfo listed", 1001, 0, NULL, 0, NULL, "legacy", SIGN, MECH_RSA_PKCS,
+	  HASH_SHA1, 0, T0, 0, REASON_ALLOWED, "r-rel" },
+	{ "raw rsa listed", 1001, 0, NULL, 0, NULL, "legacy", SIGN, MECH_RSA_X_509, HASH_UNKNOWN, 0,
+	  T0, 0, REASON_ALLOWED, "r-rel" },
+	{ "raw rsa not listed", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_RSA_X_509, HASH_UNKNOWN,
+	  0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-rel" },
+	{ "ecdsa on rsa key", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0,
+	  0, REASON_MECHANISM_FORBIDDEN, "r-rel" },
+	{ "unknown mechanism", 1001, 0, NULL, 0, NULL, "rsa", SIGN, MECH_UNKNOWN, HASH_SHA256, 0,
+	  T0, 0, REASON_MECHANISM_FORBIDDEN, "r-rel" },
+	{ "eddsa by label", 1001, 0, NULL, 0, NULL, "bylabel", SIGN, MECH_EDDSA, HASH_NONE, 0, T0,
+	  0, REASON_ALLOWED, "r-rel" },
+	{ "eddsa with a hash", 1001, 0, NULL, 0, NULL, "bylabel", SIGN, MECH_EDDSA, HASH_SHA256, 0,
+	  T0, 0, REASON_HASH_FORBIDDEN, "r-rel" },
+	{ "revoked", 1001, 0, NULL, 0, NULL, "revoked", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0,
+	  REASON_KEY_REVOKED, NULL },
+	{ "not yet valid", 1001, 0, NULL, 0, NULL, "future", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0,
+	  0, REASON_KEY_NOT_YET_VALID, NULL },
+	{ "expired", 1001, 0, NULL, 0, NULL, "old", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0,
+	  REASON_KEY_EXPIRED, NULL },
+	{ "ungoverned", 1001, 0, NULL, 0, NULL, NULL, SIGN, MECH_ECDSA, HASH_SHA256, 0, T0, 0,
+	  REASON_KEY_UNGOVERNED, NULL },
+	{ "no role", 4242, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0,
+	  0, REASON_NO_ROLE, NULL },
+	{ "role but no rule for key", 1005, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "by name (unresolved at load)", 1006, 0, NULL, 0, NULL, "bylabel", SIGN, MECH_EDDSA,
+	  HASH_NONE, 0, T0, 0, REASON_ALLOWED, "r-named" },
+	{ "in a role by name, no rule", 1006, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "in a role by group, no rule", 3000, 2000, NULL, 0, NULL, "rsa", SIGN,
+	  MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "in a role by program, no rule", 4242, 0, "/usr/bin/signer", 1, NULL, "ec", SIGN,
+	  MECH_ECDSA, HASH_SHA256, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "rule grants admin only", 1001, 0, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0, 0, REASON_NO_RULE, "r-adm-ec" },
+	{ "group in window", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0,
+	  0, REASON_ALLOWED, "r-grp" },
+	{ "group evening", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0 + 7 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-grp" },
+	{ "group saturday", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0 + 3 * 86400, 0, REASON_OUTSIDE_WINDOW, "r-grp" },
+	{ "group tz edge 17:59", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0 + 5 * 3600 + 59 * 60, 0, REASON_ALLOWED, "r-grp" },
+	{ "group tz edge 18:00", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0 + 6 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-grp" },
+	{ "group bad hash", 3000, 2000, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_UNKNOWN, 0, T0,
+	  0, REASON_HASH_FORBIDDEN, "r-grp" },
+	{ "overnight at 23:00", 1005, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0 + 13 * 3600, 0, REASON_ALLOWED, "r-night" },
+	{ "overnight at 05:00", 1005, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0 - 5 * 3600, 0, REASON_ALLOWED, "r-night" },
+	{ "overnight at 10:00", 1005, 0, NULL, 0, NULL, "nofp", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0, 0, REASON_OUTSIDE_WINDOW, "r-night" },
+	{ "program + sha256", 4242, 0, "/usr/bin/signer", 1, NULL, "rsa", SIGN,
+	  MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-prog" },
+	{ "program wrong sha256", 4242, 0, "/usr/bin/signer", 0, NULL, "rsa", SIGN,
+	  MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
+	{ "other program", 4242, 0, "/usr/bin/other", 1, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
+	{ "credential proven", 1003, 0, NULL, 0, "cred", "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0, T0,
+	  0, REASON_ALLOWED, "r-cred" },
+	{ "credential not proven", 1003, 0, NULL, 0, NULL, "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0, 0, REASON_NO_ROLE, NULL },
+	{ "credential of another", 1001, 0, NULL, 0, "cred", "ec", SIGN, MECH_ECDSA, HASH_SHA256, 0,
+	  T0, 0, REASON_NO_RULE, "r-adm-ec" },
+	{ "ticket good", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0,
+	  T0, TK_GOOD, REASON_ALLOWED, "r-tick" },
+	{ "ticket aud key name", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, TK_AUD_KEY, REASON_ALLOWED, "r-tick" },
+	{ "ticket missing", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN,
+	  0, T0, TK_NONE, REASON_TICKET_MISSING, "r-tick" },
+	{ "ticket too old", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN,
+	  0, T0, TK_OLD, REASON_TICKET_TOO_OLD, "r-tick" },
+	{ "ticket wrong product", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, TK_WRONG_PRODUCT, REASON_TICKET_WRONG_PRODUCT, "r-tick" },
+	{ "ticket wrong audience", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, TK_WRONG_AUD, REASON_TICKET_WRONG_PRODUCT, "r-tick" },
+	{ "ticket check failed", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, TK_CHECK_FAIL, REASON_TICKET_CHECK_FAILED, "r-tick" },
+	{ "ticket check missing", 1004, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, TK_CHECK_MISSING, REASON_TICKET_CHECK_FAILED, "r-tick" },
+	{ "ticket for key without products, no aud", 1004, 0, NULL, 0, NULL, "nofp", SIGN,
+	  MECH_ECDSA, HASH_SHA256, 0, T0, TK_GOOD, REASON_TICKET_WRONG_PRODUCT, "r-tick-nofp" },
+	{ "ticket for key without products, aud other", 1004, 0, NULL, 0, NULL, "nofp", SIGN,
+	  MECH_ECDSA, HASH_SHA256, 0, T0, TK_WRONG_AUD, REASON_TICKET_WRONG_PRODUCT,
+	  "r-tick-nofp" },
+	{ "ticket for key without products, aud names it", 1004, 0, NULL, 0, NULL, "nofp", SIGN,
+	  MECH_ECDSA, HASH_SHA256, 0, T0, TK_AUD_NOFP, REASON_ALLOWED, "r-tick-nofp" },
+	{ "ticket ignored when not required", 1001, 0, NULL, 0, NULL, "rsa", SIGN,
+	  MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_WRONG_PRODUCT, REASON_ALLOWED, "r-rel" },
+	{ "admin of key", 1001, 0, NULL, 0, NULL, "ec", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0,
+	  REASON_ALLOWED, "r-adm-ec" },
+	{ "admin not granted", 1001, 0, NULL, 0, NULL, "rsa", ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0,
+	  T0, 0, REASON_NO_ADMIN_CAPABILITY, "r-rel" },
+	{ "admin no key, key-only grant", 1001, 0, NULL, 0, NULL, NULL, ADMIN, MECH_UNKNOWN,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_ADMIN_CAPABILITY, NULL },
+	{ "admin all keys, no key", 0, 0, NULL, 0, NULL, NULL, ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0,
+	  T0, 0, REASON_ALLOWED, "r-admin" },
+	{ "admin all keys, revoked key", 0, 0, NULL, 0, NULL, "revoked", ADMIN, MECH_UNKNOWN,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-admin" },
+	{ "admin rule cannot sign", 0, 0, NULL, 0, NULL, "rsa", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, "r-admin" },
+	{ "admin no role", 4242, 0, NULL, 0, NULL, NULL, ADMIN, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0,
+	  0, REASON_NO_ROLE, NULL },
 	/* decrypt, unwrap, derive (issue 12): the rule must grant the use and
 	 * the key must list the mechanism for it; signing implies nothing */
-	{ "decrypt granted", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-dec" },
-	{ "decrypt with a signing mechanism", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
-	{ "decrypt raw rsa", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_X_509, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
-	{ "decrypt unknown mechanism", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_UNKNOWN, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
-	{ "decrypt, key grants none", 1101, 0, NULL, 0, NULL, "ecdh", DECRYPT, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-dec" },
-	{ "decrypt outside window", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0 + 9 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-dec" },
-	{ "decrypt expired key", 1101, 0, NULL, 0, NULL, "enc-old", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_KEY_EXPIRED, NULL },
-	{ "decrypt revoked key", 1101, 0, NULL, 0, NULL, "enc-rev", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_KEY_REVOKED, NULL },
-	{ "decrypt ungoverned", 1101, 0, NULL, 0, NULL, NULL, DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_KEY_UNGOVERNED, NULL },
-	{ "decrypt no role", 4242, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
-	{ "decrypt role without rule", 1005, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
-	{ "sign-only rule does not decrypt", 1103, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-signonly" },
-	{ "sign-only rule signs RSA-PKCS", 1103, 0, NULL, 0, NULL, "enc", SIGN, MECH_RSA_PKCS, HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-signonly" },
-	{ "sign-only rule does not unwrap", 1103, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_NO_UNWRAP_CAPABILITY, "r-signonly" },
-	{ "sign-only rule does not derive", 1103, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DERIVE_CAPABILITY, "r-signonly" },
-	{ "admin rule does not decrypt", 0, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-admin" },
-	{ "unwrap granted", 1101, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-dec" },
-	{ "unwrap mechanism not listed", 1101, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
-	{ "derive, rule grants none", 1101, 0, NULL, 0, NULL, "enc", DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DERIVE_CAPABILITY, "r-dec" },
-	{ "derive granted", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-derive" },
-	{ "derive cofactor not listed", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDH1_COFACTOR_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-derive" },
-	{ "derive with a signing mechanism", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDSA, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-derive" },
-	{ "decrypt ticket missing", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, TK_NONE, REASON_TICKET_MISSING, "r-dec-tick" },
-	{ "decrypt ticket good", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, TK_GOOD, REASON_ALLOWED, "r-dec-tick" },
-	{ "decrypt ticket check failed", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, TK_CHECK_FAIL, REASON_TICKET_CHECK_FAILED, "r-dec-tick" },
-	{ "ticket rule does not sign", 1102, 0, NULL, 0, NULL, "enc", SIGN, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN, 0, T0, TK_GOOD, REASON_NO_RULE, "r-dec-tick" },
+	{ "decrypt granted", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_ALLOWED, "r-dec" },
+	{ "decrypt with a signing mechanism", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "decrypt raw rsa", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_X_509, HASH_UNKNOWN,
+	  0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "decrypt unknown mechanism", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_UNKNOWN,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "decrypt, key grants none", 1101, 0, NULL, 0, NULL, "ecdh", DECRYPT, MECH_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-dec" },
+	{ "decrypt outside window", 1101, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0 + 9 * 3600, 0, REASON_OUTSIDE_WINDOW, "r-dec" },
+	{ "decrypt expired key", 1101, 0, NULL, 0, NULL, "enc-old", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_KEY_EXPIRED, NULL },
+	{ "decrypt revoked key", 1101, 0, NULL, 0, NULL, "enc-rev", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_KEY_REVOKED, NULL },
+	{ "decrypt ungoverned", 1101, 0, NULL, 0, NULL, NULL, DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_KEY_UNGOVERNED, NULL },
+	{ "decrypt no role", 4242, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_ROLE, NULL },
+	{ "decrypt role without rule", 1005, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_RULE, NULL },
+	{ "sign-only rule does not decrypt", 1103, 0, NULL, 0, NULL, "enc", DECRYPT,
+	  MECH_RSA_PKCS_OAEP, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-signonly" },
+	{ "sign-only rule signs RSA-PKCS", 1103, 0, NULL, 0, NULL, "enc", SIGN, MECH_RSA_PKCS,
+	  HASH_SHA256, 0, T0, 0, REASON_ALLOWED, "r-signonly" },
+	{ "sign-only rule does not unwrap", 1103, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_UNWRAP_CAPABILITY, "r-signonly" },
+	{ "sign-only rule does not derive", 1103, 0, NULL, 0, NULL, "ecdh", DERIVE,
+	  MECH_ECDH1_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_NO_DERIVE_CAPABILITY, "r-signonly" },
+	{ "admin rule does not decrypt", 0, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_DECRYPT_CAPABILITY, "r-admin" },
+	{ "unwrap granted", 1101, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS, HASH_UNKNOWN, 0,
+	  T0, 0, REASON_ALLOWED, "r-dec" },
+	{ "unwrap mechanism not listed", 1101, 0, NULL, 0, NULL, "enc", UNWRAP, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-dec" },
+	{ "derive, rule grants none", 1101, 0, NULL, 0, NULL, "enc", DERIVE, MECH_ECDH1_DERIVE,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_NO_DERIVE_CAPABILITY, "r-dec" },
+	{ "derive granted", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDH1_DERIVE, HASH_UNKNOWN,
+	  0, T0, 0, REASON_ALLOWED, "r-derive" },
+	{ "derive cofactor not listed", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE,
+	  MECH_ECDH1_COFACTOR_DERIVE, HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN,
+	  "r-derive" },
+	{ "derive with a signing mechanism", 1101, 0, NULL, 0, NULL, "ecdh", DERIVE, MECH_ECDSA,
+	  HASH_UNKNOWN, 0, T0, 0, REASON_MECHANISM_FORBIDDEN, "r-derive" },
+	{ "decrypt ticket missing", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, TK_NONE, REASON_TICKET_MISSING, "r-dec-tick" },
+	{ "decrypt ticket good", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, TK_GOOD, REASON_ALLOWED, "r-dec-tick" },
+	{ "decrypt ticket check failed", 1102, 0, NULL, 0, NULL, "enc", DECRYPT, MECH_RSA_PKCS_OAEP,
+	  HASH_UNKNOWN, 0, T0, TK_CHECK_FAIL, REASON_TICKET_CHECK_FAILED, "r-dec-tick" },
+	{ "ticket rule does not sign", 1102, 0, NULL, 0, NULL, "enc", SIGN, MECH_SHA256_RSA_PKCS,
+	  HASH_UNKNOWN, 0, T0, TK_GOOD, REASON_NO_RULE, "r-dec-tick" },
 };
 
 static void fill_ticket(ticket_claims_t *t, enum tk kind, time_t now)
@@ -331,12 +441,15 @@ static void fill_ticket(ticket_claims_t *t, enum tk kind, time_t now)
 	snprintf(t->checks[0].result, sizeof t->checks[0].result, "pass");
 	t->checks[0].pass = true;
 	snprintf(t->checks[1].name, sizeof t->checks[1].name, "scan");
-	snprintf(t->checks[1].result, sizeof t->checks[1].result, kind == TK_CHECK_FAIL ? "fail" : "pass");
+	snprintf(t->checks[1].result, sizeof t->checks[1].result,
+	         kind == TK_CHECK_FAIL ? "fail" : "pass");
 	t->checks[1].pass = kind != TK_CHECK_FAIL;
 	if (kind == TK_WRONG_AUD || kind == TK_AUD_KEY || kind == TK_AUD_NOFP) {
 		t->n_aud = 1;
 		snprintf(t->aud[0], sizeof t->aud[0], "%s",
-		         kind == TK_AUD_KEY ? "rsa" : kind == TK_AUD_NOFP ? "nofp" : "ec");
+		         kind == TK_AUD_KEY    ? "rsa"
+		         : kind == TK_AUD_NOFP ? "nofp"
+		                               : "ec");
 	}
 }
 
@@ -350,8 +463,12 @@ static void test_decision_table(void **state)
 			c.groups[c.n_groups++] = r->supp;
 		ticket_claims_t t;
 		policy_request_t req = {
-			.action = r->action, .caller = &c, .mech = r->mech, .hash = r->hash,
-			.hash_deferred = r->deferred, .now = r->now,
+			.action = r->action,
+			.caller = &c,
+			.mech = r->mech,
+			.hash = r->hash,
+			.hash_deferred = r->deferred,
+			.now = r->now,
 		};
 		if (r->key) {
 			req.key = policy_key_by_name(cfg, r->key);
@@ -367,12 +484,14 @@ static void test_decision_table(void **state)
 		memset(&d, 0xa5, sizeof d);
 		decide(cfg, &req, &d);
 		if (d.reason != r->expect)
-			fail_msg("%s: reason %s, expected %s (%s)", r->what, policy_reason_name(d.reason),
-			         policy_reason_name(r->expect), d.detail);
+			fail_msg("%s: reason %s, expected %s (%s)", r->what,
+			         policy_reason_name(d.reason), policy_reason_name(r->expect),
+			         d.detail);
 		if (d.allow != (r->expect == REASON_ALLOWED))
 			fail_msg("%s: allow flag wrong", r->what);
 		if (r->rule && (!d.rule || strcmp(d.rule->name, r->rule)))
-			fail_msg("%s: rule %s, expected %s", r->what, d.rule ? d.rule->name : "-", r->rule);
+			fail_msg("%s: rule %s, expected %s", r->what, d.rule ? d.rule->name : "-",
+			         r->rule);
 		if (!r->rule && d.rule)
 			fail_msg("%s: rule %s, expected none", r->what, d.rule->name);
 		if (d.allow && !d.role)
@@ -391,8 +510,11 @@ static void test_detail_and_ckr(void **state)
 {
 	(void)state;
 	caller_t c = mk_caller(1001, 1001, NULL, false);
-	policy_request_t req = { .action = SIGN, .caller = &c, .key = policy_key_by_name(cfg, "rsa"),
-		                 .mech = MECH_RSA_X_509, .now = T0 };
+	policy_request_t req = { .action = SIGN,
+		                 .caller = &c,
+		                 .key = policy_key_by_name(cfg, "rsa"),
+		                 .mech = MECH_RSA_X_509,
+		                 .now = T0 };
 	policy_decision_t d;
 	decide(cfg, &req, &d);
 	assert_string_equal(d.detail, "mechanism RSA-X-509 not allowed for key rsa");
@@ -421,7 +543,8 @@ static void test_detail_and_ckr(void **state)
 	assert_false(policy_hash_allowed(k, (mech_id_t)99, HASH_SHA256));
 	assert_false(policy_hash_allowed(NULL, MECH_RSA_PKCS, HASH_SHA256));
 	assert_true(policy_hash_allowed(k, MECH_RSA_PKCS, HASH_SHA256));
-	assert_true(policy_hash_allowed(k, MECH_SHA256_RSA_PKCS, HASH_UNKNOWN));  /* fixed by the mechanism */
+	assert_true(policy_hash_allowed(k, MECH_SHA256_RSA_PKCS,
+	                                HASH_UNKNOWN)); /* fixed by the mechanism */
 	req.caller = &c;
 	req.key = k;
 	req.mech = (mech_id_t)99;
@@ -443,8 +566,11 @@ static void test_key_use_details(void **state)
 {
 	(void)state;
 	caller_t c = mk_caller(1101, 1101, NULL, false);
-	policy_request_t req = { .action = DECRYPT, .caller = &c, .key = policy_key_by_name(cfg, "enc"),
-		                 .mech = MECH_RSA_PKCS, .now = T0 };
+	policy_request_t req = { .action = DECRYPT,
+		                 .caller = &c,
+		                 .key = policy_key_by_name(cfg, "enc"),
+		                 .mech = MECH_RSA_PKCS,
+		                 .now = T0 };
 	policy_decision_t d;
 	decide(cfg, &req, &d);
 	assert_string_equal(d.detail, "mechanism RSA-PKCS not allowed for decryption with key enc");
@@ -473,9 +599,12 @@ static void test_key_use_details(void **state)
 	assert_string_equal(policy_action_name(UNWRAP), "unwrap");
 	assert_string_equal(policy_action_name(DERIVE), "derive");
 	assert_string_equal(policy_action_name((policy_action_t)99), "unknown");
-	assert_string_equal(policy_reason_name(REASON_NO_DECRYPT_CAPABILITY), "no-decrypt-capability");
-	assert_string_equal(policy_reason_name(REASON_NO_UNWRAP_CAPABILITY), "no-unwrap-capability");
-	assert_string_equal(policy_reason_name(REASON_NO_DERIVE_CAPABILITY), "no-derive-capability");
+	assert_string_equal(policy_reason_name(REASON_NO_DECRYPT_CAPABILITY),
+	                    "no-decrypt-capability");
+	assert_string_equal(policy_reason_name(REASON_NO_UNWRAP_CAPABILITY),
+	                    "no-unwrap-capability");
+	assert_string_equal(policy_reason_name(REASON_NO_DERIVE_CAPABILITY),
+	                    "no-derive-capability");
 	assert_string_equal(policy_reason_name(REASON_DECRYPT_FAILED), "decrypt-failed");
 	assert_string_equal(policy_reason_name(REASON_UNWRAP_FAILED), "unwrap-failed");
 	assert_string_equal(policy_reason_name(REASON_DERIVE_FAILED), "derive-failed");
@@ -487,14 +616,16 @@ static void test_reason_names(void **state)
 	(void)state;
 	assert_string_equal(policy_reason_name(REASON_KEY_REVOKED), "key-revoked");
 	assert_string_equal(policy_reason_name(REASON_NO_ROLE), "no-role");
-	assert_string_equal(policy_reason_name(REASON_TICKET_WRONG_PRODUCT), "ticket-wrong-product");
+	assert_string_equal(policy_reason_name(REASON_TICKET_WRONG_PRODUCT),
+	                    "ticket-wrong-product");
 	assert_string_equal(policy_reason_name(REASON_COUNT), "unknown");
 	/* every reason has a distinct kebab-case name */
 	for (int i = 0; i < REASON_COUNT; i++) {
 		const char *n = policy_reason_name((policy_reason_t)i);
 		assert_string_not_equal(n, "unknown");
 		for (const char *p = n; *p; p++)
-			assert_true((*p >= 'a' && *p <= 'z') || *p == '-' || (*p >= '0' && *p <= '9'));
+			assert_true((*p >= 'a' && *p <= 'z') || *p == '-' ||
+			            (*p >= '0' && *p <= '9'));
 		for (int j = 0; j < i; j++)
 			assert_string_not_equal(n, policy_reason_name((policy_reason_t)j));
 	}
@@ -565,8 +696,12 @@ static void test_claims_approvals_commit(void **state)
 	const policy_key_t *k = policy_key_by_name(cfg2, "k");
 	caller_t gh = mk_caller(1201, 1201, NULL, false);
 	idtoken_claims_t tok;
-	policy_request_t req = { .action = SIGN, .caller = &gh, .key = k, .mech = MECH_ECDSA,
-		                 .hash = HASH_SHA256, .now = T0 };
+	policy_request_t req = { .action = SIGN,
+		                 .caller = &gh,
+		                 .key = k,
+		                 .mech = MECH_ECDSA,
+		                 .hash = HASH_SHA256,
+		                 .now = T0 };
 
 	/* step 5: a claim role the caller misses only for its token */
 	expect_reason(cfg2, &req, REASON_TOKEN_MISSING, "r-gh", "needs an ID token", "no token");
@@ -580,7 +715,8 @@ static void test_claims_approvals_commit(void **state)
 	expect_reason(cfg2, &req, REASON_CLAIMS_MISMATCH, "r-gh", "token has no claim ref_type",
 	              "claim missing");
 	fill_idtoken(&tok, "tag", T0 - 3600, NULL);
-	expect_reason(cfg2, &req, REASON_TOKEN_EXPIRED, "r-gh", "expired", "token expired since login");
+	expect_reason(cfg2, &req, REASON_TOKEN_EXPIRED, "r-gh", "expired",
+	              "token expired since login");
 	fill_idtoken(&tok, "tag", T0 + 300, NULL);
 	snprintf(tok.issuer, sizeof tok.issuer, "https://gitlab.example");
 	expect_reason(cfg2, &req, REASON_CLAIMS_MISMATCH, "r-gh", "not of", "another issuer");
@@ -605,19 +741,22 @@ static void test_claims_approvals_commit(void **state)
 	approval_t apv[2];
 	req.caller = &dev;
 	expect_reason(cfg2, &req, REASON_APPROVALS_MISSING, "r-two",
-	              "rule r-two: 1 more approval needed from rm (0 of 1 counted)", "no approvals");
+	              "rule r-two: 1 more approval needed from rm (0 of 1 counted)",
+	              "no approvals");
 	fill_approval(&apv[0], "bob", NULL);
 	req.approvals = apv;
 	req.n_approvals = 1;
-	expect_reason(cfg2, &req, REASON_APPROVALS_MISSING, "r-two", NULL, "approved by the caller");
+	expect_reason(cfg2, &req, REASON_APPROVALS_MISSING, "r-two", NULL,
+	              "approved by the caller");
 	fill_approval(&apv[1], "alice", NULL);
 	req.n_approvals = 2;
 	policy_decision_t d;
 	decide(cfg2, &req, &d);
 	assert_true(d.allow);
 	assert_string_equal(d.approvers, "alice");
-	apv[1].key_fp[0] ^= 1;   /* signed by a key alice no longer has */
-	expect_reason(cfg2, &req, REASON_APPROVALS_MISSING, "r-two", NULL, "untrusted approval key");
+	apv[1].key_fp[0] ^= 1; /* signed by a key alice no longer has */
+	expect_reason(cfg2, &req, REASON_APPROVALS_MISSING, "r-two", NULL,
+	              "untrusted approval key");
 	fill_approval(&apv[1], "alice", NULL);
 	apv[1].exp = T0 - 3600;
 	expect_reason(cfg2, &req, REASON_APPROVALS_MISSING, "r-two", NULL, "expired approval");
@@ -635,10 +774,11 @@ static void test_claims_approvals_commit(void **state)
 	req.idtoken = &tok;
 	expect_reason(cfg2, &req, REASON_ALLOWED, "r-commit", NULL, "commit is the token's sha");
 	fill_idtoken(&tok, "tag", T0 + 300, "ffff0000");
-	expect_reason(cfg2, &req, REASON_TOKEN_COMMIT_MISMATCH, "r-commit", "is not the ID token's sha",
-	              "other commit");
+	expect_reason(cfg2, &req, REASON_TOKEN_COMMIT_MISMATCH, "r-commit",
+	              "is not the ID token's sha", "other commit");
 	req.idtoken = NULL;
-	expect_reason(cfg2, &req, REASON_TOKEN_COMMIT_MISMATCH, "r-commit", "(no token)", "no token");
+	expect_reason(cfg2, &req, REASON_TOKEN_COMMIT_MISMATCH, "r-commit", "(no token)",
+	              "no token");
 	/* a ticket was presented but did not verify: ticket-invalid, with the
 	 * code of a policy refusal (not the login's CKR_PIN_INCORRECT) */
 	req.ticket = NULL;
@@ -656,8 +796,12 @@ static void test_key_reason(void **state)
 {
 	(void)state;
 	caller_t rel = mk_caller(1001, 1001, NULL, false), adm = mk_caller(0, 0, NULL, false);
-	policy_request_t req = { .action = SIGN, .caller = &rel, .mech = MECH_ECDSA, .hash = HASH_SHA256,
-		                 .now = T0, .key_reason = REASON_KEY_MISMATCH };
+	policy_request_t req = { .action = SIGN,
+		                 .caller = &rel,
+		                 .mech = MECH_ECDSA,
+		                 .hash = HASH_SHA256,
+		                 .now = T0,
+		                 .key_reason = REASON_KEY_MISMATCH };
 	expect_reason(cfg, &req, REASON_KEY_MISMATCH, NULL, NULL, "look-alike signs");
 	req.action = DECRYPT;
 	expect_reason(cfg, &req, REASON_KEY_MISMATCH, NULL, NULL, "look-alike decrypts");
@@ -674,7 +818,8 @@ static void test_key_reason(void **state)
 	/* an object of unknown identity: only administration over all keys */
 	req.action = ADMIN;
 	req.key_reason = REASON_KEY_UNKNOWN;
-	expect_reason(cfg, &req, REASON_KEY_UNKNOWN, NULL, "needs a rule over all keys", "unknown object");
+	expect_reason(cfg, &req, REASON_KEY_UNKNOWN, NULL, "needs a rule over all keys",
+	              "unknown object");
 	req.caller = &adm;
 	expect_reason(cfg, &req, REASON_ALLOWED, "r-admin", NULL, "unknown object, all_keys admin");
 	/* a key that is governed after all: the reason given is ignored */
@@ -696,9 +841,14 @@ static void test_key_reason(void **state)
 static void test_decision_order(void **state)
 {
 	(void)state;
-	caller_t rel = mk_caller(1001, 1001, NULL, false), nobody = mk_caller(4242, 4242, NULL, false);
-	policy_request_t req = { .action = SIGN, .caller = &nobody, .key = policy_key_by_name(cfg, "revoked"),
-		                 .mech = MECH_RSA_X_509, .hash = HASH_SHA1, .now = T0 };
+	caller_t rel = mk_caller(1001, 1001, NULL, false),
+	         nobody = mk_caller(4242, 4242, NULL, false);
+	policy_request_t req = { .action = SIGN,
+		                 .caller = &nobody,
+		                 .key = policy_key_by_name(cfg, "revoked"),
+		                 .mech = MECH_RSA_X_509,
+		                 .hash = HASH_SHA1,
+		                 .now = T0 };
 	/* 1: no config, then the caller */
 	expect_reason(NULL, &req, REASON_CONFIG_INVALID, NULL, "no valid config", "1 config");
 	nobody.known = false;
@@ -717,7 +867,8 @@ static void test_decision_order(void **state)
 	/* 4: in a rule: grant, mechanism, hash, window, ticket, approvals */
 	req.key = policy_key_by_name(cfg, "rsa");
 	req.caller = &rel;
-	expect_reason(cfg, &req, REASON_MECHANISM_FORBIDDEN, "r-rel", NULL, "4 mechanism before hash");
+	expect_reason(cfg, &req, REASON_MECHANISM_FORBIDDEN, "r-rel", NULL,
+	              "4 mechanism before hash");
 	req.mech = MECH_RSA_PKCS;
 	expect_reason(cfg, &req, REASON_HASH_FORBIDDEN, "r-rel", "hash SHA1 not allowed", "4 hash");
 	caller_t grp = mk_caller(3000, 3000, NULL, false);
@@ -726,10 +877,12 @@ static void test_decision_order(void **state)
 	req.key = policy_key_by_name(cfg, "ec");
 	req.mech = MECH_ECDSA;
 	req.hash = HASH_UNKNOWN;
-	req.now = T0 + 3 * 86400;  /* Saturday: the hash is judged first */
-	expect_reason(cfg, &req, REASON_HASH_FORBIDDEN, "r-grp", "not determinable", "4 hash before window");
+	req.now = T0 + 3 * 86400; /* Saturday: the hash is judged first */
+	expect_reason(cfg, &req, REASON_HASH_FORBIDDEN, "r-grp", "not determinable",
+	              "4 hash before window");
 	req.hash = HASH_SHA256;
-	expect_reason(cfg, &req, REASON_OUTSIDE_WINDOW, "r-grp", "outside the time window", "4 window");
+	expect_reason(cfg, &req, REASON_OUTSIDE_WINDOW, "r-grp", "outside the time window",
+	              "4 window");
 	caller_t tick = mk_caller(1004, 1004, NULL, false);
 	ticket_claims_t t;
 	req.caller = &tick;
@@ -740,7 +893,8 @@ static void test_decision_order(void **state)
 	fill_ticket(&t, TK_OLD, T0);
 	t.checks[1].pass = false;
 	req.ticket = &t;
-	expect_reason(cfg, &req, REASON_TICKET_TOO_OLD, "r-tick", NULL, "4 ticket age before checks");
+	expect_reason(cfg, &req, REASON_TICKET_TOO_OLD, "r-tick", NULL,
+	              "4 ticket age before checks");
 	/* 5: the closest rule's failure; no-role / no-rule */
 	req.ticket = NULL;
 	req.caller = &nobody;
@@ -754,17 +908,34 @@ static void test_decision_order(void **state)
 	req.action = ADMIN;
 	req.caller = &rel;
 	req.key = policy_key_by_name(cfg, "revoked");
-	expect_reason(cfg, &req, REASON_NO_ADMIN_CAPABILITY, "r-rel", NULL, "admin of a revoked key");
+	expect_reason(cfg, &req, REASON_NO_ADMIN_CAPABILITY, "r-rel", NULL,
+	              "admin of a revoked key");
 	req.key = NULL;
-	expect_reason(cfg, &req, REASON_NO_ADMIN_CAPABILITY, NULL, "without a key", "admin without a key");
+	expect_reason(cfg, &req, REASON_NO_ADMIN_CAPABILITY, NULL, "without a key",
+	              "admin without a key");
 }
 
 /* ---- at the data: policy_decide_data ------------------------------------- */
 
 static const unsigned char DIG_A[32] = { 0xa1, 0xa2, 0xa3 }, DIG_B[32] = { 0xb1, 0xb2, 0xb3 };
 
-enum insp { IN_NONE = 0, IN_DI256, IN_DI1, IN_DI1_LEGACY, IN_EC256, IN_DISGUISED, IN_TRUNC, IN_MALFORMED,
-	    IN_PSSBAD, IN_UNKNOWN, IN_LENGTH, IN_NOHASH, IN_CMS_A, IN_CMS_B, IN_NOTCMS };
+enum insp {
+	IN_NONE = 0,
+	IN_DI256,
+	IN_DI1,
+	IN_DI1_LEGACY,
+	IN_EC256,
+	IN_DISGUISED,
+	IN_TRUNC,
+	IN_MALFORMED,
+	IN_PSSBAD,
+	IN_UNKNOWN,
+	IN_LENGTH,
+	IN_NOHASH,
+	IN_CMS_A,
+	IN_CMS_B,
+	IN_NOTCMS
+};
 enum dtk { DT_NONE = 0, DT_PLAIN, DT_EXPIRED, DT_FUTURE, DT_ART_A, DT_ART_B, DT_USES };
 enum drule { RL_REL = 0, RL_QUOTA, RL_NONE };
 
@@ -773,7 +944,7 @@ typedef struct drow {
 	policy_data_op_t op;
 	const char *key;
 	mech_id_t mech;
-	hash_alg_t hash;             /* known at *Init */
+	hash_alg_t hash; /* known at *Init */
 	bool pending, multipart;
 	enum insp insp;
 	enum dtk ticket;
@@ -786,7 +957,7 @@ typedef struct drow {
 	policy_need_t need;
 	hash_alg_t out_hash;
 	bool bind_final;
-	const char *detail;          /* part of it, NULL = any */
+	const char *detail; /* part of it, NULL = any */
 } drow_t;
 
 #define DSIGN POLICY_DATA_SIGN
@@ -800,72 +971,145 @@ typedef struct drow {
 
 static const drow_t drows[] = {
 	/* D1 the ticket bound at *Init, at now */
-	{ "D1 ticket expired since *Init", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_EXPIRED, NULL, RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H256, 0, "ticket-expired" },
-	{ "D1 ticket not yet valid", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_FUTURE, NULL, RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H256, 0, "ticket-not-yet-valid" },
-	{ "D1 decryption: ticket expired", POLICY_DATA_DECRYPT, "enc", MECH_RSA_PKCS_OAEP, H_UNK, 0, 0, IN_NONE, DT_EXPIRED, NULL, RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H_UNK, 0, NULL },
-	{ "D1 before D2", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 1, IN_NONE, DT_EXPIRED, NULL, RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H_UNK, 0, NULL },
+	{ "D1 ticket expired since *Init", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0,
+	  IN_NOTCMS, DT_EXPIRED, NULL, RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H256, 0,
+	  "ticket-expired" },
+	{ "D1 ticket not yet valid", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS,
+	  DT_FUTURE, NULL, RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H256, 0,
+	  "ticket-not-yet-valid" },
+	{ "D1 decryption: ticket expired", POLICY_DATA_DECRYPT, "enc", MECH_RSA_PKCS_OAEP, H_UNK, 0,
+	  0, IN_NONE, DT_EXPIRED, NULL, RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H_UNK, 0,
+	  NULL },
+	{ "D1 before D2", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 1, IN_NONE, DT_EXPIRED, NULL,
+	  RL_REL, 0, 0, REASON_TICKET_INVALID, 0x200, NEED0, H_UNK, 0, NULL },
 	/* D2 raw mechanisms are single-part */
-	{ "D2 RSA-PKCS in parts", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 1, IN_NONE, DT_NONE, NULL, RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x200, NEED0, H_UNK, 0, "one C_Sign" },
-	{ "D2 ECDSA in parts", POLICY_DATA_MESSAGE_SIGN, "ec", MECH_ECDSA, H_UNK, 1, 1, IN_NONE, DT_NONE, NULL, RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x200, NEED0, H_UNK, 0, NULL },
+	{ "D2 RSA-PKCS in parts", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 1, IN_NONE, DT_NONE, NULL,
+	  RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x200, NEED0, H_UNK, 0, "one C_Sign" },
+	{ "D2 ECDSA in parts", POLICY_DATA_MESSAGE_SIGN, "ec", MECH_ECDSA, H_UNK, 1, 1, IN_NONE,
+	  DT_NONE, NULL, RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x200, NEED0, H_UNK, 0, NULL },
 	/* D3 the inspector's refusals */
-	{ "D3 disguised", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_DISGUISED, DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_DISGUISED, 0x20, NEED0, H_UNK, 0, "insp" },
-	{ "D3 truncated", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_TRUNC, DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_TRUNCATED, 0x21, NEED0, H_UNK, 0, NULL },
-	{ "D3 malformed DigestInfo", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_MALFORMED, DT_NONE, NULL, RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x20, NEED0, H_UNK, 0, NULL },
-	{ "D3 PSS params", DSIGN, "rsa", MECH_RSA_PKCS_PSS, HASH_SHA256, 0, 0, IN_PSSBAD, DT_NONE, NULL, RL_REL, 0, 0, REASON_PSS_PARAMS_INVALID, 0x71, NEED0, H_UNK, 0, NULL },
-	{ "D3 unknown hash", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_UNKNOWN, DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, NULL },
-	{ "D3 PSS input length", DSIGN, "rsa", MECH_RSA_PKCS_PSS, HASH_SHA256, 0, 0, IN_LENGTH, DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, NULL },
-	{ "D3 raw not inspected", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_NONE, DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, NULL },
-	{ "D3 CMS attributes malformed", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 1, IN_MALFORMED, DT_NONE, NULL, RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x20, NEED0, H256, 0, NULL },
-	{ "D3 before D7", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_DISGUISED, DT_NONE, NULL, RL_QUOTA, EXHAUSTED, 0, REASON_HASH_DISGUISED, 0x20, NEED0, H_UNK, 0, NULL },
+	{ "D3 disguised", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_DISGUISED, DT_NONE, NULL, RL_REL,
+	  0, 0, REASON_HASH_DISGUISED, 0x20, NEED0, H_UNK, 0, "insp" },
+	{ "D3 truncated", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_TRUNC, DT_NONE, NULL, RL_REL, 0,
+	  0, REASON_HASH_TRUNCATED, 0x21, NEED0, H_UNK, 0, NULL },
+	{ "D3 malformed DigestInfo", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_MALFORMED,
+	  DT_NONE, NULL, RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x20, NEED0, H_UNK, 0, NULL },
+	{ "D3 PSS params", DSIGN, "rsa", MECH_RSA_PKCS_PSS, HASH_SHA256, 0, 0, IN_PSSBAD, DT_NONE,
+	  NULL, RL_REL, 0, 0, REASON_PSS_PARAMS_INVALID, 0x71, NEED0, H_UNK, 0, NULL },
+	{ "D3 unknown hash", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_UNKNOWN, DT_NONE, NULL,
+	  RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, NULL },
+	{ "D3 PSS input length", DSIGN, "rsa", MECH_RSA_PKCS_PSS, HASH_SHA256, 0, 0, IN_LENGTH,
+	  DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, NULL },
+	{ "D3 raw not inspected", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_NONE, DT_NONE, NULL,
+	  RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, NULL },
+	{ "D3 CMS attributes malformed", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 1,
+	  IN_MALFORMED, DT_NONE, NULL, RL_REL, 0, 0, REASON_DATA_MALFORMED, 0x20, NEED0, H256, 0,
+	  NULL },
+	{ "D3 before D7", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_DISGUISED, DT_NONE, NULL,
+	  RL_QUOTA, EXHAUSTED, 0, REASON_HASH_DISGUISED, 0x20, NEED0, H_UNK, 0, NULL },
 	/* D4 the hash the data established */
-	{ "D4 SHA-256 DigestInfo", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_NONE, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D4 SHA-1 DigestInfo", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI1, DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, HASH_SHA1, 0, "hash SHA1 (from digestinfo) not allowed for key rsa" },
-	{ "D4 no hash established", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_NOHASH, DT_NONE, NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, "no hash established" },
-	{ "D4 raw RSA without a hash", DSIGN, "legacy", MECH_RSA_X_509, H_UNK, 0, 0, IN_NOHASH, DT_NONE, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H_UNK, 0, NULL },
-	{ "D4 ECDSA by length", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_EC256, DT_NONE, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D4 plain data of a hashing mechanism", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_NONE, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D4 before D5", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI1, DT_ART_B, NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, HASH_SHA1, 0, NULL },
+	{ "D4 SHA-256 DigestInfo", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_NONE,
+	  NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D4 SHA-1 DigestInfo", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI1, DT_NONE, NULL,
+	  RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, HASH_SHA1, 0,
+	  "hash SHA1 (from digestinfo) not allowed for key rsa" },
+	{ "D4 no hash established", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_NOHASH, DT_NONE,
+	  NULL, RL_REL, 0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, H_UNK, 0, "no hash established" },
+	{ "D4 raw RSA without a hash", DSIGN, "legacy", MECH_RSA_X_509, H_UNK, 0, 0, IN_NOHASH,
+	  DT_NONE, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H_UNK, 0, NULL },
+	{ "D4 ECDSA by length", DSIGN, "ec", MECH_ECDSA, H_UNK, 1, 0, IN_EC256, DT_NONE, NULL,
+	  RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D4 plain data of a hashing mechanism", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0,
+	  IN_NOTCMS, DT_NONE, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D4 before D5", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI1, DT_ART_B, NULL, RL_REL,
+	  0, 0, REASON_HASH_FORBIDDEN, 0x70, NEED0, HASH_SHA1, 0, NULL },
 	/* D5 the ticket's artifacts */
-	{ "D5 DigestInfo is an artifact", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D5 DigestInfo is another", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_ART_B, NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0, "not over an artifact" },
-	{ "D5 SHA-1 digest binds none", DSIGN, "legacy", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI1_LEGACY, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, HASH_SHA1, 0, NULL },
-	{ "D5 CMS messageDigest", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_CMS_A, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D5 CMS messageDigest of another", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 1, IN_CMS_B, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0, NULL },
-	{ "D5 SHA-256 of the data", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_ART_A, DIG_A, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D5 SHA-256 of other data", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_ART_A, DIG_B, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0, NULL },
-	{ "D5 parts: at C_SignFinal", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 1, IN_NOTCMS, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 1, NULL },
-	{ "D5 message parts: cannot bind", POLICY_DATA_MESSAGE_SIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 1, IN_NOTCMS, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0, "cannot be established" },
-	{ "D5 SHA-1 mechanism: cannot bind", DSIGN, "legacy", MECH_SHA1_RSA_PKCS, HASH_SHA1, 0, 0, IN_NOTCMS, DT_ART_A, DIG_A, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, HASH_SHA1, 0, "cannot be established" },
-	{ "D5 no artifacts listed", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_PLAIN, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D5 before D7", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_ART_B, NULL, RL_QUOTA, EXHAUSTED, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0, NULL },
+	{ "D5 DigestInfo is an artifact", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256,
+	  DT_ART_A, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D5 DigestInfo is another", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_ART_B,
+	  NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0,
+	  "not over an artifact" },
+	{ "D5 SHA-1 digest binds none", DSIGN, "legacy", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI1_LEGACY,
+	  DT_ART_A, NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, HASH_SHA1, 0,
+	  NULL },
+	{ "D5 CMS messageDigest", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_CMS_A,
+	  DT_ART_A, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D5 CMS messageDigest of another", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 1,
+	  IN_CMS_B, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0,
+	  NULL },
+	{ "D5 SHA-256 of the data", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS,
+	  DT_ART_A, DIG_A, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D5 SHA-256 of other data", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS,
+	  DT_ART_A, DIG_B, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0, NULL },
+	{ "D5 parts: at C_SignFinal", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 1, IN_NOTCMS,
+	  DT_ART_A, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 1, NULL },
+	{ "D5 message parts: cannot bind", POLICY_DATA_MESSAGE_SIGN, "rsa", MECH_SHA256_RSA_PKCS,
+	  H256, 0, 1, IN_NOTCMS, DT_ART_A, NULL, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200,
+	  NEED0, H256, 0, "cannot be established" },
+	{ "D5 SHA-1 mechanism: cannot bind", DSIGN, "legacy", MECH_SHA1_RSA_PKCS, HASH_SHA1, 0, 0,
+	  IN_NOTCMS, DT_ART_A, DIG_A, RL_REL, 0, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0,
+	  HASH_SHA1, 0, "cannot be established" },
+	{ "D5 no artifacts listed", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_PLAIN,
+	  NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D5 before D7", DSIGN, "rsa", MECH_RSA_PKCS, H_UNK, 1, 0, IN_DI256, DT_ART_B, NULL,
+	  RL_QUOTA, EXHAUSTED, 0, REASON_ARTIFACT_MISMATCH, 0x200, NEED0, H256, 0, NULL },
 	/* D7 counters: the rule's quota, then the ticket's uses */
-	{ "D7 quota to take", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES, NULL, RL_QUOTA, UNASKED, UNASKED, REASON_ALLOWED, 0, POLICY_NEED_QUOTA, H256, 0, NULL },
-	{ "D7 then the ticket use", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES, NULL, RL_QUOTA, TAKEN, UNASKED, REASON_ALLOWED, 0, POLICY_NEED_TICKET_USE, H256, 0, NULL },
-	{ "D7 both taken", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES, NULL, RL_QUOTA, TAKEN, TAKEN, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D7 quota exhausted", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES, NULL, RL_QUOTA, EXHAUSTED, EXHAUSTED, REASON_QUOTA_EXHAUSTED, 0x200, NEED0, H256, 0, "signature quota used up for this period" },
-	{ "D7 quota store down", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_NONE, NULL, RL_QUOTA, UNAVAIL, 0, REASON_STATE_UNAVAILABLE, 0x200, NEED0, H256, 0, "store down" },
-	{ "D7 ticket used up", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES, NULL, RL_REL, 0, EXHAUSTED, REASON_TICKET_EXHAUSTED, 0x200, NEED0, H256, 0, "max_uses" },
-	{ "D7 ticket store down", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES, NULL, RL_REL, 0, UNAVAIL, REASON_STATE_UNAVAILABLE, 0x200, NEED0, H256, 0, "store down" },
-	{ "D7 no limits", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_PLAIN, NULL, RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
-	{ "D7 decryption counted", POLICY_DATA_DECRYPT, "enc", MECH_RSA_PKCS_OAEP, H_UNK, 0, 0, IN_NONE, DT_NONE, NULL, RL_QUOTA, EXHAUSTED, 0, REASON_QUOTA_EXHAUSTED, 0x200, NEED0, H_UNK, 0, "signature quota" },
-	{ "D7 decryption: data not judged", POLICY_DATA_DECRYPT, "enc", MECH_RSA_PKCS, H_UNK, 1, 1, IN_MALFORMED, DT_ART_B, NULL, RL_QUOTA, TAKEN, 0, REASON_ALLOWED, 0, NEED0, H_UNK, 0, NULL },
-	{ "D7 unwrap, derive", POLICY_DATA_KEY_USE, "enc", MECH_RSA_PKCS, H_UNK, 0, 0, IN_NONE, DT_USES, NULL, RL_QUOTA, EXHAUSTED, 0, REASON_QUOTA_EXHAUSTED, 0x200, NEED0, H_UNK, 0, "quota used up for this period" },
-	{ "D7 unwrap: ticket use", POLICY_DATA_KEY_USE, "enc", MECH_RSA_PKCS, H_UNK, 0, 0, IN_NONE, DT_USES, NULL, RL_NONE, 0, UNASKED, REASON_ALLOWED, 0, POLICY_NEED_TICKET_USE, H_UNK, 0, NULL },
+	{ "D7 quota to take", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES,
+	  NULL, RL_QUOTA, UNASKED, UNASKED, REASON_ALLOWED, 0, POLICY_NEED_QUOTA, H256, 0, NULL },
+	{ "D7 then the ticket use", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS,
+	  DT_USES, NULL, RL_QUOTA, TAKEN, UNASKED, REASON_ALLOWED, 0, POLICY_NEED_TICKET_USE, H256,
+	  0, NULL },
+	{ "D7 both taken", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES, NULL,
+	  RL_QUOTA, TAKEN, TAKEN, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D7 quota exhausted", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES,
+	  NULL, RL_QUOTA, EXHAUSTED, EXHAUSTED, REASON_QUOTA_EXHAUSTED, 0x200, NEED0, H256, 0,
+	  "signature quota used up for this period" },
+	{ "D7 quota store down", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_NONE,
+	  NULL, RL_QUOTA, UNAVAIL, 0, REASON_STATE_UNAVAILABLE, 0x200, NEED0, H256, 0,
+	  "store down" },
+	{ "D7 ticket used up", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_USES,
+	  NULL, RL_REL, 0, EXHAUSTED, REASON_TICKET_EXHAUSTED, 0x200, NEED0, H256, 0, "max_uses" },
+	{ "D7 ticket store down", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS,
+	  DT_USES, NULL, RL_REL, 0, UNAVAIL, REASON_STATE_UNAVAILABLE, 0x200, NEED0, H256, 0,
+	  "store down" },
+	{ "D7 no limits", DSIGN, "rsa", MECH_SHA256_RSA_PKCS, H256, 0, 0, IN_NOTCMS, DT_PLAIN, NULL,
+	  RL_REL, 0, 0, REASON_ALLOWED, 0, NEED0, H256, 0, NULL },
+	{ "D7 decryption counted", POLICY_DATA_DECRYPT, "enc", MECH_RSA_PKCS_OAEP, H_UNK, 0, 0,
+	  IN_NONE, DT_NONE, NULL, RL_QUOTA, EXHAUSTED, 0, REASON_QUOTA_EXHAUSTED, 0x200, NEED0,
+	  H_UNK, 0, "signature quota" },
+	{ "D7 decryption: data not judged", POLICY_DATA_DECRYPT, "enc", MECH_RSA_PKCS, H_UNK, 1, 1,
+	  IN_MALFORMED, DT_ART_B, NULL, RL_QUOTA, TAKEN, 0, REASON_ALLOWED, 0, NEED0, H_UNK, 0,
+	  NULL },
+	{ "D7 unwrap, derive", POLICY_DATA_KEY_USE, "enc", MECH_RSA_PKCS, H_UNK, 0, 0, IN_NONE,
+	  DT_USES, NULL, RL_QUOTA, EXHAUSTED, 0, REASON_QUOTA_EXHAUSTED, 0x200, NEED0, H_UNK, 0,
+	  "quota used up for this period" },
+	{ "D7 unwrap: ticket use", POLICY_DATA_KEY_USE, "enc", MECH_RSA_PKCS, H_UNK, 0, 0, IN_NONE,
+	  DT_USES, NULL, RL_NONE, 0, UNASKED, REASON_ALLOWED, 0, POLICY_NEED_TICKET_USE, H_UNK, 0,
+	  NULL },
 };
 
 static void fill_inspect(inspect_result_t *r, enum insp kind)
 {
-	static const struct { inspect_status_t st; hash_alg_t h; inspect_basis_t b; const unsigned char *dig; size_t dlen; } k[] = {
+	static const struct {
+		inspect_status_t st;
+		hash_alg_t h;
+		inspect_basis_t b;
+		const unsigned char *dig;
+		size_t dlen;
+	} k[] = {
 		[IN_DI256] = { INSPECT_OK, HASH_SHA256, INSPECT_BASIS_DIGESTINFO, DIG_A, 32 },
 		[IN_DI1] = { INSPECT_OK, HASH_SHA1, INSPECT_BASIS_DIGESTINFO, DIG_A, 20 },
 		[IN_DI1_LEGACY] = { INSPECT_OK, HASH_SHA1, INSPECT_BASIS_DIGESTINFO, DIG_A, 20 },
 		[IN_EC256] = { INSPECT_OK, HASH_SHA256, INSPECT_BASIS_INPUT_LENGTH, DIG_A, 32 },
-		[IN_DISGUISED] = { INSPECT_HASH_DISGUISED, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL, 0 },
+		[IN_DISGUISED] = { INSPECT_HASH_DISGUISED, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL,
+		                   0 },
 		[IN_TRUNC] = { INSPECT_HASH_TRUNCATED, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL, 0 },
 		[IN_MALFORMED] = { INSPECT_MALFORMED, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL, 0 },
-		[IN_PSSBAD] = { INSPECT_PSS_PARAMS_INVALID, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL, 0 },
+		[IN_PSSBAD] = { INSPECT_PSS_PARAMS_INVALID, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL,
+		                0 },
 		[IN_UNKNOWN] = { INSPECT_HASH_UNKNOWN, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL, 0 },
-		[IN_LENGTH] = { INSPECT_LENGTH_MISMATCH, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL, 0 },
+		[IN_LENGTH] = { INSPECT_LENGTH_MISMATCH, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL,
+		                0 },
 		[IN_NOHASH] = { INSPECT_OK, HASH_UNKNOWN, INSPECT_BASIS_NONE, NULL, 0 },
 		[IN_CMS_A] = { INSPECT_OK, HASH_SHA256, INSPECT_BASIS_MECHANISM, DIG_A, 32 },
 		[IN_CMS_B] = { INSPECT_OK, HASH_SHA256, INSPECT_BASIS_MECHANISM, DIG_B, 32 },
@@ -910,13 +1154,23 @@ static void test_data_table(void **state)
 		inspect_result_t ir;
 		ticket_claims_t t;
 		policy_data_request_t q = {
-			.op = r->op, .caller = &c, .key = policy_key_by_name(cfg, r->key), .mech = r->mech,
-			.hash = r->hash, .hash_pending = r->pending, .multipart = r->multipart, .now = T0,
-			.data_sha256 = r->data_sha, .quota = r->quota, .ticket_use = r->ticket_use,
+			.op = r->op,
+			.caller = &c,
+			.key = policy_key_by_name(cfg, r->key),
+			.mech = r->mech,
+			.hash = r->hash,
+			.hash_pending = r->pending,
+			.multipart = r->multipart,
+			.now = T0,
+			.data_sha256 = r->data_sha,
+			.quota = r->quota,
+			.ticket_use = r->ticket_use,
 			.state_error = "the state store down",
 		};
 		assert_non_null(q.key);
-		q.rule = r->rule == RL_QUOTA ? &quota_rule : r->rule == RL_REL ? policy_rule_by_name(cfg, "r-rel") : NULL;
+		q.rule = r->rule == RL_QUOTA ? &quota_rule
+		         : r->rule == RL_REL ? policy_rule_by_name(cfg, "r-rel")
+		                             : NULL;
 		q.role = policy_role_by_name(cfg, "rel");
 		if (r->insp != IN_NONE) {
 			fill_inspect(&ir, r->insp);
@@ -938,14 +1192,16 @@ static void test_data_table(void **state)
 		}
 		saw(o.d.reason);
 		if (o.d.reason != r->expect)
-			fail_msg("%s: reason %s, expected %s (%s)", r->what, policy_reason_name(o.d.reason),
-			         policy_reason_name(r->expect), o.d.detail);
+			fail_msg("%s: reason %s, expected %s (%s)", r->what,
+			         policy_reason_name(o.d.reason), policy_reason_name(r->expect),
+			         o.d.detail);
 		if (o.d.allow != (r->expect == REASON_ALLOWED))
 			fail_msg("%s: allow flag wrong", r->what);
 		if (o.d.ckr != r->ckr)
 			fail_msg("%s: ckr 0x%lx, expected 0x%lx", r->what, o.d.ckr, r->ckr);
 		if (o.hash != r->out_hash)
-			fail_msg("%s: hash %s, expected %s", r->what, hash_name(o.hash), hash_name(r->out_hash));
+			fail_msg("%s: hash %s, expected %s", r->what, hash_name(o.hash),
+			         hash_name(r->out_hash));
 		if (o.bind_at_final != r->bind_final)
 			fail_msg("%s: bind_at_final %d", r->what, o.bind_at_final);
 		if (r->detail && !strstr(o.d.detail, r->detail))
@@ -954,7 +1210,8 @@ static void test_data_table(void **state)
 			fail_msg("%s: no detail", r->what);
 		/* the denial names the rule of the operation (except a hash the
 		 * data did not establish at all: as the module has always said) */
-		bool names = r->expect != REASON_ALLOWED && strcmp(r->what, "D4 no hash established");
+		bool names =
+		        r->expect != REASON_ALLOWED && strcmp(r->what, "D4 no hash established");
 		if (names && q.rule && o.d.rule != q.rule)
 			fail_msg("%s: rule not named", r->what);
 		if (o.d.allow && (o.d.rule != q.rule || o.d.role != q.role))
@@ -985,10 +1242,19 @@ static void test_data_approvals(void **state)
 	fill_approval(&apv[0], "alice", DIG_A);
 	fill_approval(&apv[1], "bob", DIG_A);
 	policy_data_request_t q = {
-		.op = DSIGN, .caller = &dev, .key = policy_key_by_name(cfg2, "k"),
-		.rule = policy_rule_by_name(cfg2, "r-two"), .role = policy_role_by_name(cfg2, "dev"),
-		.mech = MECH_ECDSA, .hash_pending = true, .now = T0, .inspect = &ir,
-		.approvals_cfg = cfg2, .approvals = apv, .n_approvals = 2, .quota = POLICY_COUNT_TAKEN,
+		.op = DSIGN,
+		.caller = &dev,
+		.key = policy_key_by_name(cfg2, "k"),
+		.rule = policy_rule_by_name(cfg2, "r-two"),
+		.role = policy_role_by_name(cfg2, "dev"),
+		.mech = MECH_ECDSA,
+		.hash_pending = true,
+		.now = T0,
+		.inspect = &ir,
+		.approvals_cfg = cfg2,
+		.approvals = apv,
+		.n_approvals = 2,
+		.quota = POLICY_COUNT_TAKEN,
 	};
 	policy_data_decision_t o;
 	policy_decide_data(cfg2, &q, &o);
@@ -1000,8 +1266,9 @@ static void test_data_approvals(void **state)
 	policy_decide_data(cfg2, &q, &o);
 	saw(o.d.reason);
 	assert_int_equal(o.d.reason, REASON_APPROVALS_MISSING);
-	assert_string_equal(o.d.detail,
-	                    "rule r-two: 1 more approval needed that cover the data signed (0 of 1 counted)");
+	assert_string_equal(
+	        o.d.detail,
+	        "rule r-two: 1 more approval needed that cover the data signed (0 of 1 counted)");
 	assert_ptr_equal(o.d.rule, q.rule);
 	/* an approval without artifacts covers any */
 	fill_approval(&apv[0], "alice", NULL);
@@ -1060,7 +1327,7 @@ static void test_data_final_and_helpers(void **state)
 	assert_int_equal(d.ckr, 0x200);
 	assert_string_equal(d.detail, "the data signed is not an artifact the ticket lists");
 	assert_ptr_equal(d.role, role);
-	policy_decide_final(&t, r, role, NULL, &d);   /* the parts' digest could not be made */
+	policy_decide_final(&t, r, role, NULL, &d); /* the parts' digest could not be made */
 	assert_false(d.allow);
 	policy_decide_final(NULL, r, role, DIG_B, &d);
 	assert_true(d.allow);
@@ -1101,7 +1368,7 @@ static void test_ticket_reasons(void **state)
 		policy_reason_t r = policy_ticket_reason((ticket_status_t)st);
 		saw(r);
 		assert_string_equal(policy_reason_name(r), ticket_status_name((ticket_status_t)st));
-		assert_int_equal(policy_reason_ckr(r), 0xA0);   /* refused at C_Login */
+		assert_int_equal(policy_reason_ckr(r), 0xA0); /* refused at C_Login */
 	}
 	assert_int_equal(policy_ticket_reason(TICKET_OK), REASON_TICKET_ACCEPTED);
 	assert_int_equal(policy_ticket_reason((ticket_status_t)99), REASON_TICKET_MALFORMED);
@@ -1110,19 +1377,33 @@ static void test_ticket_reasons(void **state)
 
 /* Reasons no decision function produces, and why.  Each is still named in
  * core (policy_reason_name) and its code is policy_reason_ckr's. */
-static const struct { policy_reason_t r; unsigned long ckr; const char *why; } outside[] = {
-	{ REASON_BAD_CREDENTIAL, 0xA0, "C_Login: the PIN matches no role credential (policy_credential_match)" },
-	{ REASON_AUDIT_UNAVAILABLE, 0x200, "the signature's record could not be delivered (audit.required)" },
-	{ REASON_DECRYPT_FAILED, 0x200, "audit only: the token failed an allowed decryption (its own CKR)" },
+static const struct {
+	policy_reason_t r;
+	unsigned long ckr;
+	const char *why;
+} outside[] = {
+	{ REASON_BAD_CREDENTIAL, 0xA0,
+	  "C_Login: the PIN matches no role credential (policy_credential_match)" },
+	{ REASON_AUDIT_UNAVAILABLE, 0x200,
+	  "the signature's record could not be delivered (audit.required)" },
+	{ REASON_DECRYPT_FAILED, 0x200,
+	  "audit only: the token failed an allowed decryption (its own CKR)" },
 	{ REASON_UNWRAP_FAILED, 0x200, "audit only: the token failed an allowed unwrap" },
 	{ REASON_DERIVE_FAILED, 0x200, "audit only: the token failed an allowed derivation" },
-	{ REASON_KEY_OTHER_TOKEN, 0x60, "the handle is not on the session's token (keycache), before any policy" },
-	{ REASON_TEMPLATE_DUPLICATE, 0xD1, "a template repeats a type (template_check), before anything is read" },
-	{ REASON_APPROVAL_INVALID, 0xA0, "C_Login: an approval of the bundle did not verify (approval.c)" },
-	{ REASON_LOGIN_CHANGED, 0x200, "state machine: data after a logout (CKR_USER_NOT_LOGGED_IN) or new login" },
-	{ REASON_OPERATION_BLOCKED, 0x200, "state machine: the token did not end a refused operation" },
-	{ REASON_OPERATION_NOT_INITIALIZED, 0x91, "state machine: a data call on no tracked operation" },
-	{ REASON_OPERATION_STATE, 0x200, "state machine: C_Get/SetOperationState of a governed operation" },
+	{ REASON_KEY_OTHER_TOKEN, 0x60,
+	  "the handle is not on the session's token (keycache), before any policy" },
+	{ REASON_TEMPLATE_DUPLICATE, 0xD1,
+	  "a template repeats a type (template_check), before anything is read" },
+	{ REASON_APPROVAL_INVALID, 0xA0,
+	  "C_Login: an approval of the bundle did not verify (approval.c)" },
+	{ REASON_LOGIN_CHANGED, 0x200,
+	  "state machine: data after a logout (CKR_USER_NOT_LOGGED_IN) or new login" },
+	{ REASON_OPERATION_BLOCKED, 0x200,
+	  "state machine: the token did not end a refused operation" },
+	{ REASON_OPERATION_NOT_INITIALIZED, 0x91,
+	  "state machine: a data call on no tracked operation" },
+	{ REASON_OPERATION_STATE, 0x200,
+	  "state machine: C_Get/SetOperationState of a governed operation" },
 	{ REASON_BACKEND_FAULT, 0x30, "the token's answer overflowed the caller's buffer" },
 	{ REASON_HANDLE_INCONSISTENT, 0x200, "the token rejected a handle, then accepted it" },
 	{ REASON_TOKEN_ACCEPTED, 0, "record of an ID token accepted at login" },
@@ -1130,7 +1411,8 @@ static const struct { policy_reason_t r; unsigned long ckr; const char *why; } o
 	{ REASON_APPROVALS_ACCEPTED, 0, "record of SIGNGATE_BUNDLE's approvals verified" },
 	{ REASON_CREDENTIAL_ACCEPTED, 0, "record of a role credential accepted at login" },
 	{ REASON_OS_IDENTITY, 0, "record of a login without credentials configured" },
-	{ REASON_LOGIN_FORWARDED, 0, "record of an SO or context-specific login passed to the token" },
+	{ REASON_LOGIN_FORWARDED, 0,
+	  "record of an SO or context-specific login passed to the token" },
 	{ REASON_COMPAT_MODE_FORWARDED, 0, "record of a login passed to the token (no pin_file)" },
 	{ REASON_CONFIG_LOADED, 0, "lifecycle record" },
 	{ REASON_CONFIG_RELOADED, 0, "lifecycle record" },
@@ -1148,11 +1430,12 @@ static void test_reason_coverage(void **state)
 	for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
 		policy_reason_t r = outside[i].r;
 		if (produced[r])
-			fail_msg("%s is listed as produced outside the decision, but a decision gave it",
-			         policy_reason_name(r));
+			fail_msg(
+			        "%s is listed as produced outside the decision, but a decision gave it",
+			        policy_reason_name(r));
 		if (policy_reason_ckr(r) != outside[i].ckr)
-			fail_msg("%s: ckr 0x%lx, documented 0x%lx", policy_reason_name(r), policy_reason_ckr(r),
-			         outside[i].ckr);
+			fail_msg("%s: ckr 0x%lx, documented 0x%lx", policy_reason_name(r),
+			         policy_reason_ckr(r), outside[i].ckr);
 		assert_true(outside[i].why[0]);
 		listed[r] = true;
 	}
@@ -1162,11 +1445,12 @@ static void test_reason_coverage(void **state)
 		unsigned long ckr = policy_reason_ckr(r);
 		/* a CK_RV signgate documents: OK for the accepting records, else a refusal */
 		assert_true(ckr == 0 || ckr == 0x20 || ckr == 0x21 || ckr == 0x30 || ckr == 0x60 ||
-		            ckr == 0x70 || ckr == 0x71 || ckr == 0x91 || ckr == 0xA0 || ckr == 0xD1 ||
-		            ckr == 0x200);
+		            ckr == 0x70 || ckr == 0x71 || ckr == 0x91 || ckr == 0xA0 ||
+		            ckr == 0xD1 || ckr == 0x200);
 		if (!produced[r] && !listed[r])
-			fail_msg("reason %s is produced by no decision in this file and not listed in outside[]",
-			         policy_reason_name(r));
+			fail_msg(
+			        "reason %s is produced by no decision in this file and not listed in outside[]",
+			        policy_reason_name(r));
 	}
 	assert_string_equal(policy_reason_name((policy_reason_t)-1), "unknown");
 }
@@ -1178,8 +1462,11 @@ static void test_key_lookup(void **state)
 	(void)state;
 	policy_reason_t why;
 	unsigned char id1[] = { 0x01 }, id2[] = { 0x02 }, id7[] = { 0x07 }, id9[] = { 0x09 };
-	policy_key_ref_t ref = { .token_label = "tok                             ", .id = id1, .id_len = 1,
-		                 .label = "rsa-l", .has_fingerprint = true };
+	policy_key_ref_t ref = { .token_label = "tok                             ",
+		                 .id = id1,
+		                 .id_len = 1,
+		                 .label = "rsa-l",
+		                 .has_fingerprint = true };
 	memset(ref.fingerprint, 0xaa, 32);
 	assert_ptr_equal(policy_key_lookup(cfg, &ref, &why), policy_key_by_name(cfg, "rsa"));
 	assert_int_equal(why, REASON_ALLOWED);
@@ -1229,7 +1516,8 @@ static void test_key_lookup(void **state)
 	assert_int_equal(why, REASON_KEY_MISMATCH);
 
 	/* by label, token given by serial */
-	policy_key_ref_t lref = { .token_label = "some-label", .token_serial = "SER123          ",
+	policy_key_ref_t lref = { .token_label = "some-label",
+		                  .token_serial = "SER123          ",
 		                  .label = "only-label" };
 	assert_ptr_equal(policy_key_lookup(cfg, &lref, &why), policy_key_by_name(cfg, "bylabel"));
 	lref.label = "only-label2";
@@ -1264,12 +1552,15 @@ static void test_build_refuses(void **state)
 		"keys = ( { name = \"a\"; token = \"t\"; label = \"l\"; mechanisms = [ \"ECDSA\" ]; },\n"
 		"         { name = \"b\"; token = \"t\"; label = \"l\"; mechanisms = [ \"ECDSA\" ]; } );\n",
 	};
-	static const char *const want[] = { "same token and id as key 'a'", "same token and label as key 'a'" };
+	static const char *const want[] = { "same token and id as key 'a'",
+		                            "same token and label as key 'a'" };
 	for (size_t i = 0; i < 2; i++) {
 		char text[1024];
-		snprintf(text, sizeof text,
-		         "backend = { module = \"/m.so\"; };\nroles = ( { name = \"r\"; users = [ 1 ]; } );\n%s"
-		         "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"a\" ]; } );\n", dup[i]);
+		snprintf(
+		        text, sizeof text,
+		        "backend = { module = \"/m.so\"; };\nroles = ( { name = \"r\"; users = [ 1 ]; } );\n%s"
+		        "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"a\" ]; } );\n",
+		        dup[i]);
 		config_t *c = config_load_string(text, "dup.conf", err, sizeof err);
 		if (c) {
 			config_free(c);
@@ -1283,7 +1574,8 @@ static void test_build_refuses(void **state)
 	policy_key_ref_t ref = { .token_label = "tok", .id = id1, .id_len = 1, .label = "rsa-l" };
 	assert_null(policy_key_lookup(cfg, &ref, NULL));
 	assert_true(policy_credential_parse(
-		"pbkdf2-sha256$1000$+/+/+/+/+/8=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0, 0));
+	        "pbkdf2-sha256$1000$+/+/+/+/+/8=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0,
+	        0, 0, 0, 0));
 	assert_int_equal(policy_credential_hash_iter(NULL, 1000, err, sizeof err), -1);
 	assert_int_equal(policy_credential_hash_iter("x", 999, err, sizeof err), -1);
 }
@@ -1294,7 +1586,8 @@ static void test_credentials(void **state)
 {
 	(void)state;
 	caller_t c = mk_caller(1003, 1003, NULL, false);
-	assert_ptr_equal(policy_credential_match(cfg, &c, "s3cret", 6), policy_role_by_name(cfg, "cred"));
+	assert_ptr_equal(policy_credential_match(cfg, &c, "s3cret", 6),
+	                 policy_role_by_name(cfg, "cred"));
 	assert_null(policy_credential_match(cfg, &c, "s3cre", 5));
 	assert_null(policy_credential_match(cfg, &c, "s3cret!", 7));
 	assert_null(policy_credential_match(cfg, &c, "", 0));
@@ -1313,14 +1606,27 @@ static void test_credentials(void **state)
 	assert_int_equal(iter, POLICY_CREDENTIAL_ITER);
 	assert_int_equal(sl, 16);
 	assert_int_equal(hl, 32);
-	assert_int_equal(policy_credential_hash("x", h, 20), -1);  /* too small */
-	assert_false(policy_credential_parse("pbkdf2-sha256$999$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0, 0));
-	assert_true(policy_credential_parse("pbkdf2-sha256$1000$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0, 0));
-	assert_false(policy_credential_parse("pbkdf2-sha256$1000$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0, 0)); /* salt < 8 */
-	assert_false(policy_credential_parse("pbkdf2-sha256$1000$c2FsdHNhbHQ=$AAAA", 0, 0, 0, 0, 0));
-	assert_false(policy_credential_parse("pbkdf2-sha256$1000$c2Fs*HNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0, 0));
-	assert_false(policy_credential_parse("pbkdf2-sha256$1000$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=$x", 0, 0, 0, 0, 0));
-	assert_false(policy_credential_parse("argon2$1000$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0, 0));
+	assert_int_equal(policy_credential_hash("x", h, 20), -1); /* too small */
+	assert_false(policy_credential_parse(
+	        "pbkdf2-sha256$999$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0,
+	        0, 0, 0));
+	assert_true(policy_credential_parse(
+	        "pbkdf2-sha256$1000$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0,
+	        0, 0, 0, 0));
+	assert_false(policy_credential_parse(
+	        "pbkdf2-sha256$1000$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0,
+	        0, 0)); /* salt < 8 */
+	assert_false(
+	        policy_credential_parse("pbkdf2-sha256$1000$c2FsdHNhbHQ=$AAAA", 0, 0, 0, 0, 0));
+	assert_false(policy_credential_parse(
+	        "pbkdf2-sha256$1000$c2Fs*HNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0,
+	        0, 0, 0, 0));
+	assert_false(policy_credential_parse(
+	        "pbkdf2-sha256$1000$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=$x", 0,
+	        0, 0, 0, 0));
+	assert_false(policy_credential_parse(
+	        "argon2$1000$c2FsdHNhbHQ=$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, 0, 0, 0,
+	        0));
 }
 
 /* ---- cost does not grow with the policy ---------------------------------------- */
@@ -1343,15 +1649,20 @@ static config_t *generated(size_t n)
 	size_t cap = 256 + n * 300;
 	char *t = malloc(cap), err[CONFIG_ERR_MAX];
 	size_t o = 0;
-	o += (size_t)snprintf(t + o, cap - o, "backend = { module = \"/m\"; };\n"
+	o += (size_t)snprintf(t + o, cap - o,
+	                      "backend = { module = \"/m\"; };\n"
 	                      "roles = ( { name = \"r\"; users = [ 1001 ]; } );\nkeys = (\n");
 	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(t + o, cap - o, "%s{ name = \"k%zu\"; token = \"t\"; id = \"%08zx\"; "
-		                      "mechanisms = [ \"ECDSA\" ]; }\n", i ? "," : "", i, i);
+		o += (size_t)snprintf(t + o, cap - o,
+		                      "%s{ name = \"k%zu\"; token = \"t\"; id = \"%08zx\"; "
+		                      "mechanisms = [ \"ECDSA\" ]; }\n",
+		                      i ? "," : "", i, i);
 	o += (size_t)snprintf(t + o, cap - o, ");\nrules = (\n");
 	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(t + o, cap - o, "%s{ name = \"x%zu\"; roles = [ \"r\" ]; keys = [ \"k%zu\" ]; }\n",
-		                      i ? "," : "", i, i);
+		o += (size_t)snprintf(
+		        t + o, cap - o,
+		        "%s{ name = \"x%zu\"; roles = [ \"r\" ]; keys = [ \"k%zu\" ]; }\n",
+		        i ? "," : "", i, i);
 	snprintf(t + o, cap - o, ");\n");
 	config_t *c = config_load_string(t, "gen.conf", err, sizeof err);
 	free(t);
@@ -1374,8 +1685,12 @@ static void test_cost_flat(void **state)
 	id[3] = 7;
 	const policy_key_t *ks = policy_key_lookup(small, &ref, &why);
 	assert_non_null(ks);
-	policy_request_t rs = { .action = SIGN, .caller = &c, .key = ks, .mech = MECH_ECDSA,
-		                .hash = HASH_SHA256, .now = T0 };
+	policy_request_t rs = { .action = SIGN,
+		                .caller = &c,
+		                .key = ks,
+		                .mech = MECH_ECDSA,
+		                .hash = HASH_SHA256,
+		                .now = T0 };
 	policy_request_t rb = rs;
 	rb.key = kb;
 	double ts = decide_ns(small, &rs), tb = decide_ns(big, &rb);
@@ -1405,7 +1720,7 @@ int main(void)
 		cmocka_unit_test(test_data_approvals),
 		cmocka_unit_test(test_data_final_and_helpers),
 		cmocka_unit_test(test_ticket_reasons),
-		cmocka_unit_test(test_reason_coverage),   /* last: counts what the others produced */
+		cmocka_unit_test(test_reason_coverage), /* last: counts what the others produced */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -57,7 +57,8 @@ static void ec_case(const char *curve, const unsigned char *oid, size_t oid_len)
 	assert_non_null(pk);
 	unsigned char pt[200], wrapped[210], want[32], got[32];
 	size_t pl = 0;
-	assert_true(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl));
+	assert_true(
+	        EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl));
 	openssl_fp(pk, want);
 	/* bare point */
 	assert_int_equal(spki_fp_ec(oid, oid_len, pt, pl, got), 0);
@@ -83,7 +84,8 @@ static void ec_case(const char *curve, const unsigned char *oid, size_t oid_len)
 static void test_ec_matches_openssl(void **state)
 {
 	(void)state;
-	static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+	static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,
+		                              0xce, 0x3d, 0x03, 0x01, 0x07 };
 	static const unsigned char p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 	ec_case("P-256", p256, sizeof(p256));
 	ec_case("P-384", p384, sizeof(p384));
@@ -114,7 +116,9 @@ static void test_format(void **state)
 	assert_memory_equal(out, "sha256:abab", 11);
 }
 
-static const unsigned char P256_OID[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const unsigned char P256_OID[] = {
+	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07
+};
 
 /* The DER itself (for verification) is byte for byte OpenSSL's, and the
  * fingerprint is its SHA-256. */
@@ -134,7 +138,8 @@ static void test_der_matches_openssl(void **state)
 	int nl = BN_bn2bin(n, nb), el = BN_bn2bin(e, eb);
 	dl = i2d_PUBKEY(rsa, &der);
 	assert_true(dl > 0);
-	assert_int_equal(spki_der_rsa(nb, (size_t)nl, eb, (size_t)el, out, sizeof(out)), (size_t)dl);
+	assert_int_equal(spki_der_rsa(nb, (size_t)nl, eb, (size_t)el, out, sizeof(out)),
+	                 (size_t)dl);
 	assert_memory_equal(out, der, (size_t)dl);
 	assert_int_equal(spki_fp_rsa(nb, (size_t)nl, eb, (size_t)el, fp), 0);
 	SHA256(out, (size_t)dl, sha);
@@ -155,17 +160,20 @@ static void test_der_matches_openssl(void **state)
 	assert_non_null(ec);
 	unsigned char pt[65], wrapped[67];
 	size_t pl = 0;
-	assert_true(EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl));
+	assert_true(
+	        EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl));
 	assert_int_equal(pl, 65);
 	dl = i2d_PUBKEY(ec, &der);
 	assert_true(dl > 0);
-	assert_int_equal(spki_der_ec(P256_OID, sizeof(P256_OID), pt, pl, out, sizeof(out)), (size_t)dl);
+	assert_int_equal(spki_der_ec(P256_OID, sizeof(P256_OID), pt, pl, out, sizeof(out)),
+	                 (size_t)dl);
 	assert_memory_equal(out, der, (size_t)dl);
 	wrapped[0] = 0x04;
 	wrapped[1] = 65;
 	memcpy(wrapped + 2, pt, 65);
-	assert_int_equal(spki_der_ec(P256_OID, sizeof(P256_OID), wrapped, sizeof(wrapped), out,
-	                             sizeof(out)), (size_t)dl);
+	assert_int_equal(
+	        spki_der_ec(P256_OID, sizeof(P256_OID), wrapped, sizeof(wrapped), out, sizeof(out)),
+	        (size_t)dl);
 	assert_memory_equal(out, der, (size_t)dl);
 	assert_int_equal(spki_der_ec(P256_OID, sizeof(P256_OID), pt, pl, out, (size_t)dl - 1), 0);
 	assert_int_equal(spki_der_ec(P256_OID, 2, pt, pl, out, sizeof(out)), 0);
@@ -201,7 +209,7 @@ static void test_ec_point_forms(void **state)
 	wrapped[0] = 0x04;
 	wrapped[1] = 0x82;
 	wrapped[2] = 0x01;
-	wrapped[3] = 0x2c;   /* 300 */
+	wrapped[3] = 0x2c; /* 300 */
 	memcpy(wrapped + 4, big, 300);
 	expect_point(wrapped, 304, big, 300);
 	unsigned char fa[32], fb[32];
@@ -240,7 +248,8 @@ static void test_ec_params_refused(void **state)
 	/* a named curve OID only: not explicit parameters, not a short or
 	 * mis-sized OID, not without a point */
 	static const unsigned char short_oid[] = { 0x06, 0x00 };
-	static const unsigned char long_len[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+	static const unsigned char long_len[] = { 0x06, 0x09, 0x2a, 0x86, 0x48,
+		                                  0xce, 0x3d, 0x03, 0x01, 0x07 };
 	assert_int_equal(spki_fp_ec(short_oid, sizeof(short_oid), pt, sizeof(pt), fp), -1);
 	assert_int_equal(spki_fp_ec(long_len, sizeof(long_len), pt, sizeof(pt), fp), -1);
 	assert_int_equal(spki_fp_ec(P256_OID, sizeof(P256_OID) - 1, pt, sizeof(pt), fp), -1);
@@ -284,14 +293,15 @@ static void test_format_short_buffer(void **state)
 	char out[80];
 	memset(fp, 0x0f, sizeof(fp));
 	memset(out, 'x', sizeof(out));
-	spki_fp_format(fp, out, 71);   /* no room for the NUL */
+	spki_fp_format(fp, out, 71); /* no room for the NUL */
 	assert_int_equal(out[0], '\0');
 	assert_int_equal(out[1], 'x');
 	memset(out, 'x', sizeof(out));
 	spki_fp_format(fp, out, 0);
 	assert_int_equal(out[0], 'x');
 	spki_fp_format(fp, out, 72);
-	assert_string_equal(out, "sha256:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f");
+	assert_string_equal(
+	        out, "sha256:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f");
 }
 
 int main(void)

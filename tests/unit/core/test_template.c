@@ -16,7 +16,9 @@ static void test_no_duplicates(void **state)
 {
 	(void)state;
 	CK_ULONG one = 1;
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, &one, sizeof(one) }, { CKA_ID, "a", 1 }, { CKA_LABEL, "b", 1 } };
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &one, sizeof(one) },
+		             { CKA_ID, "a", 1 },
+		             { CKA_LABEL, "b", 1 } };
 	assert_int_equal(template_check(t, 3, NULL), CKR_OK);
 	assert_int_equal(template_check(t, 0, NULL), CKR_OK);
 	assert_int_equal(template_check(NULL, 0, NULL), CKR_OK);
@@ -26,8 +28,11 @@ static void test_no_duplicates(void **state)
 static void test_duplicates_anywhere(void **state)
 {
 	(void)state;
-	CK_ATTRIBUTE t[5] = { { CKA_ID, "x", 1 }, { CKA_LABEL, "l", 1 }, { CKA_TOKEN, NULL, 0 },
-		              { CKA_PRIVATE, NULL, 0 }, { CKA_SIGN, NULL, 0 } };
+	CK_ATTRIBUTE t[5] = { { CKA_ID, "x", 1 },
+		              { CKA_LABEL, "l", 1 },
+		              { CKA_TOKEN, NULL, 0 },
+		              { CKA_PRIVATE, NULL, 0 },
+		              { CKA_SIGN, NULL, 0 } };
 	for (int i = 0; i < 5; i++)
 		for (int j = 0; j < 5; j++) {
 			if (i == j)
@@ -70,7 +75,8 @@ static void test_ulong(void **state)
 	unsigned char buf[sizeof(CK_ULONG) + 1];
 	CK_ULONG v = CKO_PRIVATE_KEY, out = 0;
 	memcpy(buf + 1, &v, sizeof(v));
-	CK_ATTRIBUTE t[] = { { CKA_CLASS, buf + 1, sizeof(CK_ULONG) }, { CKA_KEY_TYPE, &v, 4 },
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, buf + 1, sizeof(CK_ULONG) },
+		             { CKA_KEY_TYPE, &v, 4 },
 		             { CKA_MODULUS_BITS, NULL, sizeof(CK_ULONG) } };
 	assert_int_equal(template_get_ulong(t, 3, CKA_CLASS, &out), TEMPLATE_OK);
 	assert_int_equal(out, CKO_PRIVATE_KEY);
@@ -86,7 +92,9 @@ static void test_bool(void **state)
 	CK_BBOOL yes = 2, no = CK_FALSE;
 	CK_ULONG wide = 1;
 	bool out = false;
-	CK_ATTRIBUTE t[] = { { CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &no, 1 }, { CKA_SIGN, &wide, sizeof(wide) } };
+	CK_ATTRIBUTE t[] = { { CKA_TOKEN, &yes, 1 },
+		             { CKA_PRIVATE, &no, 1 },
+		             { CKA_SIGN, &wide, sizeof(wide) } };
 	assert_int_equal(template_get_bool(t, 3, CKA_TOKEN, &out), TEMPLATE_OK);
 	assert_true(out);
 	assert_int_equal(template_get_bool(t, 3, CKA_PRIVATE, &out), TEMPLATE_OK);
@@ -97,7 +105,7 @@ static void test_bool(void **state)
 	CK_ATTRIBUTE n[] = { { CKA_TOKEN, NULL, sizeof(CK_BBOOL) } };
 	out = true;
 	assert_int_equal(template_get_bool(n, 1, CKA_TOKEN, &out), TEMPLATE_BAD);
-	assert_true(out);   /* untouched */
+	assert_true(out); /* untouched */
 }
 
 /* A duplicate in a small template is refused without a place to say

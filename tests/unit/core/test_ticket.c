@@ -30,8 +30,7 @@ static config_t cfg;
 
 static char *b64url(const unsigned char *in, size_t n)
 {
-	static const char a[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	char *out = malloc(n / 3 * 4 + 5);
 	size_t o = 0;
 	uint32_t acc = 0;
@@ -59,8 +58,8 @@ static size_t raw_sign(EVP_PKEY *pk, const char *msg, unsigned char *sig)
 	if (EVP_PKEY_is_a(pk, "ED25519")) {
 		len = 64;
 		assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk), 1);
-		assert_int_equal(EVP_DigestSign(ctx, sig, &len, (const unsigned char *)msg,
-		                                strlen(msg)), 1);
+		assert_int_equal(
+		        EVP_DigestSign(ctx, sig, &len, (const unsigned char *)msg, strlen(msg)), 1);
 	} else {
 		unsigned char der[128];
 		const unsigned char *p = der;
@@ -69,8 +68,8 @@ static size_t raw_sign(EVP_PKEY *pk, const char *msg, unsigned char *sig)
 
 		len = sizeof(der);
 		assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pk), 1);
-		assert_int_equal(EVP_DigestSign(ctx, der, &len, (const unsigned char *)msg,
-		                                strlen(msg)), 1);
+		assert_int_equal(
+		        EVP_DigestSign(ctx, der, &len, (const unsigned char *)msg, strlen(msg)), 1);
 		es = d2i_ECDSA_SIG(NULL, &p, (long)len);
 		assert_non_null(es);
 		ECDSA_SIG_get0(es, &r, &s);
@@ -108,10 +107,10 @@ static char *payload_with(const char *iss, const char *extra)
 {
 	char *p = NULL;
 	assert_true(asprintf(&p,
-	         "{\"iss\":\"%s\",\"sub\":\"app\",\"run\":\"4711\",\"jti\":\"j1\","
-	         "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld%s%s}",
-	         iss, (long long)NOW - 60, (long long)NOW - 60, (long long)NOW + 1800,
-	         extra && *extra ? "," : "", extra ? extra : "") > 0);
+	                     "{\"iss\":\"%s\",\"sub\":\"app\",\"run\":\"4711\",\"jti\":\"j1\","
+	                     "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld%s%s}",
+	                     iss, (long long)NOW - 60, (long long)NOW - 60, (long long)NOW + 1800,
+	                     extra && *extra ? "," : "", extra ? extra : "") > 0);
 	return p;
 }
 
@@ -121,8 +120,8 @@ static char *payload_with(const char *iss, const char *extra)
 static ticket_status_t verify_str(const char *tok, ticket_claims_t *c)
 {
 	char detail[256];
-	ticket_status_t st = ticket_verify_detail(&cfg, tok, strlen(tok), NOW, c,
-	                                          detail, sizeof(detail));
+	ticket_status_t st =
+	        ticket_verify_detail(&cfg, tok, strlen(tok), NOW, c, detail, sizeof(detail));
 	/* The detail never carries the signature part. */
 	const char *dot = strrchr(tok, '.');
 	if (dot && strlen(dot + 1) > 8)
@@ -178,9 +177,15 @@ static int setup(void **state)
 	assert_non_null(ec_key);
 	assert_non_null(ed_other);
 	assert_non_null(rsa_key);
-	validators[0] = (config_validator_t){ .name = "ci-ed", .public_key_path = "ed.pem", .pkey = ed_key };
-	validators[1] = (config_validator_t){ .name = "ci-ec", .public_key_path = "ec.pem", .pkey = ec_key };
-	validators[2] = (config_validator_t){ .name = "ci-rsa", .public_key_path = "rsa.pem", .pkey = rsa_key };
+	validators[0] = (config_validator_t){ .name = "ci-ed",
+		                              .public_key_path = "ed.pem",
+		                              .pkey = ed_key };
+	validators[1] = (config_validator_t){ .name = "ci-ec",
+		                              .public_key_path = "ec.pem",
+		                              .pkey = ec_key };
+	validators[2] = (config_validator_t){ .name = "ci-rsa",
+		                              .public_key_path = "rsa.pem",
+		                              .pkey = rsa_key };
 	cfg.validators = validators;
 	cfg.n_validators = 3;
 	return 0;
@@ -254,7 +259,8 @@ static void test_minimal_and_optional_forms(void **state)
 	/* No typ, aud as a single string, unknown claims and header
 	 * parameters are ignored. */
 	p = payload_with("ci-ed", "\"aud\":\"app\",\"extra\":{\"x\":[1,2]}");
-	assert_int_equal(verify_payload(ed_key, "{\"alg\":\"EdDSA\",\"kid\":\"k1\"}", p), TICKET_OK);
+	assert_int_equal(verify_payload(ed_key, "{\"alg\":\"EdDSA\",\"kid\":\"k1\"}", p),
+	                 TICKET_OK);
 	free(p);
 }
 
@@ -269,7 +275,7 @@ static void test_bad_signature(void **state)
 
 	sig[10] = sig[10] == 'A' ? 'B' : 'A';
 	assert_int_equal(verify_str(tok, &out), TICKET_BAD_SIGNATURE);
-	assert_string_equal(out.issuer, "");   /* nothing leaks out of a refusal */
+	assert_string_equal(out.issuer, ""); /* nothing leaks out of a refusal */
 	free(tok);
 
 	/* Signed by a key that is not the validator's. */
@@ -295,9 +301,9 @@ static void test_signature_wrong_length(void **state)
 	char *t2;
 	(void)state;
 
-	assert_int_equal(verify_str(tok, &c), TICKET_BAD_SIGNATURE);   /* empty */
+	assert_int_equal(verify_str(tok, &c), TICKET_BAD_SIGNATURE); /* empty */
 	t2 = malloc(strlen(tok) + 8);
-	sprintf(t2, "%sAAAA", tok);                                      /* 3 bytes */
+	sprintf(t2, "%sAAAA", tok); /* 3 bytes */
 	assert_int_equal(verify_str(t2, &c), TICKET_BAD_SIGNATURE);
 	free(t2);
 	free(tok);
@@ -323,7 +329,8 @@ static void test_tampered_payload(void **state)
 	/* Same for the header: adding a kid breaks the signature. */
 	free(tampered);
 	free(p64);
-	p64 = b64url((const unsigned char *)"{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"x\"}", 37);
+	p64 = b64url((const unsigned char *)"{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"x\"}",
+	             37);
 	tampered = malloc(strlen(tok) + strlen(p64) + 4);
 	sprintf(tampered, "%s%s", p64, dot1);
 	assert_int_equal(verify_str(tampered, &c), TICKET_BAD_SIGNATURE);
@@ -363,7 +370,8 @@ static void test_alg_none(void **state)
 {
 	char *p = payload_with("ci-ed", NULL);
 	(void)state;
-	assert_int_equal(verify_payload(NULL, "{\"alg\":\"none\",\"typ\":\"JWT\"}", p), TICKET_BAD_ALG);
+	assert_int_equal(verify_payload(NULL, "{\"alg\":\"none\",\"typ\":\"JWT\"}", p),
+	                 TICKET_BAD_ALG);
 	assert_int_equal(verify_payload(NULL, "{\"alg\":\"None\"}", p), TICKET_BAD_ALG);
 	/* Even with a valid signature attached. */
 	assert_int_equal(verify_payload(ed_key, "{\"alg\":\"none\"}", p), TICKET_BAD_ALG);
@@ -427,7 +435,8 @@ static char *timed_payload(long long iat, long long nbf, long long exp)
 	char *p = malloc(512);
 	snprintf(p, 512,
 	         "{\"iss\":\"ci-ed\",\"sub\":\"app\",\"run\":\"1\",\"jti\":\"j\","
-	         "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", iat, nbf, exp);
+	         "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+	         iat, nbf, exp);
 	return p;
 }
 
@@ -455,7 +464,7 @@ static void test_not_yet_valid(void **state)
 	(void)state;
 	assert_int_equal(verify_payload(ed_key, ED_HDR, p), TICKET_NOT_YET_VALID);
 	free(p);
-	p = timed_payload(NOW + TICKET_LEEWAY_S + 1, NOW, NOW + 3600);   /* iat in the future */
+	p = timed_payload(NOW + TICKET_LEEWAY_S + 1, NOW, NOW + 3600); /* iat in the future */
 	assert_int_equal(verify_payload(ed_key, ED_HDR, p), TICKET_NOT_YET_VALID);
 	free(p);
 	p = timed_payload(NOW, NOW + TICKET_LEEWAY_S, NOW + 3600);
@@ -669,7 +678,7 @@ static void test_overlong_strings(void **state)
 	p = payload_with("ci-ed", extra);
 	assert_int_equal(verify_payload(ed_key, ED_HDR, p), TICKET_MALFORMED);
 	free(p);
-	snprintf(extra, sizeof(extra), "\"checks\":{\"a\":\"passpasspasspass\"}");   /* 16 */
+	snprintf(extra, sizeof(extra), "\"checks\":{\"a\":\"passpasspasspass\"}"); /* 16 */
 	p = payload_with("ci-ed", extra);
 	assert_int_equal(verify_payload(ed_key, ED_HDR, p), TICKET_MALFORMED);
 	free(p);
@@ -701,7 +710,8 @@ static void test_too_many_entries(void **state)
 
 	o = (size_t)snprintf(extra, sizeof(extra), "\"checks\":{");
 	for (int i = 0; i <= TICKET_MAX_CHECKS; i++)
-		o += (size_t)snprintf(extra + o, sizeof(extra) - o, "%s\"c%d\":\"pass\"", i ? "," : "", i);
+		o += (size_t)snprintf(extra + o, sizeof(extra) - o, "%s\"c%d\":\"pass\"",
+		                      i ? "," : "", i);
 	snprintf(extra + o, sizeof(extra) - o, "}");
 	p = payload_with("ci-ed", extra);
 	assert_int_equal(verify_payload(ed_key, ED_HDR, p), TICKET_MALFORMED);
@@ -717,8 +727,8 @@ static void test_too_many_entries(void **state)
 
 	o = (size_t)snprintf(extra, sizeof(extra), "\"artifacts\":[");
 	for (int i = 0; i <= TICKET_MAX_DIGESTS; i++)
-		o += (size_t)snprintf(extra + o, sizeof(extra) - o,
-		                      "%s\"sha256:%064d\"", i ? "," : "", i);
+		o += (size_t)snprintf(extra + o, sizeof(extra) - o, "%s\"sha256:%064d\"",
+		                      i ? "," : "", i);
 	snprintf(extra + o, sizeof(extra) - o, "]");
 	p = payload_with("ci-ed", extra);
 	assert_int_equal(verify_payload(ed_key, ED_HDR, p), TICKET_MALFORMED);
@@ -727,7 +737,8 @@ static void test_too_many_entries(void **state)
 	/* Exactly the maximum is fine. */
 	o = (size_t)snprintf(extra, sizeof(extra), "\"checks\":{");
 	for (int i = 0; i < TICKET_MAX_CHECKS; i++)
-		o += (size_t)snprintf(extra + o, sizeof(extra) - o, "%s\"c%d\":\"pass\"", i ? "," : "", i);
+		o += (size_t)snprintf(extra + o, sizeof(extra) - o, "%s\"c%d\":\"pass\"",
+		                      i ? "," : "", i);
 	snprintf(extra + o, sizeof(extra) - o, "}");
 	p = payload_with("ci-ed", extra);
 	assert_int_equal(verify_payload(ed_key, ED_HDR, p), TICKET_OK);
@@ -743,7 +754,7 @@ static void test_looks_like(void **state)
 	(void)state;
 
 	assert_true(ticket_looks_like(tok, strlen(tok)));
-	assert_false(ticket_looks_like(tok, strlen(tok) - 86));   /* cut after the 2nd dot */
+	assert_false(ticket_looks_like(tok, strlen(tok) - 86)); /* cut after the 2nd dot */
 	assert_false(ticket_looks_like("1234", 4));
 	assert_false(ticket_looks_like("a.b.c", 5));
 	assert_false(ticket_looks_like("pbkdf2-sha256$600000$SALT$HASH", 30));
@@ -776,8 +787,8 @@ static void test_claim_helpers(void **state)
 
 	c.checks[0].pass = true;
 	assert_true(ticket_check_passed(&c, "unit-tests"));
-	assert_false(ticket_check_passed(&c, "vuln-scan"));     /* "fail" */
-	assert_false(ticket_check_passed(&c, "lint"));          /* absent */
+	assert_false(ticket_check_passed(&c, "vuln-scan")); /* "fail" */
+	assert_false(ticket_check_passed(&c, "lint"));      /* absent */
 	assert_false(ticket_check_passed(NULL, "unit-tests"));
 
 	memcpy(d, c.digests[0], 32);
@@ -804,13 +815,13 @@ static void test_issue_refuses(void **state)
 	c.run[0] = 0;
 	assert_null(ticket_issue(ed_key, &c));
 	c = sample_claims("ci-ed");
-	strcpy(c.checks[1].name, "unit-tests");                 /* duplicate */
+	strcpy(c.checks[1].name, "unit-tests"); /* duplicate */
 	assert_null(ticket_issue(ed_key, &c));
 	c = sample_claims("ci-ed");
 	c.exp = c.nbf - 1;
 	assert_null(ticket_issue(ed_key, &c));
 	c = sample_claims("ci-ed");
-	memset(c.product, 'x', sizeof(c.product));              /* unterminated */
+	memset(c.product, 'x', sizeof(c.product)); /* unterminated */
 	assert_null(ticket_issue(ed_key, &c));
 	c = sample_claims("ci-ed");
 	strcpy(c.product, "a\tb");
@@ -847,15 +858,16 @@ static void test_decode_unverified(void **state)
 	free(p);
 	free(tok);
 
-	tok = make_token(NULL, "{\"alg\":\"none\"}", "{\"iss\":\"x\",\"sub\":\"a\",\"run\":\"1\","
+	tok = make_token(NULL, "{\"alg\":\"none\"}",
+	                 "{\"iss\":\"x\",\"sub\":\"a\",\"run\":\"1\","
 	                 "\"jti\":\"j\",\"iat\":1,\"nbf\":1,\"exp\":2}");
 	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), NULL, NULL, &out, NULL, 0),
 	                 TICKET_BAD_ALG);
 	free(tok);
-		tok = make_token(NULL, "{\"alg\":\"none\"}", "{\"iss\":\"x\"}");
+	tok = make_token(NULL, "{\"alg\":\"none\"}", "{\"iss\":\"x\"}");
 	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), &h, &p, &out, NULL, 0),
 	                 TICKET_MALFORMED);
-	assert_non_null(p);   /* JSON still shown when only the claims are bad */
+	assert_non_null(p); /* JSON still shown when only the claims are bad */
 	free(h);
 	free(p);
 	free(tok);
@@ -912,7 +924,7 @@ static void test_issue_more(void **state)
 	strcpy(c.checks[0].result, "ok\n");
 	assert_null(ticket_issue(ed_key, &c));
 	c = sample_claims("ci-ed");
-	c.exp = 253402300800LL;            /* after 9999-12-31 */
+	c.exp = 253402300800LL; /* after 9999-12-31 */
 	assert_null(ticket_issue(ed_key, &c));
 	c = sample_claims("ci-ed");
 	c.iat = -1;
@@ -943,9 +955,10 @@ static void test_payload_not_base64url(void **state)
 	(void)state;
 	char *p = payload_with("ci-ed", NULL), *tok = make_token(ed_key, ED_HDR, p);
 	char *dot = strchr(tok, '.');
-	dot[3] = '+';                       /* the standard alphabet, not base64url */
-	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
-	                                      sizeof detail), TICKET_MALFORMED);
+	dot[3] = '+'; /* the standard alphabet, not base64url */
+	assert_int_equal(
+	        ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	        TICKET_MALFORMED);
 	assert_string_equal(detail, "payload: not canonical base64url");
 	assert_int_equal(c.jti[0], '\0');
 	free(tok);
@@ -970,8 +983,9 @@ static void test_aud_string_and_null_claims(void **state)
 	char extra[128];
 	snprintf(extra, sizeof extra, "\"aud\":\"%s\"", aud);
 	char *p = payload_with("ci-ed", extra), *tok = make_token(ed_key, ED_HDR, p);
-	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
-	                                      sizeof detail), TICKET_MALFORMED);
+	assert_int_equal(
+	        ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	        TICKET_MALFORMED);
 	assert_non_null(strstr(detail, "claim 'aud'"));
 	free(tok);
 	free(p);
@@ -979,8 +993,9 @@ static void test_aud_string_and_null_claims(void **state)
 	snprintf(extra, sizeof extra, "\"aud\":\"%s\"", aud);
 	p = payload_with("ci-ed", extra);
 	tok = make_token(ed_key, ED_HDR, p);
-	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail,
-	                                      sizeof detail), TICKET_OK);
+	assert_int_equal(
+	        ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	        TICKET_OK);
 	assert_int_equal(c.n_aud, 1);
 	assert_string_equal(c.aud[0], aud);
 	assert_true(ticket_audience_allows(&c, aud, NULL, 0));
@@ -1016,18 +1031,24 @@ static void test_claim_details(void **state)
 		ticket_status_t want;
 		const char *msg;
 	} cases[] = {
-		{ "{" BASE "," TIMES ",\"pipeline\":\"rel\\u007fease\"}", TICKET_MALFORMED, "pipeline" },
-		{ "{" BASE "," TIMES ",\"checks\":{\"unit\\ttests\":\"pass\"}}", TICKET_MALFORMED, "checks" },
+		{ "{" BASE "," TIMES ",\"pipeline\":\"rel\\u007fease\"}", TICKET_MALFORMED,
+		  "pipeline" },
+		{ "{" BASE "," TIMES ",\"checks\":{\"unit\\ttests\":\"pass\"}}", TICKET_MALFORMED,
+		  "checks" },
 		{ "{" BASE "," TIMES ",\"checks\":{\"unit-tests\":\"pass\"}}", TICKET_OK, "ok" },
 		{ "{" BASE ",\"iat\":100,\"nbf\":1,\"exp\":50}", TICKET_MALFORMED, "exp" },
 		{ "{" BASE "," TIMES ",\"artifacts\":[5]}", TICKET_MALFORMED,
 		  "claim 'artifacts' entry 0: not sha256:HEX" },
-		{ "{" BASE "," TIMES ",\"artifacts\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
+		{ "{" BASE "," TIMES
+		  ",\"artifacts\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
 		  "\"sha512:0000000000000000000000000000000000000000000000000000000000000000\"]}",
 		  TICKET_MALFORMED, "claim 'artifacts' entry 1: not sha256:HEX" },
-		{ "{" BASE "," TIMES ",\"artifacts\":[\"sha256:ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789\"]}",
+		{ "{" BASE "," TIMES
+		  ",\"artifacts\":[\"sha256:ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789\"]}",
 		  TICKET_OK, "ok" },
-		{ "{" BASE "," TIMES ",\"commit\":\"" "0123456789012345678901234567890123456789012345678901234567890123" "4\"}",
+		{ "{" BASE "," TIMES ",\"commit\":\""
+		  "0123456789012345678901234567890123456789012345678901234567890123"
+		  "4\"}",
 		  TICKET_MALFORMED, "commit" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1041,8 +1062,10 @@ static void test_claim_details(void **state)
 	}
 	/* upper- and lower-case hex name the same artifact */
 	ticket_claims_t c;
-	char *tok = make_token(ed_key, ED_HDR, "{" BASE "," TIMES ",\"artifacts\":"
-	                       "[\"sha256:ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789\"]}");
+	char *tok = make_token(
+	        ed_key, ED_HDR,
+	        "{" BASE "," TIMES ",\"artifacts\":"
+	        "[\"sha256:ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789\"]}");
 	assert_int_equal(ticket_verify(&cfg, tok, strlen(tok), NOW, &c), TICKET_OK);
 	unsigned char d[32] = { 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
 		                0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45,
@@ -1050,12 +1073,14 @@ static void test_claim_details(void **state)
 	assert_true(ticket_has_digest(&c, d));
 	/* no claims out-parameter: the status alone */
 	assert_int_equal(ticket_verify(&cfg, tok, strlen(tok), NOW, NULL), TICKET_OK);
-	assert_int_equal(ticket_verify(&cfg, tok, strlen(tok), NOW + 100000000, NULL), TICKET_EXPIRED);
+	assert_int_equal(ticket_verify(&cfg, tok, strlen(tok), NOW + 100000000, NULL),
+	                 TICKET_EXPIRED);
 	free(tok);
 	/* typ that is not a string */
 	tok = make_token(ed_key, "{\"alg\":\"EdDSA\",\"typ\":1}", "{" BASE "," TIMES "}");
-	assert_int_equal(ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail, sizeof detail),
-	                 TICKET_MALFORMED);
+	assert_int_equal(
+	        ticket_verify_detail(&cfg, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	        TICKET_MALFORMED);
 	assert_string_equal(detail, "header: typ is not \"JWT\"");
 	free(tok);
 }
@@ -1067,34 +1092,40 @@ static void test_incomplete_validators(void **state)
 	ticket_claims_t c;
 	char detail[256];
 	(void)state;
-	config_validator_t v[2] = { { .name = NULL, .pkey = ed_key }, { .name = "ci-ed", .pkey = NULL } };
+	config_validator_t v[2] = { { .name = NULL, .pkey = ed_key },
+		                    { .name = "ci-ed", .pkey = NULL } };
 	config_t half = { .validators = v, .n_validators = 2 };
 	char *tok = make_token(ed_key, ED_HDR, "{" BASE "," TIMES "}");
-	assert_int_equal(ticket_verify_detail(&half, tok, strlen(tok), NOW, &c, detail, sizeof detail),
-	                 TICKET_UNKNOWN_ISSUER);
+	assert_int_equal(
+	        ticket_verify_detail(&half, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	        TICKET_UNKNOWN_ISSUER);
 	assert_string_equal(detail, "issuer 'ci-ed' is not a configured validator");
-	assert_int_equal(ticket_verify_detail(NULL, tok, strlen(tok), NOW, &c, detail, sizeof detail),
-	                 TICKET_UNKNOWN_ISSUER);
+	assert_int_equal(
+	        ticket_verify_detail(NULL, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	        TICKET_UNKNOWN_ISSUER);
 	/* a P-384 validator key: no ticket algorithm */
 	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	v[1].pkey = p384;
-	assert_int_equal(ticket_verify_detail(&half, tok, strlen(tok), NOW, &c, detail, sizeof detail),
-	                 TICKET_BAD_ALG);
+	assert_int_equal(
+	        ticket_verify_detail(&half, tok, strlen(tok), NOW, &c, detail, sizeof detail),
+	        TICKET_BAD_ALG);
 	assert_string_equal(detail, "header alg is not usable, the algorithm of validator 'ci-ed'");
 	EVP_PKEY_free(p384);
 	free(tok);
 	/* decode without verifying: ES256 is a ticket algorithm too */
 	char *h = NULL, *p = NULL;
 	tok = make_token(ec_key, ES_HDR, "{" BASE "," TIMES "}");
-	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), &h, &p, &c, detail, sizeof detail),
-	                 TICKET_OK);
+	assert_int_equal(
+	        ticket_decode_unverified(tok, strlen(tok), &h, &p, &c, detail, sizeof detail),
+	        TICKET_OK);
 	assert_string_equal(c.jti, "j");
 	free(h);
 	free(p);
 	free(tok);
 	tok = make_token(NULL, "{\"typ\":\"JWT\"}", "{" BASE "," TIMES "}");
-	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), NULL, NULL, &c, detail, sizeof detail),
-	                 TICKET_BAD_ALG);
+	assert_int_equal(
+	        ticket_decode_unverified(tok, strlen(tok), NULL, NULL, &c, detail, sizeof detail),
+	        TICKET_BAD_ALG);
 	assert_string_equal(detail, "header alg is neither EdDSA nor ES256");
 	free(tok);
 }
@@ -1114,7 +1145,8 @@ static void test_issue_minimal(void **state)
 	c.exp = NOW + 60;
 	char *tok = ticket_issue(ed_key, &c), *h = NULL, *p = NULL;
 	assert_non_null(tok);
-	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), &h, &p, &out, NULL, 0), TICKET_OK);
+	assert_int_equal(ticket_decode_unverified(tok, strlen(tok), &h, &p, &out, NULL, 0),
+	                 TICKET_OK);
 	assert_null(strstr(p, "pipeline"));
 	assert_null(strstr(p, "checks"));
 	assert_null(strstr(p, "aud"));
@@ -1148,7 +1180,7 @@ static void test_issue_minimal(void **state)
 	bad.jti[0] = '\0';
 	assert_null(ticket_issue(ed_key, &bad));
 	bad = c;
-	memset(bad.commit, 'c', sizeof bad.commit);   /* unterminated */
+	memset(bad.commit, 'c', sizeof bad.commit); /* unterminated */
 	assert_null(ticket_issue(ed_key, &bad));
 	bad = c;
 	bad.nbf = -1;
@@ -1169,9 +1201,9 @@ static void test_issue_minimal(void **state)
 static void test_looks_like_shapes(void **state)
 {
 	(void)state;
-	assert_false(ticket_looks_like(".eyJhbGciOiJFZERTQSJ9.e30abc", 28));   /* not "eyJ" first */
-	assert_false(ticket_looks_like("eyJhbGciOiJFZERTQSJ9.e30.abc.", 29));  /* a fourth part */
-	assert_false(ticket_looks_like("eyJhbGciOiJFZERTQSJ9.e30abc.", 28));   /* empty last part */
+	assert_false(ticket_looks_like(".eyJhbGciOiJFZERTQSJ9.e30abc", 28));  /* not "eyJ" first */
+	assert_false(ticket_looks_like("eyJhbGciOiJFZERTQSJ9.e30.abc.", 29)); /* a fourth part */
+	assert_false(ticket_looks_like("eyJhbGciOiJFZERTQSJ9.e30abc.", 28));  /* empty last part */
 	char *big = malloc(TICKET_MAX_LEN + 2);
 	memset(big, 'A', TICKET_MAX_LEN + 1);
 	memcpy(big, "eyJ", 3);

@@ -42,8 +42,14 @@ static int bind_socket(const char *path)
 static void configure(audit_format_t fmt, bool cee, bool rfc5424, int timeout_ms, const char *path)
 {
 	config_audit_t c = {
-		.enabled = true, .required = true, .format = fmt, .cee = cee, .rfc5424 = rfc5424,
-		.facility = LOG_AUTHPRIV, .ident = "signgate", .socket_path = (char *)path,
+		.enabled = true,
+		.required = true,
+		.format = fmt,
+		.cee = cee,
+		.rfc5424 = rfc5424,
+		.facility = LOG_AUTHPRIV,
+		.ident = "signgate",
+		.socket_path = (char *)path,
 		.timeout_ms = timeout_ms,
 	};
 	assert_int_equal(audit_configure(&c), 0);
@@ -67,9 +73,11 @@ typedef struct kv {
 static void collect(void *ctx, const char *key, const char *val, size_t vlen)
 {
 	kv_t *kv = ctx;
-	if (kv->n >= 64) return;
+	if (kv->n >= 64)
+		return;
 	snprintf(kv->key[kv->n], sizeof(kv->key[0]), "%s", key);
-	if (vlen >= sizeof(kv->val[0])) vlen = sizeof(kv->val[0]) - 1;
+	if (vlen >= sizeof(kv->val[0]))
+		vlen = sizeof(kv->val[0]) - 1;
 	memcpy(kv->val[kv->n], val, vlen);
 	kv->val[kv->n][vlen] = '\0';
 	kv->n++;
@@ -78,18 +86,23 @@ static void collect(void *ctx, const char *key, const char *val, size_t vlen)
 static const char *get(const kv_t *kv, const char *key)
 {
 	for (size_t i = 0; i < kv->n; i++)
-		if (!strcmp(kv->key[i], key)) return kv->val[i];
+		if (!strcmp(kv->key[i], key))
+			return kv->val[i];
 	return NULL;
 }
 
-static const char HOSTILE[] = "a \"quoted\" back\\slash\nnew=line|pipe\ttab\x01 \xff bad utf8 \xc3\xa9t\xc3\xa9 chain=00 }";
+static const char HOSTILE[] =
+        "a \"quoted\" back\\slash\nnew=line|pipe\ttab\x01 \xff bad utf8 \xc3\xa9t\xc3\xa9 chain=00 }";
 
 static caller_t test_caller(void)
 {
 	caller_t c;
 	memset(&c, 0, sizeof(c));
 	c.known = true;
-	c.uid = 1001; c.gid = 1002; c.pid = 4242; c.ppid = 1;
+	c.uid = 1001;
+	c.gid = 1002;
+	c.pid = 4242;
+	c.ppid = 1;
 	strcpy(c.user, "alice");
 	strcpy(c.program, "/usr/bin/osslsigncode");
 	c.has_program_sha256 = true;
@@ -101,14 +114,32 @@ static audit_record_t test_record(const caller_t *c, const ticket_claims_t *t)
 {
 	static const unsigned char id[] = { 0x01 };
 	static unsigned char fp[32], data[32], cfg[32];
-	memset(fp, 0x11, 32); memset(data, 0x22, 32); memset(cfg, 0x33, 32);
+	memset(fp, 0x11, 32);
+	memset(data, 0x22, 32);
+	memset(cfg, 0x33, 32);
 	audit_record_t r = {
-		.event = AUDIT_SIGN, .allowed = false, .reason = "key-revoked", .detail = HOSTILE,
-		.rule = "release-signing", .role = "release", .caller = c, .ticket = t,
-		.token_label = "signgate-test", .token_serial = "abc123", .key_name = "app-rsa",
-		.key_id = id, .key_id_len = 1, .key_label = "rsa-release", .key_fingerprint = fp,
-		.mechanism = "SHA256-RSA-PKCS", .hash = "SHA256", .data_sha256 = data, .data_len = 1234,
-		.ckr = 0x101, .operation = "C_Sign", .config_sha256 = cfg,
+		.event = AUDIT_SIGN,
+		.allowed = false,
+		.reason = "key-revoked",
+		.detail = HOSTILE,
+		.rule = "release-signing",
+		.role = "release",
+		.caller = c,
+		.ticket = t,
+		.token_label = "signgate-test",
+		.token_serial = "abc123",
+		.key_name = "app-rsa",
+		.key_id = id,
+		.key_id_len = 1,
+		.key_label = "rsa-release",
+		.key_fingerprint = fp,
+		.mechanism = "SHA256-RSA-PKCS",
+		.hash = "SHA256",
+		.data_sha256 = data,
+		.data_len = 1234,
+		.ckr = 0x101,
+		.operation = "C_Sign",
+		.config_sha256 = cfg,
 	};
 	return r;
 }
@@ -152,17 +183,18 @@ static void check_format(audit_format_t fmt, bool cee, bool rfc5424)
 
 	char buf[AUDIT_MAX_RECORD + 1];
 	size_t n = recv_one(fd, buf, sizeof(buf));
-	assert_null(memchr(buf, '\n', n));        /* one line, always */
+	assert_null(memchr(buf, '\n', n)); /* one line, always */
 	/* <PRI>: authpriv (10<<3) | warning (4) = 84 */
 	regex_t re;
-	const char *pat = rfc5424
-		? "^<84>1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{6}Z [^ ]+ signgate [0-9]+ - - "
-		: "^<84>[A-Z][a-z]{2} [ 123][0-9] [0-9:]{8} signgate\\[[0-9]+\\]: ";
+	const char *pat =
+	        rfc5424 ? "^<84>1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{6}Z [^ ]+ signgate [0-9]+ - - "
+	                : "^<84>[A-Z][a-z]{2} [ 123][0-9] [0-9:]{8} signgate\\[[0-9]+\\]: ";
 	assert_int_equal(regcomp(&re, pat, REG_EXTENDED | REG_NOSUB), 0);
 	if (regexec(&re, buf, 0, NULL, 0) != 0)
 		fail_msg("bad framing: %s", buf);
 	regfree(&re);
-	if (cee) assert_non_null(strstr(buf, "]: @cee: {\"time\":\""));
+	if (cee)
+		assert_non_null(strstr(buf, "]: @cee: {\"time\":\""));
 
 	audit_text_t tx;
 	assert_int_equal(audit_text_find(buf, n, &tx), 0);
@@ -183,7 +215,7 @@ static void check_format(audit_format_t fmt, bool cee, bool rfc5424)
 	assert_string_equal(get(&kv, "ppid"), "1");
 	assert_string_equal(get(&kv, "program"), "/usr/bin/osslsigncode");
 	assert_string_equal(get(&kv, "program_sha256"),
-		"abababababababababababababababababababababababababababababababab");
+	                    "abababababababababababababababababababababababababababababababab");
 	assert_string_equal(get(&kv, "issuer"), "ci-validator");
 	assert_string_equal(get(&kv, "pipeline"), "build|deploy=1");
 	assert_string_equal(get(&kv, "run"), "run 42");
@@ -201,20 +233,25 @@ static void check_format(audit_format_t fmt, bool cee, bool rfc5424)
 	assert_int_equal(strlen(get(&kv, "prev")), 64);
 	assert_int_equal(strlen(get(&kv, "chain")), 64);
 	assert_non_null(get(&kv, "time"));
-	assert_int_equal(strlen(get(&kv, "time")), 27);  /* 2026-11-22T09:54:03.123456Z */
+	assert_int_equal(strlen(get(&kv, "time")), 27); /* 2026-11-22T09:54:03.123456Z */
 
 	/* the hostile detail: quotes, backslash, newline, '=', '|' survive;
 	 * invalid UTF-8 becomes U+FFFD; CEF has no escape for tab/controls */
 	const char *d = get(&kv, "detail");
 	assert_non_null(d);
 	if (fmt == AUDIT_FORMAT_CEF)
-		assert_string_equal(d, "a \"quoted\" back\\slash\nnew=line|pipe\xEF\xBF\xBDtab\xEF\xBF\xBD \xEF\xBF\xBD bad utf8 \xc3\xa9t\xc3\xa9 chain=00 }");
+		assert_string_equal(
+		        d,
+		        "a \"quoted\" back\\slash\nnew=line|pipe\xEF\xBF\xBDtab\xEF\xBF\xBD \xEF\xBF\xBD bad utf8 \xc3\xa9t\xc3\xa9 chain=00 }");
 	else
-		assert_string_equal(d, "a \"quoted\" back\\slash\nnew=line|pipe\ttab\x01 \xEF\xBF\xBD bad utf8 \xc3\xa9t\xc3\xa9 chain=00 }");
+		assert_string_equal(
+		        d,
+		        "a \"quoted\" back\\slash\nnew=line|pipe\ttab\x01 \xEF\xBF\xBD bad utf8 \xc3\xa9t\xc3\xa9 chain=00 }");
 	if (fmt == AUDIT_FORMAT_CEF) {
 		assert_string_equal(get(&kv, "cef_event"), "sign");
 		assert_string_equal(get(&kv, "cef_severity"), "7");
-		assert_non_null(strstr(tx.body, "CEF:0|signgate|signgate|" SIGNGATE_VERSION "|sign|sign denied|7|"));
+		assert_non_null(strstr(tx.body, "CEF:0|signgate|signgate|" SIGNGATE_VERSION
+		                                "|sign|sign denied|7|"));
 		assert_non_null(strstr(tx.body, "new\\=line|pipe"));
 	}
 	if (fmt == AUDIT_FORMAT_LOGFMT)
@@ -222,19 +259,44 @@ static void check_format(audit_format_t fmt, bool cee, bool rfc5424)
 	close(fd);
 }
 
-static void test_json(void **state) { (void)state; check_format(AUDIT_FORMAT_JSON, false, false); }
-static void test_json_cee(void **state) { (void)state; check_format(AUDIT_FORMAT_JSON, true, false); }
-static void test_cef(void **state) { (void)state; check_format(AUDIT_FORMAT_CEF, false, false); }
-static void test_logfmt(void **state) { (void)state; check_format(AUDIT_FORMAT_LOGFMT, false, false); }
-static void test_rfc5424(void **state) { (void)state; check_format(AUDIT_FORMAT_JSON, false, true); }
-static void test_rfc5424_cef(void **state) { (void)state; check_format(AUDIT_FORMAT_CEF, false, true); }
+static void test_json(void **state)
+{
+	(void)state;
+	check_format(AUDIT_FORMAT_JSON, false, false);
+}
+static void test_json_cee(void **state)
+{
+	(void)state;
+	check_format(AUDIT_FORMAT_JSON, true, false);
+}
+static void test_cef(void **state)
+{
+	(void)state;
+	check_format(AUDIT_FORMAT_CEF, false, false);
+}
+static void test_logfmt(void **state)
+{
+	(void)state;
+	check_format(AUDIT_FORMAT_LOGFMT, false, false);
+}
+static void test_rfc5424(void **state)
+{
+	(void)state;
+	check_format(AUDIT_FORMAT_JSON, false, true);
+}
+static void test_rfc5424_cef(void **state)
+{
+	(void)state;
+	check_format(AUDIT_FORMAT_CEF, false, true);
+}
 
 static void sha256_hex(const char *s, size_t n, char out[65])
 {
 	unsigned char md[32];
 	unsigned int l;
 	EVP_Digest(s, n, md, &l, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", md[i]);
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
 /* Records in order: seq+1 each, prev = the previous chain, and chain =
@@ -366,7 +428,8 @@ static void test_full_socket_bounded(void **state)
 	assert_true(audit_dropped() >= 2);
 	/* reader drains one: the next record gets through and reports the drops */
 	char buf[AUDIT_MAX_RECORD + 1];
-	while (recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT) > 0) {}
+	while (recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT) > 0) {
+	}
 	assert_int_equal(audit_emit(&r), 0);
 	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	assert_true(n > 0);
@@ -416,7 +479,9 @@ static void test_fork_new_instance(void **state)
 	assert_non_null(i2);
 	assert_memory_not_equal(i1, i2, 12 + 32);
 	assert_non_null(strstr(buf2, ",\"seq\":1,"));
-	assert_non_null(strstr(buf2, "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
+	assert_non_null(strstr(
+	        buf2,
+	        "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
 	/* the fork handler audit registers does it without being asked */
 	pid = fork();
 	if (pid == 0)
@@ -451,9 +516,11 @@ static void *drain_main(void *arg)
 	char buf[AUDIT_MAX_RECORD + 1];
 	while (!d->stop) {
 		struct pollfd p = { .fd = d->fd, .events = POLLIN };
-		if (poll(&p, 1, 20) <= 0) continue;
+		if (poll(&p, 1, 20) <= 0)
+			continue;
 		ssize_t n = recv(d->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-		if (n <= 0) continue;
+		if (n <= 0)
+			continue;
 		buf[n] = '\0';
 		if (d->found_len == 0 && strstr(buf, "journal_error")) {
 			memcpy(d->found, buf, (size_t)n + 1);
@@ -485,9 +552,15 @@ static void test_journal_host_order(void **state)
 	pthread_t drainer;
 	assert_int_equal(pthread_create(&drainer, NULL, drain_main, &dr), 0);
 	config_audit_t c = {
-		.enabled = true, .required = true, .format = AUDIT_FORMAT_LOGFMT,
-		.facility = LOG_AUTHPRIV, .ident = "signgate", .socket_path = sock_path,
-		.timeout_ms = 2000, .journal = jpath, .mac_key = kpath,
+		.enabled = true,
+		.required = true,
+		.format = AUDIT_FORMAT_LOGFMT,
+		.facility = LOG_AUTHPRIV,
+		.ident = "signgate",
+		.socket_path = sock_path,
+		.timeout_ms = 2000,
+		.journal = jpath,
+		.mac_key = kpath,
 	};
 	assert_int_equal(audit_configure(&c), 0);
 	audit_record_t r = { .event = AUDIT_SIGN, .allowed = true, .reason = "allowed" };
@@ -497,11 +570,13 @@ static void test_journal_host_order(void **state)
 		kids[k] = fork();
 		if (kids[k] == 0) {
 			int bad = 0;
-			for (int i = 0; i < EACH; i++) bad |= audit_emit(&r) != 0;
+			for (int i = 0; i < EACH; i++)
+				bad |= audit_emit(&r) != 0;
 			_exit(bad);
 		}
 	}
-	for (int i = 0; i < EACH; i++) assert_int_equal(audit_emit(&r), 0);
+	for (int i = 0; i < EACH; i++)
+		assert_int_equal(audit_emit(&r), 0);
 	for (int k = 0; k < KIDS; k++) {
 		int st;
 		waitpid(kids[k], &st, 0);
@@ -517,7 +592,7 @@ static void test_journal_host_order(void **state)
 		audit_text_t t;
 		assert_int_equal(audit_text_find(line, strlen(line), &t), 0);
 		assert_true(audit_text_mac_ok(&t, key));
-		assert_false(audit_text_chain_ok(&t));   /* keyed, not a bare SHA-256 */
+		assert_false(audit_text_chain_ok(&t)); /* keyed, not a bare SHA-256 */
 		n++;
 		char want[64];
 		snprintf(want, sizeof(want), " seq=%lu prev=%s chain=", n, prev_chain);
@@ -527,7 +602,8 @@ static void test_journal_host_order(void **state)
 		char *in = strstr(line, " instance=");
 		assert_non_null(in);
 		bool seen = false;
-		for (int i = 0; i < n_inst; i++) seen |= !memcmp(instances[i], in + 10, 32);
+		for (int i = 0; i < n_inst; i++)
+			seen |= !memcmp(instances[i], in + 10, 32);
 		if (!seen && n_inst <= KIDS) {
 			memcpy(instances[n_inst], in + 10, 32);
 			instances[n_inst++][32] = '\0';
@@ -555,7 +631,8 @@ static void test_journal_host_order(void **state)
 	 * later record pushes out first */
 	for (int i = 0; i < 200 && !dr.found_len; i++) {
 		usleep(10000);
-		if (!dr.found_len) assert_int_equal(audit_emit(&r), -1);
+		if (!dr.found_len)
+			assert_int_equal(audit_emit(&r), -1);
 	}
 	dr.stop = true;
 	pthread_join(drainer, NULL);
@@ -582,8 +659,8 @@ static void test_long_values(void **state)
 	int fd = bind_socket(sock_path);
 	configure(AUDIT_FORMAT_LOGFMT, false, false, 200, sock_path);
 	caller_t c = test_caller();
-	memset(c.user, 'u', sizeof(c.user));             /* no terminator */
-	memset(c.program, '"', sizeof(c.program));       /* escapes double it */
+	memset(c.user, 'u', sizeof(c.user));       /* no terminator */
+	memset(c.program, '"', sizeof(c.program)); /* escapes double it */
 	ticket_claims_t t;
 	memset(&t, 'x', sizeof(t));
 	static char huge[20000];
@@ -610,11 +687,11 @@ static void test_not_configured_disabled(void **state)
 {
 	(void)state;
 	audit_record_t r0 = { .event = AUDIT_SIGN, .allowed = true };
-	assert_int_equal(audit_emit(&r0), -1);   /* not configured: fail closed */
+	assert_int_equal(audit_emit(&r0), -1); /* not configured: fail closed */
 	config_audit_t c = { .enabled = false };
 	assert_int_equal(audit_configure(&c), 0);
 	audit_record_t r = { .event = AUDIT_SIGN, .allowed = true };
-	assert_int_equal(audit_emit(&r), 0);   /* disabled: nothing to deliver */
+	assert_int_equal(audit_emit(&r), 0); /* disabled: nothing to deliver */
 	assert_int_equal(audit_emit(NULL), -1);
 	assert_string_equal(audit_event_name(AUDIT_CONFIG_REFUSED), "config-refused");
 	assert_string_equal(audit_ckr_name(0), "CKR_OK");
@@ -628,7 +705,8 @@ static void test_find_in_lines(void **state)
 	audit_text_t tx;
 	const char *plain = "Nov 22 09:54:03 host sshd[1]: Accepted publickey for bob";
 	assert_int_equal(audit_text_find(plain, strlen(plain), &tx), -1);
-	const char *lf = "2026-11-22T09:54:03.123456+00:00 host signgate[7]: time=x seq=1 chain=zz\n";
+	const char *lf =
+	        "2026-11-22T09:54:03.123456+00:00 host signgate[7]: time=x seq=1 chain=zz\n";
 	assert_int_equal(audit_text_find(lf, strlen(lf), &tx), 0);
 	assert_int_equal(tx.format, AUDIT_FORMAT_LOGFMT);
 	assert_false(tx.has_chain);

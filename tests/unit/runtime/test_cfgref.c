@@ -21,9 +21,10 @@
 static config_t *cfg_new(void)
 {
 	char err[CONFIG_ERR_MAX];
-	config_t *c = config_load_string("backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
-	                                 "audit = { enabled = false; };\n",
-	                                 "test", err, sizeof(err));
+	config_t *c =
+	        config_load_string("backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; };\n"
+	                           "audit = { enabled = false; };\n",
+	                           "test", err, sizeof(err));
 	if (!c)
 		fail_msg("config_load_string: %s", err);
 	return c;
@@ -88,8 +89,8 @@ static void test_hold_moves_and_assign(void **state)
 
 	assert_true(cfgref_publish(a));
 	cfgref_hold(&t);
-	cfgref_assign(&s, &t);        /* a session keeps what a call decided under */
-	cfgref_assign(&s, &t);        /* again: no second reference */
+	cfgref_assign(&s, &t); /* a session keeps what a call decided under */
+	cfgref_assign(&s, &t); /* again: no second reference */
 	cfgref_drop(&t);
 	assert_true(cfgref_publish(b));
 	assert_int_equal(stats().retired, 1);
@@ -111,7 +112,7 @@ static void test_null_config(void **state)
 {
 	(void)state;
 	cfgref_t r = { 0 };
-	assert_true(cfgref_publish(NULL));       /* invalid file: deny all */
+	assert_true(cfgref_publish(NULL)); /* invalid file: deny all */
 	assert_null(cfgref_hold(&r));
 	assert_null(cfgref_config(&r));
 	assert_int_equal(cfgref_serial(&r), 0);
@@ -127,16 +128,16 @@ static void test_fini_then_stale_refs(void **state)
 	cfgref_hold(&r);
 	assert_true(cfgref_publish(cfg_new()));
 	cfgref_hold(&s);
-	cfgref_fini();                           /* frees both, held or not */
+	cfgref_fini(); /* frees both, held or not */
 	assert_int_equal(stats().alive, 0);
 	/* a new lifetime, maybe a new config at the same address */
 	assert_true(cfgref_publish(cfg_new()));
-	assert_null(cfgref_config(&r));          /* never followed */
+	assert_null(cfgref_config(&r)); /* never followed */
 	assert_int_equal(cfgref_serial(&s), 0);
 	cfgref_drop(&r);
 	cfgref_assign(&s, &r);
 	cfgref_drop(&s);
-	assert_int_equal(stats().alive, 1);      /* the new one untouched */
+	assert_int_equal(stats().alive, 1); /* the new one untouched */
 	cfgref_t n = { 0 };
 	assert_non_null(cfgref_hold(&n));
 	cfgref_drop(&n);
@@ -153,14 +154,14 @@ static void test_fork_child_forgets(void **state)
 	if (pid == 0) {
 		cfgref_stats_t s;
 		cfgref_stats(&s);
-		cfgref_drop(&r);   /* the parent's: not followed, nothing freed */
+		cfgref_drop(&r); /* the parent's: not followed, nothing freed */
 		bool ok = s.alive == 0 && cfgref_hold(&r) == NULL;
 		_exit(ok ? 0 : 1);
 	}
 	int st = 0;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_non_null(cfgref_config(&r));   /* the parent's is intact */
+	assert_non_null(cfgref_config(&r)); /* the parent's is intact */
 	cfgref_drop(&r);
 }
 

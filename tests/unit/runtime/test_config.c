@@ -90,27 +90,28 @@ static void test_full(void **state)
 {
 	(void)state;
 	char text[8192], err[CONFIG_ERR_MAX];
-	snprintf(text, sizeof text,
-	         "backend = { module = \"/m.so\"; tokens = [ \"t1\", \"t2\" ]; pin_file = \"/p\"; };\n"
-	         "state_dir = \"/s\"; mode = \"broker\";\n"
-	         "audit = { enabled = false; required = false; format = \"logfmt\"; rfc5424 = true;\n"
-	         "  facility = \"local3\"; ident = \"sg\"; socket = \"/run/log\"; timeout_ms = 50; };\n"
-	         "validators = ( { name = \"ci\"; public_key = \"%s\"; } );\n"
-	         "roles = ( { name = \"rel\"; users = ( \"root\", 1001, \"no-such-user-xyz\" );\n"
-	         "            groups = [ \"0\", \"no-such-group-xyz\" ];\n"
-	         "            programs = ( \"/usr/bin/a\", { path = \"/usr/bin/b\"; sha256 = \"%064d\"; } ); } );\n"
-	         "keys = ( { name = \"k1\"; token = \"t1\"; id = \"0a:1B\"; label = \"l\";\n"
-	         "  fingerprint = \"sha256:%064d\"; products = [ \"app\" ];\n"
-	         "  mechanisms = [ \"SHA256-RSA-PKCS\", \"rsa_pkcs\", \"ECDSA\" ]; hashes = [ \"SHA384\", \"sha-256\" ];\n"
-	         "  not_before = \"2026-01-01T00:00:00Z\"; not_after = \"2027-01-01T01:00:00+01:00\";\n"
-	         "  revoked = true; revoked_reason = \"leaked\"; },\n"
-	         "  { name = \"k2\"; token = \"t1\"; label = \"only-label\"; products = [ \"app\", \"lib\" ]; mechanisms = [ \"EDDSA\" ]; } );\n"
-	         "rules = ( { name = \"r1\"; roles = [ \"rel\" ]; products = [ \"app\" ]; keys = [ \"k1\" ];\n"
-	         "  days = [ \"Mon\", \"fri\" ]; hours = \"22:00-06:00\"; timezone = \"-05:30\";\n"
-	         "  quota = { count = 5; period = \"2w\"; per = \"rule\"; };\n"
-	         "  checks = [ \"tests\" ]; max_ticket_age = \"15m\"; },\n"
-	         "  { name = \"r2\"; roles = [ \"rel\" ]; all_keys = true; sign = false; admin = true; } );\n",
-	         ed_pub, 0, 1);
+	snprintf(
+	        text, sizeof text,
+	        "backend = { module = \"/m.so\"; tokens = [ \"t1\", \"t2\" ]; pin_file = \"/p\"; };\n"
+	        "state_dir = \"/s\"; mode = \"broker\";\n"
+	        "audit = { enabled = false; required = false; format = \"logfmt\"; rfc5424 = true;\n"
+	        "  facility = \"local3\"; ident = \"sg\"; socket = \"/run/log\"; timeout_ms = 50; };\n"
+	        "validators = ( { name = \"ci\"; public_key = \"%s\"; } );\n"
+	        "roles = ( { name = \"rel\"; users = ( \"root\", 1001, \"no-such-user-xyz\" );\n"
+	        "            groups = [ \"0\", \"no-such-group-xyz\" ];\n"
+	        "            programs = ( \"/usr/bin/a\", { path = \"/usr/bin/b\"; sha256 = \"%064d\"; } ); } );\n"
+	        "keys = ( { name = \"k1\"; token = \"t1\"; id = \"0a:1B\"; label = \"l\";\n"
+	        "  fingerprint = \"sha256:%064d\"; products = [ \"app\" ];\n"
+	        "  mechanisms = [ \"SHA256-RSA-PKCS\", \"rsa_pkcs\", \"ECDSA\" ]; hashes = [ \"SHA384\", \"sha-256\" ];\n"
+	        "  not_before = \"2026-01-01T00:00:00Z\"; not_after = \"2027-01-01T01:00:00+01:00\";\n"
+	        "  revoked = true; revoked_reason = \"leaked\"; },\n"
+	        "  { name = \"k2\"; token = \"t1\"; label = \"only-label\"; products = [ \"app\", \"lib\" ]; mechanisms = [ \"EDDSA\" ]; } );\n"
+	        "rules = ( { name = \"r1\"; roles = [ \"rel\" ]; products = [ \"app\" ]; keys = [ \"k1\" ];\n"
+	        "  days = [ \"Mon\", \"fri\" ]; hours = \"22:00-06:00\"; timezone = \"-05:30\";\n"
+	        "  quota = { count = 5; period = \"2w\"; per = \"rule\"; };\n"
+	        "  checks = [ \"tests\" ]; max_ticket_age = \"15m\"; },\n"
+	        "  { name = \"r2\"; roles = [ \"rel\" ]; all_keys = true; sign = false; admin = true; } );\n",
+	        ed_pub, 0, 1);
 	config_t *c = load(text, err);
 	if (!c)
 		fail_msg("%s", err);
@@ -125,7 +126,7 @@ static void test_full(void **state)
 	assert_non_null(c->validators[0].pkey);
 
 	const policy_role_t *r = &c->roles[0];
-	assert_int_equal(r->n_uids, 2);           /* root, 1001 */
+	assert_int_equal(r->n_uids, 2); /* root, 1001 */
 	assert_int_equal(r->uids[0], 0);
 	assert_int_equal(r->uids[1], 1001);
 	assert_int_equal(r->n_user_names, 3);
@@ -155,7 +156,7 @@ static void test_full(void **state)
 	assert_false(c->keys[1].has_fingerprint);
 
 	const policy_rule_t *ru = &c->rules[0];
-	assert_int_equal(ru->n_keys, 2);           /* k1 once, k2 through "app" */
+	assert_int_equal(ru->n_keys, 2); /* k1 once, k2 through "app" */
 	assert_int_equal(ru->days, (1 << 1) | (1 << 5));
 	assert_int_equal(ru->minute_from, 22 * 60);
 	assert_int_equal(ru->minute_to, 6 * 60);
@@ -172,7 +173,7 @@ static void test_full(void **state)
 	assert_false(c->rules[1].sign);
 	assert_int_equal(c->rules[1].days, 0x7f);
 	assert_int_equal(c->rules[1].minute_from, -1);
-	assert_int_equal(c->rules[1].quota_scope, QUOTA_PER_RULE);  /* no quota */
+	assert_int_equal(c->rules[1].quota_scope, QUOTA_PER_RULE); /* no quota */
 	assert_int_equal(c->rules[1].quota_count, 0);
 
 	assert_ptr_equal(policy_key_by_name(c, "k2"), &c->keys[1]);
@@ -186,121 +187,209 @@ static void test_full(void **state)
 
 typedef struct bad {
 	const char *what;
-	const char *text;      /* after BACKEND unless it starts with '!' */
-	const char *expect;    /* substring of the message */
+	const char *text;   /* after BACKEND unless it starts with '!' */
+	const char *expect; /* substring of the message */
 } bad_t;
 
 #define ROLE "roles = ( { name = \"r\"; users = [ 0 ]; } );\n"
-#define KEY(extra) "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; " extra " } );\n"
-#define RULE(extra) "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; " extra " } );\n"
+#define KEY(extra)                                                                                \
+	"keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; " extra \
+	" } );\n"
+#define RULE(extra) \
+	"rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; " extra " } );\n"
 
 static const bad_t bads[] = {
 	{ "unknown top", "foo = 1;\n", "t.conf:2: setting 'foo': unknown setting" },
-	{ "unknown backend", "!backend = { module = \"/m\"; modul = \"/x\"; };\n", "t.conf:1: setting 'backend.modul': unknown setting" },
-	{ "missing backend", "!state_dir = \"/x\";\n", "t.conf:1: setting 'backend': required setting missing" },
-	{ "missing module", "!backend = {\n tokens = [ \"a\" ]; };\n", "t.conf:1: setting 'backend.module': required setting missing" },
-	{ "relative module", "!backend = { module = \"lib.so\"; };\n", "t.conf:1: setting 'backend.module': must be an absolute path" },
-	{ "module type", "!backend = { module = 5; };\n", "t.conf:1: setting 'backend.module': must be a string" },
-	{ "empty tokens", "!backend = { module = \"/m\"; tokens = [ ]; };\n", "setting 'backend.tokens': empty list" },
-	{ "duplicate", "!backend = { module = \"/m\";\n module = \"/n\"; };\n", "t.conf:2: setting 'module': duplicate setting" },
-	{ "duplicate top", "state_dir = \"/a\";\nstate_dir = \"/b\";\n", "t.conf:3: setting 'state_dir': duplicate setting" },
+	{ "unknown backend", "!backend = { module = \"/m\"; modul = \"/x\"; };\n",
+	  "t.conf:1: setting 'backend.modul': unknown setting" },
+	{ "missing backend", "!state_dir = \"/x\";\n",
+	  "t.conf:1: setting 'backend': required setting missing" },
+	{ "missing module", "!backend = {\n tokens = [ \"a\" ]; };\n",
+	  "t.conf:1: setting 'backend.module': required setting missing" },
+	{ "relative module", "!backend = { module = \"lib.so\"; };\n",
+	  "t.conf:1: setting 'backend.module': must be an absolute path" },
+	{ "module type", "!backend = { module = 5; };\n",
+	  "t.conf:1: setting 'backend.module': must be a string" },
+	{ "empty tokens", "!backend = { module = \"/m\"; tokens = [ ]; };\n",
+	  "setting 'backend.tokens': empty list" },
+	{ "duplicate", "!backend = { module = \"/m\";\n module = \"/n\"; };\n",
+	  "t.conf:2: setting 'module': duplicate setting" },
+	{ "duplicate top", "state_dir = \"/a\";\nstate_dir = \"/b\";\n",
+	  "t.conf:3: setting 'state_dir': duplicate setting" },
 	{ "include", "\n  @include \"other.conf\"\n", "t.conf:3: @include is not allowed" },
 	{ "syntax", "roles = ( \n{ name = ; } );\n", "t.conf:3: syntax error" },
 	{ "mode", "mode = \"daemon\";\n", "t.conf:2: setting 'mode': must be" },
-	{ "state_dir", "state_dir = \"var\";\n", "t.conf:2: setting 'state_dir': must be an absolute path" },
-	{ "audit type", "audit = { enabled = 1; };\n", "t.conf:2: setting 'audit.enabled': must be true or false" },
+	{ "state_dir", "state_dir = \"var\";\n",
+	  "t.conf:2: setting 'state_dir': must be an absolute path" },
+	{ "audit type", "audit = { enabled = 1; };\n",
+	  "t.conf:2: setting 'audit.enabled': must be true or false" },
 	{ "audit format", "audit = { format = \"xml\"; };\n", "setting 'audit.format': must be" },
-	{ "audit facility", "audit = { facility = \"kern\"; };\n", "setting 'audit.facility': unknown facility" },
-	{ "audit timeout", "audit = { timeout_ms = 0; };\n", "setting 'audit.timeout_ms': must be between 1 and 60000" },
+	{ "audit facility", "audit = { facility = \"kern\"; };\n",
+	  "setting 'audit.facility': unknown facility" },
+	{ "audit timeout", "audit = { timeout_ms = 0; };\n",
+	  "setting 'audit.timeout_ms': must be between 1 and 60000" },
 	{ "audit ident", "audit = { ident = \"a b\"; };\n", "setting 'audit.ident'" },
 	{ "audit cee", "audit = { format = \"cef\"; cee = true; };\n", "setting 'audit.cee'" },
 	{ "audit unknown", "audit = { level = 1; };\n", "setting 'audit.level': unknown setting" },
 	{ "audit group", "audit = 1;\n", "setting 'audit': must be a group" },
 	{ "journal relative", "audit = { journal = \"audit.journal\"; mac_key = \"/k\"; };\n",
 	  "setting 'audit.journal': must be an absolute path" },
-	{ "journal no key", "audit = { journal = \"/j\"; };\n", "setting 'audit.journal': a journal needs audit.mac_key" },
+	{ "journal no key", "audit = { journal = \"/j\"; };\n",
+	  "setting 'audit.journal': a journal needs audit.mac_key" },
 	{ "journal sync", "audit = { journal = \"/j\"; mac_key = \"/k\"; sync = \"always\"; };\n",
 	  "setting 'audit.sync': must be \"write\" or \"fdatasync\"" },
-	{ "journal-only setting", "audit = { checkpoint_every = 10; };\n", "setting 'audit.checkpoint_every': needs audit.journal" },
-	{ "journal-only sync", "audit = { sync = \"write\"; };\n", "setting 'audit.sync': needs audit.journal" },
-	{ "checkpoint range", "audit = { journal = \"/j\"; mac_key = \"/k\"; checkpoint_every = -1; };\n",
+	{ "journal-only setting", "audit = { checkpoint_every = 10; };\n",
+	  "setting 'audit.checkpoint_every': needs audit.journal" },
+	{ "journal-only sync", "audit = { sync = \"write\"; };\n",
+	  "setting 'audit.sync': needs audit.journal" },
+	{ "checkpoint range",
+	  "audit = { journal = \"/j\"; mac_key = \"/k\"; checkpoint_every = -1; };\n",
 	  "setting 'audit.checkpoint_every': must be between 0 and" },
-	{ "checkpoint key rel", "audit = { journal = \"/j\"; mac_key = \"/k\"; checkpoint_key = \"k.pem\"; };\n",
+	{ "checkpoint key rel",
+	  "audit = { journal = \"/j\"; mac_key = \"/k\"; checkpoint_key = \"k.pem\"; };\n",
 	  "setting 'audit.checkpoint_key': must be an absolute path" },
-	{ "syslog_required type", "audit = { journal = \"/j\"; mac_key = \"/k\"; syslog_required = \"yes\"; };\n",
+	{ "syslog_required type",
+	  "audit = { journal = \"/j\"; mac_key = \"/k\"; syslog_required = \"yes\"; };\n",
 	  "setting 'audit.syslog_required': must be true or false" },
 	{ "roles not list", "roles = { name = \"r\"; };\n", "setting 'roles': must be a list" },
-	{ "role unknown", "roles = ( { name = \"r\"; user = [ 0 ]; } );\n", "t.conf:2: setting 'roles[0].user': unknown setting" },
-	{ "role no name", "roles = ( { users = [ 0 ]; } );\n", "setting 'roles[0].name': required setting missing" },
-	{ "role dup", "roles = ( { name = \"r\"; users = [ 0 ]; },\n { name = \"r\"; users = [ 1 ]; } );\n",
+	{ "role unknown", "roles = ( { name = \"r\"; user = [ 0 ]; } );\n",
+	  "t.conf:2: setting 'roles[0].user': unknown setting" },
+	{ "role no name", "roles = ( { users = [ 0 ]; } );\n",
+	  "setting 'roles[0].name': required setting missing" },
+	{ "role dup",
+	  "roles = ( { name = \"r\"; users = [ 0 ]; },\n { name = \"r\"; users = [ 1 ]; } );\n",
 	  "t.conf:3: setting 'roles[1].name': duplicate role name 'r' (first at line 2)" },
-	{ "role matches all", "roles = ( { name = \"r\"; } );\n", "setting 'roles[0]': role names no users" },
-	{ "role bad uid", "roles = ( { name = \"r\"; users = ( -1 ); } );\n", "setting 'roles[0].users[0]': not a valid uid" },
-	{ "role bad user after good ones", "roles = ( { name = \"r\"; users = ( \"root\", \"nobody-xyz\", 1.5 ); } );\n",
+	{ "role matches all", "roles = ( { name = \"r\"; } );\n",
+	  "setting 'roles[0]': role names no users" },
+	{ "role bad uid", "roles = ( { name = \"r\"; users = ( -1 ); } );\n",
+	  "setting 'roles[0].users[0]': not a valid uid" },
+	{ "role bad user after good ones",
+	  "roles = ( { name = \"r\"; users = ( \"root\", \"nobody-xyz\", 1.5 ); } );\n",
 	  "setting 'roles[0].users[2]': must be a user name or number" },
-	{ "role bad group after good ones", "roles = ( { name = \"r\"; groups = ( \"0\", true ); } );\n",
+	{ "role bad group after good ones",
+	  "roles = ( { name = \"r\"; groups = ( \"0\", true ); } );\n",
 	  "setting 'roles[0].groups[1]': must be a group name or number" },
-	{ "role program rel", "roles = ( { name = \"r\"; programs = [ \"bin/x\" ]; } );\n", "setting 'roles[0].programs[0]': must be an absolute path" },
-	{ "role program sha", "roles = ( { name = \"r\"; programs = ( { path = \"/x\"; sha256 = \"abc\"; } ); } );\n",
+	{ "role program rel", "roles = ( { name = \"r\"; programs = [ \"bin/x\" ]; } );\n",
+	  "setting 'roles[0].programs[0]': must be an absolute path" },
+	{ "role program sha",
+	  "roles = ( { name = \"r\"; programs = ( { path = \"/x\"; sha256 = \"abc\"; } ); } );\n",
 	  "setting 'roles[0].programs[0].sha256': must be 64 hex digits" },
-	{ "role credential", "roles = ( { name = \"r\"; users = [ 0 ]; credential = \"plain\"; } );\n",
+	{ "role credential",
+	  "roles = ( { name = \"r\"; users = [ 0 ]; credential = \"plain\"; } );\n",
 	  "setting 'roles[0].credential': must be \"pbkdf2-sha256" },
-	{ "role name", "roles = ( { name = \"a b\"; users = [ 0 ]; } );\n", "setting 'roles[0].name': must be printable" },
-	{ "key dup", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
+	{ "role name", "roles = ( { name = \"a b\"; users = [ 0 ]; } );\n",
+	  "setting 'roles[0].name': must be printable" },
+	{ "key dup",
+	  ROLE
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
 	  "  { name = \"k\"; token = \"t\"; id = \"02\"; mechanisms = [ \"ECDSA\" ]; } );\n",
 	  "t.conf:4: setting 'keys[1].name': duplicate key name 'k' (first at line 3)" },
-	{ "key same id", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
+	{ "key same id",
+	  ROLE
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
 	  "  { name = \"j\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n",
 	  "t.conf:4: setting 'keys': key 'j' has the same token and id as key 'k' (line 3)" },
-	{ "key no id", "keys = ( { name = \"k\"; token = \"t\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].id': required setting missing" },
-	{ "key no token", "keys = ( { name = \"k\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].token': required setting missing" },
-	{ "key no mechs", "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; } );\n", "setting 'keys[0].mechanisms': required setting missing" },
-	{ "key bad id", "keys = ( { name = \"k\"; token = \"t\"; id = \"0g\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].id': must be the CKA_ID in hex" },
-	{ "key odd id", "keys = ( { name = \"k\"; token = \"t\"; id = \"012\"; mechanisms = [ \"ECDSA\" ]; } );\n", "setting 'keys[0].id': must be the CKA_ID in hex" },
-	{ "key bad fp", KEY("fingerprint = \"sha256:abcd\";"), "setting 'keys[0].fingerprint': must be \"sha256:\"" },
-	{ "key fp no prefix", KEY("fingerprint = \"0000000000000000000000000000000000000000000000000000000000000000\";"), "setting 'keys[0].fingerprint'" },
-	{ "key unknown mech", "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\", \"RSA-FOO\" ]; } );\n",
+	{ "key no id", "keys = ( { name = \"k\"; token = \"t\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+	  "setting 'keys[0].id': required setting missing" },
+	{ "key no token",
+	  "keys = ( { name = \"k\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+	  "setting 'keys[0].token': required setting missing" },
+	{ "key no mechs", "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; } );\n",
+	  "setting 'keys[0].mechanisms': required setting missing" },
+	{ "key bad id",
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"0g\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+	  "setting 'keys[0].id': must be the CKA_ID in hex" },
+	{ "key odd id",
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"012\"; mechanisms = [ \"ECDSA\" ]; } );\n",
+	  "setting 'keys[0].id': must be the CKA_ID in hex" },
+	{ "key bad fp", KEY("fingerprint = \"sha256:abcd\";"),
+	  "setting 'keys[0].fingerprint': must be \"sha256:\"" },
+	{ "key fp no prefix",
+	  KEY("fingerprint = \"0000000000000000000000000000000000000000000000000000000000000000\";"),
+	  "setting 'keys[0].fingerprint'" },
+	{ "key unknown mech",
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\", \"RSA-FOO\" ]; } );\n",
 	  "t.conf:2: setting 'keys[0].mechanisms[1]': unknown mechanism 'RSA-FOO'" },
-	{ "key unknown hash", KEY("hashes = [ \"MD5\" ];"), "setting 'keys[0].hashes[0]': unknown hash 'MD5'" },
-	{ "key mech hash", "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"SHA1-RSA-PKCS\" ]; } );\n",
+	{ "key unknown hash", KEY("hashes = [ \"MD5\" ];"),
+	  "setting 'keys[0].hashes[0]': unknown hash 'MD5'" },
+	{ "key mech hash",
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"SHA1-RSA-PKCS\" ]; } );\n",
 	  "setting 'keys[0].mechanisms[0]': mechanism SHA1-RSA-PKCS hashes with SHA1" },
-	{ "key bad date", KEY("not_after = \"2027-02-30T00:00:00Z\";"), "setting 'keys[0].not_after': must be an RFC 3339 date-time" },
-	{ "key date no zone", KEY("not_after = \"2027-01-01T00:00:00\";"), "setting 'keys[0].not_after': must be an RFC 3339" },
-	{ "key date order", KEY("not_before = \"2027-01-01T00:00:00Z\"; not_after = \"2026-01-01T00:00:00Z\";"), "setting 'keys[0].not_after': must be later" },
-	{ "key revoked type", KEY("revoked = \"yes\";"), "setting 'keys[0].revoked': must be true or false" },
+	{ "key bad date", KEY("not_after = \"2027-02-30T00:00:00Z\";"),
+	  "setting 'keys[0].not_after': must be an RFC 3339 date-time" },
+	{ "key date no zone", KEY("not_after = \"2027-01-01T00:00:00\";"),
+	  "setting 'keys[0].not_after': must be an RFC 3339" },
+	{ "key date order",
+	  KEY("not_before = \"2027-01-01T00:00:00Z\"; not_after = \"2026-01-01T00:00:00Z\";"),
+	  "setting 'keys[0].not_after': must be later" },
+	{ "key revoked type", KEY("revoked = \"yes\";"),
+	  "setting 'keys[0].revoked': must be true or false" },
 	{ "key reason alone", KEY("revoked_reason = \"x\";"), "setting 'keys[0].revoked_reason'" },
-	{ "rule undefined role", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\", \"ghost\" ]; keys = [ \"k\" ]; } );\n",
+	{ "rule undefined role",
+	  ROLE KEY(
+	          "") "rules = ( { name = \"x\"; roles = [ \"r\", \"ghost\" ]; keys = [ \"k\" ]; } );\n",
 	  "t.conf:4: setting 'rules[0].roles[1]': undefined role 'ghost'" },
-	{ "rule undefined key", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"nokey\" ]; } );\n",
+	{ "rule undefined key",
+	  ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"nokey\" ]; } );\n",
 	  "t.conf:4: setting 'rules[0].keys[0]': undefined key 'nokey'" },
-	{ "rule product no keys", ROLE KEY("products = [ \"app\" ];") "rules = ( { name = \"x\"; roles = [ \"r\" ]; products = [ \"lib\" ]; } );\n",
+	{ "rule product no keys",
+	  ROLE KEY(
+	          "products = [ \"app\" ];") "rules = ( { name = \"x\"; roles = [ \"r\" ]; products = [ \"lib\" ]; } );\n",
 	  "setting 'rules[0].products[0]': product 'lib' has no keys" },
-	{ "rule dup", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; },\n { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; } );\n",
+	{ "rule dup",
+	  ROLE KEY(
+	          "") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; },\n { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; } );\n",
 	  "t.conf:5: setting 'rules[1].name': duplicate rule name 'x' (first at line 4)" },
-	{ "rule no key", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; } );\n", "setting 'rules[0]': rule grants no key" },
-	{ "rule no roles", ROLE KEY("") "rules = ( { name = \"x\"; keys = [ \"k\" ]; } );\n", "setting 'rules[0].roles': required setting missing" },
-	{ "rule nothing", ROLE KEY("") RULE("sign = false;"), "setting 'rules[0]': rule grants nothing" },
-	{ "rule day", ROLE KEY("") RULE("days = [ \"Mon\", \"Funday\" ];"), "setting 'rules[0].days[1]': unknown day 'Funday'" },
-	{ "rule hours", ROLE KEY("") RULE("hours = \"9-17\";"), "setting 'rules[0].hours': must be \"HH:MM-HH:MM\"" },
-	{ "rule hours equal", ROLE KEY("") RULE("hours = \"09:00-09:00\";"), "setting 'rules[0].hours'" },
-	{ "rule tz", ROLE KEY("") RULE("timezone = \"Europe/Berlin\";"), "setting 'rules[0].timezone': must be \"UTC\" or a fixed offset" },
-	{ "rule quota count", ROLE KEY("") RULE("quota = { count = 0; period = \"1d\"; };"), "setting 'rules[0].quota.count': must be between" },
-	{ "rule quota period", ROLE KEY("") RULE("quota = { count = 1; period = \"1 day\"; };"), "setting 'rules[0].quota.period': must be a duration" },
-	{ "rule quota per", ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; per = \"user\"; };"), "setting 'rules[0].quota.per'" },
-	{ "rule quota missing", ROLE KEY("") RULE("quota = { period = \"1d\"; };"), "setting 'rules[0].quota.count': required setting missing" },
-	{ "rule quota unknown", ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; burst = 2; };"), "setting 'rules[0].quota.burst': unknown setting" },
-	{ "rule age", ROLE KEY("") RULE("max_ticket_age = \"0s\";"), "setting 'rules[0].max_ticket_age': must be a duration" },
-	{ "rule ticket contradiction", ROLE KEY("") RULE("checks = [ \"a\" ]; require_ticket = false;"), "setting 'rules[0].require_ticket'" },
-	{ "rule ticket no validators", ROLE KEY("") RULE("checks = [ \"a\" ];"), "setting 'rules[0]': rule requires a validation ticket, but no validators" },
-	{ "rule unknown", ROLE KEY("") RULE("weekday = 1;"), "setting 'rules[0].weekday': unknown setting" },
-	/* decrypt, unwrap, derive: capabilities of their own (issue 12) */
-#define RKEY(extra) "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS\" ]; " extra " } );\n"
-	{ "key decrypt not group", ROLE RKEY("decrypt = [ \"RSA-PKCS\" ];"), "t.conf:3: setting 'keys[0].decrypt': must be a group" },
-	{ "key decrypt no mechs", ROLE RKEY("decrypt = { };"), "setting 'keys[0].decrypt.mechanisms': required setting missing" },
-	{ "key decrypt empty", ROLE RKEY("decrypt = { mechanisms = [ ]; };"), "setting 'keys[0].decrypt.mechanisms': empty" },
-	{ "key decrypt unknown member", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS\" ]; hashes = [ \"SHA256\" ]; };"),
+	{ "rule no key", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; } );\n",
+	  "setting 'rules[0]': rule grants no key" },
+	{ "rule no roles", ROLE KEY("") "rules = ( { name = \"x\"; keys = [ \"k\" ]; } );\n",
+	  "setting 'rules[0].roles': required setting missing" },
+	{ "rule nothing", ROLE KEY("") RULE("sign = false;"),
+	  "setting 'rules[0]': rule grants nothing" },
+	{ "rule day", ROLE KEY("") RULE("days = [ \"Mon\", \"Funday\" ];"),
+	  "setting 'rules[0].days[1]': unknown day 'Funday'" },
+	{ "rule hours", ROLE KEY("") RULE("hours = \"9-17\";"),
+	  "setting 'rules[0].hours': must be \"HH:MM-HH:MM\"" },
+	{ "rule hours equal", ROLE KEY("") RULE("hours = \"09:00-09:00\";"),
+	  "setting 'rules[0].hours'" },
+	{ "rule tz", ROLE KEY("") RULE("timezone = \"Europe/Berlin\";"),
+	  "setting 'rules[0].timezone': must be \"UTC\" or a fixed offset" },
+	{ "rule quota count", ROLE KEY("") RULE("quota = { count = 0; period = \"1d\"; };"),
+	  "setting 'rules[0].quota.count': must be between" },
+	{ "rule quota period", ROLE KEY("") RULE("quota = { count = 1; period = \"1 day\"; };"),
+	  "setting 'rules[0].quota.period': must be a duration" },
+	{ "rule quota per",
+	  ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; per = \"user\"; };"),
+	  "setting 'rules[0].quota.per'" },
+	{ "rule quota missing", ROLE KEY("") RULE("quota = { period = \"1d\"; };"),
+	  "setting 'rules[0].quota.count': required setting missing" },
+	{ "rule quota unknown",
+	  ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; burst = 2; };"),
+	  "setting 'rules[0].quota.burst': unknown setting" },
+	{ "rule age", ROLE KEY("") RULE("max_ticket_age = \"0s\";"),
+	  "setting 'rules[0].max_ticket_age': must be a duration" },
+	{ "rule ticket contradiction",
+	  ROLE KEY("") RULE("checks = [ \"a\" ]; require_ticket = false;"),
+	  "setting 'rules[0].require_ticket'" },
+	{ "rule ticket no validators", ROLE KEY("") RULE("checks = [ \"a\" ];"),
+	  "setting 'rules[0]': rule requires a validation ticket, but no validators" },
+	{ "rule unknown", ROLE KEY("") RULE("weekday = 1;"),
+	  "setting 'rules[0].weekday': unknown setting" },
+/* decrypt, unwrap, derive: capabilities of their own (issue 12) */
+#define RKEY(extra)                                                                                  \
+	"keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS\" ]; " extra \
+	" } );\n"
+	{ "key decrypt not group", ROLE RKEY("decrypt = [ \"RSA-PKCS\" ];"),
+	  "t.conf:3: setting 'keys[0].decrypt': must be a group" },
+	{ "key decrypt no mechs", ROLE RKEY("decrypt = { };"),
+	  "setting 'keys[0].decrypt.mechanisms': required setting missing" },
+	{ "key decrypt empty", ROLE RKEY("decrypt = { mechanisms = [ ]; };"),
+	  "setting 'keys[0].decrypt.mechanisms': empty" },
+	{ "key decrypt unknown member",
+	  ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS\" ]; hashes = [ \"SHA256\" ]; };"),
 	  "setting 'keys[0].decrypt.hashes': unknown setting" },
-	{ "key decrypt signing mech", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\", \"SHA256-RSA-PKCS\" ]; };"),
+	{ "key decrypt signing mech",
+	  ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\", \"SHA256-RSA-PKCS\" ]; };"),
 	  "t.conf:3: setting 'keys[0].decrypt.mechanisms[1]': mechanism SHA256-RSA-PKCS cannot decrypt (RSA-PKCS, RSA-X-509, RSA-PKCS-OAEP can)" },
 	{ "key decrypt unknown mech", ROLE RKEY("decrypt = { mechanisms = [ \"AES-CBC\" ]; };"),
 	  "setting 'keys[0].decrypt.mechanisms[0]': unknown mechanism 'AES-CBC'" },
@@ -308,25 +397,37 @@ static const bad_t bads[] = {
 	  "setting 'keys[0].derive.mechanisms[0]': mechanism RSA-PKCS cannot derive (ECDH1-DERIVE, ECDH1-COFACTOR-DERIVE can)" },
 	{ "key unwrap ecdh", ROLE RKEY("unwrap = { mechanisms = [ \"ECDH1-DERIVE\" ]; };"),
 	  "setting 'keys[0].unwrap.mechanisms[0]': mechanism ECDH1-DERIVE cannot unwrap" },
-	{ "key signing with oaep", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS-OAEP\" ]; } );\n",
+	{ "key signing with oaep",
+	  ROLE
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS-OAEP\" ]; } );\n",
 	  "setting 'keys[0].mechanisms[0]': mechanism RSA-PKCS-OAEP does not sign" },
-	{ "key signing with ecdh", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\", \"ECDH1-DERIVE\" ]; } );\n",
+	{ "key signing with ecdh",
+	  ROLE
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\", \"ECDH1-DERIVE\" ]; } );\n",
 	  "setting 'keys[0].mechanisms[1]': mechanism ECDH1-DERIVE does not sign" },
-	{ "key raw decrypt on signing key", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-X-509\" ]; };"),
+	{ "key raw decrypt on signing key",
+	  ROLE RKEY("decrypt = { mechanisms = [ \"RSA-X-509\" ]; };"),
 	  "t.conf:3: setting 'keys[0].decrypt': RSA-X-509 decrypt is a raw RSA signature" },
-	{ "key raw unwrap on signing key", ROLE RKEY("unwrap = { mechanisms = [ \"RSA-X-509\" ]; };"),
+	{ "key raw unwrap on signing key",
+	  ROLE RKEY("unwrap = { mechanisms = [ \"RSA-X-509\" ]; };"),
 	  "setting 'keys[0].unwrap': RSA-X-509 unwrap is a raw RSA signature" },
-	{ "key use only, mechanisms empty", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ ];\n"
-	  " decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; } );\n",
+	{ "key use only, mechanisms empty",
+	  ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ ];\n"
+	       " decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\" ]; }; } );\n",
 	  "setting 'keys[0].mechanisms': empty: list the signing mechanisms, or omit 'mechanisms'" },
-	{ "rule decrypt type", ROLE RKEY("") RULE("decrypt = \"yes\";"), "setting 'rules[0].decrypt': must be true or false" },
+	{ "rule decrypt type", ROLE RKEY("") RULE("decrypt = \"yes\";"),
+	  "setting 'rules[0].decrypt': must be true or false" },
 	{ "rule decrypt, key cannot", ROLE RKEY("") RULE("decrypt = true;"),
 	  "t.conf:4: setting 'rules[0].decrypt': no key of this rule allows decrypt" },
-	{ "rule unwrap, key only decrypts", ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS\" ]; };") RULE("unwrap = true;"),
+	{ "rule unwrap, key only decrypts",
+	  ROLE RKEY("decrypt = { mechanisms = [ \"RSA-PKCS\" ]; };") RULE("unwrap = true;"),
 	  "setting 'rules[0].unwrap': no key of this rule allows unwrap" },
-	{ "rule all_keys derive, no key can", ROLE RKEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; all_keys = true; derive = true; } );\n",
+	{ "rule all_keys derive, no key can",
+	  ROLE RKEY(
+	          "") "rules = ( { name = \"x\"; roles = [ \"r\" ]; all_keys = true; derive = true; } );\n",
 	  "setting 'rules[0].derive': no key of this rule allows derive" },
-	{ "rule nothing of five", ROLE RKEY("") RULE("sign = false; decrypt = false; unwrap = false; derive = false;"),
+	{ "rule nothing of five",
+	  ROLE RKEY("") RULE("sign = false; decrypt = false; unwrap = false; derive = false;"),
 	  "setting 'rules[0]': rule grants nothing: sign, admin, decrypt, unwrap and derive are all false" },
 	/* the loader's shared stanzas (a list of groups, a name, a path, one
 	 * of some words, a duration, a required count): whole messages */
@@ -336,7 +437,8 @@ static const bad_t bads[] = {
 	  "t.conf:2: setting 'audit.format': must be \"json\", \"cef\" or \"logfmt\"" },
 	{ "state store words", "state = { store = \"redis\"; };\n",
 	  "t.conf:2: setting 'state.store': must be \"files\" or \"postgresql\"" },
-	{ "quota per words", ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; per = \"user\"; };"),
+	{ "quota per words",
+	  ROLE KEY("") RULE("quota = { count = 1; period = \"1d\"; per = \"user\"; };"),
 	  "t.conf:4: setting 'rules[0].quota.per': must be \"caller\" or \"rule\"" },
 	{ "quota period duration", ROLE KEY("") RULE("quota = { count = 1; period = \"1 day\"; };"),
 	  "t.conf:4: setting 'rules[0].quota.period': must be a duration such as \"30s\", \"15m\", \"1h\", \"1d\", \"7d\"" },
@@ -354,7 +456,8 @@ static const bad_t bads[] = {
 	  "t.conf:2: setting 'identity_providers': must be a list ( { ... }, ... )" },
 	{ "approver groups not list", "approver_groups = \"g\";\n",
 	  "t.conf:2: setting 'approver_groups': must be a list ( { ... }, ... )" },
-	{ "key not group", "keys = ( 1 );\n", "t.conf:2: setting 'keys[0]': must be a group { ... }" },
+	{ "key not group", "keys = ( 1 );\n",
+	  "t.conf:2: setting 'keys[0]': must be a group { ... }" },
 	{ "validator unknown", "validators = ( { name = \"v\"; key = \"/k\"; } );\n",
 	  "t.conf:2: setting 'validators[0].key': unknown setting" },
 	{ "validator name", "validators = ( { name = \"a b\"; public_key = \"/k\"; } );\n",
@@ -365,18 +468,23 @@ static const bad_t bads[] = {
 	  "t.conf:2: setting 'validators[0].public_key': must be an absolute path" },
 	{ "pin_file relative", "!backend = { module = \"/m\"; pin_file = \"pin\"; };\n",
 	  "t.conf:1: setting 'backend.pin_file': must be an absolute path" },
-	{ "state dir relative", "state = { dir = \"var\"; };\n", "t.conf:2: setting 'state.dir': must be an absolute path" },
+	{ "state dir relative", "state = { dir = \"var\"; };\n",
+	  "t.conf:2: setting 'state.dir': must be an absolute path" },
 	{ "mac_key relative", "audit = { journal = \"/j\"; mac_key = \"k\"; };\n",
 	  "t.conf:2: setting 'audit.mac_key': must be an absolute path" },
-	{ "role twice", "roles = ( { name = \"r\"; users = [ 0 ]; },\n { name = \"r\"; users = [ 1 ]; } );\n",
+	{ "role twice",
+	  "roles = ( { name = \"r\"; users = [ 0 ]; },\n { name = \"r\"; users = [ 1 ]; } );\n",
 	  "t.conf:3: setting 'roles[1].name': duplicate role name 'r' (first at line 2)" },
-	{ "key twice", ROLE "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
+	{ "key twice",
+	  ROLE
+	  "keys = ( { name = \"k\"; token = \"t\"; id = \"01\"; mechanisms = [ \"ECDSA\" ]; },\n"
 	  " { name = \"k\"; token = \"t\"; id = \"02\"; mechanisms = [ \"ECDSA\" ]; } );\n",
 	  "t.conf:4: setting 'keys[1].name': duplicate key name 'k' (first at line 3)" },
-	{ "rule twice", ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; },\n"
-	  " { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; } );\n",
+	{ "rule twice",
+	  ROLE KEY("") "rules = ( { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; },\n"
+	               " { name = \"x\"; roles = [ \"r\" ]; keys = [ \"k\" ]; } );\n",
 	  "t.conf:5: setting 'rules[1].name': duplicate rule name 'x' (first at line 4)" },
-	{ "nul byte", "state_dir = \"/a\";\n", NULL },  /* handled in its own test */
+	{ "nul byte", "state_dir = \"/a\";\n", NULL }, /* handled in its own test */
 };
 
 static void run_bad(const bad_t *b)
@@ -402,22 +510,24 @@ static void test_key_uses(void **state)
 {
 	(void)state;
 	char err[CONFIG_ERR_MAX];
-	config_t *c = load(BACKEND ROLE
-	                   "keys = (\n"
-	                   " { name = \"sig\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\" ]; },\n"
-	                   " { name = \"dec\"; token = \"t\"; id = \"02\";\n"
-	                   "   decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\", \"rsa_pkcs\" ]; };\n"
-	                   "   unwrap = { mechanisms = [ \"CKM_RSA_PKCS_OAEP\" ]; }; },\n"
-	                   " { name = \"ec\"; token = \"t\"; id = \"03\"; mechanisms = [ \"ECDSA\" ];\n"
-	                   "   derive = { mechanisms = [ \"ECDH1-DERIVE\", \"ECDH1-COFACTOR-DERIVE\" ]; }; },\n"
-	                   " { name = \"raw\"; token = \"t\"; id = \"04\"; mechanisms = [ \"RSA-X-509\" ];\n"
-	                   "   decrypt = { mechanisms = [ \"RSA-X-509\" ]; }; }\n"
-	                   ");\n"
-	                   "rules = (\n"
-	                   " { name = \"s\"; roles = [ \"r\" ]; keys = [ \"sig\" ]; },\n"
-	                   " { name = \"d\"; roles = [ \"r\" ]; keys = [ \"dec\", \"sig\" ]; sign = false; decrypt = true; unwrap = true; },\n"
-	                   " { name = \"e\"; roles = [ \"r\" ]; all_keys = true; sign = false; derive = true; }\n"
-	                   ");\n", err);
+	config_t *c = load(
+	        BACKEND ROLE
+	        "keys = (\n"
+	        " { name = \"sig\"; token = \"t\"; id = \"01\"; mechanisms = [ \"RSA-PKCS\", \"SHA256-RSA-PKCS\" ]; },\n"
+	        " { name = \"dec\"; token = \"t\"; id = \"02\";\n"
+	        "   decrypt = { mechanisms = [ \"RSA-PKCS-OAEP\", \"rsa_pkcs\" ]; };\n"
+	        "   unwrap = { mechanisms = [ \"CKM_RSA_PKCS_OAEP\" ]; }; },\n"
+	        " { name = \"ec\"; token = \"t\"; id = \"03\"; mechanisms = [ \"ECDSA\" ];\n"
+	        "   derive = { mechanisms = [ \"ECDH1-DERIVE\", \"ECDH1-COFACTOR-DERIVE\" ]; }; },\n"
+	        " { name = \"raw\"; token = \"t\"; id = \"04\"; mechanisms = [ \"RSA-X-509\" ];\n"
+	        "   decrypt = { mechanisms = [ \"RSA-X-509\" ]; }; }\n"
+	        ");\n"
+	        "rules = (\n"
+	        " { name = \"s\"; roles = [ \"r\" ]; keys = [ \"sig\" ]; },\n"
+	        " { name = \"d\"; roles = [ \"r\" ]; keys = [ \"dec\", \"sig\" ]; sign = false; decrypt = true; unwrap = true; },\n"
+	        " { name = \"e\"; roles = [ \"r\" ]; all_keys = true; sign = false; derive = true; }\n"
+	        ");\n",
+	        err);
 	if (!c)
 		fail_msg("%s", err);
 	const policy_key_t *sig = policy_key_by_name(c, "sig"), *dec = policy_key_by_name(c, "dec"),
@@ -428,7 +538,8 @@ static void test_key_uses(void **state)
 	assert_int_equal(dec->decrypt_mechs, 1ull << MECH_RSA_PKCS_OAEP | 1ull << MECH_RSA_PKCS);
 	assert_int_equal(dec->unwrap_mechs, 1ull << MECH_RSA_PKCS_OAEP);
 	assert_int_equal(dec->derive_mechs, 0);
-	assert_int_equal(ec->derive_mechs, 1ull << MECH_ECDH1_DERIVE | 1ull << MECH_ECDH1_COFACTOR_DERIVE);
+	assert_int_equal(ec->derive_mechs,
+	                 1ull << MECH_ECDH1_DERIVE | 1ull << MECH_ECDH1_COFACTOR_DERIVE);
 	assert_int_equal(raw->decrypt_mechs, 1ull << MECH_RSA_X_509);
 	const policy_rule_t *s = policy_rule_by_name(c, "s"), *d = policy_rule_by_name(c, "d"),
 	                    *e = policy_rule_by_name(c, "e");
@@ -453,27 +564,36 @@ static void test_validators(void **state)
 {
 	(void)state;
 	char text[1024], err[CONFIG_ERR_MAX];
-	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n", rsa_pub);
+	snprintf(text, sizeof text,
+	         BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n", rsa_pub);
 	assert_null(load(text, err));
 	assert_non_null(strstr(err, "t.conf:2: setting 'validators[0].public_key'"));
 	assert_non_null(strstr(err, "only Ed25519 and EC P-256"));
 
-	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s/none.pem\"; } );\n", tmpdir);
+	snprintf(text, sizeof text,
+	         BACKEND "validators = ( { name = \"v\"; public_key = \"%s/none.pem\"; } );\n",
+	         tmpdir);
 	assert_null(load(text, err));
 	assert_non_null(strstr(err, "t.conf:2: setting 'validators[0].public_key': cannot read"));
 
-	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"/dev/zero\"; } );\n");
+	snprintf(text, sizeof text,
+	         BACKEND "validators = ( { name = \"v\"; public_key = \"/dev/zero\"; } );\n");
 	assert_null(load(text, err));
 	assert_non_null(strstr(err, "not a regular file"));
 
-	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; },\n"
-	         "{ name = \"v\"; public_key = \"%s\"; } );\n", ed_pub, ed_pub);
+	snprintf(text, sizeof text,
+	         BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; },\n"
+	                 "{ name = \"v\"; public_key = \"%s\"; } );\n",
+	         ed_pub, ed_pub);
 	assert_null(load(text, err));
-	assert_non_null(strstr(err, "t.conf:3: setting 'validators[1].name': duplicate validator name 'v'"));
+	assert_non_null(strstr(
+	        err, "t.conf:3: setting 'validators[1].name': duplicate validator name 'v'"));
 
-	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n"
-	         "roles = ( { name = \"r\"; users = [ 0 ]; } );\n" KEY("")
-	         RULE("checks = [ \"unit\" ];"), ed_pub);
+	snprintf(text, sizeof text,
+	         BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n"
+	                 "roles = ( { name = \"r\"; users = [ 0 ]; } );\n" KEY("")
+	                         RULE("checks = [ \"unit\" ];"),
+	         ed_pub);
 	config_t *c = load(text, err);
 	if (!c)
 		fail_msg("%s", err);
@@ -601,7 +721,8 @@ static void test_parsers(void **state)
 
 /* ---- values that load but could never match (issue 12, defect 8) ------- */
 
-#define KEYTOK(tok, extra) "keys = ( { name = \"p\"; token = \"" tok "\"; id = \"25\"; " \
+#define KEYTOK(tok, extra)                                            \
+	"keys = ( { name = \"p\"; token = \"" tok "\"; id = \"25\"; " \
 	"mechanisms = [ \"EDDSA\" ]; " extra " } );\n"
 
 static const bad_t never_match[] = {
@@ -611,7 +732,8 @@ static const bad_t never_match[] = {
 	{ "key token trailing space", KEYTOK("hsm ", ""),
 	  "setting 'keys[0].token': ends in a space, which no token label or serial can" },
 	{ "key token trailing spaces named", KEYTOK("my hsm  ", ""), "write \"my hsm\"" },
-	{ "key token empty", KEYTOK("", ""), "setting 'keys[0].token': token label or serial must be 1 to 32" },
+	{ "key token empty", KEYTOK("", ""),
+	  "setting 'keys[0].token': token label or serial must be 1 to 32" },
 	{ "key token too long", KEYTOK("123456789012345678901234567890123", ""),
 	  "setting 'keys[0].token': token label or serial must be 1 to 32" },
 	{ "backend token blank",
@@ -620,10 +742,12 @@ static const bad_t never_match[] = {
 	{ "backend token trailing space",
 	  "!backend = { module = \"/usr/lib/softhsm/libsofthsm2.so\"; tokens = [ \"a \" ]; };\n",
 	  "setting 'backend.tokens[0]': ends in a space" },
-	{ "key label empty", KEYTOK("t", "label = \"\";"), "setting 'keys[0].label': CKA_LABEL must be 1 to 128 bytes" },
-	{ "key label too long", KEYTOK("t", "label = \""
-	  "0123456789012345678901234567890123456789012345678901234567890123"
-	  "01234567890123456789012345678901234567890123456789012345678901234\";"),
+	{ "key label empty", KEYTOK("t", "label = \"\";"),
+	  "setting 'keys[0].label': CKA_LABEL must be 1 to 128 bytes" },
+	{ "key label too long",
+	  KEYTOK("t", "label = \""
+	              "0123456789012345678901234567890123456789012345678901234567890123"
+	              "01234567890123456789012345678901234567890123456789012345678901234\";"),
 	  "setting 'keys[0].label': CKA_LABEL must be 1 to 128 bytes" },
 };
 
@@ -639,9 +763,12 @@ static void test_never_match(void **state)
 	if (!c)
 		fail_msg("%s", err);
 	config_free(c);
-	c = load(BACKEND KEYTOK("12345678901234567890123456789012", "label = \""
-	         "0123456789012345678901234567890123456789012345678901234567890123"
-	         "0123456789012345678901234567890123456789012345678901234567890123\";"), err);
+	c = load(BACKEND KEYTOK(
+	                 "12345678901234567890123456789012",
+	                 "label = \""
+	                 "0123456789012345678901234567890123456789012345678901234567890123"
+	                 "0123456789012345678901234567890123456789012345678901234567890123\";"),
+	         err);
 	if (!c)
 		fail_msg("%s", err);
 	config_free(c);
@@ -658,7 +785,8 @@ static void test_validator_key_files(void **state)
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", ed_pub, pub);
 	assert_int_equal(system(cmd), 0);
-	snprintf(text, sizeof text, BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n", pub);
+	snprintf(text, sizeof text,
+	         BACKEND "validators = ( { name = \"v\"; public_key = \"%s\"; } );\n", pub);
 	write_file(conf, text, 0600);
 
 	assert_int_equal(chmod(pub, 0644), 0);

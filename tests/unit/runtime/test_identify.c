@@ -149,8 +149,9 @@ static void test_self_after_fork_and_setuid(void **state)
 			gid_t ngid = pw->pw_gid;
 			if (setgroups(0, NULL) != 0 || setgid(ngid) != 0 || setuid(nuid) != 0)
 				_exit(2);
-			if (caller_identify_self(&c, false) != 0 || c.uid != nuid || c.gid != ngid ||
-			    strcmp(c.user, "nobody") != 0 || caller_in_group(&c, 0))
+			if (caller_identify_self(&c, false) != 0 || c.uid != nuid ||
+			    c.gid != ngid || strcmp(c.user, "nobody") != 0 ||
+			    caller_in_group(&c, 0))
 				_exit(3);
 		}
 		_exit(0);
@@ -301,7 +302,8 @@ static void test_peer_program_unreadable(void **state)
 		if (setgroups(0, NULL) != 0 || setgid(ngid) != 0 || setuid(nuid) != 0)
 			_exit(10);
 		int ls = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(ls, 1) != 0)
+		if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    listen(ls, 1) != 0)
 			_exit(11);
 		accept_timeout(ls);
 		char b = 'r';
@@ -319,7 +321,7 @@ static void test_peer_program_unreadable(void **state)
 			_exit(16);
 		_exit(0);
 	}
-	close(ready[1]);   /* a broker that fails must not leave us waiting */
+	close(ready[1]); /* a broker that fails must not leave us waiting */
 	char b;
 	if (read(ready[0], &b, 1) != 1) {
 		int st;
@@ -479,7 +481,7 @@ static void test_in_group(void **state)
 	c.groups[1] = 20;
 	assert_true(caller_in_group(&c, 20));
 	assert_false(caller_in_group(&c, 30));
-	c.n_groups = CALLER_MAX_GROUPS + 5;   /* corrupt count must not overrun */
+	c.n_groups = CALLER_MAX_GROUPS + 5; /* corrupt count must not overrun */
 	assert_false(caller_in_group(&c, 12345));
 }
 

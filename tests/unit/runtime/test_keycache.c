@@ -25,7 +25,7 @@
 #include "keycache.h"
 
 #define MAXOBJ 64
-#define LOOKUP 900   /* the lookup session of every slot */
+#define LOOKUP 900 /* the lookup session of every slot */
 
 typedef struct fobj {
 	bool used;
@@ -36,7 +36,7 @@ typedef struct fobj {
 	CK_BBOOL token;
 	unsigned char id[8];
 	size_t id_len;
-	EVP_PKEY *key;          /* private: signs; public: its PUBLIC_KEY_INFO */
+	EVP_PKEY *key; /* private: signs; public: its PUBLIC_KEY_INFO */
 } fobj_t;
 
 static fobj_t objs[MAXOBJ];
@@ -73,7 +73,8 @@ static CK_RV put(CK_ATTRIBUTE *a, const void *v, size_t n)
 	return CKR_OK;
 }
 
-static CK_RV f_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n)
+static CK_RV f_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR t,
+                                 CK_ULONG n)
 {
 	(void)s;
 	fobj_t *o = get(h);
@@ -123,9 +124,11 @@ static CK_RV f_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG
 		bool match = o->used && o->slot == slot;
 		for (CK_ULONG j = 0; match && j < n; j++) {
 			if (t[j].type == CKA_CLASS)
-				match = !o->class_unavailable && *(CK_OBJECT_CLASS *)t[j].pValue == o->cls;
+				match = !o->class_unavailable &&
+				        *(CK_OBJECT_CLASS *)t[j].pValue == o->cls;
 			else if (t[j].type == CKA_ID)
-				match = t[j].ulValueLen == o->id_len && !memcmp(t[j].pValue, o->id, o->id_len);
+				match = t[j].ulValueLen == o->id_len &&
+				        !memcmp(t[j].pValue, o->id, o->id_len);
 			else if (t[j].type == CKA_KEY_TYPE)
 				match = *(CK_KEY_TYPE *)t[j].pValue == CKK_EC;
 		}
@@ -135,7 +138,8 @@ static CK_RV f_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG
 	return CKR_OK;
 }
 
-static CK_RV f_FindObjects(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR n)
+static CK_RV f_FindObjects(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,
+                           CK_ULONG_PTR n)
 {
 	(void)s;
 	*n = 0;
@@ -152,7 +156,8 @@ static CK_RV f_FindObjectsFinal(CK_SESSION_HANDLE s)
 
 static CK_SESSION_HANDLE next_session = 100;
 
-static CK_RV f_OpenSession(CK_SLOT_ID slot, CK_FLAGS fl, CK_VOID_PTR app, CK_NOTIFY nt, CK_SESSION_HANDLE_PTR s)
+static CK_RV f_OpenSession(CK_SLOT_ID slot, CK_FLAGS fl, CK_VOID_PTR app, CK_NOTIFY nt,
+                           CK_SESSION_HANDLE_PTR s)
 {
 	(void)fl;
 	(void)app;
@@ -178,7 +183,8 @@ static CK_RV f_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDL
 	return CKR_OK;
 }
 
-static CK_RV f_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR in, CK_ULONG inl, CK_BYTE_PTR sig, CK_ULONG_PTR sl)
+static CK_RV f_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR in, CK_ULONG inl, CK_BYTE_PTR sig,
+                    CK_ULONG_PTR sl)
 {
 	(void)s;
 	fobj_t *o = get(sign_key);
@@ -234,13 +240,19 @@ static void fp_of(EVP_PKEY *k, unsigned char fp[32])
 	OPENSSL_free(der);
 }
 
-static fobj_t *add(CK_OBJECT_HANDLE h, CK_SLOT_ID slot, CK_OBJECT_CLASS cls, bool token, unsigned char id,
-                   EVP_PKEY *key)
+static fobj_t *add(CK_OBJECT_HANDLE h, CK_SLOT_ID slot, CK_OBJECT_CLASS cls, bool token,
+                   unsigned char id, EVP_PKEY *key)
 {
 	for (int i = 0; i < MAXOBJ; i++)
 		if (!objs[i].used) {
-			objs[i] = (fobj_t){ .used = true, .h = h, .slot = slot, .cls = cls, .token = token,
-				            .id = { id }, .id_len = 1, .key = key };
+			objs[i] = (fobj_t){ .used = true,
+				            .h = h,
+				            .slot = slot,
+				            .cls = cls,
+				            .token = token,
+				            .id = { id },
+				            .id_len = 1,
+				            .key = key };
 			return &objs[i];
 		}
 	fail();
@@ -348,7 +360,8 @@ static void test_ec_identity_by_proof(void **state)
 {
 	(void)state;
 	key_attrs_t ka;
-	EVP_PKEY *real = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256"), *third = EVP_EC_gen("P-256");
+	EVP_PKEY *real = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256"),
+	         *third = EVP_EC_gen("P-256");
 	unsigned char fp_real[32], fp_other[32];
 	assert_non_null(real);
 	fp_of(real, fp_real);
@@ -401,7 +414,8 @@ static void test_ec_identity_by_proof(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_session_object_dropped_on_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_object_dropped_on_close, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_class_unavailable_is_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_token, setup, teardown),

@@ -21,7 +21,7 @@
 
 #include "quota.h"
 
-static const time_t T0 = 1767225600;   /* 2026-01-01T00:00:00Z, a multiple of 1d */
+static const time_t T0 = 1767225600; /* 2026-01-01T00:00:00Z, a multiple of 1d */
 
 static void rm_rf(const char *dir)
 {

@@ -94,7 +94,7 @@ static void test_modes(void **state)
 	assert_true(rd(path, 0, 64, err));
 	assert_false(rd(path, SECURE_OPEN_SECRET, 64, err));
 	assert_non_null(
-		strstr(err, "insecure permissions 0644: a secret readable by group or others"));
+	        strstr(err, "insecure permissions 0644: a secret readable by group or others"));
 	put(path, "x", 0640);
 	assert_false(rd(path, SECURE_OPEN_SECRET, 64, err));
 	put(path, "x", 0604);

@@ -88,7 +88,7 @@ static void test_cache_bound(void **state)
 	while ((r = state_key_revoked(dir, "k", why, sizeof why)) == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 <
-			    STATE_REVOCATION_CACHE_MS + 200);
+		            STATE_REVOCATION_CACHE_MS + 200);
 		usleep(20000);
 	}
 	assert_int_equal(r, 1);

@@ -71,17 +71,17 @@ static void test_exposed(void **state)
 	pad(ti.label, sizeof ti.label, "other");
 	pad(ti.serialNumber, sizeof ti.serialNumber, "0042");
 	assert_true(token_info_exposed(&all, &ti));
-	assert_true(token_info_exposed(&some, &ti));           /* by serial */
+	assert_true(token_info_exposed(&some, &ti)); /* by serial */
 	assert_true(token_info_named(&ti, "0042"));
 	pad(ti.serialNumber, sizeof ti.serialNumber, "00421");
 	assert_false(token_info_exposed(&some, &ti));
 	pad(ti.label, sizeof ti.label, "release");
-	assert_true(token_info_exposed(&some, &ti));           /* by label */
+	assert_true(token_info_exposed(&some, &ti)); /* by label */
 	assert_false(token_info_exposed(NULL, &ti));
 	assert_true(token_exposed(&some, "release", ""));
 	assert_false(token_exposed(&some, "releases", ""));
 	assert_true(token_exposed(&all, "x", ""));
-	assert_false(token_named("", "", ""));                 /* an empty serial names nothing */
+	assert_false(token_named("", "", "")); /* an empty serial names nothing */
 	assert_true(token_named("0042", "x", "0042"));
 }
 
@@ -108,29 +108,36 @@ static void test_pin(void **state)
 	const char *p;
 
 	p = pin_file("crlf", "1234\r\n", 6, 0600);
-	assert_int_equal(token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), 0);
+	assert_int_equal(
+	        token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), 0);
 	assert_int_equal(len, 4);
 	assert_memory_equal(pin, "1234", 4);
 	/* only the trailing line end goes: an inner newline is part of the PIN */
 	p = pin_file("two", "12\n34\n", 6, 0600);
-	assert_int_equal(token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), 0);
+	assert_int_equal(
+	        token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), 0);
 	assert_int_equal(len, 5);
 	assert_memory_equal(pin, "12\n34", 5);
 	p = pin_file("empty", "\n", 1, 0600);
-	assert_int_equal(token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
+	assert_int_equal(
+	        token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
 	assert_non_null(strstr(err, "empty"));
 	/* a group-readable PIN file: the module refuses it, inventory reads it */
 	p = pin_file("loose", "1234\n", 5, 0640);
-	assert_int_equal(token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
+	assert_int_equal(
+	        token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
 	assert_non_null(strstr(err, "insecure"));
-	assert_int_equal(token_pin_read(p, TOKEN_PIN_ANY_MODE, pin, sizeof pin, &len, err, sizeof err), 0);
+	assert_int_equal(
+	        token_pin_read(p, TOKEN_PIN_ANY_MODE, pin, sizeof pin, &len, err, sizeof err), 0);
 	assert_int_equal(len, 4);
 	/* longer than the buffer */
 	char big[TOKEN_PIN_MAX + 8];
 	memset(big, '7', sizeof big);
 	p = pin_file("big", big, sizeof big, 0600);
-	assert_int_equal(token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
-	assert_int_equal(token_pin_read(NULL, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
+	assert_int_equal(
+	        token_pin_read(p, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
+	assert_int_equal(
+	        token_pin_read(NULL, TOKEN_PIN_STRICT, pin, sizeof pin, &len, err, sizeof err), -1);
 }
 
 static void test_govern(void **state)
@@ -138,12 +145,12 @@ static void test_govern(void **state)
 	(void)state;
 	char err[CONFIG_ERR_MAX];
 	const char *text =
-		"backend = { module = \"/nonexistent.so\"; };\n"
-		"roles = ( { name = \"r\"; users = [ 0 ]; } );\n"
-		"keys = ( { name = \"k\"; token = \"release\"; id = \"01\"; label = \"kl\";\n"
-		"  fingerprint = \"sha256:1111111111111111111111111111111111111111111111111111111111111111\";\n"
-		"  mechanisms = [ \"ECDSA\" ]; } );\n"
-		"rules = ( { name = \"s\"; roles = [ \"r\" ]; keys = [ \"k\" ]; } );\n";
+	        "backend = { module = \"/nonexistent.so\"; };\n"
+	        "roles = ( { name = \"r\"; users = [ 0 ]; } );\n"
+	        "keys = ( { name = \"k\"; token = \"release\"; id = \"01\"; label = \"kl\";\n"
+	        "  fingerprint = \"sha256:1111111111111111111111111111111111111111111111111111111111111111\";\n"
+	        "  mechanisms = [ \"ECDSA\" ]; } );\n"
+	        "rules = ( { name = \"s\"; roles = [ \"r\" ]; keys = [ \"k\" ]; } );\n";
 	config_t *cfg = config_load_string(text, "t.conf", err, sizeof err);
 	assert_non_null(cfg);
 	key_attrs_t ka;
@@ -163,7 +170,7 @@ static void test_govern(void **state)
 	assert_int_equal(why, REASON_ALLOWED);
 	/* the same on another token: not this key */
 	assert_null(token_key_govern(cfg, "other", "", &ka, &why));
-	assert_int_equal(why, REASON_KEY_MISMATCH);  /* its material elsewhere: a copy */
+	assert_int_equal(why, REASON_KEY_MISMATCH); /* its material elsewhere: a copy */
 	/* identity not established: never ungoverned */
 	ka.standing = KEY_UNKNOWN;
 	assert_null(token_key_govern(cfg, "release", "", &ka, &why));
