@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,23 @@ typedef struct enf_slot {
 } enf_slot_t;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* state below */
-/* Held only by the thread that looks at the file and loads it (others
- * try it and go on with the config in force): never wanted by a signer. */
+/* Held only by the thread that looks at the file (others try it and go
+ * on with the config in force): never wanted by a signer.  Held for a
+ * stat() and, when a loader thread is started, a pthread_create(); across
+ * the whole load only when no thread may be made (g_no_threads, or
+ * pthread_create failed). */
 static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The loader thread (issue 13): loads a changed config off the signing
+ * call, publishes it and audits the reload.  g_loader_running (with
+ * g_reload_lock) from its start until it is joined, by the next check
+ * after it is done or by enforce_fini; g_loader_done is its last act.
+ * g_loader_pid: a forked child never joins the parent's loader. */
+static bool g_no_threads; /* CKF_LIBRARY_CANT_CREATE_OS_THREADS at C_Initialize */
+static bool g_loader_running;
+static bool g_loader_done; /* atomic */
+static pthread_t g_loader;
+static pid_t g_loader_pid;
+static char g_loader_path[PATH_MAX];
 static char g_path[PATH_MAX];
 static struct stat g_seen; /* the file as last looked at */
 static time_t g_last_check;
@@ -225,31 +240,20 @@ static void audit_config_event(audit_event_t ev, bool ok, const char *reason, co
 	audit_emit(&r);
 }
 
-/* Look at the file at most once a second (the signing path pays one
- * time() and one compare otherwise); swap in a valid new config, or deny
- * everything while the file is invalid. */
-static void cfg_maybe_reload(void)
+/* Load the file at path, swap it in (or NULL: deny everything while the
+ * file is invalid) and audit which.  Runs on the loader thread, or inline
+ * on the noticing call when no thread may be made. */
+static void cfg_load_and_publish(const char *path)
 {
-	struct stat st;
 	char err[CONFIG_ERR_MAX];
 	config_t *fresh;
-	bool changed;
-
-	if (stat(g_path, &st) != 0)
-		memset(&st, 0, sizeof(st));
-	pthread_mutex_lock(&g_lock);
-	changed = !stat_same(&st, &g_seen);
-	if (changed)
-		g_seen = st;
-	pthread_mutex_unlock(&g_lock);
-	if (!changed)
-		return;
 
 	/* No lock a signer needs is held while loading (names of users and
 	 * groups may go to NSS): they go on under the config in force. */
-	fresh = config_load(g_path, true, err, sizeof(err));
-	/* fresh stays in force (alive) while this thread holds g_reload_lock:
-	 * only the holder publishes, and enforce_fini takes it first. */
+	SG_DEBUG(SG_DBG_CONFIG, "reload: loading %s", path);
+	fresh = config_load(path, true, err, sizeof(err));
+	/* fresh stays in force (alive) until the next publish: only one
+	 * loader runs at a time, and enforce_fini waits for it first. */
 	if (!cfgref_publish(fresh) && fresh) {
 		fresh = NULL;
 		snprintf(err, sizeof(err), "no memory to track the new config");
@@ -267,6 +271,77 @@ static void cfg_maybe_reload(void)
 		audit_config_event(AUDIT_CONFIG_REFUSED, false,
 		                   policy_reason_name(REASON_CONFIG_INVALID), err, NULL);
 	}
+	SG_DEBUG(SG_DBG_CONFIG, "reload: %s in force", fresh ? "the new config" : "no config");
+}
+
+static void *cfg_loader_main(void *unused)
+{
+	(void)unused;
+	cfg_load_and_publish(g_loader_path);
+	__atomic_store_n(&g_loader_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* With g_reload_lock held: wait for a loader of this process, if one was
+ * started (quick once it is done).  In a forked child the loader was the
+ * parent's: it is forgotten, never waited for (what it loaded is leaked). */
+static void cfg_loader_join_locked(void)
+{
+	if (!g_loader_running)
+		return;
+	if (g_loader_pid == getpid())
+		pthread_join(g_loader, NULL);
+	g_loader_running = false;
+	__atomic_store_n(&g_loader_done, false, __ATOMIC_RELAXED);
+}
+
+/* Start the loader thread for g_path; false if no thread may be made
+ * (then the caller loads inline).  Signals stay with the application's
+ * threads: the loader blocks them all. */
+static bool cfg_loader_start_locked(void)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (g_no_threads)
+		return false;
+	snprintf(g_loader_path, sizeof(g_loader_path), "%s", g_path);
+	__atomic_store_n(&g_loader_done, false, __ATOMIC_RELAXED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&g_loader, NULL, cfg_loader_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		SG_DEBUG(SG_DBG_CONFIG, "reload: no loader thread (%s): loading inline",
+		         strerror(rc));
+		return false;
+	}
+	g_loader_running = true;
+	g_loader_pid = getpid();
+	SG_DEBUG(SG_DBG_CONFIG, "reload: loader thread started");
+	return true;
+}
+
+/* Look at the file at most once a second (the signing path pays one
+ * time() and one compare otherwise); when it changed, a loader thread
+ * loads it while this call goes on under the config in force. */
+static void cfg_maybe_reload(void)
+{
+	struct stat st;
+	bool changed;
+
+	if (stat(g_path, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&g_lock);
+	changed = !stat_same(&st, &g_seen);
+	if (changed)
+		g_seen = st;
+	pthread_mutex_unlock(&g_lock);
+	if (!changed)
+		return;
+	SG_DEBUG(SG_DBG_CONFIG, "reload: %s changed", g_path);
+	if (!cfg_loader_start_locked())
+		cfg_load_and_publish(g_path);
 }
 
 static void cfg_reload_check(void)
@@ -275,6 +350,13 @@ static void cfg_reload_check(void)
 	if (__atomic_load_n(&g_last_check, __ATOMIC_RELAXED) != now &&
 	    pthread_mutex_trylock(&g_reload_lock) == 0) {
 		__atomic_store_n(&g_last_check, now, __ATOMIC_RELAXED);
+		/* A loader still at work: look again in a second (a change
+		 * made meanwhile is seen then). */
+		if (g_loader_running && !__atomic_load_n(&g_loader_done, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_unlock(&g_reload_lock);
+			return;
+		}
+		cfg_loader_join_locked();
 		if (g_path[0])
 			cfg_maybe_reload();
 		pthread_mutex_unlock(&g_reload_lock);
@@ -308,7 +390,7 @@ static void caller_setup(const config_t *cfg)
 	}
 }
 
-CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
+CK_RV enforce_init(const char *init_reserved, bool no_threads, const config_backend_t **backend)
 {
 	sg_debug_init();
 	char err[CONFIG_ERR_MAX];
@@ -332,6 +414,9 @@ CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend)
 
 	if (!cfgref_publish(cfg))
 		return CKR_HOST_MEMORY;
+	pthread_mutex_lock(&g_reload_lock);
+	g_no_threads = no_threads;
+	pthread_mutex_unlock(&g_reload_lock);
 	pthread_mutex_lock(&g_lock);
 	snprintf(g_path, sizeof(g_path), "%s", path);
 	if (stat(path, &g_seen) != 0)
@@ -504,13 +589,15 @@ static void slot_names(CK_SLOT_ID slot, char label[33], char serial[17])
 
 void enforce_fini(void)
 {
+	/* A loader still at work finishes first (its reload record comes
+	 * before the stop record, it never publishes into a finalized
+	 * module), and so does a call loading inline (an application that
+	 * finalizes while another thread signs breaks the PKCS#11 rules). */
+	pthread_mutex_lock(&g_reload_lock);
+	cfg_loader_join_locked();
 	audit_config_event(AUDIT_MODULE_STOP, true, policy_reason_name(REASON_MODULE_STOP), NULL,
 	                   NULL);
 	keycache_fini();
-	/* A thread still loading a config (an application that finalizes
-	 * while another thread signs breaks the PKCS#11 rules, but must not
-	 * make us publish into a finalized module) finishes first. */
-	pthread_mutex_lock(&g_reload_lock);
 	pthread_mutex_lock(&g_lock);
 	/* The backend closes signgate's lookup sessions in its C_Finalize. */
 	g_real = NULL;
@@ -545,6 +632,9 @@ void enforce_atfork_child(void)
 	 * them at fork time. */
 	pthread_mutex_init(&g_lock, NULL);
 	pthread_mutex_init(&g_reload_lock, NULL);
+	/* A loader thread was the parent's: it does not exist here. */
+	g_loader_running = false;
+	g_loader_done = false;
 	g_real = NULL;
 	g_nslots = 0;
 	g_path[0] = '\0';

@@ -24,8 +24,10 @@
  * config/REFERENCE.md): config missing, unreadable, invalid or insecure
  * -> CKR_FUNCTION_FAILED (message "file:line: ..." on stderr);
  * CKR_HOST_MEMORY.  gate.c returns CKR_GENERAL_ERROR when the backend
- * module cannot be loaded. */
-CK_RV enforce_init(const char *init_reserved, const config_backend_t **backend);
+ * module cannot be loaded.  no_threads: the application passed
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS, so a changed config is loaded on
+ * the call that notices it instead of a loader thread. */
+CK_RV enforce_init(const char *init_reserved, bool no_threads, const config_backend_t **backend);
 /* Called after the backend is initialised and logged in, with its list. */
 void enforce_backend_ready(CK_FUNCTION_LIST_PTR real);
 void enforce_fini(void);

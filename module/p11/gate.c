@@ -875,7 +875,7 @@ static CK_RV gate_Initialize(CK_VOID_PTR pInitArgs)
 		flags = args->flags;
 	}
 
-	rv = enforce_init(reserved, &bcfg);
+	rv = enforce_init(reserved, flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS, &bcfg);
 	if (rv != CKR_OK)
 		goto out;
 	if (!bcfg || !bcfg->module) {

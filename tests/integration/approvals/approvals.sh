@@ -175,11 +175,16 @@ open(os.environ["CONF"] + ".go", "w").close()
 while os.path.exists(os.environ["CONF"] + ".go"):
     time.sleep(0.1)
 time.sleep(1.5)
-try:
-    s.sign(key, h, PyKCS11.Mechanism(PyKCS11.CKM_ECDSA))
-    print("second signature ok")
-except PyKCS11.PyKCS11Error as e:
-    print("second refused", e)
+# the change is loaded by a loader thread (issue 13): in force a moment
+# after the call that notices it, so try for up to 5 s
+for _ in range(50):
+    try:
+        s.sign(key, h, PyKCS11.Mechanism(PyKCS11.CKM_ECDSA))
+        print("second signature ok", flush=True)
+    except PyKCS11.PyKCS11Error as e:
+        print("second refused", e)
+        break
+    time.sleep(0.1)
 PY
 	py=$!
 	for i in $(seq 1 100); do [ -e "$SG_TMP/signgate.conf.go" ] && break; sleep 0.1; done
