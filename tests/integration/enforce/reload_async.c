@@ -1,8 +1,12 @@
 /* A changed config is loaded off the signing call (issue 13).
  *
  * Usage: reload-async MODE, MODE "threads" (C_Initialize with
- * CKF_OS_LOCKING_OK) or "no-threads" (CKF_LIBRARY_CANT_CREATE_OS_THREADS
- * added: the module may make no thread, the old inline load).
+ * CKF_OS_LOCKING_OK), "no-threads" (CKF_LIBRARY_CANT_CREATE_OS_THREADS
+ * added: the module may make no thread, the old inline load) or "fork"
+ * (threads, and a fork while the loader loads: the child initialises,
+ * with a config of its own ($SIGNGATE_CONF.child, as .deny) is refused,
+ * sees its own reload of $SIGNGATE_CONF.child.allow and finalizes, never
+ * waiting for the parent's loader).
  * SIGNGATE_CONF is a large config (reload-async.sh: 10,000 keys beside
  * the test keys, some 0.5-1 s to load) that lets this caller sign with
  * the RSA test key; $SIGNGATE_CONF.deny is as large and leaves the RSA
@@ -20,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "p11test.h"
 
@@ -48,14 +55,15 @@ static CK_RV sign_try(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
-	bool threads = !strcmp(mode, "threads");
+	bool forking = !strcmp(mode, "fork");
+	bool threads = forking || !strcmp(mode, "threads");
 	const char *conf = p11t_env("SIGNGATE_CONF");
-	char from[4096];
+	char from[4200];
 	CK_C_INITIALIZE_ARGS args = { 0 };
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 
 	if (!threads && strcmp(mode, "no-threads"))
-		fail("usage: reload-async threads|no-threads");
+		fail("usage: reload-async threads|no-threads|fork");
 	f = p11t_load(p11t_env("SIGNGATE_MODULE"), NULL);
 	args.flags = CKF_OS_LOCKING_OK | (threads ? 0 : CKF_LIBRARY_CANT_CREATE_OS_THREADS);
 	CHECK_RV(f->C_Initialize(&args), CKR_OK);
@@ -75,6 +83,61 @@ int main(int argc, char **argv)
 		unsigned char sig[512];
 		CK_ULONG sl = sizeof(sig);
 		CHECK_RV(f->C_Sign(s, (CK_BYTE_PTR) "data", 4, sig, &sl), CKR_OK);
+	}
+	if (forking) {
+		/* Fork while the parent's loader loads: the child has no loader
+		 * thread and must never wait for one (C_Finalize would hang, or
+		 * join a thread id of another process).  It initialises anew
+		 * (loading the new config itself) and finalizes, within 30 s. */
+		pid_t pid = fork();
+		if (pid < 0)
+			fail("fork");
+		if (pid == 0) {
+			alarm(30);
+			/* A config file of the child's own (the parent's stays as
+			 * it is): as the parent's new one, then .allow. */
+			char child_conf[4096];
+			snprintf(child_conf, sizeof(child_conf), "%s.child", conf);
+			setenv("SIGNGATE_CONF", child_conf, 1);
+			CK_RV crv = f->C_Initialize(&args);
+			if (crv != CKR_OK) {
+				fprintf(stderr, "reload-async: child C_Initialize = 0x%lx\n",
+				        (unsigned long)crv);
+				_exit(2);
+			}
+			CK_SESSION_HANDLE cs =
+			        p11t_open_login(f, p11t_sg_token_slot(f), getenv("SG_USER_PIN"));
+			crv = f->C_SignInit(cs, &m, rsa);
+			if (crv != CKR_FUNCTION_REJECTED) {
+				fprintf(stderr, "reload-async: child C_SignInit = 0x%lx\n",
+				        (unsigned long)crv);
+				_exit(3);
+			}
+			/* The parent's loader, still busy in its memory, must
+			 * not stop the child's own reloads either. */
+			snprintf(from, sizeof(from), "%s.allow", child_conf);
+			if (rename(from, child_conf) != 0)
+				_exit(5);
+			sleep_ms(1200);
+			for (int t = 0; t < 200 && crv != CKR_OK; t++) { /* 20 s < alarm */
+				sleep_ms(100);
+				crv = sign_try(cs, rsa);
+			}
+			if (crv != CKR_OK) {
+				fprintf(stderr,
+				        "reload-async: the child's reload was not seen in 20 s\n");
+				_exit(6);
+			}
+			crv = f->C_Finalize(NULL);
+			_exit(crv == CKR_OK ? 0 : 4);
+		}
+		int st = 0;
+		if (waitpid(pid, &st, 0) != pid)
+			fail("waitpid");
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail("the child of a fork during the load: status 0x%x%s", st,
+			     WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? " (hung)" : "");
+		fprintf(stderr, "reload-async: child passed\n");
 	}
 	if (threads) {
 		/* Decided under the config in force while the loader loads. */
