@@ -13,11 +13,11 @@ prog=${1:?reload-async binary} mode=${2:?mode}
 conf="$SG_TMP/signgate.conf"
 export SIGNGATE_CONF="$conf" SG_TOKEN SG_USER_PIN
 # The child of a fork made while the loader thread allocates (config_load)
-# allocates and makes a thread itself: Debian 12's libasan (GCC 12) does
-# not hold its allocator's locks across fork, and the child hung there
-# (its loader thread never printed its first line; the class of
-# google/sanitizers#1814).
-# glibc's malloc does; the plain pass runs it.
+# allocates and makes a thread itself.  Under Debian 12's libasan the
+# child hung there (its loader thread never printed its first line),
+# most likely an allocator lock the parent's loader held at the fork (the
+# class of google/sanitizers#1814); glibc's malloc takes its locks across
+# fork, and the plain pass runs it.
 [ "$mode" != fork ] || [ -z "${SIGNGATE_SANITIZER:-}" ] ||
 	sg_skip "fork during an allocating thread: libasan's allocator is not fork-safe"
 sg_rsyslog_start
