@@ -37,7 +37,7 @@ sg_rsyslog_wait_for '"event":"sign","outcome":"allow"' 5 10 || sg_fail "allow re
 # when the database answered later than timeout_ms on a loaded machine (a
 # refusal either way, never a signature past the quota).
 sg_rsyslog_wait_for '"outcome":"deny","reason":"(quota-exhausted|state-unavailable)"' 19 20 ||
-	sg_fail "deny records missing: $(grep -c quota-exhausted "$SG_AUDIT_LOG") quota-exhausted, $(grep -c state-unavailable "$SG_AUDIT_LOG") state-unavailable, of 19"
+	sg_fail "deny records missing: $(grep -c quota-exhausted "$SG_AUDIT_LOG") quota-exhausted, $(grep -c state-unavailable "$SG_AUDIT_LOG") state-unavailable, of 19; all deny reasons: $(grep -o '"outcome":"deny","reason":"[^"]*"' "$SG_AUDIT_LOG" | sort | uniq -c | tr '\n' ' '); the refused clients said: $(for o in "$SG_TMP"/sig-*.out; do [ -s "${o%.out}" ] || tail -n 2 "$o"; done | sort | uniq -c | tr '\n' ' ')"
 grep -q '"reason":"quota-exhausted"' "$SG_AUDIT_LOG" || sg_fail "no quota-exhausted record at all"
 n=$(st_audit_count '"outcome":"allow"')
 [ "$n" = 5 ] || sg_fail "$n allow records, expected 5"
