@@ -1730,7 +1730,7 @@ CK_RV enforce_key_use_done(sg_session_t *s, enforce_use_t use, CK_RV rv, CK_OBJE
 		return rv;
 	g_pending.active = false;
 	/* the config g_pending points into: let go when this returns */
-	__attribute__((cleanup(cfgref_drop))) cfgref_t pending_cfg = tl_pending_cfg;
+	__attribute__((cleanup(cfgref_drop), unused)) cfgref_t pending_cfg = tl_pending_cfg;
 	tl_pending_cfg = (cfgref_t){ 0 };
 	tk = cfg ? ticket_current(cfg, &tkc, &ts, &presented) : NULL;
 	d.rule = g_pending.rule;
